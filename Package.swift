@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Flock",
+    platforms: [.macOS(.v14)],
+    products: [
+        // MARK: - Public API
+        .library(name: "Flock", targets: ["Flock"]),
+        .executable(name: "flock", targets: ["flock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+
+        // MARK: - Implementation, lowest first
+        .target(name: "FlockTensor", dependencies: ["CBLAS"]),
+        .target(name: "FlockNN", dependencies: ["FlockTensor"]),
+        .target(name: "FlockData", dependencies: ["FlockTensor"]),
+        .target(name: "FlockTrain", dependencies: [
+            "FlockNN", "FlockData",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockTrain"]),
+        .executableTarget(name: "flock", dependencies: [
+            "Flock",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Tests
+        .testTarget(name: "FlockTensorTests", dependencies: ["FlockTensor"]),
+        .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
+        .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
+        .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,35 @@
+/// Samples held in memory: `features` (N, featureShape…) and `targets` (N) for class
+/// indices or scalar regression targets, (N, k) for vector targets.
+public struct Dataset: Sendable, Equatable {
+    public var features: Tensor
+    public var targets: Tensor
+
+    public init(features: Tensor, targets: Tensor) {
+        precondition(features.rank >= 1 && targets.rank >= 1 && features.shape[0] == targets.shape[0],
+                     "features \(features.shape) and targets \(targets.shape) differ in sample count")
+        self.features = features
+        self.targets = targets
+    }
+
+    public var count: Int { features.shape[0] }
+    /// Shape of one sample.
+    public var featureShape: [Int] { Array(features.shape.dropFirst()) }
+
+    /// Number of classes when targets are class indices: max + 1.
+    public var inferredClassCount: Int { Int(targets.max()) + 1 }
+
+    public func subset(_ indices: [Int]) -> Dataset {
+        Dataset(features: features.gatherRows(indices), targets: targets.gatherRows(indices))
+    }
+
+    /// A seeded shuffle, then the last `validationFraction` of samples held out
+    /// (Keras' `validation_split` takes the tail; the shuffle first keeps classes mixed).
+    public func split(validationFraction: Double, seed: UInt64) -> (training: Dataset, validation: Dataset) {
+        precondition(validationFraction >= 0 && validationFraction < 1, "validation fraction must be in [0, 1)")
+        var generator = RandomGenerator(seed: seed, stream: 0x5911)
+        let order = generator.permutation(count)
+        let validationCount = Int((Double(count) * validationFraction).rounded())
+        let trainingCount = count - validationCount
+        return (subset(Array(order[..<trainingCount])), subset(Array(order[trainingCount...])))
+    }
+}

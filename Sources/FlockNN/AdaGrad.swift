@@ -1,0 +1,32 @@
+/// AdaGrad (Duchi et al. 2011), as PyTorch's `torch.optim.Adagrad`:
+///
+///     g ← g + λ·p;  s ← s + g²;  p ← p − lr · g / (√s + ε)
+public struct AdaGrad: Optimizer {
+    public var epsilon: Float
+    public var weightDecay: Float
+    public private(set) var sumOfSquares: [Float] = []
+    public private(set) var stepCount = 0
+
+    public init(epsilon: Float = 1e-10, weightDecay: Float = 0) {
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+        Self.sized(&sumOfSquares, parameters.count)
+        let eps = epsilon, decay = weightDecay
+        parameters.withParameters { p in
+            parameters.withGradients { g in
+                sumOfSquares.withUnsafeMutableBufferPointer { s in
+                    for i in 0..<p.count {
+                        let grad = g[i] + decay * p[i]
+                        s[i] += grad * grad
+                        p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                        g[i] = 0
+                    }
+                }
+            }
+        }
+        stepCount += 1
+    }
+}

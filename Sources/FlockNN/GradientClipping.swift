@@ -1,0 +1,26 @@
+/// Gradient clipping over the whole flat gradient buffer (after averaging across ranks,
+/// so every rank clips identically).
+public enum GradientClipping {
+    /// Scales all gradients so their global L2 norm is at most `maxNorm` (Pascanu et
+    /// al. 2013; PyTorch's `clip_grad_norm_`). Returns the norm before clipping.
+    @discardableResult
+    public static func clipByNorm(_ parameters: ParameterStore, maxNorm: Float) -> Float {
+        parameters.withGradients { g in
+            var total = 0.0
+            for value in g { total += Double(value) * Double(value) }
+            let norm = Float(total.squareRoot())
+            if norm > maxNorm {
+                let scale = maxNorm / (norm + 1e-6)
+                for i in 0..<g.count { g[i] *= scale }
+            }
+            return norm
+        }
+    }
+
+    /// Clamps every gradient element to [−limit, limit].
+    public static func clipByValue(_ parameters: ParameterStore, limit: Float) {
+        parameters.withGradients { g in
+            for i in 0..<g.count { g[i] = Swift.min(Swift.max(g[i], -limit), limit) }
+        }
+    }
+}

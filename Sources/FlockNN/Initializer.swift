@@ -1,0 +1,59 @@
+import Foundation
+
+/// How a parameter's first values are drawn. Seeded: every draw comes from the caller's
+/// `RandomGenerator`. fan-in/fan-out follow Glorot & Bengio (2010) and He et al. (2015).
+public enum Initializer: Sendable, Equatable {
+    case zeros
+    case ones
+    case uniform(low: Float, high: Float)
+    case normal(mean: Float, standardDeviation: Float)
+    /// U(±√(6/(fanIn + fanOut))).
+    case xavierUniform
+    /// N(0, 2/(fanIn + fanOut)).
+    case xavierNormal
+    /// U(±√(6/fanIn)).
+    case heUniform
+    /// N(0, 2/fanIn).
+    case heNormal
+
+    /// Names accepted in configs.
+    public static let names = ["zeros", "ones", "uniform", "normal", "xavier_uniform", "glorot_uniform",
+                               "xavier_normal", "glorot_normal", "he_uniform", "he_normal"]
+
+    /// Parses a config name; `uniform` and `normal` take `scale` as the half-width /
+    /// standard deviation (defaults 0.05, as Keras).
+    public init?(name: String, scale: Float = 0.05) {
+        switch name {
+        case "zeros": self = .zeros
+        case "ones": self = .ones
+        case "uniform": self = .uniform(low: -scale, high: scale)
+        case "normal": self = .normal(mean: 0, standardDeviation: scale)
+        case "xavier_uniform", "glorot_uniform": self = .xavierUniform
+        case "xavier_normal", "glorot_normal": self = .xavierNormal
+        case "he_uniform": self = .heUniform
+        case "he_normal": self = .heNormal
+        default: return nil
+        }
+    }
+
+    public func fill(_ buffer: UnsafeMutableBufferPointer<Float>, fanIn: Int, fanOut: Int,
+                     generator: inout RandomGenerator) {
+        let fanIn = Float(Swift.max(fanIn, 1)), fanOut = Float(Swift.max(fanOut, 1))
+        for i in 0..<buffer.count {
+            switch self {
+            case .zeros: buffer[i] = 0
+            case .ones: buffer[i] = 1
+            case let .uniform(low, high): buffer[i] = generator.nextUniform(low, high)
+            case let .normal(mean, deviation): buffer[i] = mean + deviation * generator.nextNormal()
+            case .xavierUniform:
+                let limit = (6 / (fanIn + fanOut)).squareRoot()
+                buffer[i] = generator.nextUniform(-limit, limit)
+            case .xavierNormal: buffer[i] = (2 / (fanIn + fanOut)).squareRoot() * generator.nextNormal()
+            case .heUniform:
+                let limit = (6 / fanIn).squareRoot()
+                buffer[i] = generator.nextUniform(-limit, limit)
+            case .heNormal: buffer[i] = (2 / fanIn).squareRoot() * generator.nextNormal()
+            }
+        }
+    }
+}

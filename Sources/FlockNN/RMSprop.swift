@@ -1,0 +1,35 @@
+/// RMSprop (Hinton, Coursera lecture 6e), as PyTorch's `torch.optim.RMSprop`:
+///
+///     g ← g + λ·p;  s ← α·s + (1 − α)·g²;  p ← p − lr · g / (√s + ε)
+public struct RMSprop: Optimizer {
+    public var alpha: Float
+    public var epsilon: Float
+    public var weightDecay: Float
+    public private(set) var meanSquare: [Float] = []
+    public private(set) var stepCount = 0
+
+    public init(alpha: Float = 0.99, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        precondition(alpha >= 0 && alpha < 1, "RMSprop alpha must be in [0, 1)")
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+        Self.sized(&meanSquare, parameters.count)
+        let a = alpha, eps = epsilon, decay = weightDecay
+        parameters.withParameters { p in
+            parameters.withGradients { g in
+                meanSquare.withUnsafeMutableBufferPointer { s in
+                    for i in 0..<p.count {
+                        let grad = g[i] + decay * p[i]
+                        s[i] = a * s[i] + (1 - a) * grad * grad
+                        p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                        g[i] = 0
+                    }
+                }
+            }
+        }
+        stepCount += 1
+    }
+}

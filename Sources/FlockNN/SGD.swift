@@ -1,0 +1,46 @@
+/// Stochastic gradient descent with optional momentum (Polyak) and Nesterov momentum
+/// (Sutskever et al. 2013), as PyTorch's `torch.optim.SGD` with dampening 0:
+///
+///     g ← g + λ·p
+///     v ← μ·v + g
+///     p ← p − lr · (nesterov ? g + μ·v : v)         (v ≡ g when μ = 0)
+public struct SGD: Optimizer {
+    public var momentum: Float
+    public var nesterov: Bool
+    public var weightDecay: Float
+    public private(set) var velocity: [Float] = []
+    public private(set) var stepCount = 0
+
+    public init(momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
+        precondition(momentum >= 0, "momentum must be non-negative")
+        precondition(!nesterov || momentum > 0, "Nesterov momentum needs momentum > 0")
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+    }
+
+    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+        let mu = momentum, decay = weightDecay, nesterov = nesterov
+        if mu > 0 { Self.sized(&velocity, parameters.count) }
+        parameters.withParameters { p in
+            parameters.withGradients { g in
+                if mu == 0 {
+                    for i in 0..<p.count {
+                        p[i] -= lr * (g[i] + decay * p[i])
+                        g[i] = 0
+                    }
+                    return
+                }
+                velocity.withUnsafeMutableBufferPointer { v in
+                    for i in 0..<p.count {
+                        let grad = g[i] + decay * p[i]
+                        v[i] = mu * v[i] + grad
+                        p[i] -= lr * (nesterov ? grad + mu * v[i] : v[i])
+                        g[i] = 0
+                    }
+                }
+            }
+        }
+        stepCount += 1
+    }
+}

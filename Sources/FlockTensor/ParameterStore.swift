@@ -1,0 +1,124 @@
+/// One named parameter: a view (offset, shape) into the store's flat buffers.
+public struct ParameterSlot: Sendable, Hashable {
+    /// Position in `ParameterStore.slots`, in registration order.
+    public let index: Int
+    /// Layer path, e.g. `layers.0.weight`.
+    public let name: String
+    /// First element in the flat buffers.
+    public let offset: Int
+    public let shape: [Int]
+    /// Whether weight penalties (L1/L2) and decoupled weight decay apply (weights yes, biases no).
+    public let isDecayed: Bool
+
+    public var count: Int { Tensor.elementCount(of: shape) }
+    public var range: Range<Int> { offset..<(offset + count) }
+}
+
+/// All of a model's parameters in one contiguous `Float` buffer and all their gradients
+/// in another of the same layout.
+///
+/// Optimizers run one loop over the whole buffer, allreduce and checkpoints work on
+/// contiguous ranges with no copies, and the tape accumulates gradients straight into
+/// `gradients` during backward. A store belongs to one rank and is not shared between
+/// threads.
+public final class ParameterStore {
+    public private(set) var slots: [ParameterSlot] = []
+    private var values: UnsafeMutableBufferPointer<Float>
+    private var gradientValues: UnsafeMutableBufferPointer<Float>
+
+    public init() {
+        values = .allocate(capacity: 0)
+        gradientValues = .allocate(capacity: 0)
+    }
+
+    deinit {
+        values.deallocate()
+        gradientValues.deallocate()
+    }
+
+    /// Total number of scalars over all parameters.
+    public var count: Int { values.count }
+
+    /// Adds a parameter initialised to zero; its gradient starts at zero.
+    /// Registration happens while a model is built, so regrowing the buffers here is fine.
+    @discardableResult
+    public func register(name: String, shape: [Int], isDecayed: Bool) -> ParameterSlot {
+        precondition(!slots.contains { $0.name == name }, "parameter \(name) registered twice")
+        let slot = ParameterSlot(index: slots.count, name: name, offset: values.count,
+                                 shape: shape, isDecayed: isDecayed)
+        values = Self.grow(values, by: slot.count)
+        gradientValues = Self.grow(gradientValues, by: slot.count)
+        slots.append(slot)
+        return slot
+    }
+
+    public func slot(named name: String) -> ParameterSlot? {
+        slots.first { $0.name == name }
+    }
+
+    // MARK: Access
+
+    /// The whole parameter buffer.
+    @inlinable
+    public func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(parameterBuffer)
+    }
+
+    /// The whole gradient buffer.
+    @inlinable
+    public func withGradients<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(gradientBuffer)
+    }
+
+    /// One parameter's values.
+    @inlinable
+    public func withParameter<R>(_ slot: ParameterSlot, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(rebasing: parameterBuffer[slot.range]))
+    }
+
+    /// One parameter's gradient.
+    @inlinable
+    public func withGradient<R>(_ slot: ParameterSlot, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(rebasing: gradientBuffer[slot.range]))
+    }
+
+    @usableFromInline var parameterBuffer: UnsafeMutableBufferPointer<Float> { values }
+    @usableFromInline var gradientBuffer: UnsafeMutableBufferPointer<Float> { gradientValues }
+
+    /// A copy of one parameter as a tensor.
+    public func value(of slot: ParameterSlot) -> Tensor {
+        Tensor(shape: slot.shape, scalars: Array(values[slot.range]))
+    }
+
+    /// A copy of one parameter's gradient as a tensor.
+    public func gradient(of slot: ParameterSlot) -> Tensor {
+        Tensor(shape: slot.shape, scalars: Array(gradientValues[slot.range]))
+    }
+
+    public func setValue(_ tensor: Tensor, of slot: ParameterSlot) {
+        precondition(tensor.shape == slot.shape, "\(slot.name) has shape \(slot.shape), got \(tensor.shape)")
+        tensor.scalars.withUnsafeBufferPointer { source in
+            _ = UnsafeMutableBufferPointer(rebasing: values[slot.range]).update(fromContentsOf: source)
+        }
+    }
+
+    /// A copy of every parameter, in buffer order.
+    public func snapshotParameters() -> [Float] { Array(values) }
+
+    public func restoreParameters(_ scalars: [Float]) {
+        precondition(scalars.count == values.count, "restoring \(scalars.count) scalars into a store of \(values.count)")
+        _ = values.update(fromContentsOf: scalars)
+    }
+
+    public func zeroGradients() {
+        gradientValues.update(repeating: 0)
+    }
+
+    private static func grow(_ buffer: UnsafeMutableBufferPointer<Float>, by extra: Int) -> UnsafeMutableBufferPointer<Float> {
+        let grown = UnsafeMutableBufferPointer<Float>.allocate(capacity: buffer.count + extra)
+        _ = grown.initialize(fromContentsOf: buffer)
+        grown.baseAddress!.advanced(by: buffer.count).initialize(repeating: 0, count: extra)
+        buffer.deallocate()
+        return grown
+    }
+}

@@ -1,0 +1,77 @@
+/// The fused dense op: one sgemm plus a bias, reading and writing the parameter store
+/// in place (no copy of the weight into the graph).
+extension Tape {
+    /// `y = x · Wᵀ + b`.
+    ///
+    /// Shapes: x (N, in) — any leading dimensions are flattened into N; weight (out, in),
+    /// PyTorch's layout, so checkpoints load into `torch.nn.Linear`; bias (out); y (N, out).
+    public func linear(_ x: Variable, weight: ParameterSlot, bias: ParameterSlot?) -> Variable {
+        let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+        let input = x.value
+        precondition(input.shape.last == inFeatures,
+                     "linear \(weight.name) expects \(inFeatures) input features, got shape \(input.shape)")
+        let rows = input.count / Swift.max(inFeatures, 1)
+        var outputShape = input.shape
+        outputShape[outputShape.count - 1] = outFeatures
+        let store = parameters
+
+        let y = Tensor(shape: outputShape) { out in
+            var beta: Float = 0
+            if let bias {
+                store.withParameter(bias) { b in
+                    for row in 0..<rows {
+                        (out.baseAddress! + row * outFeatures).update(from: b.baseAddress!, count: outFeatures)
+                    }
+                }
+                beta = 1
+            } else if inFeatures == 0 {
+                out.update(repeating: 0)
+            }
+            guard inFeatures > 0 else { return }
+            input.scalars.withUnsafeBufferPointer { px in
+                store.withParameter(weight) { w in
+                    BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                              a: px.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                              beta: beta, c: out.baseAddress!, ldc: outFeatures)
+                }
+            }
+        }
+
+        let inputNeedsGradient = x.requiresGradient
+        let node = append(y, requiresGradient: true) { tape, g in
+            g.scalars.withUnsafeBufferPointer { pg in
+                // dW(out, in) += gᵀ(out, N) · x(N, in)
+                input.scalars.withUnsafeBufferPointer { px in
+                    tape.accumulateParameterGradient(weight) { dw in
+                        BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                                  a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                  beta: 1, c: dw.baseAddress!, ldc: inFeatures)
+                    }
+                }
+                // db(out) += Σ_rows g
+                if let bias {
+                    tape.accumulateParameterGradient(bias) { db in
+                        for row in 0..<rows {
+                            let base = pg.baseAddress! + row * outFeatures
+                            for j in 0..<outFeatures { db[j] += base[j] }
+                        }
+                    }
+                }
+                // dx(N, in) = g(N, out) · W(out, in)
+                if inputNeedsGradient {
+                    let dx = Tensor(shape: input.shape) { out in
+                        store.withParameter(weight) { w in
+                            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                      a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
+                                      beta: 0, c: out.baseAddress!, ldc: inFeatures)
+                        }
+                    }
+                    tape.accumulate(dx, into: x)
+                }
+            }
+        }
+        noteUse(of: weight, atNode: node.id)
+        if let bias { noteUse(of: bias, atNode: node.id) }
+        return node
+    }
+}
