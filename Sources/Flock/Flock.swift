@@ -1,0 +1,5 @@
+// The umbrella module: `import Flock` brings in every public module.
+@_exported import FlockTensor
+@_exported import FlockNN
+@_exported import FlockData
+@_exported import FlockTrain

@@ -1,0 +1,118 @@
+/// A configuration problem, naming the field path (`model[2].units`) and what was expected.
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
+    /// Dotted path with indices, e.g. `optimizer.lr` or `model[2].units`; empty for the whole file.
+    public let path: String
+    public let message: String
+
+    public init(path: String, _ message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    init(codingPath: [any CodingKey], _ message: String) {
+        self.init(path: ConfigError.render(codingPath), message)
+    }
+
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+
+    /// `[data, source]` → `data.source`; integer keys become `[i]`.
+    static func render(_ codingPath: [any CodingKey]) -> String {
+        var text = ""
+        for key in codingPath {
+            if let index = key.intValue { text += "[\(index)]" } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return text
+    }
+
+    /// Translates Swift's `DecodingError` into the path-and-expectation form users read.
+    static func from(_ error: DecodingError) -> ConfigError {
+        switch error {
+        case let .typeMismatch(type, context):
+            return ConfigError(codingPath: context.codingPath, "expected \(describe(type))")
+        case let .valueNotFound(type, context):
+            return ConfigError(codingPath: context.codingPath, "expected \(describe(type)), found nothing")
+        case let .keyNotFound(key, context):
+            return ConfigError(codingPath: context.codingPath + [key], "required field is missing")
+        case let .dataCorrupted(context):
+            return ConfigError(codingPath: context.codingPath, context.debugDescription)
+        @unknown default:
+            return ConfigError(path: "", "\(error)")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: return "an integer"
+        case is Float.Type, is Double.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") { return "a mapping" }
+            return "a mapping (\(name))"
+        }
+    }
+}
+
+/// Any string or integer key, for reading keys a struct does not know.
+struct AnyCodingKey: CodingKey {
+    let stringValue: String
+    let intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue; intValue = nil }
+    init(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
+}
+
+extension Decoder {
+    /// Rejects keys not in `Keys` — a typo such as `epoch:` for `epochs:` is an error, not
+    /// a silently ignored field.
+    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_: Keys.Type) throws {
+        let known = Set(Keys.allCases.map(\.stringValue))
+        let container = try self.container(keyedBy: AnyCodingKey.self)
+        for key in container.allKeys where !known.contains(key.stringValue) {
+            throw ConfigError(codingPath: codingPath + [key],
+                              "unknown field (expected one of: \(Keys.allCases.map(\.stringValue).joined(separator: ", ")))")
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key`, or `fallback` when the key is absent.
+    func value<T: Decodable>(_ key: Key, or fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+}
+
+/// Field checks with messages in one voice: `expected a positive integer, got -3`.
+enum Check {
+    static func positive(_ value: Int, _ path: String) throws {
+        guard value > 0 else { throw ConfigError(path: path, "expected a positive integer, got \(value)") }
+    }
+
+    static func positive(_ value: Float, _ path: String) throws {
+        guard value > 0, value.isFinite else { throw ConfigError(path: path, "expected a positive number, got \(value)") }
+    }
+
+    static func nonNegative(_ value: Float, _ path: String) throws {
+        guard value >= 0, value.isFinite else { throw ConfigError(path: path, "expected a number ≥ 0, got \(value)") }
+    }
+
+    static func nonNegative(_ value: Int, _ path: String) throws {
+        guard value >= 0 else { throw ConfigError(path: path, "expected an integer ≥ 0, got \(value)") }
+    }
+
+    /// `low ≤ value < high`.
+    static func inRange(_ value: Float, _ low: Float, _ high: Float, _ path: String) throws {
+        guard value >= low, value < high else {
+            throw ConfigError(path: path, "expected a number in [\(low), \(high)), got \(value)")
+        }
+    }
+
+    static func oneOf(_ value: String, _ allowed: [String], _ path: String, what: String = "value") throws {
+        guard allowed.contains(value) else {
+            throw ConfigError(path: path, "unknown \(what) '\(value)' (expected one of: \(allowed.joined(separator: ", ")))")
+        }
+    }
+}

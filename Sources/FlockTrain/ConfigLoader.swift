@@ -1,0 +1,141 @@
+import Foundation
+import Yams
+
+/// Reads a YAML training config, applies `--set key.path=value` overrides, decodes,
+/// validates, and makes data paths absolute (relative ones are taken from the config
+/// file's folder).
+public enum ConfigLoader {
+    public static func load(path: String, overrides: [String] = []) throws -> TrainingConfig {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(path: "", "\(path): config file not found")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(path: "", "\(path): cannot read: \(error.localizedDescription)")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try decode(yaml: text, overrides: overrides, baseDirectory: folder, fileName: path)
+    }
+
+    public static func decode(yaml: String, overrides: [String] = [], baseDirectory: String,
+                              fileName: String = "config") throws -> TrainingConfig {
+        var node = try parse(yaml, fileName: fileName)
+        for override in overrides { node = try apply(override: override, to: node) }
+        var config: TrainingConfig
+        do {
+            config = try YAMLDecoder().decode(TrainingConfig.self, from: node)
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as DecodingError {
+            throw ConfigError.from(error)
+        } catch {
+            throw ConfigError(path: "", "\(fileName): \(error)")
+        }
+        try config.validate()
+        config.data.source = absolute(config.data.source, from: baseDirectory)
+        config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
+        return config
+    }
+
+    /// The config as YAML, every default written out (what `config.yaml` in a run holds).
+    public static func yaml(of config: TrainingConfig) throws -> String {
+        try YAMLEncoder().encode(config)
+    }
+
+    static func parse(_ yaml: String, fileName: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: yaml), node.mapping != nil else {
+                throw ConfigError(path: "", "\(fileName): expected a YAML mapping at the top level")
+            }
+            return node
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError(path: "", "\(fileName): invalid YAML: \(error)")
+        }
+    }
+
+    // MARK: Overrides
+
+    private enum PathStep: CustomStringConvertible {
+        case key(String)
+        case index(Int)
+        var description: String {
+            switch self {
+            case let .key(key): return key
+            case let .index(index): return "[\(index)]"
+            }
+        }
+    }
+
+    /// Applies one `key.path[i].field=value`; `value` is read as YAML (`0.01`, `relu`, `[64, 32]`).
+    static func apply(override: String, to root: Node) throws -> Node {
+        guard let equals = override.firstIndex(of: "=") else {
+            throw ConfigError(path: "", "--set \(override): expected key.path=value")
+        }
+        let pathText = String(override[..<equals]).trimmingCharacters(in: .whitespaces)
+        let valueText = String(override[override.index(after: equals)...])
+        let steps = try parsePath(pathText, override: override)
+        let value: Node
+        do { value = try Yams.compose(yaml: valueText) ?? Node("") } catch {
+            throw ConfigError(path: pathText, "--set value '\(valueText)' is not valid YAML")
+        }
+        return try set(value, at: steps[...], in: root, pathText: pathText)
+    }
+
+    private static func parsePath(_ text: String, override: String) throws -> [PathStep] {
+        var steps: [PathStep] = []
+        for part in text.split(separator: ".", omittingEmptySubsequences: false) {
+            var rest = Substring(part)
+            let keyEnd = rest.firstIndex(of: "[") ?? rest.endIndex
+            let key = rest[..<keyEnd]
+            guard !key.isEmpty else { throw ConfigError(path: text, "--set \(override): empty key in path") }
+            steps.append(.key(String(key)))
+            rest = rest[keyEnd...]
+            while rest.first == "[" {
+                guard let close = rest.firstIndex(of: "]"), let index = Int(rest[rest.index(after: rest.startIndex)..<close]), index >= 0 else {
+                    throw ConfigError(path: text, "--set \(override): expected [index] with a non-negative integer")
+                }
+                steps.append(.index(index))
+                rest = rest[rest.index(after: close)...]
+            }
+            guard rest.isEmpty else { throw ConfigError(path: text, "--set \(override): cannot parse '\(rest)'") }
+        }
+        return steps
+    }
+
+    private static func set(_ value: Node, at steps: ArraySlice<PathStep>, in node: Node?, pathText: String) throws -> Node {
+        guard let step = steps.first else { return value }
+        let rest = steps.dropFirst()
+        switch step {
+        case let .key(key):
+            var pairs: [(Node, Node)] = []
+            if let node {
+                guard let mapping = node.mapping else {
+                    throw ConfigError(path: pathText, "--set: '\(key)' is a field of something that is not a mapping")
+                }
+                pairs = mapping.map { ($0.key, $0.value) }
+            }
+            if let position = pairs.firstIndex(where: { $0.0.string == key }) {
+                pairs[position].1 = try set(value, at: rest, in: pairs[position].1, pathText: pathText)
+            } else {
+                pairs.append((Node(key), try set(value, at: rest, in: nil, pathText: pathText)))
+            }
+            return Node(pairs)
+        case let .index(index):
+            guard let sequence = node?.sequence else {
+                throw ConfigError(path: pathText, "--set: [\(index)] indexes something that is not a list")
+            }
+            var items = Array(sequence)
+            guard index < items.count else {
+                throw ConfigError(path: pathText, "--set: index \(index) is past the end of a list of \(items.count)")
+            }
+            items[index] = try set(value, at: rest, in: items[index], pathText: pathText)
+            return Node(items)
+        }
+    }
+
+    private static func absolute(_ path: String, from folder: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: folder).appendingPathComponent(path).standardizedFileURL.path
+    }
+}

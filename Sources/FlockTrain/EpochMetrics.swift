@@ -1,0 +1,56 @@
+/// Accumulates a pass's loss and metric statistics batch by batch.
+struct MetricAccumulator {
+    let metrics: [MetricName]
+    let loss: LossConfig
+    let classCount: Int?
+    private var lossSum = 0.0
+    private var samples = 0
+    private var confusion: ConfusionMatrix?
+    private var regression = RegressionMetrics()
+
+    init(metrics: [MetricName], loss: LossConfig, classCount: Int?) {
+        self.metrics = metrics
+        self.loss = loss
+        self.classCount = classCount
+        confusion = classCount.map { ConfusionMatrix(classCount: $0) }
+    }
+
+    /// Adds a batch: its mean loss, the model's outputs (B, k) and the targets.
+    mutating func add(meanLoss: Float, outputs: Tensor, targets: Tensor) {
+        let count = targets.shape[0]
+        lossSum += Double(meanLoss) * Double(count)
+        samples += count
+        let actual = targets.scalars.map { Int($0) }
+        switch loss.name {
+        case "cross_entropy":
+            confusion?.add(actual: actual, predicted: outputs.argmaxRows())
+        case "binary_cross_entropy":
+            let threshold: Float = loss.fromLogits ?? true ? 0 : 0.5
+            confusion?.add(actual: actual, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
+        default:
+            regression.add(predictions: outputs.scalars, targets: targets.scalars)
+        }
+    }
+
+    var confusionMatrix: ConfusionMatrix? { confusion }
+
+    /// `loss` plus each metric, names prefixed with `prefix` (`val_`).
+    func values(prefix: String = "") -> [String: Double] {
+        var result = ["\(prefix)loss": samples == 0 ? 0 : lossSum / Double(samples)]
+        for metric in metrics {
+            let value: Double
+            switch metric {
+            case .accuracy: value = confusion?.accuracy ?? 0
+            case .precision: value = confusion?.macroPrecision ?? 0
+            case .recall: value = confusion?.macroRecall ?? 0
+            case .f1: value = confusion?.macroF1 ?? 0
+            case .mse: value = regression.meanSquaredError
+            case .rmse: value = regression.rootMeanSquaredError
+            case .mae: value = regression.meanAbsoluteError
+            case .r2: value = regression.rSquared
+            }
+            result["\(prefix)\(metric.rawValue)"] = value
+        }
+        return result
+    }
+}

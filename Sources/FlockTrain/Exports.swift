@@ -1,0 +1,2 @@
+@_exported import FlockData
+@_exported import FlockNN

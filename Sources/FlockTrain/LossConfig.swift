@@ -1,0 +1,70 @@
+/// `loss: cross_entropy` or `loss: {name: cross_entropy, label_smoothing: 0.1}`.
+public struct LossConfig: Codable, Equatable, Sendable {
+    public static let names = ["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+
+    public var name: String
+    /// Cross-entropy: ε in [0, 1).
+    public var labelSmoothing: Float?
+    /// Cross-entropy: one weight per class.
+    public var classWeights: [Float]?
+    /// Huber: the threshold δ.
+    public var delta: Float?
+    /// Binary cross-entropy: whether the model outputs logits (default) or probabilities.
+    public var fromLogits: Bool?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, delta
+        case labelSmoothing = "label_smoothing"
+        case classWeights = "class_weights"
+        case fromLogits = "from_logits"
+    }
+
+    public init(name: String = "cross_entropy") {
+        self.name = name
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let shorthand = try? decoder.singleValueContainer().decode(String.self) {
+            self.init(name: shorthand)
+            return
+        }
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.value(.name, or: "cross_entropy"))
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing)
+        classWeights = try c.decodeIfPresent([Float].self, forKey: .classWeights)
+        delta = try c.decodeIfPresent(Float.self, forKey: .delta)
+        fromLogits = try c.decodeIfPresent(Bool.self, forKey: .fromLogits)
+    }
+
+    public var isClassification: Bool { name == "cross_entropy" || name == "binary_cross_entropy" }
+
+    public func makeLoss(path: String) throws -> Loss {
+        try Check.oneOf(name, Self.names, "\(path).name", what: "loss")
+        func reject(_ present: Bool, _ field: String) throws {
+            if present { throw ConfigError(path: "\(path).\(field)", "not a field of loss '\(name)'") }
+        }
+        if name != "cross_entropy" {
+            try reject(labelSmoothing != nil, "label_smoothing")
+            try reject(classWeights != nil, "class_weights")
+        }
+        if name != "huber" { try reject(delta != nil, "delta") }
+        if name != "binary_cross_entropy" { try reject(fromLogits != nil, "from_logits") }
+        switch name {
+        case "cross_entropy":
+            let smoothing = labelSmoothing ?? 0
+            try Check.inRange(smoothing, 0, 1, "\(path).label_smoothing")
+            for (index, weight) in (classWeights ?? []).enumerated() {
+                try Check.nonNegative(weight, "\(path).class_weights[\(index)]")
+            }
+            return .crossEntropy(labelSmoothing: smoothing, classWeights: classWeights)
+        case "binary_cross_entropy": return .binaryCrossEntropy(fromLogits: fromLogits ?? true)
+        case "mse": return .meanSquaredError
+        case "mae": return .meanAbsoluteError
+        default:
+            let threshold = delta ?? 1
+            try Check.positive(threshold, "\(path).delta")
+            return .huber(delta: threshold)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+/// `optimizer: {name: adam, lr: 0.001}`. Defaults follow PyTorch.
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public static let names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+
+    public var name: String
+    public var lr: Float
+    /// sgd: 0; `momentum` and `nesterov`: 0.9.
+    public var momentum: Float?
+    /// 0, except adamw: 0.01.
+    public var weightDecay: Float?
+    public var beta1: Float?
+    public var beta2: Float?
+    public var epsilon: Float?
+    /// RMSprop's smoothing constant (0.99).
+    public var alpha: Float?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, lr, momentum, beta1, beta2, epsilon, alpha
+        case weightDecay = "weight_decay"
+    }
+
+    public init(name: String = "adam", lr: Float = 0.001) {
+        self.name = name
+        self.lr = lr
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.value(.name, or: "adam")
+        lr = try c.value(.lr, or: 0.001)
+        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum)
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay)
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1)
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2)
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon)
+        alpha = try c.decodeIfPresent(Float.self, forKey: .alpha)
+    }
+
+    public func makeOptimizer(path: String) throws -> any Optimizer {
+        try Check.oneOf(name, Self.names, "\(path).name", what: "optimizer")
+        try Check.positive(lr, "\(path).lr")
+        let decay = weightDecay ?? (name == "adamw" ? 0.01 : 0)
+        try Check.nonNegative(decay, "\(path).weight_decay")
+        if let epsilon { try Check.positive(epsilon, "\(path).epsilon") }
+        for (field, value) in [("beta1", beta1), ("beta2", beta2), ("alpha", alpha)] {
+            if let value { try Check.inRange(value, 0, 1, "\(path).\(field)") }
+        }
+        if let momentum { try Check.inRange(momentum, 0, 1, "\(path).momentum") }
+        switch name {
+        case "sgd", "momentum", "nesterov":
+            let mu = momentum ?? (name == "sgd" ? 0 : 0.9)
+            if name == "nesterov", mu == 0 {
+                throw ConfigError(path: "\(path).momentum", "nesterov needs momentum > 0")
+            }
+            return SGD(momentum: mu, nesterov: name == "nesterov", weightDecay: decay)
+        case "adagrad":
+            return AdaGrad(epsilon: epsilon ?? 1e-10, weightDecay: decay)
+        case "rmsprop":
+            return RMSprop(alpha: alpha ?? 0.99, epsilon: epsilon ?? 1e-8, weightDecay: decay)
+        default:
+            return Adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8,
+                        weightDecay: decay, decoupledWeightDecay: name == "adamw")
+        }
+    }
+}
+
+/// `schedule: {name: cosine, warmup_epochs: 2}`.
+public struct ScheduleConfig: Codable, Equatable, Sendable {
+    public static let names = ["constant", "step", "exponential", "cosine"]
+
+    public var name: String
+    /// step: epochs between decays (10).
+    public var stepSize: Int?
+    /// step: 0.1; exponential: 0.95.
+    public var gamma: Float?
+    /// cosine: the final learning rate (0).
+    public var minLR: Float?
+    /// Linear warm-up over this many epochs (0).
+    public var warmupEpochs: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, gamma
+        case stepSize = "step_size"
+        case minLR = "min_lr"
+        case warmupEpochs = "warmup_epochs"
+    }
+
+    public init(name: String = "constant") {
+        self.name = name
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let shorthand = try? decoder.singleValueContainer().decode(String.self) {
+            self.init(name: shorthand)
+            return
+        }
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.value(.name, or: "constant"))
+        stepSize = try c.decodeIfPresent(Int.self, forKey: .stepSize)
+        gamma = try c.decodeIfPresent(Float.self, forKey: .gamma)
+        minLR = try c.decodeIfPresent(Float.self, forKey: .minLR)
+        warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs)
+    }
+
+    public func makeSchedule(stepsPerEpoch: Int, path: String) throws -> LearningRateSchedule {
+        try Check.oneOf(name, Self.names, "\(path).name", what: "schedule")
+        let warmup = warmupEpochs ?? 0
+        try Check.nonNegative(warmup, "\(path).warmup_epochs")
+        let decay: LearningRateSchedule.Decay
+        switch name {
+        case "constant": decay = .constant
+        case "step":
+            let size = stepSize ?? 10
+            try Check.positive(size, "\(path).step_size")
+            let factor = gamma ?? 0.1
+            try Check.positive(factor, "\(path).gamma")
+            decay = .step(stepSize: size, gamma: factor)
+        case "exponential":
+            let factor = gamma ?? 0.95
+            try Check.positive(factor, "\(path).gamma")
+            decay = .exponential(gamma: factor)
+        default:
+            let minimum = minLR ?? 0
+            try Check.nonNegative(minimum, "\(path).min_lr")
+            decay = .cosine(minimum: minimum)
+        }
+        return LearningRateSchedule(decay, warmupSteps: warmup * stepsPerEpoch)
+    }
+}
+
+/// Metric names accepted in `metrics:`.
+public enum MetricName: String, CaseIterable, Sendable {
+    case accuracy, precision, recall, f1, mse, rmse, mae, r2
+
+    public var isClassification: Bool {
+        switch self {
+        case .accuracy, .precision, .recall, .f1: return true
+        default: return false
+        }
+    }
+
+    /// Whether larger is better (for `summary.json["best"]`).
+    public var higherIsBetter: Bool {
+        switch self {
+        case .mse, .rmse, .mae: return false
+        default: return true
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// `flock bench train`: one training step of an MLP against the FLOP ceiling of the
+/// same step's matrix products, both measured here and now with one BLAS thread.
+///
+/// The ceiling runs exactly the sgemm calls the step makes (forward x·Wᵀ per layer;
+/// backward gᵀ·x per layer and g·W for every layer but the first, whose input needs no
+/// gradient), back to back on the same buffers. `ratio = step throughput / ceiling
+/// throughput` is the fraction of the step that is matrix multiplication at BLAS speed.
+public struct TrainBenchmark {
+    public struct Result: Codable, Sendable {
+        public let model: String
+        public let samplesPerSecond: Double
+        public let ceilingSamplesPerSecond: Double
+        public let ratio: Double
+        /// Milliseconds per step spent outside the step's sgemm calls.
+        public let overheadMilliseconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case model, ratio
+            case samplesPerSecond = "samples_per_second"
+            case ceilingSamplesPerSecond = "ceiling_samples_per_second"
+            case overheadMilliseconds = "overhead_ms_per_step"
+        }
+    }
+
+    public var layerSizes = [784, 512, 512, 10]
+    public var batchSize = 128
+    public var steps = 60
+    public var trials = 5
+
+    public init() {}
+
+    public func run() -> Result {
+        BLAS.setThreadCount(1)
+        let store = ParameterStore()
+        var generator = RandomGenerator(seed: 7)
+        let specs: [LayerSpec] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
+            + [.dense(units: layerSizes.last!)]
+        let model = Sequential(specs, inputShape: [layerSizes[0]], parameters: store, generator: &generator)
+        let features = Tensor.normal(shape: [batchSize, layerSizes[0]], using: &generator)
+        let labels = (0..<batchSize).map { _ in Int(generator.next() % UInt64(layerSizes.last!)) }
+        let tape = Tape(parameters: store)
+        var optimizer = SGD(momentum: 0.9)
+
+        func step() {
+            tape.reset()
+            var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+            let output = model.forward(tape.constant(features), context: &context)
+            let loss = tape.softmaxCrossEntropy(output, labels: labels)
+            tape.backward(from: loss)
+            optimizer.step(store, learningRate: 0.01)
+        }
+
+        let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
+        for _ in 0..<5 { step(); gemms.run() }
+        var stepTimes: [Double] = [], gemmTimes: [Double] = []
+        // Interleave the two measurements so drift on the machine hits both alike.
+        for _ in 0..<trials {
+            stepTimes.append(Self.seconds { for _ in 0..<steps { step() } } / Double(steps))
+            gemmTimes.append(Self.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
+        }
+        let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
+        let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
+        return Result(model: "mlp", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
+                      ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000)
+    }
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+/// The sgemm calls of one MLP training step, on preallocated buffers.
+private final class GemmPlan {
+    private struct Layer { let inputs: Int; let outputs: Int }
+    private let layers: [Layer]
+    private let batchSize: Int
+    private var activations: [[Float]]
+    private var weights: [[Float]]
+    private var weightGradients: [[Float]]
+    private var inputGradients: [[Float]]
+
+    init(layerSizes: [Int], batchSize: Int) {
+        self.batchSize = batchSize
+        layers = zip(layerSizes, layerSizes.dropFirst()).map { Layer(inputs: $0, outputs: $1) }
+        activations = layerSizes.map { [Float](repeating: 0.5, count: batchSize * $0) }
+        weights = layers.map { [Float](repeating: 0.01, count: $0.inputs * $0.outputs) }
+        weightGradients = layers.map { [Float](repeating: 0, count: $0.inputs * $0.outputs) }
+        inputGradients = layerSizes.map { [Float](repeating: 0.1, count: batchSize * $0) }
+    }
+
+    func run() {
+        let b = batchSize
+        for (i, layer) in layers.enumerated() {
+            BLAS.gemm(transposeA: false, transposeB: true, m: b, n: layer.outputs, k: layer.inputs,
+                      a: activations[i], lda: layer.inputs, b: weights[i], ldb: layer.inputs,
+                      beta: 0, c: &activations[i + 1], ldc: layer.outputs)
+        }
+        for (i, layer) in layers.enumerated().reversed() {
+            BLAS.gemm(transposeA: true, transposeB: false, m: layer.outputs, n: layer.inputs, k: b,
+                      a: inputGradients[i + 1], lda: layer.outputs, b: activations[i], ldb: layer.inputs,
+                      beta: 1, c: &weightGradients[i], ldc: layer.inputs)
+            if i > 0 {
+                BLAS.gemm(transposeA: false, transposeB: false, m: b, n: layer.inputs, k: layer.outputs,
+                          a: inputGradients[i + 1], lda: layer.outputs, b: weights[i], ldb: layer.inputs,
+                          beta: 0, c: &inputGradients[i], ldc: layer.inputs)
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+/// A training job as written in YAML. Every field has a default except `data` and `model`.
+///
+/// ```yaml
+/// name: digits-mlp
+/// seed: 42
+/// epochs: 30
+/// data: {source: data/digits.csv, label_column: label, batch_size: 32}
+/// model:
+///   - {type: dense, units: 128, activation: relu}
+///   - {type: dense, units: 10}
+/// optimizer: {name: adam, lr: 0.001}
+/// ```
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var name: String
+    /// Seeds parameter initialisation, the data split, shuffling and dropout.
+    public var seed: Int
+    public var epochs: Int
+    public var data: DataConfig
+    public var model: [LayerConfig]
+    public var loss: LossConfig
+    public var optimizer: OptimizerConfig
+    public var schedule: ScheduleConfig
+    /// Metric names; empty means accuracy for classification, MSE for regression.
+    public var metrics: [String]
+    public var regularization: RegularizationConfig
+    public var gradientClipping: GradientClippingConfig
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization
+        case gradientClipping = "gradient_clipping"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.value(.name, or: "run")
+        seed = try c.value(.seed, or: 0)
+        epochs = try c.value(.epochs, or: 10)
+        data = try c.decode(DataConfig.self, forKey: .data)
+        model = try c.decode([LayerConfig].self, forKey: .model)
+        loss = try c.value(.loss, or: LossConfig())
+        optimizer = try c.value(.optimizer, or: OptimizerConfig())
+        schedule = try c.value(.schedule, or: ScheduleConfig())
+        metrics = try c.value(.metrics, or: [])
+        regularization = try c.value(.regularization, or: RegularizationConfig())
+        gradientClipping = try c.value(.gradientClipping, or: GradientClippingConfig())
+    }
+
+    /// Checks every value; the first problem is thrown with its field path.
+    public func validate() throws {
+        guard !name.isEmpty, !name.contains("/") else {
+            throw ConfigError(path: "name", "expected a non-empty name without '/', got '\(name)'")
+        }
+        guard seed >= 0 else { throw ConfigError(path: "seed", "expected an integer ≥ 0, got \(seed)") }
+        try Check.positive(epochs, "epochs")
+        try data.validate(path: "data")
+        guard !model.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
+        for (index, layer) in model.enumerated() { _ = try layer.spec(path: "model[\(index)]") }
+        _ = try loss.makeLoss(path: "loss")
+        _ = try optimizer.makeOptimizer(path: "optimizer")
+        _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")
+        for (index, metric) in metrics.enumerated() {
+            try Check.oneOf(metric, MetricName.allCases.map(\.rawValue), "metrics[\(index)]", what: "metric")
+            if let kind = MetricName(rawValue: metric), kind.isClassification != loss.isClassification {
+                throw ConfigError(path: "metrics[\(index)]",
+                                  "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
+            }
+        }
+        try regularization.validate(path: "regularization")
+        try gradientClipping.validate(path: "gradient_clipping")
+    }
+
+    /// The metrics to compute, defaults filled in.
+    public var resolvedMetrics: [MetricName] {
+        if metrics.isEmpty { return loss.isClassification ? [.accuracy] : [.mse] }
+        return metrics.compactMap(MetricName.init(rawValue:))
+    }
+}
+
+/// Where the data comes from and how it is batched.
+public struct DataConfig: Codable, Equatable, Sendable {
+    /// A CSV file, or an IDX features file. Relative paths are relative to the config file.
+    public var source: String
+    /// `csv` or `idx`; by default from the file extension (`.csv` → csv, otherwise idx).
+    public var format: String?
+    /// The IDX labels file (format idx only).
+    public var labels: String?
+    /// CSV: whether the first row names the columns.
+    public var header: Bool
+    /// CSV: the label column, by name or 0-based index (negative counts from the end).
+    public var labelColumn: LabelColumnConfig
+    /// Fraction of samples held out for validation (after a seeded shuffle).
+    public var validationSplit: Double
+    /// `standard`, `minmax` or `none`; fitted on the training split only.
+    public var normalization: String
+    public var batchSize: Int
+    public var shuffle: Bool
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case source, format, labels, header, shuffle, normalization
+        case labelColumn = "label_column"
+        case validationSplit = "validation_split"
+        case batchSize = "batch_size"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decode(String.self, forKey: .source)
+        format = try c.decodeIfPresent(String.self, forKey: .format)
+        labels = try c.decodeIfPresent(String.self, forKey: .labels)
+        header = try c.value(.header, or: true)
+        labelColumn = try c.value(.labelColumn, or: .index(-1))
+        validationSplit = try c.value(.validationSplit, or: 0.2)
+        normalization = try c.value(.normalization, or: "standard")
+        batchSize = try c.value(.batchSize, or: 32)
+        shuffle = try c.value(.shuffle, or: true)
+    }
+
+    /// `csv` or `idx`.
+    public var resolvedFormat: String {
+        format ?? (source.lowercased().hasSuffix(".csv") ? "csv" : "idx")
+    }
+
+    func validate(path: String) throws {
+        guard !source.isEmpty else { throw ConfigError(path: "\(path).source", "expected a file path") }
+        try Check.oneOf(resolvedFormat, ["csv", "idx"], "\(path).format", what: "format")
+        if resolvedFormat == "idx", labels == nil {
+            throw ConfigError(path: "\(path).labels", "format idx needs a labels file")
+        }
+        guard validationSplit >= 0, validationSplit < 1 else {
+            throw ConfigError(path: "\(path).validation_split", "expected a number in [0, 1), got \(validationSplit)")
+        }
+        try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
+        try Check.positive(batchSize, "\(path).batch_size")
+    }
+}
+
+/// A label column given by name (`label`) or index (`-1`).
+public enum LabelColumnConfig: Codable, Equatable, Sendable {
+    case name(String)
+    case index(Int)
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let index = try? c.decode(Int.self) { self = .index(index) } else { self = .name(try c.decode(String.self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case let .name(name): try c.encode(name)
+        case let .index(index): try c.encode(index)
+        }
+    }
+
+    var readerColumn: CSVReader.LabelColumn {
+        switch self {
+        case let .name(name): return .name(name)
+        case let .index(index): return .index(index)
+        }
+    }
+}
+
+public struct RegularizationConfig: Codable, Equatable, Sendable {
+    public var l1: Float
+    public var l2: Float
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case l1, l2 }
+
+    public init(l1: Float = 0, l2: Float = 0) {
+        self.l1 = l1
+        self.l2 = l2
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        l1 = try c.value(.l1, or: 0)
+        l2 = try c.value(.l2, or: 0)
+    }
+
+    func validate(path: String) throws {
+        try Check.nonNegative(l1, "\(path).l1")
+        try Check.nonNegative(l2, "\(path).l2")
+    }
+
+    public var penalty: WeightPenalty { WeightPenalty(l1: l1, l2: l2) }
+}
+
+public struct GradientClippingConfig: Codable, Equatable, Sendable {
+    /// Clip the global L2 norm of all gradients to this.
+    public var maxNorm: Float?
+    /// Clamp every gradient element to ±this.
+    public var maxValue: Float?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxNorm = "max_norm"
+        case maxValue = "max_value"
+    }
+
+    public init(maxNorm: Float? = nil, maxValue: Float? = nil) {
+        self.maxNorm = maxNorm
+        self.maxValue = maxValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxNorm = try c.decodeIfPresent(Float.self, forKey: .maxNorm)
+        maxValue = try c.decodeIfPresent(Float.self, forKey: .maxValue)
+    }
+
+    func validate(path: String) throws {
+        if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
+        if let maxValue { try Check.positive(maxValue, "\(path).max_value") }
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct FlockCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flock",
+        abstract: "Train neural networks on CPU clusters.",
+        subcommands: [TrainCommand.self, BenchCommand.self])
+}
