@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import FlockNN
+
+/// Each optimizer's first two steps against its update rule written out by hand here.
+@Suite struct OptimizerTests {
+    let start: [Double] = [1.0, -2.0, 0.5]
+    let gradients: [[Double]] = [[0.5, -1.0, 0.25], [0.2, 0.3, -0.4]]
+    let lr = 0.1
+
+    /// Runs two steps of `optimizer` from `start` with `gradients`; returns parameters after each.
+    func run(_ optimizer: some Optimizer) -> [[Double]] {
+        var optimizer = optimizer
+        let store = ParameterStore()
+        let slot = store.register(name: "p", shape: [3], isDecayed: true)
+        store.setValue(Tensor(shape: [3], scalars: start.map(Float.init)), of: slot)
+        var after: [[Double]] = []
+        for g in gradients {
+            store.withGradients { buffer in for i in 0..<3 { buffer[i] = Float(g[i]) } }
+            optimizer.step(store, learningRate: Float(lr))
+            after.append(store.value(of: slot).scalars.map(Double.init))
+            #expect(store.gradient(of: slot).scalars == [0, 0, 0], "step must clear gradients")
+        }
+        #expect(optimizer.stepCount == 2)
+        return after
+    }
+
+    func expectClose(_ actual: [[Double]], _ expected: [[Double]], tolerance: Double = 1e-5) {
+        for (a, e) in zip(actual.joined(), expected.joined()) {
+            #expect(abs(a - e) < tolerance, "got \(actual), expected \(expected)")
+        }
+    }
+
+    @Test func plainSGD() {
+        let p1 = zip(start, gradients[0]).map { $0 - lr * $1 }
+        let p2 = zip(p1, gradients[1]).map { $0 - lr * $1 }
+        expectClose(run(SGD()), [p1, p2])
+    }
+
+    @Test func sgdWithWeightDecay() {
+        let decay = 0.01
+        let p1 = zip(start, gradients[0]).map { $0 - lr * ($1 + decay * $0) }
+        let p2 = zip(p1, gradients[1]).map { $0 - lr * ($1 + decay * $0) }
+        expectClose(run(SGD(weightDecay: Float(decay))), [p1, p2])
+    }
+
+    @Test func momentum() {
+        let mu = 0.9
+        let v1 = gradients[0]
+        let p1 = zip(start, v1).map { $0 - lr * $1 }
+        let v2 = zip(v1, gradients[1]).map { mu * $0 + $1 }
+        let p2 = zip(p1, v2).map { $0 - lr * $1 }
+        expectClose(run(SGD(momentum: Float(mu))), [p1, p2])
+    }
+
+    @Test func nesterov() {
+        let mu = 0.9
+        let v1 = gradients[0]
+        let p1 = (0..<3).map { start[$0] - lr * (gradients[0][$0] + mu * v1[$0]) }
+        let v2 = (0..<3).map { mu * v1[$0] + gradients[1][$0] }
+        let p2 = (0..<3).map { p1[$0] - lr * (gradients[1][$0] + mu * v2[$0]) }
+        expectClose(run(SGD(momentum: Float(mu), nesterov: true)), [p1, p2])
+    }
+
+    @Test func adaGrad() {
+        let eps = 1e-10
+        let s1 = gradients[0].map { $0 * $0 }
+        let p1 = (0..<3).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
+        let s2 = (0..<3).map { s1[$0] + gradients[1][$0] * gradients[1][$0] }
+        let p2 = (0..<3).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
+        expectClose(run(AdaGrad()), [p1, p2])
+    }
+
+    @Test func rmsProp() {
+        let alpha = 0.99, eps = 1e-8
+        let s1 = gradients[0].map { (1 - alpha) * $0 * $0 }
+        let p1 = (0..<3).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
+        let s2 = (0..<3).map { alpha * s1[$0] + (1 - alpha) * gradients[1][$0] * gradients[1][$0] }
+        let p2 = (0..<3).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
+        expectClose(run(RMSprop()), [p1, p2], tolerance: 1e-4)
+    }
+
+    /// Adam's reference; `decoupled` applies AdamW's p ← p(1 − lr·λ), otherwise λ·p joins the gradient.
+    func adamReference(decay: Double, decoupled: Bool) -> [[Double]] {
+        let b1 = 0.9, b2 = 0.999, eps = 1e-8
+        var p = start, m = [0.0, 0, 0], v = [0.0, 0, 0]
+        var result: [[Double]] = []
+        for (t, g) in gradients.enumerated() {
+            let step = Double(t + 1)
+            for i in 0..<3 {
+                let grad = g[i] + (decoupled ? 0 : decay * p[i])
+                if decoupled { p[i] *= 1 - lr * decay }
+                m[i] = b1 * m[i] + (1 - b1) * grad
+                v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                let mHat = m[i] / (1 - pow(b1, step)), vHat = v[i] / (1 - pow(b2, step))
+                p[i] -= lr * mHat / (vHat.squareRoot() + eps)
+            }
+            result.append(p)
+        }
+        return result
+    }
+
+    @Test func adam() {
+        expectClose(run(Adam()), adamReference(decay: 0, decoupled: false))
+        expectClose(run(Adam(weightDecay: 0.05)), adamReference(decay: 0.05, decoupled: false))
+    }
+
+    @Test func adamW() {
+        expectClose(run(Adam.adamW(weightDecay: 0.05)), adamReference(decay: 0.05, decoupled: true))
+        // AdamW's decay must differ from Adam's L2 term, or the test above proves nothing.
+        #expect(abs(adamReference(decay: 0.05, decoupled: true)[1][0] - adamReference(decay: 0.05, decoupled: false)[1][0]) > 1e-4)
+    }
+}
