@@ -30,8 +30,9 @@ public struct CSVReader: Sendable {
 
     /// Parses CSV text; `path` is used in error messages only.
     public func parse(_ text: String, path: String) throws -> Dataset {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            .map { (number: $0.offset + 1, text: $0.element.hasSuffix("\r") ? $0.element.dropLast() : $0.element) }
+        // "\r\n" is one Character in Swift, so isNewline splits Windows and Unix lines alike.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+            .map { (number: $0.offset + 1, text: $0.element) }
             .filter { !$0.text.allSatisfy(\.isWhitespace) }
         var columnNames: [String]? = nil
         if hasHeader, !lines.isEmpty {

@@ -50,6 +50,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         case is Bool.Type: return "true or false"
         default:
             let name = "\(type)"
+            if name.hasSuffix("Scalar") { return "a single value, not a list or mapping" }
             if name.hasPrefix("Array") { return "a list" }
             if name.hasPrefix("Dictionary") { return "a mapping" }
             return "a mapping (\(name))"

@@ -1,0 +1,85 @@
+import Testing
+@testable import FlockTrain
+
+@Suite struct ConfigTests {
+    let base = """
+    seed: 3
+    data: {source: data.csv, batch_size: 16}
+    model:
+      - {type: dense, units: 32, activation: relu}
+      - {type: dropout, rate: 0.2}
+      - {type: dense, units: 4}
+    optimizer: {name: sgd, lr: 0.1}
+    """
+
+    func decode(_ yaml: String, _ overrides: [String] = []) throws -> TrainingConfig {
+        try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/data")
+    }
+
+    func message(_ yaml: String, _ overrides: [String] = []) -> String? {
+        do { _ = try decode(yaml, overrides); return nil } catch { return "\(error)" }
+    }
+
+    @Test func defaultsFillEverythingButDataAndModel() throws {
+        let config = try decode(base)
+        #expect(config.epochs == 10 && config.name == "run")
+        #expect(config.loss.name == "cross_entropy")
+        #expect(config.data.validationSplit == 0.2 && config.data.normalization == "standard")
+        #expect(config.data.source == "/data/data.csv")
+        #expect(config.resolvedMetrics == [.accuracy])
+    }
+
+    @Test func overridesReachNestedFieldsAndListEntries() throws {
+        let config = try decode(base, ["epochs=6", "optimizer.lr=0.01", "model[0].units=64",
+                                       "schedule.name=cosine", "metrics=[accuracy, f1]"])
+        #expect(config.epochs == 6)
+        #expect(config.optimizer.lr == 0.01)
+        #expect(config.model[0].units == 64)
+        #expect(config.schedule.name == "cosine")
+        #expect(config.metrics == ["accuracy", "f1"])
+    }
+
+    @Test func badOverridesSayWhy() {
+        #expect(message(base, ["model[7].units=3"]) == "model[7].units: --set: index 7 is past the end of a list of 3")
+        #expect(message(base, ["epochs"]) == "--set epochs: expected key.path=value")
+    }
+
+    @Test func negativeUnitsNameTheFieldPath() {
+        #expect(message(base, ["model[2].units=-3"]) == "model[2].units: expected a positive integer, got -3")
+    }
+
+    @Test func unknownLayerTypeListsTheKnownOnes() {
+        #expect(message(base, ["model[1].type=conv9d"])
+                == "model[1].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation)")
+    }
+
+    @Test func unknownFieldIsAnErrorNotIgnored() {
+        let text = message(base + "\nepoch: 5")
+        #expect(text?.hasPrefix("epoch: unknown field (expected one of: name, seed, epochs") == true)
+        #expect(message(base, ["model[0].unit=3"])?.hasPrefix("model[0].unit: unknown field") == true)
+    }
+
+    @Test func typeMismatchNamesTheField() {
+        #expect(message(base, ["optimizer.lr=fast"]) == "optimizer.lr: expected a number")
+        #expect(message(base, ["data.batch_size=[1]"]) == "data.batch_size: expected a single value, not a list or mapping")
+    }
+
+    @Test func missingRequiredSections() {
+        #expect(message("seed: 1\nmodel: []") == "data: required field is missing")
+        #expect(message("data: {source: x.csv}\nmodel: []") == "model: expected at least one layer")
+    }
+
+    @Test func valueChecks() {
+        #expect(message(base, ["model[1].rate=1.5"]) == "model[1].rate: expected a number in [0.0, 1.0), got 1.5")
+        #expect(message(base, ["optimizer.name=adamax"])?.hasPrefix("optimizer.name: unknown optimizer 'adamax'") == true)
+        #expect(message(base, ["loss=mse", "metrics=[accuracy]"])
+                == "metrics[0]: 'accuracy' is a classification metric but loss 'mse' is not")
+        #expect(message(base, ["model[0].rate=0.1"]) == "model[0].rate: not a field of a dense layer")
+    }
+
+    @Test func resolvedConfigRoundTrips() throws {
+        let config = try decode(base, ["optimizer.momentum=0.9"])
+        let again = try decode(try ConfigLoader.yaml(of: config))
+        #expect(again == config)
+    }
+}
