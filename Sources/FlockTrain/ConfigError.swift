@@ -92,11 +92,11 @@ enum Check {
         guard value > 0 else { throw ConfigError(path: path, "expected a positive integer, got \(value)") }
     }
 
-    static func positive(_ value: Float, _ path: String) throws {
+    static func positive(_ value: Double, _ path: String) throws {
         guard value > 0, value.isFinite else { throw ConfigError(path: path, "expected a positive number, got \(value)") }
     }
 
-    static func nonNegative(_ value: Float, _ path: String) throws {
+    static func nonNegative(_ value: Double, _ path: String) throws {
         guard value >= 0, value.isFinite else { throw ConfigError(path: path, "expected a number ≥ 0, got \(value)") }
     }
 
@@ -105,7 +105,7 @@ enum Check {
     }
 
     /// `low ≤ value < high`.
-    static func inRange(_ value: Float, _ low: Float, _ high: Float, _ path: String) throws {
+    static func inRange(_ value: Double, _ low: Double, _ high: Double, _ path: String) throws {
         guard value >= low, value < high else {
             throw ConfigError(path: path, "expected a number in [\(low), \(high)), got \(value)")
         }

@@ -6,9 +6,9 @@ public struct LayerConfig: Codable, Equatable, Sendable {
     public var units: Int?
     public var activation: String?
     /// LeakyReLU slope / ELU scale.
-    public var alpha: Float?
+    public var alpha: Double?
     /// Dropout rate.
-    public var rate: Float?
+    public var rate: Double?
     public var useBias: Bool?
     public var initializer: String?
 
@@ -17,7 +17,7 @@ public struct LayerConfig: Codable, Equatable, Sendable {
         case useBias = "use_bias"
     }
 
-    public init(type: String, units: Int? = nil, activation: String? = nil, rate: Float? = nil) {
+    public init(type: String, units: Int? = nil, activation: String? = nil, rate: Double? = nil) {
         self.type = type
         self.units = units
         self.activation = activation
@@ -30,8 +30,8 @@ public struct LayerConfig: Codable, Equatable, Sendable {
         type = try c.decode(String.self, forKey: .type)
         units = try c.decodeIfPresent(Int.self, forKey: .units)
         activation = try c.decodeIfPresent(String.self, forKey: .activation)
-        alpha = try c.decodeIfPresent(Float.self, forKey: .alpha)
-        rate = try c.decodeIfPresent(Float.self, forKey: .rate)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
+        rate = try c.decodeIfPresent(Double.self, forKey: .rate)
         useBias = try c.decodeIfPresent(Bool.self, forKey: .useBias)
         initializer = try c.decodeIfPresent(String.self, forKey: .initializer)
     }
@@ -66,20 +66,20 @@ public struct LayerConfig: Codable, Equatable, Sendable {
                 }
                 return value
             }
-            return .dense(units: units, activation: activationKind ?? .linear, alpha: alpha,
+            return .dense(units: units, activation: activationKind ?? .linear, alpha: alpha.map(Float.init),
                           useBias: useBias ?? true, initializer: initial)
         case "dropout":
             try rejectFields(except: ["rate"])
             guard let rate else { throw ConfigError(path: "\(path).rate", "a dropout layer needs rate") }
             try Check.inRange(rate, 0, 1, "\(path).rate")
-            return .dropout(rate: rate)
+            return .dropout(rate: Float(rate))
         case "flatten":
             try rejectFields(except: [])
             return .flatten
         default:
             try rejectFields(except: [])
             guard let activationKind else { throw ConfigError(path: "\(path).activation", "an activation layer needs activation") }
-            return .activation(activationKind, alpha: alpha)
+            return .activation(activationKind, alpha: alpha.map(Float.init))
         }
     }
 }

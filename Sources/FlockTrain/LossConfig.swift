@@ -4,11 +4,11 @@ public struct LossConfig: Codable, Equatable, Sendable {
 
     public var name: String
     /// Cross-entropy: ε in [0, 1).
-    public var labelSmoothing: Float?
+    public var labelSmoothing: Double?
     /// Cross-entropy: one weight per class.
-    public var classWeights: [Float]?
+    public var classWeights: [Double]?
     /// Huber: the threshold δ.
-    public var delta: Float?
+    public var delta: Double?
     /// Binary cross-entropy: whether the model outputs logits (default) or probabilities.
     public var fromLogits: Bool?
 
@@ -31,9 +31,9 @@ public struct LossConfig: Codable, Equatable, Sendable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try c.value(.name, or: "cross_entropy"))
-        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing)
-        classWeights = try c.decodeIfPresent([Float].self, forKey: .classWeights)
-        delta = try c.decodeIfPresent(Float.self, forKey: .delta)
+        labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing)
+        classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
+        delta = try c.decodeIfPresent(Double.self, forKey: .delta)
         fromLogits = try c.decodeIfPresent(Bool.self, forKey: .fromLogits)
     }
 
@@ -57,14 +57,14 @@ public struct LossConfig: Codable, Equatable, Sendable {
             for (index, weight) in (classWeights ?? []).enumerated() {
                 try Check.nonNegative(weight, "\(path).class_weights[\(index)]")
             }
-            return .crossEntropy(labelSmoothing: smoothing, classWeights: classWeights)
+            return .crossEntropy(labelSmoothing: Float(smoothing), classWeights: classWeights?.map(Float.init))
         case "binary_cross_entropy": return .binaryCrossEntropy(fromLogits: fromLogits ?? true)
         case "mse": return .meanSquaredError
         case "mae": return .meanAbsoluteError
         default:
             let threshold = delta ?? 1
             try Check.positive(threshold, "\(path).delta")
-            return .huber(delta: threshold)
+            return .huber(delta: Float(threshold))
         }
     }
 }

@@ -3,23 +3,23 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public static let names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 
     public var name: String
-    public var lr: Float
+    public var lr: Double
     /// sgd: 0; `momentum` and `nesterov`: 0.9.
-    public var momentum: Float?
+    public var momentum: Double?
     /// 0, except adamw: 0.01.
-    public var weightDecay: Float?
-    public var beta1: Float?
-    public var beta2: Float?
-    public var epsilon: Float?
+    public var weightDecay: Double?
+    public var beta1: Double?
+    public var beta2: Double?
+    public var epsilon: Double?
     /// RMSprop's smoothing constant (0.99).
-    public var alpha: Float?
+    public var alpha: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, lr, momentum, beta1, beta2, epsilon, alpha
         case weightDecay = "weight_decay"
     }
 
-    public init(name: String = "adam", lr: Float = 0.001) {
+    public init(name: String = "adam", lr: Double = 0.001) {
         self.name = name
         self.lr = lr
     }
@@ -29,18 +29,18 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.value(.name, or: "adam")
         lr = try c.value(.lr, or: 0.001)
-        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum)
-        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay)
-        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1)
-        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2)
-        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon)
-        alpha = try c.decodeIfPresent(Float.self, forKey: .alpha)
+        momentum = try c.decodeIfPresent(Double.self, forKey: .momentum)
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay)
+        beta1 = try c.decodeIfPresent(Double.self, forKey: .beta1)
+        beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2)
+        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
     }
 
     public func makeOptimizer(path: String) throws -> any Optimizer {
         try Check.oneOf(name, Self.names, "\(path).name", what: "optimizer")
         try Check.positive(lr, "\(path).lr")
-        let decay = weightDecay ?? (name == "adamw" ? 0.01 : 0)
+        let decay: Double = weightDecay ?? (name == "adamw" ? 0.01 : 0)
         try Check.nonNegative(decay, "\(path).weight_decay")
         if let epsilon { try Check.positive(epsilon, "\(path).epsilon") }
         for (field, value) in [("beta1", beta1), ("beta2", beta2), ("alpha", alpha)] {
@@ -53,14 +53,14 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
             if name == "nesterov", mu == 0 {
                 throw ConfigError(path: "\(path).momentum", "nesterov needs momentum > 0")
             }
-            return SGD(momentum: mu, nesterov: name == "nesterov", weightDecay: decay)
+            return SGD(momentum: Float(mu), nesterov: name == "nesterov", weightDecay: Float(decay))
         case "adagrad":
-            return AdaGrad(epsilon: epsilon ?? 1e-10, weightDecay: decay)
+            return AdaGrad(epsilon: Float(epsilon ?? 1e-10), weightDecay: Float(decay))
         case "rmsprop":
-            return RMSprop(alpha: alpha ?? 0.99, epsilon: epsilon ?? 1e-8, weightDecay: decay)
+            return RMSprop(alpha: Float(alpha ?? 0.99), epsilon: Float(epsilon ?? 1e-8), weightDecay: Float(decay))
         default:
-            return Adam(beta1: beta1 ?? 0.9, beta2: beta2 ?? 0.999, epsilon: epsilon ?? 1e-8,
-                        weightDecay: decay, decoupledWeightDecay: name == "adamw")
+            return Adam(beta1: Float(beta1 ?? 0.9), beta2: Float(beta2 ?? 0.999), epsilon: Float(epsilon ?? 1e-8),
+                        weightDecay: Float(decay), decoupledWeightDecay: name == "adamw")
         }
     }
 }
@@ -73,9 +73,9 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     /// step: epochs between decays (10).
     public var stepSize: Int?
     /// step: 0.1; exponential: 0.95.
-    public var gamma: Float?
+    public var gamma: Double?
     /// cosine: the final learning rate (0).
-    public var minLR: Float?
+    public var minLR: Double?
     /// Linear warm-up over this many epochs (0).
     public var warmupEpochs: Int?
 
@@ -99,8 +99,8 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try c.value(.name, or: "constant"))
         stepSize = try c.decodeIfPresent(Int.self, forKey: .stepSize)
-        gamma = try c.decodeIfPresent(Float.self, forKey: .gamma)
-        minLR = try c.decodeIfPresent(Float.self, forKey: .minLR)
+        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma)
+        minLR = try c.decodeIfPresent(Double.self, forKey: .minLR)
         warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs)
     }
 
@@ -116,15 +116,15 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
             try Check.positive(size, "\(path).step_size")
             let factor = gamma ?? 0.1
             try Check.positive(factor, "\(path).gamma")
-            decay = .step(stepSize: size, gamma: factor)
+            decay = .step(stepSize: size, gamma: Float(factor))
         case "exponential":
             let factor = gamma ?? 0.95
             try Check.positive(factor, "\(path).gamma")
-            decay = .exponential(gamma: factor)
+            decay = .exponential(gamma: Float(factor))
         default:
             let minimum = minLR ?? 0
             try Check.nonNegative(minimum, "\(path).min_lr")
-            decay = .cosine(minimum: minimum)
+            decay = .cosine(minimum: Float(minimum))
         }
         return LearningRateSchedule(decay, warmupSteps: warmup * stepsPerEpoch)
     }

@@ -88,12 +88,12 @@ public final class Trainer {
         var trainingSamples = 0
         for epoch in 0..<config.epochs {
             let started = DispatchTime.now()
-            var learningRate: Float = config.optimizer.lr
+            var learningRate = Float(config.optimizer.lr)
             var accumulator = MetricAccumulator(metrics: metricNames, loss: config.loss, classCount: data.classCount)
             let order = loader.order(epoch: epoch)
             for index in 0..<loader.batchesPerEpoch {
                 let batch = loader.batch(index, epoch: epoch, order: order)
-                learningRate = schedule.learningRate(base: config.optimizer.lr, step: optimizer.stepCount,
+                learningRate = schedule.learningRate(base: Float(config.optimizer.lr), step: optimizer.stepCount,
                                                      stepsPerEpoch: loader.batchesPerEpoch,
                                                      totalSteps: loader.batchesPerEpoch * config.epochs)
                 let (lossValue, outputs) = trainStep(batch, learningRate: learningRate)
@@ -127,8 +127,8 @@ public final class Trainer {
         let objective = loss(output, target: batch.targets)
         tape.backward(from: objective)
         let penalty = config.regularization.penalty.apply(to: parameters)
-        if let limit = config.gradientClipping.maxValue { GradientClipping.clipByValue(parameters, limit: limit) }
-        if let maxNorm = config.gradientClipping.maxNorm { GradientClipping.clipByNorm(parameters, maxNorm: maxNorm) }
+        if let limit = config.gradientClipping.maxValue { GradientClipping.clipByValue(parameters, limit: Float(limit)) }
+        if let maxNorm = config.gradientClipping.maxNorm { GradientClipping.clipByNorm(parameters, maxNorm: Float(maxNorm)) }
         optimizer.step(parameters, learningRate: learningRate)
         return (objective.value.scalar + penalty, output.value)
     }

@@ -163,12 +163,12 @@ public enum LabelColumnConfig: Codable, Equatable, Sendable {
 }
 
 public struct RegularizationConfig: Codable, Equatable, Sendable {
-    public var l1: Float
-    public var l2: Float
+    public var l1: Double
+    public var l2: Double
 
     enum CodingKeys: String, CodingKey, CaseIterable { case l1, l2 }
 
-    public init(l1: Float = 0, l2: Float = 0) {
+    public init(l1: Double = 0, l2: Double = 0) {
         self.l1 = l1
         self.l2 = l2
     }
@@ -185,21 +185,21 @@ public struct RegularizationConfig: Codable, Equatable, Sendable {
         try Check.nonNegative(l2, "\(path).l2")
     }
 
-    public var penalty: WeightPenalty { WeightPenalty(l1: l1, l2: l2) }
+    public var penalty: WeightPenalty { WeightPenalty(l1: Float(l1), l2: Float(l2)) }
 }
 
 public struct GradientClippingConfig: Codable, Equatable, Sendable {
     /// Clip the global L2 norm of all gradients to this.
-    public var maxNorm: Float?
+    public var maxNorm: Double?
     /// Clamp every gradient element to ±this.
-    public var maxValue: Float?
+    public var maxValue: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxNorm = "max_norm"
         case maxValue = "max_value"
     }
 
-    public init(maxNorm: Float? = nil, maxValue: Float? = nil) {
+    public init(maxNorm: Double? = nil, maxValue: Double? = nil) {
         self.maxNorm = maxNorm
         self.maxValue = maxValue
     }
@@ -207,8 +207,8 @@ public struct GradientClippingConfig: Codable, Equatable, Sendable {
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        maxNorm = try c.decodeIfPresent(Float.self, forKey: .maxNorm)
-        maxValue = try c.decodeIfPresent(Float.self, forKey: .maxValue)
+        maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
+        maxValue = try c.decodeIfPresent(Double.self, forKey: .maxValue)
     }
 
     func validate(path: String) throws {

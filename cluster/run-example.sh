@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up, builds Flock (release) and trains the bundled digits example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source cluster/setup.sh
+swift build -c release
+.build/release/flock train examples/digits-mlp.yaml "$@"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets everything up, builds Flock and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source cluster/setup.sh
+# One BLAS thread per process: tests start several processes on a 2-core machine.
+export OPENBLAS_NUM_THREADS=1
+swift build --build-tests
+swift test --skip-build "$@"
