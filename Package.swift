@@ -24,6 +24,7 @@ let package = Package(
         // MARK: - Implementation, lowest first
         .target(name: "FlockTensor", dependencies: ["CBLAS"]),
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
+        .target(name: "FlockComm", dependencies: ["CMPI"]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
         .target(name: "FlockTrain", dependencies: [
             "FlockNN", "FlockData",
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "FlockTensorTests", dependencies: ["FlockTensor"]),
         .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
+        .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),
     ],
     swiftLanguageModes: [.v6]

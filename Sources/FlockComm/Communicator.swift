@@ -1,0 +1,75 @@
+/// How `allreduce` and `reduceScatter` combine values. AVERAGE is SUM then one scale.
+public enum ReduceOperation: String, Sendable, CaseIterable {
+    case sum, average, max, min
+}
+
+/// Collective and point-to-point communication among the ranks of one group, on raw
+/// buffers. It knows nothing of tensors or layers.
+///
+/// Every rank of the group must call the same collectives in the same order with the
+/// same element counts (as in MPI). A rank that does not arrive within `deadline`
+/// seconds turns into a thrown `CommunicatorError` on the ranks that wait for it, and
+/// mismatched counts are detected and thrown rather than producing garbage.
+///
+/// Buffers are borrowed only for the duration of the call, except for
+/// `startAllreduce`, whose buffer must stay valid and untouched until `wait()` returns.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Seconds a collective waits for its peers before throwing.
+    var deadline: Double { get set }
+    /// The training step, when the caller sets it, named in errors.
+    var step: Int? { get set }
+
+    func barrier() throws
+    func broadcast<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws
+    /// Combines `buffer` across ranks, in place; every rank ends with identical values.
+    func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation) throws
+    /// Concatenates each rank's `send` in rank order into `receive` (size × send.count).
+    func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws
+    /// Like `allgather` with per-rank counts: rank r contributes `counts[r]` elements.
+    func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                          counts: [Int]) throws
+    /// Combines `send` (size × receive.count) across ranks; rank r receives block r.
+    func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                              operation: ReduceOperation) throws
+    func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws
+    func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws
+    /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
+    func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
+                                               operation: ReduceOperation) throws -> any PendingOperation
+    /// Splits the group: ranks with the same `color` form a new group, ordered by
+    /// (`key`, old rank). A collective over the whole group.
+    func split(color: Int, key: Int) throws -> any Communicator
+}
+
+/// A started nonblocking operation.
+public protocol PendingOperation: AnyObject {
+    /// Blocks until the operation is complete; throws what the operation threw.
+    func wait() throws
+}
+
+extension Communicator {
+    /// Allreduce of a Swift array, for small values such as metrics and counts.
+    public func allreduce<T: CommunicatorScalar>(_ values: [T], operation: ReduceOperation) throws -> [T] {
+        var result = values
+        try result.withUnsafeMutableBufferPointer { try allreduce($0, operation: operation) }
+        return result
+    }
+
+    /// Every rank's `values` (all of the same count), in rank order.
+    public func allgather<T: CommunicatorScalar>(_ values: [T]) throws -> [[T]] {
+        var gathered = [T](repeating: .zero, count: values.count * size)
+        try values.withUnsafeBufferPointer { send in
+            try gathered.withUnsafeMutableBufferPointer { try allgather(send, into: $0) }
+        }
+        return (0..<size).map { Array(gathered[($0 * values.count)..<(($0 + 1) * values.count)]) }
+    }
+
+    /// Root's `values`, on every rank (each rank passes an array of the same count).
+    public func broadcast<T: CommunicatorScalar>(_ values: [T], root: Int) throws -> [T] {
+        var result = values
+        try result.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
+        return result
+    }
+}

@@ -1,0 +1,62 @@
+/// A communication failure, naming the operation, the rank that saw it, the element
+/// count, and the collective's sequence number and training step when known.
+public struct CommunicatorError: Error, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        /// Peers did not arrive within the deadline.
+        case timedOut(seconds: Double, missingRanks: [Int])
+        /// Ranks called the same collective with different counts, roots or operations.
+        case mismatch(String)
+        /// Another rank failed, and this one stopped waiting for it.
+        case peerFailed(String)
+        /// An MPI call returned an error.
+        case mpi(function: String, code: Int32, message: String)
+        /// An argument no rank could satisfy (a root or peer outside the group, a wrong buffer size).
+        case invalidArgument(String)
+    }
+
+    public let operation: String
+    public let rank: Int
+    public let count: Int
+    /// The communicator's collective sequence number (0-based).
+    public let sequence: Int?
+    public let step: Int?
+    public let reason: Reason
+
+    public init(operation: String, rank: Int, count: Int, sequence: Int? = nil, step: Int? = nil, reason: Reason) {
+        self.operation = operation
+        self.rank = rank
+        self.count = count
+        self.sequence = sequence
+        self.step = step
+        self.reason = reason
+    }
+
+    public var description: String {
+        var place = "\(operation) on rank \(rank), \(count) elements"
+        if let sequence { place += ", collective #\(sequence)" }
+        if let step { place += ", step \(step)" }
+        switch reason {
+        case let .timedOut(seconds, missing):
+            let who = missing.isEmpty ? "peers" : "rank\(missing.count > 1 ? "s" : "") \(missing.map(String.init).joined(separator: ", "))"
+            return "\(place): timed out after \(formatSeconds(seconds)) waiting for \(who)"
+        case let .mismatch(detail): return "\(place): ranks disagree: \(detail)"
+        case let .peerFailed(detail): return "\(place): stopped because another rank failed: \(detail)"
+        case let .mpi(function, code, message): return "\(place): \(function) failed (MPI error \(code)): \(message)"
+        case let .invalidArgument(detail): return "\(place): \(detail)"
+        }
+    }
+
+    private func formatSeconds(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
+    }
+}
+
+/// The default collective deadline: 300 s, or `FLOCK_COLLECTIVE_TIMEOUT` seconds.
+public enum CollectiveDeadline {
+    public static let defaultSeconds = 300.0
+
+    public static func fromEnvironment(_ environment: [String: String]) -> Double {
+        if let text = environment["FLOCK_COLLECTIVE_TIMEOUT"], let seconds = Double(text), seconds > 0 { return seconds }
+        return defaultSeconds
+    }
+}

@@ -1,0 +1,343 @@
+import Foundation
+
+/// N ranks as threads of one process, with collectives done straight in shared memory.
+///
+/// It has the semantics of `MPICommunicator` (same ordering rules, deadlines and errors),
+/// so a job runs unchanged with either; the test suite and `flock train --ranks N` use it.
+///
+/// ```swift
+/// let sums = try LocalCommunicator.run(ranks: 4) { comm in
+///     try comm.allreduce([Float(comm.rank)], operation: .sum)[0]   // 6 on every rank
+/// }
+/// ```
+///
+/// A communicator belongs to one rank's thread. (`@unchecked Sendable` only so that a
+/// nonblocking allreduce can hand a private clone of it to its worker thread.)
+public final class LocalCommunicator: Communicator, @unchecked Sendable {
+    public let rank: Int
+    public var size: Int { group.size }
+    public var deadline: Double
+    public var step: Int?
+    let group: LocalGroup
+    /// Collectives this rank has started, in program order.
+    private var sequence = 0
+
+    init(group: LocalGroup, rank: Int, deadline: Double) {
+        self.group = group
+        self.rank = rank
+        self.deadline = deadline
+    }
+
+    /// Runs `body` on `ranks` threads, each with its own communicator, and returns the
+    /// results in rank order. If any rank throws, the ranks still waiting on it stop
+    /// with `peerFailed`, and the first rank's own error (not a follow-on) is rethrown.
+    public static func run<T: Sendable>(ranks: Int, deadline: Double = CollectiveDeadline.defaultSeconds,
+                                        faults: [LocalFault] = [],
+                                        _ body: @escaping @Sendable (LocalCommunicator) throws -> T) throws -> [T] {
+        precondition(ranks > 0, "a local group needs at least one rank")
+        let group = LocalGroup(size: ranks, faults: faults)
+        let outcomes = OutcomeBox<T>(count: ranks)
+        let finished = DispatchGroup()
+        for rank in 0..<ranks {
+            finished.enter()
+            let thread = Thread {
+                let communicator = LocalCommunicator(group: group, rank: rank, deadline: deadline)
+                do {
+                    outcomes.set(rank, .success(try body(communicator)))
+                } catch {
+                    if !(error is CommunicatorError) || !Self.isFollowOn(error) {
+                        group.fail("rank \(rank) failed: \(error)")
+                    }
+                    outcomes.set(rank, .failure(error))
+                }
+                finished.leave()
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        finished.wait()
+        return try outcomes.results()
+    }
+
+    static func isFollowOn(_ error: any Error) -> Bool {
+        if let error = error as? CommunicatorError, case .peerFailed = error.reason { return true }
+        return false
+    }
+
+    // MARK: Collective plumbing
+
+    /// Starts collective number `sequence`: applies injected faults, posts, and checks agreement.
+    private func begin(_ contribution: CollectiveContribution, sequence: Int) throws -> [CollectiveContribution] {
+        for fault in group.faults {
+            switch fault {
+            case let .unresponsive(faultyRank, from) where faultyRank == rank && sequence >= from:
+                // Block until the group gives up on this rank, then end like a dead process would.
+                while group.failureReason == nil { usleep(10_000) }
+                throw error(contribution, sequence, .peerFailed("rank \(rank) was made unresponsive"))
+            case let .delay(faultyRank, collective, seconds) where faultyRank == rank && collective == sequence:
+                usleep(UInt32(seconds * 1_000_000))
+            default:
+                break
+            }
+        }
+        return try group.post(contribution, sequence: sequence, rank: rank, deadline: deadline) {
+            error(contribution, sequence, $0)
+        }
+    }
+
+    private func phase(_ number: Int, _ contribution: CollectiveContribution, sequence: Int) throws {
+        try group.arrive(sequence: sequence, phase: number, rank: rank, deadline: deadline) {
+            error(contribution, sequence, $0)
+        }
+    }
+
+    private func error(_ contribution: CollectiveContribution, _ sequence: Int,
+                       _ reason: CommunicatorError.Reason) -> CommunicatorError {
+        CommunicatorError(operation: contribution.operation, rank: rank, count: contribution.count,
+                          sequence: sequence, step: step, reason: reason)
+    }
+
+    private func nextSequence() -> Int {
+        defer { sequence += 1 }
+        return sequence
+    }
+
+    private func checkRank(_ peer: Int, _ what: String, _ operation: String, count: Int) throws {
+        guard peer >= 0 && peer < size else {
+            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step,
+                                    reason: .invalidArgument("\(what) \(peer) is outside 0..<\(size)"))
+        }
+    }
+
+    // MARK: Collectives
+
+    public func barrier() throws {
+        let sequence = nextSequence()
+        defer { group.leave(sequence: sequence) }
+        _ = try begin(CollectiveContribution(operation: "barrier", count: 0), sequence: sequence)
+    }
+
+    public func broadcast<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+        try checkRank(root, "root", "broadcast", count: buffer.count)
+        let sequence = nextSequence()
+        defer { group.leave(sequence: sequence) }
+        let mine = CollectiveContribution(operation: "broadcast", count: buffer.count, agreement: "root \(root)",
+                                          receive: UnsafeMutableRawPointer(buffer.baseAddress))
+        let all = try begin(mine, sequence: sequence)
+        if rank != root, buffer.count > 0 {
+            buffer.baseAddress!.update(from: all[root].receive!.assumingMemoryBound(to: T.self), count: buffer.count)
+        }
+        try phase(1, mine, sequence: sequence)
+    }
+
+    public func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation) throws {
+        try allreduce(buffer, operation: operation, sequence: nextSequence())
+    }
+
+    /// Reduce-scatter then allgather, in place in the ranks' own buffers: rank r combines
+    /// block r of every rank into its own block r (each block has one writer, and the
+    /// fixed rank order makes the sum bitwise identical everywhere), then every rank
+    /// copies the other blocks from their owners.
+    private func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
+                                                  sequence: Int) throws {
+        defer { group.leave(sequence: sequence) }
+        let mine = CollectiveContribution(operation: "allreduce", count: buffer.count, agreement: operation.rawValue,
+                                          receive: UnsafeMutableRawPointer(buffer.baseAddress))
+        let all = try begin(mine, sequence: sequence)
+        let count = buffer.count
+        guard count > 0 else { return }
+        let peers = all.map { $0.receive!.assumingMemoryBound(to: T.self) }
+        let block = Self.block(rank, of: size, count: count)
+        if !block.isEmpty {
+            // Accumulate in rank order into a scratch copy, so every rank's data is read unchanged.
+            var accumulated = Array(UnsafeBufferPointer(start: peers[0] + block.lowerBound, count: block.count))
+            accumulated.withUnsafeMutableBufferPointer { acc in
+                for peer in 1..<size {
+                    let source = peers[peer] + block.lowerBound
+                    for i in 0..<acc.count { acc[i] = operation.combine(acc[i], source[i]) }
+                }
+                if operation == .average { for i in 0..<acc.count { acc[i] = T.divided(acc[i], by: size) } }
+            }
+            try phase(1, mine, sequence: sequence)
+            (buffer.baseAddress! + block.lowerBound).update(from: accumulated, count: block.count)
+        } else {
+            try phase(1, mine, sequence: sequence)
+        }
+        try phase(2, mine, sequence: sequence)
+        for peer in 0..<size where peer != rank {
+            let range = Self.block(peer, of: size, count: count)
+            if !range.isEmpty {
+                (buffer.baseAddress! + range.lowerBound).update(from: peers[peer] + range.lowerBound, count: range.count)
+            }
+        }
+        try phase(3, mine, sequence: sequence)
+    }
+
+    public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws {
+        guard receive.count == send.count * size else {
+            throw CommunicatorError(operation: "allgather", rank: rank, count: send.count, step: step,
+                                    reason: .invalidArgument("receive buffer holds \(receive.count) elements, needs \(send.count * size)"))
+        }
+        try allgather(send, into: receive, counts: nil)
+    }
+
+    public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                 counts: [Int]) throws {
+        guard counts.count == size, receive.count == counts.reduce(0, +) else {
+            throw CommunicatorError(operation: "allgatherv", rank: rank, count: send.count, step: step,
+                                    reason: .invalidArgument("needs \(size) counts and a receive buffer of their sum, got \(counts.count) counts and \(receive.count) elements"))
+        }
+        try allgather(send, into: receive, counts: Optional(counts))
+    }
+
+    private func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                  counts: [Int]?) throws {
+        let sequence = nextSequence()
+        defer { group.leave(sequence: sequence) }
+        let mine = CollectiveContribution(operation: counts == nil ? "allgather" : "allgatherv", count: send.count,
+                                          agreement: counts.map { "counts \($0)" } ?? "",
+                                          send: UnsafeRawPointer(send.baseAddress))
+        let all = try begin(mine, sequence: sequence)
+        if let counts, let wrong = all.indices.first(where: { all[$0].count != counts[$0] }) {
+            throw error(mine, sequence, .mismatch("rank \(wrong) sent \(all[wrong].count) elements, counts say \(counts[wrong])"))
+        }
+        var offset = 0
+        for peer in 0..<size {
+            let count = all[peer].count
+            if count > 0 {
+                (receive.baseAddress! + offset).update(from: all[peer].send!.assumingMemoryBound(to: T.self), count: count)
+            }
+            offset += count
+        }
+        try phase(1, mine, sequence: sequence)
+    }
+
+    public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                     operation: ReduceOperation) throws {
+        guard send.count == receive.count * size else {
+            throw CommunicatorError(operation: "reduceScatter", rank: rank, count: receive.count, step: step,
+                                    reason: .invalidArgument("send buffer holds \(send.count) elements, needs \(receive.count * size)"))
+        }
+        let sequence = nextSequence()
+        defer { group.leave(sequence: sequence) }
+        let mine = CollectiveContribution(operation: "reduceScatter", count: receive.count, agreement: operation.rawValue,
+                                          send: UnsafeRawPointer(send.baseAddress))
+        let all = try begin(mine, sequence: sequence)
+        let n = receive.count
+        if n > 0 {
+            let offset = rank * n
+            let sources = all.map { $0.send!.assumingMemoryBound(to: T.self) + offset }
+            receive.baseAddress!.update(from: sources[0], count: n)
+            for peer in 1..<size {
+                for i in 0..<n { receive[i] = operation.combine(receive[i], sources[peer][i]) }
+            }
+            if operation == .average { for i in 0..<n { receive[i] = T.divided(receive[i], by: size) } }
+        }
+        try phase(1, mine, sequence: sequence)
+    }
+
+    // MARK: Point to point
+
+    public func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws {
+        try checkRank(destination, "destination", "send", count: buffer.count)
+        group.deliver(Array(UnsafeRawBufferPointer(buffer)), from: rank, to: destination, tag: tag)
+    }
+
+    public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {
+        try checkRank(source, "source", "receive", count: buffer.count)
+        let message = try group.collect(from: source, to: rank, tag: tag, deadline: deadline) { reason in
+            CommunicatorError(operation: "receive from rank \(source) tag \(tag)", rank: rank, count: buffer.count,
+                              step: step, reason: reason)
+        }
+        let expected = buffer.count * MemoryLayout<T>.stride
+        guard message.count == expected else {
+            throw CommunicatorError(operation: "receive from rank \(source) tag \(tag)", rank: rank, count: buffer.count, step: step,
+                                    reason: .mismatch("message has \(message.count / MemoryLayout<T>.stride) elements"))
+        }
+        message.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
+    }
+
+    // MARK: Nonblocking and groups
+
+    public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
+                                                      operation: ReduceOperation) throws -> any PendingOperation {
+        // The sequence number is taken now, in program order; the work runs beside the caller.
+        let sequence = nextSequence()
+        let pending = LocalPendingOperation()
+        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
+        let worker = LocalCommunicator(group: group, rank: rank, deadline: deadline)
+        worker.step = step
+        let thread = Thread {
+            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
+            do { try worker.allreduce(restored, operation: operation, sequence: sequence); pending.finish(nil) } catch {
+                pending.finish(error)
+            }
+        }
+        thread.start()
+        return pending
+    }
+
+    public func split(color: Int, key: Int) throws -> any Communicator {
+        let sequence = nextSequence()
+        defer { group.leave(sequence: sequence) }
+        let mine = CollectiveContribution(operation: "split", count: 0, values: [color, key])
+        let all = try begin(mine, sequence: sequence)
+        let members = (0..<size).filter { all[$0].values[0] == color }
+            .sorted { (all[$0].values[1], $0) < (all[$1].values[1], $1) }
+        let groups = group.shared(sequence: sequence) {
+            // One new group per color, made once and handed to every member.
+            let colors = Set(all.map { $0.values[0] })
+            return SubGroups(colors.map { c in (c, LocalGroup(size: all.filter { $0.values[0] == c }.count, faults: [])) })
+        } as! SubGroups
+        return LocalCommunicator(group: groups.byColor[color]!, rank: members.firstIndex(of: rank)!, deadline: deadline)
+    }
+
+    /// The half-open element range of block `index` when `count` elements are cut into `parts`.
+    static func block(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+        (index * count / parts)..<((index + 1) * count / parts)
+    }
+}
+
+private final class SubGroups: @unchecked Sendable {
+    let byColor: [Int: LocalGroup]
+    init(_ pairs: [(Int, LocalGroup)]) { byColor = Dictionary(uniqueKeysWithValues: pairs) }
+}
+
+/// A nonblocking allreduce running on its own thread.
+final class LocalPendingOperation: PendingOperation, @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var error: (any Error)?
+
+    func finish(_ error: (any Error)?) {
+        self.error = error
+        done.signal()
+    }
+
+    func wait() throws {
+        done.wait()
+        done.signal()  // later waits return at once
+        if let error { throw error }
+    }
+}
+
+/// Per-rank results of `LocalCommunicator.run`.
+private final class OutcomeBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcomes: [Result<T, any Error>?]
+
+    init(count: Int) { outcomes = Array(repeating: nil, count: count) }
+
+    func set(_ rank: Int, _ outcome: Result<T, any Error>) {
+        lock.lock(); outcomes[rank] = outcome; lock.unlock()
+    }
+
+    func results() throws -> [T] {
+        lock.lock(); defer { lock.unlock() }
+        let failures = outcomes.compactMap { outcome -> (any Error)? in
+            if case let .failure(error) = outcome { return error }
+            return nil
+        }
+        if let root = failures.first(where: { !LocalCommunicator.isFollowOn($0) }) ?? failures.first { throw root }
+        return outcomes.map { try! $0!.get() }
+    }
+}
