@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
         .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
+        // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
+        .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),
     ],
     swiftLanguageModes: [.v6]

@@ -27,4 +27,11 @@ static inline int flock_mpi_thread_multiple(void) { return MPI_THREAD_MULTIPLE; 
 static inline int flock_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int flock_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int flock_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
+
+// Atomics on 64-bit words in MPI-3 shared windows (the shared-memory allreduce's
+// barrier flags). Swift has no atomics on raw memory without another package.
+#include <stdint.h>
+static inline int64_t flock_atomic_load(const int64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+static inline void flock_atomic_store(int64_t *word, int64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
+static inline void flock_memory_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 #endif

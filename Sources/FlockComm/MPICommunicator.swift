@@ -1,0 +1,349 @@
+import CMPI
+import Foundation
+
+/// A `Communicator` over OpenMPI.
+///
+/// Allreduce among ranks of one node runs in MPI-3 shared memory (`NodeSharedMemory`);
+/// everything else, and allreduce across nodes, uses MPI's nonblocking collectives.
+/// Every wait polls with a deadline, so a silent peer becomes a thrown error instead of
+/// a hang. Counts above `Int32.max` are sent in pieces.
+public final class MPICommunicator: Communicator, @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    public var deadline: Double
+    public var step: Int?
+    /// Allreduce messages of at least this many bytes use shared memory (when the whole
+    /// group is on one node); smaller ones go to `MPI_Iallreduce`.
+    public var sharedMemoryThresholdBytes = 0
+    let comm: MPI_Comm
+    let environment: MPIEnvironment
+    private let ownsComm: Bool
+    private var sequence = 0
+    /// Shared windows for the node, when every rank of `comm` is on this node.
+    private let node: NodeSharedMemory?
+
+    init(comm: MPI_Comm, environment: MPIEnvironment, deadline: Double, ownsComm: Bool) throws {
+        self.comm = comm
+        self.environment = environment
+        self.deadline = deadline
+        self.ownsComm = ownsComm
+        var rank: Int32 = 0, size: Int32 = 0
+        MPI_Comm_rank(comm, &rank)
+        MPI_Comm_size(comm, &size)
+        self.rank = Int(rank)
+        self.size = Int(size)
+        MPI_Comm_set_errhandler(comm, flock_mpi_errors_return())
+
+        var nodeComm: MPI_Comm? = nil
+        try MPIError.check(MPI_Comm_split_type(comm, flock_mpi_comm_type_shared(), rank, flock_mpi_info_null(), &nodeComm),
+                           "MPI_Comm_split_type", operation: "start", rank: Int(rank), count: 0)
+        var nodeSize: Int32 = 0
+        MPI_Comm_size(nodeComm, &nodeSize)
+        if nodeSize == size && size > 1 {
+            node = try NodeSharedMemory(comm: nodeComm!, rank: Int(rank), size: Int(size), scratchBytes: 8 << 20)
+        } else {
+            // Across nodes the allreduce is MPI's; see the README for the hierarchical plan.
+            node = nil
+            MPI_Comm_free(&nodeComm)
+        }
+    }
+
+    deinit {
+        if ownsComm {
+            var handle: MPI_Comm? = comm
+            MPI_Comm_free(&handle)
+        }
+    }
+
+    /// Whether allreduce runs in shared memory.
+    public var usesSharedMemory: Bool { node != nil }
+
+    /// A buffer that peers on this node can read in place, so allreduce on it copies
+    /// nothing in or out (use it for the gradient buffer). Collective: every rank calls
+    /// it with the same count. Ordinary memory when shared memory is not in use.
+    /// The memory lives as long as this communicator.
+    public func allocateBuffer<T: CommunicatorScalar>(count: Int, of type: T.Type = T.self) throws -> UnsafeMutableBufferPointer<T> {
+        try environment.serializer.runInline {
+            if let node { return try node.allocate(count: count, of: T.self) }
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
+            buffer.initialize(repeating: .zero)
+            retainedBuffers.append(UnsafeMutableRawPointer(buffer.baseAddress))
+            return buffer
+        }
+    }
+    private var retainedBuffers: [UnsafeMutableRawPointer?] = []
+
+    // MARK: Plumbing
+
+    private func nextSequence() -> Int {
+        defer { sequence += 1 }
+        return sequence
+    }
+
+    private func makeError(_ operation: String, _ count: Int, _ sequence: Int?) -> (CommunicatorError.Reason) -> CommunicatorError {
+        let rank = rank, step = step
+        return { CommunicatorError(operation: operation, rank: rank, count: count, sequence: sequence, step: step, reason: $0) }
+    }
+
+    private func check(_ code: Int32, _ function: String, _ operation: String, _ count: Int) throws {
+        try MPIError.check(code, function, operation: operation, rank: rank, count: count, step: step)
+    }
+
+    /// Waits for `request` by polling, so the wait can end at the deadline.
+    private func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
+                      status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
+        var flag: Int32 = 0
+        var spins = 0
+        let limit = Date().addingTimeInterval(deadline)
+        while true {
+            try check(MPI_Test(&request, &flag, status ?? flock_mpi_status_ignore()), "MPI_Test", operation, count)
+            if flag != 0 { return }
+            spins += 1
+            if spins > 100 { sched_yield() }
+            if spins & 255 == 0, Date() >= limit {
+                throw makeError(operation, count, sequence)(.timedOut(seconds: deadline, missingRanks: []))
+            }
+        }
+    }
+
+    /// Checks that every rank called the same operation with the same count and
+    /// agreement value (root, reduce operation), in one small allreduce.
+    private func verifyAgreement(_ operation: String, code: Int, count: Int, agreement: Int, sequence: Int) throws {
+        var values: [Int64] = [Int64(code), -Int64(code), Int64(count), -Int64(count), Int64(agreement), -Int64(agreement)]
+        var request: MPI_Request? = nil
+        try values.withUnsafeMutableBytes { bytes in
+            try check(MPI_Iallreduce(flock_mpi_in_place(), bytes.baseAddress, 6, flock_mpi_int64(), flock_mpi_max(), comm, &request),
+                      "MPI_Iallreduce", operation, count)
+            try wait(&request, operation, count, sequence)
+        }
+        if values[0] != -values[1] {
+            throw makeError(operation, count, sequence)(.mismatch("ranks called different collectives at collective #\(sequence)"))
+        }
+        if values[2] != -values[3] {
+            throw makeError(operation, count, sequence)(.mismatch("element counts range from \(-values[3]) to \(values[2])"))
+        }
+        if values[4] != -values[5] {
+            throw makeError(operation, count, sequence)(.mismatch("ranks passed different roots or reduce operations"))
+        }
+    }
+
+    /// Runs `body` for pieces of at most `Int32.max` elements: (element offset, piece count).
+    private func inPieces(_ count: Int, _ body: (Int, Int32) throws -> Void) rethrows {
+        var offset = 0
+        repeat {
+            let piece = min(count - offset, Int(Int32.max))
+            try body(offset, Int32(piece))
+            offset += piece
+        } while offset < count
+    }
+
+    private func checkRank(_ peer: Int, _ what: String, _ operation: String, count: Int) throws {
+        guard peer >= 0 && peer < size else {
+            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step,
+                                    reason: .invalidArgument("\(what) \(peer) is outside 0..<\(size)"))
+        }
+    }
+
+    // MARK: Collectives
+
+    public func barrier() throws {
+        let sequence = nextSequence()
+        try environment.serializer.runInline {
+            try verifyAgreement("barrier", code: 1, count: 0, agreement: 0, sequence: sequence)
+        }
+    }
+
+    public func broadcast<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+        try checkRank(root, "root", "broadcast", count: buffer.count)
+        let sequence = nextSequence()
+        try environment.serializer.runInline {
+            try verifyAgreement("broadcast", code: 2, count: buffer.count, agreement: root, sequence: sequence)
+            try inPieces(buffer.count) { offset, piece in
+                var request: MPI_Request? = nil
+                try check(MPI_Ibcast(buffer.baseAddress.map { $0 + offset }, piece, T.mpiDatatype, Int32(root), comm, &request),
+                          "MPI_Ibcast", "broadcast", buffer.count)
+                try wait(&request, "broadcast", buffer.count, sequence)
+            }
+        }
+    }
+
+    public func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation) throws {
+        let sequence = nextSequence()
+        try environment.serializer.runInline { try performAllreduce(buffer, operation: operation, sequence: sequence) }
+    }
+
+    private func performAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
+                                                         sequence: Int) throws {
+        let error = makeError("allreduce", buffer.count, sequence)
+        if let node, buffer.count * MemoryLayout<T>.stride >= sharedMemoryThresholdBytes {
+            try node.allreduce(buffer, operation: operation, deadline: deadline, error: error)
+            return
+        }
+        try verifyAgreement("allreduce", code: 3, count: buffer.count,
+                            agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence)
+        let mpiOperation: MPI_Op
+        switch operation {
+        case .sum, .average: mpiOperation = flock_mpi_sum()
+        case .max: mpiOperation = flock_mpi_max()
+        case .min: mpiOperation = flock_mpi_min()
+        }
+        try inPieces(buffer.count) { offset, piece in
+            var request: MPI_Request? = nil
+            try check(MPI_Iallreduce(flock_mpi_in_place(), buffer.baseAddress.map { $0 + offset }, piece, T.mpiDatatype,
+                                     mpiOperation, comm, &request), "MPI_Iallreduce", "allreduce", buffer.count)
+            try wait(&request, "allreduce", buffer.count, sequence)
+        }
+        if operation == .average {
+            for i in 0..<buffer.count { buffer[i] = T.divided(buffer[i], by: size) }
+        }
+    }
+
+    /// The baseline: one blocking `MPI_Allreduce` (sum, in place), as `flock bench` compares against.
+    public func mpiAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try environment.serializer.runInline {
+            try inPieces(buffer.count) { offset, piece in
+                try check(MPI_Allreduce(flock_mpi_in_place(), buffer.baseAddress.map { $0 + offset }, piece, flock_mpi_float(),
+                                        flock_mpi_sum(), comm), "MPI_Allreduce", "allreduce", buffer.count)
+            }
+        }
+    }
+
+    public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws {
+        try allgather(send, into: receive, counts: Array(repeating: send.count, count: size))
+    }
+
+    public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                 counts: [Int]) throws {
+        guard counts.count == size, receive.count == counts.reduce(0, +), counts[rank] == send.count else {
+            throw CommunicatorError(operation: "allgather", rank: rank, count: send.count, step: step,
+                                    reason: .invalidArgument("needs \(size) counts (this rank's equal to its \(send.count) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive.count) elements"))
+        }
+        let sequence = nextSequence()
+        try environment.serializer.runInline {
+            // Every rank must pass the same counts: compare a fixed (unseeded) hash of them.
+            let agreement = counts.reduce(17) { $0 &* 1_000_003 &+ $1 } & 0x3FFF_FFFF_FFFF_FFFF
+            try verifyAgreement("allgather", code: 4, count: receive.count, agreement: agreement, sequence: sequence)
+            // Gather rank by rank with broadcasts when displacements could overflow Int32.
+            if receive.count > Int(Int32.max) {
+                var offset = 0
+                for peer in 0..<size {
+                    if peer == rank, counts[peer] > 0 { (receive.baseAddress! + offset).update(from: send.baseAddress!, count: counts[peer]) }
+                    let slice = UnsafeMutableBufferPointer(rebasing: receive[offset..<(offset + counts[peer])])
+                    try inPieces(slice.count) { start, piece in
+                        var request: MPI_Request? = nil
+                        try check(MPI_Ibcast(slice.baseAddress.map { $0 + start }, piece, T.mpiDatatype, Int32(peer), comm, &request),
+                                  "MPI_Ibcast", "allgather", send.count)
+                        try wait(&request, "allgather", send.count, sequence)
+                    }
+                    offset += counts[peer]
+                }
+                return
+            }
+            let counts32 = counts.map { Int32($0) }
+            var displacements: [Int32] = []
+            var running: Int32 = 0
+            for count in counts32 { displacements.append(running); running += count }
+            var request: MPI_Request? = nil
+            try check(MPI_Iallgatherv(send.baseAddress, Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
+                                      displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count)
+            try wait(&request, "allgather", send.count, sequence)
+        }
+    }
+
+    public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                     operation: ReduceOperation) throws {
+        guard send.count == receive.count * size else {
+            throw CommunicatorError(operation: "reduceScatter", rank: rank, count: receive.count, step: step,
+                                    reason: .invalidArgument("send buffer holds \(send.count) elements, needs \(receive.count * size)"))
+        }
+        let sequence = nextSequence()
+        try environment.serializer.runInline {
+            try verifyAgreement("reduceScatter", code: 5, count: receive.count,
+                                agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence)
+            guard receive.count > 0 else { return }
+            let mpiOperation = operation == .max ? flock_mpi_max() : operation == .min ? flock_mpi_min() : flock_mpi_sum()
+            // Block r of every rank, one reduce per block (MPI counts are Int32; blocks of any size work).
+            for owner in 0..<size {
+                try inPieces(receive.count) { offset, piece in
+                    var request: MPI_Request? = nil
+                    let source = send.baseAddress! + owner * receive.count + offset
+                    let target = owner == rank ? UnsafeMutableRawPointer(receive.baseAddress! + offset) : nil
+                    try check(MPI_Ireduce(source, target, piece, T.mpiDatatype, mpiOperation, Int32(owner), comm, &request),
+                              "MPI_Ireduce", "reduceScatter", receive.count)
+                    try wait(&request, "reduceScatter", receive.count, sequence)
+                }
+            }
+            if operation == .average { for i in 0..<receive.count { receive[i] = T.divided(receive[i], by: size) } }
+        }
+    }
+
+    // MARK: Point to point
+
+    public func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws {
+        try checkRank(destination, "destination", "send", count: buffer.count)
+        guard buffer.count <= Int(Int32.max) else {
+            throw CommunicatorError(operation: "send", rank: rank, count: buffer.count, step: step,
+                                    reason: .invalidArgument("messages are limited to Int32.max elements"))
+        }
+        try environment.serializer.runInline {
+            var request: MPI_Request? = nil
+            try check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),
+                      "MPI_Isend", "send to rank \(destination) tag \(tag)", buffer.count)
+            try wait(&request, "send to rank \(destination) tag \(tag)", buffer.count, nil)
+        }
+    }
+
+    public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {
+        try checkRank(source, "source", "receive", count: buffer.count)
+        let operation = "receive from rank \(source) tag \(tag)"
+        try environment.serializer.runInline {
+            // Probe first, so a message of the wrong size is an error rather than a truncation.
+            var flag: Int32 = 0
+            var status = MPI_Status()
+            let limit = Date().addingTimeInterval(deadline)
+            var spins = 0
+            while flag == 0 {
+                try check(MPI_Iprobe(Int32(source), Int32(tag), comm, &flag, &status), "MPI_Iprobe", operation, buffer.count)
+                spins += 1
+                if spins > 100 { sched_yield() }
+                if flag == 0, spins & 255 == 0, Date() >= limit {
+                    throw makeError(operation, buffer.count, nil)(.timedOut(seconds: deadline, missingRanks: [source]))
+                }
+            }
+            var received: Int32 = 0
+            MPI_Get_count(&status, T.mpiDatatype, &received)
+            guard Int(received) == buffer.count else {
+                throw makeError(operation, buffer.count, nil)(.mismatch("message has \(received) elements"))
+            }
+            var request: MPI_Request? = nil
+            try check(MPI_Irecv(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(source), Int32(tag), comm, &request),
+                      "MPI_Irecv", operation, buffer.count)
+            try wait(&request, operation, buffer.count, nil)
+        }
+    }
+
+    // MARK: Nonblocking and groups
+
+    public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
+                                                      operation: ReduceOperation) throws -> any PendingOperation {
+        let sequence = nextSequence()
+        let pending = MPIPendingOperation()
+        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
+        environment.serializer.submit { [self] in
+            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
+            do { try performAllreduce(restored, operation: operation, sequence: sequence); pending.finish(nil) } catch {
+                pending.finish(error)
+            }
+        }
+        return pending
+    }
+
+    public func split(color: Int, key: Int) throws -> any Communicator {
+        _ = nextSequence()
+        return try environment.serializer.runInline {
+            var newComm: MPI_Comm? = nil
+            try check(MPI_Comm_split(comm, Int32(color), Int32(key), &newComm), "MPI_Comm_split", "split", 0)
+            return try MPICommunicator(comm: newComm!, environment: environment, deadline: deadline, ownsComm: true)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import CMPI
+import Foundation
+
+/// MPI-3 shared windows among the ranks of one node, and the allreduce that runs in them.
+///
+/// Each rank owns a control page (barrier counter and the header of the current
+/// collective) and a scratch segment; buffers from `allocate(count:)` are shared too.
+/// Allreduce is reduce-scatter then allgather done with plain loads and stores: rank r
+/// combines block r of every rank's data (in rank order, so the result is bitwise the
+/// same everywhere), then each rank copies the other blocks from their owners. When the
+/// buffer itself lies in a shared allocation (the gradient buffer does), no data is
+/// copied in or out at all; otherwise it is staged through the scratch segments.
+final class NodeSharedMemory {
+    let rank: Int
+    let size: Int
+    private let comm: MPI_Comm
+    private var windows: [MPI_Win?] = []
+    /// Per rank: the control page (Int64 words, see `Header`).
+    private let controls: [UnsafeMutablePointer<Int64>]
+    /// Per rank: the scratch segment.
+    private let scratch: [UnsafeMutableRawPointer]
+    let scratchBytes: Int
+    private var allocations: [SharedAllocation] = []
+    private var epoch: Int64 = 0
+
+    /// Word offsets in a control page.
+    private enum Header {
+        static let barrier = 0
+        static let count = 8
+        static let operation = 9
+        static let allocation = 10
+        static let offset = 11
+        static let elementSize = 12
+        static let pageBytes = 4096
+    }
+
+    struct SharedAllocation {
+        let id: Int
+        let bases: [UnsafeMutableRawPointer]
+        let bytes: Int
+    }
+
+    /// Collective over `comm`, whose ranks must all be on this node.
+    init(comm: MPI_Comm, rank: Int, size: Int, scratchBytes: Int) throws {
+        self.comm = comm
+        self.rank = rank
+        self.size = size
+        self.scratchBytes = scratchBytes
+        var windowList: [MPI_Win?] = []
+        let control = try Self.allocateWindow(bytes: Header.pageBytes, comm: comm, rank: rank, size: size, windows: &windowList)
+        let scratchBases = try Self.allocateWindow(bytes: scratchBytes, comm: comm, rank: rank, size: size, windows: &windowList)
+        windows = windowList
+        controls = control.map { $0.bindMemory(to: Int64.self, capacity: Header.pageBytes / 8) }
+        scratch = scratchBases
+        controls[rank].initialize(repeating: 0, count: Header.pageBytes / 8)
+        try barrierMPI()
+    }
+
+    deinit {
+        for index in windows.indices { MPI_Win_free(&windows[index]) }
+    }
+
+    private func barrierMPI() throws {
+        try MPIError.check(MPI_Barrier(comm), "MPI_Barrier", operation: "shared memory set-up", rank: rank, count: 0)
+    }
+
+    /// Allocates `bytes` on every rank in one shared window; returns each rank's base address.
+    private static func allocateWindow(bytes: Int, comm: MPI_Comm, rank: Int, size: Int,
+                                       windows: inout [MPI_Win?]) throws -> [UnsafeMutableRawPointer] {
+        var base: UnsafeMutableRawPointer? = nil
+        var window: MPI_Win? = nil
+        let code = withUnsafeMutablePointer(to: &base) { basePointer in
+            MPI_Win_allocate_shared(MPI_Aint(max(bytes, 64)), 1, flock_mpi_info_null(), comm, basePointer, &window)
+        }
+        try MPIError.check(code, "MPI_Win_allocate_shared", operation: "shared memory allocation", rank: rank, count: bytes)
+        windows.append(window)
+        return try (0..<size).map { peer in
+            var peerBytes: MPI_Aint = 0
+            var unit: Int32 = 0
+            var peerBase: UnsafeMutableRawPointer? = nil
+            let query = withUnsafeMutablePointer(to: &peerBase) { MPI_Win_shared_query(window, Int32(peer), &peerBytes, &unit, $0) }
+            try MPIError.check(query, "MPI_Win_shared_query", operation: "shared memory allocation", rank: rank, count: bytes)
+            return peerBase!
+        }
+    }
+
+    /// A buffer of `count` elements in shared memory, readable by every rank of the node.
+    /// Collective. The memory lives as long as this object.
+    func allocate<T>(count: Int, of: T.Type) throws -> UnsafeMutableBufferPointer<T> {
+        let bytes = count * MemoryLayout<T>.stride
+        let bases = try Self.allocateWindow(bytes: bytes, comm: comm, rank: rank, size: size, windows: &windows)
+        allocations.append(SharedAllocation(id: allocations.count, bases: bases, bytes: bytes))
+        bases[rank].initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        let buffer = bases[rank].bindMemory(to: T.self, capacity: count)
+        return UnsafeMutableBufferPointer(start: buffer, count: count)
+    }
+
+    /// The shared allocation and byte offset holding `pointer`, if any.
+    private func locate(_ pointer: UnsafeRawPointer?, bytes: Int) -> (Int, Int)? {
+        guard let pointer else { return nil }
+        for allocation in allocations {
+            let base = UnsafeRawPointer(allocation.bases[rank])
+            let offset = pointer - base
+            if offset >= 0 && offset + bytes <= allocation.bytes { return (allocation.id, offset) }
+        }
+        return nil
+    }
+
+    // MARK: Barrier
+
+    /// All ranks of the node meet; throws naming the ranks that did not arrive in time.
+    func barrier(deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError) throws {
+        epoch += 1
+        flock_atomic_store(controls[rank] + Header.barrier, epoch)
+        var spins = 0
+        var limit: Date? = nil
+        for peer in 0..<size where peer != rank {
+            while flock_atomic_load(controls[peer] + Header.barrier) < epoch {
+                spins += 1
+                // Yield once spinning has not paid off: ranks may share cores.
+                if spins > 200 { sched_yield() }
+                if spins & 1023 == 0 {
+                    let now = Date()
+                    if limit == nil { limit = now.addingTimeInterval(deadline) }
+                    if now >= limit! {
+                        let missing = (0..<size).filter { flock_atomic_load(controls[$0] + Header.barrier) < epoch }
+                        throw error(.timedOut(seconds: deadline, missingRanks: missing))
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Allreduce
+
+    func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
+                                          deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError) throws {
+        let count = buffer.count
+        let elementBytes = MemoryLayout<T>.stride
+        let located = locate(UnsafeRawPointer(buffer.baseAddress), bytes: count * elementBytes)
+        let header = controls[rank]
+        header[Header.count] = Int64(count)
+        header[Header.operation] = Int64(ReduceOperation.allCases.firstIndex(of: operation)!)
+        header[Header.elementSize] = Int64(elementBytes)
+        header[Header.allocation] = Int64(located?.0 ?? -1)
+        header[Header.offset] = Int64(located?.1 ?? -1)
+        try barrier(deadline: deadline, error: error)
+
+        // Every rank reads the same headers, so every rank takes the same decision.
+        let counts = controls.map { $0[Header.count] }
+        if Set(counts).count > 1 { throw error(.mismatch("element counts per rank \(counts)")) }
+        let operations = controls.map { $0[Header.operation] }, sizes = controls.map { $0[Header.elementSize] }
+        if Set(operations).count > 1 || Set(sizes).count > 1 {
+            throw error(.mismatch("reduce operations \(operations.map { ReduceOperation.allCases[Int($0)].rawValue }), element sizes \(sizes)"))
+        }
+        guard count > 0 else { return }
+        let allocationIDs = controls.map { $0[Header.allocation] }, offsets = controls.map { $0[Header.offset] }
+        if allocationIDs[0] >= 0 && Set(allocationIDs).count == 1 && Set(offsets).count == 1 {
+            let bases = allocations[Int(allocationIDs[0])].bases
+            let peers = bases.map { ($0 + Int(offsets[0])).assumingMemoryBound(to: T.self) }
+            try reduceScatterAllgather(peers: peers, output: buffer.baseAddress!, count: count, operation: operation,
+                                       deadline: deadline, error: error)
+        } else {
+            let piece = max(scratchBytes / elementBytes, size)
+            var start = 0
+            while start < count {
+                let length = min(piece, count - start)
+                scratch[rank].copyMemory(from: buffer.baseAddress! + start, byteCount: length * elementBytes)
+                try barrier(deadline: deadline, error: error)
+                let peers = scratch.map { $0.assumingMemoryBound(to: T.self) }
+                try reduceScatterAllgather(peers: peers, output: buffer.baseAddress! + start, count: length,
+                                           operation: operation, deadline: deadline, error: error)
+                start += length
+            }
+        }
+    }
+
+    /// peers[p] holds rank p's `count` inputs. Rank r writes the result of block r into
+    /// peers[r] and `output`, then copies the other blocks from their owners into `output`.
+    private func reduceScatterAllgather<T: CommunicatorScalar>(
+        peers: [UnsafeMutablePointer<T>], output: UnsafeMutablePointer<T>, count: Int, operation: ReduceOperation,
+        deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError
+    ) throws {
+        let block = LocalCommunicator.block(rank, of: size, count: count)
+        Self.reduce(peers.map { $0 + block.lowerBound }, into: peers[rank] + block.lowerBound, count: block.count,
+                    operation: operation, ranks: size)
+        if output != peers[rank] && !block.isEmpty {
+            (output + block.lowerBound).update(from: peers[rank] + block.lowerBound, count: block.count)
+        }
+        try barrier(deadline: deadline, error: error)
+        for peer in 0..<size where peer != rank {
+            let range = LocalCommunicator.block(peer, of: size, count: count)
+            if !range.isEmpty { (output + range.lowerBound).update(from: peers[peer] + range.lowerBound, count: range.count) }
+        }
+        // Nobody may change its data (or reuse scratch) while others still copy from it.
+        try barrier(deadline: deadline, error: error)
+    }
+
+    /// target[i] = op over p of sources[p][i], in rank order. `target` may be one of the sources.
+    @inline(__always)
+    private static func reduce<T: CommunicatorScalar>(_ sources: [UnsafeMutablePointer<T>], into target: UnsafeMutablePointer<T>,
+                                                      count: Int, operation: ReduceOperation, ranks: Int) {
+        guard count > 0 else { return }
+        if let floats = sources as? [UnsafeMutablePointer<Float>], operation == .sum || operation == .average {
+            // The hot case (gradients): a tight loop the compiler vectorises.
+            let out = UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self)
+            if floats.count == 2 {
+                let a = floats[0], b = floats[1]
+                for i in 0..<count { out[i] = a[i] + b[i] }
+            } else {
+                let first = floats[0]
+                // Accumulate in chunks that stay in cache.
+                var start = 0
+                while start < count {
+                    let end = min(start + 4096, count)
+                    var scratchSums = [Float](unsafeUninitializedCapacity: end - start) { sums, initialized in
+                        for i in start..<end { sums[i - start] = first[i] }
+                        initialized = end - start
+                    }
+                    scratchSums.withUnsafeMutableBufferPointer { sums in
+                        for p in 1..<floats.count {
+                            let source = floats[p]
+                            for i in start..<end { sums[i - start] += source[i] }
+                        }
+                        for i in start..<end { out[i] = sums[i - start] }
+                    }
+                    start = end
+                }
+            }
+            // Divide (not multiply by 1/n) to match LocalCommunicator bit for bit.
+            if operation == .average { let n = Float(ranks); for i in 0..<count { out[i] /= n } }
+            return
+        }
+        for i in 0..<count {
+            var accumulator = sources[0][i]
+            for p in 1..<sources.count { accumulator = operation.combine(accumulator, sources[p][i]) }
+            target[i] = operation == .average ? T.divided(accumulator, by: ranks) : accumulator
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// An MPI program for the test suite: `mpirun -np N flock-mpi-check MODE`.
+//   collectives  every collective on odd sizes against scalar references; prints "ok <checks>"
+//   mismatch     rank 1 passes a different count; every rank must throw, not hang
+//   silent       rank 1 skips a collective; the others must time out (FLOCK_COLLECTIVE_TIMEOUT)
+//   killed       rank 1 SIGKILLs itself mid-job; mpirun must end the job
+import FlockComm
+import Foundation
+
+func value(rank: Int, index: Int) -> Float { Float((rank + 1) * (index % 13) - rank) }
+
+struct CheckFailure: Error, CustomStringConvertible { let description: String }
+
+func expect(_ condition: Bool, _ message: @autoclosure () -> String, checks: inout Int) throws {
+    checks += 1
+    if !condition { throw CheckFailure(description: message()) }
+}
+
+func runCollectives(_ comm: MPICommunicator) throws -> Int {
+    var checks = 0
+    let n = comm.size, me = comm.rank
+    for count in [0, 1, 7, 1_000_003] {
+        let sampled = Array(0..<min(count, 30)) + (count > 30 ? [count - 1] : [])
+        for operation in ReduceOperation.allCases {
+            for shared in [false, true] {
+                // shared: the buffer lives in the node's shared window (zero-copy path).
+                let buffer = shared ? try comm.allocateBuffer(count: count, of: Float.self)
+                                    : UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+                for i in 0..<count { buffer[i] = value(rank: me, index: i) }
+                try comm.allreduce(buffer, operation: operation)
+                for i in sampled {
+                    let values = (0..<n).map { value(rank: $0, index: i) }
+                    let expected: Float
+                    switch operation {
+                    case .sum: expected = values.reduce(0, +)
+                    case .average: expected = values.reduce(0, +) / Float(n)
+                    case .max: expected = values.max()!
+                    case .min: expected = values.min()!
+                    }
+                    try expect(buffer[i] == expected, "allreduce \(operation) count \(count) index \(i): \(buffer[i]) != \(expected)", checks: &checks)
+                }
+                // Every rank holds the same bits: compare a checksum across ranks.
+                var checksum = 0.0
+                for i in 0..<count { checksum += Double(buffer[i]) * Double(i % 101 + 1) }
+                let all = try comm.allgather([checksum])
+                try expect(all.allSatisfy { $0 == all[0] }, "allreduce results differ across ranks", checks: &checks)
+                if !shared { buffer.deallocate() }
+            }
+        }
+        let integers = try comm.allreduce([Int64(me) << 33, Int64(count)], operation: .sum)
+        try expect(integers == [Int64(n * (n - 1) / 2) << 33, Int64(count * n)], "Int64 allreduce", checks: &checks)
+
+        var broadcast = (0..<count).map { value(rank: me, index: $0) }
+        try broadcast.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: n - 1) }
+        for i in sampled { try expect(broadcast[i] == value(rank: n - 1, index: i), "broadcast index \(i)", checks: &checks) }
+
+        let counts = (0..<n).map { count + $0 }
+        let mine = (0..<(count + me)).map { value(rank: me, index: $0) }
+        var gathered = [Float](repeating: -1, count: counts.reduce(0, +))
+        try mine.withUnsafeBufferPointer { send in try gathered.withUnsafeMutableBufferPointer { try comm.allgather(send, into: $0, counts: counts) } }
+        var offset = 0
+        for peer in 0..<n {
+            for i in [0, (count + peer) / 2, count + peer - 1] where count + peer > 0 {
+                try expect(gathered[offset + i] == value(rank: peer, index: i), "allgatherv peer \(peer) index \(i)", checks: &checks)
+            }
+            offset += count + peer
+        }
+
+        let source = (0..<(count * n)).map { value(rank: me, index: $0) }
+        var scattered = [Float](repeating: -1, count: count)
+        try source.withUnsafeBufferPointer { send in try scattered.withUnsafeMutableBufferPointer { try comm.reduceScatter(send, into: $0, operation: .sum) } }
+        for i in sampled {
+            let expected = (0..<n).map { value(rank: $0, index: me * count + i) }.reduce(0, +)
+            try expect(scattered[i] == expected, "reduceScatter index \(i)", checks: &checks)
+        }
+    }
+
+    // Ring send/receive with two tags received in reverse order.
+    let next = (me + 1) % n, previous = (me + n - 1) % n
+    try [Float(me)].withUnsafeBufferPointer { try comm.send($0, to: next, tag: 1) }
+    try [Float(me * 10)].withUnsafeBufferPointer { try comm.send($0, to: next, tag: 2) }
+    var second = [Float(-1)], first = [Float(-1)]
+    try second.withUnsafeMutableBufferPointer { try comm.receive($0, from: previous, tag: 2) }
+    try first.withUnsafeMutableBufferPointer { try comm.receive($0, from: previous, tag: 1) }
+    try expect(first == [Float(previous)] && second == [Float(previous * 10)], "send/receive", checks: &checks)
+
+    // Nonblocking allreduce while another collective and local work go on.
+    let gradients = try comm.allocateBuffer(count: 100_003, of: Float.self)
+    for i in 0..<gradients.count { gradients[i] = Float(i % 7) * Float(me + 1) }
+    let pending = try comm.startAllreduce(gradients, operation: .sum)
+    let maximum = try comm.allreduce([Float(me)], operation: .max)
+    var busy: Float = 0
+    for i in 0..<100_000 { busy += Float(i & 3) }
+    try pending.wait()
+    try expect(maximum == [Float(n - 1)] && busy > 0, "allreduce during a pending one", checks: &checks)
+    try expect(gradients[100_002] == Float(100_002 % 7) * Float(n * (n + 1) / 2), "nonblocking allreduce", checks: &checks)
+
+    // Split into even and odd ranks, ordered by descending rank.
+    let sub = try comm.split(color: me % 2, key: -me)
+    let members = (0..<n).filter { $0 % 2 == me % 2 }
+    let sum = try sub.allreduce([Float(me)], operation: .sum)
+    try expect(sub.size == members.count && sub.rank == members.count - 1 - members.firstIndex(of: me)!, "split ranks", checks: &checks)
+    try expect(sum == [Float(members.reduce(0, +))], "split allreduce", checks: &checks)
+    try comm.barrier()
+    return checks
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? "collectives"
+let environment: MPIEnvironment
+let comm: MPICommunicator
+do {
+    environment = try MPIEnvironment()
+    comm = try environment.world()
+} catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(2)
+}
+do {
+    switch mode {
+    case "collectives":
+        let checks = try runCollectives(comm)
+        print("rank \(comm.rank): ok \(checks) checks, shared memory \(comm.usesSharedMemory)")
+    case "mismatch":
+        var data = [Float](repeating: 1, count: comm.rank == 1 ? 9 : 8)
+        try data.withUnsafeMutableBufferPointer { try comm.allreduce($0, operation: .sum) }
+        print("rank \(comm.rank): no error")
+    case "silent":
+        try comm.barrier()
+        if comm.rank != 1 { _ = try comm.allreduce([Float(1)], operation: .sum) }
+        print("rank \(comm.rank): no error")
+    case "killed":
+        try comm.barrier()
+        if comm.rank == 1 { kill(getpid(), SIGKILL) }
+        for _ in 0..<1000 { _ = try comm.allreduce([Float(1)], operation: .sum) }
+        print("rank \(comm.rank): no error")
+    default:
+        throw CheckFailure(description: "unknown mode \(mode)")
+    }
+} catch {
+    FileHandle.standardError.write(Data("rank \(comm.rank) error: \(error)\n".utf8))
+    // A collective may still be pending on a peer: end the whole job, non-zero.
+    environment.abort(code: 3)
+}
+environment.finalize()
