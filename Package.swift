@@ -31,7 +31,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockTrain"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockTrain"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

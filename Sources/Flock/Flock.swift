@@ -2,4 +2,5 @@
 @_exported import FlockTensor
 @_exported import FlockNN
 @_exported import FlockData
+@_exported import FlockComm
 @_exported import FlockTrain

@@ -134,43 +134,25 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         try allreduce(buffer, operation: operation, sequence: nextSequence())
     }
 
-    /// Reduce-scatter then allgather, in place in the ranks' own buffers: rank r combines
-    /// block r of every rank into its own block r (each block has one writer, and the
-    /// fixed rank order makes the sum bitwise identical everywhere), then every rank
-    /// copies the other blocks from their owners.
+    /// Reduce-scatter with a "push" allgather, in place in the ranks' own buffers: rank r
+    /// combines block r of every rank (in rank order, so the result is bitwise the same
+    /// as `MPICommunicator`'s) and writes it into block r of every rank. Only rank r
+    /// touches block r, so nothing races; one rendezvous after the pushes ends it.
     private func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
                                                   sequence: Int) throws {
         defer { group.leave(sequence: sequence) }
         let mine = CollectiveContribution(operation: "allreduce", count: buffer.count, agreement: operation.rawValue,
                                           receive: UnsafeMutableRawPointer(buffer.baseAddress))
         let all = try begin(mine, sequence: sequence)
-        let count = buffer.count
-        guard count > 0 else { return }
+        guard buffer.count > 0 else { return }
         let peers = all.map { $0.receive!.assumingMemoryBound(to: T.self) }
-        let block = Self.block(rank, of: size, count: count)
-        if !block.isEmpty {
-            // Accumulate in rank order into a scratch copy, so every rank's data is read unchanged.
-            var accumulated = Array(UnsafeBufferPointer(start: peers[0] + block.lowerBound, count: block.count))
-            accumulated.withUnsafeMutableBufferPointer { acc in
-                for peer in 1..<size {
-                    let source = peers[peer] + block.lowerBound
-                    for i in 0..<acc.count { acc[i] = operation.combine(acc[i], source[i]) }
-                }
-                if operation == .average { for i in 0..<acc.count { acc[i] = T.divided(acc[i], by: size) } }
-            }
-            try phase(1, mine, sequence: sequence)
-            (buffer.baseAddress! + block.lowerBound).update(from: accumulated, count: block.count)
-        } else {
-            try phase(1, mine, sequence: sequence)
+        for i in Self.block(rank, of: size, count: buffer.count) {
+            var accumulator = peers[0][i]
+            for peer in 1..<size { accumulator = operation.combine(accumulator, peers[peer][i]) }
+            if operation == .average { accumulator = T.divided(accumulator, by: size) }
+            for peer in 0..<size { peers[peer][i] = accumulator }
         }
-        try phase(2, mine, sequence: sequence)
-        for peer in 0..<size where peer != rank {
-            let range = Self.block(peer, of: size, count: count)
-            if !range.isEmpty {
-                (buffer.baseAddress! + range.lowerBound).update(from: peers[peer] + range.lowerBound, count: range.count)
-            }
-        }
-        try phase(3, mine, sequence: sequence)
+        try phase(1, mine, sequence: sequence)
     }
 
     public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws {
