@@ -25,13 +25,14 @@ let package = Package(
         .target(name: "FlockTensor", dependencies: ["CBLAS"]),
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
         .target(name: "FlockComm", dependencies: ["CMPI"]),
+        .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
         .target(name: "FlockTrain", dependencies: [
-            "FlockNN", "FlockData",
+            "FlockParallel", "FlockData",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockTrain"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockTrain"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,6 +43,7 @@ let package = Package(
         .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
         .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
+        .testTarget(name: "FlockParallelTests", dependencies: ["FlockParallel"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),

@@ -3,4 +3,5 @@
 @_exported import FlockNN
 @_exported import FlockData
 @_exported import FlockComm
+@_exported import FlockParallel
 @_exported import FlockTrain

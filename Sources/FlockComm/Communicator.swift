@@ -38,6 +38,10 @@ public protocol Communicator: AnyObject {
     /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
     func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                operation: ReduceOperation) throws -> any PendingOperation
+    /// A zeroed buffer that lives as long as the communicator and that collectives can
+    /// work on without copies (shared memory on one node for MPI). Collective: every rank
+    /// calls it with the same count. Put the gradient buffer here.
+    func allocateBuffer<T: CommunicatorScalar>(count: Int, of type: T.Type) throws -> UnsafeMutableBufferPointer<T>
     /// Splits the group: ranks with the same `color` form a new group, ordered by
     /// (`key`, old rank). A collective over the whole group.
     func split(color: Int, key: Int) throws -> any Communicator

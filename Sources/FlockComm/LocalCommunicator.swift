@@ -21,11 +21,25 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     let group: LocalGroup
     /// Collectives this rank has started, in program order.
     private var sequence = 0
+    /// Memory handed out by `allocateBuffer`, freed with the communicator.
+    private var ownedBuffers: [UnsafeMutableRawPointer] = []
 
     init(group: LocalGroup, rank: Int, deadline: Double) {
         self.group = group
         self.rank = rank
         self.deadline = deadline
+    }
+
+    deinit {
+        for buffer in ownedBuffers { buffer.deallocate() }
+    }
+
+    /// Threads share one address space, so any memory serves; this is ordinary memory.
+    public func allocateBuffer<T: CommunicatorScalar>(count: Int, of type: T.Type = T.self) throws -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: .zero)
+        ownedBuffers.append(UnsafeMutableRawPointer(buffer.baseAddress!))
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
     }
 
     /// Runs `body` on `ranks` threads, each with its own communicator, and returns the

@@ -49,7 +49,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     deinit {
-        if ownsComm {
+        for buffer in ownedBuffers { buffer.deallocate() }
+        if ownsComm && !MPIEnvironment.isFinalized {
             var handle: MPI_Comm? = comm
             MPI_Comm_free(&handle)
         }
@@ -65,13 +66,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allocateBuffer<T: CommunicatorScalar>(count: Int, of type: T.Type = T.self) throws -> UnsafeMutableBufferPointer<T> {
         try environment.serializer.runInline {
             if let node { return try node.allocate(count: count, of: T.self) }
-            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
             buffer.initialize(repeating: .zero)
-            retainedBuffers.append(UnsafeMutableRawPointer(buffer.baseAddress))
-            return buffer
+            ownedBuffers.append(UnsafeMutableRawPointer(buffer.baseAddress!))
+            return UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
         }
     }
-    private var retainedBuffers: [UnsafeMutableRawPointer?] = []
+    /// Ordinary memory handed out by `allocateBuffer` when shared memory is off.
+    private var ownedBuffers: [UnsafeMutableRawPointer] = []
 
     // MARK: Plumbing
 

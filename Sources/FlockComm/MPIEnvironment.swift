@@ -61,6 +61,12 @@ public final class MPIEnvironment: @unchecked Sendable {
         exit(code)
     }
 
+    static var isFinalized: Bool {
+        var finalized: Int32 = 0
+        MPI_Finalized(&finalized)
+        return finalized != 0
+    }
+
     /// Whether this process was started by `mpirun`/`mpiexec` (OpenMPI sets these).
     public static func launchedByMPIRun(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil

@@ -57,6 +57,8 @@ final class NodeSharedMemory {
     }
 
     deinit {
+        // After MPI_Finalize the windows are gone with MPI itself.
+        guard !MPIEnvironment.isFinalized else { return }
         for index in windows.indices { MPI_Win_free(&windows[index]) }
     }
 

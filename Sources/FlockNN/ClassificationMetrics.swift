@@ -10,6 +10,15 @@ public struct ConfusionMatrix: Sendable, Equatable, Codable {
         counts = Array(repeating: Array(repeating: 0, count: classCount), count: classCount)
     }
 
+    /// From counts laid out row-major (`classCount²` values), e.g. summed across ranks.
+    public init(classCount: Int, flatCounts: [Int]) {
+        precondition(flatCounts.count == classCount * classCount, "\(flatCounts.count) counts for \(classCount) classes")
+        self.classCount = classCount
+        counts = (0..<classCount).map { Array(flatCounts[($0 * classCount)..<(($0 + 1) * classCount)]) }
+    }
+
+    public var flatCounts: [Int] { Array(counts.joined()) }
+
     public mutating func add(actual: Int, predicted: Int) {
         precondition(actual >= 0 && actual < classCount && predicted >= 0 && predicted < classCount,
                      "class out of range 0..<\(classCount): actual \(actual), predicted \(predicted)")

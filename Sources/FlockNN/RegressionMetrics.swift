@@ -8,6 +8,18 @@ public struct RegressionMetrics: Sendable, Equatable {
 
     public init() {}
 
+    /// The running sums `[count, Σ(p−t)², Σ|p−t|, Σt, Σt²]`, to be summed across ranks.
+    public var sums: [Double] { [Double(count), sumSquaredError, sumAbsoluteError, sumTarget, sumSquaredTarget] }
+
+    public init(sums: [Double]) {
+        precondition(sums.count == 5, "regression metrics need 5 sums")
+        count = Int(sums[0])
+        sumSquaredError = sums[1]
+        sumAbsoluteError = sums[2]
+        sumTarget = sums[3]
+        sumSquaredTarget = sums[4]
+    }
+
     public mutating func add(predictions: [Float], targets: [Float]) {
         precondition(predictions.count == targets.count, "\(predictions.count) predictions for \(targets.count) targets")
         for (p, t) in zip(predictions, targets) {

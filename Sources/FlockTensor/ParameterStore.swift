@@ -25,6 +25,8 @@ public final class ParameterStore {
     public private(set) var slots: [ParameterSlot] = []
     private var values: UnsafeMutableBufferPointer<Float>
     private var gradientValues: UnsafeMutableBufferPointer<Float>
+    /// False once the gradients live in memory someone else owns (a communicator's).
+    private var ownsGradientMemory = true
 
     public init() {
         values = .allocate(capacity: 0)
@@ -33,7 +35,18 @@ public final class ParameterStore {
 
     deinit {
         values.deallocate()
-        gradientValues.deallocate()
+        if ownsGradientMemory { gradientValues.deallocate() }
+    }
+
+    /// Moves the gradients into `memory` (e.g. a communicator's shared window, so that an
+    /// allreduce reads peers' gradients in place). `memory` must hold `count` elements and
+    /// outlive the store; no parameter may be registered afterwards.
+    public func useGradientMemory(_ memory: UnsafeMutableBufferPointer<Float>) {
+        precondition(memory.count == count, "gradient memory of \(memory.count) elements for \(count) parameters")
+        _ = memory.update(fromContentsOf: gradientValues)
+        if ownsGradientMemory { gradientValues.deallocate() }
+        gradientValues = memory
+        ownsGradientMemory = false
     }
 
     /// Total number of scalars over all parameters.
@@ -44,6 +57,7 @@ public final class ParameterStore {
     @discardableResult
     public func register(name: String, shape: [Int], isDecayed: Bool) -> ParameterSlot {
         precondition(!slots.contains { $0.name == name }, "parameter \(name) registered twice")
+        precondition(ownsGradientMemory, "parameters registered after the gradients moved to external memory")
         let slot = ParameterSlot(index: slots.count, name: name, offset: values.count,
                                  shape: shape, isDecayed: isDecayed)
         values = Self.grow(values, by: slot.count)

@@ -34,6 +34,22 @@ struct MetricAccumulator {
 
     var confusionMatrix: ConfusionMatrix? { confusion }
 
+    /// Every running sum, summed across ranks, so the result covers all ranks' samples
+    /// exactly as one rank seeing them all would.
+    mutating func reduce(across communicator: (any Communicator)?) throws {
+        guard let communicator, communicator.size > 1 else { return }
+        let packed = [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums
+        let total = try communicator.allreduce(packed, operation: .sum)
+        lossSum = total[0]
+        samples = Int(total[1])
+        var next = 2
+        if let classes = confusion?.classCount {
+            confusion = ConfusionMatrix(classCount: classes, flatCounts: total[next..<(next + classes * classes)].map { Int($0) })
+            next += classes * classes
+        }
+        regression = RegressionMetrics(sums: Array(total[next..<(next + 5)]))
+    }
+
     /// `loss` plus each metric, names prefixed with `prefix` (`val_`).
     func values(prefix: String = "") -> [String: Double] {
         var result = ["\(prefix)loss": samples == 0 ? 0 : lossSum / Double(samples)]

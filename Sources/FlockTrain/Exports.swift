@@ -1,2 +1,3 @@
 @_exported import FlockData
 @_exported import FlockNN
+@_exported import FlockParallel

@@ -31,13 +31,20 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// Trains a model described by a `TrainingConfig` on one rank.
+/// Trains a model described by a `TrainingConfig`, on one rank or as one rank of a
+/// data-parallel job.
 ///
 /// ```swift
 /// let config = try ConfigLoader.load(path: "examples/digits-mlp.yaml")
 /// let trainer = try Trainer(config: config)
-/// let summary = trainer.fit { record in print(record.metrics) }
+/// let summary = try trainer.fit { record in print(record.metrics) }
 /// ```
+///
+/// With a communicator of N ranks, every rank builds the same model, the start-up check
+/// compares the models and configs, rank 0's parameters are broadcast, each rank reads
+/// its slice of every global batch, gradients are averaged bucket by bucket during
+/// backward, and metrics are reduced across ranks, so `val_accuracy` is the accuracy on
+/// the whole validation set, as in a one-rank run.
 public final class Trainer {
     public let config: TrainingConfig
     public let data: TrainingData
@@ -46,16 +53,28 @@ public final class Trainer {
     public let loss: Loss
     public private(set) var optimizer: any Optimizer
     public let schedule: LearningRateSchedule
-    public let loader: DataLoader
+    public let communicator: (any Communicator)?
+    public let dataParallel: DataParallel?
+    private let loader: DataLoader
+    private let sampler: DistributedSampler
     private let tape: Tape
     private let metricNames: [MetricName]
     private var dropoutGenerator: RandomGenerator
 
+    public var rank: Int { communicator?.rank ?? 0 }
+    public var worldSize: Int { communicator?.size ?? 1 }
+
     /// Reads the data and builds the model; throws `DataError` or `ConfigError` naming
-    /// what is wrong, before any training starts.
-    public init(config: TrainingConfig) throws {
+    /// what is wrong, before any training starts. With a communicator this is collective.
+    public init(config: TrainingConfig, communicator: (any Communicator)? = nil) throws {
         try config.validate()
         self.config = config
+        self.communicator = communicator
+        let worldSize = communicator?.size ?? 1, rank = communicator?.rank ?? 0
+        guard config.data.batchSize % worldSize == 0 else {
+            throw ConfigError(path: "data.batch_size",
+                              "the global batch of \(config.data.batchSize) does not split evenly over \(worldSize) ranks")
+        }
         data = try TrainingData(config: config)
         let specs = try config.model.enumerated().map { try $1.spec(path: "model[\($0)]") }
         var initGenerator = RandomGenerator(seed: UInt64(config.seed), stream: SeedStream.initialization)
@@ -74,66 +93,101 @@ public final class Trainer {
         optimizer = try config.optimizer.makeOptimizer(path: "optimizer")
         loader = DataLoader(dataset: data.training, batchSize: config.data.batchSize,
                             shuffle: config.data.shuffle, seed: UInt64(config.seed))
-        schedule = try config.schedule.makeSchedule(stepsPerEpoch: loader.batchesPerEpoch, path: "schedule")
+        sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: config.data.batchSize,
+                                     rank: rank, worldSize: worldSize)
+        let optimizerSteps = (sampler.batchesPerEpoch + config.parallel.accumulate - 1) / config.parallel.accumulate
+        schedule = try config.schedule.makeSchedule(stepsPerEpoch: optimizerSteps, path: "schedule")
         tape = Tape(parameters: parameters)
         metricNames = config.resolvedMetrics
-        dropoutGenerator = RandomGenerator(seed: UInt64(config.seed), stream: SeedStream.dropout)
+        dropoutGenerator = RandomGenerator(seed: UInt64(config.seed), stream: SeedStream.dropout &+ UInt64(rank) << 32)
+
+        if let communicator, communicator.size > 1 {
+            if let timeout = config.parallel.collectiveTimeout { communicator.deadline = timeout }
+            let configHash = ModelConsistency.fnv1a(try ConfigLoader.yaml(of: config))
+            try ModelConsistency.verify(parameters, configHash: configHash, communicator: communicator)
+            let parallel = try DataParallel(parameters: parameters, communicator: communicator,
+                                            bucketBytes: config.parallel.bucketBytes, overlap: config.parallel.overlap)
+            try parallel.broadcastParameters(root: 0)
+            parallel.attach(to: tape)
+            dataParallel = parallel
+        } else {
+            dataParallel = nil
+        }
     }
 
-    /// Runs all epochs; `onEpoch` sees each epoch's record as soon as it is done.
-    public func fit(onEpoch: (EpochRecord) -> Void = { _ in }) -> TrainingSummary {
+    /// Optimizer steps per epoch (one per `parallel.accumulate` global batches).
+    public var stepsPerEpoch: Int {
+        (sampler.batchesPerEpoch + config.parallel.accumulate - 1) / config.parallel.accumulate
+    }
+
+    /// Runs all epochs; `onEpoch` sees each epoch's record (the same on every rank).
+    public func fit(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
         var tracker = BestValueTracker()
         var last: [String: Double] = [:]
         var trainingSeconds = 0.0
         var trainingSamples = 0
         for epoch in 0..<config.epochs {
-            let started = DispatchTime.now()
+            let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(config.optimizer.lr)
             var accumulator = MetricAccumulator(metrics: metricNames, loss: config.loss, classCount: data.classCount)
             let order = loader.order(epoch: epoch)
-            for index in 0..<loader.batchesPerEpoch {
-                let batch = loader.batch(index, epoch: epoch, order: order)
+            let accumulate = config.parallel.accumulate
+            var first = 0
+            while first < sampler.batchesPerEpoch {
+                let group = first..<min(first + accumulate, sampler.batchesPerEpoch)
                 learningRate = schedule.learningRate(base: Float(config.optimizer.lr), step: optimizer.stepCount,
-                                                     stepsPerEpoch: loader.batchesPerEpoch,
-                                                     totalSteps: loader.batchesPerEpoch * config.epochs)
-                let (lossValue, outputs) = trainStep(batch, learningRate: learningRate)
-                accumulator.add(meanLoss: lossValue, outputs: outputs, targets: batch.targets)
+                                                     stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
+                try step(batches: group, order: order, learningRate: learningRate, accumulator: &accumulator)
+                first = group.upperBound
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            try accumulator.reduce(across: communicator)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             trainingSeconds += seconds
-            trainingSamples += loader.dataset.count
+            trainingSamples += data.training.count
             var metrics = accumulator.values()
             if data.validation.count > 0 {
-                metrics.merge(evaluate(data.validation).values(prefix: "val_")) { $1 }
+                metrics.merge(try evaluateValidationShard().values(prefix: "val_")) { $1 }
             }
             tracker.observe(metrics)
             last = metrics
             onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                samplesPerSecond: Double(loader.dataset.count) / Swift.max(seconds, 1e-9)))
+                                samplesPerSecond: Double(data.training.count) / Swift.max(seconds, 1e-9)))
         }
         return TrainingSummary(epochsRun: config.epochs, best: tracker.best, final: last, stoppedEarly: false,
-                               worldSize: 1, samplesPerSecond: Double(trainingSamples) / Swift.max(trainingSeconds, 1e-9))
+                               worldSize: worldSize, samplesPerSecond: Double(trainingSamples) / Swift.max(trainingSeconds, 1e-9))
     }
 
-    /// Forward, backward, penalties, clipping and the optimizer update on one batch.
-    /// Returns the batch's mean loss (penalty included) and the model's outputs.
-    @discardableResult
-    public func trainStep(_ batch: Batch, learningRate: Float) -> (loss: Float, outputs: Tensor) {
-        tape.reset()
-        var context = ForwardContext(tape: tape, isTraining: true, generator: dropoutGenerator)
-        let input = tape.constant(batch.features)
-        let output = model.forward(input, context: &context)
-        dropoutGenerator = context.generator
-        let objective = loss(output, target: batch.targets)
-        tape.backward(from: objective)
-        let penalty = config.regularization.penalty.apply(to: parameters)
+    /// One optimizer step over the global batches `batches` (several when accumulating):
+    /// forward and backward on this rank's slice of each, gradient averaging, penalties,
+    /// clipping and the update.
+    ///
+    /// Each micro-batch's backward is seeded with n_r·N/G (n_r samples here, G in the
+    /// whole step), so after averaging over N ranks the gradient is exactly the mean over
+    /// all G samples, however unevenly a short batch fell across ranks.
+    func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws {
+        let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
+        for batchIndex in batches {
+            let indices = sampler.indices(ofBatch: batchIndex, order: order)
+            dataParallel?.prepare(synchronize: batchIndex == batches.upperBound - 1)
+            guard !indices.isEmpty else { continue }
+            let features = data.training.features.gatherRows(indices), targets = data.training.targets.gatherRows(indices)
+            tape.reset()
+            var context = ForwardContext(tape: tape, isTraining: true, generator: dropoutGenerator)
+            let output = model.forward(tape.constant(features), context: &context)
+            dropoutGenerator = context.generator
+            let objective = loss(output, target: targets)
+            tape.backward(from: objective, seed: Float(indices.count * worldSize) / Float(stepSamples))
+            accumulator.add(meanLoss: objective.value.scalar, outputs: output.value, targets: targets)
+        }
+        communicator?.step = optimizer.stepCount
+        try dataParallel?.finish()
+        config.regularization.penalty.apply(to: parameters)
         if let limit = config.gradientClipping.maxValue { GradientClipping.clipByValue(parameters, limit: Float(limit)) }
         if let maxNorm = config.gradientClipping.maxNorm { GradientClipping.clipByNorm(parameters, maxNorm: Float(maxNorm)) }
         optimizer.step(parameters, learningRate: learningRate)
-        return (objective.value.scalar + penalty, output.value)
     }
 
-    /// Loss and metrics of the current model on `dataset`, in inference mode.
+    /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
     func evaluate(_ dataset: Dataset) -> MetricAccumulator {
         var accumulator = MetricAccumulator(metrics: metricNames, loss: config.loss, classCount: data.classCount)
         let evaluationLoader = DataLoader(dataset: dataset, batchSize: 512, shuffle: false)
@@ -148,9 +202,20 @@ public final class Trainer {
         return accumulator
     }
 
+    /// This rank's slice of the validation split, evaluated and reduced across ranks:
+    /// every sample is counted once, none dropped, whatever the world size.
+    private func evaluateValidationShard() throws -> MetricAccumulator {
+        let shard = DistributedSampler.shard(rank, of: worldSize, count: data.validation.count)
+        var accumulator = shard.isEmpty
+            ? MetricAccumulator(metrics: metricNames, loss: config.loss, classCount: data.classCount)
+            : evaluate(worldSize == 1 ? data.validation : data.validation.subset(Array(shard)))
+        try accumulator.reduce(across: communicator)
+        return accumulator
+    }
+
     /// Loss, metrics and (for classifiers) the confusion matrix on the validation split.
-    public func evaluateValidation() -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
-        let accumulator = evaluate(data.validation)
+    public func evaluateValidation() throws -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
+        let accumulator = try evaluateValidationShard()
         return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
     }
 }

@@ -24,9 +24,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var metrics: [String]
     public var regularization: RegularizationConfig
     public var gradientClipping: GradientClippingConfig
+    public var parallel: ParallelConfig
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization
+        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel
         case gradientClipping = "gradient_clipping"
     }
 
@@ -44,6 +45,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         metrics = try c.value(.metrics, or: [])
         regularization = try c.value(.regularization, or: RegularizationConfig())
         gradientClipping = try c.value(.gradientClipping, or: GradientClippingConfig())
+        parallel = try c.value(.parallel, or: ParallelConfig())
     }
 
     /// Checks every value; the first problem is thrown with its field path.
@@ -68,6 +70,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
         try regularization.validate(path: "regularization")
         try gradientClipping.validate(path: "gradient_clipping")
+        try parallel.validate(path: "parallel")
     }
 
     /// The metrics to compute, defaults filled in.
@@ -215,4 +218,50 @@ public struct GradientClippingConfig: Codable, Equatable, Sendable {
         if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
         if let maxValue { try Check.positive(maxValue, "\(path).max_value") }
     }
+}
+
+/// How a data-parallel job synchronises. `data.batch_size` is the global batch: each of
+/// N ranks reads batch_size/N samples per step.
+public struct ParallelConfig: Codable, Equatable, Sendable {
+    /// Gradient bucket size in MB (allreduce starts per bucket during backward).
+    public var bucketMB: Double
+    /// Optimizer step every this many batches, gradients accumulated in between.
+    public var accumulate: Int
+    /// Overlap bucket allreduces with backward.
+    public var overlap: Bool
+    /// Seconds a collective waits for peers before the job fails
+    /// (default: FLOCK_COLLECTIVE_TIMEOUT or 300).
+    public var collectiveTimeout: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case accumulate, overlap
+        case bucketMB = "bucket_mb"
+        case collectiveTimeout = "collective_timeout"
+    }
+
+    public init() {
+        bucketMB = ParallelConfig.defaultBucketMB
+        accumulate = 1
+        overlap = true
+    }
+
+    /// Chosen with `flock bench ddp` on the 2-core development machine (see README).
+    public static let defaultBucketMB = 1.0
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bucketMB = try c.value(.bucketMB, or: ParallelConfig.defaultBucketMB)
+        accumulate = try c.value(.accumulate, or: 1)
+        overlap = try c.value(.overlap, or: true)
+        collectiveTimeout = try c.decodeIfPresent(Double.self, forKey: .collectiveTimeout)
+    }
+
+    func validate(path: String) throws {
+        try Check.positive(bucketMB, "\(path).bucket_mb")
+        try Check.positive(accumulate, "\(path).accumulate")
+        if let collectiveTimeout { try Check.positive(collectiveTimeout, "\(path).collective_timeout") }
+    }
+
+    public var bucketBytes: Int { max(1, Int(bucketMB * 1_048_576)) }
 }

@@ -1,30 +1,51 @@
 import Foundation
 
 /// `flock train` as a library call: everything that can fail on bad input (config,
-/// data, model shape) is checked before the run directory is created, so a bad job
-/// leaves nothing behind.
+/// data, model shape, a model that differs between ranks) is checked before the run
+/// directory is created, so a bad job leaves nothing behind. Only rank 0 writes.
 public struct TrainingRun {
     public let trainer: Trainer
-    public let directory: RunDirectory
+    /// The run directory (rank 0 only).
+    public let directory: RunDirectory?
 
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
-    public init(config: TrainingConfig, runDirectory: String? = nil) throws {
-        trainer = try Trainer(config: config)
-        let yaml = try ConfigLoader.yaml(of: config)
-        directory = try RunDirectory(path: runDirectory ?? RunDirectory.defaultPath(name: config.name))
-        try directory.writeConfig(yaml)
+    ///   - communicator: the job's ranks; nil for a single process. Collective.
+    public init(config: TrainingConfig, runDirectory: String? = nil, communicator: (any Communicator)? = nil) throws {
+        trainer = try Trainer(config: config, communicator: communicator)
+        let rank = communicator?.rank ?? 0
+        var created: RunDirectory? = nil
+        var failure: (any Error)? = nil
+        if rank == 0 {
+            do {
+                let directory = try RunDirectory(path: runDirectory ?? RunDirectory.defaultPath(name: config.name))
+                try directory.writeConfig(try ConfigLoader.yaml(of: config))
+                created = directory
+            } catch { failure = error }
+        }
+        // Every rank learns whether rank 0 could start, so none waits on a rank that has stopped.
+        if let communicator, communicator.size > 1 {
+            let ok = try communicator.broadcast([Int32(failure == nil ? 1 : 0)], root: 0)[0] == 1
+            if !ok && rank != 0 { throw RunDirectoryError(path: runDirectory ?? "runs/", reason: "rank 0 could not create the run directory") }
+        }
+        if let failure { throw failure }
+        directory = created
     }
 
     /// Trains, appending each epoch to `metrics.jsonl`, then writes `summary.json`.
     public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
         var writeError: (any Error)?
-        let summary = trainer.fit { record in
-            do { try directory.appendMetrics(record) } catch { writeError = writeError ?? error }
+        let summary = try trainer.fit { record in
+            if let directory {
+                do { try directory.appendMetrics(record) } catch { writeError = writeError ?? error }
+            }
             onEpoch(record)
         }
         if let writeError { throw writeError }
-        try directory.writeSummary(summary)
+        if let directory {
+            try SafeTensors.write(trainer.parameters, to: directory.url.appendingPathComponent("model.safetensors"))
+            try directory.writeSummary(summary)
+        }
         return summary
     }
 }

@@ -4,7 +4,12 @@ import Foundation
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train a model from a YAML config.")
+        commandName: "train",
+        abstract: "Train a model from a YAML config.",
+        discussion: """
+            Runs as one process, as N ranks in this process (--ranks N), or as one rank of an \
+            MPI job when started by mpirun (mpirun -np N flock train CONFIG).
+            """)
 
     @Argument(help: "The training config (YAML).")
     var config: String
@@ -15,22 +20,73 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("run-dir"), help: "Output folder (default runs/<name>-<time>).")
     var runDirectory: String?
 
+    @Option(help: "Simulate this many data-parallel ranks as threads in this process.")
+    var ranks: Int?
+
+    func validate() throws {
+        if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
+        if ranks != nil && MPIEnvironment.launchedByMPIRun() {
+            throw ValidationError("--ranks cannot be combined with mpirun: mpirun already starts the ranks")
+        }
+    }
+
     func run() throws {
-        do {
-            let resolved = try ConfigLoader.load(path: config, overrides: overrides)
-            let training = try TrainingRun(config: resolved, runDirectory: runDirectory)
-            print("run directory: \(training.directory.url.path)")
-            let summary = try training.run { record in print(ProgressLine.epoch(record, of: resolved.epochs)) }
-            print(ProgressLine.summary(summary))
-        } catch let error as ConfigError {
+        let resolved: TrainingConfig
+        do { resolved = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CommandFailure("\(config): \(error)")
+        }
+        if MPIEnvironment.launchedByMPIRun() {
+            try runUnderMPI(resolved)
+        } else if let ranks, ranks > 1 {
+            try runLocal(resolved, ranks: ranks)
+        } else {
+            try train(resolved, communicator: nil)
+        }
+    }
+
+    /// One rank's whole job; only rank 0 prints and writes.
+    private func train(_ resolved: TrainingConfig, communicator: (any Communicator)?) throws {
+        let isLeader = (communicator?.rank ?? 0) == 0
+        let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator)
+        if let directory = training.directory { print("run directory: \(directory.url.path)") }
+        let summary = try training.run { record in
+            if isLeader { print(ProgressLine.epoch(record, of: resolved.epochs)) }
+        }
+        if isLeader { print(ProgressLine.summary(summary)) }
+    }
+
+    private func runLocal(_ resolved: TrainingConfig, ranks: Int) throws {
+        let deadline = resolved.parallel.collectiveTimeout ?? CollectiveDeadline.fromEnvironment(ProcessInfo.processInfo.environment)
+        do {
+            _ = try LocalCommunicator.run(ranks: ranks, deadline: deadline) { comm in
+                try train(resolved, communicator: comm)
+            }
         } catch {
             throw CommandFailure("\(error)")
         }
     }
+
+    private func runUnderMPI(_ resolved: TrainingConfig) throws {
+        let environment: MPIEnvironment
+        let world: MPICommunicator
+        do {
+            environment = try MPIEnvironment()
+            world = try environment.world()
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        do {
+            try train(resolved, communicator: world)
+        } catch {
+            FileHandle.standardError.write(Data("error: rank \(world.rank): \(error)\n".utf8))
+            // Peers may be waiting in a collective: end the whole job, non-zero.
+            environment.abort(code: 1)
+        }
+        environment.finalize()
+    }
 }
 
-/// A user-facing failure: printed as `error: …` on stderr, exit status 1.
+/// A user-facing failure: printed as `Error: …` on stderr, exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
@@ -45,7 +101,7 @@ enum ProgressLine {
 
     static func summary(_ summary: TrainingSummary) -> String {
         let best = summary.best.keys.filter { $0.hasPrefix("val_") }.sorted().map { "\($0) \(format(summary.best[$0]!))" }
-        return "done: \(summary.epochsRun) epochs, best \(best.joined(separator: ", ")), \(Int(summary.samplesPerSecond)) samples/s"
+        return "done: \(summary.epochsRun) epochs on \(summary.worldSize) rank\(summary.worldSize == 1 ? "" : "s"), best \(best.joined(separator: ", ")), \(Int(summary.samplesPerSecond)) samples/s"
     }
 
     private static func order(_ name: String) -> String {

@@ -1,0 +1,2 @@
+@_exported import FlockComm
+@_exported import FlockNN

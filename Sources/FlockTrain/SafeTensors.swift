@@ -1,0 +1,77 @@
+import Foundation
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON
+/// header mapping each tensor name to `{"dtype", "shape", "data_offsets"}` (byte offsets
+/// into the data that follows), padded with spaces to a multiple of 8, then the data.
+/// Our parameters are one contiguous F32 buffer in slot order, so the data section is
+/// that buffer verbatim, and PyTorch's `safetensors.torch.load_file` reads it.
+public enum SafeTensors {
+    public struct FormatError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The bytes of a safetensors file holding every parameter of `parameters`.
+    public static func encode(_ parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
+        var header: [String: Any] = [:]
+        for slot in parameters.slots {
+            let start = slot.offset * 4
+            header[slot.name] = ["dtype": "F32", "shape": slot.shape, "data_offsets": [start, start + slot.count * 4]]
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
+        var data = Data()
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(json)
+        parameters.withParameters { values in
+            for value in values {
+                var bits = value.bitPattern.littleEndian
+                withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
+            }
+        }
+        return data
+    }
+
+    /// Writes `parameters` to `url` atomically.
+    public static func write(_ parameters: ParameterStore, to url: URL, metadata: [String: String] = [:]) throws {
+        try AtomicFile.write(try encode(parameters, metadata: metadata), to: url)
+    }
+
+    /// Reads every tensor of a safetensors file: name → (shape, values). F32 only.
+    public static func read(_ url: URL) throws -> [String: Tensor] {
+        let path = url.path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FormatError(path: path, reason: "file not found or unreadable")
+        }
+        guard data.count >= 8 else { throw FormatError(path: path, reason: "shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw FormatError(path: path, reason: "header length \(headerLength) exceeds the file (\(data.count) bytes)")
+        }
+        let dataStart = 8 + Int(headerLength)
+        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
+            throw FormatError(path: path, reason: "header is not a JSON object")
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, entry) in header where name != "__metadata__" {
+            guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw FormatError(path: path, reason: "tensor \(name): malformed header entry")
+            }
+            guard dtype == "F32" else { throw FormatError(path: path, reason: "tensor \(name): dtype \(dtype), expected F32") }
+            let count = shape.reduce(1, *)
+            guard offsets[1] - offsets[0] == count * 4, offsets[0] >= 0, dataStart + offsets[1] <= data.count else {
+                throw FormatError(path: path, reason: "tensor \(name): data_offsets \(offsets) do not fit shape \(shape) and the file")
+            }
+            let bytes = data.subdata(in: (dataStart + offsets[0])..<(dataStart + offsets[1]))
+            let scalars = bytes.withUnsafeBytes { raw in
+                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            }
+            tensors[name] = Tensor(shape: shape, scalars: scalars)
+        }
+        return tensors
+    }
+}

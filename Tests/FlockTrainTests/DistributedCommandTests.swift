@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// `flock train` launched both ways a user launches a data-parallel job, as child
+/// processes under a timeout.
+@Suite(.serialized) struct DistributedCommandTests {
+    func writeConfig(_ folder: TemporaryFolder) throws -> URL {
+        try folder.write("ddp.yaml", """
+            seed: 5
+            epochs: 2
+            data: {source: \(DataParallelTests.digits), label_column: label, batch_size: 48}
+            model:
+              - {type: dense, units: 32, activation: tanh}
+              - {type: dense, units: 10}
+            optimizer: {name: momentum, lr: 0.05}
+            """)
+    }
+
+    func mpirun(_ arguments: [String], timeout: TimeInterval = 180) throws -> ChildProcess.Outcome {
+        try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                             ["mpirun", "--oversubscribe", "--allow-run-as-root", "-x", "OPENBLAS_NUM_THREADS=1"] + arguments,
+                             timeout: timeout)
+    }
+
+    func weights(_ runDirectory: URL) throws -> [Float] {
+        let tensors = try SafeTensors.read(runDirectory.appendingPathComponent("model.safetensors"))
+        return tensors.keys.sorted().flatMap { tensors[$0]!.scalars }
+    }
+
+    @Test func mpirunTwoRanksEqualsOneRank() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder)
+        let single = folder.url.appendingPathComponent("single"), parallel = folder.url.appendingPathComponent("mpi")
+        let one = try ChildProcess.flock(["train", config.path, "--run-dir", single.path])
+        #expect(one.status == 0, "\(one.standardError)")
+        let two = try mpirun(["-np", "2", ChildProcess.flockExecutable.path, "train", config.path, "--run-dir", parallel.path])
+        #expect(!two.timedOut && two.status == 0, "\(two.standardError)")
+        let difference = DataParallelTests.relativeDifference(try weights(parallel), try weights(single))
+        #expect(difference < 1e-5, "relative difference \(difference)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: parallel.appendingPathComponent("summary.json"))) as! [String: Any]
+        #expect(summary["world_size"] as? Int == 2)
+        // Only rank 0 printed its progress.
+        #expect(two.standardOutput.components(separatedBy: "epoch 1/2").count == 2)
+    }
+
+    @Test func localRanksMatchMPIRanks() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder)
+        let local = folder.url.appendingPathComponent("local"), mpi = folder.url.appendingPathComponent("mpi")
+        let threads = try ChildProcess.flock(["train", config.path, "--ranks", "2", "--run-dir", local.path])
+        #expect(threads.status == 0, "\(threads.standardError)")
+        let processes = try mpirun(["-np", "2", ChildProcess.flockExecutable.path, "train", config.path, "--run-dir", mpi.path])
+        #expect(processes.status == 0, "\(processes.standardError)")
+        // The same code path on either backend: bit-identical weights.
+        #expect(try weights(local) == weights(mpi))
+    }
+
+    @Test func aRankWithAnotherModelFailsAtStartUpUnderMPI() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder)
+        let runDirectory = folder.url.appendingPathComponent("run")
+        let flock = ChildProcess.flockExecutable.path
+        // MPMD: rank 1 overrides the first layer's width.
+        let outcome = try mpirun(["-np", "1", flock, "train", config.path, "--run-dir", runDirectory.path, ":",
+                                  "-np", "1", flock, "train", config.path, "--run-dir", runDirectory.path, "--set", "model[0].units=16"],
+                                 timeout: 120)
+        #expect(!outcome.timedOut && outcome.status != 0)
+        #expect(outcome.standardError.contains("ranks hold different models: parameter layers.0.weight has shape [32, 64] on rank 0 but [16, 64] on rank 1"),
+                "\(outcome.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: runDirectory.path))
+    }
+}
