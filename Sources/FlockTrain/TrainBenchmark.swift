@@ -33,31 +33,13 @@ public struct TrainBenchmark {
 
     public func run() -> Result {
         BLAS.setThreadCount(1)
-        let store = ParameterStore()
-        var generator = RandomGenerator(seed: 7)
-        let specs: [LayerSpec] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
-            + [.dense(units: layerSizes.last!)]
-        let model = Sequential(specs, inputShape: [layerSizes[0]], parameters: store, generator: &generator)
-        let features = Tensor.normal(shape: [batchSize, layerSizes[0]], using: &generator)
-        let labels = (0..<batchSize).map { _ in Int(generator.next() % UInt64(layerSizes.last!)) }
-        let tape = Tape(parameters: store)
-        var optimizer = SGD(momentum: 0.9)
-
-        func step() {
-            tape.reset()
-            var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
-            let output = model.forward(tape.constant(features), context: &context)
-            let loss = tape.softmaxCrossEntropy(output, labels: labels)
-            tape.backward(from: loss)
-            optimizer.step(store, learningRate: 0.01)
-        }
-
+        let mlp = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
         let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
-        for _ in 0..<5 { step(); gemms.run() }
+        for _ in 0..<5 { mlp.step(); gemms.run() }
         var stepTimes: [Double] = [], gemmTimes: [Double] = []
         // Interleave the two measurements so drift on the machine hits both alike.
         for _ in 0..<trials {
-            stepTimes.append(Self.seconds { for _ in 0..<steps { step() } } / Double(steps))
+            stepTimes.append(Self.seconds { for _ in 0..<steps { mlp.step() } } / Double(steps))
             gemmTimes.append(Self.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
         }
         let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
@@ -70,6 +52,42 @@ public struct TrainBenchmark {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+/// An MLP (ReLU hidden layers) on one synthetic batch, trained with SGD and momentum:
+/// the workload of `flock bench train` and `flock bench ddp`.
+final class SyntheticMLP {
+    let parameters = ParameterStore()
+    let tape: Tape
+    private let model: Sequential
+    private let features: Tensor
+    private let labels: [Int]
+    private var optimizer = SGD(momentum: 0.9)
+    private let generator: RandomGenerator
+
+    init(layerSizes: [Int], batchSize: Int, seed: UInt64 = 7) {
+        var generator = RandomGenerator(seed: seed)
+        let specs: [LayerSpec] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
+            + [.dense(units: layerSizes.last!)]
+        model = Sequential(specs, inputShape: [layerSizes[0]], parameters: parameters, generator: &generator)
+        features = Tensor.normal(shape: [batchSize, layerSizes[0]], using: &generator)
+        labels = (0..<batchSize).map { _ in Int(generator.next() % UInt64(layerSizes.last!)) }
+        tape = Tape(parameters: parameters)
+        self.generator = generator
+    }
+
+    /// Forward, backward (with data-parallel gradient averaging when given) and update.
+    func step(dataParallel: DataParallel? = nil) {
+        tape.reset()
+        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+        let output = model.forward(tape.constant(features), context: &context)
+        let loss = tape.softmaxCrossEntropy(output, labels: labels)
+        dataParallel?.prepare(synchronize: true)
+        tape.backward(from: loss)
+        // A failed collective in a benchmark is a bug in the benchmark's set-up.
+        do { try dataParallel?.finish() } catch { preconditionFailure("allreduce failed: \(error)") }
+        optimizer.step(parameters, learningRate: 0.01)
     }
 }
 

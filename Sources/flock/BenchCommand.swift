@@ -5,7 +5,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed against a baseline run in the same process.",
-        subcommands: [TrainBench.self, AllreduceBench.self])
+        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self])
 }
 
 struct TrainBench: ParsableCommand {
@@ -65,6 +65,54 @@ struct AllreduceBench: ParsableCommand {
                  "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth]
             }
             let data = try JSONSerialization.data(withJSONObject: ["ranks": comm.size, "results": results], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct DataParallelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ddp",
+        abstract: "Data-parallel MLP training vs one rank, in the same job. Run under mpirun (or with --ranks).")
+
+    @Option(help: "Simulate this many ranks as threads instead of running under mpirun.")
+    var ranks: Int?
+
+    @Option(name: .customLong("bucket-mb"), help: "Gradient bucket size in MB.")
+    var bucketMB = ParallelConfig.defaultBucketMB
+
+    @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward.")
+    var overlap = true
+
+    @Flag(help: "End with one JSON line.")
+    var json = false
+
+    func run() throws {
+        var benchmark = DataParallelBenchmark()
+        benchmark.overlap = overlap
+        benchmark.bucketBytes = max(1, Int(bucketMB * 1_048_576))
+        let result: DataParallelBenchmark.Result
+        if let ranks {
+            let configured = benchmark
+            result = try LocalCommunicator.run(ranks: ranks) { comm in try configured.run(comm) }[0]
+        } else {
+            let environment = try MPIEnvironment()
+            defer { environment.finalize() }
+            let world = try environment.world()
+            result = try benchmark.run(world)
+            guard world.rank == 0 else { return }
+        }
+        print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks, 1 BLAS thread each, bucket \(bucketMB) MB")
+        print(String(format: "one rank:    %9.0f samples/s", result.singleRankSamplesPerSecond))
+        print(String(format: "%2d ranks:    %9.0f samples/s", result.ranks, result.samplesPerSecond))
+        print(String(format: "efficiency:  %9.3f", result.efficiency))
+        print(String(format: "allreduce alone %.3f ms/step, still waited after backward %.3f ms: overlap %.2f",
+                     result.allreduceMilliseconds, result.exposedMilliseconds, result.overlapFraction))
+        if json {
+            let object: [String: Any] = ["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
+                                         "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
+                                         "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
     }
