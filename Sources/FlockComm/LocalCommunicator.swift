@@ -160,12 +160,7 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         let all = try begin(mine, sequence: sequence)
         guard buffer.count > 0 else { return }
         let peers = all.map { $0.receive!.assumingMemoryBound(to: T.self) }
-        for i in Self.block(rank, of: size, count: buffer.count) {
-            var accumulator = peers[0][i]
-            for peer in 1..<size { accumulator = operation.combine(accumulator, peers[peer][i]) }
-            if operation == .average { accumulator = T.divided(accumulator, by: size) }
-            for peer in 0..<size { peers[peer][i] = accumulator }
-        }
+        ReduceKernel.reduceAndPush(peers, range: Self.block(rank, of: size, count: buffer.count), operation: operation)
         try phase(1, mine, sequence: sequence)
     }
 

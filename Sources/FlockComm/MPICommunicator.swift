@@ -95,14 +95,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
                       status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
         var flag: Int32 = 0
-        var spins = 0
-        let limit = Date().addingTimeInterval(deadline)
+        var waiting = SpinWait(seconds: deadline)
         while true {
             try check(MPI_Test(&request, &flag, status ?? flock_mpi_status_ignore()), "MPI_Test", operation, count)
             if flag != 0 { return }
-            spins += 1
-            if spins > 100 { sched_yield() }
-            if spins & 255 == 0, Date() >= limit {
+            if !waiting.keepWaiting() {
                 throw makeError(operation, count, sequence)(.timedOut(seconds: deadline, missingRanks: []))
             }
         }
@@ -302,13 +299,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             // Probe first, so a message of the wrong size is an error rather than a truncation.
             var flag: Int32 = 0
             var status = MPI_Status()
-            let limit = Date().addingTimeInterval(deadline)
-            var spins = 0
+            var waiting = SpinWait(seconds: deadline)
             while flag == 0 {
                 try check(MPI_Iprobe(Int32(source), Int32(tag), comm, &flag, &status), "MPI_Iprobe", operation, buffer.count)
-                spins += 1
-                if spins > 100 { sched_yield() }
-                if flag == 0, spins & 255 == 0, Date() >= limit {
+                if flag == 0 && !waiting.keepWaiting() {
                     throw makeError(operation, buffer.count, nil)(.timedOut(seconds: deadline, missingRanks: [source]))
                 }
             }

@@ -114,20 +114,12 @@ final class NodeSharedMemory {
     func barrier(deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError) throws {
         epoch += 1
         flock_atomic_store(controls[rank] + Header.barrier, epoch)
-        var spins = 0
-        var limit: Date? = nil
+        var waiting = SpinWait(seconds: deadline)
         for peer in 0..<size where peer != rank {
             while flock_atomic_load(controls[peer] + Header.barrier) < epoch {
-                spins += 1
-                // Yield once spinning has not paid off: ranks may share cores.
-                if spins > 200 { sched_yield() }
-                if spins & 1023 == 0 {
-                    let now = Date()
-                    if limit == nil { limit = now.addingTimeInterval(deadline) }
-                    if now >= limit! {
-                        let missing = (0..<size).filter { flock_atomic_load(controls[$0] + Header.barrier) < epoch }
-                        throw error(.timedOut(seconds: deadline, missingRanks: missing))
-                    }
+                if !waiting.keepWaiting() {
+                    let missing = (0..<size).filter { flock_atomic_load(controls[$0] + Header.barrier) < epoch }
+                    throw error(.timedOut(seconds: deadline, missingRanks: missing))
                 }
             }
         }
@@ -186,54 +178,9 @@ final class NodeSharedMemory {
         peers: [UnsafeMutablePointer<T>], count: Int, operation: ReduceOperation,
         deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError
     ) throws {
-        let block = LocalCommunicator.block(rank, of: size, count: count)
-        // In cache-sized pieces, so the sums are still hot when they are written out.
-        let piece = max(1, (64 << 10) / MemoryLayout<T>.stride)
-        var start = block.lowerBound
-        while start < block.upperBound {
-            let length = min(piece, block.upperBound - start)
-            Self.reduceAndScatter(peers, offset: start, count: length, operation: operation, ranks: size)
-            start += length
-        }
+        ReduceKernel.reduceAndPush(peers, range: LocalCommunicator.block(rank, of: size, count: count), operation: operation)
         // Nobody may change its data (or reuse scratch) before every push into it is done.
         try barrier(deadline: deadline, error: error)
     }
 
-    /// For i in offset..<offset+count: r = op over p of buffers[p][i] (in rank order), then
-    /// buffers[p][i] = r for every p.
-    @inline(__always)
-    private static func reduceAndScatter<T: CommunicatorScalar>(_ buffers: [UnsafeMutablePointer<T>], offset: Int,
-                                                                count: Int, operation: ReduceOperation, ranks: Int) {
-        guard count > 0 else { return }
-        if T.self == Float.self, buffers.count == 2, operation == .sum || operation == .average {
-            // The hot case (gradients on two ranks): one loop the compiler vectorises.
-            let a = UnsafeMutableRawPointer(buffers[0] + offset).assumingMemoryBound(to: Float.self)
-            let b = UnsafeMutableRawPointer(buffers[1] + offset).assumingMemoryBound(to: Float.self)
-            if operation == .sum {
-                for i in 0..<count { let s = a[i] + b[i]; a[i] = s; b[i] = s }
-            } else {
-                // Divide (not multiply by 1/n) to match LocalCommunicator bit for bit.
-                for i in 0..<count { let s = (a[i] + b[i]) / 2; a[i] = s; b[i] = s }
-            }
-            return
-        }
-        if T.self == Float.self, operation == .sum || operation == .average {
-            let floats = buffers.map { UnsafeMutableRawPointer($0 + offset).assumingMemoryBound(to: Float.self) }
-            let owner = floats[0]
-            // Accumulate into a small stack-like scratch, then write the result everywhere.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { sums in
-                for i in 0..<count { sums[i] = owner[i] }
-                for p in 1..<floats.count { let source = floats[p]; for i in 0..<count { sums[i] += source[i] } }
-                if operation == .average { let n = Float(ranks); for i in 0..<count { sums[i] /= n } }
-                for target in floats { for i in 0..<count { target[i] = sums[i] } }
-            }
-            return
-        }
-        for i in offset..<(offset + count) {
-            var accumulator = buffers[0][i]
-            for p in 1..<buffers.count { accumulator = operation.combine(accumulator, buffers[p][i]) }
-            if operation == .average { accumulator = T.divided(accumulator, by: ranks) }
-            for buffer in buffers { buffer[i] = accumulator }
-        }
-    }
 }
