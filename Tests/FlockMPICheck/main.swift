@@ -1,7 +1,7 @@
 // An MPI program for the test suite: `mpirun -np N flock-mpi-check MODE`.
 //   collectives  every collective on odd sizes against scalar references; prints "ok <checks>"
 //   mismatch     rank 1 passes a different count; every rank must throw, not hang
-//   silent       rank 1 skips a collective; the others must time out (FLOCK_COLLECTIVE_TIMEOUT)
+//   silent       rank 1 hangs before a collective; the others must time out (FLOCK_COLLECTIVE_TIMEOUT)
 //   killed       rank 1 SIGKILLs itself mid-job; mpirun must end the job
 import FlockComm
 import Foundation
@@ -125,7 +125,9 @@ do {
         print("rank \(comm.rank): no error")
     case "silent":
         try comm.barrier()
-        if comm.rank != 1 { _ = try comm.allreduce([Float(1)], operation: .sum) }
+        // A hung rank: it neither calls the collective nor exits (mpirun ends it when a peer aborts).
+        if comm.rank == 1 { sleep(600) }
+        _ = try comm.allreduce([Float(1)], operation: .sum)
         print("rank \(comm.rank): no error")
     case "killed":
         try comm.barrier()
