@@ -29,4 +29,12 @@ public struct AdaGrad: Optimizer {
         }
         stepCount += 1
     }
+
+    public var stateBuffers: [String: [Float]] { sumOfSquares.isEmpty ? [:] : ["sum_of_squares": sumOfSquares] }
+
+    public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {
+        try Self.checkNames(stateBuffers, allowed: ["sum_of_squares"], optimizer: "AdaGrad")
+        sumOfSquares = stateBuffers["sum_of_squares"] ?? []
+        self.stepCount = stepCount
+    }
 }

@@ -60,4 +60,15 @@ public struct Adam: Optimizer {
             }
         }
     }
+
+    public var stateBuffers: [String: [Float]] {
+        firstMoment.isEmpty ? [:] : ["first_moment": firstMoment, "second_moment": secondMoment]
+    }
+
+    public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {
+        try Self.checkNames(stateBuffers, allowed: ["first_moment", "second_moment"], optimizer: "Adam")
+        firstMoment = stateBuffers["first_moment"] ?? []
+        secondMoment = stateBuffers["second_moment"] ?? []
+        self.stepCount = stepCount
+    }
 }

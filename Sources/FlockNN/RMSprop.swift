@@ -32,4 +32,12 @@ public struct RMSprop: Optimizer {
         }
         stepCount += 1
     }
+
+    public var stateBuffers: [String: [Float]] { meanSquare.isEmpty ? [:] : ["mean_square": meanSquare] }
+
+    public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {
+        try Self.checkNames(stateBuffers, allowed: ["mean_square"], optimizer: "RMSprop")
+        meanSquare = stateBuffers["mean_square"] ?? []
+        self.stepCount = stepCount
+    }
 }

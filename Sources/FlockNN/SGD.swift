@@ -43,4 +43,12 @@ public struct SGD: Optimizer {
         }
         stepCount += 1
     }
+
+    public var stateBuffers: [String: [Float]] { velocity.isEmpty ? [:] : ["velocity": velocity] }
+
+    public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {
+        try Self.checkNames(stateBuffers, allowed: ["velocity"], optimizer: "SGD")
+        velocity = stateBuffers["velocity"] ?? []
+        self.stepCount = stepCount
+    }
 }

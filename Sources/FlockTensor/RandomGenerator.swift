@@ -22,6 +22,31 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         state = words
     }
 
+    /// Encoded as four 16-digit hex strings: JSON numbers do not survive 64 bits.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(state.map { word in
+            let digits = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        })
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let words = try decoder.singleValueContainer().decode([String].self)
+        let parsed = words.compactMap { UInt64($0, radix: 16) }
+        guard parsed.count == 4, words.count == 4 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "a generator state is four 64-bit hex words"))
+        }
+        state = parsed
+    }
+
+    /// A generator continuing from a saved `state` (four words).
+    public init(state: [UInt64]) {
+        precondition(state.count == 4, "a generator state has 4 words, got \(state.count)")
+        self.state = state
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotateLeft(state[1] &* 5, 7) &* 9
         let t = state[1] << 17

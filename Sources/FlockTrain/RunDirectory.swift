@@ -6,12 +6,19 @@ import Foundation
 public struct RunDirectory: Sendable {
     public let url: URL
 
-    /// Creates the folder (and `checkpoints/`). Fails if it exists and is not empty.
-    public init(path: String) throws {
+    /// Creates the folder (and `checkpoints/`). Fails if it exists and is not empty,
+    /// unless `resuming`, when it must already hold a checkpoint.
+    public init(path: String, resuming: Bool = false) throws {
         url = URL(fileURLWithPath: path)
         let manager = FileManager.default
+        if resuming {
+            guard manager.fileExists(atPath: url.appendingPathComponent("checkpoints/last").path) else {
+                throw RunDirectoryError(path: path, reason: "has no checkpoints/last to resume from")
+            }
+            return
+        }
         if let contents = try? manager.contentsOfDirectory(atPath: path), !contents.isEmpty {
-            throw RunDirectoryError(path: path, reason: "exists and is not empty")
+            throw RunDirectoryError(path: path, reason: "exists and is not empty (use --resume to continue it)")
         }
         do {
             try manager.createDirectory(at: url.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
@@ -32,21 +39,57 @@ public struct RunDirectory: Sendable {
         try AtomicFile.write(Data(yaml.utf8), to: url.appendingPathComponent("config.yaml"))
     }
 
-    /// Appends one JSON line for an epoch to `metrics.jsonl`.
-    public func appendMetrics(_ record: EpochRecord) throws {
+    public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
+
+    /// Appends one JSON line for an epoch to `metrics.jsonl` (and a row to `metrics.csv`).
+    public func appendMetrics(_ record: EpochRecord, csv: Bool = false) throws {
         var object: [String: Any] = ["epoch": record.epoch, "lr": Double(record.learningRate),
                                      "seconds": record.seconds, "samples_per_second": record.samplesPerSecond]
         for (name, value) in record.metrics { object[name] = value }
         var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         line.append(UInt8(ascii: "\n"))
-        let fileURL = url.appendingPathComponent("metrics.jsonl")
+        try append(line, to: "metrics.jsonl")
+        guard csv else { return }
+        let columns = ["epoch"] + record.metrics.keys.sorted() + ["lr", "seconds", "samples_per_second"]
+        let csvURL = url.appendingPathComponent("metrics.csv")
+        if !FileManager.default.fileExists(atPath: csvURL.path) {
+            try append(Data((columns.joined(separator: ",") + "\n").utf8), to: "metrics.csv")
+        }
+        let row = columns.map { column -> String in
+            if let value = object[column] as? Double { return "\(value)" }
+            return "\(object[column] ?? "")"
+        }
+        try append(Data((row.joined(separator: ",") + "\n").utf8), to: "metrics.csv")
+    }
+
+    private func append(_ data: Data, to name: String) throws {
+        let fileURL = url.appendingPathComponent(name)
         if !FileManager.default.fileExists(atPath: fileURL.path) {
             _ = FileManager.default.createFile(atPath: fileURL.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: fileURL)
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: line)
+        try handle.write(contentsOf: data)
+    }
+
+    /// Drops the lines of epochs after `epoch` from `metrics.jsonl` and `metrics.csv` (a run
+    /// killed after logging an epoch but before checkpointing it logs that epoch again).
+    public func truncateMetrics(afterEpoch epoch: Int) throws {
+        for name in ["metrics.jsonl", "metrics.csv"] {
+            let fileURL = url.appendingPathComponent(name)
+            guard let text = try? String(contentsOf: fileURL, encoding: .utf8) else { continue }
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            if name == "metrics.jsonl" {
+                lines = lines.filter { line in
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    return (object?["epoch"] as? Int ?? Int.max) <= epoch
+                }
+            } else if let header = lines.first {
+                lines = [header] + lines.dropFirst().filter { Int($0.split(separator: ",").first ?? "") ?? Int.max <= epoch }
+            }
+            try AtomicFile.write(Data(lines.map { $0 + "\n" }.joined().utf8), to: fileURL)
+        }
     }
 
     public func writeSummary(_ summary: TrainingSummary) throws {

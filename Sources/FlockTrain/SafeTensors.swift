@@ -14,23 +14,42 @@ public enum SafeTensors {
 
     /// The bytes of a safetensors file holding every parameter of `parameters`.
     public static func encode(_ parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
-        var header: [String: Any] = [:]
-        for slot in parameters.slots {
-            let start = slot.offset * 4
-            header[slot.name] = ["dtype": "F32", "shape": slot.shape, "data_offsets": [start, start + slot.count * 4]]
+        try parameters.withParameters { values in
+            try encode(layout: parameters.slots.map { ($0.name, $0.shape) }, values: UnsafeBufferPointer(values), metadata: metadata)
         }
+    }
+
+    /// Named flat buffers (an optimizer's state), each stored with shape [count].
+    public static func encode(buffers: [String: [Float]], metadata: [String: String] = [:]) throws -> Data {
+        let names = buffers.keys.sorted()
+        let values = names.flatMap { buffers[$0]! }
+        return try values.withUnsafeBufferPointer { pointer in
+            try encode(layout: names.map { ($0, [buffers[$0]!.count]) }, values: pointer, metadata: metadata)
+        }
+    }
+
+    /// `values` holds the tensors of `layout` back to back, in order.
+    static func encode(layout: [(name: String, shape: [Int])], values: UnsafeBufferPointer<Float>,
+                       metadata: [String: String]) throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for (name, shape) in layout {
+            let bytes = shape.reduce(1, *) * 4
+            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        precondition(offset == values.count * 4, "layout covers \(offset / 4) values, buffer has \(values.count)")
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
-        var data = Data()
+        var data = Data(capacity: 8 + json.count + offset)
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(json)
-        parameters.withParameters { values in
-            for value in values {
-                var bits = value.bitPattern.littleEndian
-                withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
-            }
+        // Little-endian F32, as the format requires (and as this machine stores them).
+        for value in values {
+            var bits = value.bitPattern.littleEndian
+            withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
         }
         return data
     }
@@ -46,6 +65,11 @@ public enum SafeTensors {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FormatError(path: path, reason: "file not found or unreadable")
         }
+        return try decode(data, path: path)
+    }
+
+    /// Parses safetensors bytes; `path` names the file in errors.
+    public static func decode(_ data: Data, path: String) throws -> [String: Tensor] {
         guard data.count >= 8 else { throw FormatError(path: path, reason: "shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8) else {

@@ -60,6 +60,21 @@ public final class Trainer {
     private let tape: Tape
     private let metricNames: [MetricName]
     private var dropoutGenerator: RandomGenerator
+    /// The callbacks with their running state (decided on rank 0).
+    public private(set) var callbacks: CallbacksConfig
+    /// Factor on the scheduled learning rate (ReduceLROnPlateau, NaN rollbacks).
+    public private(set) var learningRateScale = 1.0
+    /// Where checkpoints go (rank 0 writes); nil: none.
+    public var checkpointFolder: URL?
+    /// Called after every optimizer step with (epoch, batches done, batches in epoch, loss).
+    public var onBatch: ((BatchProgress) -> Void)?
+    private var position = TrainingPosition()
+    private var bestWeights: [Float]?
+    private var tracker = BestValueTracker()
+    private var samplesSeen = 0
+    private var trainingSeconds = 0.0
+    private var lastMetrics: [String: Double] = [:]
+    private let configYAML: String
 
     public var rank: Int { communicator?.rank ?? 0 }
     public var worldSize: Int { communicator?.size ?? 1 }
@@ -100,10 +115,12 @@ public final class Trainer {
         tape = Tape(parameters: parameters)
         metricNames = config.resolvedMetrics
         dropoutGenerator = RandomGenerator(seed: UInt64(config.seed), stream: SeedStream.dropout &+ UInt64(rank) << 32)
+        callbacks = config.callbacks
+        configYAML = try ConfigLoader.yaml(of: config)
 
         if let communicator, communicator.size > 1 {
             if let timeout = config.parallel.collectiveTimeout { communicator.deadline = timeout }
-            let configHash = ModelConsistency.fnv1a(try ConfigLoader.yaml(of: config))
+            let configHash = ModelConsistency.fnv1a(configYAML)
             try ModelConsistency.verify(parameters, configHash: configHash, communicator: communicator)
             let parallel = try DataParallel(parameters: parameters, communicator: communicator,
                                             bucketBytes: config.parallel.bucketBytes, overlap: config.parallel.overlap)
@@ -120,42 +137,199 @@ public final class Trainer {
         (sampler.batchesPerEpoch + config.parallel.accumulate - 1) / config.parallel.accumulate
     }
 
-    /// Runs all epochs; `onEpoch` sees each epoch's record (the same on every rank).
+    /// Runs the remaining epochs; `onEpoch` sees each epoch's record (the same on every
+    /// rank). Throws `NonFiniteLossError` when TerminateOnNaN stops the run.
     public func fit(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
-        var tracker = BestValueTracker()
-        var last: [String: Double] = [:]
-        var trainingSeconds = 0.0
-        var trainingSamples = 0
-        for epoch in 0..<config.epochs {
+        var last = lastMetrics
+        var stoppedEarly = false
+        var epochsRun = position.epoch
+        epochs: while position.epoch < config.epochs {
+            let epoch = position.epoch
             let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(config.optimizer.lr)
             var accumulator = MetricAccumulator(metrics: metricNames, loss: config.loss, classCount: data.classCount)
             let order = loader.order(epoch: epoch)
-            let accumulate = config.parallel.accumulate
-            var first = 0
-            while first < sampler.batchesPerEpoch {
-                let group = first..<min(first + accumulate, sampler.batchesPerEpoch)
-                learningRate = schedule.learningRate(base: Float(config.optimizer.lr), step: optimizer.stepCount,
-                                                     stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
-                try step(batches: group, order: order, learningRate: learningRate, accumulator: &accumulator)
-                first = group.upperBound
+            let startBatch = position.batchInEpoch
+            while position.batchInEpoch < sampler.batchesPerEpoch {
+                let group = position.batchInEpoch..<min(position.batchInEpoch + config.parallel.accumulate, sampler.batchesPerEpoch)
+                learningRate = currentLearningRate()
+                let finite = try step(batches: group, order: order, learningRate: learningRate, accumulator: &accumulator)
+                if !finite {
+                    try handleNonFinite(epoch: epoch, batch: group.lowerBound)
+                    continue epochs
+                }
+                position.batchInEpoch = group.upperBound
+                onBatch?(BatchProgress(epoch: epoch + 1, batchesDone: position.batchInEpoch, batches: sampler.batchesPerEpoch,
+                                       loss: accumulator.values()["loss"] ?? 0,
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+                if let every = callbacks.modelCheckpoint?.everyNSteps, optimizer.stepCount % every == 0,
+                   position.batchInEpoch < sampler.batchesPerEpoch {
+                    try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil)
+                }
             }
             try accumulator.reduce(across: communicator)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            let samples = (startBatch..<sampler.batchesPerEpoch).reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
             trainingSeconds += seconds
-            trainingSamples += data.training.count
+            samplesSeen += samples
             var metrics = accumulator.values()
             if data.validation.count > 0 {
                 metrics.merge(try evaluateValidationShard().values(prefix: "val_")) { $1 }
             }
             tracker.observe(metrics)
             last = metrics
+            lastMetrics = metrics
+            position = TrainingPosition(epoch: epoch + 1, batchInEpoch: 0)
+            epochsRun = epoch + 1
+            let stop = try epochEndCallbacks(epoch: epoch, metrics: metrics)
+            if callbacks.modelCheckpoint != nil {
+                try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1),
+                                   monitored: callbacks.modelCheckpoint.flatMap { metrics[$0.monitor] })
+            }
             onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                samplesPerSecond: Double(data.training.count) / Swift.max(seconds, 1e-9)))
+                                samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9)))
+            if stop {
+                stoppedEarly = true
+                break
+            }
         }
-        return TrainingSummary(epochsRun: config.epochs, best: tracker.best, final: last, stoppedEarly: false,
-                               worldSize: worldSize, samplesPerSecond: Double(trainingSamples) / Swift.max(trainingSeconds, 1e-9))
+        try restoreBestWeightsAtEnd()
+        return TrainingSummary(epochsRun: epochsRun, best: tracker.best, final: last, stoppedEarly: stoppedEarly,
+                               worldSize: worldSize, samplesPerSecond: Double(samplesSeen) / Swift.max(trainingSeconds, 1e-9))
     }
+
+    /// The scheduled learning rate for the next step, times the plateau/rollback factor.
+    private func currentLearningRate() -> Float {
+        Float(Double(schedule.learningRate(base: Float(config.optimizer.lr), step: optimizer.stepCount,
+                                           stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs))
+              * learningRateScale)
+    }
+
+    /// EarlyStopping and ReduceLROnPlateau, decided on rank 0 and broadcast, so every rank
+    /// stops at the same step with the same learning rate. Returns whether to stop.
+    private func epochEndCallbacks(epoch: Int, metrics: [String: Double]) throws -> Bool {
+        // [stop, capture best weights, new learning-rate scale]
+        var decision: [Double] = [0, 0, learningRateScale]
+        if rank == 0 {
+            if var early = callbacks.earlyStopping {
+                let outcome = early.epochEnded(epoch, metrics: metrics)
+                callbacks.earlyStopping = early
+                decision[0] = outcome.stop ? 1 : 0
+                decision[1] = outcome.captureWeights ? 1 : 0
+            }
+            if var plateau = callbacks.reduceLROnPlateau {
+                let current = Double(currentLearningRate())
+                if let reduced = plateau.epochEnded(metrics: metrics, learningRate: current), current > 0 {
+                    decision[2] = learningRateScale * reduced / current
+                }
+                callbacks.reduceLROnPlateau = plateau
+            }
+        }
+        if let communicator, communicator.size > 1 { decision = try communicator.broadcast(decision, root: 0) }
+        if decision[1] == 1 && rank == 0 { bestWeights = parameters.snapshotParameters() }
+        learningRateScale = decision[2]
+        return decision[0] == 1
+    }
+
+    /// EarlyStopping's restore_best_weights, at the end of training (Keras 3): rank 0 holds
+    /// the best weights and broadcasts them.
+    private func restoreBestWeightsAtEnd() throws {
+        guard callbacks.earlyStopping?.restoreBestWeights == true else { return }
+        var restore: [Double] = [bestWeights == nil ? 0 : 1]
+        if let communicator, communicator.size > 1 { restore = try communicator.broadcast(restore, root: 0) }
+        guard restore[0] == 1 else { return }
+        if let bestWeights { parameters.restoreParameters(bestWeights) }
+        if let communicator, communicator.size > 1 {
+            try parameters.withParameters { try communicator.broadcast($0, root: 0) }
+        }
+    }
+
+    /// TerminateOnNaN: stop naming the step, or roll back to the last checkpoint with a
+    /// lower learning rate.
+    private func handleNonFinite(epoch: Int, batch: Int) throws {
+        let error = NonFiniteLossError(step: optimizer.stepCount, epoch: epoch + 1, batch: batch + 1,
+                                       detail: "non-finite loss or gradients")
+        guard var guardCallback = callbacks.terminateOnNaN, guardCallback.action == .rollback, guardCallback.state.rollbacks < guardCallback.maxRollbacks,
+              let folder = checkpointFolder ?? sharedCheckpointFolder,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("last").path) else { throw error }
+        guardCallback.state.rollbacks += 1
+        let scale = learningRateScale * guardCallback.lrFactor
+        try resume(from: Checkpoint.load(folder.appendingPathComponent("last"), expectingConfig: configYAML))
+        guardCallback.state = TerminateOnNaN.State(rollbacks: guardCallback.state.rollbacks)
+        callbacks.terminateOnNaN = guardCallback
+        learningRateScale = scale
+    }
+
+    /// Where every rank can find rank 0's checkpoints (set on all ranks by `TrainingRun`).
+    public var sharedCheckpointFolder: URL?
+
+    // MARK: Checkpoints
+
+    /// Writes a checkpoint (rank 0) of the current position; collective, because every
+    /// rank's dropout generator state goes into it.
+    private func saveCheckpoint(name: String, monitored: Double?) throws {
+        var generators = [dropoutGenerator]
+        if let communicator, communicator.size > 1 {
+            let words = try communicator.allgather(dropoutGenerator.state.map { Int64(bitPattern: $0) })
+            generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
+        }
+        guard rank == 0, let folder = checkpointFolder else { return }
+        // Decide what to keep first, so the state saved already lists this checkpoint.
+        var checkpointing = callbacks.modelCheckpoint ?? ModelCheckpoint(saveBest: 0)
+        let stale = checkpointing.added(name, value: monitored)
+        if callbacks.modelCheckpoint != nil { callbacks.modelCheckpoint = checkpointing }
+        let state = TrainingState(epoch: position.epoch, batchInEpoch: position.batchInEpoch, step: optimizer.stepCount,
+                                  learningRateScale: learningRateScale, dropoutGenerators: generators,
+                                  callbacks: callbacks.states, best: tracker.best, samplesSeen: samplesSeen,
+                                  trainingSeconds: trainingSeconds, lastMetrics: lastMetrics, configHash: String(ModelConsistency.fnv1a(configYAML), radix: 16),
+                                  worldSize: worldSize, files: [:])
+        let bestModel = try bestWeights.map { weights -> Data in
+            let current = parameters.snapshotParameters()
+            parameters.restoreParameters(weights)
+            defer { parameters.restoreParameters(current) }
+            return try SafeTensors.encode(parameters)
+        }
+        try Checkpoint.write(name: name, in: folder, model: try SafeTensors.encode(parameters),
+                             optimizer: try SafeTensors.encode(buffers: optimizer.stateBuffers), configYAML: configYAML,
+                             bestModel: bestModel, state: state)
+        for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        onCheckpoint?(folder.appendingPathComponent(name), state)
+    }
+
+    /// Called on rank 0 after each checkpoint is written.
+    public var onCheckpoint: ((URL, TrainingState) -> Void)?
+
+    /// Continues from `checkpoint`: weights, optimizer state, position, RNG streams,
+    /// callback states and learning-rate factor. Every rank calls it with the same checkpoint.
+    public func resume(from checkpoint: Checkpoint) throws {
+        try Checkpoint.assign(checkpoint.model, to: parameters, source: checkpoint.url.appendingPathComponent("model.safetensors").path)
+        for (name, buffer) in checkpoint.optimizer where buffer.count != parameters.count {
+            throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(name) has \(buffer.count) values, the model has \(parameters.count) parameters")
+        }
+        do { try optimizer.restore(stateBuffers: checkpoint.optimizer, stepCount: checkpoint.state.step) } catch {
+            throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(error)")
+        }
+        let state = checkpoint.state
+        position = TrainingPosition(epoch: state.epoch, batchInEpoch: state.batchInEpoch)
+        learningRateScale = state.learningRateScale
+        callbacks.restore(state.callbacks)
+        tracker = BestValueTracker(best: state.best)
+        samplesSeen = state.samplesSeen
+        trainingSeconds = state.trainingSeconds
+        lastMetrics = state.lastMetrics
+        if state.dropoutGenerators.count == worldSize {
+            dropoutGenerator = state.dropoutGenerators[rank]
+        }
+        if let best = checkpoint.bestModel, rank == 0 {
+            let current = parameters.snapshotParameters()
+            try Checkpoint.assign(best, to: parameters, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
+            bestWeights = parameters.snapshotParameters()
+            parameters.restoreParameters(current)
+        }
+    }
+
+    /// Epochs completed so far (after a resume, where training continues from).
+    public var completedEpochs: Int { position.epoch }
 
     /// One optimizer step over the global batches `batches` (several when accumulating):
     /// forward and backward on this rank's slice of each, gradient averaging, penalties,
@@ -164,7 +338,9 @@ public final class Trainer {
     /// Each micro-batch's backward is seeded with n_r·N/G (n_r samples here, G in the
     /// whole step), so after averaging over N ranks the gradient is exactly the mean over
     /// all G samples, however unevenly a short batch fell across ranks.
-    func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws {
+    /// Returns false (and takes no step) when the loss or the averaged gradients are not finite.
+    func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
+        var lossFinite = true
         let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
         for batchIndex in batches {
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
@@ -177,14 +353,25 @@ public final class Trainer {
             dropoutGenerator = context.generator
             let objective = loss(output, target: targets)
             tape.backward(from: objective, seed: Float(indices.count * worldSize) / Float(stepSamples))
+            lossFinite = lossFinite && objective.value.scalar.isFinite
             accumulator.add(meanLoss: objective.value.scalar, outputs: output.value, targets: targets)
         }
         communicator?.step = optimizer.stepCount
         try dataParallel?.finish()
+        if callbacks.terminateOnNaN != nil {
+            // The averaged gradients are the same on every rank, so every rank decides alike;
+            // a rank's non-finite loss makes them non-finite too.
+            let gradientsFinite = parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } }
+            if !gradientsFinite || (worldSize == 1 && !lossFinite) {
+                parameters.zeroGradients()
+                return false
+            }
+        }
         config.regularization.penalty.apply(to: parameters)
         if let limit = config.gradientClipping.maxValue { GradientClipping.clipByValue(parameters, limit: Float(limit)) }
         if let maxNorm = config.gradientClipping.maxNorm { GradientClipping.clipByNorm(parameters, maxNorm: Float(maxNorm)) }
         optimizer.step(parameters, learningRate: learningRate)
+        return true
     }
 
     /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
@@ -226,9 +413,29 @@ enum SeedStream {
     static let dropout: UInt64 = 2
 }
 
+/// Where training stands: epochs completed and global batches done in the next one.
+struct TrainingPosition {
+    var epoch = 0
+    var batchInEpoch = 0
+}
+
+/// Progress inside an epoch, for progress bars.
+public struct BatchProgress: Sendable {
+    /// 1-based.
+    public let epoch: Int
+    public let batchesDone: Int
+    public let batches: Int
+    /// Mean training loss so far this epoch (this rank).
+    public let loss: Double
+    /// Seconds since the epoch started.
+    public let seconds: Double
+}
+
 /// Best value of each metric: lowest for losses and errors, highest for scores.
 struct BestValueTracker {
     private(set) var best: [String: Double] = [:]
+
+    init(best: [String: Double] = [:]) { self.best = best }
 
     mutating func observe(_ metrics: [String: Double]) {
         for (name, value) in metrics {

@@ -25,9 +25,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var regularization: RegularizationConfig
     public var gradientClipping: GradientClippingConfig
     public var parallel: ParallelConfig
+    public var callbacks: CallbacksConfig
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel
+        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks
         case gradientClipping = "gradient_clipping"
     }
 
@@ -46,6 +47,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         regularization = try c.value(.regularization, or: RegularizationConfig())
         gradientClipping = try c.value(.gradientClipping, or: GradientClippingConfig())
         parallel = try c.value(.parallel, or: ParallelConfig())
+        callbacks = try c.value(.callbacks, or: CallbacksConfig())
     }
 
     /// Checks every value; the first problem is thrown with its field path.
@@ -71,6 +73,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try regularization.validate(path: "regularization")
         try gradientClipping.validate(path: "gradient_clipping")
         try parallel.validate(path: "parallel")
+        try callbacks.validate(path: "callbacks", config: self)
     }
 
     /// The metrics to compute, defaults filled in.

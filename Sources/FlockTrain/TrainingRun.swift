@@ -11,15 +11,31 @@ public struct TrainingRun {
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
     ///   - communicator: the job's ranks; nil for a single process. Collective.
-    public init(config: TrainingConfig, runDirectory: String? = nil, communicator: (any Communicator)? = nil) throws {
+    ///   - resume: continue the run in `runDirectory` from `checkpoints/last`.
+    public init(config: TrainingConfig, runDirectory: String? = nil, communicator: (any Communicator)? = nil,
+                resume: Bool = false) throws {
         trainer = try Trainer(config: config, communicator: communicator)
         let rank = communicator?.rank ?? 0
         var created: RunDirectory? = nil
         var failure: (any Error)? = nil
-        if rank == 0 {
+        if resume && runDirectory == nil {
+            throw RunDirectoryError(path: "", reason: "--resume needs --run-dir naming the run to continue")
+        }
+        let path = runDirectory ?? RunDirectory.defaultPath(name: config.name)
+        let yaml = try ConfigLoader.yaml(of: config)
+        if resume {
+            // Every rank reads the same checkpoint and continues from it.
+            let directory = try RunDirectory(path: path, resuming: true)
+            let checkpoint = try Checkpoint.load(directory.checkpoints.appendingPathComponent("last"), expectingConfig: yaml)
+            try trainer.resume(from: checkpoint)
+            if rank == 0 {
+                try directory.truncateMetrics(afterEpoch: checkpoint.state.epoch)
+                created = directory
+            }
+        } else if rank == 0 {
             do {
-                let directory = try RunDirectory(path: runDirectory ?? RunDirectory.defaultPath(name: config.name))
-                try directory.writeConfig(try ConfigLoader.yaml(of: config))
+                let directory = try RunDirectory(path: path)
+                try directory.writeConfig(yaml)
                 created = directory
             } catch { failure = error }
         }
@@ -30,6 +46,8 @@ public struct TrainingRun {
         }
         if let failure { throw failure }
         directory = created
+        trainer.checkpointFolder = created?.checkpoints
+        trainer.sharedCheckpointFolder = URL(fileURLWithPath: path).appendingPathComponent("checkpoints")
     }
 
     /// Trains, appending each epoch to `metrics.jsonl`, then writes `summary.json`.
@@ -37,7 +55,9 @@ public struct TrainingRun {
         var writeError: (any Error)?
         let summary = try trainer.fit { record in
             if let directory {
-                do { try directory.appendMetrics(record) } catch { writeError = writeError ?? error }
+                do { try directory.appendMetrics(record, csv: trainer.config.callbacks.csvLogger) } catch {
+                    writeError = writeError ?? error
+                }
             }
             onEpoch(record)
         }

@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Simulate this many data-parallel ranks as threads in this process.")
     var ranks: Int?
 
+    @Flag(help: "Continue the run in --run-dir from its last checkpoint.")
+    var resume = false
+
     func validate() throws {
         if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
         if ranks != nil && MPIEnvironment.launchedByMPIRun() {
@@ -47,9 +50,15 @@ struct TrainCommand: ParsableCommand {
     /// One rank's whole job; only rank 0 prints and writes.
     private func train(_ resolved: TrainingConfig, communicator: (any Communicator)?) throws {
         let isLeader = (communicator?.rank ?? 0) == 0
-        let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator)
-        if let directory = training.directory { print("run directory: \(directory.url.path)") }
+        let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator, resume: resume)
+        if let directory = training.directory {
+            print(resume ? "resuming \(directory.url.path) after epoch \(training.trainer.completedEpochs)"
+                         : "run directory: \(directory.url.path)")
+        }
+        let bar = isLeader ? ProgressBar.forStandardOutput() : nil
+        if let bar { training.trainer.onBatch = { bar.update($0) } }
         let summary = try training.run { record in
+            bar?.finishEpoch()
             if isLeader { print(ProgressLine.epoch(record, of: resolved.epochs)) }
         }
         if isLeader { print(ProgressLine.summary(summary)) }
@@ -101,7 +110,7 @@ enum ProgressLine {
 
     static func summary(_ summary: TrainingSummary) -> String {
         let best = summary.best.keys.filter { $0.hasPrefix("val_") }.sorted().map { "\($0) \(format(summary.best[$0]!))" }
-        return "done: \(summary.epochsRun) epochs on \(summary.worldSize) rank\(summary.worldSize == 1 ? "" : "s"), best \(best.joined(separator: ", ")), \(Int(summary.samplesPerSecond)) samples/s"
+        return "done: \(summary.epochsRun) epochs\(summary.stoppedEarly ? " (stopped early)" : "") on \(summary.worldSize) rank\(summary.worldSize == 1 ? "" : "s"), best \(best.joined(separator: ", ")), \(Int(summary.samplesPerSecond)) samples/s"
     }
 
     private static func order(_ name: String) -> String {

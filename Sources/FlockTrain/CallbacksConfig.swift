@@ -1,0 +1,87 @@
+/// `callbacks:` in a config. ModelCheckpoint (keep the best by val_loss and the newest)
+/// and TerminateOnNaN (stop) are on by default; the others when listed.
+///
+/// ```yaml
+/// callbacks:
+///   early_stopping: {monitor: val_loss, patience: 5, restore_best_weights: true}
+///   reduce_lr_on_plateau: {factor: 0.5, patience: 2}
+///   model_checkpoint: {monitor: val_accuracy, save_best: 2}
+///   terminate_on_nan: {action: rollback, lr_factor: 0.5}
+///   csv_logger: true
+/// ```
+public struct CallbacksConfig: Codable, Sendable, Equatable {
+    public var earlyStopping: EarlyStopping?
+    public var reduceLROnPlateau: ReduceLROnPlateau?
+    public var modelCheckpoint: ModelCheckpoint?
+    public var terminateOnNaN: TerminateOnNaN?
+    /// Also write `metrics.csv` beside `metrics.jsonl`.
+    public var csvLogger: Bool
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case earlyStopping = "early_stopping"
+        case reduceLROnPlateau = "reduce_lr_on_plateau"
+        case modelCheckpoint = "model_checkpoint"
+        case terminateOnNaN = "terminate_on_nan"
+        case csvLogger = "csv_logger"
+    }
+
+    public init() {
+        modelCheckpoint = ModelCheckpoint()
+        terminateOnNaN = TerminateOnNaN()
+        csvLogger = false
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        reduceLROnPlateau = try c.decodeIfPresent(ReduceLROnPlateau.self, forKey: .reduceLROnPlateau)
+        // `model_checkpoint: false` turns checkpoints off; absent means the default.
+        if (try? c.decode(Bool.self, forKey: .modelCheckpoint)) == false {
+            modelCheckpoint = nil
+        } else {
+            modelCheckpoint = try c.decodeIfPresent(ModelCheckpoint.self, forKey: .modelCheckpoint) ?? ModelCheckpoint()
+        }
+        terminateOnNaN = try c.decodeIfPresent(TerminateOnNaN.self, forKey: .terminateOnNaN) ?? TerminateOnNaN()
+        csvLogger = try c.value(.csvLogger, or: false)
+    }
+
+    func validate(path: String, config: TrainingConfig) throws {
+        let monitorable = MonitorMode.monitorable(config)
+        try earlyStopping?.validate(path: "\(path).early_stopping", monitorable: monitorable)
+        try reduceLROnPlateau?.validate(path: "\(path).reduce_lr_on_plateau", monitorable: monitorable)
+        try modelCheckpoint?.validate(path: "\(path).model_checkpoint", monitorable: monitorable)
+        try terminateOnNaN?.validate(path: "\(path).terminate_on_nan")
+        if terminateOnNaN?.action == .rollback && modelCheckpoint == nil {
+            throw ConfigError(path: "\(path).terminate_on_nan.action", "rollback needs checkpoints, but model_checkpoint is off")
+        }
+    }
+
+    /// The callbacks' running states, as saved in a checkpoint.
+    var states: CallbackStates {
+        CallbackStates(earlyStopping: earlyStopping?.state, reduceLROnPlateau: reduceLROnPlateau?.state,
+                       modelCheckpoint: modelCheckpoint?.state, terminateOnNaN: terminateOnNaN?.state)
+    }
+
+    mutating func restore(_ states: CallbackStates) {
+        if let state = states.earlyStopping { earlyStopping?.state = state }
+        if let state = states.reduceLROnPlateau { reduceLROnPlateau?.state = state }
+        if let state = states.modelCheckpoint { modelCheckpoint?.state = state }
+        if let state = states.terminateOnNaN { terminateOnNaN?.state = state }
+    }
+}
+
+/// Every callback's state, as `state.json` stores it.
+public struct CallbackStates: Codable, Sendable, Equatable {
+    public var earlyStopping: EarlyStopping.State?
+    public var reduceLROnPlateau: ReduceLROnPlateau.State?
+    public var modelCheckpoint: ModelCheckpoint.State?
+    public var terminateOnNaN: TerminateOnNaN.State?
+
+    enum CodingKeys: String, CodingKey {
+        case earlyStopping = "early_stopping"
+        case reduceLROnPlateau = "reduce_lr_on_plateau"
+        case modelCheckpoint = "model_checkpoint"
+        case terminateOnNaN = "terminate_on_nan"
+    }
+}

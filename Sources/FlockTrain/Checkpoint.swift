@@ -1,0 +1,157 @@
+import Foundation
+
+/// A checkpoint directory: `model.safetensors`, `optimizer.safetensors`, `config.yaml`
+/// (the resolved config, to explain a mismatch), optionally `best_model.safetensors`
+/// (EarlyStopping's best weights), and `state.json` (epoch, step, RNG states, callback
+/// states, config hash, world layout, and a SHA-256 of every other file).
+///
+/// Writing never leaves a half-written checkpoint under its final name: the files go to a
+/// temporary folder, each is fsynced, the folder is renamed, and only then does the
+/// `last` link move to it (itself replaced by a rename).
+public struct Checkpoint {
+    public let url: URL
+    public let state: TrainingState
+    public let model: [String: Tensor]
+    public let optimizer: [String: [Float]]
+    public let bestModel: [String: Tensor]?
+
+    /// A checkpoint that cannot be used, and exactly why.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Writes checkpoint `name` (e.g. `epoch-0003`) under `folder` and points `folder/last` at it.
+    @discardableResult
+    public static func write(name: String, in folder: URL, model: Data, optimizer: Data, configYAML: String,
+                             bestModel: Data?, state: TrainingState) throws -> URL {
+        let manager = FileManager.default
+        let final = folder.appendingPathComponent(name)
+        let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
+        try? manager.removeItem(at: temporary)
+        try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
+        var files: [String: Data] = ["model.safetensors": model, "optimizer.safetensors": optimizer,
+                                     "config.yaml": Data(configYAML.utf8)]
+        if let bestModel { files["best_model.safetensors"] = bestModel }
+        var state = state
+        state.files = files.mapValues { SHA256.hex(of: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        files["state.json"] = try encoder.encode(state)
+        // state.json last: a folder with a state.json has everything before it.
+        for name in files.keys.sorted(by: { ($0 == "state.json" ? 1 : 0, $0) < ($1 == "state.json" ? 1 : 0, $1) }) {
+            try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
+            CheckpointFaults.pause()
+        }
+        try syncDirectory(temporary)
+        if manager.fileExists(atPath: final.path) { try manager.removeItem(at: final) }
+        try rename(temporary, final)
+        try syncDirectory(folder)
+        CheckpointFaults.pause()
+        // Move `last` with a rename, which replaces the old link in one step.
+        let link = folder.appendingPathComponent(".last-\(ProcessInfo.processInfo.processIdentifier)")
+        try? manager.removeItem(at: link)
+        try manager.createSymbolicLink(atPath: link.path, withDestinationPath: name)
+        try rename(link, folder.appendingPathComponent("last"))
+        try syncDirectory(folder)
+        return final
+    }
+
+    /// Loads and verifies a checkpoint folder (or the `last` link). With `configYAML`, the
+    /// checkpoint must come from the same resolved config; the error lists what differs.
+    public static func load(_ url: URL, expectingConfig configYAML: String? = nil) throws -> Checkpoint {
+        let folder = url.resolvingSymlinksInPath()
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: folder.path) else {
+            throw LoadError(description: "\(url.path): no such checkpoint")
+        }
+        let statePath = folder.appendingPathComponent("state.json")
+        guard let stateData = manager.contents(atPath: statePath.path) else {
+            throw LoadError(description: "\(statePath.path): missing: the checkpoint is incomplete")
+        }
+        let state: TrainingState
+        do { state = try JSONDecoder().decode(TrainingState.self, from: stateData) } catch {
+            throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
+        }
+        var contents: [String: Data] = [:]
+        for (name, expected) in state.files.sorted(by: { $0.key < $1.key }) {
+            let path = folder.appendingPathComponent(name).path
+            guard let data = manager.contents(atPath: path) else {
+                throw LoadError(description: "\(path): missing (listed in state.json)")
+            }
+            let actual = SHA256.hex(of: data)
+            guard actual == expected else {
+                throw LoadError(description: "\(path): checksum mismatch: state.json records SHA-256 \(expected.prefix(16))…, the file (\(data.count) bytes) has \(actual.prefix(16))…; the file is truncated or corrupt")
+            }
+            contents[name] = data
+        }
+        for required in ["model.safetensors", "optimizer.safetensors", "config.yaml"] where contents[required] == nil {
+            throw LoadError(description: "\(folder.path): state.json lists no \(required)")
+        }
+        if let configYAML {
+            let theirs = String(decoding: contents["config.yaml"]!, as: UTF8.self)
+            if theirs != configYAML {
+                let differences = ConfigDifference.between(theirs, configYAML)
+                throw LoadError(description: "\(folder.path): written by a different config: \(differences.joined(separator: "; "))")
+            }
+        }
+        let model = try SafeTensors.decode(contents["model.safetensors"]!, path: folder.appendingPathComponent("model.safetensors").path)
+        let optimizer = try SafeTensors.decode(contents["optimizer.safetensors"]!, path: folder.appendingPathComponent("optimizer.safetensors").path)
+            .mapValues(\.scalars)
+        let best = try contents["best_model.safetensors"].map {
+            try SafeTensors.decode($0, path: folder.appendingPathComponent("best_model.safetensors").path)
+        }
+        return Checkpoint(url: folder, state: state, model: model, optimizer: optimizer, bestModel: best)
+    }
+
+    /// Copies `tensors` into `parameters`, checking names and shapes.
+    public static func assign(_ tensors: [String: Tensor], to parameters: ParameterStore, source: String) throws {
+        let expected = Set(parameters.slots.map(\.name)), found = Set(tensors.keys)
+        if let missing = expected.subtracting(found).sorted().first {
+            throw LoadError(description: "\(source): has no tensor \(missing)")
+        }
+        if let extra = found.subtracting(expected).sorted().first {
+            throw LoadError(description: "\(source): has a tensor \(extra) that the model does not")
+        }
+        for slot in parameters.slots {
+            let tensor = tensors[slot.name]!
+            guard tensor.shape == slot.shape else {
+                throw LoadError(description: "\(source): \(slot.name) has shape \(tensor.shape), the model needs \(slot.shape)")
+            }
+            parameters.setValue(tensor, of: slot)
+        }
+    }
+
+    // MARK: Files
+
+    static func writeSynced(_ data: Data, to url: URL) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw RunDirectoryError(path: url.path, reason: "cannot create file")
+        }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    }
+
+    static func syncDirectory(_ url: URL) throws {
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { throw RunDirectoryError(path: url.path, reason: "cannot open folder to sync") }
+        defer { close(descriptor) }
+        fsync(descriptor)
+    }
+
+    static func rename(_ from: URL, _ to: URL) throws {
+        guard Foundation.rename(from.path, to.path) == 0 else {
+            throw RunDirectoryError(path: to.path, reason: "rename failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A test hook: `FLOCK_TEST_CHECKPOINT_PAUSE_MS` makes checkpoint writing sleep between
+/// files, so fault tests can kill the process in the middle of a write.
+enum CheckpointFaults {
+    static func pause() {
+        guard let text = ProcessInfo.processInfo.environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"], let ms = Int(text), ms > 0 else { return }
+        usleep(UInt32(ms) * 1000)
+    }
+}

@@ -1,0 +1,41 @@
+/// Everything besides weights and optimizer buffers that an exact resume needs, as
+/// written to a checkpoint's `state.json`.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public var formatVersion = 1
+    /// Epochs completed.
+    public var epoch: Int
+    /// Global batches done in the current epoch (0 at an epoch boundary).
+    public var batchInEpoch: Int
+    /// Optimizer steps taken.
+    public var step: Int
+    /// Factor ReduceLROnPlateau (or a NaN rollback) has applied to the schedule.
+    public var learningRateScale: Double
+    /// Each rank's dropout generator, by rank.
+    public var dropoutGenerators: [RandomGenerator]
+    public var callbacks: CallbackStates
+    /// Best value per metric so far (for `summary.json`).
+    public var best: [String: Double]
+    /// Training samples and seconds so far (for `summary.json`'s throughput).
+    public var samplesSeen: Int
+    public var trainingSeconds: Double
+    /// The metrics of the last completed epoch.
+    public var lastMetrics: [String: Double]
+    /// FNV-1a of the resolved config; `config.yaml` beside it says what it was.
+    public var configHash: String
+    public var worldSize: Int
+    /// SHA-256 of every other file of the checkpoint.
+    public var files: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, step, callbacks, best, files
+        case formatVersion = "format_version"
+        case batchInEpoch = "batch_in_epoch"
+        case learningRateScale = "learning_rate_scale"
+        case dropoutGenerators = "dropout_generators"
+        case samplesSeen = "samples_seen"
+        case trainingSeconds = "training_seconds"
+        case lastMetrics = "last_metrics"
+        case configHash = "config_hash"
+        case worldSize = "world_size"
+    }
+}
