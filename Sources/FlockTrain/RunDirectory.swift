@@ -73,6 +73,15 @@ public struct RunDirectory: Sendable {
         try handle.write(contentsOf: data)
     }
 
+    /// Removes what a killed run left half-written: temporary checkpoint folders and links.
+    public func removeUnfinishedCheckpoints() {
+        let manager = FileManager.default
+        for name in (try? manager.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+        where name.hasPrefix(".tmp-") || name.hasPrefix(".last-") {
+            try? manager.removeItem(at: checkpoints.appendingPathComponent(name))
+        }
+    }
+
     /// Drops the lines of epochs after `epoch` from `metrics.jsonl` and `metrics.csv` (a run
     /// killed after logging an epoch but before checkpointing it logs that epoch again).
     public func truncateMetrics(afterEpoch epoch: Int) throws {

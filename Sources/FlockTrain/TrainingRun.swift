@@ -30,6 +30,7 @@ public struct TrainingRun {
             try trainer.resume(from: checkpoint)
             if rank == 0 {
                 try directory.truncateMetrics(afterEpoch: checkpoint.state.epoch)
+                directory.removeUnfinishedCheckpoints()
                 created = directory
             }
         } else if rank == 0 {

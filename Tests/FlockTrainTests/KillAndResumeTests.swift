@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// `flock train` killed with SIGKILL and resumed ends byte-identical to an uninterrupted
+/// run; a kill in the middle of a checkpoint never leaves `checkpoints/last` unloadable.
+@Suite(.serialized) struct KillAndResumeTests {
+    /// Dropout on, so RNG streams must be restored exactly; Adam, so optimizer state must.
+    func writeConfig(_ folder: TemporaryFolder, epochs: Int, callbacks: String = "") throws -> URL {
+        try folder.write("job.yaml", """
+            seed: 11
+            epochs: \(epochs)
+            data: {source: \(DataParallelTests.digits), label_column: label, batch_size: 32}
+            model:
+              - {type: dense, units: 48, activation: relu}
+              - {type: dropout, rate: 0.2}
+              - {type: dense, units: 10}
+            optimizer: {name: adam, lr: 0.002}
+            schedule: {name: cosine, warmup_epochs: 1}
+            \(callbacks)
+            """)
+    }
+
+    /// Starts `flock train`, kills it with SIGKILL after `seconds`, and returns whether it was still running.
+    func startAndKill(_ arguments: [String], after seconds: Double, pauseMilliseconds: Int) throws -> Bool {
+        let process = Process()
+        process.executableURL = ChildProcess.flockExecutable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"] = "\(pauseMilliseconds)"
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(UInt32(seconds * 1_000_000))
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return wasRunning
+    }
+
+    func model(_ run: URL) throws -> Data { try Data(contentsOf: run.appendingPathComponent("model.safetensors")) }
+
+    func killResumeMatches(extraArguments: [String], callbacks: String = "", epochs: Int = 6,
+                           killTimes: [Double]) throws -> [String: Any] {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: epochs, callbacks: callbacks).path
+        let reference = folder.url.appendingPathComponent("reference")
+        let outcome = try ChildProcess.flock(["train", config, "--run-dir", reference.path] + extraArguments)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let expected = try model(reference)
+        var summary: [String: Any] = [:]
+        for (index, time) in killTimes.enumerated() {
+            let run = folder.url.appendingPathComponent("run-\(index)")
+            // Kill the run, then kill each resumed run too (a little later each time, so it
+            // progresses), until one finishes on its own.
+            var attempts = 0
+            var killed = true
+            while killed && attempts < 12 {
+                let hasCheckpoint = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
+                if hasCheckpoint {
+                    // Whatever instant the kill hit, the last checkpoint loads.
+                    _ = try Checkpoint.load(run.appendingPathComponent("checkpoints/last"))
+                } else {
+                    // Killed before its first checkpoint completed: start over.
+                    try? FileManager.default.removeItem(at: run)
+                }
+                let arguments = ["train", config, "--run-dir", run.path] + (hasCheckpoint ? ["--resume"] : []) + extraArguments
+                killed = try startAndKill(arguments, after: time + 0.15 * Double(attempts), pauseMilliseconds: 25)
+                attempts += 1
+            }
+            if !FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path) {
+                let resume = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
+                if !resume { try? FileManager.default.removeItem(at: run) }
+                let finish = try ChildProcess.flock(["train", config, "--run-dir", run.path] + (resume ? ["--resume"] : []) + extraArguments)
+                #expect(finish.status == 0, "\(finish.standardError)")
+            }
+            #expect(try model(run) == expected, "kill after \(time) s: final weights differ")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)
+            // A resume clears what killed writers left half-done.
+            #expect(!leftovers.contains { $0.hasPrefix(".tmp-") || $0.hasPrefix(".last-") }, "\(leftovers)")
+            let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            let epochsLogged = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["epoch"] as? Int }
+            #expect(epochsLogged == Array(1...epochsLogged.count), "metrics.jsonl epochs \(epochsLogged)")
+            summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        }
+        let referenceSummary = try JSONSerialization.jsonObject(with: Data(contentsOf: reference.appendingPathComponent("summary.json"))) as! [String: Any]
+        #expect(summary["epochs_run"] as? Int == referenceSummary["epochs_run"] as? Int)
+        #expect(summary["stopped_early"] as? Bool == referenceSummary["stopped_early"] as? Bool)
+        return summary
+    }
+
+    @Test func singleProcessKilledAnywhereResumesByteIdentical() throws {
+        _ = try killResumeMatches(extraArguments: [], killTimes: [0.3, 0.7, 1.1, 1.6])
+    }
+
+    @Test func twoLocalRanksKilledAndResumedByteIdentical() throws {
+        _ = try killResumeMatches(extraArguments: ["--ranks", "2"], killTimes: [0.5, 1.2])
+    }
+
+    @Test func earlyStoppingStateSurvivesResume() throws {
+        let summary = try killResumeMatches(
+            extraArguments: [],
+            callbacks: "callbacks: {early_stopping: {monitor: val_accuracy, patience: 1, restore_best_weights: true}}",
+            epochs: 40, killTimes: [0.6, 1.0])
+        #expect(summary["stopped_early"] as? Bool == true)
+    }
+}
