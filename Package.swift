@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -26,13 +27,14 @@ let package = Package(
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
         .target(name: "FlockComm", dependencies: ["CMPI"]),
         .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),
+        .target(name: "FlockStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
         .target(name: "FlockTrain", dependencies: [
-            "FlockParallel", "FlockData",
+            "FlockParallel", "FlockData", "FlockStore",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockTrain"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
         .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
         .testTarget(name: "FlockParallelTests", dependencies: ["FlockParallel"]),
+        .testTarget(name: "FlockStoreTests", dependencies: ["FlockStore"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),

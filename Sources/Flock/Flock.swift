@@ -4,4 +4,5 @@
 @_exported import FlockData
 @_exported import FlockComm
 @_exported import FlockParallel
+@_exported import FlockStore
 @_exported import FlockTrain

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// One epoch's results: `loss` and metrics on the training data, `val_`-prefixed ones
 /// on the validation split, the learning rate at the epoch's end and the throughput.
@@ -8,6 +9,8 @@ public struct EpochRecord: Sendable {
     public let learningRate: Float
     public let seconds: Double
     public let samplesPerSecond: Double
+    /// Best value of each metric up to and including this epoch.
+    public let best: [String: Double]
 }
 
 /// What `summary.json` holds.
@@ -187,7 +190,7 @@ public final class Trainer {
                                    monitored: callbacks.modelCheckpoint.flatMap { metrics[$0.monitor] })
             }
             onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9)))
+                                samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: tracker.best))
             if stop {
                 stoppedEarly = true
                 break
@@ -254,6 +257,9 @@ public final class Trainer {
               FileManager.default.fileExists(atPath: folder.appendingPathComponent("last").path) else { throw error }
         guardCallback.state.rollbacks += 1
         let scale = learningRateScale * guardCallback.lrFactor
+        if rank == 0 {
+            Logger(label: "flock.train").warning("\(error.detail) at step \(error.step) (epoch \(error.epoch), batch \(error.batch)): rolling back to the last checkpoint with the learning rate ×\(guardCallback.lrFactor) (rollback \(guardCallback.state.rollbacks) of \(guardCallback.maxRollbacks))")
+        }
         try resume(from: Checkpoint.load(folder.appendingPathComponent("last"), expectingConfig: configYAML))
         guardCallback.state = TerminateOnNaN.State(rollbacks: guardCallback.state.rollbacks)
         callbacks.terminateOnNaN = guardCallback

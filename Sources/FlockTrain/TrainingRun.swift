@@ -7,13 +7,17 @@ public struct TrainingRun {
     public let trainer: Trainer
     /// The run directory (rank 0 only).
     public let directory: RunDirectory?
+    /// The experiment store the run is recorded in (rank 0 only).
+    public let store: ExperimentStore?
+    private let runID: String
 
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
     ///   - communicator: the job's ranks; nil for a single process. Collective.
     ///   - resume: continue the run in `runDirectory` from `checkpoints/last`.
+    ///   - storePath: the experiment store; default `flock.sqlite` beside the run directory.
     public init(config: TrainingConfig, runDirectory: String? = nil, communicator: (any Communicator)? = nil,
-                resume: Bool = false) throws {
+                resume: Bool = false, storePath: String? = nil) throws {
         trainer = try Trainer(config: config, communicator: communicator)
         let rank = communicator?.rank ?? 0
         var created: RunDirectory? = nil
@@ -49,19 +53,51 @@ public struct TrainingRun {
         directory = created
         trainer.checkpointFolder = created?.checkpoints
         trainer.sharedCheckpointFolder = URL(fileURLWithPath: path).appendingPathComponent("checkpoints")
-    }
-
-    /// Trains, appending each epoch to `metrics.jsonl`, then writes `summary.json`.
-    public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
-        var writeError: (any Error)?
-        let summary = try trainer.fit { record in
-            if let directory {
-                do { try directory.appendMetrics(record, csv: trainer.config.callbacks.csvLogger) } catch {
-                    writeError = writeError ?? error
+        runID = URL(fileURLWithPath: path).standardizedFileURL.path
+        if let created {
+            let location = storePath ?? created.url.deletingLastPathComponent().appendingPathComponent("flock.sqlite").path
+            let store = try ExperimentStore(path: location)
+            try store.startRun(RunRecord(id: runID, name: config.name, config: yaml,
+                                         configHash: String(ModelConsistency.fnv1a(yaml), radix: 16),
+                                         worldSize: trainer.worldSize, host: ProcessInfo.processInfo.hostName,
+                                         directory: created.url.path))
+            let id = runID
+            trainer.onCheckpoint = { url, state in
+                // The store is a record of the run; a failed write must not kill training.
+                try? store.recordCheckpoint(CheckpointRecord(runID: id, name: url.lastPathComponent, epoch: state.epoch,
+                                                             step: state.step, path: url.path))
+                if let kept = state.callbacks.modelCheckpoint?.kept.map(\.name) {
+                    try? store.removeCheckpoints(runID: id, keeping: kept)
                 }
             }
-            onEpoch(record)
+            self.store = store
+        } else {
+            store = nil
         }
+    }
+
+    /// Trains, appending each epoch to `metrics.jsonl` and the store, then writes
+    /// `summary.json` and `model.safetensors`.
+    public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
+        var writeError: (any Error)?
+        let summary: TrainingSummary
+        do {
+            summary = try trainer.fit { record in
+                if let directory {
+                    do { try directory.appendMetrics(record, csv: trainer.config.callbacks.csvLogger) } catch {
+                        writeError = writeError ?? error
+                    }
+                }
+                do { try store?.recordEpoch(runID: runID, epoch: record.epoch, metrics: record.metrics, best: record.best) } catch {
+                    writeError = writeError ?? error
+                }
+                onEpoch(record)
+            }
+        } catch {
+            try? store?.finishRun(id: runID, status: .failed, error: "\(error)")
+            throw error
+        }
+        try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
         if let writeError { throw writeError }
         if let directory {
             try SafeTensors.write(trainer.parameters, to: directory.url.appendingPathComponent("model.safetensors"))

@@ -26,6 +26,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --run-dir from its last checkpoint.")
     var resume = false
 
+    @Option(help: "The experiment store (default flock.sqlite beside the run directory).")
+    var store: String?
+
     func validate() throws {
         if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
         if ranks != nil && MPIEnvironment.launchedByMPIRun() {
@@ -50,7 +53,8 @@ struct TrainCommand: ParsableCommand {
     /// One rank's whole job; only rank 0 prints and writes.
     private func train(_ resolved: TrainingConfig, communicator: (any Communicator)?) throws {
         let isLeader = (communicator?.rank ?? 0) == 0
-        let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator, resume: resume)
+        let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator,
+                                       resume: resume, storePath: store)
         if let directory = training.directory {
             print(resume ? "resuming \(directory.url.path) after epoch \(training.trainer.completedEpochs)"
                          : "run directory: \(directory.url.path)")

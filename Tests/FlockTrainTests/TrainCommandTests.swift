@@ -84,3 +84,36 @@ import Testing
         #expect(resolved.contains("epochs: 3"))
     }
 }
+
+/// `flock evaluate` and `flock runs` on a finished run.
+@Suite struct InspectCommandTests {
+    @Test func evaluateAndRunsReadWhatTrainingLeft() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = ChildProcess.repositoryRoot.appendingPathComponent("examples/digits-mlp.yaml").path
+        let run = folder.url.appendingPathComponent("run")
+        let trained = try ChildProcess.flock(["train", config, "--set", "epochs=2", "--run-dir", run.path])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        let final = summary["final"] as! [String: Double]
+
+        let evaluated = try ChildProcess.flock(["evaluate", config, "--set", "epochs=2", "--checkpoint",
+                                                run.appendingPathComponent("checkpoints/last").path, "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(evaluated.standardOutput.utf8)) as! [String: Any]
+        let metrics = report["metrics"] as! [String: Double]
+        // The last checkpoint is the end of training: the same validation metrics.
+        #expect(abs(metrics["val_accuracy"]! - final["val_accuracy"]!) < 1e-9)
+        let confusion = report["confusion_matrix"] as! [[Int]]
+        #expect(confusion.count == 10 && confusion.joined().reduce(0, +) == 359)
+
+        let listed = try ChildProcess.flock(["runs", "--store", folder.url.appendingPathComponent("flock.sqlite").path, "--json"])
+        #expect(listed.status == 0, "\(listed.standardError)")
+        let runs = try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as! [[String: Any]]
+        #expect(runs.count == 1 && runs[0]["status"] as? String == "completed" && runs[0]["epochs_run"] as? Int == 2)
+        #expect((runs[0]["best"] as! [String: Double])["val_accuracy"] == (summary["best"] as! [String: Double])["val_accuracy"])
+
+        let missing = try ChildProcess.flock(["evaluate", config, "--checkpoint", folder.url.appendingPathComponent("nope").path])
+        #expect(missing.status != 0 && missing.standardError.contains("nope: no such checkpoint"))
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Flock
+import Foundation
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate", abstract: "Metrics of a checkpoint on the config's validation split (and a confusion matrix for classifiers).")
+
+    @Argument(help: "The training config (YAML) the checkpoint was trained with.")
+    var config: String
+
+    @Option(help: "A checkpoint folder, or a run's checkpoints/last.")
+    var checkpoint: String
+
+    @Option(name: .customLong("set"), help: "Override a config value: key.path=value (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            let resolved = try ConfigLoader.load(path: config, overrides: overrides)
+            let trainer = try Trainer(config: resolved)
+            let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
+            try Checkpoint.assign(loaded.model, to: trainer.parameters, source: loaded.url.appendingPathComponent("model.safetensors").path)
+            let (metrics, confusion) = try trainer.evaluateValidation()
+            if json {
+                var object: [String: Any] = ["checkpoint": loaded.url.path, "epoch": loaded.state.epoch, "metrics": metrics]
+                if let confusion { object["confusion_matrix"] = confusion.counts }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            print("checkpoint \(loaded.url.path) (epoch \(loaded.state.epoch), step \(loaded.state.step)), \(trainer.data.validation.count) validation samples")
+            for (name, value) in metrics.sorted(by: { $0.key < $1.key }) { print("\(name) \(String(format: "%.4f", value))") }
+            if let confusion {
+                print("confusion matrix (rows: actual, columns: predicted)")
+                let width = max(4, String(confusion.counts.joined().max() ?? 0).count + 1)
+                print("     " + (0..<confusion.classCount).map { String($0).leftPadded(width) }.joined())
+                for (actual, row) in confusion.counts.enumerated() {
+                    print(String(actual).leftPadded(4) + " " + row.map { String($0).leftPadded(width) }.joined())
+                }
+            }
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
