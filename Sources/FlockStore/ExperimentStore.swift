@@ -16,18 +16,42 @@ public final class ExperimentStore: Sendable {
     public let path: String
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    /// `readOnly` opens an existing store for reading only (no schema changes), which is
+    /// what a reader beside a running job wants.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
         var configuration = Configuration()
         // Concurrent writers (sweep workers) wait up to 10 s for the lock instead of failing.
         configuration.busyMode = .timeout(10)
+        configuration.readonly = readOnly
         do {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw StoreError(path: path, reason: "no such file")
+                }
+            } else {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
             database = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(database)
+            if !readOnly { try Self.migrate(database) }
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Two processes creating one store at once can both see it empty; the loser of that
+    /// race finds the schema made when it tries again.
+    private static func migrate(_ database: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do { return try migrator.migrate(database) } catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                usleep(20_000 * UInt32(attempt))
+            }
         }
     }
 
@@ -122,9 +146,12 @@ public final class ExperimentStore: Sendable {
 
     // MARK: Reading
 
-    /// All runs, newest first.
+    /// All runs, newest first (none while a new store is still being set up).
     public func runs() throws -> [RunRecord] {
-        try read { db in try RunRecord.order(Column("startedAt").desc).fetchAll(db) }
+        try read { db in
+            guard try db.tableExists(RunRecord.databaseTableName) else { return [] }
+            return try RunRecord.order(Column("startedAt").desc).fetchAll(db)
+        }
     }
 
     public func run(id: String) throws -> RunRecord? {

@@ -17,7 +17,7 @@ struct RunsCommand: ParsableCommand {
             throw CommandFailure("\(store): no experiment store here (runs record themselves in flock.sqlite beside their run directory)")
         }
         let runs: [RunRecord]
-        do { runs = try ExperimentStore(path: store).runs() } catch { throw CommandFailure("\(error)") }
+        do { runs = try ExperimentStore(path: store, readOnly: true).runs() } catch { throw CommandFailure("\(error)") }
         if json {
             let formatter = ISO8601DateFormatter()
             let objects: [[String: Any]] = runs.map { run in

@@ -49,6 +49,24 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: store.path + "-wal"))
     }
 
+    @Test func twoProcessesWorthOfOpenersCreateOneSchema() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("flock.sqlite").path
+        // Separate connections racing to create the same file, as sweep workers would.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<6 {
+                group.addTask {
+                    let store = try ExperimentStore(path: path)
+                    try store.startRun(RunRecord(id: "r\(index)", name: "r", config: "", configHash: "0", worldSize: 1,
+                                                 host: "h", directory: "r"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try ExperimentStore(path: path, readOnly: true).runs().count == 6)
+    }
+
     @Test func anUnopenableStoreNamesItsPath() {
         let error = #expect(throws: StoreError.self) { try ExperimentStore(path: "/proc/flock.sqlite") }
         #expect(error?.description.hasPrefix("experiment store /proc/flock.sqlite:") == true)

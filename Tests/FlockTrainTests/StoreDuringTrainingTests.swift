@@ -28,7 +28,7 @@ import Testing
         var sawRunning = false
         while process.isRunning && Date() < deadline {
             if FileManager.default.fileExists(atPath: storePath) {
-                let store = try ExperimentStore(path: storePath)
+                let store = try ExperimentStore(path: storePath, readOnly: true)
                 if let record = try store.runs().first {
                     #expect(record.epochsRun >= lastEpochs)
                     lastEpochs = record.epochsRun
