@@ -164,7 +164,9 @@ public final class Trainer {
                 position.batchInEpoch = group.upperBound
                 onBatch?(BatchProgress(epoch: epoch + 1, batchesDone: position.batchInEpoch, batches: sampler.batchesPerEpoch,
                                        loss: accumulator.values()["loss"] ?? 0,
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9))
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                                       samples: min(position.batchInEpoch * config.data.batchSize, data.training.count)
+                                           - min(startBatch * config.data.batchSize, data.training.count)))
                 if let every = callbacks.modelCheckpoint?.everyNSteps, optimizer.stepCount % every == 0,
                    position.batchInEpoch < sampler.batchesPerEpoch {
                     try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil)
@@ -435,6 +437,9 @@ public struct BatchProgress: Sendable {
     public let loss: Double
     /// Seconds since the epoch started.
     public let seconds: Double
+    /// Samples (all ranks) trained on so far this epoch.
+    public let samples: Int
+    public var samplesPerSecond: Double { Double(samples) / max(seconds, 1e-9) }
 }
 
 /// Best value of each metric: lowest for losses and errors, highest for scores.

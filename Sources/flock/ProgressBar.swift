@@ -20,8 +20,8 @@ final class ProgressBar {
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
         let rate = Double(progress.batchesDone) / max(progress.seconds, 1e-9)
         let left = Double(progress.batches - progress.batchesDone) / max(rate, 1e-9)
-        let line = String(format: "\repoch %d [%@] %d/%d  loss %.4f  eta %.1fs ", progress.epoch, bar,
-                          progress.batchesDone, progress.batches, progress.loss, left)
+        let line = String(format: "\repoch %d [%@] %d/%d  loss %.4f  %.0f samples/s  eta %.1fs ", progress.epoch, bar,
+                          progress.batchesDone, progress.batches, progress.loss, progress.samplesPerSecond, left)
         FileHandle.standardOutput.write(Data(line.utf8))
     }
 

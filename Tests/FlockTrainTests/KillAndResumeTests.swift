@@ -92,6 +92,28 @@ import Testing
         return summary
     }
 
+    @Test func killsDuringCheckpointWritesAlwaysLeaveALoadableLast() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 40).path
+        let run = folder.url.appendingPathComponent("run")
+        // Slow checkpoint writes (5 pauses of 60 ms each) make most kills land inside one.
+        var checked = 0
+        for attempt in 0..<14 {
+            let resume = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
+            if !resume { try? FileManager.default.removeItem(at: run) }
+            _ = try startAndKill(["train", config, "--run-dir", run.path] + (resume ? ["--resume"] : []),
+                                 after: 0.45 + 0.037 * Double(attempt), pauseMilliseconds: 60)
+            let last = run.appendingPathComponent("checkpoints/last")
+            if FileManager.default.fileExists(atPath: last.path) {
+                let checkpoint = try Checkpoint.load(last)
+                #expect(checkpoint.state.epoch >= 1)
+                checked += 1
+            }
+        }
+        #expect(checked >= 7, "only \(checked) kills left a checkpoint to check")
+    }
+
     @Test func singleProcessKilledAnywhereResumesByteIdentical() throws {
         _ = try killResumeMatches(extraArguments: [], killTimes: [0.3, 0.7, 1.1, 1.6])
     }
