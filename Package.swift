@@ -34,7 +34,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain"]),
+        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
         .testTarget(name: "FlockParallelTests", dependencies: ["FlockParallel"]),
         .testTarget(name: "FlockStoreTests", dependencies: ["FlockStore"]),
+        .testTarget(name: "FlockSweepTests", dependencies: ["FlockSweep"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),

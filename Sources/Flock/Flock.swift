@@ -6,3 +6,4 @@
 @_exported import FlockParallel
 @_exported import FlockStore
 @_exported import FlockTrain
+@_exported import FlockSweep

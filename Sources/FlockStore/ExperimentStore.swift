@@ -90,7 +90,70 @@ public final class ExperimentStore: Sendable {
                 t.primaryKey(["runID", "name"])
             }
         }
+        migrator.registerMigration("studies, trials") { db in
+            try db.create(table: "study") { t in
+                t.primaryKey("name", .text)
+                t.column("definition", .text).notNull()
+                t.column("direction", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "trial") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("study", .text).notNull().references("study", onDelete: .cascade)
+                t.column("number", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("params", .text).notNull()
+                t.column("value", .double)
+                t.column("retries", .integer).notNull().defaults(to: 0)
+                t.column("worker", .text)
+                t.column("heartbeat", .datetime)
+                t.column("startedAt", .datetime)
+                t.column("finishedAt", .datetime)
+                t.column("error", .text)
+                t.column("runDirectory", .text)
+                t.uniqueKey(["study", "number"])
+            }
+            try db.create(index: "trialByState", on: "trial", columns: ["study", "state"])
+            try db.create(table: "intermediateValue") { t in
+                t.column("trialID", .integer).notNull().references("trial", onDelete: .cascade)
+                t.column("step", .integer).notNull()
+                t.column("value", .double).notNull()
+                t.primaryKey(["trialID", "step"])
+            }
+        }
         return migrator
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: it takes the write lock up front,
+    /// so read-decide-write sequences (claiming a trial, sampling the next one) are atomic
+    /// across processes. A busy database is retried with backoff.
+    public func immediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try database.writeWithoutTransaction { db in
+                    var result: T?
+                    try db.inTransaction(.immediate) {
+                        result = try body(db)
+                        return .commit
+                    }
+                    return result!
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                attempt += 1
+                if attempt > 50 { throw StoreError(path: path, reason: "\(error)") }
+                usleep(UInt32(min(200_000, 1_000 << min(attempt, 8))) + UInt32.random(in: 0..<2_000))
+            } catch let error as StoreError {
+                throw error
+            } catch let error as DatabaseError {
+                throw StoreError(path: path, reason: "\(error)")
+            }
+        }
+    }
+
+    /// A read in one snapshot.
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+        try read(body)
     }
 
     // MARK: Writing
