@@ -94,6 +94,7 @@ public final class ExperimentStore: Sendable {
             try db.create(table: "study") { t in
                 t.primaryKey("name", .text)
                 t.column("definition", .text).notNull()
+                t.column("base", .text).notNull()
                 t.column("direction", .text).notNull()
                 t.column("createdAt", .datetime).notNull()
             }

@@ -4,7 +4,7 @@ import GRDB
 /// One training run. Its id is the run directory's absolute path, so a resume finds it.
 public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public enum Status: String, Codable, Sendable {
-        case running, completed, stoppedEarly = "stopped_early", failed
+        case running, completed, stoppedEarly = "stopped_early", pruned, failed
     }
 
     public static let databaseTableName = "run"

@@ -7,13 +7,16 @@ public struct StudyRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var name: String
     /// The sweep definition, as YAML.
     public var definition: String
+    /// The resolved base training config (absolute paths), as YAML.
+    public var base: String
     /// `minimize` or `maximize`.
     public var direction: String
     public var createdAt: Date
 
-    public init(name: String, definition: String, direction: String, createdAt: Date = Date()) {
+    public init(name: String, definition: String, base: String, direction: String, createdAt: Date = Date()) {
         self.name = name
         self.definition = definition
+        self.base = base
         self.direction = direction
         self.createdAt = createdAt
     }
@@ -70,4 +73,10 @@ public struct IntermediateValueRecord: Codable, Sendable, Equatable, FetchableRe
     public var trialID: Int64
     public var step: Int
     public var value: Double
+
+    public init(trialID: Int64, step: Int, value: Double) {
+        self.trialID = trialID
+        self.step = step
+        self.value = value
+    }
 }

@@ -142,7 +142,8 @@ public final class Trainer {
 
     /// Runs the remaining epochs; `onEpoch` sees each epoch's record (the same on every
     /// rank). Throws `NonFiniteLossError` when TerminateOnNaN stops the run.
-    public func fit(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
+    /// `onEpoch` may throw to end training at once (a sweep's pruner does); the error is rethrown.
+    public func fit(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         var last = lastMetrics
         var stoppedEarly = false
         var epochsRun = position.epoch
@@ -191,7 +192,7 @@ public final class Trainer {
                 try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1),
                                    monitored: callbacks.modelCheckpoint.flatMap { metrics[$0.monitor] })
             }
-            onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
+            try onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
                                 samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: tracker.best))
             if stop {
                 stoppedEarly = true

@@ -78,7 +78,7 @@ public struct TrainingRun {
 
     /// Trains, appending each epoch to `metrics.jsonl` and the store, then writes
     /// `summary.json` and `model.safetensors`.
-    public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingSummary {
+    public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         var writeError: (any Error)?
         let summary: TrainingSummary
         do {
@@ -91,8 +91,11 @@ public struct TrainingRun {
                 do { try store?.recordEpoch(runID: runID, epoch: record.epoch, metrics: record.metrics, best: record.best) } catch {
                     writeError = writeError ?? error
                 }
-                onEpoch(record)
+                try onEpoch(record)
             }
+        } catch let pruned as RunPruned {
+            try? store?.finishRun(id: runID, status: .pruned)
+            throw pruned
         } catch {
             try? store?.finishRun(id: runID, status: .failed, error: "\(error)")
             throw error
@@ -105,4 +108,14 @@ public struct TrainingRun {
         }
         return summary
     }
+}
+
+/// Thrown from an epoch callback to stop a run that a hyperparameter sweep pruned.
+public struct RunPruned: Error, CustomStringConvertible {
+    /// The objective when it was pruned.
+    public let value: Double
+
+    public init(value: Double) { self.value = value }
+
+    public var description: String { "pruned at objective \(value)" }
 }

@@ -29,6 +29,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The experiment store (default flock.sqlite beside the run directory).")
     var store: String?
 
+    @Option(name: .customLong("exit-with-pid"), help: .hidden)
+    var exitWithPID: Int32?
+
     func validate() throws {
         if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
         if ranks != nil && MPIEnvironment.launchedByMPIRun() {
@@ -37,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let exitWithPID { ParentWatch.exit(whenGone: exitWithPID) }
         let resolved: TrainingConfig
         do { resolved = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CommandFailure("\(config): \(error)")
@@ -123,5 +127,19 @@ enum ProgressLine {
 
     private static func format(_ value: Double) -> String {
         String(format: abs(value) < 1e-3 && value != 0 ? "%.3e" : "%.4f", value)
+    }
+}
+
+/// Ends this process when another one is gone: a sweep's trials watch their driver, so a
+/// killed driver leaves no orphan training on (its restart resumes the trial instead).
+enum ParentWatch {
+    static func exit(whenGone pid: Int32) {
+        let thread = Thread {
+            while true {
+                if kill(pid, 0) != 0 && errno == ESRCH { Foundation.exit(3) }
+                usleep(250_000)
+            }
+        }
+        thread.start()
     }
 }

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Flock
+import Foundation
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a hyperparameter study; run the same command again to continue it after a stop.")
+
+    @Argument(help: "The sweep file (YAML).")
+    var sweepFile: String
+
+    @Option(help: "Parallel trials (default: the sweep file's workers).")
+    var workers: Int?
+
+    @Option(help: "The store (default <dir>/flock.sqlite).")
+    var store: String?
+
+    @Option(help: "Where trials' run directories go (default runs/sweep-<study>).")
+    var dir: String?
+
+    func run() throws {
+        do {
+            let sweep = try SweepConfig.load(path: sweepFile)
+            if let workers, workers < 1 { throw CommandFailure("--workers: expected a positive integer, got \(workers)") }
+            let folder = URL(fileURLWithPath: dir ?? "runs/sweep-\(sweep.study)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let storePath = store ?? folder.appendingPathComponent("flock.sqlite").path
+            let experimentStore = try ExperimentStore(path: storePath)
+            let runner: any TrialRunner
+            switch sweep.launcher {
+            case .inProcess:
+                runner = InProcessRunner(sweep: sweep, storePath: storePath)
+            case .subprocess, .mpirun:
+                // Trials read the resolved base config (absolute data paths) plus their --set overrides.
+                let base = folder.appendingPathComponent("base.yaml")
+                try AtomicFile.write(Data(try ConfigLoader.yaml(of: sweep.base).utf8), to: base)
+                let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                runner = CommandRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath, executable: executable,
+                                       mpiRanks: sweep.launcher == .mpirun ? sweep.ranksPerTrial : nil)
+            }
+            let driver = SweepDriver(sweep: sweep, store: experimentStore, directory: folder, runner: runner)
+            print("study \(sweep.study): store \(storePath)")
+            let trials = try driver.run(workers: workers) { trial in
+                let value = trial.value.map { String(format: "%.4f", $0) } ?? "-"
+                print("trial \(trial.number) \(trial.state.rawValue) \(sweep.metric) \(value) \(trial.params)\(trial.error.map { " error: \($0)" } ?? "")")
+            }
+            let finished = trials.filter { $0.state == .complete }
+            let best = sweep.maximize ? finished.max { ($0.value ?? -.infinity) < ($1.value ?? -.infinity) }
+                                      : finished.min { ($0.value ?? .infinity) < ($1.value ?? .infinity) }
+            let counts = TrialRecord.State.allCases.map { state in "\(trials.filter { $0.state == state }.count) \(state.rawValue)" }
+            print("done: \(trials.count) trials (\(counts.joined(separator: ", ")))")
+            if let best { print("best: trial \(best.number) \(sweep.metric) \(best.value!) \(best.params)") }
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
+
+struct TrialsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trials", abstract: "List a study's trials; --best also writes the best trial's config.")
+
+    @Argument(help: "The store (flock.sqlite).")
+    var store: String
+
+    @Option(help: "The study (default: the only one, or the newest).")
+    var study: String?
+
+    @Flag(help: "Show the best complete trial and write its training config as YAML.")
+    var best = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        do {
+            guard FileManager.default.fileExists(atPath: store) else { throw CommandFailure("\(store): no such store") }
+            let report = try StudyReport(storePath: store, study: study)
+            let trials = best ? report.best.map { [$0] } ?? [] : report.trials
+            var bestConfigPath: String?
+            if best, let winner = report.best {
+                let path = URL(fileURLWithPath: store).deletingLastPathComponent()
+                    .appendingPathComponent("best-\(report.study.name).yaml").path
+                try AtomicFile.write(Data(try report.bestConfigYAML(winner).utf8), to: URL(fileURLWithPath: path))
+                bestConfigPath = path
+            }
+            if json {
+                var object: [String: Any] = ["study": report.study.name, "direction": report.study.direction,
+                                             "trials": trials.map(StudyReport.jsonObject)]
+                if let bestConfigPath { object["best_config"] = bestConfigPath }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            print("study \(report.study.name) (\(report.study.direction))")
+            print("trial  state     value       seconds  params")
+            for trial in trials {
+                let value = trial.value.map { String(format: "%.6f", $0) } ?? "-"
+                let seconds = trial.duration.map { String(format: "%.1f", $0) } ?? "-"
+                print("\(String(trial.number).padding(toLength: 6, withPad: " ", startingAt: 0)) \(trial.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(value.padding(toLength: 11, withPad: " ", startingAt: 0)) \(seconds.padding(toLength: 8, withPad: " ", startingAt: 0)) \(trial.params)\(trial.error.map { "  error: \($0)" } ?? "")")
+            }
+            if best && trials.isEmpty { print("no complete trial yet") }
+            if let bestConfigPath { print("best config written to \(bestConfigPath)") }
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
