@@ -61,7 +61,11 @@ public struct CommandRunner: TrialRunner {
             }
         }
         process.waitUntilExit()
-        if let prunedValue { return .pruned(prunedValue) }
+        if let prunedValue {
+            // The terminated child could not say so itself.
+            try? ExperimentStore(path: storePath).finishRun(id: trial.runDirectory.standardizedFileURL.path, status: .pruned)
+            return .pruned(prunedValue)
+        }
         // Epochs logged after the last poll.
         for (epoch, value) in Self.epochs(in: metrics, metric: sweep.metric) where epoch > reported {
             reported = epoch
