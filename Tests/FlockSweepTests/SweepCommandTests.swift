@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import FlockSweep
+
+/// `flock sweep` as users run it: child processes under timeouts, killed and restarted.
+@Suite(.serialized) struct SweepCommandTests {
+    static var flock: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flock")
+    }
+
+    func writeSweep(_ folder: URL, launcher: String, trials: Int, extra: String = "") throws -> URL {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("sweep.yaml")
+        try """
+            study: restart
+            base_config:
+              seed: 2
+              epochs: 12
+              data: {source: \(DriverTests.digits), label_column: label, batch_size: 64}
+              model: [{type: dense, units: 24, activation: relu}, {type: dense, units: 10}]
+              optimizer: {name: adam}
+            space:
+              - {name: optimizer.lr, type: float, low: 0.0005, high: 0.05, log: true}
+              - {name: "model[0].units", type: int, low: 8, high: 64, step: 8}
+            objective: {metric: val_accuracy, direction: maximize}
+            budget: {trials: \(trials)}
+            sampler: {name: random}
+            launcher: \(launcher)
+            heartbeat_timeout: 2
+            max_retries: 2
+            \(extra)
+            """.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func run(_ arguments: [String], killAfter: Double? = nil, timeout: Double = 240) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = Self.flock
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        process.environment = environment
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-out-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        defer { try? handle.close(); try? FileManager.default.removeItem(at: output) }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(killAfter ?? timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+
+    /// PIDs whose command line mentions `text` (from /proc).
+    func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+        }
+    }
+
+    func trials(_ store: URL) throws -> [TrialRecord] {
+        try StudyReport(storePath: store.path, study: "restart").trials
+    }
+
+    @Test(arguments: ["in_process", "subprocess"])
+    func aKilledDriverRestartedCompletesExactlyTheBudget(launcher: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sweep = try writeSweep(folder, launcher: launcher, trials: 8)
+        let arguments = ["sweep", sweep.path, "--workers", "2", "--dir", folder.appendingPathComponent("study").path]
+        let store = folder.appendingPathComponent("study/flock.sqlite")
+        // Kill the driver part-way, once some trials have finished and others are running.
+        var killed = try run(arguments, killAfter: 1.5)
+        var before = try trials(store)
+        var rounds = 0
+        while before.filter({ $0.state == .complete }).isEmpty && rounds < 4 {
+            killed = try run(arguments, killAfter: 1.5 + Double(rounds))
+            before = try trials(store)
+            rounds += 1
+        }
+        #expect(killed.status != 0, "the driver finished before it could be killed")
+        #expect(before.contains { $0.state == .running }, "no trial was running when the driver was killed")
+        let finishedBefore = before.filter { $0.state == .complete }
+        let restarted = try run(arguments)
+        #expect(restarted.status == 0, "\(restarted.output)")
+        let after = try trials(store)
+        #expect(after.count == 8, "\(after.map { ($0.number, $0.state) })")
+        #expect(after.allSatisfy { $0.state == .complete })
+        #expect(Set(after.map(\.params)).count == 8)
+        // Nothing finished before the kill was run again.
+        for trial in finishedBefore {
+            let same = after.first { $0.number == trial.number }!
+            #expect(same.value == trial.value && same.finishedAt == trial.finishedAt)
+        }
+        // The killed driver's trials did not train on as orphans (they watch their driver).
+        usleep(800_000)
+        #expect(processes(mentioning: folder.path).isEmpty, "orphan trial processes: \(processes(mentioning: folder.path))")
+    }
+
+    @Test func trialsCanBeMPIJobs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sweep = try writeSweep(folder, launcher: "mpirun", trials: 2, extra: "ranks_per_trial: 2")
+        let result = try run(["sweep", sweep.path, "--dir", folder.appendingPathComponent("study").path])
+        #expect(result.status == 0, "\(result.output)")
+        let store = folder.appendingPathComponent("study/flock.sqlite")
+        #expect(try trials(store).filter { $0.state == .complete }.count == 2)
+        let runs = try ExperimentStore(path: store.path, readOnly: true).runs()
+        #expect(runs.count == 2 && runs.allSatisfy { $0.worldSize == 2 })
+        let best = try run(["trials", store.path, "--best", "--json"])
+        #expect(best.status == 0 && best.output.contains("best_config"))
+    }
+}
