@@ -5,7 +5,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed against a baseline run in the same process.",
-        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self])
+        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self, SamplerBench.self])
 }
 
 struct TrainBench: ParsableCommand {
@@ -112,6 +112,35 @@ struct DataParallelBench: ParsableCommand {
             let object: [String: Any] = ["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
                                          "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
                                          "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct SamplerBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sampler",
+        abstract: "TPE vs random regret on Branin and Hartmann6 (50 trials, 10 seeds) and the sweep driver's ms per trial.")
+
+    @Flag(help: "End with one JSON line.")
+    var json = false
+
+    func run() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("flock-bench-sampler-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try SamplerBenchmark().run(storeFolder: folder)
+        print("median simple regret after 50 trials over 10 seeds")
+        print(String(format: "branin     tpe %.4f   random %.4f   (optimum 0.397887)", result.branin.tpe, result.branin.random))
+        print(String(format: "hartmann6  tpe %.4f   random %.4f   (optimum -3.32237)", result.hartmann6.tpe, result.hartmann6.random))
+        print(String(format: "driver overhead: %.2f ms per trial (%d trials, TPE, SQLite store, objective returns at once)",
+                     result.millisecondsPerTrial, result.overheadTrials))
+        if json {
+            let object: [String: Any] = [
+                "branin": ["tpe_median_regret": result.branin.tpe, "random_median_regret": result.branin.random],
+                "hartmann6": ["tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random],
+                "ms_per_trial": result.millisecondsPerTrial,
+            ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
