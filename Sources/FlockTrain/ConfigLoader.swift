@@ -39,7 +39,20 @@ public enum ConfigLoader {
 
     /// The config as YAML, every default written out (what `config.yaml` in a run holds).
     public static func yaml(of config: TrainingConfig) throws -> String {
-        try YAMLEncoder().encode(config)
+        readableNumbers(try YAMLEncoder().encode(config))
+    }
+
+    /// Yams writes every float in exponent form (`0.2` as `2e-1`); rewrite such plain
+    /// scalars the way Swift prints them (`0.2`, `0.0001`, `1e-05`), which YAML reads back
+    /// as the same float.
+    static func readableNumbers(_ yaml: String) -> String {
+        yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let text = String(line)
+            guard let separator = text.range(of: ": ", options: .backwards) ?? text.range(of: "- ", options: .backwards) else { return text }
+            let value = text[separator.upperBound...]
+            guard value.contains("e"), let number = Double(value), number.isFinite else { return text }
+            return text[..<separator.upperBound] + "\(number)"
+        }.joined(separator: "\n")
     }
 
     static func parse(_ yaml: String, fileName: String) throws -> Node {
