@@ -254,7 +254,7 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
                                                       operation: ReduceOperation) throws -> any PendingOperation {
         // The sequence number is taken now, in program order; the work runs beside the caller.
         let sequence = nextSequence()
-        let pending = LocalPendingOperation()
+        let pending = BackgroundOperation()
         let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
         let worker = LocalCommunicator(group: group, rank: rank, deadline: deadline)
         worker.step = step
@@ -294,22 +294,7 @@ private final class SubGroups: @unchecked Sendable {
     init(_ pairs: [(Int, LocalGroup)]) { byColor = Dictionary(uniqueKeysWithValues: pairs) }
 }
 
-/// A nonblocking allreduce running on its own thread.
-final class LocalPendingOperation: PendingOperation, @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var error: (any Error)?
 
-    func finish(_ error: (any Error)?) {
-        self.error = error
-        done.signal()
-    }
-
-    func wait() throws {
-        done.wait()
-        done.signal()  // later waits return at once
-        if let error { throw error }
-    }
-}
 
 /// Per-rank results of `LocalCommunicator.run`.
 private final class OutcomeBox<T: Sendable>: @unchecked Sendable {

@@ -55,20 +55,3 @@ final class MPICallSerializer: @unchecked Sendable {
         }
     }
 }
-
-/// A nonblocking MPI operation running on the communication thread.
-final class MPIPendingOperation: PendingOperation, @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var error: (any Error)?
-
-    func finish(_ error: (any Error)?) {
-        self.error = error
-        done.signal()
-    }
-
-    func wait() throws {
-        done.wait()
-        done.signal()
-        if let error { throw error }
-    }
-}

@@ -323,7 +323,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                       operation: ReduceOperation) throws -> any PendingOperation {
         let sequence = nextSequence()
-        let pending = MPIPendingOperation()
+        let pending = BackgroundOperation()
         let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
         environment.serializer.submit { [self] in
             let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
