@@ -42,16 +42,17 @@ let package = Package(
         ]),
 
         // MARK: - Tests
+        .target(name: "FlockTestSupport", path: "Tests/FlockTestSupport"),
         .testTarget(name: "FlockTensorTests", dependencies: ["FlockTensor"]),
         .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
-        .testTarget(name: "FlockCommTests", dependencies: ["FlockComm"]),
+        .testTarget(name: "FlockCommTests", dependencies: ["FlockTestSupport", "FlockComm"]),
         .testTarget(name: "FlockParallelTests", dependencies: ["FlockParallel"]),
         .testTarget(name: "FlockStoreTests", dependencies: ["FlockStore"]),
-        .testTarget(name: "FlockSweepTests", dependencies: ["FlockSweep"]),
+        .testTarget(name: "FlockSweepTests", dependencies: ["FlockTestSupport", "FlockSweep"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
-        .testTarget(name: "FlockTrainTests", dependencies: ["FlockTrain"]),
+        .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,11 +1,11 @@
+import FlockTestSupport
 import Foundation
 import Testing
 @testable import FlockSweep
 
 /// The sweep driver on a real SQLite store, with objectives that return at once.
 @Suite struct DriverTests {
-    static let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("examples/data/digits.csv").path
+    static let digits = ChildProcess.digitsCSV
 
     /// A sweep over Branin's box; the base config only has to be valid.
     static func sweep(_ extra: String = "", trials: Int = 40, study: String = "branin") throws -> SweepConfig {

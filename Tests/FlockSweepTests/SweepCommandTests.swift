@@ -1,13 +1,10 @@
+import FlockTestSupport
 import Foundation
 import Testing
 @testable import FlockSweep
 
 /// `flock sweep` as users run it: child processes under timeouts, killed and restarted.
 @Suite(.serialized) struct SweepCommandTests {
-    static var flock: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flock")
-    }
-
     func writeSweep(_ folder: URL, launcher: String, trials: Int, extra: String = "") throws -> URL {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("sweep.yaml")
@@ -33,25 +30,10 @@ import Testing
         return file
     }
 
-    func run(_ arguments: [String], killAfter: Double? = nil, timeout: Double = 240) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.flock
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close(); try? FileManager.default.removeItem(at: output) }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = Date().addingTimeInterval(killAfter ?? timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    /// `flock ARGUMENTS`, killed with SIGKILL after `killAfter` seconds if given.
+    func run(_ arguments: [String], killAfter: Double? = nil) throws -> (status: Int32, output: String) {
+        let outcome = try ChildProcess.flock(arguments, timeout: killAfter ?? 240)
+        return (outcome.status, outcome.output)
     }
 
     /// PIDs whose command line mentions `text` (from /proc).

@@ -1,3 +1,4 @@
+import FlockTestSupport
 import Testing
 @testable import FlockTrain
 

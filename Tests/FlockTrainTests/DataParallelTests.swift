@@ -1,10 +1,11 @@
 import Foundation
+import FlockTestSupport
 import Testing
 @testable import FlockTrain
 
 /// N data-parallel ranks against one rank on the same global batches.
 @Suite struct DataParallelTests {
-    static let digits = ChildProcess.repositoryRoot.appendingPathComponent("examples/data/digits.csv").path
+    static let digits = ChildProcess.digitsCSV
 
     /// Digits, no dropout (masks differ per rank by design), batch 48: 30 steps in an
     /// epoch, the last one short (45 samples), so uneven slices are exercised too.

@@ -1,4 +1,5 @@
 import Foundation
+import FlockTestSupport
 import Testing
 @testable import FlockTrain
 
@@ -18,9 +19,7 @@ import Testing
     }
 
     func mpirun(_ arguments: [String], timeout: TimeInterval = 180) throws -> ChildProcess.Outcome {
-        try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
-                             ["mpirun", "--oversubscribe", "--allow-run-as-root", "-x", "OPENBLAS_NUM_THREADS=1"] + arguments,
-                             timeout: timeout)
+        try ChildProcess.mpirun(arguments, timeout: timeout)
     }
 
     func weights(_ runDirectory: URL) throws -> [Float] {

@@ -1,4 +1,5 @@
 import Foundation
+import FlockTestSupport
 import Testing
 @testable import FlockTrain
 
