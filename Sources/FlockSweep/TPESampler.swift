@@ -18,10 +18,14 @@ public struct TPESampler: Sampler {
     public let startupTrials: Int
     public let candidates: Int
     /// Scott's-rule magnitude of the joint kernels' widths.
-    public var bandwidth = 0.05
+    public var bandwidth = 0.1
+    /// Weight of the wide prior kernel in the joint model of good points, against 1 per
+    /// observation (Optuna uses 1; less exploits the good region more).
+    public var priorWeight = 0.3
 
-    /// Defaults chosen with `flock bench sampler` (Branin and Hartmann6, 50 trials, 10
-    /// seeds): 5 random start-up trials, 100 candidates, narrow joint kernels.
+    /// Defaults chosen on Branin and Hartmann6 (50 trials, medians over 30 seeds, better on
+    /// both than Optuna's settings here): 5 random start-up trials, 100 candidates, joint
+    /// kernels of magnitude 0.1 and prior weight 0.3.
     public init(seed: UInt64 = 0, startupTrials: Int = 5, candidates: Int = 100) {
         self.seed = seed
         self.startupTrials = startupTrials
@@ -105,7 +109,7 @@ public struct TPESampler: Sampler {
         }.sorted { $0.1 < $1.1 }
         guard points.count >= 2 else { return [:] }
         let belowCount = min(Int((0.1 * Double(points.count)).rounded(.up)), 25)
-        let good = JointParzenEstimator(observations: points.prefix(belowCount).map(\.0), ranges: ranges, magnitude: bandwidth)
+        let good = JointParzenEstimator(observations: points.prefix(belowCount).map(\.0), ranges: ranges, magnitude: bandwidth, priorWeight: priorWeight)
         let bad = JointParzenEstimator(observations: points.dropFirst(belowCount).map(\.0), ranges: ranges, magnitude: bandwidth)
         var best = good.sample(&generator), bestScore = -Double.infinity
         for _ in 0..<candidates {
@@ -261,7 +265,10 @@ struct JointParzenEstimator {
     let sigmas: [[Double]]
     let ranges: [(Double, Double)]
 
-    init(observations: [[Double]], ranges: [(Double, Double)], magnitude: Double) {
+    let priorWeight: Double
+
+    init(observations: [[Double]], ranges: [(Double, Double)], magnitude: Double, priorWeight: Double = 1) {
+        self.priorWeight = priorWeight
         self.ranges = ranges
         let n = observations.count, d = ranges.count
         var means = observations, sigmas: [[Double]] = []
@@ -286,7 +293,8 @@ struct JointParzenEstimator {
 
     func sample(_ generator: inout RandomGenerator) -> [Double] {
         let u = Double(generator.next() >> 11) / Double(1 << 53)
-        let component = min(Int(u * Double(means.count)), means.count - 1)
+        let total = Double(means.count - 1) + priorWeight
+        let component = u * total >= Double(means.count - 1) ? means.count - 1 : min(Int(u * total), means.count - 2)
         return ranges.indices.map { d in
             let (low, high) = ranges[d], mean = means[component][d], sigma = sigmas[component][d]
             let a = ParzenEstimator.normalCDF((low - mean) / sigma), b = ParzenEstimator.normalCDF((high - mean) / sigma)
@@ -299,7 +307,7 @@ struct JointParzenEstimator {
     func logDensity(_ x: [Double]) -> Double {
         var terms: [Double] = []
         for i in means.indices {
-            var total = -log(Double(means.count))
+            var total = log((i == means.count - 1 ? priorWeight : 1) / (Double(means.count - 1) + priorWeight))
             for d in ranges.indices {
                 let (low, high) = ranges[d], mean = means[i][d], sigma = sigmas[i][d]
                 let z = (x[d] - mean) / sigma
