@@ -3,12 +3,13 @@ import Foundation
 
 /// A per-epoch progress bar on rank 0 when standard output is a terminal: batches done,
 /// loss so far, samples/s and time left in the epoch. Nothing when output is redirected
-/// (then the plain per-epoch lines are the log).
+/// (then the plain per-epoch lines are the log), nor under mpirun, which gives its ranks a
+/// pseudo-terminal even when the job's output goes to a file.
 final class ProgressBar {
     private var lastDraw = 0.0
 
     static func forStandardOutput() -> ProgressBar? {
-        isatty(STDOUT_FILENO) != 0 ? ProgressBar() : nil
+        isatty(STDOUT_FILENO) != 0 && !MPIEnvironment.launchedByMPIRun() ? ProgressBar() : nil
     }
 
     func update(_ progress: BatchProgress) {
