@@ -20,6 +20,9 @@ public struct ModelCheckpoint: Codable, Sendable, Equatable {
     }
 
     public var state = State()
+    /// Whether `monitor` is the default rather than written in the config (a run without a
+    /// validation split then monitors `loss` instead of `val_loss`).
+    var monitorIsDefault = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case monitor, mode
@@ -27,8 +30,9 @@ public struct ModelCheckpoint: Codable, Sendable, Equatable {
         case everyNSteps = "every_n_steps"
     }
 
-    public init(monitor: String = "val_loss", mode: MonitorMode = .auto, saveBest: Int = 1, everyNSteps: Int? = nil) {
-        self.monitor = monitor
+    public init(monitor: String? = nil, mode: MonitorMode = .auto, saveBest: Int = 1, everyNSteps: Int? = nil) {
+        self.monitor = monitor ?? "val_loss"
+        monitorIsDefault = monitor == nil
         self.mode = mode
         self.saveBest = saveBest
         self.everyNSteps = everyNSteps
@@ -37,7 +41,7 @@ public struct ModelCheckpoint: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(monitor: try c.value(.monitor, or: "val_loss"), mode: try c.value(.mode, or: .auto),
+        self.init(monitor: try c.decodeIfPresent(String.self, forKey: .monitor), mode: try c.value(.mode, or: .auto),
                   saveBest: try c.value(.saveBest, or: 1), everyNSteps: try c.decodeIfPresent(Int.self, forKey: .everyNSteps))
     }
 
@@ -56,6 +60,12 @@ public struct ModelCheckpoint: Codable, Sendable, Equatable {
         let removed = state.kept.map(\.name).filter { !keep.contains($0) }
         state.kept.removeAll { !keep.contains($0.name) }
         return removed
+    }
+
+    /// Equal settings and state; whether the monitor was written or defaulted does not matter.
+    public static func == (a: ModelCheckpoint, b: ModelCheckpoint) -> Bool {
+        a.monitor == b.monitor && a.mode == b.mode && a.saveBest == b.saveBest && a.everyNSteps == b.everyNSteps
+            && a.state == b.state
     }
 
     func validate(path: String, monitorable: [String]) throws {

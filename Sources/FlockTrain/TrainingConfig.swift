@@ -48,6 +48,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         gradientClipping = try c.value(.gradientClipping, or: GradientClippingConfig())
         parallel = try c.value(.parallel, or: ParallelConfig())
         callbacks = try c.value(.callbacks, or: CallbacksConfig())
+        if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
+            callbacks.modelCheckpoint?.monitor = "loss"
+        }
     }
 
     /// Checks every value; the first problem is thrown with its field path.

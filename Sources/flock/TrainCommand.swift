@@ -117,7 +117,10 @@ enum ProgressLine {
     }
 
     static func summary(_ summary: TrainingSummary) -> String {
-        let best = summary.best.keys.filter { $0.hasPrefix("val_") }.sorted().map { "\($0) \(format(summary.best[$0]!))" }
+        let validation = summary.best.keys.filter { $0.hasPrefix("val_") }
+        // Without a validation split, the training metrics are all there is.
+        let shown = validation.isEmpty ? Array(summary.best.keys) : validation
+        let best = shown.sorted().map { "\($0) \(format(summary.best[$0]!))" }
         return "done: \(summary.epochsRun) epochs\(summary.stoppedEarly ? " (stopped early)" : "") on \(summary.worldSize) rank\(summary.worldSize == 1 ? "" : "s"), best \(best.joined(separator: ", ")), \(Int(summary.samplesPerSecond)) samples/s"
     }
 

@@ -78,6 +78,16 @@ import Testing
         #expect(message(base, ["model[0].rate=0.1"]) == "model[0].rate: not a field of a dense layer")
     }
 
+    @Test func checkpointsMonitorTrainingLossWithoutAValidationSplit() throws {
+        #expect(try decode(base).callbacks.modelCheckpoint?.monitor == "val_loss")
+        #expect(try decode(base, ["data.validation_split=0"]).callbacks.modelCheckpoint?.monitor == "loss")
+        // Written out, the choice is explicit: the resolved config decodes to the same.
+        let resolved = try decode(base, ["data.validation_split=0"])
+        #expect(try decode(try ConfigLoader.yaml(of: resolved)) == resolved)
+        #expect(message(base, ["data.validation_split=0", "callbacks.model_checkpoint.monitor=val_loss"])
+                == "callbacks.model_checkpoint.monitor: unknown metric 'val_loss' (expected one of: loss, accuracy)")
+    }
+
     @Test func resolvedConfigRoundTrips() throws {
         let config = try decode(base, ["optimizer.momentum=0.9"])
         let again = try decode(try ConfigLoader.yaml(of: config))
