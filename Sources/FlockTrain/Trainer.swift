@@ -188,12 +188,15 @@ public final class Trainer {
             position = TrainingPosition(epoch: epoch + 1, batchInEpoch: 0)
             epochsRun = epoch + 1
             let stop = try epochEndCallbacks(epoch: epoch, metrics: metrics)
+            // Log the epoch before checkpointing it: a kill in between resumes from the
+            // previous checkpoint and logs the epoch again (resume drops the stale line),
+            // where the other order would leave the epoch unlogged.
+            try onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
+                                samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: tracker.best))
             if callbacks.modelCheckpoint != nil {
                 try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1),
                                    monitored: callbacks.modelCheckpoint.flatMap { metrics[$0.monitor] })
             }
-            try onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: tracker.best))
             if stop {
                 stoppedEarly = true
                 break
