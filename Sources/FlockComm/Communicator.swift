@@ -54,6 +54,14 @@ public protocol PendingOperation: AnyObject {
 }
 
 extension Communicator {
+    /// Throws when `peer` (a root, source or destination) is not a rank of this group.
+    func checkRank(_ peer: Int, _ what: String, _ operation: String, count: Int) throws {
+        guard peer >= 0 && peer < size else {
+            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step,
+                                    reason: .invalidArgument("\(what) \(peer) is outside 0..<\(size)"))
+        }
+    }
+
     /// Allreduce of a Swift array, for small values such as metrics and counts.
     public func allreduce<T: CommunicatorScalar>(_ values: [T], operation: ReduceOperation) throws -> [T] {
         var result = values

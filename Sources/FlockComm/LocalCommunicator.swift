@@ -116,13 +116,6 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         return sequence
     }
 
-    private func checkRank(_ peer: Int, _ what: String, _ operation: String, count: Int) throws {
-        guard peer >= 0 && peer < size else {
-            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step,
-                                    reason: .invalidArgument("\(what) \(peer) is outside 0..<\(size)"))
-        }
-    }
-
     // MARK: Collectives
 
     public func barrier() throws {

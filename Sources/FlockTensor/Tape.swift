@@ -51,8 +51,6 @@ public final class Tape {
         usedParameters.removeAll(keepingCapacity: true)
     }
 
-    public var nodeCount: Int { values.count }
-
     // MARK: Recording
 
     /// A value that needs no gradient (inputs, labels).

@@ -81,17 +81,6 @@ public struct Tensor: Sendable, Equatable {
         return index
     }
 
-    /// Rows `range` of the outermost dimension, as a new tensor.
-    public func rows(_ range: Range<Int>) -> Tensor {
-        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
-                     "rows \(range) of shape \(shape)")
-        let rowSize = count / Swift.max(shape[0], 1)
-        var newShape = shape
-        newShape[0] = range.count
-        return Tensor(shape: newShape,
-                      scalars: Array(scalars[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)]))
-    }
-
     /// Rows at `indices` of the outermost dimension, gathered in that order.
     public func gatherRows(_ indices: [Int]) -> Tensor {
         precondition(rank >= 1, "gatherRows of a scalar")

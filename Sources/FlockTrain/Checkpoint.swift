@@ -105,6 +105,11 @@ public struct Checkpoint {
 
     /// Copies `tensors` into `parameters`, checking names and shapes.
     public static func assign(_ tensors: [String: Tensor], to parameters: ParameterStore, source: String) throws {
+        parameters.restoreParameters(try flatten(tensors, like: parameters, source: source))
+    }
+
+    /// `tensors` laid out as `parameters`' flat buffer (slot order), checking names and shapes.
+    public static func flatten(_ tensors: [String: Tensor], like parameters: ParameterStore, source: String) throws -> [Float] {
         let expected = Set(parameters.slots.map(\.name)), found = Set(tensors.keys)
         if let missing = expected.subtracting(found).sorted().first {
             throw LoadError(description: "\(source): has no tensor \(missing)")
@@ -112,13 +117,16 @@ public struct Checkpoint {
         if let extra = found.subtracting(expected).sorted().first {
             throw LoadError(description: "\(source): has a tensor \(extra) that the model does not")
         }
+        var flat: [Float] = []
+        flat.reserveCapacity(parameters.count)
         for slot in parameters.slots {
             let tensor = tensors[slot.name]!
             guard tensor.shape == slot.shape else {
                 throw LoadError(description: "\(source): \(slot.name) has shape \(tensor.shape), the model needs \(slot.shape)")
             }
-            parameters.setValue(tensor, of: slot)
+            flat += tensor.scalars
         }
+        return flat
     }
 
     // MARK: Files

@@ -34,6 +34,9 @@ struct MetricAccumulator {
 
     var confusionMatrix: ConfusionMatrix? { confusion }
 
+    /// Mean loss over the samples added so far.
+    var meanLoss: Double { samples == 0 ? 0 : lossSum / Double(samples) }
+
     /// Every running sum, summed across ranks, so the result covers all ranks' samples
     /// exactly as one rank seeing them all would.
     mutating func reduce(across communicator: (any Communicator)?) throws {
@@ -52,7 +55,7 @@ struct MetricAccumulator {
 
     /// `loss` plus each metric, names prefixed with `prefix` (`val_`).
     func values(prefix: String = "") -> [String: Double] {
-        var result = ["\(prefix)loss": samples == 0 ? 0 : lossSum / Double(samples)]
+        var result = ["\(prefix)loss": meanLoss]
         for metric in metrics {
             let value: Double
             switch metric {

@@ -19,6 +19,13 @@ public enum SafeTensors {
         }
     }
 
+    /// Other values (e.g. the best weights so far) in `parameters`' layout and names.
+    public static func encode(_ values: [Float], like parameters: ParameterStore) throws -> Data {
+        try values.withUnsafeBufferPointer { pointer in
+            try encode(layout: parameters.slots.map { ($0.name, $0.shape) }, values: pointer, metadata: [:])
+        }
+    }
+
     /// Named flat buffers (an optimizer's state), each stored with shape [count].
     public static func encode(buffers: [String: [Float]], metadata: [String: String] = [:]) throws -> Data {
         let names = buffers.keys.sorted()

@@ -164,7 +164,7 @@ public final class Trainer {
                 }
                 position.batchInEpoch = group.upperBound
                 onBatch?(BatchProgress(epoch: epoch + 1, batchesDone: position.batchInEpoch, batches: sampler.batchesPerEpoch,
-                                       loss: accumulator.values()["loss"] ?? 0,
+                                       loss: accumulator.meanLoss,
                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
                                        samples: min(position.batchInEpoch * config.data.batchSize, data.training.count)
                                            - min(startBatch * config.data.batchSize, data.training.count)))
@@ -295,12 +295,7 @@ public final class Trainer {
                                   callbacks: callbacks.states, best: tracker.best, samplesSeen: samplesSeen,
                                   trainingSeconds: trainingSeconds, lastMetrics: lastMetrics, configHash: String(ModelConsistency.fnv1a(configYAML), radix: 16),
                                   worldSize: worldSize, files: [:])
-        let bestModel = try bestWeights.map { weights -> Data in
-            let current = parameters.snapshotParameters()
-            parameters.restoreParameters(weights)
-            defer { parameters.restoreParameters(current) }
-            return try SafeTensors.encode(parameters)
-        }
+        let bestModel = try bestWeights.map { try SafeTensors.encode($0, like: parameters) }
         try Checkpoint.write(name: name, in: folder, model: try SafeTensors.encode(parameters),
                              optimizer: try SafeTensors.encode(buffers: optimizer.stateBuffers), configYAML: configYAML,
                              bestModel: bestModel, state: state)
@@ -333,10 +328,8 @@ public final class Trainer {
             dropoutGenerator = state.dropoutGenerators[rank]
         }
         if let best = checkpoint.bestModel, rank == 0 {
-            let current = parameters.snapshotParameters()
-            try Checkpoint.assign(best, to: parameters, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
-            bestWeights = parameters.snapshotParameters()
-            parameters.restoreParameters(current)
+            bestWeights = try Checkpoint.flatten(best, like: parameters,
+                                                 source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }
     }
 

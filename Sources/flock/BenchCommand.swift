@@ -33,8 +33,7 @@ struct TrainBench: ParsableCommand {
         if json {
             let object: [String: Any] = ["model": result.model, "samples_per_second": result.samplesPerSecond,
                                          "ceiling_samples_per_second": result.ceilingSamplesPerSecond, "ratio": result.ratio]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(object)
         }
     }
 }
@@ -64,8 +63,7 @@ struct AllreduceBench: ParsableCommand {
                 ["bytes": $0.bytes, "busbw_gbps": $0.busBandwidth, "mpi_busbw_gbps": $0.mpiBusBandwidth, "ratio": $0.ratio,
                  "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth]
             }
-            let data = try JSONSerialization.data(withJSONObject: ["ranks": comm.size, "results": results], options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(["ranks": comm.size, "results": results])
         }
     }
 }
@@ -112,8 +110,7 @@ struct DataParallelBench: ParsableCommand {
             let object: [String: Any] = ["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
                                          "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
                                          "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(object)
         }
     }
 }
@@ -141,8 +138,7 @@ struct SamplerBench: ParsableCommand {
                 "hartmann6": ["tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random],
                 "ms_per_trial": result.millisecondsPerTrial,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(object)
         }
     }
 }

@@ -28,8 +28,7 @@ struct EvaluateCommand: ParsableCommand {
             if json {
                 var object: [String: Any] = ["checkpoint": loaded.url.path, "epoch": loaded.state.epoch, "metrics": metrics]
                 if let confusion { object["confusion_matrix"] = confusion.counts }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                try JSONOutput.print(object)
                 return
             }
             print("checkpoint \(loaded.url.path) (epoch \(loaded.state.epoch), step \(loaded.state.step)), \(trainer.data.validation.count) validation samples")

@@ -29,8 +29,7 @@ struct RunsCommand: ParsableCommand {
                 if let error = run.error { object["error"] = error }
                 return object
             }
-            let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            try JSONOutput.print(objects, pretty: true)
             return
         }
         let formatter = DateFormatter()

@@ -91,8 +91,7 @@ struct TrialsCommand: ParsableCommand {
                 var object: [String: Any] = ["study": report.study.name, "direction": report.study.direction,
                                              "trials": trials.map(StudyReport.jsonObject)]
                 if let bestConfigPath { object["best_config"] = bestConfigPath }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-                print(String(decoding: data, as: UTF8.self))
+                try JSONOutput.print(object, pretty: true)
                 return
             }
             print("study \(report.study.name) (\(report.study.direction))")
