@@ -91,6 +91,46 @@ import Testing
         #expect(tpeRegrets.sorted()[5] < randomRegrets.sorted()[5])
     }
 
+    @Test func jointKernelsShrinkToNeighboursButNotBelowTheFloor() {
+        // Two good points close together and one far away, in a 10 × 10 box.
+        let estimator = JointParzenEstimator(observations: [[1, 1], [1.2, 1], [8, 8]], weights: [2, 1, 1],
+                                             ranges: [(0, 10), (0, 10)], magnitude: 0.1, minimumBandwidth: 0.05,
+                                             priorWeight: 1)
+        let scott = 0.1 * pow(3, -1.0 / 6) * 10  // Scott's width for n = 3 in d = 2
+        // Neighbours 0.2 and 0 away: both clipped up to the floor 0.05 · 10.
+        #expect(estimator.sigmas[0] == [0.5, 0.5])
+        #expect(estimator.sigmas[1] == [0.5, 0.5])
+        // The lone point keeps Scott's width; the prior spans the box.
+        #expect(abs(estimator.sigmas[2][0] - scott) < 1e-12 && abs(estimator.sigmas[2][1] - scott) < 1e-12)
+        #expect(estimator.sigmas[3] == [10, 10])
+        // Relative weights 2:1:1 share n = 3 against the prior's 1.
+        #expect(estimator.weights == [0.375, 0.1875, 0.1875, 0.25])
+    }
+
+    @Test func tpeSamplesMostNearTheBestPoint() {
+        // Twenty trials in a layout symmetric about the box's centre (2.5, 7.5): a poor band
+        // across the middle, one excellent and one merely good point mirrored either side.
+        // Only the values break the symmetry, and improvement weights should follow them.
+        var observations: [SamplerHistory.Observation] = [
+            .init(params: ["x1": .double(-2), "x2": .double(13)], loss: 0.5),
+            .init(params: ["x1": .double(7), "x2": .double(2)], loss: 40),
+        ]
+        for (i, x1) in [-5.0, -2, 1, 4, 7, 10].enumerated() {
+            for (j, x2) in [6.0, 7.5, 9].enumerated() {
+                observations.append(.init(params: ["x1": .double(x1), "x2": .double(x2)], loss: 50 + Double(3 * i + j)))
+            }
+        }
+        let history = SamplerHistory(observations: observations, suggested: [])
+        var nearBest = 0, nearSecond = 0
+        for number in 0..<200 {
+            let params = TPESampler(seed: 1).suggest(space: TestFunctions.braninSpace, history: history, number: number)!
+            let x1 = params["x1"]!.doubleValue!, x2 = params["x2"]!.doubleValue!
+            if hypot(x1 + 2, x2 - 13) < 2.5 { nearBest += 1 }
+            if hypot(x1 - 7, x2 - 2) < 2.5 { nearSecond += 1 }
+        }
+        #expect(nearBest > 2 * nearSecond, "\(nearBest) near the best point, \(nearSecond) near the second")
+    }
+
     @Test func testFunctionsHaveTheirKnownMinima() {
         #expect(abs(TestFunctions.branin(Double.pi, 2.275) - TestFunctions.braninMinimum) < 1e-5)
         #expect(abs(TestFunctions.branin(-Double.pi, 12.275) - TestFunctions.braninMinimum) < 1e-5)
