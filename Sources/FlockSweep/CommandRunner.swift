@@ -39,7 +39,9 @@ public struct CommandRunner: TrialRunner {
         process.environment = environment
         let errorFile = trial.runDirectory.deletingLastPathComponent()
             .appendingPathComponent("\(trial.runDirectory.lastPathComponent).stderr")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: errorFile.path])
+        }
         let errorHandle = try FileHandle(forWritingTo: errorFile)
         defer { try? errorHandle.close() }
         process.standardOutput = FileHandle.nullDevice
