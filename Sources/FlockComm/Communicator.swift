@@ -54,12 +54,23 @@ public protocol PendingOperation: AnyObject {
 }
 
 extension Communicator {
+    /// Throws `invalidArgument(detail)` for `operation` unless `valid`: the argument checks
+    /// both backends make before a collective starts.
+    func checkArgument(_ valid: Bool, _ operation: String, count: Int, _ detail: @autoclosure () -> String) throws {
+        guard valid else {
+            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step, reason: .invalidArgument(detail()))
+        }
+    }
+
     /// Throws when `peer` (a root, source or destination) is not a rank of this group.
     func checkRank(_ peer: Int, _ what: String, _ operation: String, count: Int) throws {
-        guard peer >= 0 && peer < size else {
-            throw CommunicatorError(operation: operation, rank: rank, count: count, step: step,
-                                    reason: .invalidArgument("\(what) \(peer) is outside 0..<\(size)"))
-        }
+        try checkArgument(peer >= 0 && peer < size, operation, count: count, "\(what) \(peer) is outside 0..<\(size)")
+    }
+
+    /// Throws unless `send` holds one `receive`-sized block per rank.
+    func checkReduceScatter(send: Int, receive: Int) throws {
+        try checkArgument(send == receive * size, "reduceScatter", count: receive,
+                          "send buffer holds \(send) elements, needs \(receive * size)")
     }
 
     /// Allreduce of a Swift array, for small values such as metrics and counts.

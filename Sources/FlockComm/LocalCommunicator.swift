@@ -158,19 +158,15 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     }
 
     public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws {
-        guard receive.count == send.count * size else {
-            throw CommunicatorError(operation: "allgather", rank: rank, count: send.count, step: step,
-                                    reason: .invalidArgument("receive buffer holds \(receive.count) elements, needs \(send.count * size)"))
-        }
+        try checkArgument(receive.count == send.count * size, "allgather", count: send.count,
+                          "receive buffer holds \(receive.count) elements, needs \(send.count * size)")
         try allgather(send, into: receive, counts: nil)
     }
 
     public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                  counts: [Int]) throws {
-        guard counts.count == size, receive.count == counts.reduce(0, +) else {
-            throw CommunicatorError(operation: "allgatherv", rank: rank, count: send.count, step: step,
-                                    reason: .invalidArgument("needs \(size) counts and a receive buffer of their sum, got \(counts.count) counts and \(receive.count) elements"))
-        }
+        try checkArgument(counts.count == size && receive.count == counts.reduce(0, +), "allgatherv", count: send.count,
+                          "needs \(size) counts and a receive buffer of their sum, got \(counts.count) counts and \(receive.count) elements")
         try allgather(send, into: receive, counts: Optional(counts))
     }
 
@@ -198,10 +194,7 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
 
     public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                      operation: ReduceOperation) throws {
-        guard send.count == receive.count * size else {
-            throw CommunicatorError(operation: "reduceScatter", rank: rank, count: receive.count, step: step,
-                                    reason: .invalidArgument("send buffer holds \(send.count) elements, needs \(receive.count * size)"))
-        }
+        try checkReduceScatter(send: send.count, receive: receive.count)
         let sequence = nextSequence()
         defer { group.leave(sequence: sequence) }
         let mine = CollectiveContribution(operation: "reduceScatter", count: receive.count, agreement: operation.rawValue,

@@ -206,10 +206,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                  counts: [Int]) throws {
-        guard counts.count == size, receive.count == counts.reduce(0, +), counts[rank] == send.count else {
-            throw CommunicatorError(operation: "allgather", rank: rank, count: send.count, step: step,
-                                    reason: .invalidArgument("needs \(size) counts (this rank's equal to its \(send.count) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive.count) elements"))
-        }
+        try checkArgument(counts.count == size && receive.count == counts.reduce(0, +) && counts[rank] == send.count,
+                          "allgather", count: send.count,
+                          "needs \(size) counts (this rank's equal to its \(send.count) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive.count) elements")
         let sequence = nextSequence()
         try environment.serializer.runInline {
             // Every rank must pass the same counts: compare a fixed (unseeded) hash of them.
@@ -244,10 +243,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                      operation: ReduceOperation) throws {
-        guard send.count == receive.count * size else {
-            throw CommunicatorError(operation: "reduceScatter", rank: rank, count: receive.count, step: step,
-                                    reason: .invalidArgument("send buffer holds \(send.count) elements, needs \(receive.count * size)"))
-        }
+        try checkReduceScatter(send: send.count, receive: receive.count)
         let sequence = nextSequence()
         try environment.serializer.runInline {
             try verifyAgreement("reduceScatter", code: 5, count: receive.count,
@@ -273,10 +269,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws {
         try checkRank(destination, "destination", "send", count: buffer.count)
-        guard buffer.count <= Int(Int32.max) else {
-            throw CommunicatorError(operation: "send", rank: rank, count: buffer.count, step: step,
-                                    reason: .invalidArgument("messages are limited to Int32.max elements"))
-        }
+        try checkArgument(buffer.count <= Int(Int32.max), "send", count: buffer.count, "messages are limited to Int32.max elements")
         try environment.serializer.runInline {
             var request: MPI_Request? = nil
             try check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),

@@ -11,8 +11,8 @@ struct ParzenEstimator {
     /// Mixture weights, observations first, then the prior; they sum to 1.
     let weights: [Double]
 
-    /// `weights`: relative weights of the observations (uniform when nil); the prior weighs
-    /// `priorWeight` against a total of n for the observations.
+    /// `weights`: relative weights of the observations (uniform when nil or all zero); the
+    /// prior weighs `priorWeight` against a total of n for the observations.
     init(observations: [[Double]], weights observationWeights: [Double]? = nil, ranges: [(Double, Double)],
          magnitude: Double, minimumBandwidth: Double, priorWeight: Double) {
         self.ranges = ranges
@@ -29,7 +29,8 @@ struct ParzenEstimator {
         sigmas.append(ranges.map { max($0.1 - $0.0, 1e-12) })
         self.sigmas = sigmas
         means = observations + [ranges.map { 0.5 * ($0.0 + $0.1) }]
-        let relative = observationWeights ?? Array(repeating: 1, count: n)
+        let given = observationWeights ?? []
+        let relative = given.count == n && given.reduce(0, +) > 0 ? given : Array(repeating: 1, count: n)
         let sum = relative.reduce(0, +)
         let mixture = relative.map { $0 * Double(n) / sum } + [priorWeight]
         let total = mixture.reduce(0, +)

@@ -53,6 +53,35 @@ public struct ParameterSpec: Sendable, Equatable {
             return choices.firstIndex(of: value).map(Double.init)
         }
     }
+
+    /// The span of the internal coordinate: integers widened by half a step (half a unit
+    /// in log space) so that every value owns an equal share; categoricals [0, 1].
+    var internalRange: (low: Double, high: Double) {
+        switch domain {
+        case let .float(low, high, log):
+            return log ? (Foundation.log(low), Foundation.log(high)) : (low, high)
+        case let .int(low, high, step, log):
+            return log ? (Foundation.log(Double(low) - 0.5), Foundation.log(Double(high) + 0.5))
+                       : (Double(low) - 0.5 * Double(step), Double(high) + 0.5 * Double(step))
+        case .categorical:
+            return (0, 1)
+        }
+    }
+
+    /// The value at internal coordinate `x`: clamped to the domain, integers snapped to
+    /// the step, categoricals by index.
+    func value(atInternal x: Double) -> ParameterValue {
+        switch domain {
+        case let .float(low, high, log):
+            return .double(min(max(log ? exp(x) : x, low), high))
+        case let .int(low, high, step, log):
+            let value = log ? exp(x) : x
+            let snapped = low + Int(((value - Double(low)) / Double(step)).rounded()) * step
+            return .int(min(max(snapped, low), high))
+        case let .categorical(choices):
+            return choices[min(max(Int(x.rounded()), 0), choices.count - 1)]
+        }
+    }
 }
 
 /// The parameters of a study, in definition order; a parameter's conditions may only
@@ -81,8 +110,8 @@ public struct SearchSpace: Sendable, Equatable {
             return .double(log ? exp(Foundation.log(low) + u * (Foundation.log(high) - Foundation.log(low))) : low + u * (high - low))
         case let .int(low, high, step, log):
             if log {
-                let x = exp(Foundation.log(Double(low) - 0.5) + u * (Foundation.log(Double(high) + 0.5) - Foundation.log(Double(low) - 0.5)))
-                return .int(min(max(Int(x.rounded()), low), high))
+                let range = parameter.internalRange
+                return .int(min(max(Int(exp(range.low + u * (range.high - range.low)).rounded()), low), high))
             }
             let count = (high - low) / step + 1
             return .int(low + step * min(Int(u * Double(count)), count - 1))

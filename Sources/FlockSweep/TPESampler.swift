@@ -54,7 +54,7 @@ public struct TPESampler: Sampler {
             return space.assemble { parameter, _ in
                 if let value = jointValues[parameter.name] { return value }
                 if case let .categorical(choices) = parameter.domain {
-                    return sampleCategory(parameter.name, choices: choices, history: history, generator: &generator)
+                    return sampleCategory(parameter, choices: choices, history: history, generator: &generator)
                 }
                 return sampleNumeric([parameter], history: history, generator: &generator)[parameter.name]
                     ?? SearchSpace.randomValue(parameter, using: &generator)
@@ -68,16 +68,14 @@ public struct TPESampler: Sampler {
         return (sorted.prefix(belowCount), sorted.dropFirst(belowCount))
     }
 
-    /// Smoothed category frequencies among the good and the bad trials where `name` was set.
-    private func sampleCategory(_ name: String, choices: [ParameterValue], history: SamplerHistory,
+    /// Smoothed category frequencies among the good and the bad trials where `parameter` was set.
+    private func sampleCategory(_ parameter: ParameterSpec, choices: [ParameterValue], history: SamplerHistory,
                                 generator: inout RandomGenerator) -> ParameterValue {
         let relevant = history.observations.compactMap { observation -> (Int, Double)? in
-            guard let value = observation.params[name], let index = choices.firstIndex(of: value) else { return nil }
+            guard let value = observation.params[parameter.name], let index = choices.firstIndex(of: value) else { return nil }
             return (index, observation.loss)
         }.sorted { $0.1 < $1.1 }
-        guard relevant.count >= 2 else {
-            return choices[min(Int(Double(generator.next() >> 11) / Double(1 << 53) * Double(choices.count)), choices.count - 1)]
-        }
+        guard relevant.count >= 2 else { return SearchSpace.randomValue(parameter, using: &generator) }
         let (below, above) = split(relevant)
         let good = CategoricalParzen(observations: below.map(\.0), categories: choices.count)
         let bad = CategoricalParzen(observations: above.map(\.0), categories: choices.count)
@@ -95,15 +93,7 @@ public struct TPESampler: Sampler {
     /// only trials where every one of them was set count. Empty when fewer than two did.
     private func sampleNumeric(_ parameters: [ParameterSpec], history: SamplerHistory,
                                generator: inout RandomGenerator) -> [String: ParameterValue] {
-        let ranges = parameters.map { parameter -> (Double, Double) in
-            switch parameter.domain {
-            case let .float(low, high, log): return log ? (Foundation.log(low), Foundation.log(high)) : (low, high)
-            case let .int(low, high, step, log):
-                return log ? (Foundation.log(Double(low) - 0.5), Foundation.log(Double(high) + 0.5))
-                           : (Double(low) - 0.5 * Double(step), Double(high) + 0.5 * Double(step))
-            case .categorical: return (0, 1)
-            }
-        }
+        let ranges = parameters.map(\.internalRange)
         let points = history.observations.compactMap { observation -> ([Double], Double)? in
             var x: [Double] = []
             for parameter in parameters {
@@ -119,13 +109,10 @@ public struct TPESampler: Sampler {
         let threshold = above.first!.1
         let margins = below.map { threshold - $0.1 }
         let floor = 0.1 * (margins.max() ?? 0)
-        let improvementWeights = margins.map { $0 + floor }
-        let good = ParzenEstimator(observations: below.map(\.0),
-                                        weights: improvementWeights.reduce(0, +) > 0 ? improvementWeights : nil,
-                                        ranges: ranges, magnitude: bandwidth, minimumBandwidth: minimumBandwidth,
-                                        priorWeight: priorWeight)
+        let good = ParzenEstimator(observations: below.map(\.0), weights: margins.map { $0 + floor }, ranges: ranges,
+                                   magnitude: bandwidth, minimumBandwidth: minimumBandwidth, priorWeight: priorWeight)
         let bad = ParzenEstimator(observations: above.map(\.0), ranges: ranges,
-                                       magnitude: bandwidth, minimumBandwidth: minimumBandwidth, priorWeight: priorWeight)
+                                  magnitude: bandwidth, minimumBandwidth: minimumBandwidth, priorWeight: priorWeight)
         var best = good.sample(&generator), bestScore = -Double.infinity
         for _ in 0..<candidates {
             let x = good.sample(&generator)
@@ -133,18 +120,7 @@ public struct TPESampler: Sampler {
             if score > bestScore { best = x; bestScore = score }
         }
         var values: [String: ParameterValue] = [:]
-        for (d, parameter) in parameters.enumerated() {
-            switch parameter.domain {
-            case let .float(low, high, log):
-                values[parameter.name] = .double(min(max(log ? exp(best[d]) : best[d], low), high))
-            case let .int(low, high, step, log):
-                let value = log ? exp(best[d]) : best[d]
-                let snapped = low + Int(((value - Double(low)) / Double(step)).rounded()) * step
-                values[parameter.name] = .int(min(max(snapped, low), high))
-            case .categorical:
-                break
-            }
-        }
+        for (d, parameter) in parameters.enumerated() { values[parameter.name] = parameter.value(atInternal: best[d]) }
         return values
     }
 }

@@ -113,7 +113,7 @@ import Testing
         #expect(tpeMedian < randomMedian / 2, "TPE median regret \(tpeMedian), random \(randomMedian)")
     }
 
-    @Test func jointKernelsShrinkToNeighboursButNotBelowTheFloor() {
+    @Test func kernelsShrinkToNeighboursButNotBelowTheFloor() {
         // Two good points close together and one far away, in a 10 × 10 box.
         let estimator = ParzenEstimator(observations: [[1, 1], [1.2, 1], [8, 8]], weights: [2, 1, 1],
                                              ranges: [(0, 10), (0, 10)], magnitude: 0.1, minimumBandwidth: 0.05,
