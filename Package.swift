@@ -35,9 +35,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
         .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [
-            "Flock",
+            "Flock", "FlockBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

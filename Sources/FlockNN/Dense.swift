@@ -1,7 +1,8 @@
-/// A fully connected layer, `y = activation(x · Wᵀ + b)`.
+/// A fully connected layer on the last axis, `y = activation(x · Wᵀ + b)`: an input of
+/// per-sample shape (…, C) gives (…, units), so Dense over (B, T, C) maps every position.
 ///
-/// Parameters: `<name>.weight` (units, inFeatures), `<name>.bias` (units) — PyTorch's
-/// `nn.Linear` layout.
+/// Parameters: `<path>.weight` (units, C), `<path>.bias` (units) — PyTorch's `nn.Linear`
+/// layout.
 public struct Dense: Layer {
     public let weight: ParameterSlot
     public let bias: ParameterSlot?
@@ -10,24 +11,83 @@ public struct Dense: Layer {
     public let activationAlpha: Float?
     public let outputShape: [Int]
 
-    public init(name: String, inputFeatures: Int, units: Int, activation: Activation = .linear,
-                activationAlpha: Float? = nil, useBias: Bool = true,
-                initializer: Initializer? = nil, parameters: ParameterStore,
-                generator: inout RandomGenerator) {
-        precondition(inputFeatures > 0 && units > 0, "Dense \(name): sizes must be positive")
-        weight = parameters.register(name: "\(name).weight", shape: [units, inputFeatures], isDecayed: true)
-        // He initialisation for the ReLU family, Glorot otherwise (Keras' default).
-        let chosen = initializer ?? ([.relu, .leakyRelu, .elu, .gelu, .swish].contains(activation) ? .heNormal : .xavierUniform)
-        parameters.withParameter(weight) { chosen.fill($0, fanIn: inputFeatures, fanOut: units, generator: &generator) }
-        bias = useBias ? parameters.register(name: "\(name).bias", shape: [units], isDecayed: false) : nil
-        self.activation = activation
-        self.activationAlpha = activationAlpha
-        outputShape = [units]
-    }
+    public var ownParameters: [ParameterSlot] { [weight] + (bias.map { [$0] } ?? []) }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let tape = context.tape
-        let flat = input.shape.count == 2 ? input : tape.reshape(input, to: [input.shape[0], input.value.count / Swift.max(input.shape[0], 1)])
-        return tape.activation(tape.linear(flat, weight: weight, bias: bias), activation, alpha: activationAlpha)
+        return tape.activation(tape.linear(input, weight: weight, bias: bias), activation, alpha: activationAlpha)
+    }
+
+    /// `{type: dense, units: 128, activation: relu, alpha: 0.1, use_bias: true, initializer: he_normal}`
+    public struct Spec: LayerSpec, Equatable {
+        public static let typeName = "dense"
+        public var units: Int
+        public var activation: Activation
+        /// LeakyReLU slope / ELU scale.
+        public var alpha: Double?
+        public var useBias: Bool
+        /// He for the ReLU family, Glorot otherwise (Keras' default) when nil.
+        public var initializer: Initializer?
+
+        public init(units: Int, activation: Activation = .linear, alpha: Double? = nil, useBias: Bool = true,
+                    initializer: Initializer? = nil) {
+            self.units = units
+            self.activation = activation
+            self.alpha = alpha
+            self.useBias = useBias
+            self.initializer = initializer
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case units, activation, alpha, initializer
+            case useBias = "use_bias"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"])
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            guard let units = try c.decodeIfPresent(Int.self, forKey: .units) else {
+                throw ConfigError(path: decoder.fieldPath(CodingKeys.units), "a dense layer needs units")
+            }
+            try Check.positive(units, decoder.fieldPath(CodingKeys.units))
+            let alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
+            if let alpha { try Check.nonNegative(alpha, decoder.fieldPath(CodingKeys.alpha)) }
+            self.init(units: units,
+                      activation: try Activation.decode(c.decodeIfPresent(String.self, forKey: .activation),
+                                                        path: decoder.fieldPath(CodingKeys.activation)) ?? .linear,
+                      alpha: alpha, useBias: try c.value(.useBias, or: true),
+                      initializer: try Initializer.decode(c.decodeIfPresent(String.self, forKey: .initializer),
+                                                          path: decoder.fieldPath(CodingKeys.initializer)))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(units, forKey: .units)
+            try c.encode(activation.rawValue, forKey: .activation)
+            try c.encodeIfPresent(alpha, forKey: .alpha)
+            try c.encode(useBias, forKey: .useBias)
+            try c.encodeIfPresent(initializer?.name, forKey: .initializer)
+        }
+
+        public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
+            guard units > 0 else { throw builder.error("units: expected a positive integer, got \(units)") }
+            guard let inputFeatures = inputShape.last, inputFeatures > 0 else {
+                throw builder.error("a dense layer needs inputs with a last axis of positive size, got shape \(inputShape)")
+            }
+            let chosen = initializer ?? ([.relu, .leakyRelu, .elu, .gelu, .swish].contains(activation) ? .heNormal : .xavierUniform)
+            let weight = builder.parameter("weight", shape: [units, inputFeatures], isDecayed: true, initializer: chosen,
+                                           fanIn: inputFeatures, fanOut: units)
+            let bias = useBias ? builder.parameter("bias", shape: [units], isDecayed: false, initializer: nil) : nil
+            return Dense(weight: weight, bias: bias, activation: activation, activationAlpha: alpha.map(Float.init),
+                         outputShape: Array(inputShape.dropLast()) + [units])
+        }
+    }
+}
+
+extension LayerConfig {
+    /// A fully connected layer on the last axis.
+    public static func dense(units: Int, activation: Activation = .linear, alpha: Double? = nil,
+                             useBias: Bool = true, initializer: Initializer? = nil) -> LayerConfig {
+        LayerConfig(Dense.Spec(units: units, activation: activation, alpha: alpha, useBias: useBias, initializer: initializer))
     }
 }

@@ -57,3 +57,28 @@ public enum Initializer: Sendable, Equatable {
         }
     }
 }
+
+extension Initializer {
+    /// The config name (`uniform` and `normal` with their default scale).
+    public var name: String {
+        switch self {
+        case .zeros: return "zeros"
+        case .ones: return "ones"
+        case .uniform: return "uniform"
+        case .normal: return "normal"
+        case .xavierUniform: return "xavier_uniform"
+        case .xavierNormal: return "xavier_normal"
+        case .heUniform: return "he_uniform"
+        case .heNormal: return "he_normal"
+        }
+    }
+
+    /// Parses an optional config name, naming the field at `path` when it is unknown.
+    public static func decode(_ name: String?, path: String) throws -> Initializer? {
+        guard let name else { return nil }
+        guard let value = Initializer(name: name) else {
+            throw ConfigError(path: path, "unknown initializer '\(name)' (expected one of: \(names.joined(separator: ", ")))")
+        }
+        return value
+    }
+}

@@ -1,7 +1,8 @@
 /// What a layer needs while it runs forward on one rank.
 public struct ForwardContext {
     public let tape: Tape
-    /// Training mode: dropout active. Inference: dropout is the identity.
+    /// Training mode: dropout active, normalization layers update their running
+    /// statistics. Inference: dropout is the identity, statistics are read only.
     public var isTraining: Bool
     /// Draws dropout masks; owned by the rank, advanced step by step.
     public var generator: RandomGenerator
@@ -13,11 +14,37 @@ public struct ForwardContext {
     }
 }
 
-/// A building block of a model. Layers register their parameters in a `ParameterStore`
-/// when they are built and read them through the tape when they run.
+/// A module of a model: a layer, or a container of layers (`Sequential`, `Residual`).
+///
+/// A layer is built once its input shape is known (by a `LayerSpec`); building registers
+/// its parameters and buffers in the model's `ParameterStore` under its path, so a
+/// layer holds only slots (views into the store) and runs through the tape. Parameter
+/// paths follow the nesting: `layers.3.block.0.weight`.
 public protocol Layer {
     /// Per-sample output shape (batch dimension excluded).
     var outputShape: [Int] { get }
+    /// Direct sub-layers, each with its path component (`"0"`, `"block"`).
+    var children: [(name: String, layer: any Layer)] { get }
+    /// This layer's own trainable parameters (not its children's).
+    var ownParameters: [ParameterSlot] { get }
+    /// This layer's own non-trainable buffers, e.g. running statistics.
+    var ownBuffers: [BufferSlot] { get }
     /// Runs the layer on a batch: `input` has shape (B, inputShape…).
     func forward(_ input: Variable, context: inout ForwardContext) -> Variable
+}
+
+extension Layer {
+    public var children: [(name: String, layer: any Layer)] { [] }
+    public var ownParameters: [ParameterSlot] { [] }
+    public var ownBuffers: [BufferSlot] { [] }
+
+    /// Every parameter of this layer and its descendants, in registration order.
+    public var allParameters: [ParameterSlot] {
+        (ownParameters + children.flatMap { $0.layer.allParameters }).sorted { $0.index < $1.index }
+    }
+
+    /// Every buffer of this layer and its descendants, in registration order.
+    public var allBuffers: [BufferSlot] {
+        (ownBuffers + children.flatMap { $0.layer.allBuffers }).sorted { $0.index < $1.index }
+    }
 }

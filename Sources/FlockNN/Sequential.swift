@@ -1,44 +1,30 @@
-/// The description of one layer, from which `Sequential` builds it once the input
-/// shape is known.
-public enum LayerSpec: Sendable, Equatable {
-    case dense(units: Int, activation: Activation = .linear, alpha: Float? = nil,
-               useBias: Bool = true, initializer: Initializer? = nil)
-    case dropout(rate: Float)
-    case flatten
-    case activation(Activation, alpha: Float? = nil)
-}
-
-/// Layers applied in order. Layer `i`'s parameters are named `layers.i.<param>`.
+/// Layers applied in order. Child `i` lives at path `<path>.i`; the model's root is a
+/// `Sequential` at `layers`, so parameters are named `layers.0.weight`, and a
+/// `Sequential` nested in a `Residual` gives `layers.3.block.0.weight`.
 ///
 /// ```swift
 /// let store = ParameterStore()
 /// var generator = RandomGenerator(seed: 42)
-/// let model = Sequential([.dense(units: 128, activation: .relu), .dense(units: 10)],
-///                        inputShape: [64], parameters: store, generator: &generator)
+/// let model = try Sequential([.dense(units: 128, activation: .relu), .dense(units: 10)],
+///                            inputShape: [64], parameters: store, generator: &generator)
 /// ```
-public struct Sequential {
+public struct Sequential: Layer {
     public let layers: [any Layer]
     public let inputShape: [Int]
     public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
 
-    public init(_ specs: [LayerSpec], inputShape: [Int], parameters: ParameterStore,
-                generator: inout RandomGenerator) {
+    public var children: [(name: String, layer: any Layer)] {
+        layers.enumerated().map { ("\($0.offset)", $0.element) }
+    }
+
+    /// Builds `configs` as the children of a `Sequential` at `builder`'s path; their config
+    /// paths are `<config path><configField>[i]`.
+    public init(_ configs: [LayerConfig], inputShape: [Int], builder: inout LayerBuilder, configField: String = "") throws {
         var shape = inputShape
         var built: [any Layer] = []
-        for (index, spec) in specs.enumerated() {
-            let name = "layers.\(index)"
-            let layer: any Layer
-            switch spec {
-            case let .dense(units, activation, alpha, useBias, initializer):
-                layer = Dense(name: name, inputFeatures: shape.reduce(1, *), units: units, activation: activation,
-                              activationAlpha: alpha, useBias: useBias, initializer: initializer,
-                              parameters: parameters, generator: &generator)
-            case let .dropout(rate):
-                layer = Dropout(rate: rate, inputShape: shape)
-            case .flatten:
-                layer = Flatten(inputShape: shape)
-            case let .activation(activation, alpha):
-                layer = ActivationLayer(activation, alpha: alpha, inputShape: shape)
+        for (index, config) in configs.enumerated() {
+            let layer = try builder.nested("\(index)", configSuffix: "\(configField)[\(index)]") { child in
+                try config.makeLayer(inputShape: shape, builder: &child)
             }
             shape = layer.outputShape
             built.append(layer)
@@ -47,9 +33,49 @@ public struct Sequential {
         self.inputShape = inputShape
     }
 
+    /// A root `Sequential` at path `layers` (config path `model`), registering its
+    /// parameters in `parameters` and drawing their initial values from `generator`.
+    public init(_ configs: [LayerConfig], inputShape: [Int], parameters: ParameterStore,
+                generator: inout RandomGenerator) throws {
+        var builder = LayerBuilder(parameters: parameters, generator: generator, path: ["layers"], configPath: "model")
+        try self.init(configs, inputShape: inputShape, builder: &builder)
+        generator = builder.generator
+    }
+
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         var x = input
         for layer in layers { x = layer.forward(x, context: &context) }
         return x
     }
+
+    /// `{type: sequential, layers: [...]}`
+    public struct Spec: LayerSpec, Equatable {
+        public static let typeName = "sequential"
+        public var layers: [LayerConfig]
+
+        public init(_ layers: [LayerConfig]) { self.layers = layers }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case layers }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"])
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            layers = try c.decode([LayerConfig].self, forKey: .layers)
+            guard !layers.isEmpty else { throw ConfigError(path: decoder.fieldPath(CodingKeys.layers), "expected at least one layer") }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(layers, forKey: .layers)
+        }
+
+        public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
+            try Sequential(layers, inputShape: inputShape, builder: &builder, configField: ".layers")
+        }
+    }
+}
+
+extension LayerConfig {
+    /// Layers applied in order, as one layer.
+    public static func sequential(_ layers: [LayerConfig]) -> LayerConfig { LayerConfig(Sequential.Spec(layers)) }
 }

@@ -36,14 +36,17 @@ public final class DataParallel {
         parameters.useGradientMemory(memory)
     }
 
-    /// Makes every rank's parameters rank `root`'s. Collective.
-    public func broadcastParameters(root: Int = 0) throws {
+    /// Makes every rank's parameters and buffers rank `root`'s. Collective.
+    public func broadcastModelState(root: Int = 0) throws {
         try parameters.withParameters { try communicator.broadcast($0, root: root) }
+        if !parameters.bufferSlots.isEmpty {
+            try parameters.withBuffers { try communicator.broadcast($0, root: root) }
+        }
     }
 
     /// Hooks the bucket launches onto `tape`'s gradient-ready events.
     public func attach(to tape: Tape) {
-        tape.onGradientReady = { [unowned self] slot in self.gradientReady(slot) }
+        tape.addGradientReadyObserver { [unowned self] slot in self.gradientReady(slot) }
     }
 
     /// Call before each backward. With `synchronize: false` (accumulation micro-steps)

@@ -14,6 +14,21 @@ public struct ParameterSlot: Sendable, Hashable {
     public var range: Range<Int> { offset..<(offset + count) }
 }
 
+/// One named non-trainable buffer (e.g. BatchNorm's running mean): a view into the store's
+/// flat buffer memory. Saved in checkpoints and broadcast at start-up like weights, but
+/// never touched by optimizers, penalties or the gradient allreduce.
+public struct BufferSlot: Sendable, Hashable {
+    /// Position in `ParameterStore.bufferSlots`, in registration order.
+    public let index: Int
+    /// Layer path, e.g. `layers.2.running_mean`.
+    public let name: String
+    public let offset: Int
+    public let shape: [Int]
+
+    public var count: Int { Tensor.elementCount(of: shape) }
+    public var range: Range<Int> { offset..<(offset + count) }
+}
+
 /// All of a model's parameters in one contiguous `Float` buffer and all their gradients
 /// in another of the same layout.
 ///
@@ -23,8 +38,11 @@ public struct ParameterSlot: Sendable, Hashable {
 /// threads.
 public final class ParameterStore {
     public private(set) var slots: [ParameterSlot] = []
+    public private(set) var bufferSlots: [BufferSlot] = []
     private var values: UnsafeMutableBufferPointer<Float>
     private var gradientValues: UnsafeMutableBufferPointer<Float>
+    /// Non-trainable state, in `bufferSlots` order.
+    private var bufferValues: [Float] = []
     /// False once the gradients live in memory someone else owns (a communicator's).
     private var ownsGradientMemory = true
 
@@ -66,6 +84,17 @@ public final class ParameterStore {
         return slot
     }
 
+    /// Adds a non-trainable buffer holding `initialValue` (one value per element).
+    @discardableResult
+    public func registerBuffer(name: String, shape: [Int], initialValue: Float) -> BufferSlot {
+        precondition(!slots.contains { $0.name == name } && !bufferSlots.contains { $0.name == name },
+                     "buffer \(name) registered twice")
+        let slot = BufferSlot(index: bufferSlots.count, name: name, offset: bufferValues.count, shape: shape)
+        bufferValues += [Float](repeating: initialValue, count: slot.count)
+        bufferSlots.append(slot)
+        return slot
+    }
+
     public func slot(named name: String) -> ParameterSlot? {
         slots.first { $0.name == name }
     }
@@ -96,6 +125,21 @@ public final class ParameterStore {
         try body(UnsafeMutableBufferPointer(rebasing: gradientBuffer[slot.range]))
     }
 
+    /// Every buffer's values, in `bufferSlots` order.
+    public func withBuffers<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try bufferValues.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
+    /// One buffer's values.
+    public func withBuffer<R>(_ slot: BufferSlot, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try bufferValues.withUnsafeMutableBufferPointer { try body(UnsafeMutableBufferPointer(rebasing: $0[slot.range])) }
+    }
+
+    /// A copy of one buffer as a tensor.
+    public func value(of slot: BufferSlot) -> Tensor {
+        Tensor(shape: slot.shape, scalars: Array(bufferValues[slot.range]))
+    }
+
     @usableFromInline var parameterBuffer: UnsafeMutableBufferPointer<Float> { values }
     @usableFromInline var gradientBuffer: UnsafeMutableBufferPointer<Float> { gradientValues }
 
@@ -122,6 +166,26 @@ public final class ParameterStore {
     public func restoreParameters(_ scalars: [Float]) {
         precondition(scalars.count == values.count, "restoring \(scalars.count) scalars into a store of \(values.count)")
         _ = values.update(fromContentsOf: scalars)
+    }
+
+    // MARK: Model state (parameters, then buffers)
+
+    /// Names and shapes of everything a checkpoint of the model holds: parameters in slot
+    /// order, then buffers.
+    public var stateLayout: [(name: String, shape: [Int])] {
+        slots.map { ($0.name, $0.shape) } + bufferSlots.map { ($0.name, $0.shape) }
+    }
+
+    /// Scalars in `stateLayout`.
+    public var stateCount: Int { values.count + bufferValues.count }
+
+    /// Parameters then buffers, as one array in `stateLayout` order.
+    public func snapshotState() -> [Float] { Array(values) + bufferValues }
+
+    public func restoreState(_ scalars: [Float]) {
+        precondition(scalars.count == stateCount, "restoring \(scalars.count) scalars into a model state of \(stateCount)")
+        _ = values.update(fromContentsOf: scalars[..<values.count])
+        bufferValues = Array(scalars[values.count...])
     }
 
     public func zeroGradients() {

@@ -38,7 +38,20 @@ extension Tape {
         }
 
         let inputNeedsGradient = x.requiresGradient
-        let node = append(y, requiresGradient: true) { tape, g in
+        let node = recordWithWeights(y, inputBackward: { tape, g in
+            // dx(N, in) = g(N, out) · W(out, in)
+            guard inputNeedsGradient else { return }
+            let dx = Tensor(shape: input.shape) { out in
+                g.scalars.withUnsafeBufferPointer { pg in
+                    store.withParameter(weight) { w in
+                        BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                  a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
+                                  beta: 0, c: out.baseAddress!, ldc: inFeatures)
+                    }
+                }
+            }
+            tape.accumulate(dx, into: x)
+        }, weightBackward: { tape, g in
             g.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
@@ -57,19 +70,8 @@ extension Tape {
                         }
                     }
                 }
-                // dx(N, in) = g(N, out) · W(out, in)
-                if inputNeedsGradient {
-                    let dx = Tensor(shape: input.shape) { out in
-                        store.withParameter(weight) { w in
-                            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
-                                      a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                      beta: 0, c: out.baseAddress!, ldc: inFeatures)
-                        }
-                    }
-                    tape.accumulate(dx, into: x)
-                }
             }
-        }
+        })
         noteUse(of: weight, atNode: node.id)
         if let bias { noteUse(of: bias, atNode: node.id) }
         return node

@@ -12,43 +12,68 @@ public struct Variable {
     public var gradient: Tensor? { tape.gradients[id] }
 }
 
+/// When backward computes parameter (weight) gradients.
+public enum WeightGradientTiming: Sendable {
+    /// At each node, together with its input gradients.
+    case immediate
+    /// Later, when `backwardWeights()` is called: backward only propagates input
+    /// gradients (a pipeline schedule sends them upstream first and fills its bubbles with
+    /// the weight work, as zero-bubble schedules do).
+    case deferred
+}
+
 /// Reverse-mode automatic differentiation for one rank.
 ///
 /// Forward ops append a value and, when any input needs a gradient, a closure that maps
 /// the output's gradient onto its inputs (the chain rule). `backward(from:)` runs those
 /// closures newest first. Gradients of parameters go straight into the
 /// `ParameterStore`'s flat gradient buffer (accumulated, so several micro-batches add
-/// up), and the moment a parameter's gradient is final the tape calls
-/// `onGradientReady` with its slot: data parallelism starts a bucket's allreduce there
-/// while backward goes on.
+/// up), and the moment a parameter's gradient is final for this tape, the tape tells
+/// every gradient-ready observer with its slot: data parallelism starts a bucket's
+/// allreduce there while backward goes on.
+///
+/// Ops that touch parameters record their backward in two parts, input gradients and
+/// weight gradients, so backward can run the weight part later
+/// (`WeightGradientTiming.deferred`). Several tapes may record on one store at once (one
+/// per micro-batch in flight); their parameter gradients add up in the store.
 ///
 /// A tape is reset after each step (`reset()`), keeping its storage.
 public final class Tape {
     public let parameters: ParameterStore
-    /// Called during `backward` once a parameter's gradient is complete, in the order
-    /// backward finishes them.
-    public var onGradientReady: ((ParameterSlot) -> Void)?
 
     var values: [Tensor] = []
     var gradients: [Tensor?] = []
     var requiresGradient: [Bool] = []
     var backwardSteps: [((Tape) -> Void)?] = []
+    /// The weight-gradient part of a node's backward, given the node's output gradient.
+    private var weightSteps: [Int: (Tape, Tensor) -> Void] = [:]
+    /// Weight work a deferred backward left for `backwardWeights()`, newest node first.
+    private var deferredWeightWork: [(node: Int, gradient: Tensor)] = []
     /// For each node, the parameter slots whose last backward contribution it makes.
     private var parametersFinishedAt: [Int: [ParameterSlot]] = [:]
     private var usedParameters: Set<Int> = []
+    private var gradientReadyObservers: [(ParameterSlot) -> Void] = []
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
     }
 
-    /// Forgets every recorded node.
+    /// Forgets every recorded node (observers stay).
     public func reset() {
         values.removeAll(keepingCapacity: true)
         gradients.removeAll(keepingCapacity: true)
         requiresGradient.removeAll(keepingCapacity: true)
         backwardSteps.removeAll(keepingCapacity: true)
+        weightSteps.removeAll(keepingCapacity: true)
+        deferredWeightWork.removeAll(keepingCapacity: true)
         parametersFinishedAt.removeAll(keepingCapacity: true)
         usedParameters.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds an observer called during backward once a parameter's gradient is complete,
+    /// in the order backward finishes them. Observers are called in the order added.
+    public func addGradientReadyObserver(_ observer: @escaping (ParameterSlot) -> Void) {
+        gradientReadyObservers.append(observer)
     }
 
     // MARK: Recording
@@ -64,19 +89,18 @@ public final class Tape {
     }
 
     /// A parameter read into the graph as a copy; its gradient is accumulated into the
-    /// store. Large parameters go through fused ops (`linear`) that read the store in place.
+    /// store (weight work). Large parameters go through fused ops (`linear`) that read the
+    /// store in place.
     public func parameter(_ slot: ParameterSlot) -> Variable {
         let node = append(parameters.value(of: slot), requiresGradient: true, backward: nil)
-        let id = node.id
-        backwardSteps[id] = { tape in
-            guard let gradient = tape.gradients[id] else { return }
+        weightSteps[node.id] = { tape, gradient in
             tape.accumulateParameterGradient(slot) { target in
                 gradient.scalars.withUnsafeBufferPointer { source in
                     for i in 0..<target.count { target[i] += source[i] }
                 }
             }
         }
-        noteUse(of: slot, atNode: id)
+        noteUse(of: slot, atNode: node.id)
         return node
     }
 
@@ -86,6 +110,16 @@ public final class Tape {
         let needsGradient = inputs.contains { requiresGradient[$0.id] }
         guard needsGradient else { return append(output, requiresGradient: false, backward: nil) }
         return append(output, requiresGradient: true, backward: backward)
+    }
+
+    /// Records an op that reads parameters: `inputBackward` maps the output's gradient onto
+    /// the op's inputs, `weightBackward` adds the parameters' gradients to the store.
+    /// Call `noteUse(of:atNode:)` for each parameter read.
+    public func recordWithWeights(_ output: Tensor, inputBackward: @escaping (Tape, Tensor) -> Void,
+                                  weightBackward: @escaping (Tape, Tensor) -> Void) -> Variable {
+        let node = append(output, requiresGradient: true, backward: inputBackward)
+        weightSteps[node.id] = weightBackward
+        return node
     }
 
     /// Tells the tape that node `node` reads `slot`.
@@ -142,23 +176,53 @@ public final class Tape {
     }
 
     /// Back-propagates from a scalar `loss` (seeded with `seed`, default 1).
-    /// Parameter gradients are added to the store's gradient buffer.
-    public func backward(from loss: Variable, seed: Float = 1) {
+    /// Parameter gradients are added to the store's gradient buffer, now or, with
+    /// `weightGradients: .deferred`, when `backwardWeights()` runs.
+    public func backward(from loss: Variable, seed: Float = 1, weightGradients: WeightGradientTiming = .immediate) {
         precondition(loss.value.count == 1, "backward from a non-scalar of shape \(loss.shape)")
-        backward(from: loss, gradient: Tensor(shape: loss.shape, scalars: [seed]))
+        backward(from: loss, gradient: Tensor(shape: loss.shape, scalars: [seed]), weightGradients: weightGradients)
     }
 
     /// Back-propagates `gradient` (the loss's derivative w.r.t. `output`).
-    public func backward(from output: Variable, gradient: Tensor) {
+    public func backward(from output: Variable, gradient: Tensor, weightGradients: WeightGradientTiming = .immediate) {
         accumulate(gradient, into: output)
         for id in stride(from: output.id, through: 0, by: -1) {
+            if let gradient = gradients[id], let weightStep = weightSteps[id] {
+                switch weightGradients {
+                case .immediate: weightStep(self, gradient)
+                case .deferred: deferredWeightWork.append((id, gradient))
+                }
+            }
             if let step = backwardSteps[id], gradients[id] != nil {
                 step(self)
             }
-            if id != output.id { gradients[id] = requiresGradient[id] && backwardSteps[id] == nil ? gradients[id] : nil }
-            if let finished = parametersFinishedAt[id], let onGradientReady {
-                for slot in finished { onGradientReady(slot) }
+            if id != output.id { gradients[id] = requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil ? gradients[id] : nil }
+            if weightGradients == .immediate { announceFinishedParameters(at: id) }
+        }
+    }
+
+    /// Runs the weight-gradient work a `.deferred` backward left, newest node first, and
+    /// announces each parameter's gradient as it completes.
+    public func backwardWeights() {
+        let work = deferredWeightWork
+        deferredWeightWork.removeAll(keepingCapacity: true)
+        var next = work.startIndex
+        for id in stride(from: values.count - 1, through: 0, by: -1) {
+            while next < work.endIndex && work[next].node == id {
+                weightSteps[id]?(self, work[next].gradient)
+                next += 1
             }
+            announceFinishedParameters(at: id)
+        }
+    }
+
+    /// Whether a deferred backward left weight work to do.
+    public var hasDeferredWeightWork: Bool { !deferredWeightWork.isEmpty }
+
+    private func announceFinishedParameters(at node: Int) {
+        guard let finished = parametersFinishedAt[node], !gradientReadyObservers.isEmpty else { return }
+        for slot in finished {
+            for observer in gradientReadyObservers { observer(slot) }
         }
     }
 }

@@ -57,31 +57,11 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// The callbacks' running states, as saved in a checkpoint.
-    var states: CallbackStates {
-        CallbackStates(earlyStopping: earlyStopping?.state, reduceLROnPlateau: reduceLROnPlateau?.state,
-                       modelCheckpoint: modelCheckpoint?.state, terminateOnNaN: terminateOnNaN?.state)
-    }
-
-    mutating func restore(_ states: CallbackStates) {
-        if let state = states.earlyStopping { earlyStopping?.state = state }
-        if let state = states.reduceLROnPlateau { reduceLROnPlateau?.state = state }
-        if let state = states.modelCheckpoint { modelCheckpoint?.state = state }
-        if let state = states.terminateOnNaN { terminateOnNaN?.state = state }
-    }
-}
-
-/// Every callback's state, as `state.json` stores it.
-public struct CallbackStates: Codable, Sendable, Equatable {
-    public var earlyStopping: EarlyStopping.State?
-    public var reduceLROnPlateau: ReduceLROnPlateau.State?
-    public var modelCheckpoint: ModelCheckpoint.State?
-    public var terminateOnNaN: TerminateOnNaN.State?
-
-    enum CodingKeys: String, CodingKey {
-        case earlyStopping = "early_stopping"
-        case reduceLROnPlateau = "reduce_lr_on_plateau"
-        case modelCheckpoint = "model_checkpoint"
-        case terminateOnNaN = "terminate_on_nan"
+    /// The epoch-end callbacks it lists, in the order they run.
+    public var epochEndCallbacks: [any Callback] {
+        var result: [any Callback] = []
+        if let earlyStopping { result.append(earlyStopping) }
+        if let reduceLROnPlateau { result.append(reduceLROnPlateau) }
+        return result
     }
 }

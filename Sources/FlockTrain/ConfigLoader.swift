@@ -5,7 +5,8 @@ import Yams
 /// validates, and makes data paths absolute (relative ones are taken from the config
 /// file's folder).
 public enum ConfigLoader {
-    public static func load(path: String, overrides: [String] = []) throws -> TrainingConfig {
+    /// `layers` decodes `model:` (add your own layer kinds to it).
+    public static func load(path: String, overrides: [String] = [], layers: LayerRegistry = .standard) throws -> TrainingConfig {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError(path: "", "\(path): config file not found")
         }
@@ -14,16 +15,16 @@ public enum ConfigLoader {
             throw ConfigError(path: "", "\(path): cannot read: \(error.localizedDescription)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try decode(yaml: text, overrides: overrides, baseDirectory: folder, fileName: path)
+        return try decode(yaml: text, overrides: overrides, baseDirectory: folder, fileName: path, layers: layers)
     }
 
     public static func decode(yaml: String, overrides: [String] = [], baseDirectory: String,
-                              fileName: String = "config") throws -> TrainingConfig {
+                              fileName: String = "config", layers: LayerRegistry = .standard) throws -> TrainingConfig {
         var node = try parse(yaml, fileName: fileName)
         for override in overrides { node = try apply(override: override, to: node) }
         var config: TrainingConfig
         do {
-            config = try YAMLDecoder().decode(TrainingConfig.self, from: node)
+            config = try YAMLDecoder().decode(TrainingConfig.self, from: node, userInfo: [.layerRegistry: layers])
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {

@@ -1,14 +1,14 @@
 /// Accumulates a pass's loss and metric statistics batch by batch.
 struct MetricAccumulator {
     let metrics: [MetricName]
-    let loss: LossConfig
+    let loss: Loss
     let classCount: Int?
     private var lossSum = 0.0
     private var samples = 0
     private var confusion: ConfusionMatrix?
     private var regression = RegressionMetrics()
 
-    init(metrics: [MetricName], loss: LossConfig, classCount: Int?) {
+    init(metrics: [MetricName], loss: Loss, classCount: Int?) {
         self.metrics = metrics
         self.loss = loss
         self.classCount = classCount
@@ -20,13 +20,13 @@ struct MetricAccumulator {
         let count = targets.shape[0]
         lossSum += Double(meanLoss) * Double(count)
         samples += count
-        let actual = targets.scalars.map { Int($0) }
-        switch loss.name {
-        case "cross_entropy":
-            confusion?.add(actual: actual, predicted: outputs.argmaxRows())
-        case "binary_cross_entropy":
-            let threshold: Float = loss.fromLogits ?? true ? 0 : 0.5
-            confusion?.add(actual: actual, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
+        // Class labels were checked to be small non-negative integers when the data was read.
+        switch loss {
+        case .crossEntropy:
+            confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.argmaxRows())
+        case let .binaryCrossEntropy(fromLogits):
+            let threshold: Float = fromLogits ? 0 : 0.5
+            confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
         default:
             regression.add(predictions: outputs.scalars, targets: targets.scalars)
         }

@@ -62,7 +62,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try Check.positive(epochs, "epochs")
         try data.validate(path: "data")
         guard !model.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
-        for (index, layer) in model.enumerated() { _ = try layer.spec(path: "model[\(index)]") }
         _ = try loss.makeLoss(path: "loss")
         _ = try optimizer.makeOptimizer(path: "optimizer")
         _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")

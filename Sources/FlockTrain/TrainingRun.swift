@@ -5,6 +5,7 @@ import Foundation
 /// directory is created, so a bad job leaves nothing behind. Only rank 0 writes.
 public struct TrainingRun {
     public let trainer: Trainer
+    public let config: TrainingConfig
     /// The run directory (rank 0 only).
     public let directory: RunDirectory?
     /// The experiment store the run is recorded in (rank 0 only).
@@ -19,6 +20,7 @@ public struct TrainingRun {
     public init(config: TrainingConfig, runDirectory: String? = nil, communicator: (any Communicator)? = nil,
                 resume: Bool = false, storePath: String? = nil) throws {
         trainer = try Trainer(config: config, communicator: communicator)
+        self.config = config
         let rank = communicator?.rank ?? 0
         var created: RunDirectory? = nil
         var failure: (any Error)? = nil
@@ -66,7 +68,7 @@ public struct TrainingRun {
                 // The store is a record of the run; a failed write must not kill training.
                 try? store.recordCheckpoint(CheckpointRecord(runID: id, name: url.lastPathComponent, epoch: state.epoch,
                                                              step: state.step, path: url.path))
-                if let kept = state.callbacks.modelCheckpoint?.kept.map(\.name) {
+                if let kept = state.keptCheckpoints {
                     try? store.removeCheckpoints(runID: id, keeping: kept)
                 }
             }
@@ -84,7 +86,7 @@ public struct TrainingRun {
         do {
             summary = try trainer.fit { record in
                 if let directory {
-                    do { try directory.appendMetrics(record, csv: trainer.config.callbacks.csvLogger) } catch {
+                    do { try directory.appendMetrics(record, csv: config.callbacks.csvLogger) } catch {
                         writeError = writeError ?? error
                     }
                 }

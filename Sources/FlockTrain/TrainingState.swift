@@ -12,7 +12,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var learningRateScale: Double
     /// Each rank's dropout generator, by rank.
     public var dropoutGenerators: [RandomGenerator]
-    public var callbacks: CallbackStates
+    /// Each callback's state by its key (`early_stopping`, `model_checkpoint`, a user's own).
+    public var callbacks: [String: JSONValue]
     /// Best value per metric so far (for `summary.json`).
     public var best: [String: Double]
     /// Training samples and seconds so far (for `summary.json`'s throughput).
@@ -37,5 +38,12 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case lastMetrics = "last_metrics"
         case configHash = "config_hash"
         case worldSize = "world_size"
+    }
+}
+
+extension TrainingState {
+    /// The checkpoints ModelCheckpoint kept when this state was written, oldest first.
+    public var keptCheckpoints: [String]? {
+        (try? callbacks["model_checkpoint"]?.decode(ModelCheckpoint.State.self))?.kept.map(\.name)
     }
 }

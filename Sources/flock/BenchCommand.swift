@@ -1,5 +1,6 @@
 import ArgumentParser
 import Flock
+import FlockBench
 import Foundation
 
 struct BenchCommand: ParsableCommand {

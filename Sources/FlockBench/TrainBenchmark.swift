@@ -1,3 +1,5 @@
+import FlockSweep
+import FlockTrain
 import Foundation
 
 /// `flock bench train`: one training step of an MLP against the FLOP ceiling of the
@@ -60,7 +62,7 @@ public struct TrainBenchmark {
 final class SyntheticMLP {
     let parameters = ParameterStore()
     let tape: Tape
-    private let model: Sequential
+    private let model: Model
     private let features: Tensor
     private let labels: [Int]
     private var optimizer = SGD(momentum: 0.9)
@@ -68,9 +70,12 @@ final class SyntheticMLP {
 
     init(layerSizes: [Int], batchSize: Int, seed: UInt64 = 7) {
         var generator = RandomGenerator(seed: seed)
-        let specs: [LayerSpec] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
+        let layers: [LayerConfig] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
             + [.dense(units: layerSizes.last!)]
-        model = Sequential(specs, inputShape: [layerSizes[0]], parameters: parameters, generator: &generator)
+        // Sizes are the benchmark's own constants: a failure is a bug here.
+        do { model = try Model(layers, inputShape: [layerSizes[0]], generator: generator, parameters: parameters) } catch {
+            preconditionFailure("benchmark model: \(error)")
+        }
         features = Tensor.normal(shape: [batchSize, layerSizes[0]], using: &generator)
         labels = (0..<batchSize).map { _ in Int(generator.next() % UInt64(layerSizes.last!)) }
         tape = Tape(parameters: parameters)

@@ -1,3 +1,5 @@
+import FlockSweep
+import FlockTrain
 import Foundation
 
 /// `flock bench allreduce`: our allreduce (sum, Float32, in place) against

@@ -1,3 +1,5 @@
+import FlockSweep
+import FlockTrain
 import Foundation
 
 /// `flock bench sampler`: the median simple regret (best value − known optimum) after

@@ -9,14 +9,14 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    init(codingPath: [any CodingKey], _ message: String) {
+    public init(codingPath: [any CodingKey], _ message: String) {
         self.init(path: ConfigError.render(codingPath), message)
     }
 
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
 
     /// `[data, source]` → `data.source`; integer keys become `[i]`.
-    static func render(_ codingPath: [any CodingKey]) -> String {
+    public static func render(_ codingPath: [any CodingKey]) -> String {
         var text = ""
         for key in codingPath {
             if let index = key.intValue { text += "[\(index)]" } else {
@@ -27,7 +27,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Translates Swift's `DecodingError` into the path-and-expectation form users read.
-    static func from(_ error: DecodingError) -> ConfigError {
+    public static func from(_ error: DecodingError) -> ConfigError {
         switch error {
         case let .typeMismatch(type, context):
             return ConfigError(codingPath: context.codingPath, "expected \(describe(type))")
@@ -59,59 +59,71 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Any string or integer key, for reading keys a struct does not know.
-struct AnyCodingKey: CodingKey {
-    let stringValue: String
-    let intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue; intValue = nil }
-    init(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
+public struct AnyCodingKey: CodingKey {
+    public let stringValue: String
+    public let intValue: Int?
+    public init(stringValue: String) { self.stringValue = stringValue; intValue = nil }
+    public init(intValue: Int) { stringValue = "\(intValue)"; self.intValue = intValue }
 }
 
 extension Decoder {
-    /// Rejects keys not in `Keys` — a typo such as `epoch:` for `epochs:` is an error, not
-    /// a silently ignored field.
-    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_: Keys.Type) throws {
-        let known = Set(Keys.allCases.map(\.stringValue))
+    /// Rejects keys not in `Keys` (nor in `alsoAllowed`) — a typo such as `epoch:` for
+    /// `epochs:` is an error, not a silently ignored field.
+    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_: Keys.Type, alsoAllowed: Set<String> = []) throws {
+        try rejectUnknownKeys(allowed: Keys.allCases.map(\.stringValue), alsoAllowed: alsoAllowed)
+    }
+
+    /// Rejects keys not in `allowed` (listed in the error) nor in `alsoAllowed`.
+    public func rejectUnknownKeys(allowed: [String], alsoAllowed: Set<String> = []) throws {
+        let known = Set(allowed).union(alsoAllowed)
         let container = try self.container(keyedBy: AnyCodingKey.self)
         for key in container.allKeys where !known.contains(key.stringValue) {
-            throw ConfigError(codingPath: codingPath + [key],
-                              "unknown field (expected one of: \(Keys.allCases.map(\.stringValue).joined(separator: ", ")))")
+            let expected = allowed.isEmpty ? "no fields" : "expected one of: \(allowed.joined(separator: ", "))"
+            throw ConfigError(codingPath: codingPath + [key], "unknown field (\(expected))")
         }
+    }
+}
+
+extension Decoder {
+    /// The config field path of `key` in the value being decoded, e.g. `model[2].units`.
+    public func fieldPath(_ key: some CodingKey) -> String {
+        ConfigError.render(codingPath + [key])
     }
 }
 
 extension KeyedDecodingContainer {
     /// The value at `key`, or `fallback` when the key is absent.
-    func value<T: Decodable>(_ key: Key, or fallback: T) throws -> T {
+    public func value<T: Decodable>(_ key: Key, or fallback: T) throws -> T {
         try decodeIfPresent(T.self, forKey: key) ?? fallback
     }
 }
 
 /// Field checks with messages in one voice: `expected a positive integer, got -3`.
-enum Check {
-    static func positive(_ value: Int, _ path: String) throws {
+public enum Check {
+    public static func positive(_ value: Int, _ path: String) throws {
         guard value > 0 else { throw ConfigError(path: path, "expected a positive integer, got \(value)") }
     }
 
-    static func positive(_ value: Double, _ path: String) throws {
+    public static func positive(_ value: Double, _ path: String) throws {
         guard value > 0, value.isFinite else { throw ConfigError(path: path, "expected a positive number, got \(value)") }
     }
 
-    static func nonNegative(_ value: Double, _ path: String) throws {
+    public static func nonNegative(_ value: Double, _ path: String) throws {
         guard value >= 0, value.isFinite else { throw ConfigError(path: path, "expected a number ≥ 0, got \(value)") }
     }
 
-    static func nonNegative(_ value: Int, _ path: String) throws {
+    public static func nonNegative(_ value: Int, _ path: String) throws {
         guard value >= 0 else { throw ConfigError(path: path, "expected an integer ≥ 0, got \(value)") }
     }
 
     /// `low ≤ value < high`.
-    static func inRange(_ value: Double, _ low: Double, _ high: Double, _ path: String) throws {
+    public static func inRange(_ value: Double, _ low: Double, _ high: Double, _ path: String) throws {
         guard value >= low, value < high else {
             throw ConfigError(path: path, "expected a number in [\(low), \(high)), got \(value)")
         }
     }
 
-    static func oneOf(_ value: String, _ allowed: [String], _ path: String, what: String = "value") throws {
+    public static func oneOf(_ value: String, _ allowed: [String], _ path: String, what: String = "value") throws {
         guard allowed.contains(value) else {
             throw ConfigError(path: path, "unknown \(what) '\(value)' (expected one of: \(allowed.joined(separator: ", ")))")
         }

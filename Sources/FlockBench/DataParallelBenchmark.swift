@@ -1,3 +1,5 @@
+import FlockSweep
+import FlockTrain
 import Foundation
 
 /// `flock bench ddp`: the MLP of `flock bench train` (784-512-512-10, batch 128 per rank,
@@ -42,7 +44,7 @@ public struct DataParallelBenchmark: Sendable {
         let mlp = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
         let parallel = try DataParallel(parameters: mlp.parameters, communicator: communicator, bucketBytes: bucketBytes,
                                         overlap: overlap)
-        try parallel.broadcastParameters()
+        try parallel.broadcastModelState()
         parallel.attach(to: mlp.tape)
 
         // The gradient allreduce on its own: every bucket, no compute to hide behind.

@@ -1,0 +1,45 @@
+/// The layer kinds a config may name, by their `type:`.
+///
+/// `LayerRegistry.standard` holds Flock's own kinds; a program adds its own with
+/// `register` and hands the registry to the config loader, which passes it to decoding
+/// through `userInfo[.layerRegistry]`.
+///
+/// ```swift
+/// var registry = LayerRegistry.standard
+/// registry.register(Scale.Spec.self)        // {type: scale, factor: 2}
+/// let config = try ConfigLoader.load(path: "model.yaml", layers: registry)
+/// ```
+public struct LayerRegistry: Sendable {
+    /// Registered kinds in registration order (the order errors list them in).
+    public private(set) var kinds: [any LayerSpec.Type]
+
+    public init(_ kinds: [any LayerSpec.Type]) {
+        self.kinds = []
+        for kind in kinds { register(kind) }
+    }
+
+    /// Flock's layer kinds: one line per kind.
+    public static let standard = LayerRegistry([
+        Dense.Spec.self,
+        Dropout.Spec.self,
+        Flatten.Spec.self,
+        ActivationLayer.Spec.self,
+        Sequential.Spec.self,
+        Residual.Spec.self,
+    ])
+
+    /// Adds a kind; a kind with the same `typeName` is replaced.
+    public mutating func register(_ kind: any LayerSpec.Type) {
+        kinds.removeAll { $0.typeName == kind.typeName }
+        kinds.append(kind)
+    }
+
+    public func kind(named typeName: String) -> (any LayerSpec.Type)? {
+        kinds.first { $0.typeName == typeName }
+    }
+}
+
+extension CodingUserInfoKey {
+    /// The `LayerRegistry` that decodes `model:` entries (default `LayerRegistry.standard`).
+    public static let layerRegistry = CodingUserInfoKey(rawValue: "flock.layerRegistry")!
+}

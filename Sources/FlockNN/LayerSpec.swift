@@ -1,0 +1,75 @@
+/// A layer kind's description before it is built: what one entry of a config's `model:`
+/// list holds (`{type: dense, units: 128}`) and what Swift code writes
+/// (`.dense(units: 128)`). Decoding checks every field and names it in errors
+/// (`model[2].units: expected a positive integer, got -3`); encoding writes every field
+/// (the resolved `config.yaml`). Decoders must accept the `type` key
+/// (`rejectUnknownKeys(_:alsoAllowed: ["type"])`).
+///
+/// A new layer kind is one file with its `Layer`, its `LayerSpec` and a
+/// `LayerConfig` factory, plus one line in `LayerRegistry.standard` (or a user's own
+/// registry).
+public protocol LayerSpec: Codable, Sendable {
+    /// The `type:` name in configs, e.g. `dense`.
+    static var typeName: String { get }
+    /// Builds the layer for per-sample inputs of `inputShape`, registering its parameters
+    /// and buffers through `builder`. Throws a `ConfigError` (`builder.error`) when the
+    /// input shape does not suit the layer.
+    func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer
+}
+
+/// Builds layers: registers parameters and buffers under the current path and draws
+/// their initial values from one seeded generator, in build order.
+public struct LayerBuilder {
+    public let parameters: ParameterStore
+    public var generator: RandomGenerator
+    /// Path of the layer being built, as parameter names use it (`layers.3.block.0`).
+    public private(set) var path: [String]
+    /// The same place as a config field path (`model[3].block[0]`), for errors.
+    public private(set) var configPath: String
+
+    public init(parameters: ParameterStore, generator: RandomGenerator, path: [String], configPath: String) {
+        self.parameters = parameters
+        self.generator = generator
+        self.path = path
+        self.configPath = configPath
+    }
+
+    /// Runs `body` one level down: parameter path `name`, config path `configSuffix`
+    /// (`[2]` or `.block`).
+    public mutating func nested<Result>(_ name: String, configSuffix: String,
+                                        _ body: (inout LayerBuilder) throws -> Result) rethrows -> Result {
+        let savedConfigPath = configPath
+        path.append(name)
+        configPath += configSuffix
+        defer {
+            path.removeLast()
+            configPath = savedConfigPath
+        }
+        return try body(&self)
+    }
+
+    /// Registers a trainable parameter `<path>.<name>` filled by `initializer`
+    /// (zero when nil, drawing nothing).
+    public mutating func parameter(_ name: String, shape: [Int], isDecayed: Bool, initializer: Initializer?,
+                                   fanIn: Int = 0, fanOut: Int = 0) -> ParameterSlot {
+        let slot = parameters.register(name: qualified(name), shape: shape, isDecayed: isDecayed)
+        if let initializer {
+            parameters.withParameter(slot) { initializer.fill($0, fanIn: fanIn, fanOut: fanOut, generator: &generator) }
+        }
+        return slot
+    }
+
+    /// Registers a non-trainable buffer `<path>.<name>`.
+    public mutating func buffer(_ name: String, shape: [Int], initialValue: Float) -> BufferSlot {
+        parameters.registerBuffer(name: qualified(name), shape: shape, initialValue: initialValue)
+    }
+
+    /// A configuration error at the layer being built.
+    public func error(_ message: String) -> ConfigError {
+        ConfigError(path: configPath, message)
+    }
+
+    private func qualified(_ name: String) -> String {
+        (path + [name]).joined(separator: ".")
+    }
+}

@@ -1,0 +1,55 @@
+/// A built model: its layers (a root `Sequential` at path `layers`) and the store that
+/// holds their parameters and buffers.
+///
+/// ```swift
+/// let model = try Model([.dense(units: 128, activation: .relu), .dropout(rate: 0.1), .dense(units: 10)],
+///                       inputShape: [64], seed: 42)
+/// print(model.parameters.slots.map(\.name))   // layers.0.weight, layers.0.bias, layers.2.weight, …
+/// ```
+public final class Model {
+    public let parameters: ParameterStore
+    public let root: Sequential
+    /// What the model was built from.
+    public let layers: [LayerConfig]
+
+    public var inputShape: [Int] { root.inputShape }
+    /// Per-sample output shape.
+    public var outputShape: [Int] { root.outputShape }
+
+    /// Builds `layers` for per-sample inputs of `inputShape`, drawing initial values from
+    /// `generator`. Throws a `ConfigError` naming the layer (`model[2]`) that cannot take
+    /// its input.
+    public init(_ layers: [LayerConfig], inputShape: [Int], generator: RandomGenerator,
+                parameters: ParameterStore = ParameterStore()) throws {
+        guard !layers.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
+        self.parameters = parameters
+        self.layers = layers
+        var generator = generator
+        root = try Sequential(layers, inputShape: inputShape, parameters: parameters, generator: &generator)
+    }
+
+    /// Builds `layers` with initial values drawn from `seed`'s initialization stream (the
+    /// same values `flock train` draws for a config with this seed).
+    public convenience init(_ layers: [LayerConfig], inputShape: [Int], seed: UInt64) throws {
+        try self.init(layers, inputShape: inputShape, generator: RandomGenerator(seed: seed, stream: Model.initializationStream))
+    }
+
+    /// The random stream of parameter initialization, apart from data shuffling and dropout.
+    public static let initializationStream: UInt64 = 1
+
+    /// Runs the model on a batch (B, inputShape…).
+    public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
+        root.forward(input, context: &context)
+    }
+
+    /// Every layer with its path, depth first (`layers`, `layers.0`, `layers.3.block.0`, …).
+    public var namedLayers: [(path: String, layer: any Layer)] {
+        var result: [(String, any Layer)] = []
+        func visit(_ layer: any Layer, _ path: String) {
+            result.append((path, layer))
+            for child in layer.children { visit(child.layer, "\(path).\(child.name)") }
+        }
+        visit(root, "layers")
+        return result
+    }
+}

@@ -1,0 +1,55 @@
+/// The data-parallel step: each rank of the data group runs its slice of every
+/// micro-batch, and gradient buckets are averaged across the group while backward runs
+/// (see `DataParallel`). Only the last micro-batch of a step synchronizes; the others
+/// accumulate locally.
+public final class DataParallelStep: StepStrategy {
+    public let layout: ParallelLayout
+    public let bucketBytes: Int
+    public let overlap: Bool
+    /// Set by `prepare`.
+    public private(set) var dataParallel: DataParallel?
+    private var runner: MicroBatchRunner?
+
+    /// `layout`'s data group averages gradients; `bucketBytes` sizes the buckets
+    /// (PyTorch DDP's `bucket_cap_mb`); `overlap: false` starts every bucket after backward.
+    public init(layout: ParallelLayout, bucketBytes: Int = 1 << 20, overlap: Bool = true) {
+        self.layout = layout
+        self.bucketBytes = bucketBytes
+        self.overlap = overlap
+    }
+
+    public var world: (any Communicator)? { layout.world }
+    public var dataGroup: (any Communicator)? { layout.dataGroup }
+
+    /// Checks the model and config across the groups, moves the gradients into the data
+    /// group's memory, and broadcasts rank 0's parameters and buffers. Collective.
+    public func prepare(model: Model, configHash: UInt64) throws {
+        try ModelConsistency.verify(model.parameters, configHash: configHash, layout: layout)
+        let parallel = try DataParallel(parameters: model.parameters, communicator: layout.dataGroup,
+                                        bucketBytes: bucketBytes, overlap: overlap)
+        try parallel.broadcastModelState(root: 0)
+        let runner = MicroBatchRunner(parameters: model.parameters)
+        parallel.attach(to: runner.tape)
+        dataParallel = parallel
+        self.runner = runner
+    }
+
+    public func computeGradients(_ microBatches: [MicroBatch], model: Model, loss: Loss, step: Int,
+                                 generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
+        guard let dataParallel, let runner else { preconditionFailure("DataParallelStep used before prepare(model:configHash:)") }
+        var outcomes: [MicroBatchOutcome] = []
+        for (index, batch) in microBatches.enumerated() {
+            dataParallel.prepare(synchronize: index == microBatches.count - 1)
+            guard batch.sampleCount > 0 else { continue }
+            outcomes.append(runner.forwardBackward(batch, model: model, loss: loss, generator: &generator))
+        }
+        layout.dataGroup.step = step
+        try dataParallel.finish()
+        return outcomes
+    }
+
+    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) -> MicroBatchOutcome {
+        guard let runner else { preconditionFailure("DataParallelStep used before prepare(model:configHash:)") }
+        return runner.evaluate(features: features, targets: targets, model: model, loss: loss)
+    }
+}

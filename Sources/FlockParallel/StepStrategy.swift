@@ -1,0 +1,61 @@
+/// One micro-batch of this rank's share of an optimizer step.
+public struct MicroBatch {
+    /// (n, featureShape…); n may be 0 on a rank that gets no samples of a short batch.
+    public let features: Tensor
+    /// (n, …)
+    public let targets: Tensor
+    /// Backward seed: this micro-batch's weight in the step's mean loss (n·N/G for n
+    /// samples here, N data-parallel ranks and G samples in the whole step), so that after
+    /// averaging over the ranks the gradient is the mean over all G samples.
+    public let gradientScale: Float
+
+    public init(features: Tensor, targets: Tensor, gradientScale: Float) {
+        self.features = features
+        self.targets = targets
+        self.gradientScale = gradientScale
+    }
+
+    public var sampleCount: Int { features.shape.first ?? 0 }
+}
+
+/// What forward produced for a micro-batch: its mean loss and outputs, for metrics.
+public struct MicroBatchOutcome {
+    public let loss: Float
+    /// (n, outputShape…)
+    public let outputs: Tensor
+    public let targets: Tensor
+}
+
+/// How one optimizer step's gradients are computed and synchronized: on one rank, data
+/// parallel, and (next) pipeline or tensor parallel. The trainer hands a strategy this
+/// rank's micro-batches and then applies penalties, clipping and the optimizer to the
+/// gradients it leaves in the parameter store; it never knows which strategy runs.
+public protocol StepStrategy: AnyObject {
+    /// All ranks of the job (decisions and checkpoints go through it); nil for one process.
+    var world: (any Communicator)? { get }
+    /// The ranks that split each global batch and reduce metrics (nil: this rank alone).
+    var dataGroup: (any Communicator)? { get }
+
+    /// Called once before training: checks that the ranks agree (`configHash` and the
+    /// model, within the right groups) and makes them start from the same state.
+    /// Collective over the world.
+    func prepare(model: Model, configHash: UInt64) throws
+
+    /// Forward and backward over `microBatches`; on return the store holds the step's
+    /// final gradients (averaged across the data group). `step` names the optimizer step
+    /// in errors. Dropout masks come from `generator`.
+    func computeGradients(_ microBatches: [MicroBatch], model: Model, loss: Loss, step: Int,
+                          generator: inout RandomGenerator) throws -> [MicroBatchOutcome]
+
+    /// Loss and outputs in inference mode on this rank's `features`, with no gradients.
+    func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) -> MicroBatchOutcome
+}
+
+extension StepStrategy {
+    /// This rank's position in the data group.
+    public var dataRank: Int { dataGroup?.rank ?? 0 }
+    /// Ranks in the data group.
+    public var dataGroupSize: Int { dataGroup?.size ?? 1 }
+    public var worldRank: Int { world?.rank ?? 0 }
+    public var worldSize: Int { world?.size ?? 1 }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+
+/// Epoch-end callbacks, best weights, and TerminateOnNaN.
+extension Trainer {
+    /// Runs the callbacks on rank 0 and broadcasts their decision, so every rank stops at
+    /// the same step with the same learning rate. Returns whether to stop.
+    func epochEndCallbacks(epoch: Int, metrics: [String: Double]) throws -> Bool {
+        // [stop, capture best weights, new learning-rate scale]
+        var decision: [Double] = [0, 0, progress.learningRateScale]
+        if rank == 0 {
+            var control = TrainingControl(learningRate: Double(currentLearningRate()),
+                                          learningRateScale: progress.learningRateScale)
+            for index in callbacks.indices {
+                callbacks[index].epochEnded(epoch, metrics: metrics, control: &control)
+            }
+            decision = [control.stopTraining ? 1 : 0, control.captureBestWeights ? 1 : 0, control.learningRateScale]
+        }
+        if let world = strategy.world, world.size > 1 { decision = try world.broadcast(decision, root: 0) }
+        if decision[1] == 1 && rank == 0 { progress.bestWeights = parameters.snapshotState() }
+        progress.learningRateScale = decision[2]
+        return decision[0] == 1
+    }
+
+    /// Restoring the best weights at the end of training (Keras 3's EarlyStopping): rank 0
+    /// holds them and broadcasts them.
+    func restoreBestWeightsAtEnd() throws {
+        guard callbacks.contains(where: \.restoresBestWeights) else { return }
+        var restore: [Double] = [progress.bestWeights == nil ? 0 : 1]
+        if let world = strategy.world, world.size > 1 { restore = try world.broadcast(restore, root: 0) }
+        guard restore[0] == 1 else { return }
+        if let bestWeights = progress.bestWeights { parameters.restoreState(bestWeights) }
+        if let world = strategy.world, world.size > 1 {
+            try parameters.withParameters { try world.broadcast($0, root: 0) }
+            if !parameters.bufferSlots.isEmpty { try parameters.withBuffers { try world.broadcast($0, root: 0) } }
+        }
+    }
+
+    /// TerminateOnNaN: stop naming the step, or roll back to the last checkpoint with a
+    /// lower learning rate.
+    func handleNonFinite(epoch: Int, batch: Int) throws {
+        let error = NonFiniteLossError(step: optimizer.stepCount, epoch: epoch + 1, batch: batch + 1,
+                                       detail: "non-finite loss or gradients")
+        guard var policy = options.nonFinite, policy.action == .rollback, policy.state.rollbacks < policy.maxRollbacks,
+              let folder = checkpointFolder ?? sharedCheckpointFolder,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("last").path) else { throw error }
+        policy.state.rollbacks += 1
+        let scale = progress.learningRateScale * policy.lrFactor
+        if rank == 0 {
+            Logger(label: "flock.train").warning("\(error.detail) at step \(error.step) (epoch \(error.epoch), batch \(error.batch)): rolling back to the last checkpoint with the learning rate ×\(policy.lrFactor) (rollback \(policy.state.rollbacks) of \(policy.maxRollbacks))")
+        }
+        try resume(from: Checkpoint.load(folder.appendingPathComponent("last"), expectingConfig: options.identity))
+        options.nonFinite = policy
+        progress.learningRateScale = scale
+    }
+}

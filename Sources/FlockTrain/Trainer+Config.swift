@@ -1,0 +1,70 @@
+/// A `TrainingConfig` as a builder of a trainer's parts.
+extension TrainingConfig {
+    /// The model of `model:` for per-sample inputs of `inputShape`, initialized from the
+    /// config's seed.
+    public func makeModel(inputShape: [Int]) throws -> Model {
+        try Model(model, inputShape: inputShape, seed: UInt64(seed))
+    }
+
+    /// The loop's options; `trainingSamples` sets the steps per epoch that warm-up needs.
+    public func makeOptions(trainingSamples: Int) throws -> TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.batchSize = data.batchSize
+        options.shuffle = data.shuffle
+        options.seed = UInt64(seed)
+        options.learningRate = optimizer.lr
+        options.accumulate = parallel.accumulate
+        options.schedule = try schedule.makeSchedule(stepsPerEpoch: options.stepsPerEpoch(sampleCount: trainingSamples),
+                                                     path: "schedule")
+        options.metrics = resolvedMetrics
+        options.penalty = regularization.penalty
+        options.clipValue = gradientClipping.maxValue.map(Float.init)
+        options.clipNorm = gradientClipping.maxNorm.map(Float.init)
+        options.checkpointing = callbacks.modelCheckpoint
+        options.nonFinite = callbacks.terminateOnNaN
+        options.identity = try ConfigLoader.yaml(of: self)
+        return options
+    }
+
+    /// One rank alone without a communicator (or with a one-rank one); data parallel over
+    /// `communicator` otherwise. Collective.
+    public func makeStrategy(communicator: (any Communicator)?) throws -> any StepStrategy {
+        guard let communicator, communicator.size > 1 else { return SingleRankStep() }
+        if let timeout = parallel.collectiveTimeout { communicator.deadline = timeout }
+        let layout = try ParallelLayout(world: communicator)
+        return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap)
+    }
+}
+
+extension Trainer {
+    /// Builds every part from `config`: reads the data, builds the model, checks that its
+    /// output fits the loss, and prepares the strategy over `communicator` (nil: one
+    /// process). Throws `DataError` or `ConfigError` naming what is wrong, before any
+    /// training starts. With a communicator this is collective.
+    public convenience init(config: TrainingConfig, communicator: (any Communicator)? = nil) throws {
+        try config.validate()
+        let dataRanks = communicator?.size ?? 1
+        guard config.data.batchSize % dataRanks == 0 else {
+            throw ConfigError(path: "data.batch_size",
+                              "the global batch of \(config.data.batchSize) does not split evenly over \(dataRanks) ranks")
+        }
+        let data = try TrainingData(config: config)
+        let model = try config.makeModel(inputShape: data.training.featureShape)
+        let expected = data.expectedOutputWidth(loss: config.loss)
+        let produced = model.outputShape.reduce(1, *)
+        guard produced == expected else {
+            let lastDense = config.model.lastIndex { $0.type == Dense.Spec.typeName } ?? config.model.count - 1
+            throw ConfigError(path: "model[\(lastDense)].units",
+                              "the model outputs \(produced) values per sample but loss '\(config.loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")")
+        }
+        let loss = try config.loss.makeLoss(path: "loss")
+        if case let .crossEntropy(_, weights?) = loss, weights.count != expected {
+            throw ConfigError(path: "loss.class_weights", "expected \(expected) weights (one per class), got \(weights.count)")
+        }
+        try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),
+                      callbacks: config.callbacks.epochEndCallbacks,
+                      strategy: try config.makeStrategy(communicator: communicator),
+                      options: try config.makeOptions(trainingSamples: data.training.count))
+    }
+}

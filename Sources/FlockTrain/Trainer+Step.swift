@@ -1,0 +1,71 @@
+/// One optimizer step and evaluation.
+extension Trainer {
+    /// One optimizer step over the global batches `batches` (several when accumulating):
+    /// the strategy computes this rank's share of the gradients and synchronizes them,
+    /// then penalties, clipping and the update.
+    ///
+    /// Each micro-batch's backward is seeded with n_r·N/G (n_r samples here, G in the
+    /// whole step), so after averaging over N ranks the gradient is exactly the mean over
+    /// all G samples, however unevenly a short batch fell across ranks.
+    /// Returns false (and takes no step) when the loss or the averaged gradients are not finite.
+    func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
+        let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
+        let dataRanks = strategy.dataGroupSize
+        let microBatches = batches.map { batchIndex in
+            let indices = sampler.indices(ofBatch: batchIndex, order: order)
+            return MicroBatch(features: data.training.features.gatherRows(indices),
+                              targets: data.training.targets.gatherRows(indices),
+                              gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
+        }
+        let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
+                                                     generator: &progress.dropoutGenerator)
+        var lossFinite = true
+        for outcome in outcomes {
+            lossFinite = lossFinite && outcome.loss.isFinite
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
+        }
+        if options.nonFinite != nil {
+            // The averaged gradients are the same on every rank, so every rank decides alike;
+            // a rank's non-finite loss makes them non-finite too.
+            let gradientsFinite = parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } }
+            if !gradientsFinite || (worldSize == 1 && !lossFinite) {
+                parameters.zeroGradients()
+                return false
+            }
+        }
+        options.penalty.apply(to: parameters)
+        if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
+        if let maxNorm = options.clipNorm { GradientClipping.clipByNorm(parameters, maxNorm: maxNorm) }
+        optimizer.step(parameters, learningRate: learningRate)
+        return true
+    }
+
+    /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
+    func evaluate(_ dataset: Dataset) -> MetricAccumulator {
+        var accumulator = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+        let evaluationLoader = DataLoader(dataset: dataset, batchSize: 512, shuffle: false)
+        for batch in evaluationLoader.batches(epoch: 0) {
+            let outcome = strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
+        }
+        return accumulator
+    }
+
+    /// This rank's slice of the validation split, evaluated and reduced across the data
+    /// group: every sample is counted once, none dropped, whatever the world size.
+    func evaluateValidationShard() throws -> MetricAccumulator {
+        let dataRanks = strategy.dataGroupSize
+        let shard = DistributedSampler.shard(strategy.dataRank, of: dataRanks, count: data.validation.count)
+        var accumulator = shard.isEmpty
+            ? MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+            : evaluate(dataRanks == 1 ? data.validation : data.validation.subset(Array(shard)))
+        try accumulator.reduce(across: strategy.dataGroup)
+        return accumulator
+    }
+
+    /// Loss, metrics and (for classifiers) the confusion matrix on the validation split.
+    public func evaluateValidation() throws -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
+        let accumulator = try evaluateValidationShard()
+        return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
+    }
+}

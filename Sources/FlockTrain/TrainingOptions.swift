@@ -1,0 +1,52 @@
+/// How a `Trainer` trains, apart from the model, data, loss, optimizer, callbacks and
+/// step strategy: the loop's hyperparameters and the coordinator's policies.
+///
+/// ```swift
+/// var options = TrainingOptions()
+/// options.epochs = 20
+/// options.batchSize = 64                       // global batch, split over data-parallel ranks
+/// options.schedule = LearningRateSchedule(.cosine(minimum: 0))
+/// options.checkpointing = ModelCheckpoint(monitor: "val_accuracy")
+/// ```
+public struct TrainingOptions: Sendable {
+    public var epochs = 10
+    /// The global batch: all data-parallel ranks together.
+    public var batchSize = 32
+    /// Reshuffle the training data every epoch.
+    public var shuffle = true
+    /// Seeds shuffling and dropout (initialization is the model's).
+    public var seed: UInt64 = 0
+    /// The base learning rate the schedule scales.
+    public var learningRate: Double = 0.001
+    public var schedule = LearningRateSchedule()
+    /// Global batches per optimizer step (gradient accumulation).
+    public var accumulate = 1
+    /// Metrics besides the loss; empty: accuracy for classification, MSE for regression.
+    public var metrics: [MetricName] = []
+    /// L1/L2 penalties on weights (not biases).
+    public var penalty = WeightPenalty(l1: 0, l2: 0)
+    public var clipValue: Float?
+    public var clipNorm: Float?
+    /// Which checkpoints to write and keep (nil: none).
+    public var checkpointing: ModelCheckpoint?
+    /// What to do when the loss or the gradients stop being finite (nil: keep going).
+    public var nonFinite: TerminateOnNaN? = TerminateOnNaN()
+    /// The text that identifies the job (the resolved config YAML): its hash must agree
+    /// across ranks, checkpoints record it, and resuming checks it. Empty: the model's
+    /// layers as JSON.
+    public var identity = ""
+
+    public init() {}
+
+    /// The metrics to compute for `loss`, defaults filled in.
+    func resolvedMetrics(for loss: Loss) -> [MetricName] {
+        if metrics.isEmpty { return loss.isClassification ? [.accuracy] : [.mse] }
+        return metrics
+    }
+
+    /// Optimizer steps in an epoch of `sampleCount` samples.
+    public func stepsPerEpoch(sampleCount: Int) -> Int {
+        let batches = (sampleCount + batchSize - 1) / batchSize
+        return (batches + accumulate - 1) / accumulate
+    }
+}
