@@ -69,17 +69,20 @@ public struct AnyCodingKey: CodingKey {
 extension Decoder {
     /// Rejects keys not in `Keys` (nor in `alsoAllowed`) — a typo such as `epoch:` for
     /// `epochs:` is an error, not a silently ignored field.
-    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_: Keys.Type, alsoAllowed: Set<String> = []) throws {
-        try rejectUnknownKeys(allowed: Keys.allCases.map(\.stringValue), alsoAllowed: alsoAllowed)
+    /// `owner` names what the fields belong to (`a dense layer`) in the error.
+    public func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_: Keys.Type, alsoAllowed: Set<String> = [],
+                                                                  owner: String? = nil) throws {
+        try rejectUnknownKeys(allowed: Keys.allCases.map(\.stringValue), alsoAllowed: alsoAllowed, owner: owner)
     }
 
     /// Rejects keys not in `allowed` (listed in the error) nor in `alsoAllowed`.
-    public func rejectUnknownKeys(allowed: [String], alsoAllowed: Set<String> = []) throws {
+    public func rejectUnknownKeys(allowed: [String], alsoAllowed: Set<String> = [], owner: String? = nil) throws {
         let known = Set(allowed).union(alsoAllowed)
         let container = try self.container(keyedBy: AnyCodingKey.self)
         for key in container.allKeys where !known.contains(key.stringValue) {
             let expected = allowed.isEmpty ? "no fields" : "expected one of: \(allowed.joined(separator: ", "))"
-            throw ConfigError(codingPath: codingPath + [key], "unknown field (\(expected))")
+            let what = owner.map { "not a field of \($0)" } ?? "unknown field"
+            throw ConfigError(codingPath: codingPath + [key], "\(what) (\(expected))")
         }
     }
 }

@@ -105,12 +105,14 @@ public struct Checkpoint {
 
     /// Copies `tensors` into `parameters`, checking names and shapes.
     public static func assign(_ tensors: [String: Tensor], to parameters: ParameterStore, source: String) throws {
-        parameters.restoreParameters(try flatten(tensors, like: parameters, source: source))
+        parameters.restoreState(try flatten(tensors, like: parameters, source: source))
     }
 
-    /// `tensors` laid out as `parameters`' flat buffer (slot order), checking names and shapes.
+    /// `tensors` laid out as `parameters`' state (parameters in slot order, then buffers),
+    /// checking names and shapes.
     public static func flatten(_ tensors: [String: Tensor], like parameters: ParameterStore, source: String) throws -> [Float] {
-        let expected = Set(parameters.slots.map(\.name)), found = Set(tensors.keys)
+        let layout = parameters.stateLayout
+        let expected = Set(layout.map(\.name)), found = Set(tensors.keys)
         if let missing = expected.subtracting(found).sorted().first {
             throw LoadError(description: "\(source): has no tensor \(missing)")
         }
@@ -118,8 +120,8 @@ public struct Checkpoint {
             throw LoadError(description: "\(source): has a tensor \(extra) that the model does not")
         }
         var flat: [Float] = []
-        flat.reserveCapacity(parameters.count)
-        for slot in parameters.slots {
+        flat.reserveCapacity(parameters.stateCount)
+        for slot in layout {
             let tensor = tensors[slot.name]!
             guard tensor.shape == slot.shape else {
                 throw LoadError(description: "\(source): \(slot.name) has shape \(tensor.shape), the model needs \(slot.shape)")

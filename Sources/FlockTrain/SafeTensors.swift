@@ -12,17 +12,16 @@ public enum SafeTensors {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// The bytes of a safetensors file holding every parameter of `parameters`.
+    /// The bytes of a safetensors file holding every parameter and buffer of `parameters`
+    /// (PyTorch's `state_dict`: running statistics included).
     public static func encode(_ parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
-        try parameters.withParameters { values in
-            try encode(layout: parameters.slots.map { ($0.name, $0.shape) }, values: UnsafeBufferPointer(values), metadata: metadata)
-        }
+        try encode(parameters.snapshotState(), like: parameters, metadata: metadata)
     }
 
-    /// Other values (e.g. the best weights so far) in `parameters`' layout and names.
-    public static func encode(_ values: [Float], like parameters: ParameterStore) throws -> Data {
+    /// Other values (e.g. the best weights so far) in `parameters`' state layout and names.
+    public static func encode(_ values: [Float], like parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
         try values.withUnsafeBufferPointer { pointer in
-            try encode(layout: parameters.slots.map { ($0.name, $0.shape) }, values: pointer, metadata: [:])
+            try encode(layout: parameters.stateLayout, values: pointer, metadata: metadata)
         }
     }
 

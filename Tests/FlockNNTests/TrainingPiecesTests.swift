@@ -103,10 +103,10 @@ import Testing
 }
 
 @Suite struct LayerTests {
-    @Test func sequentialNamesParametersByLayerPath() {
+    @Test func sequentialNamesParametersByLayerPath() throws {
         let store = ParameterStore()
         var generator = RandomGenerator(seed: 1)
-        let model = Sequential([.dense(units: 4, activation: .relu), .dropout(rate: 0.5), .dense(units: 2, useBias: false)],
+        let model = try Sequential([.dense(units: 4, activation: .relu), .dropout(rate: 0.5), .dense(units: 2, useBias: false)],
                                inputShape: [3], parameters: store, generator: &generator)
         #expect(store.slots.map(\.name) == ["layers.0.weight", "layers.0.bias", "layers.2.weight"])
         #expect(store.slots.map(\.shape) == [[4, 3], [4], [2, 4]])
@@ -114,10 +114,10 @@ import Testing
         #expect(model.outputShape == [2])
     }
 
-    @Test func denseNetworkParameterGradientsMatchFiniteDifferences() {
+    @Test func denseNetworkParameterGradientsMatchFiniteDifferences() throws {
         let store = ParameterStore()
         var generator = RandomGenerator(seed: 2)
-        let model = Sequential([.dense(units: 5, activation: .tanh), .dense(units: 3, activation: .gelu), .dense(units: 4)],
+        let model = try Sequential([.flatten, .dense(units: 5, activation: .tanh), .dense(units: 3, activation: .gelu), .dense(units: 4)],
                                inputShape: [2, 3], parameters: store, generator: &generator)
         let input = Tensor.uniform(shape: [6, 2, 3], low: -1, high: 1, using: &generator)
         let labels = [0, 1, 2, 3, 1, 0]
@@ -148,9 +148,9 @@ import Testing
         let tape = Tape(parameters: store)
         let input = Tensor(repeating: 1, shape: [8, 8])
         var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 1))
-        #expect(Dropout(rate: 0.5, inputShape: [8]).forward(tape.constant(input), context: &context).value == input)
+        #expect(Dropout(rate: 0.5, outputShape: [8]).forward(tape.constant(input), context: &context).value == input)
         context.isTraining = true
-        #expect(Dropout(rate: 0.5, inputShape: [8]).forward(tape.constant(input), context: &context).value != input)
+        #expect(Dropout(rate: 0.5, outputShape: [8]).forward(tape.constant(input), context: &context).value != input)
     }
 
     /// Expected variances for fan-in 400, fan-out 100: He 2/400, Glorot 2/500, normal 0.05².

@@ -65,7 +65,7 @@ import Testing
         for slot in [w0, w1] { store.setValue(randomTensor(slot.shape, seed: UInt64(slot.index)), of: slot) }
         let tape = Tape(parameters: store)
         var events: [(String, Tensor)] = []
-        tape.onGradientReady = { slot in events.append((slot.name, store.gradient(of: slot))) }
+        tape.addGradientReadyObserver { slot in events.append((slot.name, store.gradient(of: slot))) }
         let hidden = tape.relu(tape.linear(tape.constant(randomTensor([6, 3], seed: 9)), weight: w0, bias: b0))
         // w1 is used twice: its gradient is final only after the earlier use.
         let output = tape.add(tape.linear(hidden, weight: w1, bias: nil), tape.linear(hidden, weight: w1, bias: nil))

@@ -35,7 +35,7 @@ import Testing
                                   runDirectory: folder.url.appendingPathComponent("run").path)
         let summary = try run.run()
         #expect(summary.epochsRun == 3)
-        #expect(run.trainer.callbacks.terminateOnNaN?.state.rollbacks == 2)
+        #expect(run.trainer.nonFinite?.state.rollbacks == 2)
         #expect(summary.final["val_accuracy"]! > 0.3)
     }
 
@@ -45,6 +45,6 @@ import Testing
         let run = try TrainingRun(config: try Self.config("{terminate_on_nan: {action: rollback, lr_factor: 0.5, max_rollbacks: 2}}"),
                                   runDirectory: folder.url.appendingPathComponent("run").path)
         #expect(throws: NonFiniteLossError.self) { _ = try run.run() }
-        #expect(run.trainer.callbacks.terminateOnNaN?.state.rollbacks == 2)
+        #expect(run.trainer.nonFinite?.state.rollbacks == 2)
     }
 }

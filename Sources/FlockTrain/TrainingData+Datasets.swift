@@ -1,0 +1,19 @@
+extension TrainingData {
+    /// Splits already in memory, e.g. from `CSVReader` and `Dataset.split` in Swift code.
+    /// `normalizer` is what was fitted on `training` (kept with the model); `classCount`
+    /// is nil for regression.
+    ///
+    /// ```swift
+    /// let all = try CSVReader(labelColumn: .name("label")).read(path: "digits.csv")
+    /// let (training, validation) = all.split(validationFraction: 0.2, seed: 1)
+    /// let normalizer = Normalizer(method: .standard, fittingOn: training.features)
+    /// let data = TrainingData(training: normalizer.apply(training), validation: normalizer.apply(validation),
+    ///                         normalizer: normalizer, classCount: all.inferredClassCount)
+    /// ```
+    public init(training: Dataset, validation: Dataset, normalizer: Normalizer, classCount: Int?) {
+        self.training = training
+        self.validation = validation
+        self.normalizer = normalizer
+        self.classCount = classCount
+    }
+}
