@@ -1,33 +1,48 @@
 import Flock
 
-// Data: CSV with a header row; the label column is named "label".
+// Data: CSV with a header row; the label column is named "label". Normalization is
+// fitted on the training split only and kept with the data.
 let digits = try CSVReader(labelColumn: .name("label")).read(path: "../data/digits.csv")
 let (training, validation) = digits.split(validationFraction: 0.2, seed: 1)
 let normalizer = Normalizer(method: .standard, fittingOn: training.features)
-let loader = DataLoader(dataset: normalizer.apply(training), batchSize: 32, seed: 1)
+let data = TrainingData(training: normalizer.apply(training), validation: normalizer.apply(validation),
+                        normalizer: normalizer, classCount: digits.inferredClassCount)
 
-// Model: parameters live in one flat store, named layers.0.weight, layers.0.bias, ...
-let parameters = ParameterStore()
-var generator = RandomGenerator(seed: 1)
-let model = Sequential([.dense(units: 128, activation: .relu), .dense(units: 10)],
-                       inputShape: [64], parameters: parameters, generator: &generator)
-var optimizer = Adam()
-let tape = Tape(parameters: parameters)
+// Model: layers are modules; a residual block nests a Sequential, so its parameters are
+// named layers.2.block.0.weight, ...
+let model = try Model([.dense(units: 128, activation: .relu),
+                       .dropout(rate: 0.1),
+                       .residual([.dense(units: 128, activation: .relu)]),
+                       .dense(units: 10)],
+                      inputShape: data.training.featureShape, seed: 1)
 
-for epoch in 0..<20 {
-    for batch in loader.batches(epoch: epoch) {
-        tape.reset()
-        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
-        let logits = model.forward(tape.constant(batch.features), context: &context)
-        let loss = tape.softmaxCrossEntropy(logits, labels: batch.targets.scalars.map { Int($0) })
-        tape.backward(from: loss)
-        optimizer.step(parameters, learningRate: 0.001)
+// A callback of our own: its Codable state goes into every checkpoint and comes back on
+// resume, exactly like EarlyStopping's.
+struct StopAtAccuracy: Callback {
+    struct State: Codable, Sendable { var epochsAbove = 0 }
+    var state = State()
+    let stateKey = "stop_at_accuracy"
+    let target: Double
+
+    mutating func epochEnded(_ epoch: Int, metrics: [String: Double], control: inout TrainingControl) {
+        state.epochsAbove = (metrics["val_accuracy"] ?? 0) >= target ? state.epochsAbove + 1 : 0
+        control.stopTraining = control.stopTraining || state.epochsAbove >= 2
     }
 }
 
-tape.reset()
-var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
-let logits = model.forward(tape.constant(normalizer.apply(validation.features)), context: &context)
-var confusion = ConfusionMatrix(classCount: 10)
-confusion.add(actual: validation.targets.scalars.map { Int($0) }, predicted: logits.value.argmaxRows())
-print("validation accuracy \(confusion.accuracy), macro F1 \(confusion.macroF1)")
+var options = TrainingOptions()
+options.epochs = 30
+options.batchSize = 32
+options.learningRate = 0.002
+options.schedule = LearningRateSchedule(.cosine(minimum: 0))
+
+// One rank here; `DataParallelStep(layout: ParallelLayout(world: communicator))` trains
+// the same model data-parallel, and the trainer does not know the difference.
+let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0.05, classWeights: nil),
+                          optimizer: Adam(),
+                          callbacks: [EarlyStopping(patience: 5, restoreBestWeights: true), StopAtAccuracy(target: 0.985)],
+                          strategy: SingleRankStep(), options: options)
+let summary = try trainer.fit { record in
+    print("epoch \(record.epoch): val_loss \(record.metrics["val_loss"]!), val_accuracy \(record.metrics["val_accuracy"]!)")
+}
+print("done after \(summary.epochsRun) epochs\(summary.stoppedEarly ? " (stopped early)" : ""), best val_accuracy \(summary.best["val_accuracy"]!)")
