@@ -30,10 +30,11 @@ import Testing
         return file
     }
 
-    /// `flock ARGUMENTS`, killed with SIGKILL after `killAfter` seconds if given.
-    func run(_ arguments: [String], killAfter: Double? = nil) throws -> (status: Int32, output: String) {
+    /// `flock ARGUMENTS`, killed with SIGKILL after `killAfter` seconds if given;
+    /// `killed` says whether it was still running then.
+    func run(_ arguments: [String], killAfter: Double? = nil) throws -> (status: Int32, output: String, killed: Bool) {
         let outcome = try ChildProcess.flock(arguments, timeout: killAfter ?? 240)
-        return (outcome.status, outcome.output)
+        return (outcome.status, outcome.output, outcome.timedOut)
     }
 
     /// PIDs whose command line mentions `text` (from /proc).
@@ -65,7 +66,9 @@ import Testing
             let killed = try run(arguments, killAfter: 1.5 + 0.5 * Double(round))
             before = try trials(store)
             if killed.status == 0 { break }
-            sawRunningAtKill = sawRunningAtKill || before.contains { $0.state == .running }
+            // A driver that failed on its own is not a kill to recover from.
+            #expect(killed.killed && killed.status == SIGKILL, "driver exited with \(killed.status): \(killed.output)")
+            sawRunningAtKill = sawRunningAtKill || (killed.killed && before.contains { $0.state == .running })
             if sawRunningAtKill && before.contains(where: { $0.state == .complete }) { break }
         }
         #expect(sawRunningAtKill, "no kill caught a trial running")
