@@ -147,6 +147,18 @@ import Testing
         #expect(outcome.standardError.contains("--ranks: expected a positive integer, got \(ranks)"), "\(outcome.standardError)")
     }
 
+    /// Under mpirun with a 50 ms collective deadline, rank 1 gives up waiting in the first
+    /// broadcast while rank 0 still times itself alone (tens of training steps): the job
+    /// ends non-zero with the failing rank named, not in a trap or a hang.
+    @Test func aTimedOutRankUnderMPIRunEndsTheJobNamingIt() throws {
+        let outcome = try ChildProcess.mpirun(["-n", "2", ChildProcess.flockExecutable.path, "bench", "ddp"], timeout: 120,
+                                              environment: ["FLOCK_COLLECTIVE_TIMEOUT": "0.05"])
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome.output)")
+        #expect(outcome.standardError.contains("error: rank 1: broadcast on rank 1"), "\(outcome.standardError)")
+        #expect(outcome.standardError.contains("timed out"))
+        #expect(!outcome.output.contains("Fatal error"))
+    }
+
     /// The benchmark, small (2 buckets, 10 steps), on 2 local ranks whose rank 1 stops
     /// answering from its collective number `collective` on: #12 falls in the timed
     /// allreduce-only loop, #35 in a warm-up training step, #45 in a timed one.
