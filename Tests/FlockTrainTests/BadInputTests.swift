@@ -151,10 +151,21 @@ import Testing
     /// broadcast while rank 0 still times itself alone (tens of training steps): the job
     /// ends non-zero with the failing rank named, not in a trap or a hang.
     @Test func aTimedOutRankUnderMPIRunEndsTheJobNamingIt() throws {
-        let outcome = try ChildProcess.mpirun(["-n", "2", ChildProcess.flockExecutable.path, "bench", "ddp"], timeout: 120,
+        let outcome = try ChildProcess.mpirun(["-n", "2", ChildProcess.flockExecutable.path, "bench", "ddp"], timeout: 60,
                                               environment: ["FLOCK_COLLECTIVE_TIMEOUT": "0.05"])
         #expect(!outcome.timedOut && outcome.status != 0, "\(outcome.output)")
         #expect(outcome.standardError.contains("error: rank 1: broadcast on rank 1"), "\(outcome.standardError)")
+        #expect(outcome.standardError.contains("timed out"))
+        #expect(!outcome.output.contains("Fatal error"))
+    }
+
+    /// `flock bench allreduce` likewise: rank 0 times the local backend alone while rank 1
+    /// waits for it in a broadcast.
+    @Test func allreduceBenchmarkEndsTheJobNamingATimedOutRank() throws {
+        let outcome = try ChildProcess.mpirun(["-n", "2", ChildProcess.flockExecutable.path, "bench", "allreduce"], timeout: 60,
+                                              environment: ["FLOCK_COLLECTIVE_TIMEOUT": "0.05"])
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome.output)")
+        #expect(outcome.standardError.contains("error: rank "), "\(outcome.standardError)")
         #expect(outcome.standardError.contains("timed out"))
         #expect(!outcome.output.contains("Fatal error"))
     }
