@@ -78,7 +78,7 @@ import Testing
         #expect(restarted.status == 0, "\(restarted.output)")
         let after = try trials(store)
         #expect(after.count == 10, "\(after.map { ($0.number, $0.state) })")
-        #expect(after.allSatisfy { $0.state == .complete })
+        #expect(after.allSatisfy { $0.state == .complete }, "\(after.map { ($0.number, $0.state, $0.error ?? "") })")
         #expect(Set(after.map(\.params)).count == 10)
         // Nothing finished before the kill was run again.
         for trial in finishedBefore {
