@@ -5,6 +5,9 @@ import Testing
 
 /// `flock sweep` as users run it: child processes under timeouts, killed and restarted.
 @Suite(.serialized) struct SweepCommandTests {
+    /// Retries outnumber the kill rounds of the restart test (up to 6, plus the restart):
+    /// each kill of the driver counts against the trials it was running, and a slow
+    /// machine may kill the same trial several times.
     func writeSweep(_ folder: URL, launcher: String, trials: Int, extra: String = "") throws -> URL {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("sweep.yaml")
@@ -24,7 +27,7 @@ import Testing
             sampler: {name: random}
             launcher: \(launcher)
             heartbeat_timeout: 2
-            max_retries: 2
+            max_retries: 8
             \(extra)
             """.write(to: file, atomically: true, encoding: .utf8)
         return file
