@@ -50,7 +50,7 @@ public struct DataParallelBenchmark: Sendable {
         // The gradient allreduce on its own: every bucket, no compute to hide behind.
         for _ in 0..<3 { try allreduceBuckets(parallel) }
         try communicator.barrier()
-        let alone = try slowest(communicator, TrainBenchmark.seconds { for _ in 0..<steps { try? allreduceBuckets(parallel) } } / Double(steps))
+        let alone = try slowest(communicator, try Self.seconds { for _ in 0..<steps { try allreduceBuckets(parallel) } } / Double(steps))
 
         parallel.overlap = false
         let (_, waitWithoutOverlap) = try timeSteps(mlp, parallel, communicator)
@@ -67,17 +67,24 @@ public struct DataParallelBenchmark: Sendable {
     /// Seconds per step (slowest rank) and seconds waited after backward (mean over ranks).
     private func timeSteps(_ mlp: SyntheticMLP, _ parallel: DataParallel,
                            _ communicator: any Communicator) throws -> (step: Double, wait: Double) {
-        for _ in 0..<5 { mlp.step(dataParallel: parallel) }
+        for _ in 0..<5 { try mlp.step(dataParallel: parallel) }
         try communicator.barrier()
         var waited = 0.0
-        let stepTime = try slowest(communicator, TrainBenchmark.seconds {
+        let stepTime = try slowest(communicator, try Self.seconds {
             for _ in 0..<steps {
-                mlp.step(dataParallel: parallel)
+                try mlp.step(dataParallel: parallel)
                 waited += parallel.lastExposedSeconds
             }
         } / Double(steps))
         let wait = try communicator.allreduce([waited / Double(steps)], operation: .average)[0]
         return (stepTime, wait)
+    }
+
+    /// Seconds `body` took; a failed collective (a peer gone) ends the benchmark.
+    private static func seconds(_ body: () throws -> Void) throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     private func allreduceBuckets(_ parallel: DataParallel) throws {

@@ -82,17 +82,26 @@ final class SyntheticMLP {
         self.generator = generator
     }
 
-    /// Forward, backward (with data-parallel gradient averaging when given) and update.
-    func step(dataParallel: DataParallel? = nil) {
+    /// Forward, backward and update on this rank alone.
+    func step() {
+        forwardAndBackward()
+        optimizer.step(parameters, learningRate: 0.01)
+    }
+
+    /// The same with data-parallel gradient averaging; throws when a peer fails.
+    func step(dataParallel: DataParallel) throws {
+        dataParallel.prepare(synchronize: true)
+        forwardAndBackward()
+        try dataParallel.finish()
+        optimizer.step(parameters, learningRate: 0.01)
+    }
+
+    private func forwardAndBackward() {
         tape.reset()
         var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
         let output = model.forward(tape.constant(features), context: &context)
         let loss = tape.softmaxCrossEntropy(output, labels: labels)
-        dataParallel?.prepare(synchronize: true)
         tape.backward(from: loss)
-        // A failed collective in a benchmark is a bug in the benchmark's set-up.
-        do { try dataParallel?.finish() } catch { preconditionFailure("allreduce failed: \(error)") }
-        optimizer.step(parameters, learningRate: 0.01)
     }
 }
 

@@ -43,6 +43,7 @@ public struct CSVReader: Sendable {
         let width = columnNames?.count ?? first.text.split(separator: delimiter, omittingEmptySubsequences: false).count
         let names = columnNames ?? (0..<width).map { "\($0)" }
         let label = try labelIndex(width: width, names: names, path: path)
+        guard width >= 2 else { throw DataError.noFeatures(path: path) }
 
         var features = [Float]()
         features.reserveCapacity(lines.count * (width - 1))

@@ -9,6 +9,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case invalidIDX(path: String, reason: String)
     case mismatchedCounts(features: String, labels: String, featureCount: Int, labelCount: Int)
     case invalidLabel(path: String, line: Int, value: Float, reason: String)
+    /// Every column is the label (or samples have no values): nothing to learn from.
+    case noFeatures(path: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .mismatchedCounts(features, labels, featureCount, labelCount):
             return "\(features) has \(featureCount) samples but \(labels) has \(labelCount) labels"
         case let .invalidLabel(path, line, value, reason): return "\(path):\(line): label \(value): \(reason)"
+        case let .noFeatures(path): return "\(path): no feature columns (only the label column)"
         }
     }
 }

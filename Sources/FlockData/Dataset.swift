@@ -15,8 +15,13 @@ public struct Dataset: Sendable, Equatable {
     /// Shape of one sample.
     public var featureShape: [Int] { Array(features.shape.dropFirst()) }
 
-    /// Number of classes when targets are class indices: max + 1.
-    public var inferredClassCount: Int { Int(targets.max()) + 1 }
+    /// Number of classes when targets are class indices: max + 1. The caller checks the
+    /// labels first (`TrainingData` does, naming the file and line).
+    public var inferredClassCount: Int {
+        let largest = targets.max()
+        precondition(largest.isFinite && largest >= 0 && largest < 16_777_216, "targets are not class indices (max \(largest))")
+        return Int(largest) + 1
+    }
 
     public func subset(_ indices: [Int]) -> Dataset {
         Dataset(features: features.gatherRows(indices), targets: targets.gatherRows(indices))

@@ -46,7 +46,12 @@ public enum IDXReader {
             throw DataError.invalidIDX(path: path, reason: "header declares \(rank) dimensions but the file ends first")
         }
         let shape = (0..<rank).map { Int(bigEndianUInt32(bytes, at: 4 + 4 * $0)) }
-        let count = shape.reduce(1, *)
+        // Dimensions are up to 2^32 - 1 each: their product can overflow Int.
+        let count = try shape.reduce(elementSize) { product, dimension in
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw DataError.invalidIDX(path: path, reason: "shape \(shape) is too large") }
+            return next
+        } / elementSize
         guard bytes.count - headerSize == count * elementSize else {
             throw DataError.invalidIDX(path: path,
                 reason: "shape \(shape) needs \(count * elementSize) data bytes, file has \(bytes.count - headerSize)")

@@ -23,6 +23,9 @@ public final class DataParallel {
     private var synchronizing = true
     /// Seconds the last `finish()` waited for allreduces after backward ended.
     public private(set) var lastExposedSeconds = 0.0
+    /// Buckets of the last synchronizing step whose allreduce backward started (the
+    /// overlap); the others started in `finish()`.
+    public private(set) var bucketsStartedDuringBackward = 0
 
     /// Moves the store's gradients into communicator memory. Collective.
     public init(parameters: ParameterStore, communicator: any Communicator, bucketBytes: Int, overlap: Bool = true) throws {
@@ -54,13 +57,17 @@ public final class DataParallel {
     public func prepare(synchronize: Bool) {
         synchronizing = synchronize
         remaining = buckets.buckets.map(\.slots.count)
+        if synchronize { bucketsStartedDuringBackward = 0 }
     }
 
     private func gradientReady(_ slot: ParameterSlot) {
         guard synchronizing && overlap else { return }
         let bucket = buckets.bucketOfSlot[slot.index]
         remaining[bucket] -= 1
-        if remaining[bucket] == 0 { start(bucket) }
+        if remaining[bucket] == 0 {
+            start(bucket)
+            bucketsStartedDuringBackward += 1
+        }
     }
 
     private func start(_ bucket: Int) {

@@ -92,8 +92,10 @@ public enum SafeTensors {
                 throw FormatError(path: path, reason: "tensor \(name): malformed header entry")
             }
             guard dtype == "F32" else { throw FormatError(path: path, reason: "tensor \(name): dtype \(dtype), expected F32") }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * 4, offsets[0] >= 0, dataStart + offsets[1] <= data.count else {
+            let count = try elementCount(shape, tensor: name, path: path)
+            // Compared without adding to offsets, which may be anything up to Int.max.
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= data.count - dataStart,
+                  offsets[1] - offsets[0] == count * 4 else {
                 throw FormatError(path: path, reason: "tensor \(name): data_offsets \(offsets) do not fit shape \(shape) and the file")
             }
             let bytes = data.subdata(in: (dataStart + offsets[0])..<(dataStart + offsets[1]))
@@ -103,5 +105,20 @@ public enum SafeTensors {
             tensors[name] = Tensor(shape: shape, scalars: scalars)
         }
         return tensors
+    }
+
+    /// The number of values of `shape`, checked: no negative dimension, and at most what
+    /// a byte offset can address (4 bytes each).
+    private static func elementCount(_ shape: [Int], tensor: String, path: String) throws -> Int {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw FormatError(path: path, reason: "tensor \(tensor): shape \(shape) has a negative dimension")
+        }
+        return try shape.reduce(1) { product, dimension in
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard !overflow, next <= Int.max / 4 else {
+                throw FormatError(path: path, reason: "tensor \(tensor): shape \(shape) is too large")
+            }
+            return next
+        }
     }
 }

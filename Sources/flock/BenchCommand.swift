@@ -49,9 +49,9 @@ struct AllreduceBench: ParsableCommand {
 
     func run() throws {
         let environment = try MPIEnvironment()
-        defer { environment.finalize() }
         let comm = try environment.world()
-        let rows = try AllreduceBenchmark().run(comm)
+        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try AllreduceBenchmark().run(comm) }
+        defer { environment.finalize() }
         guard comm.rank == 0 else { return }
         print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory); bus bandwidth in GB/s (nccl-tests definition)")
         print("     bytes      flock        MPI    ratio      local     memcpy")
@@ -86,6 +86,11 @@ struct DataParallelBench: ParsableCommand {
     @Flag(help: "End with one JSON line.")
     var json = false
 
+    func validate() throws {
+        if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
+        guard bucketMB > 0, bucketMB <= 1_000_000 else { throw ValidationError("--bucket-mb: expected a number in (0, 1000000], got \(bucketMB)") }
+    }
+
     func run() throws {
         var benchmark = DataParallelBenchmark()
         benchmark.overlap = overlap
@@ -93,12 +98,19 @@ struct DataParallelBench: ParsableCommand {
         let result: DataParallelBenchmark.Result
         if let ranks {
             let configured = benchmark
-            result = try LocalCommunicator.run(ranks: ranks) { comm in try configured.run(comm) }[0]
+            result = try LocalCommunicator.run(ranks: ranks) { comm in
+                do { return try configured.run(comm) } catch let error as CommunicatorError {
+                    throw error
+                } catch {
+                    // Name the rank; a communicator error already does.
+                    throw CommandFailure("rank \(comm.rank): \(error)")
+                }
+            }[0]
         } else {
             let environment = try MPIEnvironment()
-            defer { environment.finalize() }
             let world = try environment.world()
-            result = try benchmark.run(world)
+            result = BenchmarkFailure.abortingJob(environment, rank: world.rank) { try benchmark.run(world) }
+            defer { environment.finalize() }
             guard world.rank == 0 else { return }
         }
         print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks, 1 BLAS thread each, bucket \(bucketMB) MB")
@@ -112,6 +124,17 @@ struct DataParallelBench: ParsableCommand {
                                          "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
                                          "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
             try JSONOutput.print(object)
+        }
+    }
+}
+
+/// A benchmark rank that fails under mpirun: peers may be waiting in a collective, so
+/// the rank names itself on stderr and ends the whole job with a non-zero status.
+enum BenchmarkFailure {
+    static func abortingJob<T>(_ environment: MPIEnvironment, rank: Int, _ body: () throws -> T) -> T {
+        do { return try body() } catch {
+            FileHandle.standardError.write(Data("error: rank \(rank): \(error)\n".utf8))
+            environment.abort(code: 1)
         }
     }
 }

@@ -34,6 +34,14 @@ import Testing
         #expect(error?.description.contains("no column 'label' (columns: a, b)") == true)
     }
 
+    @Test func onlyALabelColumnIsRejectedNamingTheFile() {
+        #expect(throws: DataError.noFeatures(path: "labels.csv")) {
+            try CSVReader(labelColumn: .name("label")).parse("label\n1\n0\n", path: "labels.csv")
+        }
+        let error = #expect(throws: DataError.self) { try CSVReader(hasHeader: false).parse("3\n4\n", path: "t.csv") }
+        #expect(error?.description == "t.csv: no feature columns (only the label column)")
+    }
+
     @Test func missingFile() {
         #expect(throws: DataError.fileNotFound(path: "/nonexistent/x.csv")) { try CSVReader().read(path: "/nonexistent/x.csv") }
     }
@@ -71,6 +79,14 @@ import Testing
         let truncated = idx(type: 0x08, shape: [4], payload: [1, 2])
         let error = #expect(throws: DataError.self) { try IDXReader.parse(truncated, path: "t.idx") }
         #expect(error?.description == "t.idx: not a valid IDX file: shape [4] needs 4 data bytes, file has 2")
+    }
+
+    @Test func aShapeWhoseSizeOverflowsIsAnErrorNotATrap() {
+        // 255 dimensions of 2^32 - 1: the product overflows Int many times over.
+        let huge = idx(type: 0x0E, shape: [UInt32](repeating: .max, count: 255), payload: [1, 2, 3])
+        let error = #expect(throws: DataError.self) { try IDXReader.parse(huge, path: "huge.idx") }
+        #expect(error?.description.hasPrefix("huge.idx: not a valid IDX file: shape [4294967295, 4294967295") == true)
+        #expect(error?.description.hasSuffix("] is too large") == true)
     }
 }
 

@@ -22,7 +22,8 @@ import Testing
             """)
     }
 
-    /// Starts `flock train`, kills it with SIGKILL after `seconds`, and returns whether it was still running.
+    /// Starts `flock train`, kills it with SIGKILL after `seconds`, and returns whether the
+    /// kill hit it while it ran (its termination was the signal, not an exit of its own).
     func startAndKill(_ arguments: [String], after seconds: Double, pauseMilliseconds: Int) throws -> Bool {
         let process = Process()
         process.executableURL = ChildProcess.flockExecutable
@@ -35,30 +36,50 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         usleep(UInt32(seconds * 1_000_000))
-        let wasRunning = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        return wasRunning
+        // `isRunning` lags an exit, so the termination reason says what happened.
+        if process.terminationReason == .uncaughtSignal {
+            #expect(process.terminationStatus == SIGKILL, "ended by signal \(process.terminationStatus)")
+            return true
+        }
+        #expect(process.terminationStatus == 0, "exited on its own with status \(process.terminationStatus)")
+        return false
+    }
+
+    /// Whether a kill left `run` mid-training: a loadable checkpoint before the last epoch
+    /// and no final model.
+    func isMidRun(_ run: URL, epochs: Int) -> Bool {
+        guard !FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path),
+              let checkpoint = try? Checkpoint.load(run.appendingPathComponent("checkpoints/last")) else { return false }
+        return checkpoint.state.epoch < epochs
     }
 
     func model(_ run: URL) throws -> Data { try Data(contentsOf: run.appendingPathComponent("model.safetensors")) }
 
+    /// Kills at each of `killFractions` of the uninterrupted run's duration (so the kills
+    /// land mid-run on a fast or a slow machine), resumes, and compares with it.
     func killResumeMatches(extraArguments: [String], callbacks: String = "", epochs: Int = 6,
-                           killTimes: [Double]) throws -> [String: Any] {
+                           killFractions: [Double]) throws -> [String: Any] {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let config = try writeConfig(folder, epochs: epochs, callbacks: callbacks).path
         let reference = folder.url.appendingPathComponent("reference")
+        let started = Date()
         let outcome = try ChildProcess.flock(["train", config, "--run-dir", reference.path] + extraArguments)
+        // Only to place the kills; nothing is asserted on it.
+        let duration = Date().timeIntervalSince(started)
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let expected = try model(reference)
         var summary: [String: Any] = [:]
-        for (index, time) in killTimes.enumerated() {
+        for (index, fraction) in killFractions.enumerated() {
+            let time = fraction * duration
             let run = folder.url.appendingPathComponent("run-\(index)")
             // Kill the run, then kill each resumed run too (a little later each time, so it
             // progresses), until one finishes on its own.
             var attempts = 0
             var killed = true
+            var killsMidRun = 0
             while killed && attempts < 12 {
                 let hasCheckpoint = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
                 if hasCheckpoint {
@@ -69,16 +90,20 @@ import Testing
                     try? FileManager.default.removeItem(at: run)
                 }
                 let arguments = ["train", config, "--run-dir", run.path] + (hasCheckpoint ? ["--resume"] : []) + extraArguments
-                killed = try startAndKill(arguments, after: time + 0.15 * Double(attempts), pauseMilliseconds: 25)
+                killed = try startAndKill(arguments, after: time + 0.1 * duration * Double(attempts), pauseMilliseconds: 25)
+                if killed && isMidRun(run, epochs: epochs) { killsMidRun += 1 }
                 attempts += 1
             }
+            // At least one kill hit a running job that had checkpointed but not finished, so
+            // the final weights below come from a resume.
+            #expect(killsMidRun >= 1, "kill at \(fraction) of the run: no kill landed mid-run (\(attempts) attempts)")
             if !FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path) {
                 let resume = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
                 if !resume { try? FileManager.default.removeItem(at: run) }
                 let finish = try ChildProcess.flock(["train", config, "--run-dir", run.path] + (resume ? ["--resume"] : []) + extraArguments)
                 #expect(finish.status == 0, "\(finish.standardError)")
             }
-            #expect(try model(run) == expected, "kill after \(time) s: final weights differ")
+            #expect(try model(run) == expected, "kill at \(fraction) of the run: final weights differ")
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)
             // A resume clears what killed writers left half-done.
             #expect(!leftovers.contains { $0.hasPrefix(".tmp-") || $0.hasPrefix(".last-") }, "\(leftovers)")
@@ -103,13 +128,17 @@ import Testing
         while checked < 6 && attempt < 24 {
             let resume = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/last").path)
             if !resume { try? FileManager.default.removeItem(at: run) }
-            _ = try startAndKill(["train", config, "--run-dir", run.path] + (resume ? ["--resume"] : []),
-                                 after: startDelay + 0.037 * Double(attempt % 14), pauseMilliseconds: 60)
+            let wasRunning = try startAndKill(["train", config, "--run-dir", run.path] + (resume ? ["--resume"] : []),
+                                              after: startDelay + 0.037 * Double(attempt % 14), pauseMilliseconds: 60)
             let last = run.appendingPathComponent("checkpoints/last")
             if FileManager.default.fileExists(atPath: last.path) {
                 let checkpoint = try Checkpoint.load(last)
                 #expect(checkpoint.state.epoch >= 1)
-                checked += 1
+                // Only a kill that hit a job still training counts.
+                if wasRunning {
+                    #expect(checkpoint.state.epoch < 40)
+                    checked += 1
+                }
             } else {
                 // Killed before the first checkpoint finished (a loaded machine starts
                 // slowly): give the next attempt longer.
@@ -121,18 +150,18 @@ import Testing
     }
 
     @Test func singleProcessKilledAnywhereResumesByteIdentical() throws {
-        _ = try killResumeMatches(extraArguments: [], killTimes: [0.3, 0.7, 1.1, 1.6])
+        _ = try killResumeMatches(extraArguments: [], killFractions: [0.3, 0.5, 0.7, 0.85])
     }
 
     @Test func twoLocalRanksKilledAndResumedByteIdentical() throws {
-        _ = try killResumeMatches(extraArguments: ["--ranks", "2"], killTimes: [0.5, 1.2])
+        _ = try killResumeMatches(extraArguments: ["--ranks", "2"], killFractions: [0.4, 0.75])
     }
 
     @Test func earlyStoppingStateSurvivesResume() throws {
         let summary = try killResumeMatches(
             extraArguments: [],
             callbacks: "callbacks: {early_stopping: {monitor: val_accuracy, patience: 1, restore_best_weights: true}}",
-            epochs: 40, killTimes: [0.6, 1.0])
+            epochs: 40, killFractions: [0.4, 0.7])
         #expect(summary["stopped_early"] as? Bool == true)
     }
 }
