@@ -54,6 +54,7 @@ let package = Package(
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
+        .testTarget(name: "FlockBenchTests", dependencies: ["FlockBench", "FlockComm"]),
     ],
     swiftLanguageModes: [.v6]
 )

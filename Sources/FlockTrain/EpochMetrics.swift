@@ -37,20 +37,28 @@ struct MetricAccumulator {
     /// Mean loss over the samples added so far.
     var meanLoss: Double { samples == 0 ? 0 : lossSum / Double(samples) }
 
+    /// Every running sum as one array: loss sum, samples, confusion counts, regression sums.
+    var packedSums: [Double] {
+        [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums
+    }
+
+    /// Takes back sums saved from `packedSums` (a checkpoint written mid-epoch).
+    mutating func restore(packedSums packed: [Double]) {
+        lossSum = packed[0]
+        samples = Int(packed[1])
+        var next = 2
+        if let classes = confusion?.classCount {
+            confusion = ConfusionMatrix(classCount: classes, flatCounts: packed[next..<(next + classes * classes)].map { Int($0) })
+            next += classes * classes
+        }
+        regression = RegressionMetrics(sums: Array(packed[next..<(next + 5)]))
+    }
+
     /// Every running sum, summed across ranks, so the result covers all ranks' samples
     /// exactly as one rank seeing them all would.
     mutating func reduce(across communicator: (any Communicator)?) throws {
         guard let communicator, communicator.size > 1 else { return }
-        let packed = [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums
-        let total = try communicator.allreduce(packed, operation: .sum)
-        lossSum = total[0]
-        samples = Int(total[1])
-        var next = 2
-        if let classes = confusion?.classCount {
-            confusion = ConfusionMatrix(classCount: classes, flatCounts: total[next..<(next + classes * classes)].map { Int($0) })
-            next += classes * classes
-        }
-        regression = RegressionMetrics(sums: Array(total[next..<(next + 5)]))
+        restore(packedSums: try communicator.allreduce(packedSums, operation: .sum))
     }
 
     /// `loss` plus each metric, names prefixed with `prefix` (`val_`).

@@ -25,12 +25,14 @@ extension Trainer {
     }
 
     /// Writes a checkpoint (rank 0) of the current position; collective, because every
-    /// rank's dropout generator state goes into it.
-    func saveCheckpoint(name: String, monitored: Double?) throws {
+    /// rank's dropout generator state (and, mid-epoch, its metric sums) goes into it.
+    func saveCheckpoint(name: String, monitored: Double?, epochMetricSums: [Double]? = nil) throws {
         var generators = [progress.dropoutGenerator]
+        var sums = epochMetricSums.map { [$0] }
         if let world = strategy.world, world.size > 1 {
             let words = try world.allgather(progress.dropoutGenerator.state.map { Int64(bitPattern: $0) })
             generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
+            if let epochMetricSums { sums = try world.allgather(epochMetricSums) }
         }
         guard rank == 0, let folder = checkpointFolder else { return }
         // Decide what to keep first, so the state saved already lists this checkpoint.
@@ -43,7 +45,7 @@ extension Trainer {
                                   samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
-                                  worldSize: worldSize, files: [:])
+                                  worldSize: worldSize, files: [:], epochMetricSums: sums)
         let bestModel = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
         try Checkpoint.write(name: name, in: folder, model: try SafeTensors.encode(parameters),
                              optimizer: try SafeTensors.encode(buffers: optimizer.stateBuffers), configYAML: options.identity,
@@ -73,6 +75,14 @@ extension Trainer {
         progress.lastMetrics = state.lastMetrics
         if state.dropoutGenerators.count == worldSize {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
+        }
+        progress.resumedEpochSums = nil
+        if let sums = state.epochMetricSums, sums.count == worldSize {
+            let expected = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount).packedSums.count
+            guard sums[rank].count == expected else {
+                throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/state.json: epoch_metric_sums of rank \(rank) has \(sums[rank].count) values, this model's metrics need \(expected)")
+            }
+            progress.resumedEpochSums = sums[rank]
         }
         if let best = checkpoint.bestModel, rank == 0 {
             progress.bestWeights = try Checkpoint.flatten(best, like: parameters,

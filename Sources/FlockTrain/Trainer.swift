@@ -98,6 +98,8 @@ public final class Trainer {
             let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(options.learningRate)
             var accumulator = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+            if let sums = progress.resumedEpochSums, progress.position.batchInEpoch > 0 { accumulator.restore(packedSums: sums) }
+            progress.resumedEpochSums = nil
             let order = loader.order(epoch: epoch)
             let startBatch = progress.position.batchInEpoch
             while progress.position.batchInEpoch < sampler.batchesPerEpoch {
@@ -111,7 +113,8 @@ public final class Trainer {
                 reportBatch(epoch: epoch, startBatch: startBatch, started: started, loss: accumulator.meanLoss)
                 if let every = options.checkpointing?.everyNSteps, optimizer.stepCount % every == 0,
                    progress.position.batchInEpoch < sampler.batchesPerEpoch {
-                    try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil)
+                    try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil,
+                                       epochMetricSums: accumulator.packedSums)
                 }
             }
             try accumulator.reduce(across: strategy.dataGroup)

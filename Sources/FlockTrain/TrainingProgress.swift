@@ -18,6 +18,8 @@ struct TrainingProgress {
     var dropoutGenerator: RandomGenerator
     /// The best weights and buffers so far (rank 0, when a callback restores them).
     var bestWeights: [Float]?
+    /// This rank's metric sums of the epoch a mid-epoch checkpoint was resumed in.
+    var resumedEpochSums: [Double]?
 
     mutating func finishEpoch(_ epoch: Int, metrics: [String: Double], seconds: Double, samples: Int) {
         trainingSeconds += seconds

@@ -26,6 +26,10 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var worldSize: Int
     /// SHA-256 of every other file of the checkpoint.
     public var files: [String: String]
+    /// For a checkpoint written mid-epoch, each rank's running metric sums of that epoch
+    /// so far (loss, samples, confusion counts, regression sums), so the resumed epoch
+    /// reports metrics over all its batches.
+    public var epochMetricSums: [[Double]]? = nil
 
     enum CodingKeys: String, CodingKey {
         case epoch, step, callbacks, best, files
@@ -38,6 +42,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case lastMetrics = "last_metrics"
         case configHash = "config_hash"
         case worldSize = "world_size"
+        case epochMetricSums = "epoch_metric_sums"
     }
 }
 
