@@ -15,6 +15,8 @@ public struct Dense: Layer {
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let tape = context.tape
+        // ReLU runs inside the linear op's output pass; other activations are their own node.
+        if activation == .relu { return tape.linear(input, weight: weight, bias: bias, relu: true) }
         return tape.activation(tape.linear(input, weight: weight, bias: bias), activation, alpha: activationAlpha)
     }
 

@@ -1,11 +1,15 @@
-/// The fused dense op: one sgemm plus a bias, reading and writing the parameter store
-/// in place (no copy of the weight into the graph).
+/// The fused dense op: one sgemm plus a bias (and optionally ReLU) in one pass over the
+/// output, reading and writing the parameter store in place (no copy of the weight into
+/// the graph).
 extension Tape {
-    /// `y = x · Wᵀ + b`.
+    /// `y = x · Wᵀ + b`, or `relu(x · Wᵀ + b)` with `relu: true`.
     ///
     /// Shapes: x (N, in) — any leading dimensions are flattened into N; weight (out, in),
     /// PyTorch's layout, so checkpoints load into `torch.nn.Linear`; bias (out); y (N, out).
-    public func linear(_ x: Variable, weight: ParameterSlot, bias: ParameterSlot?) -> Variable {
+    ///
+    /// Backward: with ReLU the output gradient is masked once (g ⊙ [y > 0]) and the bias
+    /// gradient summed in the same pass; then dW += gᵀ·x (weight part) and dx = g·W (input part).
+    public func linear(_ x: Variable, weight: ParameterSlot, bias: ParameterSlot?, relu: Bool = false) -> Variable {
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
         let input = x.value
         precondition(input.shape.last == inFeatures,
@@ -15,7 +19,7 @@ extension Tape {
         outputShape[outputShape.count - 1] = outFeatures
         let store = parameters
 
-        let y = Tensor(shape: outputShape) { out in
+        let y = Tensor(shape: outputShape, uninitializedFill: { out in
             var beta: Float = 0
             if let bias {
                 store.withParameter(bias) { b in
@@ -27,32 +31,40 @@ extension Tape {
             } else if inFeatures == 0 {
                 out.update(repeating: 0)
             }
-            guard inFeatures > 0 else { return }
-            input.scalars.withUnsafeBufferPointer { px in
-                store.withParameter(weight) { w in
-                    BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                              a: px.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
-                              beta: beta, c: out.baseAddress!, ldc: outFeatures)
+            if inFeatures > 0 {
+                input.scalars.withUnsafeBufferPointer { px in
+                    store.withParameter(weight) { w in
+                        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                                  a: px.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                                  beta: beta, c: out.baseAddress!, ldc: outFeatures)
+                    }
                 }
             }
-        }
+            if relu {
+                for i in 0..<out.count where !(out[i] > 0) { out[i] = 0 }
+            }
+        })
 
         let inputNeedsGradient = x.requiresGradient
+        // The output gradient after the ReLU mask, computed once for both backward parts.
+        let masked = MaskedGradient(relu: relu, output: y)
         let node = recordWithWeights(y, inputBackward: { tape, g in
             // dx(N, in) = g(N, out) · W(out, in)
             guard inputNeedsGradient else { return }
-            let dx = Tensor(shape: input.shape) { out in
-                g.scalars.withUnsafeBufferPointer { pg in
+            let gz = masked.gradient(from: g)
+            let dx = Tensor(shape: input.shape, uninitializedFill: { out in
+                gz.scalars.withUnsafeBufferPointer { pg in
                     store.withParameter(weight) { w in
                         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
                                   a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
                                   beta: 0, c: out.baseAddress!, ldc: inFeatures)
                     }
                 }
-            }
+            })
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
-            g.scalars.withUnsafeBufferPointer { pg in
+            let gz = masked.gradient(from: g)
+            gz.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
                     tape.accumulateParameterGradient(weight) { dw in
@@ -75,5 +87,32 @@ extension Tape {
         noteUse(of: weight, atNode: node.id)
         if let bias { noteUse(of: bias, atNode: node.id) }
         return node
+    }
+}
+
+/// A linear node's output gradient after its ReLU mask (g ⊙ [y > 0]), computed on first
+/// use and shared by the input and weight parts of backward.
+private final class MaskedGradient {
+    let relu: Bool
+    let output: Tensor
+    private var cached: Tensor?
+
+    init(relu: Bool, output: Tensor) {
+        self.relu = relu
+        self.output = output
+    }
+
+    func gradient(from g: Tensor) -> Tensor {
+        guard relu else { return g }
+        if let cached { return cached }
+        let masked = Tensor(shape: g.shape, uninitializedFill: { out in
+            output.scalars.withUnsafeBufferPointer { py in
+                g.scalars.withUnsafeBufferPointer { pg in
+                    for i in 0..<out.count { out[i] = py[i] > 0 ? pg[i] : 0 }
+                }
+            }
+        })
+        cached = masked
+        return masked
     }
 }

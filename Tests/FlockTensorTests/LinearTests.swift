@@ -2,9 +2,10 @@ import Testing
 @testable import FlockTensor
 
 @Suite struct LinearTests {
-    /// Builds y = x·Wᵀ + b with parameters in a store; returns the tape's input and
-    /// parameter gradients and finite-difference estimates of both.
-    @Test func linearGradientsMatchFiniteDifferences() {
+    /// Builds y = x·Wᵀ + b (and relu(x·Wᵀ + b), fused) with parameters in a store;
+    /// compares the tape's input and parameter gradients with finite differences.
+    @Test(arguments: [false, true])
+    func linearGradientsMatchFiniteDifferences(relu: Bool) {
         let store = ParameterStore()
         let weight = store.register(name: "layers.0.weight", shape: [3, 4], isDecayed: true)
         let bias = store.register(name: "layers.0.bias", shape: [3], isDecayed: false)
@@ -15,12 +16,18 @@ import Testing
 
         func objective() -> Float {
             let tape = Tape(parameters: store)
-            let y = tape.linear(tape.constant(input), weight: weight, bias: bias)
+            let y = tape.linear(tape.constant(input), weight: weight, bias: bias, relu: relu)
             return (y.value * projection).sum()
         }
         let tape = Tape(parameters: store)
         let x = tape.leaf(input)
-        let y = tape.linear(x, weight: weight, bias: bias)
+        let y = tape.linear(x, weight: weight, bias: bias, relu: relu)
+        if relu {
+            // Some outputs on each side of the kink, none near it (finite differences would straddle it).
+            #expect(y.value.scalars.contains { $0 == 0 } && y.value.scalars.contains { $0 > 0.05 })
+            let plain = tape.linear(tape.constant(input), weight: weight, bias: bias)
+            #expect(y.value.scalars == plain.value.scalars.map { $0 > 0 ? $0 : 0 })
+        }
         tape.backward(from: tape.sum(tape.multiply(y, tape.constant(projection))))
 
         let step: Float = 1e-2
@@ -40,7 +47,9 @@ import Testing
                 #expect(abs((plus - minus) / (2 * step) - analytic.scalars[i]) < 1e-2, "\(slot.name)[\(i)]")
             }
         }
-        let inputError = gradientCheckError([input], store: store) { t, leaves in t.linear(leaves[0], weight: weight, bias: bias) }
+        let inputError = gradientCheckError([input], store: store) { t, leaves in
+            t.linear(leaves[0], weight: weight, bias: bias, relu: relu)
+        }
         #expect(inputError < 2e-2)
     }
 
