@@ -83,17 +83,16 @@ extension Tape {
         }
     }
 
-    /// ReLU with a tight loop on both passes (it is on the hot path of every MLP).
+    /// ReLU with branch-free loops on both passes (it is on the hot path of every MLP).
     public func relu(_ x: Variable) -> Variable {
-        let y = x.value.map { $0 > 0 ? $0 : 0 }
+        var y = x.value
+        y.scalars.withUnsafeMutableBufferPointer { VectorKernels.relu($0) }
         return record(y, inputs: [x]) { tape, g in
-            let dx = Tensor(shape: y.shape) { out in
+            let dx = Tensor(shape: y.shape, uninitializedFill: { out in
                 y.scalars.withUnsafeBufferPointer { py in
-                    g.scalars.withUnsafeBufferPointer { pg in
-                        for i in 0..<out.count { out[i] = py[i] > 0 ? pg[i] : 0 }
-                    }
+                    g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
                 }
-            }
+            })
             tape.accumulate(dx, into: x)
         }
     }

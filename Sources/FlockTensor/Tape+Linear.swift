@@ -40,9 +40,7 @@ extension Tape {
                     }
                 }
             }
-            if relu {
-                for i in 0..<out.count where !(out[i] > 0) { out[i] = 0 }
-            }
+            if relu { VectorKernels.relu(out) }
         })
 
         let inputNeedsGradient = x.requiresGradient
@@ -107,9 +105,7 @@ private final class MaskedGradient {
         if let cached { return cached }
         let masked = Tensor(shape: g.shape, uninitializedFill: { out in
             output.scalars.withUnsafeBufferPointer { py in
-                g.scalars.withUnsafeBufferPointer { pg in
-                    for i in 0..<out.count { out[i] = py[i] > 0 ? pg[i] : 0 }
-                }
+                g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
             }
         })
         cached = masked

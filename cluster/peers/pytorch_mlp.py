@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""The peer of `flock bench train`: one training step of the same MLP in PyTorch.
+
+784-512-512-10 with ReLU, batch 128 of synthetic data, softmax cross-entropy, SGD with
+momentum 0.9, on the CPU with N intra-op threads. Prints samples/s as the median of
+5 trials of 60 steps, after 5 warm-up steps, as `flock bench train` measures.
+
+    python3 cluster/peers/pytorch_mlp.py --threads 1
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--trials", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 512), torch.nn.ReLU(),
+        torch.nn.Linear(512, 512), torch.nn.ReLU(),
+        torch.nn.Linear(512, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    features = torch.randn(args.batch, 784)
+    labels = torch.randint(0, 10, (args.batch,))
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=False)
+        loss_function(model(features), labels).backward()
+        optimizer.step()
+
+    for _ in range(5):
+        step()
+    times = []
+    for _ in range(args.trials):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        times.append((time.perf_counter() - start) / args.steps)
+    seconds = statistics.median(times)
+    print(f"pytorch {torch.__version__} threads {args.threads}: {args.batch / seconds:.0f} samples/s "
+          f"({seconds * 1000:.2f} ms/step), BLAS: {torch.backends.mkldnn.is_available() and 'oneDNN/MKL' or 'other'}")
+
+
+if __name__ == "__main__":
+    main()
