@@ -46,11 +46,13 @@ struct MPIProbeCommand: ParsableCommand {
     }
 }
 
-/// The BLAS self-check on the core this process runs (set OPENBLAS_CORETYPE to pick one).
+/// The core this process runs after Flock's choice (one `blas:` line, also per rank under
+/// mpirun) and the self-check on it; set OPENBLAS_CORETYPE to check another core.
 struct BLASSelfCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "_blas-selfcheck", shouldDisplay: false)
 
     func run() throws {
+        print(BLASChoice.current())
         let corrupt = ProcessInfo.processInfo.environment[BLASCoreSelection.wrongCoreVariable]?.lowercased() == BLASKernel.coreName.lowercased()
         let result = BLASSelfCheck().run(corrupt: corrupt)
         print("core \(result.core): \(result.passed ? "passed" : "failed"), max relative error \(String(format: "%.2e", result.maxRelativeError))")

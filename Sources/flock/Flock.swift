@@ -11,7 +11,7 @@ struct FlockCommand: ParsableCommand {
 
     /// Commands that compute run on the best BLAS core; this may re-execute the process,
     /// so it comes before anything else (MPI, threads).
-    static let computing: Set<String> = ["train", "evaluate", "sweep", "bench", "doctor"]
+    static let computing: Set<String> = ["train", "evaluate", "sweep", "bench", "doctor", "_blas-selfcheck"]
 
     static func main() {
         if let command = CommandLine.arguments.dropFirst().first, computing.contains(command) {
