@@ -149,16 +149,18 @@ enum StandInCPU {
         #expect(choices(clean.standardOutput).map(\.source) == ["selected"])
         #expect(try verdicts(in: cleanCache).map(\.core) == ["Haswell"])
 
-        // Haswell's product made wrong: rejected, and the next core (Zen) is taken.
+        // Haswell's product made wrong and Zen crashing: both rejected, the next core taken.
         let brokenCache = folder.url.appendingPathComponent("broken")
         let broken = try flock(["_blas-selfcheck"], environment: staged.merging([
-            "XDG_CACHE_HOME": brokenCache.path, BLASCoreSelection.wrongCoreVariable: "Haswell"]) { $1 })
+            "XDG_CACHE_HOME": brokenCache.path, BLASCoreSelection.wrongCoreVariable: "Haswell",
+            BLASCoreSelection.crashingCoreVariable: "Zen"]) { $1 })
         #expect(broken.status == 0, "\(broken.output)")
-        #expect(choices(broken.standardOutput).map(\.core) == ["Zen"], "\(broken.output)")
+        #expect(choices(broken.standardOutput).map(\.core) == ["Sandybridge"], "\(broken.output)")
         let checked = try verdicts(in: brokenCache)
-        #expect(checked.map(\.core) == ["Haswell", "Zen"])
-        #expect(checked.map(\.passed) == [false, true])
-        #expect(checked.first?.reason.hasPrefix("wrong product") == true, "\(checked)")
+        #expect(checked.map(\.core) == ["Haswell", "Zen", "Sandybridge"])
+        #expect(checked.map(\.passed) == [false, false, true])
+        let reasons = ["wrong product: ", "the check crashed (killed by a signal)", "max relative error "]
+        #expect(checked.count == 3 && zip(checked, reasons).allSatisfy { $0.reason.hasPrefix($1) }, "\(checked)")
     }
 
     @Test(.enabled(if: CPUInfo.current(environment: [:]).vectorLevel >= .avx2, "needs AVX2 hardware"))

@@ -15,6 +15,8 @@ public enum BLASCoreSelection {
     public static let selfCheckVariable = "FLOCK_BLAS_SELFCHECK"
     /// Test hook: the self-check reports a wrong product when it runs on this core.
     public static let wrongCoreVariable = "FLOCK_TEST_BLAS_WRONG_CORE"
+    /// Test hook: the self-check crashes (SIGABRT) when it runs on this core.
+    public static let crashingCoreVariable = "FLOCK_TEST_BLAS_CRASHING_CORE"
     /// How long a self-check child may take before it counts as hung.
     public static let childTimeout: TimeInterval = 120
 
@@ -45,7 +47,8 @@ public enum BLASCoreSelection {
     /// The verdicts for these candidates on this CPU and build, from the cache or fresh.
     public static func checkedVerdicts(candidates: [String], cpu: CPUInfo, environment: [String: String]) -> BLASCoreVerdicts {
         let key = ([cpu.model, cpu.features.joined(separator: " "), BLASKernel.configuration, candidates.joined(separator: ",")]
-                   + (environment[wrongCoreVariable].map { ["wrong core \($0)"] } ?? [])).joined(separator: " | ")
+                   + [wrongCoreVariable, crashingCoreVariable].compactMap { name in environment[name].map { "\(name)=\($0)" } })
+            .joined(separator: " | ")
         return BLASCoreVerdicts.cached(key: key, environment: environment) {
             var verdicts: [BLASCoreVerdicts.Verdict] = []
             for core in candidates {
@@ -88,7 +91,9 @@ public enum BLASCoreSelection {
     }
 
     private static func answerSelfCheck(environment: [String: String]) -> Never {
-        let corrupt = environment[wrongCoreVariable].map { $0.lowercased() == BLASKernel.coreName.lowercased() } ?? false
+        let core = BLASKernel.coreName.lowercased()
+        if environment[crashingCoreVariable]?.lowercased() == core { abort() }
+        let corrupt = environment[wrongCoreVariable]?.lowercased() == core
         let result = BLASSelfCheck().run(corrupt: corrupt)
         if var line = try? JSONEncoder().encode(result) {
             line.append(UInt8(ascii: "\n"))
