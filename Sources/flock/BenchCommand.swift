@@ -12,28 +12,37 @@ struct BenchCommand: ParsableCommand {
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "One MLP training step vs the cblas_sgemm ceiling of the same shapes (one BLAS thread).")
+        abstract: "One MLP training step vs the cblas_sgemm ceiling of the same shapes, on the BLAS kernel this process runs.")
 
     @Option(help: "Model to time (only mlp: 784-512-512-10, batch 128).")
     var model = "mlp"
+
+    @Option(help: "BLAS threads for the step and the ceiling (default 1).")
+    var threads = 1
 
     @Flag(help: "End with one JSON line.")
     var json = false
 
     func validate() throws {
         guard model == "mlp" else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp)") }
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
     }
 
     func run() throws {
-        let result = TrainBenchmark().run()
-        print("model mlp 784-512-512-10, batch 128, SGD momentum, 1 BLAS thread")
+        var benchmark = TrainBenchmark()
+        benchmark.threads = threads
+        let result = benchmark.run()
+        print("model mlp 784-512-512-10, batch 128, SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
-        print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes)", result.ceilingSamplesPerSecond))
+        print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes: %.1f GFLOP/s)",
+                     result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
         print(String(format: "ratio:    %10.3f", result.ratio))
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))
         if json {
             let object: [String: Any] = ["model": result.model, "samples_per_second": result.samplesPerSecond,
-                                         "ceiling_samples_per_second": result.ceilingSamplesPerSecond, "ratio": result.ratio]
+                                         "ceiling_samples_per_second": result.ceilingSamplesPerSecond, "ratio": result.ratio,
+                                         "ceiling_gflops": result.ceilingGFLOPS, "kernel": result.kernel,
+                                         "threads": result.threads, "overhead_ms_per_step": result.overheadMilliseconds]
             try JSONOutput.print(object)
         }
     }
