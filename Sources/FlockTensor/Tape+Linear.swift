@@ -101,7 +101,7 @@ private final class MaskedGradient {
     }
 
     func gradient(from g: Tensor) -> Tensor {
-        guard relu, false else { return g }
+        guard relu else { return g }
         if let cached { return cached }
         let masked = Tensor(shape: g.shape, uninitializedFill: { out in
             output.scalars.withUnsafeBufferPointer { py in
