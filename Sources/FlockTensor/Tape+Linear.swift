@@ -19,7 +19,7 @@ extension Tape {
         outputShape[outputShape.count - 1] = outFeatures
         let store = parameters
 
-        let y = Tensor(shape: outputShape, uninitializedFill: { out in
+        let y = makeTensor(shape: outputShape, uninitializedFill: { out in
             var beta: Float = 0
             if let bias {
                 store.withParameter(bias) { b in
@@ -49,8 +49,8 @@ extension Tape {
         let node = recordWithWeights(y, inputBackward: { tape, g in
             // dx(N, in) = g(N, out) · W(out, in)
             guard inputNeedsGradient else { return }
-            let gz = masked.gradient(from: g)
-            let dx = Tensor(shape: input.shape, uninitializedFill: { out in
+            let gz = masked.gradient(from: g, tape: tape)
+            let dx = tape.makeTensor(shape: input.shape, uninitializedFill: { out in
                 gz.scalars.withUnsafeBufferPointer { pg in
                     store.withParameter(weight) { w in
                         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
@@ -61,7 +61,7 @@ extension Tape {
             })
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
-            let gz = masked.gradient(from: g)
+            let gz = masked.gradient(from: g, tape: tape)
             gz.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
@@ -100,10 +100,10 @@ private final class MaskedGradient {
         self.output = output
     }
 
-    func gradient(from g: Tensor) -> Tensor {
+    func gradient(from g: Tensor, tape: Tape) -> Tensor {
         guard relu else { return g }
         if let cached { return cached }
-        let masked = Tensor(shape: g.shape, uninitializedFill: { out in
+        let masked = tape.makeTensor(shape: g.shape, uninitializedFill: { out in
             output.scalars.withUnsafeBufferPointer { py in
                 g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
             }

@@ -53,6 +53,7 @@ public final class Tape {
     private var parametersFinishedAt: [Int: [ParameterSlot]] = [:]
     private var usedParameters: Set<Int> = []
     private var gradientReadyObservers: [(ParameterSlot) -> Void] = []
+    private var storagePool = TensorStoragePool()
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
@@ -60,14 +61,24 @@ public final class Tape {
 
     /// Forgets every recorded node (observers stay).
     public func reset() {
-        values.removeAll(keepingCapacity: true)
-        gradients.removeAll(keepingCapacity: true)
-        requiresGradient.removeAll(keepingCapacity: true)
+        // Closures first: they hold the values too, and a recycled array should be free.
         backwardSteps.removeAll(keepingCapacity: true)
         weightSteps.removeAll(keepingCapacity: true)
         deferredWeightWork.removeAll(keepingCapacity: true)
+        for value in values { storagePool.recycle(value) }
+        for case let gradient? in gradients { storagePool.recycle(gradient) }
+        values.removeAll(keepingCapacity: true)
+        gradients.removeAll(keepingCapacity: true)
+        requiresGradient.removeAll(keepingCapacity: true)
         parametersFinishedAt.removeAll(keepingCapacity: true)
         usedParameters.removeAll(keepingCapacity: true)
+    }
+
+    /// A tensor of `shape` whose every element `fill` must write, in storage a previous
+    /// step of this tape released when one of that size is free (ops on the hot path use
+    /// it for their outputs and gradients).
+    public func makeTensor(shape: [Int], uninitializedFill fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        storagePool.makeTensor(shape: shape, fill: fill)
     }
 
     /// Adds an observer called during backward once a parameter's gradient is complete,
@@ -196,7 +207,10 @@ public final class Tape {
             if let step = backwardSteps[id], gradients[id] != nil {
                 step(self)
             }
-            if id != output.id { gradients[id] = requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil ? gradients[id] : nil }
+            if id != output.id, let used = gradients[id], !(requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil) {
+                gradients[id] = nil
+                storagePool.recycle(used)
+            }
             if weightGradients == .immediate { announceFinishedParameters(at: id) }
         }
     }
