@@ -62,6 +62,9 @@ extension Tape {
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
             let gz = masked.gradient(from: g, tape: tape)
+            // The weight part runs last (backward runs the input part first): a later
+            // backward through this node masks its own gradient.
+            defer { masked.forget() }
             gz.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
@@ -88,8 +91,8 @@ extension Tape {
     }
 }
 
-/// A linear node's output gradient after its ReLU mask (g ⊙ [y > 0]), computed on first
-/// use and shared by the input and weight parts of backward.
+/// A linear node's output gradient after its ReLU mask (g ⊙ [y > 0]), computed by the
+/// input part of backward and reused by the weight part, now or deferred.
 private final class MaskedGradient {
     let relu: Bool
     let output: Tensor
@@ -99,6 +102,8 @@ private final class MaskedGradient {
         self.relu = relu
         self.output = output
     }
+
+    func forget() { cached = nil }
 
     func gradient(from g: Tensor, tape: Tape) -> Tensor {
         guard relu else { return g }

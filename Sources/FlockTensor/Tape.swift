@@ -198,14 +198,15 @@ public final class Tape {
     public func backward(from output: Variable, gradient: Tensor, weightGradients: WeightGradientTiming = .immediate) {
         accumulate(gradient, into: output)
         for id in stride(from: output.id, through: 0, by: -1) {
-            if let gradient = gradients[id], let weightStep = weightSteps[id] {
+            let gradient = gradients[id]
+            if let step = backwardSteps[id], gradient != nil {
+                step(self)
+            }
+            if let gradient, let weightStep = weightSteps[id] {
                 switch weightGradients {
                 case .immediate: weightStep(self, gradient)
                 case .deferred: deferredWeightWork.append((id, gradient))
                 }
-            }
-            if let step = backwardSteps[id], gradients[id] != nil {
-                step(self)
             }
             if id != output.id, let used = gradients[id], !(requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil) {
                 gradients[id] = nil
@@ -218,7 +219,9 @@ public final class Tape {
     /// Runs the weight-gradient work a `.deferred` backward left, newest node first, and
     /// announces each parameter's gradient as it completes.
     public func backwardWeights() {
-        let work = deferredWeightWork
+        guard !deferredWeightWork.isEmpty else { return }
+        // Newest node first, whichever backward left the work.
+        let work = deferredWeightWork.sorted { $0.node > $1.node }
         deferredWeightWork.removeAll(keepingCapacity: true)
         var next = work.startIndex
         for id in stride(from: values.count - 1, through: 0, by: -1) {
