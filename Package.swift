@@ -34,7 +34,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore"]),
         .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock",

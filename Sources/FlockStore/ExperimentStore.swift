@@ -127,8 +127,9 @@ public final class ExperimentStore: Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: it takes the write lock up front,
     /// so read-decide-write sequences (claiming a trial, sampling the next one) are atomic
-    /// across processes. A busy database is retried with backoff.
-    public func immediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
+    /// across processes. A busy database is retried with backoff. Internal: callers outside
+    /// the store use its typed methods (studies, trials), never SQL.
+    func immediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
         var attempt = 0
         while true {
             do {
@@ -152,7 +153,8 @@ public final class ExperimentStore: Sendable {
         }
     }
 
-    /// A read in one snapshot.
+    /// A read in one snapshot, for inspecting the raw records (tests, tools); everything a
+    /// training run or a sweep needs has a typed method.
     public func snapshot<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) throws -> T {
         try read(body)
     }
