@@ -73,7 +73,7 @@ public final class Trainer {
         self.callbacks = callbacks
         self.strategy = strategy
         var options = options
-        if options.identity.isEmpty { options.identity = Self.identity(of: model) }
+        if options.identity.isEmpty { options.identity = Self.identity(of: model, loss: loss, optimizer: optimizer, options: options) }
         self.options = options
         loader = DataLoader(dataset: data.training, batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed)
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
@@ -182,11 +182,18 @@ public final class Trainer {
         }
     }
 
-    /// A model's identity when no config names the job: its layers as JSON.
-    static func identity(of model: Model) -> String {
+    /// A job's identity when no config names it: the model's layers as JSON, the loss, the
+    /// optimizer and the options that shape the run (so ranks or a resume that differ in
+    /// them are caught).
+    static func identity(of model: Model, loss: Loss, optimizer: any Optimizer, options: TrainingOptions) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let layers = (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
+        return [layers, "input \(model.inputShape)", "loss \(loss)", "optimizer \(optimizer)",
+                "epochs \(options.epochs) batch \(options.batchSize) shuffle \(options.shuffle) seed \(options.seed)",
+                "lr \(options.learningRate) schedule \(options.schedule) accumulate \(options.accumulate)",
+                "penalty \(options.penalty) clip \(String(describing: options.clipValue)) \(String(describing: options.clipNorm))"]
+            .joined(separator: "\n")
     }
 }
 

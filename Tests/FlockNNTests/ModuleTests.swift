@@ -36,7 +36,29 @@ struct SampleCounter: Layer {
     }
 }
 
+/// A broken user layer: registers a parameter but does not list it.
+struct Forgetful: Layer {
+    let outputShape: [Int]
+    func forward(_ input: Variable, context: inout ForwardContext) -> Variable { input }
+
+    struct Spec: LayerSpec {
+        static let typeName = "forgetful"
+        func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
+            _ = builder.parameter("weight", shape: [2], isDecayed: true, initializer: nil)
+            return Forgetful(outputShape: inputShape)
+        }
+    }
+}
+
 @Suite struct ModuleTests {
+    @Test func aLayerThatDoesNotListItsParametersIsRejected() {
+        #expect {
+            _ = try Model([.dense(units: 2), LayerConfig(Forgetful.Spec())], inputShape: [3], seed: 1)
+        } throws: { error in
+            "\(error)" == "model: parameter layers.1.weight was registered but no layer lists it in ownParameters"
+        }
+    }
+
     static func decode(_ json: String, registry: LayerRegistry = .standard) throws -> [LayerConfig] {
         let decoder = JSONDecoder()
         decoder.userInfo[.layerRegistry] = registry
