@@ -12,21 +12,22 @@ struct BenchCommand: ParsableCommand {
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "One MLP training step vs the cblas_sgemm ceiling of the same shapes (one BLAS thread).")
+        abstract: "One MLP or CNN training step vs the cblas_sgemm ceiling of the same shapes (one BLAS thread).")
 
-    @Option(help: "Model to time (only mlp: 784-512-512-10, batch 128).")
+    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128.")
     var model = "mlp"
 
     @Flag(help: "End with one JSON line.")
     var json = false
 
     func validate() throws {
-        guard model == "mlp" else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp)") }
+        guard ["mlp", "cnn"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn)") }
     }
 
     func run() throws {
-        let result = TrainBenchmark().run()
-        print("model mlp 784-512-512-10, batch 128, SGD momentum, 1 BLAS thread")
+        let result = model == "cnn" ? CNNBenchmark().run() : TrainBenchmark().run()
+        print(model == "cnn" ? "model cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28, batch 128, SGD momentum, 1 BLAS thread"
+                             : "model mlp 784-512-512-10, batch 128, SGD momentum, 1 BLAS thread")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
         print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes)", result.ceilingSamplesPerSecond))
         print(String(format: "ratio:    %10.3f", result.ratio))
