@@ -9,10 +9,10 @@ public struct ForwardContext {
     /// Sums a vector over the data-parallel group in place (nil on one rank): what
     /// synchronized batch normalization uses to normalize with global-batch statistics.
     /// Every rank of the group must call it the same number of times, in the same order.
-    public var sumAcrossDataGroup: (@Sendable (inout [Double]) -> Void)?
+    public var sumAcrossDataGroup: ((inout [Double]) -> Void)?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
-                sumAcrossDataGroup: (@Sendable (inout [Double]) -> Void)? = nil) {
+                sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {
         self.tape = tape
         self.isTraining = isTraining
         self.generator = generator

@@ -7,7 +7,7 @@ public enum BatchStatistics {
     /// `sumAcrossRanks`, when given, sums a vector over the data-parallel group in place,
     /// so every rank normalizes with the statistics of the global batch (synchronized
     /// batch normalization); backward sums its two reductions the same way.
-    case batch(momentum: Float, sumAcrossRanks: (@Sendable (inout [Double]) -> Void)?)
+    case batch(momentum: Float, sumAcrossRanks: ((inout [Double]) -> Void)?)
     /// From the running statistics (inference).
     case running
 }
@@ -26,7 +26,7 @@ extension Tape {
         let layout = ChannelLayout(batch: input.shape[0], channels: channels, spatial: input.count / Swift.max(input.shape[0] * channels, 1))
         let store = parameters
         let mean: [Float], inverseDeviation: [Float], count: Double
-        let reduceBackward: (@Sendable (inout [Double]) -> Void)?
+        let reduceBackward: ((inout [Double]) -> Void)?
         switch statistics {
         case .batch(let momentum, let sumAcrossRanks):
             var sums = layout.channelSums(input) + [Double(layout.batch * layout.spatial)]
