@@ -13,7 +13,10 @@ extension Trainer {
         let dataRanks = strategy.dataGroupSize
         let microBatches = batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
-            return MicroBatch(features: data.training.features.gatherRows(indices),
+            let features = data.training.features.gatherRows(indices)
+            return MicroBatch(features: options.augmentation.map {
+                                  $0.apply(features, samples: indices, epoch: progress.position.epoch, seed: options.seed)
+                              } ?? features,
                               targets: data.training.targets.gatherRows(indices),
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }

@@ -107,9 +107,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// pixel columns of an 8×8 image as channels × height × width; nil keeps the reader's.
     /// Its product must equal the number of feature values per sample.
     public var shape: [Int]?
+    /// Random transforms of the training samples; nil: none.
+    public var augment: AugmentConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case source, format, labels, header, shuffle, normalization, shape
+        case source, format, labels, header, shuffle, normalization, shape, augment
         case labelColumn = "label_column"
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
@@ -128,6 +130,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         batchSize = try c.value(.batchSize, or: 32)
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
+        augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
     }
 
     /// `csv` or `idx`.
