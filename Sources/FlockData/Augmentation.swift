@@ -32,7 +32,7 @@ public struct Augmentation: Sendable, Equatable {
         result.scalars.withUnsafeMutableBufferPointer { out in
             features.scalars.withUnsafeBufferPointer { source in
                 for (row, sample) in samples.enumerated() {
-                    var generator = Self.generator(seed: seed, epoch: epoch, sample: row + 0 * sample)
+                    var generator = Self.generator(seed: seed, epoch: epoch, sample: sample)
                     let target = UnsafeMutableBufferPointer(rebasing: out[(row * rowSize)..<((row + 1) * rowSize)])
                     if needsImages {
                         transformImage(UnsafeBufferPointer(rebasing: source[(row * rowSize)..<((row + 1) * rowSize)]),
@@ -58,9 +58,9 @@ public struct Augmentation: Sendable, Equatable {
     private func transformImage(_ image: UnsafeBufferPointer<Float>, shape: [Int], into out: UnsafeMutableBufferPointer<Float>,
                                 generator: inout RandomGenerator) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
-        let flipRows = verticalFlip && generator.next() & 1 == 2
+        let flipRows = verticalFlip && generator.next() & 1 == 1
         let flipColumns = horizontalFlip && generator.next() & 1 == 1
-        let span = UInt64(2 * cropPadding)
+        let span = UInt64(2 * cropPadding + 1)
         let dy = cropPadding > 0 ? Int(generator.next() % span) - cropPadding : 0
         let dx = cropPadding > 0 ? Int(generator.next() % span) - cropPadding : 0
         for c in 0..<channels {
