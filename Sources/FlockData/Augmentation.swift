@@ -1,5 +1,8 @@
+import Foundation
+
 /// Random transforms of training samples: horizontal and vertical flips and a random crop
-/// of a zero-padded image (images (N, C, H, W)), and additive Gaussian noise (any shape).
+/// of a zero-padded image (images (N, C, H, W)), additive Gaussian noise (any shape), and
+/// mixup with soft targets (`mix`).
 ///
 /// Every sample's draws come from its own generator keyed by (seed, epoch, the sample's
 /// index in the dataset), so a sample is transformed the same way whichever rank or
@@ -12,12 +15,16 @@ public struct Augmentation: Sendable, Equatable {
     public var cropPadding: Int
     /// Standard deviation of the added noise (0: none).
     public var noise: Float
+    /// Mixup's α: blend weights are drawn from Beta(α, α) (0: no mixup).
+    public var mixup: Float
 
-    public init(horizontalFlip: Bool = false, verticalFlip: Bool = false, cropPadding: Int = 0, noise: Float = 0) {
+    public init(horizontalFlip: Bool = false, verticalFlip: Bool = false, cropPadding: Int = 0, noise: Float = 0,
+                mixup: Float = 0) {
         self.horizontalFlip = horizontalFlip
         self.verticalFlip = verticalFlip
         self.cropPadding = cropPadding
         self.noise = noise
+        self.mixup = mixup
     }
 
     /// Whether a transform needs image-shaped (N, C, H, W) features.
@@ -72,6 +79,46 @@ public struct Augmentation: Sendable, Equatable {
                     out[(c * height + y) * width + x] = inside ? image[(c * height + sourceRow) * width + sourceColumn] : 0
                 }
             }
+        }
+    }
+
+    /// Mixup (Zhang et al. 2018): row i (dataset sample `samples[i]`) becomes
+    /// λ·x_s + (1 − λ)·x_p with a partner p drawn from the whole `dataset` and λ ~ Beta(α, α),
+    /// and its target the same blend of the two one-hot labels: targets (B, `classCount`).
+    /// Draws are keyed by (seed, epoch, sample), as `apply`'s are.
+    public func mix(_ features: Tensor, samples: [Int], dataset: Dataset, classCount: Int, epoch: Int,
+                    seed: UInt64) -> (features: Tensor, targets: Tensor) {
+        let rowSize = features.count / Swift.max(features.shape[0], 1)
+        var mixed = features
+        var targets = Tensor(zeros: [samples.count, classCount])
+        for (row, sample) in samples.enumerated() {
+            var generator = Self.generator(seed: seed ^ 0x3113_0000_0000, epoch: epoch, sample: sample)
+            let partner = Int(generator.next() % UInt64(dataset.count))
+            let first = Self.gamma(mixup, &generator), second = Self.gamma(mixup, &generator)
+            let weight = first + second > 0 ? first / (first + second) : 1
+            for i in 0..<rowSize {
+                let own = mixed.scalars[row * rowSize + i], other = dataset.features.scalars[partner * rowSize + i]
+                mixed.scalars[row * rowSize + i] = weight * own + (1 - weight) * other
+            }
+            targets.scalars[row * classCount + Int(dataset.targets.scalars[sample])] += weight
+            targets.scalars[row * classCount + Int(dataset.targets.scalars[partner])] += 1 - weight
+        }
+        return (mixed, targets)
+    }
+
+    /// A Gamma(shape, 1) draw (Marsaglia & Tsang 2000; shape < 1 by Gamma(shape + 1)·U^(1/shape)).
+    static func gamma(_ shape: Float, _ generator: inout RandomGenerator) -> Float {
+        if shape < 1 {
+            let u = Swift.max(generator.nextUniform(), .leastNormalMagnitude)
+            return gamma(shape + 1, &generator) * Float(pow(Double(u), 1 / Double(shape)))
+        }
+        let d = Double(shape) - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            let x = Double(generator.nextNormal())
+            let v = (1 + c * x) * (1 + c * x) * (1 + c * x)
+            guard v > 0 else { continue }
+            let u = Double(Swift.max(generator.nextUniform(), .leastNormalMagnitude))
+            if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return Float(d * v) }
         }
     }
 }

@@ -13,11 +13,17 @@ extension Trainer {
         let dataRanks = strategy.dataGroupSize
         let microBatches = batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
-            let features = data.training.features.gatherRows(indices)
-            return MicroBatch(features: options.augmentation.map {
-                                  $0.apply(features, samples: indices, epoch: progress.position.epoch, seed: options.seed)
-                              } ?? features,
-                              targets: data.training.targets.gatherRows(indices),
+            var features = data.training.features.gatherRows(indices)
+            var targets = data.training.targets.gatherRows(indices)
+            if let augmentation = options.augmentation {
+                let epoch = progress.position.epoch
+                if augmentation.mixup > 0, case .crossEntropy = loss, let classes = data.classCount {
+                    (features, targets) = augmentation.mix(features, samples: indices, dataset: data.training,
+                                                           classCount: classes, epoch: epoch, seed: options.seed)
+                }
+                features = augmentation.apply(features, samples: indices, epoch: epoch, seed: options.seed)
+            }
+            return MicroBatch(features: features, targets: targets,
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }
         let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
@@ -25,7 +31,7 @@ extension Trainer {
         var lossFinite = true
         for outcome in outcomes {
             lossFinite = lossFinite && outcome.loss.isFinite
-            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: Self.labels(outcome.targets))
         }
         if options.nonFinite != nil {
             // The averaged gradients are the same on every rank, so every rank decides alike;
@@ -70,5 +76,15 @@ extension Trainer {
     public func evaluateValidation() throws -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
         let accumulator = try evaluateValidationShard()
         return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
+    }
+
+    /// Class targets for metrics: mixup's distributions (B, C) count as their larger class.
+    static func labels(_ targets: Tensor) -> Tensor {
+        guard targets.rank == 2, targets.shape[1] > 1 else { return targets }
+        let classes = targets.shape[1]
+        return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in
+            let values = targets.scalars[(row * classes)..<((row + 1) * classes)]
+            return Float(values.indices.max { values[$0] < values[$1] }! - row * classes)
+        })
     }
 }

@@ -82,4 +82,48 @@ import Testing
         let variance = output.scalars.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(output.count)
         #expect(abs(mean) < 0.02 && abs(variance.squareRoot() - 0.5) < 0.02, "mean \(mean), deviation \(variance.squareRoot())")
     }
+
+    @Test func mixupBlendsEachSampleWithAPartnerAndItsLabel() {
+        // Sample s: features all equal to s (so a blend reveals λ and the partner), label s mod 3.
+        let count = 40
+        let dataset = Dataset(features: Tensor(shape: [count, 2], scalars: (0..<count).flatMap { [Float($0), Float($0)] }),
+                              targets: Tensor(shape: [count], scalars: (0..<count).map { Float($0 % 3) }))
+        let augmentation = Augmentation(mixup: 0.4)
+        let samples = [5, 17, 30]
+        let (features, targets) = augmentation.mix(dataset.features.gatherRows(samples), samples: samples, dataset: dataset,
+                                                   classCount: 3, epoch: 1, seed: 2)
+        #expect(targets.shape == [3, 3])
+        for (row, sample) in samples.enumerated() {
+            let target = Array(targets.scalars[(row * 3)..<(row * 3 + 3)])
+            #expect(abs(target.reduce(0, +) - 1) < 1e-6)
+            // Some partner p and weight λ explain both the features and the target.
+            let explained = (0..<count).contains { partner in
+                let value = features.scalars[row * 2]
+                let weight = partner == sample ? 1 : (value - Float(partner)) / Float(sample - partner)
+                guard weight >= -1e-5, weight <= 1 + 1e-5, features.scalars[row * 2 + 1] == value else { return false }
+                var expected: [Float] = [0, 0, 0]
+                expected[sample % 3] += weight
+                expected[partner % 3] += 1 - weight
+                return zip(expected, target).allSatisfy { abs($0 - $1) < 1e-4 }
+            }
+            #expect(explained, "row \(row): features \(features.scalars[(row * 2)..<(row * 2 + 2)]), target \(target)")
+        }
+        // Keyed by sample: alone it mixes the same way.
+        let alone = augmentation.mix(dataset.features.gatherRows([17]), samples: [17], dataset: dataset, classCount: 3, epoch: 1, seed: 2)
+        #expect(alone.features.scalars == Array(features.scalars[2..<4]) && alone.targets.scalars == Array(targets.scalars[3..<6]))
+    }
+
+    @Test(arguments: [Float(0.2), 1, 2])
+    func mixupWeightsFollowBetaAlphaAlpha(alpha: Float) {
+        // Beta(α, α): mean 1/2, variance 1 / (4(2α + 1)).
+        var generator = RandomGenerator(seed: 9)
+        let weights: [Double] = (0..<20_000).map { _ in
+            let a = Double(Augmentation.gamma(alpha, &generator)), b = Double(Augmentation.gamma(alpha, &generator))
+            return a / (a + b)
+        }
+        let mean = weights.reduce(0, +) / Double(weights.count)
+        let variance = weights.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(weights.count)
+        #expect(abs(mean - 0.5) < 0.01, "mean \(mean)")
+        #expect(abs(variance - 1 / (4 * (2 * Double(alpha) + 1))) < 0.005, "variance \(variance)")
+    }
 }

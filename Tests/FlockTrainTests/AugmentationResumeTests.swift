@@ -6,7 +6,7 @@ import Testing
 /// A run with augmentation killed mid-epoch and resumed ends byte-identical to an
 /// uninterrupted one; N ranks augment as one rank does; bad augment configs name the field.
 @Suite(.serialized) struct AugmentationResumeTests {
-    /// Conv net on 8×8 digits with flips, crops and noise; 36 steps an epoch, a checkpoint every 10.
+    /// Conv net on 8×8 digits with flips, crops, noise and mixup; 36 steps an epoch, a checkpoint every 10.
     func writeConfig(_ folder: TemporaryFolder) throws -> String {
         try folder.write("job.yaml", """
             seed: 19
@@ -16,7 +16,7 @@ import Testing
               label_column: label
               batch_size: 40
               shape: [1, 8, 8]
-              augment: {horizontal_flip: true, crop_padding: 1, noise: 0.05}
+              augment: {horizontal_flip: true, crop_padding: 1, noise: 0.05, mixup: 0.2}
             model:
               - {type: conv2d, filters: 4, kernel: 3, activation: relu}
               - {type: flatten}
@@ -53,7 +53,8 @@ import Testing
         let config = try ConfigLoader.load(path: try writeConfig(folder), overrides: ["epochs=1"])
         let plain = try ConfigLoader.load(path: try writeConfig(folder), overrides: ["epochs=1", "data.augment.noise=0",
                                                                                       "data.augment.horizontal_flip=false",
-                                                                                      "data.augment.crop_padding=0"])
+                                                                                      "data.augment.crop_padding=0",
+                                                                                      "data.augment.mixup=0"])
         func oneRank(_ config: TrainingConfig) throws -> [Float] {
             let trainer = try Trainer(config: config)
             _ = try trainer.fit()
@@ -85,6 +86,12 @@ import Testing
                                         overrides: [], baseDirectory: "/")
         } throws: { error in
             "\(error)" == "data.augment.crop_padding: expected an integer ≥ 0, got -1"
+        }
+        #expect {
+            _ = try Trainer(config: try ConfigLoader.decode(yaml: yaml.replacingOccurrences(of: "vertical_flip: true", with: "mixup: 0.2")
+                                                                .replacingOccurrences(of: "units: 10", with: "units: 1") + "\nloss: mse", overrides: [], baseDirectory: "/"))
+        } throws: { error in
+            "\(error)" == "data.augment.mixup: mixup needs the cross_entropy loss without class_weights, got loss 'mse'"
         }
     }
 }
