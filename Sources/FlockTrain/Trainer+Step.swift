@@ -31,7 +31,7 @@ extension Trainer {
         var lossFinite = true
         for outcome in outcomes {
             lossFinite = lossFinite && outcome.loss.isFinite
-            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: Self.labels(outcome.targets))
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: classTargets(outcome.targets))
         }
         if options.nonFinite != nil {
             // The averaged gradients are the same on every rank, so every rank decides alike;
@@ -78,9 +78,10 @@ extension Trainer {
         return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
     }
 
-    /// Class targets for metrics: mixup's distributions (B, C) count as their larger class.
-    static func labels(_ targets: Tensor) -> Tensor {
-        guard targets.rank == 2, targets.shape[1] > 1 else { return targets }
+    /// Targets for metrics: under cross-entropy, mixup's distributions (B, C) count as their
+    /// larger class; anything else (class indices, regression targets) is passed through.
+    func classTargets(_ targets: Tensor) -> Tensor {
+        guard case .crossEntropy = loss, targets.rank == 2, targets.shape[1] > 1 else { return targets }
         let classes = targets.shape[1]
         return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in
             let values = targets.scalars[(row * classes)..<((row + 1) * classes)]
