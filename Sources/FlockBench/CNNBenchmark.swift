@@ -2,7 +2,8 @@ import FlockTrain
 import Foundation
 
 /// `flock bench train --model cnn`: one training step of a small CNN against the FLOP
-/// ceiling of the same step's matrix products, measured here and now with one BLAS thread.
+/// ceiling of the same step's matrix products, measured here and now on the BLAS kernel
+/// this process runs, with `threads` BLAS threads.
 ///
 /// The model (issue 13): conv 1→16 3×3 SAME + ReLU, max-pool 2, conv 16→32 3×3 SAME +
 /// ReLU, max-pool 2, dense 1568→128 + ReLU, dense 128→10, on 1×28×28 inputs, batch 128,
@@ -13,8 +14,15 @@ public struct CNNBenchmark {
     public var batchSize = 128
     public var steps = 20
     public var trials = 5
+    /// BLAS threads for both measurements.
+    public var threads = 1
 
     public init() {}
+
+    /// Floating-point operations of the step's sgemm calls (2·m·n·k each).
+    public var flopsPerStep: Double {
+        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+    }
 
     /// The benchmark model's layers.
     public static let layers: [LayerConfig] = [
@@ -24,7 +32,7 @@ public struct CNNBenchmark {
     ]
 
     public func run() -> TrainBenchmark.Result {
-        BLAS.setThreadCount(1)
+        BLAS.setThreadCount(threads)
         let cnn = SyntheticCNN(batchSize: batchSize)
         let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
         for _ in 0..<3 { cnn.step(); gemms.run() }
@@ -37,7 +45,8 @@ public struct CNNBenchmark {
         let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
         let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
         return TrainBenchmark.Result(model: "cnn", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
-                                     ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000)
+                                     ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
+                                     ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
     }
 
     /// The sgemm shapes of one step, in the order the step runs them.

@@ -3,7 +3,9 @@ import FlockTrain
 import Foundation
 
 /// `flock bench train`: one training step of an MLP against the FLOP ceiling of the
-/// same step's matrix products, both measured here and now with one BLAS thread.
+/// same step's matrix products, both measured here and now, on the BLAS kernel this
+/// process runs and with `threads` BLAS threads. The ceiling's GFLOP/s and the kernel
+/// are reported beside the ratio, so a slow kernel cannot hide behind a good ratio.
 ///
 /// The ceiling runs exactly the sgemm calls the step makes (forward x·Wᵀ per layer;
 /// backward gᵀ·x per layer and g·W for every layer but the first, whose input needs no
@@ -17,12 +19,18 @@ public struct TrainBenchmark {
         public let ratio: Double
         /// Milliseconds per step spent outside the step's sgemm calls.
         public let overheadMilliseconds: Double
+        /// The sgemm calls' speed in the ceiling run.
+        public let ceilingGFLOPS: Double
+        /// The OpenBLAS core that ran (e.g. "Cooperlake").
+        public let kernel: String
+        public let threads: Int
 
         enum CodingKeys: String, CodingKey {
-            case model, ratio
+            case model, ratio, kernel, threads
             case samplesPerSecond = "samples_per_second"
             case ceilingSamplesPerSecond = "ceiling_samples_per_second"
             case overheadMilliseconds = "overhead_ms_per_step"
+            case ceilingGFLOPS = "ceiling_gflops"
         }
     }
 
@@ -30,11 +38,21 @@ public struct TrainBenchmark {
     public var batchSize = 128
     public var steps = 60
     public var trials = 5
+    /// BLAS threads for both measurements.
+    public var threads = 1
 
     public init() {}
 
+    /// Floating-point operations of the step's sgemm calls: 2·B·in·out for the forward
+    /// product and for the weight gradient of every layer, and for the input gradient of
+    /// every layer but the first.
+    public var flopsPerStep: Double {
+        let products = zip(layerSizes, layerSizes.dropFirst()).map { 2.0 * Double(batchSize * $0 * $1) }
+        return products.reduce(0) { $0 + 2 * $1 } + products.dropFirst().reduce(0, +)
+    }
+
     public func run() -> Result {
-        BLAS.setThreadCount(1)
+        BLAS.setThreadCount(threads)
         let mlp = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
         let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
         for _ in 0..<5 { mlp.step(); gemms.run() }
@@ -47,7 +65,8 @@ public struct TrainBenchmark {
         let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
         let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
         return Result(model: "mlp", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
-                      ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000)
+                      ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
+                      ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
     }
 
     static func seconds(_ body: () -> Void) -> Double {

@@ -23,6 +23,9 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     private var sequence = 0
     /// Memory handed out by `allocateBuffer`, freed with the communicator.
     private var ownedBuffers: [UnsafeMutableRawPointer] = []
+    /// Runs this rank's nonblocking collectives, one after another in the order started.
+    private lazy var background = SerialWorker()
+    private var backgroundStarted = false
 
     init(group: LocalGroup, rank: Int, deadline: Double) {
         self.group = group
@@ -31,6 +34,8 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     }
 
     deinit {
+        // Its thread ends once the queued collectives ran; none is left waiting for work.
+        if backgroundStarted { background.close() }
         for buffer in ownedBuffers { buffer.deallocate() }
     }
 
@@ -238,19 +243,22 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
 
     public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                       operation: ReduceOperation) throws -> any PendingOperation {
-        // The sequence number is taken now, in program order; the work runs beside the caller.
+        // The sequence number is taken now, in program order; the work runs beside the caller
+        // on this rank's background thread, behind the nonblocking collectives started before.
         let sequence = nextSequence()
         let pending = BackgroundOperation()
         let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
+        // A private clone holding this call's deadline and step: the caller may change its own
+        // (the next step) while this runs.
         let worker = LocalCommunicator(group: group, rank: rank, deadline: deadline)
         worker.step = step
-        let thread = Thread {
+        backgroundStarted = true
+        background.submit {
             let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
             do { try worker.allreduce(restored, operation: operation, sequence: sequence); pending.finish(nil) } catch {
                 pending.finish(error)
             }
         }
-        thread.start()
         return pending
     }
 

@@ -82,47 +82,62 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return sequence
     }
 
-    private func makeError(_ operation: String, _ count: Int, _ sequence: Int?) -> (CommunicatorError.Reason) -> CommunicatorError {
-        let rank = rank, step = step
+    /// What a call reads of this communicator's mutable settings, taken on the caller's thread
+    /// when the call starts: a nonblocking allreduce runs on the communication thread while
+    /// the caller goes on (and may set `step` for the next step), so it must not read them.
+    struct CallSettings: Sendable {
+        let deadline: Double
+        let step: Int?
+        let sharedMemoryThresholdBytes: Int
+    }
+
+    private var callSettings: CallSettings {
+        CallSettings(deadline: deadline, step: step, sharedMemoryThresholdBytes: sharedMemoryThresholdBytes)
+    }
+
+    private func makeError(_ operation: String, _ count: Int, _ sequence: Int?,
+                           _ settings: CallSettings) -> (CommunicatorError.Reason) -> CommunicatorError {
+        let rank = rank, step = settings.step
         return { CommunicatorError(operation: operation, rank: rank, count: count, sequence: sequence, step: step, reason: $0) }
     }
 
-    private func check(_ code: Int32, _ function: String, _ operation: String, _ count: Int) throws {
-        try MPIError.check(code, function, operation: operation, rank: rank, count: count, step: step)
+    private func check(_ code: Int32, _ function: String, _ operation: String, _ count: Int, _ settings: CallSettings) throws {
+        try MPIError.check(code, function, operation: operation, rank: rank, count: count, step: settings.step)
     }
 
     /// Waits for `request` by polling, so the wait can end at the deadline.
     private func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
-                      status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
+                      _ settings: CallSettings, status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
         var flag: Int32 = 0
-        var waiting = SpinWait(seconds: deadline)
+        var waiting = SpinWait(seconds: settings.deadline)
         while true {
-            try check(MPI_Test(&request, &flag, status ?? flock_mpi_status_ignore()), "MPI_Test", operation, count)
+            try check(MPI_Test(&request, &flag, status ?? flock_mpi_status_ignore()), "MPI_Test", operation, count, settings)
             if flag != 0 { return }
             if !waiting.keepWaiting() {
-                throw makeError(operation, count, sequence)(.timedOut(seconds: deadline, missingRanks: []))
+                throw makeError(operation, count, sequence, settings)(.timedOut(seconds: settings.deadline, missingRanks: []))
             }
         }
     }
 
     /// Checks that every rank called the same operation with the same count and
     /// agreement value (root, reduce operation), in one small allreduce.
-    private func verifyAgreement(_ operation: String, code: Int, count: Int, agreement: Int, sequence: Int) throws {
+    private func verifyAgreement(_ operation: String, code: Int, count: Int, agreement: Int, sequence: Int,
+                                 settings: CallSettings) throws {
         var values: [Int64] = [Int64(code), -Int64(code), Int64(count), -Int64(count), Int64(agreement), -Int64(agreement)]
         var request: MPI_Request? = nil
         try values.withUnsafeMutableBytes { bytes in
             try check(MPI_Iallreduce(flock_mpi_in_place(), bytes.baseAddress, 6, flock_mpi_int64(), flock_mpi_max(), comm, &request),
-                      "MPI_Iallreduce", operation, count)
-            try wait(&request, operation, count, sequence)
+                      "MPI_Iallreduce", operation, count, settings)
+            try wait(&request, operation, count, sequence, settings)
         }
         if values[0] != -values[1] {
-            throw makeError(operation, count, sequence)(.mismatch("ranks called different collectives at collective #\(sequence)"))
+            throw makeError(operation, count, sequence, settings)(.mismatch("ranks called different collectives at collective #\(sequence)"))
         }
         if values[2] != -values[3] {
-            throw makeError(operation, count, sequence)(.mismatch("element counts range from \(-values[3]) to \(values[2])"))
+            throw makeError(operation, count, sequence, settings)(.mismatch("element counts range from \(-values[3]) to \(values[2])"))
         }
         if values[4] != -values[5] {
-            throw makeError(operation, count, sequence)(.mismatch("ranks passed different roots or reduce operations"))
+            throw makeError(operation, count, sequence, settings)(.mismatch("ranks passed different roots or reduce operations"))
         }
     }
 
@@ -139,40 +154,43 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     // MARK: Collectives
 
     public func barrier() throws {
+        let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
-            try verifyAgreement("barrier", code: 1, count: 0, agreement: 0, sequence: sequence)
+            try verifyAgreement("barrier", code: 1, count: 0, agreement: 0, sequence: sequence, settings: settings)
         }
     }
 
     public func broadcast<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
         try checkRank(root, "root", "broadcast", count: buffer.count)
+        let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
-            try verifyAgreement("broadcast", code: 2, count: buffer.count, agreement: root, sequence: sequence)
+            try verifyAgreement("broadcast", code: 2, count: buffer.count, agreement: root, sequence: sequence, settings: settings)
             try inPieces(buffer.count) { offset, piece in
                 var request: MPI_Request? = nil
                 try check(MPI_Ibcast(buffer.baseAddress.map { $0 + offset }, piece, T.mpiDatatype, Int32(root), comm, &request),
-                          "MPI_Ibcast", "broadcast", buffer.count)
-                try wait(&request, "broadcast", buffer.count, sequence)
+                          "MPI_Ibcast", "broadcast", buffer.count, settings)
+                try wait(&request, "broadcast", buffer.count, sequence, settings)
             }
         }
     }
 
     public func allreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation) throws {
+        let settings = callSettings
         let sequence = nextSequence()
-        try environment.serializer.runInline { try performAllreduce(buffer, operation: operation, sequence: sequence) }
+        try environment.serializer.runInline { try performAllreduce(buffer, operation: operation, sequence: sequence, settings: settings) }
     }
 
     private func performAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
-                                                         sequence: Int) throws {
-        let error = makeError("allreduce", buffer.count, sequence)
-        if let node, buffer.count * MemoryLayout<T>.stride >= sharedMemoryThresholdBytes {
-            try node.allreduce(buffer, operation: operation, deadline: deadline, error: error)
+                                                         sequence: Int, settings: CallSettings) throws {
+        let error = makeError("allreduce", buffer.count, sequence, settings)
+        if let node, buffer.count * MemoryLayout<T>.stride >= settings.sharedMemoryThresholdBytes {
+            try node.allreduce(buffer, operation: operation, deadline: settings.deadline, error: error)
             return
         }
         try verifyAgreement("allreduce", code: 3, count: buffer.count,
-                            agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence)
+                            agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
         let mpiOperation: MPI_Op
         switch operation {
         case .sum, .average: mpiOperation = flock_mpi_sum()
@@ -182,8 +200,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try inPieces(buffer.count) { offset, piece in
             var request: MPI_Request? = nil
             try check(MPI_Iallreduce(flock_mpi_in_place(), buffer.baseAddress.map { $0 + offset }, piece, T.mpiDatatype,
-                                     mpiOperation, comm, &request), "MPI_Iallreduce", "allreduce", buffer.count)
-            try wait(&request, "allreduce", buffer.count, sequence)
+                                     mpiOperation, comm, &request), "MPI_Iallreduce", "allreduce", buffer.count, settings)
+            try wait(&request, "allreduce", buffer.count, sequence, settings)
         }
         if operation == .average {
             for i in 0..<buffer.count { buffer[i] = T.divided(buffer[i], by: size) }
@@ -192,10 +210,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// The baseline: one blocking `MPI_Allreduce` (sum, in place), as `flock bench` compares against.
     public func mpiAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        let settings = callSettings
         try environment.serializer.runInline {
             try inPieces(buffer.count) { offset, piece in
                 try check(MPI_Allreduce(flock_mpi_in_place(), buffer.baseAddress.map { $0 + offset }, piece, flock_mpi_float(),
-                                        flock_mpi_sum(), comm), "MPI_Allreduce", "allreduce", buffer.count)
+                                        flock_mpi_sum(), comm), "MPI_Allreduce", "allreduce", buffer.count, settings)
             }
         }
     }
@@ -209,11 +228,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try checkArgument(counts.count == size && receive.count == counts.reduce(0, +) && counts[rank] == send.count,
                           "allgather", count: send.count,
                           "needs \(size) counts (this rank's equal to its \(send.count) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive.count) elements")
+        let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
             // Every rank must pass the same counts: compare a fixed (unseeded) hash of them.
             let agreement = counts.reduce(17) { $0 &* 1_000_003 &+ $1 } & 0x3FFF_FFFF_FFFF_FFFF
-            try verifyAgreement("allgather", code: 4, count: receive.count, agreement: agreement, sequence: sequence)
+            try verifyAgreement("allgather", code: 4, count: receive.count, agreement: agreement, sequence: sequence, settings: settings)
             // Gather rank by rank with broadcasts when displacements could overflow Int32.
             if receive.count > Int(Int32.max) {
                 var offset = 0
@@ -223,8 +243,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                     try inPieces(slice.count) { start, piece in
                         var request: MPI_Request? = nil
                         try check(MPI_Ibcast(slice.baseAddress.map { $0 + start }, piece, T.mpiDatatype, Int32(peer), comm, &request),
-                                  "MPI_Ibcast", "allgather", send.count)
-                        try wait(&request, "allgather", send.count, sequence)
+                                  "MPI_Ibcast", "allgather", send.count, settings)
+                        try wait(&request, "allgather", send.count, sequence, settings)
                     }
                     offset += counts[peer]
                 }
@@ -236,18 +256,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             for count in counts32 { displacements.append(running); running += count }
             var request: MPI_Request? = nil
             try check(MPI_Iallgatherv(send.baseAddress, Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
-                                      displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count)
-            try wait(&request, "allgather", send.count, sequence)
+                                      displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count, settings)
+            try wait(&request, "allgather", send.count, sequence, settings)
         }
     }
 
     public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                      operation: ReduceOperation) throws {
         try checkReduceScatter(send: send.count, receive: receive.count)
+        let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
             try verifyAgreement("reduceScatter", code: 5, count: receive.count,
-                                agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence)
+                                agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
             guard receive.count > 0 else { return }
             let mpiOperation = operation == .max ? flock_mpi_max() : operation == .min ? flock_mpi_min() : flock_mpi_sum()
             // Block r of every rank, one reduce per block (MPI counts are Int32; blocks of any size work).
@@ -257,8 +278,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                     let source = send.baseAddress! + owner * receive.count + offset
                     let target = owner == rank ? UnsafeMutableRawPointer(receive.baseAddress! + offset) : nil
                     try check(MPI_Ireduce(source, target, piece, T.mpiDatatype, mpiOperation, Int32(owner), comm, &request),
-                              "MPI_Ireduce", "reduceScatter", receive.count)
-                    try wait(&request, "reduceScatter", receive.count, sequence)
+                              "MPI_Ireduce", "reduceScatter", receive.count, settings)
+                    try wait(&request, "reduceScatter", receive.count, sequence, settings)
                 }
             }
             if operation == .average { for i in 0..<receive.count { receive[i] = T.divided(receive[i], by: size) } }
@@ -270,37 +291,39 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws {
         try checkRank(destination, "destination", "send", count: buffer.count)
         try checkArgument(buffer.count <= Int(Int32.max), "send", count: buffer.count, "messages are limited to Int32.max elements")
+        let settings = callSettings
         try environment.serializer.runInline {
             var request: MPI_Request? = nil
             try check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),
-                      "MPI_Isend", "send to rank \(destination) tag \(tag)", buffer.count)
-            try wait(&request, "send to rank \(destination) tag \(tag)", buffer.count, nil)
+                      "MPI_Isend", "send to rank \(destination) tag \(tag)", buffer.count, settings)
+            try wait(&request, "send to rank \(destination) tag \(tag)", buffer.count, nil, settings)
         }
     }
 
     public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {
         try checkRank(source, "source", "receive", count: buffer.count)
+        let settings = callSettings
         let operation = "receive from rank \(source) tag \(tag)"
         try environment.serializer.runInline {
             // Probe first, so a message of the wrong size is an error rather than a truncation.
             var flag: Int32 = 0
             var status = MPI_Status()
-            var waiting = SpinWait(seconds: deadline)
+            var waiting = SpinWait(seconds: settings.deadline)
             while flag == 0 {
-                try check(MPI_Iprobe(Int32(source), Int32(tag), comm, &flag, &status), "MPI_Iprobe", operation, buffer.count)
+                try check(MPI_Iprobe(Int32(source), Int32(tag), comm, &flag, &status), "MPI_Iprobe", operation, buffer.count, settings)
                 if flag == 0 && !waiting.keepWaiting() {
-                    throw makeError(operation, buffer.count, nil)(.timedOut(seconds: deadline, missingRanks: [source]))
+                    throw makeError(operation, buffer.count, nil, settings)(.timedOut(seconds: settings.deadline, missingRanks: [source]))
                 }
             }
             var received: Int32 = 0
             MPI_Get_count(&status, T.mpiDatatype, &received)
             guard Int(received) == buffer.count else {
-                throw makeError(operation, buffer.count, nil)(.mismatch("message has \(received) elements"))
+                throw makeError(operation, buffer.count, nil, settings)(.mismatch("message has \(received) elements"))
             }
             var request: MPI_Request? = nil
             try check(MPI_Irecv(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(source), Int32(tag), comm, &request),
-                      "MPI_Irecv", operation, buffer.count)
-            try wait(&request, operation, buffer.count, nil)
+                      "MPI_Irecv", operation, buffer.count, settings)
+            try wait(&request, operation, buffer.count, nil, settings)
         }
     }
 
@@ -308,12 +331,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                       operation: ReduceOperation) throws -> any PendingOperation {
+        let settings = callSettings
         let sequence = nextSequence()
         let pending = BackgroundOperation()
         let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
         environment.serializer.submit { [self] in
             let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
-            do { try performAllreduce(restored, operation: operation, sequence: sequence); pending.finish(nil) } catch {
+            do { try performAllreduce(restored, operation: operation, sequence: sequence, settings: settings); pending.finish(nil) } catch {
                 pending.finish(error)
             }
         }
@@ -321,10 +345,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func split(color: Int, key: Int) throws -> any Communicator {
+        let settings = callSettings
         _ = nextSequence()
         return try environment.serializer.runInline {
             var newComm: MPI_Comm? = nil
-            try check(MPI_Comm_split(comm, Int32(color), Int32(key), &newComm), "MPI_Comm_split", "split", 0)
+            try check(MPI_Comm_split(comm, Int32(color), Int32(key), &newComm), "MPI_Comm_split", "split", 0, settings)
             return try MPICommunicator(comm: newComm!, environment: environment, deadline: deadline, ownsComm: true)
         }
     }

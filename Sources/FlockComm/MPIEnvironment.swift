@@ -67,6 +67,17 @@ public final class MPIEnvironment: @unchecked Sendable {
         return finalized != 0
     }
 
+    /// The MPI library's own description (`MPI_Get_library_version`; callable before
+    /// MPI starts), e.g. "Open MPI v4.1.4, package: Debian OpenMPI, …".
+    public static var libraryVersion: String {
+        // MPI_MAX_LIBRARY_VERSION_STRING is 256 in OpenMPI; the room to spare costs nothing.
+        var buffer = [CChar](repeating: 0, count: 4096)
+        var length: Int32 = 0
+        guard MPI_Get_library_version(&buffer, &length) == flock_mpi_success() else { return "unknown" }
+        let bytes = buffer.prefix(Int(max(0, min(length, 4096)))).map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Whether this process was started by `mpirun`/`mpiexec` (OpenMPI sets these).
     public static func launchedByMPIRun(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil

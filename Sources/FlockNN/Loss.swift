@@ -9,6 +9,17 @@ public enum Loss: Sendable, Equatable {
     /// Softmax cross-entropy from logits.
     case crossEntropy(labelSmoothing: Float, classWeights: [Float]?)
 
+    /// The loss's name in configs (`cross_entropy`, `mse`, …).
+    public var name: String {
+        switch self {
+        case .meanSquaredError: return "mse"
+        case .meanAbsoluteError: return "mae"
+        case .huber: return "huber"
+        case .binaryCrossEntropy: return "binary_cross_entropy"
+        case .crossEntropy: return "cross_entropy"
+        }
+    }
+
     /// Whether targets are class indices (and accuracy-like metrics apply).
     public var isClassification: Bool {
         switch self {

@@ -25,7 +25,17 @@ public final class Model {
         self.parameters = parameters
         self.layers = layers
         var generator = generator
+        let (parametersBefore, buffersBefore) = (parameters.slots.count, parameters.bufferSlots.count)
         root = try Sequential(layers, inputShape: inputShape, parameters: parameters, generator: &generator)
+        // Every slot built here must be listed by some layer: checkpoints, partitioning
+        // and the consistency check walk the layer tree.
+        let listed = Set(root.allParameters.map(\.index)), listedBuffers = Set(root.allBuffers.map(\.index))
+        if let missing = parameters.slots[parametersBefore...].first(where: { !listed.contains($0.index) }) {
+            throw ConfigError(path: "model", "parameter \(missing.name) was registered but no layer lists it in ownParameters")
+        }
+        if let missing = parameters.bufferSlots[buffersBefore...].first(where: { !listedBuffers.contains($0.index) }) {
+            throw ConfigError(path: "model", "buffer \(missing.name) was registered but no layer lists it in ownBuffers")
+        }
     }
 
     /// Builds `layers` with initial values drawn from `seed`'s initialization stream (the

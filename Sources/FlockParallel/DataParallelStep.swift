@@ -24,6 +24,9 @@ public final class DataParallelStep: StepStrategy {
     /// Checks the model and config across the groups, moves the gradients into the data
     /// group's memory, and broadcasts rank 0's parameters and buffers. Collective.
     public func prepare(model: Model, configHash: UInt64) throws {
+        guard layout.pipelineStages == 1 && layout.tensorWidth == 1 else {
+            throw ParallelLayout.LayoutError(description: "data parallelism alone cannot run a layout of \(layout.pipelineStages) pipeline stages × \(layout.tensorWidth) tensor slices")
+        }
         try ModelConsistency.verify(model.parameters, configHash: configHash, layout: layout)
         let parallel = try DataParallel(parameters: model.parameters, communicator: layout.dataGroup,
                                         bucketBytes: bucketBytes, overlap: overlap)
@@ -37,6 +40,13 @@ public final class DataParallelStep: StepStrategy {
     public func computeGradients(_ microBatches: [MicroBatch], model: Model, loss: Loss, step: Int,
                                  generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
         guard let dataParallel, let runner else { preconditionFailure("DataParallelStep used before prepare(model:configHash:)") }
+        precondition(runner.tape.parameters === model.parameters, "DataParallelStep prepared for another model")
+        // Errors of the allreduces that start during backward name this step.
+        layout.dataGroup.step = step
+        layout.world.step = step
+        // Every replica starts the step from the first replica's running statistics (as
+        // PyTorch DDP's broadcast_buffers).
+        try synchronizeBuffers()
         var outcomes: [MicroBatchOutcome] = []
         let statistics = StatisticsSum(communicator: layout.dataGroup)
         let synchronizes = layout.dataGroup.size > 1 && model.hasSynchronizedStatistics
@@ -51,15 +61,23 @@ public final class DataParallelStep: StepStrategy {
             outcomes.append(runner.forwardBackward(batch, model: model, loss: loss, generator: &generator,
                                                    sumAcrossDataGroup: everyRankHasSamples ? statistics.sum : nil))
         }
-        layout.dataGroup.step = step
         try dataParallel.finish()
         try statistics.rethrow()
         return outcomes
     }
 
-    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) -> MicroBatchOutcome {
+    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) throws -> MicroBatchOutcome {
         guard let runner else { preconditionFailure("DataParallelStep used before prepare(model:configHash:)") }
         return runner.evaluate(features: features, targets: targets, model: model, loss: loss)
+    }
+
+    public func synchronizeBuffers() throws {
+        guard let dataParallel, !dataParallel.parameters.bufferSlots.isEmpty else { return }
+        try dataParallel.parameters.withBuffers { try layout.dataGroup.broadcast($0, root: 0) }
+    }
+
+    public func synchronizeModelState() throws {
+        try dataParallel?.broadcastModelState(root: 0)
     }
 }
 

@@ -37,8 +37,8 @@ public struct ParallelLayout {
         public let description: String
     }
 
-    /// Splits `world` into its groups. Collective over `world`; with one group of a kind
-    /// that group is the world itself or a single rank, without a split.
+    /// Splits `world` into its groups. Collective over `world`; a group that spans the
+    /// world is the world itself, without a split.
     public init(world: any Communicator, pipelineStages: Int = 1, tensorWidth: Int = 1) throws {
         guard pipelineStages >= 1, tensorWidth >= 1 else {
             throw LayoutError(description: "pipeline stages and tensor width must be positive, got \(pipelineStages) and \(tensorWidth)")

@@ -9,7 +9,7 @@ public final class SingleRankStep: StepStrategy {
     public var dataGroup: (any Communicator)? { nil }
 
     public func prepare(model: Model, configHash: UInt64) throws {
-        runner = MicroBatchRunner(parameters: model.parameters)
+        _ = runner(for: model)
     }
 
     public func computeGradients(_ microBatches: [MicroBatch], model: Model, loss: Loss, step: Int,
@@ -20,10 +20,15 @@ public final class SingleRankStep: StepStrategy {
         }
     }
 
-    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) -> MicroBatchOutcome {
+    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) throws -> MicroBatchOutcome {
         runner(for: model).evaluate(features: features, targets: targets, model: model, loss: loss)
     }
 
+    public func synchronizeBuffers() throws {}
+
+    public func synchronizeModelState() throws {}
+
+    /// The runner of `model`'s store (a new one if this strategy is handed another model).
     private func runner(for model: Model) -> MicroBatchRunner {
         if let runner, runner.tape.parameters === model.parameters { return runner }
         let made = MicroBatchRunner(parameters: model.parameters)

@@ -24,6 +24,12 @@ public struct MicroBatchOutcome {
     /// (n, outputShape…)
     public let outputs: Tensor
     public let targets: Tensor
+
+    public init(loss: Float, outputs: Tensor, targets: Tensor) {
+        self.loss = loss
+        self.outputs = outputs
+        self.targets = targets
+    }
 }
 
 /// How one optimizer step's gradients are computed and synchronized: on one rank, data
@@ -48,7 +54,15 @@ public protocol StepStrategy: AnyObject {
                           generator: inout RandomGenerator) throws -> [MicroBatchOutcome]
 
     /// Loss and outputs in inference mode on this rank's `features`, with no gradients.
-    func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) -> MicroBatchOutcome
+    func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) throws -> MicroBatchOutcome
+
+    /// Makes the buffers (running statistics) of every replica of a shard equal to its
+    /// first replica's, before evaluation and checkpoints. Collective.
+    func synchronizeBuffers() throws
+
+    /// Makes every replica's parameters and buffers its first replica's (after rank 0
+    /// restored best weights). Collective.
+    func synchronizeModelState() throws
 }
 
 extension StepStrategy {

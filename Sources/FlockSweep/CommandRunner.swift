@@ -1,4 +1,6 @@
 import Foundation
+import FlockStore
+import FlockTrain
 
 /// Runs a trial as a `flock train` child process, or as `mpirun -np K flock train`.
 ///
@@ -21,22 +23,20 @@ public struct CommandRunner: TrialRunner {
         self.mpiRanks = mpiRanks
     }
 
+    /// The trial's `flock train` job.
+    func job(_ trial: TrialAssignment) -> TrainProcess {
+        var job = TrainProcess(executable: executable, configPath: baseConfigPath)
+        job.runDirectory = trial.runDirectory.path
+        job.storePath = storePath
+        job.parentPID = ProcessInfo.processInfo.processIdentifier
+        job.overrides = SweepConfig.overrides(trial.params)
+        job.resume = trial.resume
+        job.mpirunRanks = mpiRanks
+        return job
+    }
+
     public func run(_ trial: TrialAssignment, report: @escaping @Sendable (Int, Double) -> Bool) throws -> TrialResult {
-        var arguments = ["train", baseConfigPath, "--run-dir", trial.runDirectory.path, "--store", storePath,
-                         "--exit-with-pid", "\(ProcessInfo.processInfo.processIdentifier)"]
-        for override in SweepConfig.overrides(trial.params) { arguments += ["--set", override] }
-        if trial.resume { arguments.append("--resume") }
-        let process = Process()
-        if let ranks = mpiRanks {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)", executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
-        }
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = environment["OPENBLAS_NUM_THREADS"] ?? "1"
-        process.environment = environment
+        let process = job(trial).process()
         let errorFile = trial.runDirectory.deletingLastPathComponent()
             .appendingPathComponent("\(trial.runDirectory.lastPathComponent).stderr")
         guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
@@ -48,12 +48,12 @@ public struct CommandRunner: TrialRunner {
         process.standardError = errorHandle
         try process.run()
 
-        let metrics = trial.runDirectory.appendingPathComponent("metrics.jsonl")
+        let results = RunResults(directory: trial.runDirectory)
         var reported = 0
         var prunedValue: Double? = nil
         while process.isRunning {
             usleep(50_000)
-            for (epoch, value) in Self.epochs(in: metrics, metric: sweep.metric) where epoch > reported {
+            for (epoch, value) in objectives(results) where epoch > reported {
                 reported = epoch
                 if report(epoch, value) {
                     prunedValue = value
@@ -69,7 +69,7 @@ public struct CommandRunner: TrialRunner {
             return .pruned(prunedValue)
         }
         // Epochs logged after the last poll.
-        for (epoch, value) in Self.epochs(in: metrics, metric: sweep.metric) where epoch > reported {
+        for (epoch, value) in objectives(results) where epoch > reported {
             reported = epoch
             if report(epoch, value) { return .pruned(value) }
         }
@@ -78,23 +78,13 @@ public struct CommandRunner: TrialRunner {
             let tail = message.split(separator: "\n").suffix(3).joined(separator: " | ")
             throw SweepError(description: "flock train exited with status \(process.terminationStatus): \(tail)")
         }
-        let summaryURL = trial.runDirectory.appendingPathComponent("summary.json")
-        guard let data = FileManager.default.contents(atPath: summaryURL.path),
-              let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let values = summary[sweep.useBestEpoch ? "best" : "final"] as? [String: Double],
-              let value = values[sweep.metric] else {
-            throw SweepError(description: "\(summaryURL.path): no \(sweep.metric) in the run's summary")
+        do { return .complete(try results.objective(sweep.metric, bestEpoch: sweep.useBestEpoch)) } catch {
+            throw SweepError(description: "\(error)")
         }
-        return .complete(value)
     }
 
-    /// (epoch, objective) of every complete line of `metrics.jsonl`.
-    static func epochs(in url: URL, metric: String) -> [(Int, Double)] {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let epoch = object["epoch"] as? Int, let value = object[metric] as? Double else { return nil }
-            return (epoch, value)
-        }
+    /// (epoch, objective) of every complete line of `metrics.jsonl` that has the objective.
+    private func objectives(_ results: RunResults) -> [(Int, Double)] {
+        results.epochs().compactMap { line in line.values[sweep.metric].map { (line.epoch, $0) } }
     }
 }

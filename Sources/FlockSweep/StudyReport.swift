@@ -1,5 +1,5 @@
+import FlockStore
 import Foundation
-import GRDB
 import Yams
 
 /// A study as stored: its trials, the best one, and the best trial's training config.
@@ -10,18 +10,11 @@ public struct StudyReport {
     /// Reads `study` (default: the newest study) from the store at `storePath`.
     public init(storePath: String, study name: String?) throws {
         let store = try ExperimentStore(path: storePath, readOnly: true)
-        let found: (StudyRecord?, [TrialRecord]) = try store.snapshot { db in
-            guard try db.tableExists("study") else { return (nil, []) }
-            let study = try name.map { try StudyRecord.fetchOne(db, key: $0) }
-                ?? StudyRecord.order(Column("createdAt").desc).fetchOne(db)
-            let trials = try study.map { try TrialRecord.filter(Column("study") == $0.name).order(Column("number")).fetchAll(db) } ?? []
-            return (study, trials)
-        }
-        guard let study = found.0 else {
+        guard let found = try store.study(named: name) else {
             throw SweepError(description: name.map { "\(storePath): no study '\($0)'" } ?? "\(storePath): no study")
         }
-        self.study = study
-        trials = found.1
+        study = found.study
+        trials = found.trials
     }
 
     /// The complete trial with the best value in the study's direction.

@@ -1,5 +1,5 @@
+import FlockStore
 import Foundation
-import GRDB
 
 /// Runs a study: `workers` threads each claim a trial, run it, record the result, and go
 /// again until the budget is spent. Everything it knows lives in the store, so a driver
@@ -27,17 +27,11 @@ public final class SweepDriver: Sendable {
 
     /// Registers the study (or checks that an existing one has the same definition).
     public func prepare() throws {
-        let sweep = sweep
-        let base = try ConfigLoader.yaml(of: sweep.base)
-        try store.immediate { db in
-            if let existing = try StudyRecord.fetchOne(db, key: sweep.study) {
-                guard existing.definition == sweep.definition else {
-                    throw SweepError(description: "study '\(sweep.study)' already exists in this store with a different sweep definition; use another study name or store")
-                }
-            } else {
-                try StudyRecord(name: sweep.study, definition: sweep.definition, base: base,
-                                direction: sweep.maximize ? "maximize" : "minimize").insert(db)
-            }
+        let record = StudyRecord(name: sweep.study, definition: sweep.definition, base: try ConfigLoader.yaml(of: sweep.base),
+                                 direction: sweep.maximize ? "maximize" : "minimize")
+        let stored = try store.registerStudy(record)
+        guard stored.definition == sweep.definition else {
+            throw SweepError(description: "study '\(sweep.study)' already exists in this store with a different sweep definition; use another study name or store")
         }
     }
 
@@ -65,10 +59,7 @@ public final class SweepDriver: Sendable {
     }
 
     public func trials() throws -> [TrialRecord] {
-        let study = sweep.study
-        return try store.snapshot { db in
-            try TrialRecord.filter(Column("study") == study).order(Column("number")).fetchAll(db)
-        }
+        try store.trials(ofStudy: sweep.study)
     }
 
     // MARK: One worker
@@ -81,69 +72,31 @@ public final class SweepDriver: Sendable {
             case .wait:
                 // Others still run trials that may be retried if they die: look again soon.
                 usleep(200_000)
-            case let .trial(record, resume):
+            case let .claimed(record):
+                // A retried trial continues from its last checkpoint when it wrote one.
+                let resume = record.runDirectory.map {
+                    FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0).appendingPathComponent("checkpoints/last").path)
+                } ?? false
                 let finished = try execute(record, resume: resume, worker: worker)
                 onTrialFinished(finished)
             }
         }
     }
 
-    private enum Claim: Sendable {
-        case trial(TrialRecord, resume: Bool)
-        case wait
-        case done
-    }
-
-    /// One transaction: requeue lost trials, claim a waiting one, or create the next.
-    private func claim(worker: String) throws -> Claim {
+    /// Requeues lost trials, claims a waiting one, or creates the next from the sampler
+    /// (all in one store transaction).
+    private func claim(worker: String) throws -> TrialClaim {
         let sweep = sweep, directory = directory
-        return try store.immediate { db in
-            let now = Date()
-            let study = sweep.study
-            // Trials whose driver stopped beating are lost: retry them, or give up.
-            let stale = try TrialRecord.filter(Column("study") == study && Column("state") == TrialRecord.State.running.rawValue)
-                .filter(Column("heartbeat") < now.addingTimeInterval(-sweep.heartbeatTimeout)).fetchAll(db)
-            for var lost in stale {
-                if lost.retries < sweep.maxRetries {
-                    lost.state = .waiting
-                    lost.retries += 1
-                    lost.worker = nil
-                } else {
-                    lost.state = .failed
-                    lost.error = "its driver stopped (no heartbeat for \(Int(sweep.heartbeatTimeout)) s) and max_retries is spent"
-                    lost.finishedAt = now
-                }
-                try lost.update(db)
-            }
-            let all = try TrialRecord.filter(Column("study") == study).order(Column("number")).fetchAll(db)
-            if var waiting = all.first(where: { $0.state == .waiting }) {
-                waiting.state = .running
-                waiting.worker = worker
-                waiting.heartbeat = now
-                waiting.startedAt = waiting.startedAt ?? now
-                try waiting.update(db)
-                let resume = waiting.runDirectory.map {
-                    FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0).appendingPathComponent("checkpoints/last").path)
-                } ?? false
-                return .trial(waiting, resume: resume)
-            }
-            let created = try StudyRecord.fetchOne(db, key: study)?.createdAt ?? now
-            let outOfTime = sweep.wallSeconds.map { now.timeIntervalSince(created) >= $0 } ?? false
+        let policy = LostTrialPolicy(heartbeatTimeout: sweep.heartbeatTimeout, maxRetries: sweep.maxRetries)
+        return try store.claimTrial(study: sweep.study, worker: worker, policy: policy) { study, all in
+            let outOfTime = sweep.wallSeconds.map { Date().timeIntervalSince(study.createdAt) >= $0 } ?? false
             let outOfTrials = sweep.trialBudget.map { all.count >= $0 } ?? false
-            let stillRunning = all.contains { $0.state == .running }
-            if outOfTime || outOfTrials { return stillRunning ? .wait : .done }
-
+            if outOfTime || outOfTrials { return nil }
             let history = try Self.history(all, maximize: sweep.maximize)
-            guard let params = sweep.sampler.suggest(space: sweep.space, history: history, number: all.count) else {
-                return stillRunning ? .wait : .done   // the space is exhausted
-            }
-            var trial = TrialRecord(study: study, number: all.count, state: .running, params: try Self.encode(params))
-            trial.worker = worker
-            trial.heartbeat = now
-            trial.startedAt = now
-            trial.runDirectory = directory.appendingPathComponent(String(format: "trials/%04d", all.count)).path
-            try trial.insert(db)
-            return .trial(trial, resume: false)
+            // nil when the space is exhausted.
+            guard let params = sweep.sampler.suggest(space: sweep.space, history: history, number: all.count) else { return nil }
+            return NewTrial(params: try Self.encode(params),
+                            runDirectory: directory.appendingPathComponent(String(format: "trials/%04d", all.count)).path)
         }
     }
 
@@ -156,64 +109,29 @@ public final class SweepDriver: Sendable {
         let assignment = TrialAssignment(study: sweep.study, number: trial.number, params: params,
                                          runDirectory: runDirectory, resume: resume)
         let trialID = trial.id!
-        let result: Result<TrialResult, any Error>
+        let outcome: TrialOutcome
         do {
-            result = .success(try runner.run(assignment) { [self] step, value in
+            switch try runner.run(assignment, report: { [self] step, value in
                 (try? reportAndDecide(trialID: trialID, number: trial.number, step: step, value: value)) ?? false
-            })
-        } catch {
-            result = .failure(error)
-        }
-        let sweep = sweep
-        return try store.immediate { db in
-            guard var record = try TrialRecord.fetchOne(db, key: trialID) else { throw SweepError(description: "trial \(trialID) vanished") }
-            // Only the worker that still holds the trial records its end.
-            guard record.state == .running, record.worker == worker else { return record }
-            record.finishedAt = Date()
-            record.worker = nil
-            switch result {
-            case let .success(.complete(value)):
-                record.state = .complete
-                record.value = value
-            case let .success(.pruned(value)):
-                record.state = .pruned
-                record.value = value
-            case let .failure(error):
-                record.error = "\(error)"
-                if record.retries < sweep.maxRetries {
-                    record.state = .waiting
-                    record.retries += 1
-                    record.finishedAt = nil
-                } else {
-                    record.state = .failed
-                }
+            }) {
+            case let .complete(value): outcome = .complete(value)
+            case let .pruned(value): outcome = .pruned(value)
             }
-            try record.update(db)
-            return record
+        } catch {
+            outcome = .failed("\(error)")
         }
+        return try store.finishTrial(id: trialID, worker: worker, outcome: outcome, maxRetries: sweep.maxRetries)
     }
 
     /// Stores an intermediate value and asks the pruner about it.
     private func reportAndDecide(trialID: Int64, number: Int, step: Int, value: Double) throws -> Bool {
-        let sweep = sweep
-        return try store.immediate { db in
-            try IntermediateValueRecord(trialID: trialID, step: step, value: value).save(db)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT trial.number AS number, trial.state AS state, intermediateValue.step AS step, intermediateValue.value AS value
-                FROM intermediateValue JOIN trial ON trial.id = intermediateValue.trialID
-                WHERE trial.study = ?
-                """, arguments: [sweep.study])
-            var values: [Int: [Int: Double]] = [:], complete: [Int: Bool] = [:]
-            for row in rows {
-                let trialNumber: Int = row["number"], state: String = row["state"]
-                let raw: Double = row["value"]
-                values[trialNumber, default: [:]][row["step"]] = sweep.maximize ? -raw : raw
-                complete[trialNumber] = state == TrialRecord.State.complete.rawValue
-            }
-            let curves = values.map { LearningCurve(number: $0.key, values: $0.value, isComplete: complete[$0.key] ?? false) }
-            guard let mine = curves.first(where: { $0.number == number }) else { return false }
-            return sweep.pruner.shouldPrune(mine, step: step, others: curves.filter { $0.number != number })
+        let maximize = sweep.maximize
+        let curves = try store.recordIntermediateValue(trialID: trialID, step: step, value: value).map { stored in
+            LearningCurve(number: stored.number, values: stored.values.mapValues { maximize ? -$0 : $0 },
+                          isComplete: stored.state == .complete)
         }
+        guard let mine = curves.first(where: { $0.number == number }) else { return false }
+        return sweep.pruner.shouldPrune(mine, step: step, others: curves.filter { $0.number != number })
     }
 
     // MARK: Encoding
@@ -259,11 +177,7 @@ private final class Heartbeat: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             while isRunning {
-                let prefix = driverID + "#"
-                try? store.immediate { db in
-                    try db.execute(sql: "UPDATE trial SET heartbeat = ? WHERE state = 'running' AND substr(worker, 1, ?) = ?",
-                                   arguments: [Date(), prefix.count, prefix])
-                }
+                try? store.heartbeat(workerPrefix: driverID + "#")
                 usleep(1_000_000)
             }
         }

@@ -19,7 +19,7 @@ extension Tape {
         outputShape[outputShape.count - 1] = outFeatures
         let store = parameters
 
-        let y = Tensor(shape: outputShape, uninitializedFill: { out in
+        let y = makeTensor(shape: outputShape, uninitializedFill: { out in
             var beta: Float = 0
             if let bias {
                 store.withParameter(bias) { b in
@@ -49,8 +49,8 @@ extension Tape {
         let node = recordWithWeights(y, inputBackward: { tape, g in
             // dx(N, in) = g(N, out) · W(out, in)
             guard inputNeedsGradient else { return }
-            let gz = masked.gradient(from: g)
-            let dx = Tensor(shape: input.shape, uninitializedFill: { out in
+            let gz = masked.gradient(from: g, tape: tape)
+            let dx = tape.makeTensor(shape: input.shape, uninitializedFill: { out in
                 gz.scalars.withUnsafeBufferPointer { pg in
                     store.withParameter(weight) { w in
                         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
@@ -61,7 +61,10 @@ extension Tape {
             })
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
-            let gz = masked.gradient(from: g)
+            let gz = masked.gradient(from: g, tape: tape)
+            // The weight part runs last (backward runs the input part first): a later
+            // backward through this node masks its own gradient.
+            defer { masked.forget() }
             gz.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
@@ -88,8 +91,8 @@ extension Tape {
     }
 }
 
-/// A linear node's output gradient after its ReLU mask (g ⊙ [y > 0]), computed on first
-/// use and shared by the input and weight parts of backward.
+/// A linear node's output gradient after its ReLU mask (g ⊙ [y > 0]), computed by the
+/// input part of backward and reused by the weight part, now or deferred.
 private final class MaskedGradient {
     let relu: Bool
     let output: Tensor
@@ -100,10 +103,12 @@ private final class MaskedGradient {
         self.output = output
     }
 
-    func gradient(from g: Tensor) -> Tensor {
+    func forget() { cached = nil }
+
+    func gradient(from g: Tensor, tape: Tape) -> Tensor {
         guard relu else { return g }
         if let cached { return cached }
-        let masked = Tensor(shape: g.shape, uninitializedFill: { out in
+        let masked = tape.makeTensor(shape: g.shape, uninitializedFill: { out in
             output.scalars.withUnsafeBufferPointer { py in
                 g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
             }

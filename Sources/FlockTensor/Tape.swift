@@ -53,6 +53,7 @@ public final class Tape {
     private var parametersFinishedAt: [Int: [ParameterSlot]] = [:]
     private var usedParameters: Set<Int> = []
     private var gradientReadyObservers: [(ParameterSlot) -> Void] = []
+    private var storagePool = TensorStoragePool()
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
@@ -61,14 +62,24 @@ public final class Tape {
 
     /// Forgets every recorded node (observers stay).
     public func reset() {
-        values.removeAll(keepingCapacity: true)
-        gradients.removeAll(keepingCapacity: true)
-        requiresGradient.removeAll(keepingCapacity: true)
+        // Closures first: they hold the values too, and a recycled array should be free.
         backwardSteps.removeAll(keepingCapacity: true)
         weightSteps.removeAll(keepingCapacity: true)
         deferredWeightWork.removeAll(keepingCapacity: true)
+        for value in values { storagePool.recycle(value) }
+        for case let gradient? in gradients { storagePool.recycle(gradient) }
+        values.removeAll(keepingCapacity: true)
+        gradients.removeAll(keepingCapacity: true)
+        requiresGradient.removeAll(keepingCapacity: true)
         parametersFinishedAt.removeAll(keepingCapacity: true)
         usedParameters.removeAll(keepingCapacity: true)
+    }
+
+    /// A tensor of `shape` whose every element `fill` must write, in storage a previous
+    /// step of this tape released when one of that size is free (ops on the hot path use
+    /// it for their outputs and gradients).
+    public func makeTensor(shape: [Int], uninitializedFill fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        storagePool.makeTensor(shape: shape, fill: fill)
     }
 
     /// Adds an observer called during backward once a parameter's gradient is complete,
@@ -188,16 +199,20 @@ public final class Tape {
     public func backward(from output: Variable, gradient: Tensor, weightGradients: WeightGradientTiming = .immediate) {
         accumulate(gradient, into: output)
         for id in stride(from: output.id, through: 0, by: -1) {
-            if let gradient = gradients[id], let weightStep = weightSteps[id] {
+            let gradient = gradients[id]
+            if let step = backwardSteps[id], gradient != nil {
+                step(self)
+            }
+            if let gradient, let weightStep = weightSteps[id] {
                 switch weightGradients {
                 case .immediate: weightStep(self, gradient)
                 case .deferred: deferredWeightWork.append((id, gradient))
                 }
             }
-            if let step = backwardSteps[id], gradients[id] != nil {
-                step(self)
+            if id != output.id, let used = gradients[id], !(requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil) {
+                gradients[id] = nil
+                storagePool.recycle(used)
             }
-            if id != output.id { gradients[id] = requiresGradient[id] && backwardSteps[id] == nil && weightSteps[id] == nil ? gradients[id] : nil }
             if weightGradients == .immediate { announceFinishedParameters(at: id) }
         }
     }
@@ -205,7 +220,9 @@ public final class Tape {
     /// Runs the weight-gradient work a `.deferred` backward left, newest node first, and
     /// announces each parameter's gradient as it completes.
     public func backwardWeights() {
-        let work = deferredWeightWork
+        guard !deferredWeightWork.isEmpty else { return }
+        // Newest node first, whichever backward left the work.
+        let work = deferredWeightWork.sorted { $0.node > $1.node }
         deferredWeightWork.removeAll(keepingCapacity: true)
         var next = work.startIndex
         for id in stride(from: values.count - 1, through: 0, by: -1) {

@@ -34,7 +34,7 @@ public struct Checkpoint {
         if let bestModel { files["best_model.safetensors"] = bestModel }
         var state = state
         state.files = files.mapValues { SHA256.hex(of: $0) }
-        let encoder = JSONEncoder()
+        let encoder = JSONValue.encoder
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         files["state.json"] = try encoder.encode(state)
         // state.json last: a folder with a state.json has everything before it.
@@ -69,7 +69,7 @@ public struct Checkpoint {
             throw LoadError(description: "\(statePath.path): missing: the checkpoint is incomplete")
         }
         let state: TrainingState
-        do { state = try JSONDecoder().decode(TrainingState.self, from: stateData) } catch {
+        do { state = try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
             throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
         }
         var contents: [String: Data] = [:]

@@ -45,13 +45,19 @@ struct MetricAccumulator {
     /// Takes back sums saved from `packedSums` (a checkpoint written mid-epoch).
     mutating func restore(packedSums packed: [Double]) {
         lossSum = packed[0]
-        samples = Int(packed[1])
+        samples = Self.count(packed[1])
         var next = 2
         if let classes = confusion?.classCount {
-            confusion = ConfusionMatrix(classCount: classes, flatCounts: packed[next..<(next + classes * classes)].map { Int($0) })
+            confusion = ConfusionMatrix(classCount: classes, flatCounts: packed[next..<(next + classes * classes)].map(Self.count))
             next += classes * classes
         }
         regression = RegressionMetrics(sums: Array(packed[next..<(next + 5)]))
+    }
+
+    /// A count held as a Double, as an Int (clamped: a sum from a damaged checkpoint must
+    /// not trap the conversion).
+    private static func count(_ value: Double) -> Int {
+        value.isFinite ? Int(Swift.min(Swift.max(value, 0), 1e15)) : 0
     }
 
     /// Every running sum, summed across ranks, so the result covers all ranks' samples

@@ -104,7 +104,7 @@ public struct RunDirectory: Sendable {
     public func writeSummary(_ summary: TrainingSummary) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(summary), to: url.appendingPathComponent("summary.json"))
+        try AtomicFile.write(try encoder.encode(summary.recordingBLAS()), to: url.appendingPathComponent("summary.json"))
     }
 }
 

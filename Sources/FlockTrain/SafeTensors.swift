@@ -3,8 +3,9 @@ import Foundation
 /// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON
 /// header mapping each tensor name to `{"dtype", "shape", "data_offsets"}` (byte offsets
 /// into the data that follows), padded with spaces to a multiple of 8, then the data.
-/// Our parameters are one contiguous F32 buffer in slot order, so the data section is
-/// that buffer verbatim, and PyTorch's `safetensors.torch.load_file` reads it.
+/// A model's file holds its parameters in slot order, then its buffers (running
+/// statistics), little-endian F32, named by layer path, so PyTorch's
+/// `safetensors.torch.load_file` reads it as a `state_dict`.
 public enum SafeTensors {
     public struct FormatError: Error, CustomStringConvertible {
         public let path: String

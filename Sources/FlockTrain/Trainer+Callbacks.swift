@@ -30,10 +30,7 @@ extension Trainer {
         if let world = strategy.world, world.size > 1 { restore = try world.broadcast(restore, root: 0) }
         guard restore[0] == 1 else { return }
         if let bestWeights = progress.bestWeights { parameters.restoreState(bestWeights) }
-        if let world = strategy.world, world.size > 1 {
-            try parameters.withParameters { try world.broadcast($0, root: 0) }
-            if !parameters.bufferSlots.isEmpty { try parameters.withBuffers { try world.broadcast($0, root: 0) } }
-        }
+        try strategy.synchronizeModelState()
     }
 
     /// TerminateOnNaN: stop naming the step, or roll back to the last checkpoint with a
@@ -41,9 +38,13 @@ extension Trainer {
     func handleNonFinite(epoch: Int, batch: Int) throws {
         let error = NonFiniteLossError(step: optimizer.stepCount, epoch: epoch + 1, batch: batch + 1,
                                        detail: "non-finite loss or gradients")
+        // Rank 0 decides whether a checkpoint to roll back to exists and tells every rank,
+        // so no rank rolls back while another stops.
+        let folder = checkpointFolder ?? sharedCheckpointFolder
+        var canRollBack: [Int32] = [folder.map { FileManager.default.fileExists(atPath: $0.appendingPathComponent("last").path) } == true ? 1 : 0]
+        if let world = strategy.world, world.size > 1 { canRollBack = try world.broadcast(canRollBack, root: 0) }
         guard var policy = options.nonFinite, policy.action == .rollback, policy.state.rollbacks < policy.maxRollbacks,
-              let folder = checkpointFolder ?? sharedCheckpointFolder,
-              FileManager.default.fileExists(atPath: folder.appendingPathComponent("last").path) else { throw error }
+              canRollBack[0] == 1, let folder else { throw error }
         policy.state.rollbacks += 1
         let scale = progress.learningRateScale * policy.lrFactor
         if rank == 0 {

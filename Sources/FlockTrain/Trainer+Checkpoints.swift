@@ -6,8 +6,10 @@ extension Trainer {
     func callbackStates() throws -> [String: JSONValue] {
         var states: [String: JSONValue] = [:]
         for callback in callbacks { states[callback.stateKey] = try callback.encodedState() }
-        if let checkpointing = options.checkpointing { states["model_checkpoint"] = try JSONValue(encoding: checkpointing.state) }
-        if let nonFinite = options.nonFinite { states["terminate_on_nan"] = try JSONValue(encoding: nonFinite.state) }
+        if let checkpointing = options.checkpointing {
+            states[TrainingState.modelCheckpointKey] = try JSONValue(encoding: checkpointing.state)
+        }
+        if let nonFinite = options.nonFinite { states[TrainingState.terminateOnNaNKey] = try JSONValue(encoding: nonFinite.state) }
         return states
     }
 
@@ -17,8 +19,12 @@ extension Trainer {
             for index in callbacks.indices {
                 if let saved = states[callbacks[index].stateKey] { try callbacks[index].restoreState(saved) }
             }
-            if let saved = states["model_checkpoint"] { options.checkpointing?.state = try saved.decode(ModelCheckpoint.State.self) }
-            if let saved = states["terminate_on_nan"] { options.nonFinite?.state = try saved.decode(TerminateOnNaN.State.self) }
+            if let saved = states[TrainingState.modelCheckpointKey] {
+                options.checkpointing?.state = try saved.decode(ModelCheckpoint.State.self)
+            }
+            if let saved = states[TrainingState.terminateOnNaNKey] {
+                options.nonFinite?.state = try saved.decode(TerminateOnNaN.State.self)
+            }
         } catch {
             throw Checkpoint.LoadError(description: "\(source): a callback state does not fit its callback: \(error)")
         }
@@ -27,6 +33,7 @@ extension Trainer {
     /// Writes a checkpoint (rank 0) of the current position; collective, because every
     /// rank's dropout generator state (and, mid-epoch, its metric sums) goes into it.
     func saveCheckpoint(name: String, monitored: Double?, epochMetricSums: [Double]? = nil) throws {
+        try strategy.synchronizeBuffers()
         var generators = [progress.dropoutGenerator]
         var sums = epochMetricSums.map { [$0] }
         if let world = strategy.world, world.size > 1 {
@@ -58,6 +65,7 @@ extension Trainer {
     /// streams, callback states and learning-rate factor. Every rank calls it with the
     /// same checkpoint.
     public func resume(from checkpoint: Checkpoint) throws {
+        try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
         try Checkpoint.assign(checkpoint.model, to: parameters, source: checkpoint.url.appendingPathComponent("model.safetensors").path)
         for (name, buffer) in checkpoint.optimizer where buffer.count != parameters.count {
             throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(name) has \(buffer.count) values, the model has \(parameters.count) parameters")
@@ -76,17 +84,39 @@ extension Trainer {
         if state.dropoutGenerators.count == worldSize {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
         }
-        progress.resumedEpochSums = nil
-        if let sums = state.epochMetricSums, sums.count == worldSize {
-            let expected = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount).packedSums.count
-            guard sums[rank].count == expected else {
-                throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/state.json: epoch_metric_sums of rank \(rank) has \(sums[rank].count) values, this model's metrics need \(expected)")
-            }
-            progress.resumedEpochSums = sums[rank]
-        }
+        progress.resumedEpochSums = state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil }
         if let best = checkpoint.bestModel, rank == 0 {
             progress.bestWeights = try Checkpoint.flatten(best, like: parameters,
                                                           source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
+        }
+    }
+
+    /// Checks a checkpoint's position against this job before anything is restored: a
+    /// state that does not fit (another data file, a hand-edited or foreign state.json)
+    /// is an error naming the field, never a trap later.
+    func checkPosition(_ state: TrainingState, source: String) throws {
+        func fail(_ field: String, _ message: String) -> Checkpoint.LoadError {
+            Checkpoint.LoadError(description: "\(source): \(field): \(message)")
+        }
+        guard (0...options.epochs).contains(state.epoch) else {
+            throw fail("epoch", "\(state.epoch) is outside this run's 0...\(options.epochs) epochs")
+        }
+        guard (0...sampler.batchesPerEpoch).contains(state.batchInEpoch) else {
+            throw fail("batch_in_epoch", "\(state.batchInEpoch) is outside the \(sampler.batchesPerEpoch) batches of an epoch of this data")
+        }
+        guard state.step >= 0 else { throw fail("step", "expected a step ≥ 0, got \(state.step)") }
+        guard state.learningRateScale.isFinite, state.learningRateScale >= 0 else {
+            throw fail("learning_rate_scale", "expected a finite factor ≥ 0, got \(state.learningRateScale)")
+        }
+        // Another world size resumes, but not exactly: its streams and sums are not used.
+        if let sums = state.epochMetricSums, sums.count == worldSize {
+            let expected = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount).packedSums.count
+            for (index, rankSums) in sums.enumerated() {
+                // Counts and sums of squares: finite, and counts (all but the loss sum) whole and ≥ 0.
+                guard rankSums.count == expected, rankSums.allSatisfy(\.isFinite), rankSums[1] >= 0, rankSums[1] < 1e15 else {
+                    throw fail("epoch_metric_sums", "rank \(index)'s sums do not fit this model's metrics")
+                }
+            }
         }
     }
 }

@@ -45,24 +45,9 @@ extension Trainer {
     /// training starts. With a communicator this is collective.
     public convenience init(config: TrainingConfig, communicator: (any Communicator)? = nil) throws {
         try config.validate()
-        let dataRanks = communicator?.size ?? 1
-        guard config.data.batchSize % dataRanks == 0 else {
-            throw ConfigError(path: "data.batch_size",
-                              "the global batch of \(config.data.batchSize) does not split evenly over \(dataRanks) ranks")
-        }
         let data = try TrainingData(config: config)
         let model = try config.makeModel(inputShape: data.training.featureShape)
-        let expected = data.expectedOutputWidth(loss: config.loss)
-        let produced = model.outputShape.reduce(1, *)
-        guard produced == expected else {
-            let lastDense = config.model.lastIndex { $0.type == Dense.Spec.typeName } ?? config.model.count - 1
-            throw ConfigError(path: "model[\(lastDense)].units",
-                              "the model outputs \(produced) values per sample but loss '\(config.loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")")
-        }
         let loss = try config.loss.makeLoss(path: "loss")
-        if case let .crossEntropy(_, weights?) = loss, weights.count != expected {
-            throw ConfigError(path: "loss.class_weights", "expected \(expected) weights (one per class), got \(weights.count)")
-        }
         try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),
                       callbacks: config.callbacks.epochEndCallbacks,
                       strategy: try config.makeStrategy(communicator: communicator),

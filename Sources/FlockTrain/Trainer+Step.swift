@@ -37,7 +37,7 @@ extension Trainer {
             // The averaged gradients are the same on every rank, so every rank decides alike;
             // a rank's non-finite loss makes them non-finite too.
             let gradientsFinite = parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } }
-            if !gradientsFinite || (worldSize == 1 && !lossFinite) {
+            if !gradientsFinite || (strategy.dataGroupSize == 1 && !lossFinite) {
                 parameters.zeroGradients()
                 return false
             }
@@ -50,11 +50,11 @@ extension Trainer {
     }
 
     /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
-    func evaluate(_ dataset: Dataset) -> MetricAccumulator {
+    func evaluate(_ dataset: Dataset) throws -> MetricAccumulator {
         var accumulator = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
         let evaluationLoader = DataLoader(dataset: dataset, batchSize: 512, shuffle: false)
         for batch in evaluationLoader.batches(epoch: 0) {
-            let outcome = strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
+            let outcome = try strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
         }
         return accumulator
@@ -63,11 +63,12 @@ extension Trainer {
     /// This rank's slice of the validation split, evaluated and reduced across the data
     /// group: every sample is counted once, none dropped, whatever the world size.
     func evaluateValidationShard() throws -> MetricAccumulator {
+        try strategy.synchronizeBuffers()
         let dataRanks = strategy.dataGroupSize
         let shard = DistributedSampler.shard(strategy.dataRank, of: dataRanks, count: data.validation.count)
         var accumulator = shard.isEmpty
             ? MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
-            : evaluate(dataRanks == 1 ? data.validation : data.validation.subset(Array(shard)))
+            : try evaluate(dataRanks == 1 ? data.validation : data.validation.subset(Array(shard)))
         try accumulator.reduce(across: strategy.dataGroup)
         return accumulator
     }

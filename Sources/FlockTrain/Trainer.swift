@@ -54,14 +54,17 @@ public final class Trainer {
     public init(model: Model, data: TrainingData, loss: Loss, optimizer: any Optimizer,
                 callbacks: [any Callback] = [], strategy: any StepStrategy = SingleRankStep(),
                 options: TrainingOptions = TrainingOptions()) throws {
+        try options.validate()
         let dataRanks = strategy.dataGroupSize
         guard options.batchSize % dataRanks == 0 else {
             throw ConfigError(path: "data.batch_size",
                               "the global batch of \(options.batchSize) does not split evenly over \(dataRanks) ranks")
         }
-        let keys = callbacks.map(\.stateKey)
+        try Self.checkFit(model: model, data: data, loss: loss)
+        let reserved = [TrainingState.modelCheckpointKey, TrainingState.terminateOnNaNKey]
+        let keys = callbacks.map(\.stateKey) + reserved
         if let duplicate = keys.first(where: { key in keys.filter { $0 == key }.count > 1 }) {
-            throw ConfigError(path: "callbacks", "two callbacks save their state under '\(duplicate)'")
+            throw ConfigError(path: "callbacks", "two callbacks save their state under '\(duplicate)' (\(reserved.joined(separator: " and ")) are the trainer's own)")
         }
         self.model = model
         self.data = data
@@ -70,7 +73,7 @@ public final class Trainer {
         self.callbacks = callbacks
         self.strategy = strategy
         var options = options
-        if options.identity.isEmpty { options.identity = Self.identity(of: model) }
+        if options.identity.isEmpty { options.identity = Self.identity(of: model, loss: loss, optimizer: optimizer, options: options) }
         self.options = options
         loader = DataLoader(dataset: data.training, batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed)
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
@@ -161,11 +164,36 @@ public final class Trainer {
               * progress.learningRateScale)
     }
 
-    /// A model's identity when no config names the job: its layers as JSON.
-    static func identity(of model: Model) -> String {
+    /// The data's features must be the model's input, and the model's output what the
+    /// loss needs for these targets.
+    static func checkFit(model: Model, data: TrainingData, loss: Loss) throws {
+        guard data.training.count > 0 else { throw ConfigError(path: "data", "the training split has no samples") }
+        guard data.training.featureShape == model.inputShape else {
+            throw ConfigError(path: "model", "the model takes inputs of shape \(model.inputShape) but the data's samples have shape \(data.training.featureShape)")
+        }
+        let produced = model.outputShape.reduce(1, *), expected = data.expectedOutputWidth(for: loss)
+        guard produced == expected else {
+            let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
+            throw ConfigError(path: "model[\(lastDense)].units",
+                              "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")")
+        }
+        if case let .crossEntropy(_, weights?) = loss, weights.count != expected {
+            throw ConfigError(path: "loss.class_weights", "expected \(expected) weights (one per class), got \(weights.count)")
+        }
+    }
+
+    /// A job's identity when no config names it: the model's layers as JSON, the loss, the
+    /// optimizer and the options that shape the run (so ranks or a resume that differ in
+    /// them are caught).
+    static func identity(of model: Model, loss: Loss, optimizer: any Optimizer, options: TrainingOptions) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let layers = (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
+        return [layers, "input \(model.inputShape)", "loss \(loss)", "optimizer \(optimizer)",
+                "epochs \(options.epochs) batch \(options.batchSize) shuffle \(options.shuffle) seed \(options.seed)",
+                "lr \(options.learningRate) schedule \(options.schedule) accumulate \(options.accumulate)",
+                "penalty \(options.penalty) clip \(String(describing: options.clipValue)) \(String(describing: options.clipNorm))"]
+            .joined(separator: "\n")
     }
 }
 

@@ -60,11 +60,4 @@ public struct TrainingData: Sendable {
         }
         return largest
     }
-
-    /// Output width the model's last layer must produce.
-    public func expectedOutputWidth(loss: LossConfig) -> Int {
-        if loss.name == "cross_entropy" { return classCount ?? 1 }
-        if loss.name == "binary_cross_entropy" { return 1 }
-        return training.targets.count / Swift.max(training.count, 1)
-    }
 }

@@ -40,6 +40,19 @@ public struct TrainingOptions: Sendable {
 
     public init() {}
 
+    /// Checks every value a library user may set; the error names the option.
+    public func validate() throws {
+        try Check.positive(epochs, "options.epochs")
+        try Check.positive(batchSize, "options.batchSize")
+        try Check.positive(accumulate, "options.accumulate")
+        guard learningRate.isFinite, learningRate >= 0 else {
+            throw ConfigError(path: "options.learningRate", "expected a number ≥ 0, got \(learningRate)")
+        }
+        if let clipValue { try Check.positive(Double(clipValue), "options.clipValue") }
+        if let clipNorm { try Check.positive(Double(clipNorm), "options.clipNorm") }
+        if let every = checkpointing?.everyNSteps { try Check.positive(every, "options.checkpointing.everyNSteps") }
+    }
+
     /// The metrics to compute for `loss`, defaults filled in.
     func resolvedMetrics(for loss: Loss) -> [MetricName] {
         if metrics.isEmpty { return loss.isClassification ? [.accuracy] : [.mse] }

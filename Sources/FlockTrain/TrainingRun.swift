@@ -63,6 +63,7 @@ public struct TrainingRun {
                                          configHash: String(ModelConsistency.fnv1a(yaml), radix: 16),
                                          worldSize: trainer.worldSize, host: ProcessInfo.processInfo.hostName,
                                          directory: created.url.path))
+            try? store.recordBLAS(runID: runID, BLASChoice.current().json)
             let id = runID
             trainer.onCheckpoint = { url, state in
                 // The store is a record of the run; a failed write must not kill training.

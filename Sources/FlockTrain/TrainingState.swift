@@ -47,8 +47,12 @@ public struct TrainingState: Codable, Sendable, Equatable {
 }
 
 extension TrainingState {
+    /// Where ModelCheckpoint's and TerminateOnNaN's states go in `callbacks` (the trainer's own keys).
+    public static let modelCheckpointKey = "model_checkpoint"
+    public static let terminateOnNaNKey = "terminate_on_nan"
+
     /// The checkpoints ModelCheckpoint kept when this state was written, oldest first.
     public var keptCheckpoints: [String]? {
-        (try? callbacks["model_checkpoint"]?.decode(ModelCheckpoint.State.self))?.kept.map(\.name)
+        (try? callbacks[Self.modelCheckpointKey]?.decode(ModelCheckpoint.State.self))?.kept.map(\.name)
     }
 }

@@ -21,9 +21,11 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var worldSize: Int
     /// Training samples per second over all epochs (validation excluded).
     public var samplesPerSecond: Double
+    /// The BLAS kernel the run used and how it was chosen.
+    public var blas: BLASChoice? = nil
 
     enum CodingKeys: String, CodingKey {
-        case best, final
+        case best, final, blas
         case epochsRun = "epochs_run"
         case stoppedEarly = "stopped_early"
         case worldSize = "world_size"

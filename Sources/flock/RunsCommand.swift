@@ -17,7 +17,11 @@ struct RunsCommand: ParsableCommand {
             throw CommandFailure("\(store): no experiment store here (runs record themselves in flock.sqlite beside their run directory)")
         }
         let runs: [RunRecord]
-        do { runs = try ExperimentStore(path: store, readOnly: true).runs() } catch { throw CommandFailure("\(error)") }
+        let experimentStore: ExperimentStore
+        do {
+            experimentStore = try ExperimentStore(path: store, readOnly: true)
+            runs = try experimentStore.runs()
+        } catch { throw CommandFailure("\(error)") }
         if json {
             let formatter = ISO8601DateFormatter()
             let objects: [[String: Any]] = runs.map { run in
@@ -27,6 +31,8 @@ struct RunsCommand: ParsableCommand {
                                              "best": run.bestMetrics]
                 if let finished = run.finishedAt { object["finished_at"] = formatter.string(from: finished) }
                 if let error = run.error { object["error"] = error }
+                if let blas = try? experimentStore.blas(runID: run.id),
+                   let recorded = try? JSONSerialization.jsonObject(with: Data(blas.utf8)) { object["blas"] = recorded }
                 return object
             }
             try JSONOutput.print(objects, pretty: true)

@@ -14,29 +14,26 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "The training config (YAML).")
     var config: String
 
-    @Option(name: .customLong("set"), help: "Override a config value: key.path=value (repeatable), e.g. optimizer.lr=0.01.")
+    @Option(name: .customLong(TrainProcess.Option.set), help: "Override a config value: key.path=value (repeatable), e.g. optimizer.lr=0.01.")
     var overrides: [String] = []
 
-    @Option(name: .customLong("run-dir"), help: "Output folder (default runs/<name>-<time>).")
+    @Option(name: .customLong(TrainProcess.Option.runDirectory), help: "Output folder (default runs/<name>-<time>).")
     var runDirectory: String?
 
-    @Option(help: "Simulate this many data-parallel ranks as threads in this process.")
+    @Option(name: .customLong(TrainProcess.Option.ranks), help: "Simulate this many data-parallel ranks as threads in this process.")
     var ranks: Int?
 
-    @Flag(help: "Continue the run in --run-dir from its last checkpoint.")
+    @Flag(name: .customLong(TrainProcess.Option.resume), help: "Continue the run in --run-dir from its last checkpoint.")
     var resume = false
 
-    @Option(help: "The experiment store (default flock.sqlite beside the run directory).")
+    @Option(name: .customLong(TrainProcess.Option.store), help: "The experiment store (default flock.sqlite beside the run directory).")
     var store: String?
 
-    @Option(name: .customLong("exit-with-pid"), help: .hidden)
+    @Option(name: .customLong(TrainProcess.Option.exitWithPID), help: .hidden)
     var exitWithPID: Int32?
 
     func validate() throws {
-        if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
-        if ranks != nil && MPIEnvironment.launchedByMPIRun() {
-            throw ValidationError("--ranks cannot be combined with mpirun: mpirun already starts the ranks")
-        }
+        do { _ = try RankLaunch.choose(ranks: ranks) } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
@@ -45,18 +42,23 @@ struct TrainCommand: ParsableCommand {
         do { resolved = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CommandFailure("\(config): \(error)")
         }
-        if MPIEnvironment.launchedByMPIRun() {
-            try runUnderMPI(resolved)
-        } else if let ranks, ranks > 1 {
-            try runLocal(resolved, ranks: ranks)
-        } else {
-            try train(resolved, communicator: nil)
+        let launch = try RankLaunch.choose(ranks: ranks)
+        var launcher = JobLauncher(launch: launch)
+        if case .localRanks = launch, let timeout = resolved.parallel.collectiveTimeout { launcher.deadline = timeout }
+        let command = self
+        do {
+            try launcher.run { communicator in try command.train(resolved, communicator: communicator) }
+        } catch {
+            // Local ranks and MPI start-up failures are reported in one line.
+            if case .singleProcess = launch { throw error }
+            throw CommandFailure("\(error)")
         }
     }
 
     /// One rank's whole job; only rank 0 prints and writes.
     private func train(_ resolved: TrainingConfig, communicator: (any Communicator)?) throws {
         let isLeader = (communicator?.rank ?? 0) == 0
+        if isLeader { print(BLASChoice.current()) }
         let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator,
                                        resume: resume, storePath: store)
         if let directory = training.directory {
@@ -70,36 +72,6 @@ struct TrainCommand: ParsableCommand {
             if isLeader { print(ProgressLine.epoch(record, of: resolved.epochs)) }
         }
         if isLeader { print(ProgressLine.summary(summary)) }
-    }
-
-    private func runLocal(_ resolved: TrainingConfig, ranks: Int) throws {
-        let deadline = resolved.parallel.collectiveTimeout ?? CollectiveDeadline.fromEnvironment(ProcessInfo.processInfo.environment)
-        do {
-            _ = try LocalCommunicator.run(ranks: ranks, deadline: deadline) { comm in
-                try train(resolved, communicator: comm)
-            }
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-    }
-
-    private func runUnderMPI(_ resolved: TrainingConfig) throws {
-        let environment: MPIEnvironment
-        let world: MPICommunicator
-        do {
-            environment = try MPIEnvironment()
-            world = try environment.world()
-        } catch {
-            throw CommandFailure("\(error)")
-        }
-        do {
-            try train(resolved, communicator: world)
-        } catch {
-            FileHandle.standardError.write(Data("error: rank \(world.rank): \(error)\n".utf8))
-            // Peers may be waiting in a collective: end the whole job, non-zero.
-            environment.abort(code: 1)
-        }
-        environment.finalize()
     }
 }
 
@@ -130,19 +102,5 @@ enum ProgressLine {
 
     private static func format(_ value: Double) -> String {
         String(format: abs(value) < 1e-3 && value != 0 ? "%.3e" : "%.4f", value)
-    }
-}
-
-/// Ends this process when another one is gone: a sweep's trials watch their driver, so a
-/// killed driver leaves no orphan training on (its restart resumes the trial instead).
-enum ParentWatch {
-    static func exit(whenGone pid: Int32) {
-        let thread = Thread {
-            while true {
-                if kill(pid, 0) != 0 && errno == ESRCH { Foundation.exit(3) }
-                usleep(250_000)
-            }
-        }
-        thread.start()
     }
 }

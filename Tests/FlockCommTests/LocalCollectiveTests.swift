@@ -141,6 +141,44 @@ func contribution(rank: Int, index: Int) -> Float {
         }
     }
 
+    @Test func manyNonblockingAllreducesInFlightEachGetTheirOwnSum() throws {
+        // 40 steps of 6 buckets each (one background thread per rank serves them all),
+        // with a blocking collective between starts and the waits in reverse order.
+        let results = try LocalCommunicator.run(ranks: 3) { comm in
+            var sums: [[Float]] = []
+            for step in 0..<40 {
+                var buckets = (0..<6).map { bucket in [Float](repeating: Float(comm.rank + 1) * Float(bucket + step), count: 1 + bucket * 1_000) }
+                var pending: [any PendingOperation] = []
+                for bucket in 0..<6 {
+                    comm.step = step
+                    pending.append(try buckets[bucket].withUnsafeMutableBufferPointer { try comm.startAllreduce($0, operation: .sum) })
+                    if bucket == 2 { _ = try comm.allreduce([Float(1)], operation: .sum) }
+                }
+                for operation in pending.reversed() { try operation.wait() }
+                sums.append(buckets.map { $0.last! })
+            }
+            return sums
+        }
+        for sums in results {
+            // Ranks contribute (rank + 1)·(bucket + step): the sum over 3 ranks is 6·(bucket + step).
+            #expect(sums == (0..<40).map { step in (0..<6).map { Float(6 * ($0 + step)) } })
+        }
+    }
+
+    @Test func aNonblockingAllreduceTimesOutNamingTheStepItStartedAt() throws {
+        let error = #expect(throws: CommunicatorError.self) {
+            _ = try LocalCommunicator.run(ranks: 2, deadline: 0.5) { comm in
+                guard comm.rank == 0 else { return }  // rank 1 never joins
+                var buffer = [Float](repeating: 1, count: 10)
+                comm.step = 7
+                let pending = try buffer.withUnsafeMutableBufferPointer { try comm.startAllreduce($0, operation: .sum) }
+                comm.step = 8
+                try pending.wait()
+            }
+        }
+        #expect(error?.description == "allreduce on rank 0, 10 elements, collective #0, step 7: timed out after 0.5 s waiting for rank 1")
+    }
+
     @Test func splitFormsGroupsOrderedByKey() throws {
         let results = try LocalCommunicator.run(ranks: 6) { comm in
             // Even and odd ranks, ordered by descending old rank.
@@ -174,7 +212,6 @@ func contribution(rank: Int, index: Int) -> Float {
     }
 
     @Test func unresponsiveRankTimesOutNamingIt() throws {
-        let started = Date()
         let error = #expect(throws: CommunicatorError.self) {
             _ = try LocalCommunicator.run(ranks: 4, deadline: 2, faults: [.unresponsive(rank: 2, fromCollective: 1)]) { comm in
                 comm.step = 17
@@ -183,8 +220,8 @@ func contribution(rank: Int, index: Int) -> Float {
         }
         let text = error?.description ?? ""
         #expect(text.contains("allreduce"), "\(text)")
+        // The message itself shows the deadline ended the wait (no assertion on wall time).
         #expect(text.contains("collective #1, step 17: timed out after 2 s waiting for rank 2"), "\(text)")
-        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test func lateRankWithinTheDeadlineIsFine() throws {

@@ -32,6 +32,12 @@ import Testing
         #expect(outcome.output.contains("collective #1: timed out after 2 s waiting for rank 1"), "\(outcome.output)")
     }
 
+    @Test func aNonblockingAllreduceTimesOutNamingTheStepItStartedAt() throws {
+        let outcome = try mpirun(ranks: 3, "silent-nonblocking", environment: ["FLOCK_COLLECTIVE_TIMEOUT": "2"], timeout: 120)
+        #expect(!outcome.timedOut && outcome.status != 0)
+        #expect(outcome.output.contains("collective #1, step 7: timed out after 2 s waiting for rank 1"), "\(outcome.output)")
+    }
+
     @Test func aKilledRankEndsTheWholeJob() throws {
         let outcome = try mpirun(ranks: 3, "killed", timeout: 120)
         #expect(!outcome.timedOut && outcome.status != 0)

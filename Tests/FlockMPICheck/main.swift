@@ -3,6 +3,8 @@
 //   mismatch     rank 1 passes a different count; every rank must throw, not hang
 //   silent       rank 1 hangs before a collective; the others must time out (FLOCK_COLLECTIVE_TIMEOUT)
 //   killed       rank 1 SIGKILLs itself mid-job; mpirun must end the job
+//   silent-nonblocking  rank 1 hangs; the others' nonblocking allreduce, started at step 7,
+//                must time out naming step 7 although the caller has moved on to step 8
 import FlockComm
 import Foundation
 
@@ -128,6 +130,16 @@ do {
         // A hung rank: it neither calls the collective nor exits (mpirun ends it when a peer aborts).
         if comm.rank == 1 { sleep(600) }
         _ = try comm.allreduce([Float(1)], operation: .sum)
+        print("rank \(comm.rank): no error")
+    case "silent-nonblocking":
+        try comm.barrier()
+        if comm.rank == 1 { sleep(600) }
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1000)
+        buffer.initialize(repeating: 1)
+        comm.step = 7
+        let pending = try comm.startAllreduce(buffer, operation: .sum)
+        comm.step = 8
+        try pending.wait()
         print("rank \(comm.rank): no error")
     case "killed":
         try comm.barrier()

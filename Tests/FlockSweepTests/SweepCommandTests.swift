@@ -67,7 +67,8 @@ import Testing
         var sawRunningAtKill = false
         for round in 0..<6 {
             let killed = try run(arguments, killAfter: 1.5 + 0.5 * Double(round))
-            before = try trials(store)
+            // On a loaded machine a kill can land before the driver created its store.
+            before = FileManager.default.fileExists(atPath: store.path) ? try trials(store) : []
             if killed.status == 0 { break }
             // A driver that failed on its own is not a kill to recover from.
             #expect(killed.killed && killed.status == SIGKILL, "driver exited with \(killed.status): \(killed.output)")

@@ -82,3 +82,40 @@ import Testing
         }
     }
 }
+
+@Suite struct TapeStorageTests {
+    /// The address of a tensor's first element.
+    static func address(_ tensor: Tensor) -> Int {
+        tensor.scalars.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
+    }
+
+    @Test func aStepAfterResetWritesIntoTheLastStepsStorage() {
+        let store = ParameterStore()
+        let weight = store.register(name: "w", shape: [64, 32], isDecayed: true)
+        let input = Tensor(repeating: 0.5, shape: [32, 32])
+        let tape = Tape(parameters: store)
+        var addresses: [Int] = []
+        var outputs: [[Float]] = []
+        for _ in 0..<2 {
+            tape.reset()
+            let y = tape.linear(tape.constant(input), weight: weight, bias: nil, relu: true)
+            addresses.append(Self.address(y.value))
+            outputs.append(y.value.scalars.map { $0 })   // a copy: holding the array would keep it from reuse
+            tape.backward(from: tape.sum(y))
+        }
+        #expect(addresses[1] == addresses[0])
+        #expect(outputs[1] == outputs[0])
+    }
+
+    @Test func storageStillHeldElsewhereIsNotOverwritten() {
+        let store = ParameterStore()
+        let weight = store.register(name: "w", shape: [64, 32], isDecayed: true)
+        store.withParameters { $0.update(repeating: 0.25) }
+        let tape = Tape(parameters: store)
+        let kept = tape.linear(tape.constant(Tensor(repeating: 1, shape: [32, 32])), weight: weight, bias: nil).value
+        tape.reset()
+        _ = tape.linear(tape.constant(Tensor(repeating: -1, shape: [32, 32])), weight: weight, bias: nil)
+        // 32 inputs × 0.25: the first output is untouched by the second step.
+        #expect(kept.scalars.allSatisfy { $0 == 8 })
+    }
+}

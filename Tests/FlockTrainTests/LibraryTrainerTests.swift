@@ -112,6 +112,50 @@ struct EpochCounter: Callback {
         #expect(second.parameters.withBuffers { Array($0) } == [batches])
     }
 
+    @Test func partsThatDoNotFitAreErrorsNamingWhat() throws {
+        let data = try Self.data()
+        func message(_ layers: [LayerConfig], inputShape: [Int]? = nil, callbacks: [any Callback] = [],
+                     _ change: (inout TrainingOptions) -> Void = { _ in }) -> String {
+            do {
+                let model = try Model(layers, inputShape: inputShape ?? data.training.featureShape, seed: 1)
+                var options = TrainingOptions()
+                change(&options)
+                _ = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
+                                optimizer: SGD(), callbacks: callbacks, options: options)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(message([.dense(units: 10)], inputShape: [32])
+                == "model: the model takes inputs of shape [32] but the data's samples have shape [64]")
+        #expect(message([.dense(units: 8), .dense(units: 7)])
+                == "model[1].units: the model outputs 7 values per sample but loss 'cross_entropy' on this data needs 10 (10 classes)")
+        #expect(message([.dense(units: 10)]) { $0.batchSize = 0 } == "options.batchSize: expected a positive integer, got 0")
+        #expect(message([.dense(units: 10)]) { $0.accumulate = -1 } == "options.accumulate: expected a positive integer, got -1")
+        #expect(message([.dense(units: 10)], callbacks: [EpochCounter(stopAfter: 1), EpochCounter(stopAfter: 2)])
+                .hasPrefix("callbacks: two callbacks save their state under 'epoch_counter'"))
+        #expect(message([.dense(units: 10)]) == "no error")
+    }
+
+    @Test func aCheckpointPositionOutsideThisJobIsALoadError() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = try Self.data()
+        let trainer = try Self.trainer(data, epochs: 1)
+        trainer.checkpointFolder = folder.url
+        _ = try trainer.fit()
+        let saved = try Checkpoint.load(folder.url.appendingPathComponent("last"))
+        for (field, edit) in [("batch_in_epoch", { (state: inout TrainingState) in state.batchInEpoch = 10_000 }),
+                              ("epoch", { (state: inout TrainingState) in state.epoch = -1 }),
+                              ("step", { (state: inout TrainingState) in state.step = -5 })] {
+            var state = saved.state
+            edit(&state)
+            let damaged = Checkpoint(url: saved.url, state: state, model: saved.model, optimizer: saved.optimizer,
+                                     bestModel: saved.bestModel)
+            let error = #expect(throws: Checkpoint.LoadError.self) { try Self.trainer(data, epochs: 1).resume(from: damaged) }
+            #expect(error?.description.contains("state.json: \(field):") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func buffersAreBroadcastAtStartUp() throws {
         let data = try Self.data()
         let states = try LocalCommunicator.run(ranks: 2, deadline: 60) { comm -> [Float] in

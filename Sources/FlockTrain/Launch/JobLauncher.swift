@@ -1,0 +1,55 @@
+import FlockComm
+import Foundation
+
+/// Starts a job's ranks the way `RankLaunch` says and runs `body` on each, with the
+/// communicator of its rank (nil for a single process).
+///
+/// Under mpirun it owns MPI's lifetime: start, finalize, and on a rank's error an abort of
+/// the whole job, so peers waiting in a collective do not hang. It also divides the cores
+/// among the ranks of the node for BLAS (`BLASThreads`).
+///
+/// ```swift
+/// let launcher = JobLauncher(launch: try RankLaunch.choose(ranks: 2))
+/// try launcher.run { communicator in
+///     let run = try TrainingRun(config: config, communicator: communicator)
+///     _ = try run.run()
+/// }
+/// ```
+public struct JobLauncher: Sendable {
+    public let launch: RankLaunch
+    /// Collective deadline in seconds for local ranks (MPI ranks read `FLOCK_COLLECTIVE_TIMEOUT`).
+    public var deadline: Double
+    /// Told about an mpirun rank's error just before the job is aborted; by default the
+    /// error goes to standard error as `error: rank R: …`.
+    public var onRankFailure: @Sendable (_ rank: Int, _ error: any Error) -> Void = { rank, error in
+        FileHandle.standardError.write(Data("error: rank \(rank): \(error)\n".utf8))
+    }
+
+    public init(launch: RankLaunch, deadline: Double = CollectiveDeadline.fromEnvironment(ProcessInfo.processInfo.environment)) {
+        self.launch = launch
+        self.deadline = deadline
+    }
+
+    /// Runs `body` on every rank of this process. Errors of a single process or of local
+    /// ranks are thrown; an mpirun rank's error aborts the job (exit status 1).
+    public func run(_ body: @escaping @Sendable ((any Communicator)?) throws -> Void) throws {
+        BLASThreads.apply(ranksOnNode: launch.ranksOnNode())
+        switch launch {
+        case .singleProcess:
+            try body(nil)
+        case .localRanks(let ranks):
+            _ = try LocalCommunicator.run(ranks: ranks, deadline: deadline) { communicator in try body(communicator) }
+        case .mpirunRank:
+            let environment = try MPIEnvironment()
+            let world = try environment.world()
+            do {
+                try body(world)
+            } catch {
+                onRankFailure(world.rank, error)
+                // Peers may be waiting in a collective: end the whole job, non-zero.
+                environment.abort(code: 1)
+            }
+            environment.finalize()
+        }
+    }
+}

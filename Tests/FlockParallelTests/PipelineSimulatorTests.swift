@@ -1,0 +1,113 @@
+import Testing
+@testable import FlockParallel
+
+/// The simulator's predictions against closed forms worked out by hand.
+@Suite struct PipelineSimulatorTests {
+    /// F = B = W = 1, so a full backward costs 2 (backward = 2 × forward).
+    static let unit = PipelineCosts()
+
+    @Test func timelineOfTheSmallestPipelineByHand() throws {
+        let run = try PipelineSimulator.simulate(try PipelineSchedule.gpipe(stages: 2, microBatches: 1), costs: Self.unit)
+        // Stage 0: F0 [0,1), waits for stage 1's F0 [1,2) and BW0 [2,4), then BW0 [4,6).
+        #expect(run.timelines[0] == [.init(action: .forward(microBatch: 0), start: 0, end: 1),
+                                     .init(action: .backward(microBatch: 0), start: 4, end: 6)])
+        #expect(run.timelines[1] == [.init(action: .forward(microBatch: 0), start: 1, end: 2),
+                                     .init(action: .backward(microBatch: 0), start: 2, end: 4)])
+        #expect(run.totalTime == 6)
+        #expect(run.busyTime == [3, 3])
+        #expect(run.bubbleFraction == 0.5)  // 1 − 6 / (2 × 6)
+    }
+
+    @Test func communicationCostDelaysEachHop() throws {
+        let costs = PipelineCosts(communication: 0.5)
+        let run = try PipelineSimulator.simulate(try PipelineSchedule.gpipe(stages: 2, microBatches: 1), costs: costs)
+        // F0 [0,1) → +0.5 → F0 [1.5,2.5), BW0 [2.5,4.5) → +0.5 → BW0 [5,7).
+        #expect(run.timelines[1].map(\.start) == [1.5, 2.5])
+        #expect(run.timelines[0].map(\.start) == [0, 5])
+        #expect(run.totalTime == 7)
+    }
+
+    @Test(arguments: [PipelineCosts(), PipelineCosts(forward: 1, backwardInput: 0.5, backwardWeight: 0.5),
+                      PipelineCosts(forward: 2, backwardInput: 3, backwardWeight: 1)])
+    func gpipeAndOneForwardOneBackwardBubbleIsSMinusOneOverMPlusSMinusOne(costs: PipelineCosts) throws {
+        for stages in 1...6 {
+            for microBatches in 1...10 {
+                let theory = Double(stages - 1) / Double(microBatches + stages - 1)
+                // Every stage is busy M(F + B + W); the step lasts (M + S − 1)(F + B + W).
+                let perMicroBatch = costs.forward + costs.backward
+                for schedule in [try PipelineSchedule.gpipe(stages: stages, microBatches: microBatches),
+                                 try PipelineSchedule.oneForwardOneBackward(stages: stages, microBatches: microBatches)] {
+                    let run = try PipelineSimulator.simulate(schedule, costs: costs)
+                    #expect(abs(run.bubbleFraction - theory) < 1e-12, "\(schedule.name) S=\(stages) M=\(microBatches)")
+                    #expect(abs(run.totalTime - Double(microBatches + stages - 1) * perMicroBatch) < 1e-9)
+                }
+            }
+        }
+    }
+
+    @Test func zeroBubbleH1CutsIdleTimeToAThirdWhenMAtLeastS() throws {
+        for stages in 2...6 {
+            for microBatches in stages...16 {
+                let zb = try PipelineSimulator.simulate(
+                    try PipelineSchedule.zeroBubbleH1(stages: stages, microBatches: microBatches), costs: Self.unit)
+                let oneFOneB = try PipelineSimulator.simulate(
+                    try PipelineSchedule.oneForwardOneBackward(stages: stages, microBatches: microBatches), costs: Self.unit)
+                // Qi et al.: idle (S−1)(F+B−W) = S−1 per stage instead of 1F1B's 3(S−1).
+                #expect(zb.totalTime == Double(3 * microBatches + stages - 1), "S=\(stages) M=\(microBatches)")
+                let theory = Double(stages - 1) / Double(3 * microBatches + stages - 1)
+                #expect(abs(zb.bubbleFraction - theory) < 1e-12)
+                #expect(zb.bubbleFraction <= oneFOneB.bubbleFraction / 2, "S=\(stages) M=\(microBatches)")
+                // The deferred W passes fill the cool-down: no stage idles after its first B.
+                for timeline in zb.timelines {
+                    let firstB = timeline.firstIndex { $0.action == .backwardInput(microBatch: 0) }!
+                    for (before, after) in zip(timeline[firstB...], timeline[(firstB + 1)...]) {
+                        #expect(before.end == after.start, "S=\(stages) M=\(microBatches) idle before \(after.action)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func zeroBubbleH1NeverLosesToOneForwardOneBackward() throws {
+        for stages in 1...6 {
+            for microBatches in 1...10 {  // includes M < S, where the half bound does not hold
+                let zb = try PipelineSimulator.simulate(try PipelineSchedule.zeroBubbleH1(stages: stages, microBatches: microBatches))
+                let oneFOneB = try PipelineSimulator.simulate(
+                    try PipelineSchedule.oneForwardOneBackward(stages: stages, microBatches: microBatches))
+                #expect(zb.totalTime <= oneFOneB.totalTime)
+                #expect(zb.bubbleFraction <= oneFOneB.bubbleFraction + 1e-12)
+            }
+        }
+    }
+
+    @Test func peakActivationsStayBoundedForOneForwardOneBackwardButGrowForGPipe() throws {
+        for stages in 1...6 {
+            for microBatches in 1...10 {
+                let gpipe = try PipelineSimulator.simulate(try PipelineSchedule.gpipe(stages: stages, microBatches: microBatches))
+                let oneFOneB = try PipelineSimulator.simulate(
+                    try PipelineSchedule.oneForwardOneBackward(stages: stages, microBatches: microBatches))
+                let zb = try PipelineSimulator.simulate(try PipelineSchedule.zeroBubbleH1(stages: stages, microBatches: microBatches))
+                #expect(gpipe.peakInFlight == Array(repeating: microBatches, count: stages))
+                // Stage s holds its S−1−s warm-up forwards plus the one in flight.
+                let oneFOneBPeaks = (0..<stages).map { min(stages - $0, microBatches) }
+                #expect(oneFOneB.peakInFlight == oneFOneBPeaks)
+                #expect(oneFOneB.peakInFlight.allSatisfy { $0 <= stages })
+                // ZB-H1 keeps 1F1B's bound on what B needs; W's smaller state waits up to S−1−s longer.
+                for stage in 0..<stages {
+                    #expect(zb.peakInFlight[stage] <= oneFOneBPeaks[stage])
+                    #expect(zb.peakAwaitingWeightGradient[stage] <= min(2 * stages - 1 - stage, microBatches))
+                }
+            }
+        }
+    }
+
+    @Test func invalidCostsAreRejected() throws {
+        let schedule = try PipelineSchedule.gpipe(stages: 2, microBatches: 2)
+        #expect(throws: PipelineScheduleError.self) {
+            try PipelineSimulator.simulate(schedule, costs: PipelineCosts(forward: 0))
+        }
+        #expect(throws: PipelineScheduleError.self) {
+            try PipelineSimulator.simulate(schedule, costs: PipelineCosts(communication: -1))
+        }
+    }
+}
