@@ -6,11 +6,17 @@ public struct ForwardContext {
     public var isTraining: Bool
     /// Draws dropout masks; owned by the rank, advanced step by step.
     public var generator: RandomGenerator
+    /// Sums a vector over the data-parallel group in place (nil on one rank): what
+    /// synchronized batch normalization uses to normalize with global-batch statistics.
+    /// Every rank of the group must call it the same number of times, in the same order.
+    public var sumAcrossDataGroup: ((inout [Double]) -> Void)?
 
-    public init(tape: Tape, isTraining: Bool, generator: RandomGenerator) {
+    public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
+                sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {
         self.tape = tape
         self.isTraining = isTraining
         self.generator = generator
+        self.sumAcrossDataGroup = sumAcrossDataGroup
     }
 }
 

@@ -26,6 +26,14 @@ public struct LayerRegistry: Sendable {
         ActivationLayer.Spec.self,
         Sequential.Spec.self,
         Residual.Spec.self,
+        Conv2D.Spec.self,
+        SeparableConv2D.Spec.self,
+        MaxPool2DSpec.self,
+        AvgPool2DSpec.self,
+        GlobalAveragePool.Spec.self,
+        BatchNorm.Spec.self,
+        LayerNorm.Spec.self,
+        GroupNorm.Spec.self,
     ])
 
     /// Adds a kind; a kind with the same `typeName` is replaced.

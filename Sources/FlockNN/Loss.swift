@@ -29,7 +29,8 @@ public enum Loss: Sendable, Equatable {
     }
 
     /// The loss of `prediction` against `target` on the tape. For `crossEntropy`,
-    /// `target` holds class indices as floats, shape (B).
+    /// `target` holds class indices as floats, shape (B), or class distributions (B, C)
+    /// (soft targets, as mixup makes).
     public func callAsFunction(_ prediction: Variable, target: Tensor) -> Variable {
         let tape = prediction.tape
         switch self {
@@ -38,6 +39,9 @@ public enum Loss: Sendable, Equatable {
         case let .huber(delta): return tape.huber(prediction, target: target.reshaped(prediction.shape), delta: delta)
         case let .binaryCrossEntropy(fromLogits):
             return tape.binaryCrossEntropy(prediction, target: target.reshaped(prediction.shape), fromLogits: fromLogits)
+        case let .crossEntropy(smoothing, _) where target.rank == 2 && target.shape == prediction.shape:
+            // Target distributions (mixup); class weights are rejected for them at configuration.
+            return tape.softmaxCrossEntropy(prediction, targetDistributions: target, labelSmoothing: smoothing)
         case let .crossEntropy(smoothing, weights):
             return tape.softmaxCrossEntropy(prediction, labels: target.scalars.map { Int($0) },
                                             labelSmoothing: smoothing, classWeights: weights)

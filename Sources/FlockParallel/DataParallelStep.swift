@@ -48,12 +48,21 @@ public final class DataParallelStep: StepStrategy {
         // PyTorch DDP's broadcast_buffers).
         try synchronizeBuffers()
         var outcomes: [MicroBatchOutcome] = []
+        let statistics = StatisticsSum(communicator: layout.dataGroup)
+        let synchronizes = layout.dataGroup.size > 1 && model.hasSynchronizedStatistics
         for (index, batch) in microBatches.enumerated() {
             dataParallel.prepare(synchronize: index == microBatches.count - 1)
+            // Synchronized statistics need every rank in every layer's collective: a micro-batch
+            // that leaves some rank without samples (a last batch smaller than the group) keeps
+            // per-rank statistics instead.
+            let everyRankHasSamples = try synchronizes
+                && layout.dataGroup.allreduce([Double(batch.sampleCount)], operation: .min)[0] > 0
             guard batch.sampleCount > 0 else { continue }
-            outcomes.append(runner.forwardBackward(batch, model: model, loss: loss, generator: &generator))
+            outcomes.append(runner.forwardBackward(batch, model: model, loss: loss, generator: &generator,
+                                                   sumAcrossDataGroup: everyRankHasSamples ? statistics.sum : nil))
         }
         try dataParallel.finish()
+        try statistics.rethrow()
         return outcomes
     }
 
@@ -69,5 +78,31 @@ public final class DataParallelStep: StepStrategy {
 
     public func synchronizeModelState() throws {
         try dataParallel?.broadcastModelState(root: 0)
+    }
+}
+
+/// The sum over the data group that synchronized batch normalization calls inside forward
+/// and backward, where nothing can throw: the first failure is kept and thrown after the
+/// step.
+private final class StatisticsSum {
+    let communicator: any Communicator
+    private var failure: (any Error)?
+
+    init(communicator: any Communicator) { self.communicator = communicator }
+
+    func sum(_ values: inout [Double]) {
+        guard failure == nil else { return }
+        do { values = try communicator.allreduce(values, operation: .sum) } catch { failure = error }
+    }
+
+    func rethrow() throws {
+        if let failure { throw failure }
+    }
+}
+
+extension Model {
+    /// Whether some layer normalizes with statistics synchronized across the data group.
+    var hasSynchronizedStatistics: Bool {
+        namedLayers.contains { ($0.layer as? BatchNorm)?.synchronized == true }
     }
 }

@@ -8,11 +8,12 @@ public final class MicroBatchRunner {
     }
 
     /// Forward in training mode and backward seeded with `batch.gradientScale`; parameter
-    /// gradients accumulate in the store.
-    public func forwardBackward(_ batch: MicroBatch, model: Model, loss: Loss,
-                                generator: inout RandomGenerator) -> MicroBatchOutcome {
+    /// gradients accumulate in the store. `sumAcrossDataGroup` is handed to the layers
+    /// (synchronized batch normalization).
+    public func forwardBackward(_ batch: MicroBatch, model: Model, loss: Loss, generator: inout RandomGenerator,
+                                sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) -> MicroBatchOutcome {
         tape.reset()
-        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+        var context = ForwardContext(tape: tape, isTraining: true, generator: generator, sumAcrossDataGroup: sumAcrossDataGroup)
         let output = model.forward(tape.constant(batch.features), context: &context)
         generator = context.generator
         let objective = loss(output, target: batch.targets)

@@ -57,6 +57,7 @@ public final class Tape {
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
+        MemoryTuning.retainFreedMemory()
     }
 
     /// Forgets every recorded node (observers stay).

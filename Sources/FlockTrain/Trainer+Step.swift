@@ -13,8 +13,17 @@ extension Trainer {
         let dataRanks = strategy.dataGroupSize
         let microBatches = batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
-            return MicroBatch(features: data.training.features.gatherRows(indices),
-                              targets: data.training.targets.gatherRows(indices),
+            var features = data.training.features.gatherRows(indices)
+            var targets = data.training.targets.gatherRows(indices)
+            if let augmentation = options.augmentation {
+                let epoch = progress.position.epoch
+                if augmentation.mixup > 0, case .crossEntropy = loss, let classes = data.classCount {
+                    (features, targets) = augmentation.mix(features, samples: indices, dataset: data.training,
+                                                           classCount: classes, epoch: epoch, seed: options.seed)
+                }
+                features = augmentation.apply(features, samples: indices, epoch: epoch, seed: options.seed)
+            }
+            return MicroBatch(features: features, targets: targets,
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }
         let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
@@ -22,7 +31,7 @@ extension Trainer {
         var lossFinite = true
         for outcome in outcomes {
             lossFinite = lossFinite && outcome.loss.isFinite
-            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: classTargets(outcome.targets))
         }
         if options.nonFinite != nil {
             // The averaged gradients are the same on every rank, so every rank decides alike;
@@ -68,5 +77,16 @@ extension Trainer {
     public func evaluateValidation() throws -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
         let accumulator = try evaluateValidationShard()
         return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
+    }
+
+    /// Targets for metrics: under cross-entropy, mixup's distributions (B, C) count as their
+    /// larger class; anything else (class indices, regression targets) is passed through.
+    func classTargets(_ targets: Tensor) -> Tensor {
+        guard case .crossEntropy = loss, targets.rank == 2, targets.shape[1] > 1 else { return targets }
+        let classes = targets.shape[1]
+        return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in
+            let values = targets.scalars[(row * classes)..<((row + 1) * classes)]
+            return Float(values.indices.max { values[$0] < values[$1] }! - row * classes)
+        })
     }
 }

@@ -103,9 +103,15 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var normalization: String
     public var batchSize: Int
     public var shuffle: Bool
+    /// Per-sample feature shape each row is laid out in, e.g. `[1, 8, 8]` for the 64
+    /// pixel columns of an 8×8 image as channels × height × width; nil keeps the reader's.
+    /// Its product must equal the number of feature values per sample.
+    public var shape: [Int]?
+    /// Random transforms of the training samples; nil: none.
+    public var augment: AugmentConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case source, format, labels, header, shuffle, normalization
+        case source, format, labels, header, shuffle, normalization, shape, augment
         case labelColumn = "label_column"
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
@@ -123,6 +129,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         normalization = try c.value(.normalization, or: "standard")
         batchSize = try c.value(.batchSize, or: 32)
         shuffle = try c.value(.shuffle, or: true)
+        shape = try c.decodeIfPresent([Int].self, forKey: .shape)
+        augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
     }
 
     /// `csv` or `idx`.
@@ -141,6 +149,21 @@ public struct DataConfig: Codable, Equatable, Sendable {
         }
         try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
         try Check.positive(batchSize, "\(path).batch_size")
+        if let shape {
+            guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
+            for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
+        }
+    }
+
+    /// `features` (N, …) laid out as (N, shape…), or a configuration error at
+    /// `data.shape` when the sizes disagree.
+    func reshaped(_ dataset: Dataset, path: String) throws -> Dataset {
+        guard let shape else { return dataset }
+        let perSample = dataset.featureShape.reduce(1, *), wanted = shape.reduce(1, *)
+        guard perSample == wanted else {
+            throw ConfigError(path: "\(path).shape", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
+        }
+        return Dataset(features: dataset.features.reshaped([dataset.count] + shape), targets: dataset.targets)
     }
 }
 

@@ -10,12 +10,13 @@ public struct TrainingData: Sendable {
     /// Reads the configured source, splits it with the config's seed and fits the normaliser.
     public init(config: TrainingConfig) throws {
         let data = config.data
-        let all: Dataset
+        let read: Dataset
         if data.resolvedFormat == "csv" {
-            all = try CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn).read(path: data.source)
+            read = try CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn).read(path: data.source)
         } else {
-            all = try IDXReader.readDataset(images: data.source, labels: data.labels ?? "")
+            read = try IDXReader.readDataset(images: data.source, labels: data.labels ?? "")
         }
+        let all = try data.reshaped(read, path: "data")
         let labelsFile = data.labels ?? data.source
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
         if config.loss.isClassification {

@@ -35,6 +35,8 @@ public struct TrainingOptions: Sendable {
     /// across ranks, checkpoints record it, and resuming checks it. Empty: the model's
     /// layers as JSON.
     public var identity = ""
+    /// Random transforms of each training micro-batch (nil: none), keyed by `seed`.
+    public var augmentation: Augmentation?
 
     public init() {}
 

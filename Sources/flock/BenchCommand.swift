@@ -12,9 +12,9 @@ struct BenchCommand: ParsableCommand {
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "One MLP training step vs the cblas_sgemm ceiling of the same shapes, on the BLAS kernel this process runs.")
+        abstract: "One MLP or CNN training step vs the cblas_sgemm ceiling of the same shapes, on the BLAS kernel this process runs.")
 
-    @Option(help: "Model to time (only mlp: 784-512-512-10, batch 128).")
+    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128.")
     var model = "mlp"
 
     @Option(help: "BLAS threads for the step and the ceiling (default 1).")
@@ -24,15 +24,23 @@ struct TrainBench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard model == "mlp" else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp)") }
+        guard ["mlp", "cnn"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
     }
 
     func run() throws {
-        var benchmark = TrainBenchmark()
-        benchmark.threads = threads
-        let result = benchmark.run()
-        print("model mlp 784-512-512-10, batch 128, SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
+        let result: TrainBenchmark.Result
+        if model == "cnn" {
+            var benchmark = CNNBenchmark()
+            benchmark.threads = threads
+            result = benchmark.run()
+        } else {
+            var benchmark = TrainBenchmark()
+            benchmark.threads = threads
+            result = benchmark.run()
+        }
+        let description = model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
+        print("model \(description), batch 128, SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
         print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")

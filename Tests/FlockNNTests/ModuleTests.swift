@@ -139,15 +139,15 @@ struct Forgetful: Layer {
                     == "[0].rate: not a field of a dense layer (expected one of: units, activation, alpha, initializer, use_bias)")
         #expect(Self.message(#"[{"type": "flatten", "units": 2}]"#) == "[0].units: not a field of a flatten layer (no fields)")
         #expect(Self.message(#"[{"type": "conv9d"}]"#)
-                == "[0].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual)")
+                == "[0].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual, conv2d, separable_conv2d, max_pool2d, avg_pool2d, global_avg_pool, batch_norm, layer_norm, group_norm)")
         #expect(Self.message(#"[{"units": 3}]"#) == "[0].type: required field is missing")
     }
 
-    @Test func aResidualBlockThatChangesTheShapeIsAConfigError() {
+    @Test func aResidualBlockThatChangesTheShapeBeyondAProjectionIsAConfigError() {
         #expect {
-            _ = try Model([.dense(units: 4), .residual([.dense(units: 3)])], inputShape: [2], seed: 1)
+            _ = try Model([.dense(units: 3), .residual([.flatten])], inputShape: [2, 2], seed: 1)
         } throws: { error in
-            "\(error)" == "model[1]: the residual block maps per-sample shape [4] to [3]; a skip connection needs them equal"
+            "\(error)" == "model[1]: the residual block maps per-sample shape [2, 3] to [6] and no 1×1 projection matches; give projection: layers"
         }
     }
 

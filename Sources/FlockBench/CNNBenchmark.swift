@@ -1,0 +1,137 @@
+import FlockTrain
+import Foundation
+
+/// `flock bench train --model cnn`: one training step of a small CNN against the FLOP
+/// ceiling of the same step's matrix products, measured here and now on the BLAS kernel
+/// this process runs, with `threads` BLAS threads.
+///
+/// The model (issue 13): conv 1→16 3×3 SAME + ReLU, max-pool 2, conv 16→32 3×3 SAME +
+/// ReLU, max-pool 2, dense 1568→128 + ReLU, dense 128→10, on 1×28×28 inputs, batch 128,
+/// SGD with momentum. The ceiling runs exactly the sgemm calls the step makes (each
+/// convolution as one sgemm over the batch's im2col matrix: forward W·columns, backward
+/// g·columnsᵀ and, for every layer but the first, the input-side product), back to back.
+public struct CNNBenchmark {
+    public var batchSize = 128
+    public var steps = 20
+    public var trials = 5
+    /// BLAS threads for both measurements.
+    public var threads = 1
+
+    public init() {}
+
+    /// Floating-point operations of the step's sgemm calls (2·m·n·k each).
+    public var flopsPerStep: Double {
+        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+    }
+
+    /// The benchmark model's layers.
+    public static let layers: [LayerConfig] = [
+        .conv2D(filters: 16, kernel: 3, padding: .same, activation: .relu), .maxPool2D(pool: 2),
+        .conv2D(filters: 32, kernel: 3, padding: .same, activation: .relu), .maxPool2D(pool: 2),
+        .flatten, .dense(units: 128, activation: .relu), .dense(units: 10),
+    ]
+
+    public func run() -> TrainBenchmark.Result {
+        BLAS.setThreadCount(threads)
+        let cnn = SyntheticCNN(batchSize: batchSize)
+        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
+        for _ in 0..<3 { cnn.step(); gemms.run() }
+        var stepTimes: [Double] = [], gemmTimes: [Double] = []
+        // Interleaved, so drift on the machine hits both alike.
+        for _ in 0..<trials {
+            stepTimes.append(Self.seconds { for _ in 0..<steps { cnn.step() } } / Double(steps))
+            gemmTimes.append(Self.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
+        }
+        let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
+        let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
+        return TrainBenchmark.Result(model: "cnn", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
+                                     ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
+                                     ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
+    }
+
+    /// The sgemm shapes of one step, in the order the step runs them.
+    static func stepProducts(batchSize b: Int) -> [GemmSequence.Product] {
+        // (filters, patch rows C·9, patch columns B·OH·OW) of the two convolutions.
+        let conv1 = (16, 1 * 9, b * 28 * 28), conv2 = (32, 16 * 9, b * 14 * 14)
+        return [
+            // Forward: Y'(F, cols) = W(F, rows) · columns(rows, cols); dense x · Wᵀ.
+            .init(transposeA: false, transposeB: false, m: conv1.0, n: conv1.2, k: conv1.1),
+            .init(transposeA: false, transposeB: false, m: conv2.0, n: conv2.2, k: conv2.1),
+            .init(transposeA: false, transposeB: true, m: b, n: 128, k: 1568),
+            .init(transposeA: false, transposeB: true, m: b, n: 10, k: 128),
+            // Backward, last layer first: weight part, then the input part.
+            .init(transposeA: true, transposeB: false, m: 10, n: 128, k: b),
+            .init(transposeA: false, transposeB: false, m: b, n: 128, k: 10),
+            .init(transposeA: true, transposeB: false, m: 128, n: 1568, k: b),
+            .init(transposeA: false, transposeB: false, m: b, n: 1568, k: 128),
+            .init(transposeA: false, transposeB: true, m: conv2.0, n: conv2.1, k: conv2.2),
+            .init(transposeA: true, transposeB: false, m: conv2.1, n: conv2.2, k: conv2.0),
+            .init(transposeA: false, transposeB: true, m: conv1.0, n: conv1.1, k: conv1.2),
+        ]
+    }
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
+
+/// The CNN on one synthetic batch, trained with SGD and momentum.
+final class SyntheticCNN {
+    let parameters = ParameterStore()
+    let tape: Tape
+    private let model: Model
+    private let features: Tensor
+    private let labels: [Int]
+    private var optimizer = SGD(momentum: 0.9)
+    private let generator: RandomGenerator
+
+    init(batchSize: Int, seed: UInt64 = 7) {
+        var generator = RandomGenerator(seed: seed)
+        // Shapes are the benchmark's own constants: a failure is a bug here.
+        do { model = try Model(CNNBenchmark.layers, inputShape: [1, 28, 28], generator: generator, parameters: parameters) } catch {
+            preconditionFailure("benchmark model: \(error)")
+        }
+        features = Tensor.normal(shape: [batchSize, 1, 28, 28], using: &generator)
+        labels = (0..<batchSize).map { _ in Int(generator.next() % 10) }
+        tape = Tape(parameters: parameters)
+        self.generator = generator
+    }
+
+    /// Forward, backward and update.
+    func step() {
+        tape.reset()
+        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+        let output = model.forward(tape.constant(features), context: &context)
+        tape.backward(from: tape.softmaxCrossEntropy(output, labels: labels))
+        optimizer.step(parameters, learningRate: 0.01)
+    }
+}
+
+/// A fixed list of sgemm calls on preallocated operands, run back to back.
+final class GemmSequence {
+    struct Product {
+        let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+    }
+
+    private let products: [Product]
+    private let left: [[Float]]
+    private let right: [[Float]]
+    private var results: [[Float]]
+
+    init(_ products: [Product]) {
+        self.products = products
+        left = products.map { [Float](repeating: 0.01, count: $0.m * $0.k) }
+        right = products.map { [Float](repeating: 0.02, count: $0.k * $0.n) }
+        results = products.map { [Float](repeating: 0, count: $0.m * $0.n) }
+    }
+
+    func run() {
+        for (i, p) in products.enumerated() {
+            BLAS.gemm(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
+                      a: left[i], lda: p.transposeA ? p.m : p.k, b: right[i], ldb: p.transposeB ? p.k : p.n,
+                      beta: 0, c: &results[i], ldc: p.n)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""The peer of `flock bench train --model cnn`: one training step of the same CNN in PyTorch.
+
+conv 1->16 3x3 SAME + ReLU, max-pool 2, conv 16->32 3x3 SAME + ReLU, max-pool 2,
+dense 1568->128 + ReLU, dense 128->10 on 1x28x28 synthetic inputs, batch 128, softmax
+cross-entropy, SGD with momentum 0.9, on the CPU with N intra-op threads. Prints samples/s
+as the median of 5 trials of 20 steps, after 3 warm-up steps, as flock measures.
+
+    python3 cluster/peers/pytorch_cnn.py --threads 1
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(1568, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    features = torch.randn(args.batch, 1, 28, 28)
+    labels = torch.randint(0, 10, (args.batch,))
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=False)
+        loss_function(model(features), labels).backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    times = []
+    for _ in range(args.trials):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        times.append((time.perf_counter() - start) / args.steps)
+    seconds = statistics.median(times)
+    print(f"pytorch {torch.__version__} threads {args.threads}: {args.batch / seconds:.0f} samples/s "
+          f"({seconds * 1000:.2f} ms/step), oneDNN: {torch.backends.mkldnn.is_available()}")
+
+
+if __name__ == "__main__":
+    main()
