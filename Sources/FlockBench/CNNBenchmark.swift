@@ -33,14 +33,14 @@ public struct CNNBenchmark {
 
     public func run() -> TrainBenchmark.Result {
         BLAS.setThreadCount(threads)
-        let cnn = SyntheticCNN(batchSize: batchSize)
+        let cnn = SyntheticModel(layers: CNNBenchmark.layers, inputShape: [1, 28, 28], classes: 10, batchSize: batchSize)
         let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
         for _ in 0..<3 { cnn.step(); gemms.run() }
         var stepTimes: [Double] = [], gemmTimes: [Double] = []
         // Interleaved, so drift on the machine hits both alike.
         for _ in 0..<trials {
-            stepTimes.append(Self.seconds { for _ in 0..<steps { cnn.step() } } / Double(steps))
-            gemmTimes.append(Self.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
+            stepTimes.append(Stopwatch.seconds { for _ in 0..<steps { cnn.step() } } / Double(steps))
+            gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
         }
         let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
         let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
@@ -68,44 +68,6 @@ public struct CNNBenchmark {
             .init(transposeA: true, transposeB: false, m: conv2.1, n: conv2.2, k: conv2.0),
             .init(transposeA: false, transposeB: true, m: conv1.0, n: conv1.1, k: conv1.2),
         ]
-    }
-
-    static func seconds(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-}
-
-/// The CNN on one synthetic batch, trained with SGD and momentum.
-final class SyntheticCNN {
-    let parameters = ParameterStore()
-    let tape: Tape
-    private let model: Model
-    private let features: Tensor
-    private let labels: [Int]
-    private var optimizer = SGD(momentum: 0.9)
-    private let generator: RandomGenerator
-
-    init(batchSize: Int, seed: UInt64 = 7) {
-        var generator = RandomGenerator(seed: seed)
-        // Shapes are the benchmark's own constants: a failure is a bug here.
-        do { model = try Model(CNNBenchmark.layers, inputShape: [1, 28, 28], generator: generator, parameters: parameters) } catch {
-            preconditionFailure("benchmark model: \(error)")
-        }
-        features = Tensor.normal(shape: [batchSize, 1, 28, 28], using: &generator)
-        labels = (0..<batchSize).map { _ in Int(generator.next() % 10) }
-        tape = Tape(parameters: parameters)
-        self.generator = generator
-    }
-
-    /// Forward, backward and update.
-    func step() {
-        tape.reset()
-        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
-        let output = model.forward(tape.constant(features), context: &context)
-        tape.backward(from: tape.softmaxCrossEntropy(output, labels: labels))
-        optimizer.step(parameters, learningRate: 0.01)
     }
 }
 

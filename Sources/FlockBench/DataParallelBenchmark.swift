@@ -35,13 +35,13 @@ public struct DataParallelBenchmark: Sendable {
         let n = communicator.size
         var single = 0.0
         if communicator.rank == 0 {
-            let alone = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
+            let alone = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
             for _ in 0..<5 { alone.step() }
-            single = TrainBenchmark.seconds { for _ in 0..<steps { alone.step() } } / Double(steps)
+            single = Stopwatch.seconds { for _ in 0..<steps { alone.step() } } / Double(steps)
         }
         let singleStep = try communicator.broadcast([single], root: 0)[0]
 
-        let mlp = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
+        let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let parallel = try DataParallel(parameters: mlp.parameters, communicator: communicator, bucketBytes: bucketBytes,
                                         overlap: overlap)
         try parallel.broadcastModelState()
@@ -50,7 +50,7 @@ public struct DataParallelBenchmark: Sendable {
         // The gradient allreduce on its own: every bucket, no compute to hide behind.
         for _ in 0..<3 { try allreduceBuckets(parallel) }
         try communicator.barrier()
-        let alone = try slowest(communicator, try Self.seconds { for _ in 0..<steps { try allreduceBuckets(parallel) } } / Double(steps))
+        let alone = try slowest(communicator, try Stopwatch.seconds { for _ in 0..<steps { try allreduceBuckets(parallel) } } / Double(steps))
 
         parallel.overlap = false
         let (_, waitWithoutOverlap) = try timeSteps(mlp, parallel, communicator)
@@ -65,12 +65,12 @@ public struct DataParallelBenchmark: Sendable {
     }
 
     /// Seconds per step (slowest rank) and seconds waited after backward (mean over ranks).
-    private func timeSteps(_ mlp: SyntheticMLP, _ parallel: DataParallel,
+    private func timeSteps(_ mlp: SyntheticModel, _ parallel: DataParallel,
                            _ communicator: any Communicator) throws -> (step: Double, wait: Double) {
         for _ in 0..<5 { try mlp.step(dataParallel: parallel) }
         try communicator.barrier()
         var waited = 0.0
-        let stepTime = try slowest(communicator, try Self.seconds {
+        let stepTime = try slowest(communicator, try Stopwatch.seconds {
             for _ in 0..<steps {
                 try mlp.step(dataParallel: parallel)
                 waited += parallel.lastExposedSeconds
@@ -78,13 +78,6 @@ public struct DataParallelBenchmark: Sendable {
         } / Double(steps))
         let wait = try communicator.allreduce([waited / Double(steps)], operation: .average)[0]
         return (stepTime, wait)
-    }
-
-    /// Seconds `body` took; a failed collective (a peer gone) ends the benchmark.
-    private static func seconds(_ body: () throws -> Void) throws -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     private func allreduceBuckets(_ parallel: DataParallel) throws {

@@ -53,74 +53,20 @@ public struct TrainBenchmark {
 
     public func run() -> Result {
         BLAS.setThreadCount(threads)
-        let mlp = SyntheticMLP(layerSizes: layerSizes, batchSize: batchSize)
+        let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
         for _ in 0..<5 { mlp.step(); gemms.run() }
         var stepTimes: [Double] = [], gemmTimes: [Double] = []
         // Interleave the two measurements so drift on the machine hits both alike.
         for _ in 0..<trials {
-            stepTimes.append(Self.seconds { for _ in 0..<steps { mlp.step() } } / Double(steps))
-            gemmTimes.append(Self.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
+            stepTimes.append(Stopwatch.seconds { for _ in 0..<steps { mlp.step() } } / Double(steps))
+            gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
         }
         let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
         let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
         return Result(model: "mlp", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
                       ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
                       ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
-    }
-
-    static func seconds(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-}
-
-/// An MLP (ReLU hidden layers) on one synthetic batch, trained with SGD and momentum:
-/// the workload of `flock bench train` and `flock bench ddp`.
-final class SyntheticMLP {
-    let parameters = ParameterStore()
-    let tape: Tape
-    private let model: Model
-    private let features: Tensor
-    private let labels: [Int]
-    private var optimizer = SGD(momentum: 0.9)
-    private let generator: RandomGenerator
-
-    init(layerSizes: [Int], batchSize: Int, seed: UInt64 = 7) {
-        var generator = RandomGenerator(seed: seed)
-        let layers: [LayerConfig] = layerSizes.dropFirst().dropLast().map { .dense(units: $0, activation: .relu) }
-            + [.dense(units: layerSizes.last!)]
-        // Sizes are the benchmark's own constants: a failure is a bug here.
-        do { model = try Model(layers, inputShape: [layerSizes[0]], generator: generator, parameters: parameters) } catch {
-            preconditionFailure("benchmark model: \(error)")
-        }
-        features = Tensor.normal(shape: [batchSize, layerSizes[0]], using: &generator)
-        labels = (0..<batchSize).map { _ in Int(generator.next() % UInt64(layerSizes.last!)) }
-        tape = Tape(parameters: parameters)
-        self.generator = generator
-    }
-
-    /// Forward, backward and update on this rank alone.
-    func step() {
-        forwardAndBackward()
-        optimizer.step(parameters, learningRate: 0.01)
-    }
-
-    /// The same with data-parallel gradient averaging; throws when a peer fails.
-    func step(dataParallel: DataParallel) throws {
-        dataParallel.prepare(synchronize: true)
-        forwardAndBackward()
-        try dataParallel.finish()
-        optimizer.step(parameters, learningRate: 0.01)
-    }
-
-    private func forwardAndBackward() {
-        tape.reset()
-        var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
-        let output = model.forward(tape.constant(features), context: &context)
-        let loss = tape.softmaxCrossEntropy(output, labels: labels)
-        tape.backward(from: loss)
     }
 }
 
