@@ -56,7 +56,11 @@ public enum CollectiveDeadline {
     public static let defaultSeconds = 300.0
 
     public static func fromEnvironment(_ environment: [String: String]) -> Double {
-        if let text = environment["FLOCK_COLLECTIVE_TIMEOUT"], let seconds = Double(text), seconds > 0 { return seconds }
+        // A value that is not a finite number of seconds up to ten days is not taken (`inf`
+        // would overflow the conversion to a deadline).
+        if let text = environment["FLOCK_COLLECTIVE_TIMEOUT"], let seconds = Double(text), seconds > 0, seconds <= 864_000 {
+            return seconds
+        }
         return defaultSeconds
     }
 }

@@ -126,6 +126,21 @@ public enum Check {
         }
     }
 
+    /// `low ≤ value ≤ high` for an integer a user gives (counts, sizes): the bounds keep
+    /// later arithmetic from overflowing.
+    public static func within(_ value: Int, _ low: Int, _ high: Int, _ path: String) throws {
+        guard value >= low, value <= high else {
+            throw ConfigError(path: path, "expected an integer in \(low)...\(high), got \(value)")
+        }
+    }
+
+    /// `0 < value ≤ high`, finite.
+    public static func positive(_ value: Double, atMost high: Double, _ path: String) throws {
+        guard value > 0, value <= high, value.isFinite else {
+            throw ConfigError(path: path, "expected a number in (0, \(high)], got \(value)")
+        }
+    }
+
     public static func oneOf(_ value: String, _ allowed: [String], _ path: String, what: String = "value") throws {
         guard allowed.contains(value) else {
             throw ConfigError(path: path, "unknown \(what) '\(value)' (expected one of: \(allowed.joined(separator: ", ")))")

@@ -52,6 +52,7 @@ public struct Dense: Layer {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.units), "a dense layer needs units")
             }
             try Check.positive(units, decoder.fieldPath(CodingKeys.units))
+            try Check.within(units, 1, 1 << 24, decoder.fieldPath(CodingKeys.units))
             let alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
             if let alpha { try Check.nonNegative(alpha, decoder.fieldPath(CodingKeys.alpha)) }
             self.init(units: units,

@@ -59,7 +59,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: "name", "expected a non-empty name without '/', got '\(name)'")
         }
         guard seed >= 0 else { throw ConfigError(path: "seed", "expected an integer ≥ 0, got \(seed)") }
-        try Check.positive(epochs, "epochs")
+        try Check.within(epochs, 1, 1_000_000, "epochs")
         try data.validate(path: "data")
         guard !model.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
         _ = try loss.makeLoss(path: "loss")
@@ -148,7 +148,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: "\(path).validation_split", "expected a number in [0, 1), got \(validationSplit)")
         }
         try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
-        try Check.positive(batchSize, "\(path).batch_size")
+        try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
@@ -286,9 +286,10 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     }
 
     func validate(path: String) throws {
-        try Check.positive(bucketMB, "\(path).bucket_mb")
-        try Check.positive(accumulate, "\(path).accumulate")
-        if let collectiveTimeout { try Check.positive(collectiveTimeout, "\(path).collective_timeout") }
+        try Check.positive(bucketMB, atMost: 1_048_576, "\(path).bucket_mb")
+        try Check.within(accumulate, 1, 1_000_000, "\(path).accumulate")
+        // Ten days: beyond that a hung peer is never reported.
+        if let collectiveTimeout { try Check.positive(collectiveTimeout, atMost: 864_000, "\(path).collective_timeout") }
     }
 
     public var bucketBytes: Int { max(1, Int(bucketMB * 1_048_576)) }

@@ -45,6 +45,19 @@ import Testing
         #expect(message(base, ["epochs"]) == "--set epochs: expected key.path=value")
     }
 
+    @Test func numbersNearTheLimitsAreRangeErrorsNotOverflows() {
+        #expect(message(base, ["epochs=9223372036854775807"]) == "epochs: expected an integer in 1...1000000, got 9223372036854775807")
+        #expect(message(base, ["data.batch_size=4611686018427387904"])
+                == "data.batch_size: expected an integer in 1...16777216, got 4611686018427387904")
+        #expect(message(base, ["parallel.accumulate=9223372036854775807"])?.hasPrefix("parallel.accumulate: expected an integer in 1...1000000") == true)
+        #expect(message(base, ["parallel.bucket_mb=1e300"]) == "parallel.bucket_mb: expected a number in (0, 1048576.0], got 1e+300")
+        #expect(message(base, ["parallel.collective_timeout=.inf"]) == "parallel.collective_timeout: expected a number in (0, 864000.0], got inf")
+        #expect(message(base, ["model[0].units=9223372036854775807"])
+                == "model[0].units: expected an integer in 1...16777216, got 9223372036854775807")
+        #expect(CollectiveDeadline.fromEnvironment(["FLOCK_COLLECTIVE_TIMEOUT": "inf"]) == CollectiveDeadline.defaultSeconds)
+        #expect(CollectiveDeadline.fromEnvironment(["FLOCK_COLLECTIVE_TIMEOUT": "12"]) == 12)
+    }
+
     @Test func negativeUnitsNameTheFieldPath() {
         #expect(message(base, ["model[2].units=-3"]) == "model[2].units: expected a positive integer, got -3")
     }
