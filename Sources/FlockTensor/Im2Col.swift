@@ -9,20 +9,8 @@ enum Im2Col {
     /// x (B, C, H, W) → columns (C·kh·kw, B·OH·OW).
     static func unfold(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                        into columns: UnsafeMutablePointer<Float>) {
-        let plane = g.outputPlane, rowLength = batch * plane
-        for c in 0..<g.channels {
-            for i in 0..<g.kernelHeight {
-                let rows = g.validOutputRange(tap: i, stride: g.strideHeight, pad: g.padTop, inputSize: g.height, outputSize: g.outputHeight)
-                for j in 0..<g.kernelWidth {
-                    let cols = g.validOutputRange(tap: j, stride: g.strideWidth, pad: g.padLeft, inputSize: g.width, outputSize: g.outputWidth)
-                    let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowLength
-                    for b in 0..<batch {
-                        let out = row + b * plane
-                        let image = x + (b * g.channels + c) * g.inputPlane
-                        unfoldPlane(image, geometry: g, tap: (i, j), rows: rows, cols: cols, into: out)
-                    }
-                }
-            }
+        forEachTapPlane(batch: batch, geometry: g) { tap, rows, cols, columnOffset, imageOffset in
+            unfoldPlane(x + imageOffset, geometry: g, tap: tap, rows: rows, cols: cols, into: columns + columnOffset)
         }
     }
 
@@ -49,22 +37,33 @@ enum Im2Col {
     /// the pixel it came from (`dx` must start zeroed; padding entries are dropped).
     static func fold(_ columns: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                      into dx: UnsafeMutablePointer<Float>) {
-        let plane = g.outputPlane, rowLength = batch * plane
         let ow = g.outputWidth, sw = g.strideWidth
+        forEachTapPlane(batch: batch, geometry: g) { tap, rows, cols, columnOffset, imageOffset in
+            let source = columns + columnOffset, image = dx + imageOffset
+            for oh in rows {
+                let target = image + (oh * g.strideHeight - g.padTop + tap.0) * g.width - g.padLeft + tap.1
+                let line = source + oh * ow
+                for o in cols { target[o * sw] += line[o] }
+            }
+        }
+    }
+
+    /// Calls `body` for every (channel, kernel tap, sample) with the tap, the output rows
+    /// and columns whose input pixel lies inside the image, the offset of that sample's
+    /// plane in `columns` and the offset of its channel plane in the image.
+    @inline(__always)
+    private static func forEachTapPlane(batch: Int, geometry g: WindowGeometry,
+                                        _ body: (_ tap: (Int, Int), _ rows: Range<Int>, _ cols: Range<Int>,
+                                                 _ columnOffset: Int, _ imageOffset: Int) -> Void) {
+        let plane = g.outputPlane, rowLength = batch * plane
         for c in 0..<g.channels {
             for i in 0..<g.kernelHeight {
                 let rows = g.validOutputRange(tap: i, stride: g.strideHeight, pad: g.padTop, inputSize: g.height, outputSize: g.outputHeight)
                 for j in 0..<g.kernelWidth {
                     let cols = g.validOutputRange(tap: j, stride: g.strideWidth, pad: g.padLeft, inputSize: g.width, outputSize: g.outputWidth)
-                    let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowLength
+                    let row = ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowLength
                     for b in 0..<batch {
-                        let source = row + b * plane
-                        let image = dx + (b * g.channels + c) * g.inputPlane
-                        for oh in rows {
-                            let target = image + (oh * g.strideHeight - g.padTop + i) * g.width - g.padLeft + j
-                            let line = source + oh * ow
-                            for o in cols { target[o * sw] += line[o] }
-                        }
+                        body((i, j), rows, cols, row + b * plane, (b * g.channels + c) * g.inputPlane)
                     }
                 }
             }

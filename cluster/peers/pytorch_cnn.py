@@ -9,10 +9,9 @@ as the median of 5 trials of 20 steps, after 3 warm-up steps, as flock measures.
     python3 cluster/peers/pytorch_cnn.py --threads 1
 """
 import argparse
-import statistics
-import time
-
 import torch
+
+from peer_step import make_step, median_step_seconds
 
 
 def main():
@@ -28,25 +27,10 @@ def main():
         torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(1568, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     features = torch.randn(args.batch, 1, 28, 28)
     labels = torch.randint(0, 10, (args.batch,))
-    loss_function = torch.nn.CrossEntropyLoss()
-
-    def step():
-        optimizer.zero_grad(set_to_none=False)
-        loss_function(model(features), labels).backward()
-        optimizer.step()
-
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(args.trials):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        times.append((time.perf_counter() - start) / args.steps)
-    seconds = statistics.median(times)
+    step = make_step(model, features, labels)
+    seconds = median_step_seconds(step, warmup=3, steps=args.steps, trials=args.trials)
     print(f"pytorch {torch.__version__} threads {args.threads}: {args.batch / seconds:.0f} samples/s "
           f"({seconds * 1000:.2f} ms/step), oneDNN: {torch.backends.mkldnn.is_available()}")
 

@@ -9,12 +9,11 @@ job's samples/s (all ranks) as the median of 5 trials of 40 steps.
 """
 import argparse
 import os
-import statistics
-import time
-
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from peer_step import make_step, median_step_seconds
 
 
 def worker(rank, ranks, steps, trials, port, results):
@@ -26,29 +25,18 @@ def worker(rank, ranks, steps, trials, port, results):
         torch.nn.Linear(512, 512), torch.nn.ReLU(),
         torch.nn.Linear(512, 10))
     ddp = torch.nn.parallel.DistributedDataParallel(model)
-    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.01, momentum=0.9)
     features = torch.randn(128, 784)
     labels = torch.randint(0, 10, (128,))
-    loss_function = torch.nn.CrossEntropyLoss()
 
-    def step():
-        optimizer.zero_grad(set_to_none=False)
-        loss_function(ddp(features), labels).backward()
-        optimizer.step()
-
-    for _ in range(5):
-        step()
-    times = []
-    for _ in range(trials):
-        dist.barrier()
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        elapsed = torch.tensor([time.perf_counter() - start])
+    def slowest_rank(seconds):
+        elapsed = torch.tensor([seconds])
         dist.all_reduce(elapsed, op=dist.ReduceOp.MAX)
-        times.append(elapsed.item() / steps)
+        return elapsed.item()
+
+    seconds = median_step_seconds(make_step(ddp, features, labels), warmup=5, steps=steps, trials=trials,
+                                  between_trials=dist.barrier, combine=slowest_rank)
     if rank == 0:
-        results.put(statistics.median(times))
+        results.put(seconds)
     dist.destroy_process_group()
 
 

@@ -8,10 +8,9 @@ momentum 0.9, on the CPU with N intra-op threads. Prints samples/s as the median
     python3 cluster/peers/pytorch_mlp.py --threads 1
 """
 import argparse
-import statistics
-import time
-
 import torch
+
+from peer_step import make_step, median_step_seconds
 
 
 def main():
@@ -27,25 +26,10 @@ def main():
         torch.nn.Linear(784, 512), torch.nn.ReLU(),
         torch.nn.Linear(512, 512), torch.nn.ReLU(),
         torch.nn.Linear(512, 10))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     features = torch.randn(args.batch, 784)
     labels = torch.randint(0, 10, (args.batch,))
-    loss_function = torch.nn.CrossEntropyLoss()
-
-    def step():
-        optimizer.zero_grad(set_to_none=False)
-        loss_function(model(features), labels).backward()
-        optimizer.step()
-
-    for _ in range(5):
-        step()
-    times = []
-    for _ in range(args.trials):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        times.append((time.perf_counter() - start) / args.steps)
-    seconds = statistics.median(times)
+    step = make_step(model, features, labels)
+    seconds = median_step_seconds(step, warmup=5, steps=args.steps, trials=args.trials)
     print(f"pytorch {torch.__version__} threads {args.threads}: {args.batch / seconds:.0f} samples/s "
           f"({seconds * 1000:.2f} ms/step), BLAS: {torch.backends.mkldnn.is_available() and 'oneDNN/MKL' or 'other'}")
 

@@ -1,0 +1,35 @@
+"""What the PyTorch peers share: one SGD-with-momentum training step on a fixed synthetic
+batch, and its timing as the median of trials after warm-up (as `flock bench` measures)."""
+import statistics
+import time
+
+import torch
+
+
+def make_step(model, features, labels):
+    """A closure running forward, softmax cross-entropy, backward and SGD (lr 0.01, momentum 0.9)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_function = torch.nn.CrossEntropyLoss()
+
+    def step():
+        optimizer.zero_grad(set_to_none=False)
+        loss_function(model(features), labels).backward()
+        optimizer.step()
+
+    return step
+
+
+def median_step_seconds(step, warmup, steps, trials, between_trials=lambda: None, combine=lambda seconds: seconds):
+    """Seconds per step: the median over `trials` of `steps` steps each, after `warmup` steps.
+    `between_trials` runs before each trial (a barrier); `combine` maps a trial's seconds
+    (e.g. to the slowest rank's)."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(trials):
+        between_trials()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times.append(combine(time.perf_counter() - start) / steps)
+    return statistics.median(times)
