@@ -17,6 +17,16 @@ public enum GradientClipping {
         }
     }
 
+    /// Scales all gradients by maxNorm / norm when `norm` (the whole model's, from
+    /// every shard) exceeds `maxNorm`, as `clipByNorm` does for one store.
+    public static func scale(_ parameters: ParameterStore, norm: Float, maxNorm: Float) {
+        guard norm > maxNorm else { return }
+        let scale = maxNorm / (norm + 1e-6)
+        parameters.withGradients { g in
+            for i in 0..<g.count { g[i] *= scale }
+        }
+    }
+
     /// Clamps every gradient element to [−limit, limit].
     public static func clipByValue(_ parameters: ParameterStore, limit: Float) {
         parameters.withGradients { g in

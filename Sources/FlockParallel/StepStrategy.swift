@@ -63,6 +63,31 @@ public protocol StepStrategy: AnyObject {
     /// Makes every replica's parameters and buffers its first replica's (after rank 0
     /// restored best weights). Collective.
     func synchronizeModelState() throws
+
+    /// The parameters and buffers this rank trains: the whole model's, or under model
+    /// parallelism its shard's (valid after `prepare`).
+    func shardParameters(of model: Model) -> ParameterStore
+
+    /// Whether `value` holds on every rank (model-parallel shards decide together whether
+    /// a step's gradients are finite). Collective.
+    func allShardsAgree(_ value: Bool) throws -> Bool
+
+    /// ‖g‖² of the whole model's gradients, given this rank's `parameters` (for clipping by
+    /// norm). Collective.
+    func gradientSquaredNorm(of parameters: ParameterStore) throws -> Double
+
+    /// What the strategy decided at start-up (a pipeline's stages), for the log; empty when
+    /// there is nothing to say.
+    var plan: String { get }
+}
+
+extension StepStrategy {
+    public func shardParameters(of model: Model) -> ParameterStore { model.parameters }
+    public func allShardsAgree(_ value: Bool) throws -> Bool { value }
+    public func gradientSquaredNorm(of parameters: ParameterStore) throws -> Double {
+        parameters.withGradients { $0.reduce(0.0) { $0 + Double($1) * Double($1) } }
+    }
+    public var plan: String { "" }
 }
 
 extension StepStrategy {

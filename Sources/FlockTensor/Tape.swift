@@ -234,6 +234,10 @@ public final class Tape {
         }
     }
 
+    /// Bytes of the values recorded since the last reset (what holding this tape's
+    /// activations costs).
+    public var recordedBytes: Int { values.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
+
     /// Whether a deferred backward left weight work to do.
     public var hasDeferredWeightWork: Bool { !deferredWeightWork.isEmpty }
 

@@ -17,13 +17,14 @@ extension Trainer {
             decision = [control.stopTraining ? 1 : 0, control.captureBestWeights ? 1 : 0, control.learningRateScale]
         }
         if let world = strategy.world, world.size > 1 { decision = try world.broadcast(decision, root: 0) }
-        if decision[1] == 1 && rank == 0 { progress.bestWeights = parameters.snapshotState() }
+        // The first replica of each shard keeps its shard's best weights.
+        if decision[1] == 1 && strategy.dataRank == 0 { progress.bestWeights = parameters.snapshotState() }
         progress.learningRateScale = decision[2]
         return decision[0] == 1
     }
 
-    /// Restoring the best weights at the end of training (Keras 3's EarlyStopping): rank 0
-    /// holds them and broadcasts them.
+    /// Restoring the best weights at the end of training (Keras 3's EarlyStopping): the
+    /// first replica of each shard holds them and broadcasts them to the other replicas.
     func restoreBestWeightsAtEnd() throws {
         guard callbacks.contains(where: \.restoresBestWeights) else { return }
         var restore: [Double] = [progress.bestWeights == nil ? 0 : 1]

@@ -29,12 +29,27 @@ extension TrainingConfig {
     }
 
     /// One rank alone without a communicator (or with a one-rank one); data parallel over
-    /// `communicator` otherwise. Collective.
+    /// `communicator`, or model parallel when `parallel` names pipeline stages or tensor
+    /// slices. Collective.
     public func makeStrategy(communicator: (any Communicator)?) throws -> any StepStrategy {
-        guard let communicator, communicator.size > 1 else { return SingleRankStep() }
+        guard let communicator, communicator.size > 1 else {
+            guard !parallel.isModelParallel else {
+                throw ConfigError(path: "parallel", "\(parallel.pipeline) pipeline stages × \(parallel.tensor) tensor slices need that many ranks (mpirun -np N or --ranks N); this job has one")
+            }
+            return SingleRankStep()
+        }
         if let timeout = parallel.collectiveTimeout { communicator.deadline = timeout }
-        let layout = try ParallelLayout(world: communicator)
-        return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap)
+        let layout: ParallelLayout
+        do {
+            layout = try ParallelLayout(world: communicator, pipelineStages: parallel.pipeline, tensorWidth: parallel.tensor)
+        } catch let error as ParallelLayout.LayoutError {
+            throw ConfigError(path: "parallel", error.description)
+        }
+        guard parallel.isModelParallel else {
+            return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap)
+        }
+        return ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
+                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes)
     }
 }
 

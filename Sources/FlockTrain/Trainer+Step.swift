@@ -36,7 +36,8 @@ extension Trainer {
         if options.nonFinite != nil {
             // The averaged gradients are the same on every rank, so every rank decides alike;
             // a rank's non-finite loss makes them non-finite too.
-            let gradientsFinite = parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } }
+            // Under model parallelism each rank holds a shard: they decide together.
+            let gradientsFinite = try strategy.allShardsAgree(parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } })
             if !gradientsFinite || (strategy.dataGroupSize == 1 && !lossFinite) {
                 parameters.zeroGradients()
                 return false
@@ -44,7 +45,10 @@ extension Trainer {
         }
         options.penalty.apply(to: parameters)
         if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
-        if let maxNorm = options.clipNorm { GradientClipping.clipByNorm(parameters, maxNorm: maxNorm) }
+        if let maxNorm = options.clipNorm {
+            let norm = Float(try strategy.gradientSquaredNorm(of: parameters).squareRoot())
+            GradientClipping.scale(parameters, norm: norm, maxNorm: maxNorm)
+        }
         optimizer.step(parameters, learningRate: learningRate)
         return true
     }

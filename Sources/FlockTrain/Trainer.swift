@@ -40,7 +40,8 @@ public final class Trainer {
     let metricNames: [MetricName]
     var progress: TrainingProgress
 
-    public var parameters: ParameterStore { model.parameters }
+    /// The parameters this rank trains: the model's, or its shard's under model parallelism.
+    public var parameters: ParameterStore { strategy.shardParameters(of: model) }
     /// Checkpoint policy and state (ModelCheckpoint), if checkpointing.
     public var checkpointing: ModelCheckpoint? { options.checkpointing }
     /// TerminateOnNaN's policy and state, if on.

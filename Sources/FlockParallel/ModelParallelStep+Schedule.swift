@@ -1,0 +1,104 @@
+import Foundation
+
+/// Running one schedule on this stage.
+extension ModelParallelStep {
+    /// What a stage holds for one micro-batch between its actions.
+    struct InFlight {
+        var tape: Tape?
+        var input: Variable?
+        var output: Variable?
+        var objective: Variable?
+        var receivedActivation: Tensor?
+        var receivedGradient: Tensor?
+        var inputGradient: Tensor?
+    }
+
+    /// Runs this stage's actions of `schedule` on `pieces`; returns the pieces' outcomes
+    /// on the last stage (empty elsewhere). A failing action throws a
+    /// `PipelineStageError` naming the stage, rank, micro-batch and action.
+    func run(_ schedule: PipelineSchedule, pieces: [MicroBatch], shard: ModelShard, loss: Loss, step: Int,
+             generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
+        var state = [InFlight](repeating: InFlight(), count: pieces.count)
+        var outcomes = [MicroBatchOutcome?](repeating: nil, count: pieces.count)
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { for index in state.indices { if let tape = state[index].tape { tapes.release(tape) } } }
+        for (index, action) in schedule.actions[stage].enumerated() {
+            trace.record(index, action)
+            let actionStarted = DispatchTime.now().uptimeNanoseconds
+            do {
+                try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
+                            generator: &generator)
+                try shard.tensorGroup?.rethrow()
+            } catch {
+                throw PipelineStageError(stage: stage, rank: layout.world.rank, step: step, microBatch: action.microBatch,
+                                         action: action.label(stage: stage), underlying: error,
+                                         grid: schedule.grid(marked: [(stage, index)]), recent: trace.recent)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
+            if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
+            lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
+                                                  state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
+        }
+        lastProfile.stageSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return isLastStage ? outcomes.map { $0! } : []
+    }
+
+    private func perform(_ action: PipelineAction, state: inout [InFlight], outcomes: inout [MicroBatchOutcome?],
+                         pieces: [MicroBatch], shard: ModelShard, loss: Loss, generator: inout RandomGenerator) throws {
+        switch action {
+        case .forward(let m):
+            let tape = tapes.acquire(parameters: shard.parameters)
+            state[m].tape = tape
+            let input = stage == 0 ? tape.constant(pieces[m].features) : tape.leaf(state[m].receivedActivation!)
+            state[m].receivedActivation = nil
+            var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+            let output = shard.forward(input, context: &context)
+            generator = context.generator
+            state[m].input = input
+            state[m].output = output
+            if isLastStage {
+                let objective = loss(output, target: pieces[m].targets)
+                state[m].objective = objective
+                outcomes[m] = MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: pieces[m].targets)
+            }
+        case .backward(let m), .backwardInput(let m):
+            let timing: WeightGradientTiming = action == .backward(microBatch: m) ? .immediate : .deferred
+            let tape = state[m].tape!
+            if let objective = state[m].objective {
+                tape.backward(from: objective, seed: pieces[m].gradientScale, weightGradients: timing)
+            } else {
+                tape.backward(from: state[m].output!, gradient: state[m].receivedGradient!, weightGradients: timing)
+                state[m].receivedGradient = nil
+            }
+            if stage > 0 {
+                state[m].inputGradient = state[m].input!.gradient ?? Tensor(zeros: state[m].input!.shape)
+            }
+            if timing == .immediate { finish(m, state: &state) }
+        case .backwardWeight(let m):
+            state[m].tape!.backwardWeights()
+            finish(m, state: &state)
+        case .send(.activation, let m, let peer):
+            try link.send(state[m].output!.value, .activation, microBatch: m, to: peer)
+        case .send(.gradient, let m, let peer):
+            try link.send(state[m].inputGradient!, .gradient, microBatch: m, to: peer)
+            state[m].inputGradient = nil
+        case .receive(.activation, let m, let peer):
+            state[m].receivedActivation = try link.receive(.activation, microBatch: m, from: peer,
+                                                           expectedShape: [pieces[m].sampleCount] + shard.inputShape)
+        case .receive(.gradient, let m, let peer):
+            state[m].receivedGradient = try link.receive(.gradient, microBatch: m, from: peer,
+                                                         expectedShape: state[m].output!.shape)
+        }
+    }
+
+    /// Returns micro-batch `m`'s tape once its weight gradients are in the store. The
+    /// output's value stays for a send that follows (a value outlives its tape's reset).
+    private func finish(_ m: Int, state: inout [InFlight]) {
+        guard let tape = state[m].tape else { return }
+        state[m].tape = nil
+        state[m].objective = nil
+        state[m].input = nil
+        state[m].output = nil
+        tapes.release(tape)
+    }
+}

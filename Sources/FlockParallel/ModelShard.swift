@@ -1,0 +1,122 @@
+/// The part of a model one rank runs under model parallelism: a pipeline stage's range of
+/// top-level layers and, in a tensor-parallel group, this rank's slices of their Dense
+/// layers. Its store holds only this rank's parameters and buffers, named as in the whole
+/// model (`layers.4.weight`), each with its `ShardPlacement` in the global tensor, and
+/// starts from the whole model's values, so a sharded run begins exactly where an
+/// unsharded one with the same seed does.
+///
+/// Tensor parallelism splits top-level Dense layers: a Dense followed (through
+/// elementwise activation or dropout layers) by another Dense makes a column → row pair;
+/// any other Dense with an elementwise activation is a column layer that gathers its
+/// output. Other layers (and Dense layers inside residual blocks) are replicated on every
+/// rank of the group.
+public final class ModelShard {
+    public let parameters: ParameterStore
+    /// The top-level layers of the whole model this shard runs.
+    public let layerRange: Range<Int>
+    public let layers: [any Layer]
+    /// Every parameter and buffer of `parameters` by name.
+    public let placements: [String: ShardPlacement]
+    public let tensorGroup: TensorGroup?
+    /// Per-sample input and output of the shard in the whole model.
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+
+    /// Builds `model`'s layers `range` (tensor-split over `tensorGroup` when it has more
+    /// than one rank) and copies their values from `model`.
+    public init(model: Model, layers range: Range<Int>, tensorGroup: TensorGroup? = nil) throws {
+        precondition(!range.isEmpty && range.upperBound <= model.layers.count, "layers \(range) of \(model.layers.count)")
+        let store = ParameterStore()
+        let splitting = tensorGroup.map { $0.width > 1 } == true ? tensorGroup : nil
+        let roles = splitting == nil ? [:] : Self.tensorRoles(model.layers, in: range)
+        var builder = LayerBuilder(parameters: store, generator: RandomGenerator(seed: 0), path: ["layers"], configPath: "model")
+        let globalShapes = [model.inputShape] + model.root.layers.map(\.outputShape)
+        var shape = globalShapes[range.lowerBound]
+        var built: [any Layer] = []
+        var placements: [String: ShardPlacement] = [:]
+        for index in range {
+            let config = model.layers[index]
+            let layer = try builder.nested("\(index)", configSuffix: "[\(index)]") { child -> any Layer in
+                if let role = roles[index], let group = splitting, let spec = config.spec as? Dense.Spec {
+                    let (layer, placed) = TensorParallelDense.make(spec, role: role, inputShape: shape,
+                                                                   globalInputFeatures: globalShapes[index].last!,
+                                                                   group: group, builder: &child)
+                    placements.merge(placed) { $1 }
+                    return layer
+                }
+                return try config.makeLayer(inputShape: shape, builder: &child)
+            }
+            shape = layer.outputShape
+            built.append(layer)
+        }
+        for slot in store.slots where placements[slot.name] == nil { placements[slot.name] = .whole(slot.shape) }
+        for slot in store.bufferSlots { placements[slot.name] = .whole(slot.shape) }
+        parameters = store
+        layerRange = range
+        layers = built
+        self.placements = placements
+        self.tensorGroup = splitting
+        inputShape = globalShapes[range.lowerBound]
+        outputShape = globalShapes[range.upperBound]
+        copyValues(from: model.parameters)
+    }
+
+    /// Runs the shard's layers on a batch (B, inputShape…) → (B, outputShape…).
+    public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
+        var x = input
+        for layer in layers { x = layer.forward(x, context: &context) }
+        return x
+    }
+
+    /// Whether a parameter is held whole by every rank of the tensor group (its gradient is
+    /// the same on each; norms count it once).
+    public func isReplicatedAcrossTensorGroup(_ slot: ParameterSlot) -> Bool {
+        tensorGroup != nil && placements[slot.name]?.isWhole == true && !(tensorGroup!.rank == 0 && isRowBias(slot))
+    }
+
+    /// Sets every parameter and buffer to its slice of `whole`'s tensor of the same name.
+    public func copyValues(from whole: ParameterStore) {
+        for slot in parameters.slots {
+            let source = whole.slot(named: slot.name)!, placement = placements[slot.name]!
+            whole.withParameter(source) { global in
+                parameters.withParameter(slot) { placement.extract(from: UnsafeBufferPointer(global), into: $0) }
+            }
+        }
+        for slot in parameters.bufferSlots {
+            let source = whole.bufferSlots.first { $0.name == slot.name }!
+            whole.withBuffer(source) { global in parameters.withBuffer(slot) { $0.update(fromContentsOf: global) } }
+        }
+    }
+
+    /// A row layer's bias lives on the group's rank 0 alone: it is not a replica.
+    private func isRowBias(_ slot: ParameterSlot) -> Bool {
+        layers.contains { ($0 as? TensorParallelDense).map { $0.role == .row && $0.bias == slot } == true }
+    }
+
+    /// Which top-level Dense layers of `range` are split, and how.
+    static func tensorRoles(_ configs: [LayerConfig], in range: Range<Int>) -> [Int: TensorParallelDense.Role] {
+        func elementwiseDense(_ index: Int) -> Bool {
+            (configs[index].spec as? Dense.Spec).map { $0.activation != .softmax } == true
+        }
+        func passesSlices(_ index: Int) -> Bool {
+            if configs[index].spec is Dropout.Spec { return true }
+            return (configs[index].spec as? ActivationLayer.Spec).map { $0.activation != .softmax } == true
+        }
+        var roles: [Int: TensorParallelDense.Role] = [:]
+        var index = range.lowerBound
+        while index < range.upperBound {
+            defer { index += 1 }
+            guard elementwiseDense(index) else { continue }
+            var next = index + 1
+            while next < range.upperBound && passesSlices(next) { next += 1 }
+            if next < range.upperBound, configs[next].spec is Dense.Spec {
+                roles[index] = .column(gathersOutput: false)
+                roles[next] = .row
+                index = next
+            } else {
+                roles[index] = .column(gathersOutput: true)
+            }
+        }
+        return roles
+    }
+}

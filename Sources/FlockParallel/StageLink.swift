@@ -1,0 +1,69 @@
+/// Moves activations and their gradients between neighbouring pipeline stages: a tagged
+/// send of a small header (the micro-batch and the tensor's shape) and then the values,
+/// so the receiver learns the shape of whatever batch comes (the short last batch of an
+/// epoch included) and a mismatch is an error naming both stages and the micro-batch.
+struct StageLink {
+    /// What a transfer carries; each has its own tags.
+    enum Payload: Int {
+        case activation = 0
+        case gradient = 1
+        case evaluation = 2
+
+        var name: String {
+            switch self {
+            case .activation: return "activation"
+            case .gradient: return "activation gradient"
+            case .evaluation: return "evaluation activation"
+            }
+        }
+    }
+
+    /// The pipeline group: group rank = stage.
+    let communicator: any Communicator
+    static let headerLength = 10
+    static let maximumRank = headerLength - 2
+
+    var stage: Int { communicator.rank }
+
+    func send(_ tensor: Tensor, _ payload: Payload, microBatch: Int, to peer: Int) throws {
+        precondition(tensor.rank <= Self.maximumRank, "a stage's output of rank \(tensor.rank)")
+        var header = [Int64](repeating: -1, count: Self.headerLength)
+        header[0] = Int64(microBatch)
+        header[1] = Int64(tensor.rank)
+        for (axis, size) in tensor.shape.enumerated() { header[2 + axis] = Int64(size) }
+        let tag = Self.tag(payload, microBatch: microBatch)
+        try header.withUnsafeBufferPointer { try communicator.send($0, to: peer, tag: tag) }
+        try tensor.scalars.withUnsafeBufferPointer { try communicator.send($0, to: peer, tag: tag) }
+    }
+
+    /// Receives `payload` of `microBatch` from stage `peer`; `expectedShape` (when known)
+    /// is checked against what arrived.
+    func receive(_ payload: Payload, microBatch: Int, from peer: Int, expectedShape: [Int]?) throws -> Tensor {
+        let tag = Self.tag(payload, microBatch: microBatch)
+        var header = [Int64](repeating: 0, count: Self.headerLength)
+        try header.withUnsafeMutableBufferPointer { try communicator.receive($0, from: peer, tag: tag) }
+        let rank = Int(header[1])
+        guard Int(header[0]) == microBatch, (0...Self.maximumRank).contains(rank),
+              header[2..<(2 + rank)].allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else {
+            throw StageTransferError(description: "stage \(stage) expected the \(payload.name) of micro-batch \(microBatch) from stage \(peer), got a header for micro-batch \(header[0]) of rank \(header[1])")
+        }
+        let shape = header[2..<(2 + rank)].map { Int($0) }
+        if let expectedShape, expectedShape != shape {
+            throw StageTransferError(description: "stage \(stage) expected the \(payload.name) of micro-batch \(microBatch) from stage \(peer) with shape \(expectedShape), got \(shape)")
+        }
+        var scalars = [Float](repeating: 0, count: shape.reduce(1, *))
+        try scalars.withUnsafeMutableBufferPointer { try communicator.receive($0, from: peer, tag: tag) }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
+    /// Tags keep payload kinds apart; within a kind, MPI's non-overtaking order keeps
+    /// micro-batches apart, and the header's micro-batch checks it.
+    static func tag(_ payload: Payload, microBatch: Int) -> Int {
+        payload.rawValue + 3 * (microBatch % 4096)
+    }
+}
+
+/// A transfer between stages that does not fit what the receiving stage expects.
+public struct StageTransferError: Error, CustomStringConvertible {
+    public let description: String
+}
