@@ -18,6 +18,7 @@ public final class DataParallelStep: StepStrategy {
         self.overlap = overlap
     }
 
+    public var parallelLayout: ParallelLayout? { layout }
     public var world: (any Communicator)? { layout.world }
     public var dataGroup: (any Communicator)? { layout.dataGroup }
 

@@ -41,6 +41,7 @@ public final class ModelParallelStep: StepStrategy {
         self.bucketBytes = bucketBytes
     }
 
+    public var parallelLayout: ParallelLayout? { layout }
     public var world: (any Communicator)? { layout.world }
     public var dataGroup: (any Communicator)? { layout.dataGroup }
     public var stage: Int { layout.coordinates.pipeline }
@@ -49,6 +50,16 @@ public final class ModelParallelStep: StepStrategy {
     var link: StageLink { StageLink(communicator: layout.pipelineGroup) }
 
     public func shardParameters(of model: Model) -> ParameterStore { shard?.parameters ?? model.parameters }
+
+    public var shardName: String? { "stage-\(stage).tensor-\(layout.coordinates.tensor)" }
+
+    public func placement(ofTensor name: String) -> ShardPlacement? { shard?.placements[name] }
+
+    public var shardOwnerRanks: [Int] {
+        (0..<stages).flatMap { stage in
+            (0..<layout.tensorWidth).map { layout.worldRank(of: .init(data: 0, pipeline: stage, tensor: $0)) }
+        }.sorted()
+    }
 
     public func prepare(model: Model, configHash: UInt64) throws {
         if model.hasSynchronizedStatistics && layout.dataParallelSize > 1 {

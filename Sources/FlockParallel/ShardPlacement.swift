@@ -44,14 +44,14 @@ public struct ShardPlacement: Codable, Equatable, Sendable {
 
     /// Copies this rank's part of a global tensor (row-major, `globalShape`) into `local`
     /// (row-major, `localShape`).
-    public func extract(from global: UnsafeBufferPointer<Float>, into local: UnsafeMutableBufferPointer<Float>) {
+    public func extract<Element>(from global: UnsafeBufferPointer<Element>, into local: UnsafeMutableBufferPointer<Element>) {
         forEachRun { globalStart, localStart, count in
             for i in 0..<count { local[localStart + i] = global[globalStart + i] }
         }
     }
 
     /// Writes `local` into its place in a global tensor.
-    public func insert(_ local: UnsafeBufferPointer<Float>, into global: UnsafeMutableBufferPointer<Float>) {
+    public func insert<Element>(_ local: UnsafeBufferPointer<Element>, into global: UnsafeMutableBufferPointer<Element>) {
         forEachRun { globalStart, localStart, count in
             for i in 0..<count { global[globalStart + i] = local[localStart + i] }
         }

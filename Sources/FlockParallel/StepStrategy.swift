@@ -79,6 +79,19 @@ public protocol StepStrategy: AnyObject {
     /// What the strategy decided at start-up (a pipeline's stages), for the log; empty when
     /// there is nothing to say.
     var plan: String { get }
+
+    /// This rank's shard in checkpoint file names (`stage-1.tensor-0`); nil when every rank
+    /// holds the whole model.
+    var shardName: String? { get }
+
+    /// Where this rank's tensor `name` sits in the whole model's (nil: it is whole).
+    func placement(ofTensor name: String) -> ShardPlacement?
+
+    /// The world ranks that write a shard to checkpoints (the first replica of each).
+    var shardOwnerRanks: [Int] { get }
+
+    /// The layout of a parallel job (nil on one rank).
+    var parallelLayout: ParallelLayout? { get }
 }
 
 extension StepStrategy {
@@ -88,6 +101,10 @@ extension StepStrategy {
         parameters.withGradients { $0.reduce(0.0) { $0 + Double($1) * Double($1) } }
     }
     public var plan: String { "" }
+    public var shardName: String? { nil }
+    public func placement(ofTensor name: String) -> ShardPlacement? { nil }
+    public var shardOwnerRanks: [Int] { [0] }
+    public var parallelLayout: ParallelLayout? { nil }
 }
 
 extension StepStrategy {

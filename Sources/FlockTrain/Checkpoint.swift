@@ -8,12 +8,40 @@ import Foundation
 /// Writing never leaves a half-written checkpoint under its final name: the files go to a
 /// temporary folder, each is fsynced, the folder is renamed, and only then does the
 /// `last` link move to it (itself replaced by a rename).
+///
+/// A sharded (model-parallel) job writes each shard's files instead of the first three
+/// (`model.<shard>.safetensors`, …; see `ShardedState`); loading puts either kind together
+/// into global tensors, so any checkpoint loads into any layout.
 public struct Checkpoint {
     public let url: URL
     public let state: TrainingState
-    public let model: [String: Tensor]
+    /// The whole model's parameters and buffers by name.
+    public let modelTensors: GlobalTensors
+    /// An unsharded checkpoint's optimizer buffers, flat in the whole model's slot order.
     public let optimizer: [String: [Float]]
-    public let bestModel: [String: Tensor]?
+    /// A sharded checkpoint's optimizer buffers per parameter (`<buffer>/<parameter>`).
+    public let optimizerTensors: GlobalTensors?
+    public let bestModelTensors: GlobalTensors?
+
+    public var model: [String: Tensor] { modelTensors.tensors }
+    public var bestModel: [String: Tensor]? { bestModelTensors?.tensors }
+
+    public init(url: URL, state: TrainingState, modelTensors: GlobalTensors, optimizer: [String: [Float]],
+                optimizerTensors: GlobalTensors?, bestModelTensors: GlobalTensors?) {
+        self.url = url
+        self.state = state
+        self.modelTensors = modelTensors
+        self.optimizer = optimizer
+        self.optimizerTensors = optimizerTensors
+        self.bestModelTensors = bestModelTensors
+    }
+
+    /// An unsharded checkpoint's contents.
+    public init(url: URL, state: TrainingState, model: [String: Tensor], optimizer: [String: [Float]],
+                bestModel: [String: Tensor]?) {
+        self.init(url: url, state: state, modelTensors: GlobalTensors(whole: model), optimizer: optimizer,
+                  optimizerTensors: nil, bestModelTensors: bestModel.map(GlobalTensors.init(whole:)))
+    }
 
     /// A checkpoint that cannot be used, and exactly why.
     public struct LoadError: Error, CustomStringConvertible {
@@ -24,14 +52,23 @@ public struct Checkpoint {
     @discardableResult
     public static func write(name: String, in folder: URL, model: Data, optimizer: Data, configYAML: String,
                              bestModel: Data?, state: TrainingState) throws -> URL {
+        var files: [String: Data] = ["model.safetensors": model, "optimizer.safetensors": optimizer]
+        if let bestModel { files["best_model.safetensors"] = bestModel }
+        return try write(name: name, in: folder, files: files, configYAML: configYAML, state: state)
+    }
+
+    /// Writes checkpoint `name` holding `files` (model and optimizer files, whole or
+    /// sharded), `config.yaml` and `state.json`.
+    @discardableResult
+    public static func write(name: String, in folder: URL, files: [String: Data], configYAML: String,
+                             state: TrainingState) throws -> URL {
         let manager = FileManager.default
         let final = folder.appendingPathComponent(name)
         let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: temporary)
         try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
-        var files: [String: Data] = ["model.safetensors": model, "optimizer.safetensors": optimizer,
-                                     "config.yaml": Data(configYAML.utf8)]
-        if let bestModel { files["best_model.safetensors"] = bestModel }
+        var files = files
+        files["config.yaml"] = Data(configYAML.utf8)
         var state = state
         state.files = files.mapValues { SHA256.hex(of: $0) }
         let encoder = JSONValue.encoder
@@ -84,23 +121,47 @@ public struct Checkpoint {
             }
             contents[name] = data
         }
-        for required in ["model.safetensors", "optimizer.safetensors", "config.yaml"] where contents[required] == nil {
-            throw LoadError(description: "\(folder.path): state.json lists no \(required)")
-        }
+        guard contents["config.yaml"] != nil else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
         if let configYAML {
             let theirs = String(decoding: contents["config.yaml"]!, as: UTF8.self)
-            if theirs != configYAML {
-                let differences = ConfigDifference.between(theirs, configYAML)
+            // Another layout (pipeline stages, tensor slices, schedule) resumes the same job.
+            let differences = theirs == configYAML ? [] : ConfigDifference.between(theirs, configYAML, ignoring: ConfigDifference.layoutFields)
+            if !differences.isEmpty {
                 throw LoadError(description: "\(folder.path): written by a different config: \(differences.joined(separator: "; "))")
             }
         }
-        let model = try SafeTensors.decode(contents["model.safetensors"]!, path: folder.appendingPathComponent("model.safetensors").path)
-        let optimizer = try SafeTensors.decode(contents["optimizer.safetensors"]!, path: folder.appendingPathComponent("optimizer.safetensors").path)
-            .mapValues(\.scalars)
-        let best = try contents["best_model.safetensors"].map {
-            try SafeTensors.decode($0, path: folder.appendingPathComponent("best_model.safetensors").path)
+        func parts(_ stem: String) throws -> GlobalTensors? {
+            if let whole = contents["\(stem).safetensors"] {
+                return GlobalTensors(whole: try SafeTensors.decode(whole, path: folder.appendingPathComponent("\(stem).safetensors").path))
+            }
+            let shards = contents.keys.filter { $0.hasPrefix("\(stem).") && $0.hasSuffix(".safetensors") }.sorted()
+            guard !shards.isEmpty else { return nil }
+            var global = GlobalTensors()
+            for name in shards {
+                let path = folder.appendingPathComponent(name).path
+                let (tensors, metadata) = try SafeTensors.decodeWithMetadata(contents[name]!, path: path)
+                let placements: [String: ShardPlacement]
+                do {
+                    placements = try JSONDecoder().decode([String: ShardPlacement].self, from: Data((metadata[ShardedState.placementsKey] ?? "{}").utf8))
+                } catch {
+                    throw LoadError(description: "\(path): __metadata__ \(ShardedState.placementsKey) is not a map of placements: \(error)")
+                }
+                try global.add(tensors, placements: placements, source: path)
+            }
+            return global
         }
-        return Checkpoint(url: folder, state: state, model: model, optimizer: optimizer, bestModel: best)
+        guard let model = try parts("model") else {
+            throw LoadError(description: "\(folder.path): state.json lists no model.safetensors (nor model shards)")
+        }
+        let optimizerTensors = contents["optimizer.safetensors"] == nil ? try parts("optimizer") : nil
+        guard contents["optimizer.safetensors"] != nil || optimizerTensors != nil else {
+            throw LoadError(description: "\(folder.path): state.json lists no optimizer.safetensors (nor optimizer shards)")
+        }
+        let optimizer = try contents["optimizer.safetensors"].map {
+            try SafeTensors.decode($0, path: folder.appendingPathComponent("optimizer.safetensors").path).mapValues(\.scalars)
+        } ?? [:]
+        return Checkpoint(url: folder, state: state, modelTensors: model, optimizer: optimizer,
+                          optimizerTensors: optimizerTensors, bestModelTensors: try parts("best_model"))
     }
 
     /// Copies `tensors` into `parameters`, checking names and shapes.

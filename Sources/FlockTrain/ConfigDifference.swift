@@ -2,14 +2,26 @@ import Yams
 
 /// What differs between two resolved configs, as field paths: `model[0].units: 32 → 64`.
 enum ConfigDifference {
-    static func between(_ old: String, _ new: String, limit: Int = 5) -> [String] {
-        let before = flatten((try? Yams.load(yaml: old)) ?? nil), after = flatten((try? Yams.load(yaml: new)) ?? nil)
-        var lines: [String] = []
-        for key in Set(before.keys).union(after.keys).sorted() where before[key] != after[key] {
-            lines.append("\(key): checkpoint \(before[key] ?? "(absent)"), this run \(after[key] ?? "(absent)")")
+    /// Fields that say how a job is laid out over its ranks, not what it trains: a
+    /// checkpoint resumes under other values of them.
+    static let layoutFields = ["parallel.pipeline", "parallel.tensor", "parallel.schedule", "parallel.micro_batches",
+                               "parallel.partition"]
+
+    /// The fields that differ, except those under a prefix in `ignoring`. Texts that are
+    /// not both YAML, or differ in no field at all, give one line saying so; texts that
+    /// differ only in ignored fields give none.
+    static func between(_ old: String, _ new: String, limit: Int = 5, ignoring: [String] = []) -> [String] {
+        guard let parsedOld = try? Yams.load(yaml: old), let parsedNew = try? Yams.load(yaml: new) else {
+            return ["the config text differs"]
+        }
+        let before = flatten(parsedOld), after = flatten(parsedNew)
+        let differing = Set(before.keys).union(after.keys).sorted().filter { before[$0] != after[$0] }
+        guard !differing.isEmpty else { return ["the config text differs"] }
+        var lines = differing.filter { key in !ignoring.contains { key.hasPrefix($0) } }.map { key in
+            "\(key): checkpoint \(before[key] ?? "(absent)"), this run \(after[key] ?? "(absent)")"
         }
         if lines.count > limit { lines = Array(lines.prefix(limit)) + ["and \(lines.count - limit) more"] }
-        return lines.isEmpty ? ["the config text differs"] : lines
+        return lines
     }
 
     /// Leaf values by path (`a.b[2].c`).

@@ -77,6 +77,11 @@ public enum SafeTensors {
 
     /// Parses safetensors bytes; `path` names the file in errors.
     public static func decode(_ data: Data, path: String) throws -> [String: Tensor] {
+        try decodeWithMetadata(data, path: path).tensors
+    }
+
+    /// The tensors and the header's `__metadata__` (string to string; empty when absent).
+    public static func decodeWithMetadata(_ data: Data, path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard data.count >= 8 else { throw FormatError(path: path, reason: "shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(data.count - 8) else {
@@ -105,7 +110,11 @@ public enum SafeTensors {
             }
             tensors[name] = Tensor(shape: shape, scalars: scalars)
         }
-        return tensors
+        let metadataEntry: Any = header["__metadata__"] ?? [String: String]()
+        guard let metadata = metadataEntry as? [String: String] else {
+            throw FormatError(path: path, reason: "__metadata__ is not an object of strings")
+        }
+        return (tensors, metadata)
     }
 
     /// The number of values of `shape`, checked: no negative dimension, and at most what

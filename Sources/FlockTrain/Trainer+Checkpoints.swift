@@ -41,6 +41,7 @@ extension Trainer {
             generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
             if let epochMetricSums { sums = try world.allgather(epochMetricSums) }
         }
+        let shardFiles = try gatherShardFiles()
         guard rank == 0, let folder = checkpointFolder else { return }
         // Decide what to keep first, so the state saved already lists this checkpoint.
         var checkpointing = options.checkpointing ?? ModelCheckpoint(saveBest: 0)
@@ -52,25 +53,33 @@ extension Trainer {
                                   samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
-                                  worldSize: worldSize, files: [:], epochMetricSums: sums)
-        let bestModel = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
-        try Checkpoint.write(name: name, in: folder, model: try SafeTensors.encode(parameters),
-                             optimizer: try SafeTensors.encode(buffers: optimizer.stateBuffers), configYAML: options.identity,
-                             bestModel: bestModel, state: state)
+                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: strategy.layoutRecord)
+        var files = shardFiles ?? [:]
+        if shardFiles == nil {
+            files["model.safetensors"] = try SafeTensors.encode(parameters)
+            files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizer.stateBuffers)
+            files["best_model.safetensors"] = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
+        }
+        try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state)
         for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         onCheckpoint?(folder.appendingPathComponent(name), state)
     }
 
     /// Continues from `checkpoint`: weights and buffers, optimizer state, position, RNG
     /// streams, callback states and learning-rate factor. Every rank calls it with the
-    /// same checkpoint.
+    /// same checkpoint, which may come from another layout (each rank takes its part of
+    /// the global tensors); the dropout streams and mid-epoch sums carry over only when
+    /// the world size is the same.
     public func resume(from checkpoint: Checkpoint) throws {
         try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
-        try Checkpoint.assign(checkpoint.model, to: parameters, source: checkpoint.url.appendingPathComponent("model.safetensors").path)
-        for (name, buffer) in checkpoint.optimizer where buffer.count != parameters.count {
-            throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(name) has \(buffer.count) values, the model has \(parameters.count) parameters")
+        let modelSource = checkpoint.url.appendingPathComponent("model.safetensors").path
+        if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
+            throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")
         }
-        do { try optimizer.restore(stateBuffers: checkpoint.optimizer, stepCount: checkpoint.state.step) } catch {
+        parameters.restoreState(try localState(from: checkpoint.modelTensors, source: modelSource))
+        do { try optimizer.restore(stateBuffers: try localOptimizerState(checkpoint), stepCount: checkpoint.state.step) } catch let error as Checkpoint.LoadError {
+            throw error
+        } catch {
             throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(error)")
         }
         let state = checkpoint.state
@@ -85,10 +94,76 @@ extension Trainer {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
         }
         progress.resumedEpochSums = state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil }
-        if let best = checkpoint.bestModel, rank == 0 {
-            progress.bestWeights = try Checkpoint.flatten(best, like: parameters,
-                                                          source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
+        if let best = checkpoint.bestModelTensors, strategy.dataRank == 0 {
+            progress.bestWeights = try localState(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }
+    }
+
+    /// This rank's parameters and buffers (state layout) cut out of global tensors.
+    func localState(from global: GlobalTensors, source: String) throws -> [Float] {
+        var flat: [Float] = []
+        flat.reserveCapacity(parameters.stateCount)
+        for entry in parameters.stateLayout {
+            flat += try global.extract(entry.name, placement: placement(of: entry.name, localShape: entry.shape), source: source)
+        }
+        return flat
+    }
+
+    /// This rank's optimizer buffers from a checkpoint's, whole (flat in the whole model's
+    /// slot order) or sharded (per parameter).
+    func localOptimizerState(_ checkpoint: Checkpoint) throws -> [String: [Float]] {
+        let source = checkpoint.url.appendingPathComponent("optimizer.safetensors").path
+        for (key, buffer) in checkpoint.optimizer where buffer.count != model.parameters.count {
+            throw Checkpoint.LoadError(description: "\(source): \(key) has \(buffer.count) values, the model has \(model.parameters.count) parameters")
+        }
+        // An unsharded rank restoring an unsharded checkpoint takes the buffers as they are.
+        if parameters === model.parameters && checkpoint.optimizerTensors == nil { return checkpoint.optimizer }
+        var global = checkpoint.optimizerTensors ?? GlobalTensors()
+        for (key, buffer) in checkpoint.optimizer {
+            // Flat buffers follow the whole model's slot order: split them per parameter.
+            try global.add(Dictionary(uniqueKeysWithValues: model.parameters.slots.map {
+                ("\(key)/\($0.name)", Tensor(shape: $0.shape, scalars: Array(buffer[$0.range])))
+            }), placements: [:], source: source)
+        }
+        let keys = Set(global.tensors.keys.compactMap { $0.split(separator: "/", maxSplits: 1).first.map(String.init) })
+        var local: [String: [Float]] = [:]
+        for key in keys.sorted() {
+            local[key] = try parameters.slots.flatMap { slot in
+                try global.extract("\(key)/\(slot.name)", placement: placement(of: slot.name, localShape: slot.shape), source: source)
+            }
+        }
+        return local
+    }
+
+    func placement(of name: String, localShape: [Int]) -> ShardPlacement {
+        strategy.placement(ofTensor: name) ?? .whole(localShape)
+    }
+
+    /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
+    /// job is not sharded). Collective.
+    func gatherShardFiles() throws -> [String: Data]? {
+        guard let shard = strategy.shardName, let world = strategy.world else { return nil }
+        var files: [String: Data] = [:]
+        if strategy.dataRank == 0 {
+            let placements = Dictionary(uniqueKeysWithValues: parameters.stateLayout.map { ($0.name, placement(of: $0.name, localShape: $0.shape)) })
+            files["model.\(shard).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: parameters.snapshotState(),
+                                                                         placements: placements)
+            let moments = ShardedState.optimizerLayout(optimizer.stateBuffers, parameters: parameters, placements: placements)
+            files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
+                                                                             placements: moments.placements)
+            if let best = progress.bestWeights {
+                files["best_model.\(shard).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: best,
+                                                                                  placements: placements)
+            }
+        }
+        if rank == 0 {
+            for owner in strategy.shardOwnerRanks where owner != 0 {
+                files.merge(try FileTransfer.receive(from: owner, over: world)) { $1 }
+            }
+            return files
+        }
+        if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
+        return nil
     }
 
     /// Checks a checkpoint's position against this job before anything is restored: a
@@ -118,5 +193,12 @@ extension Trainer {
                 }
             }
         }
+    }
+}
+
+extension StepStrategy {
+    /// The layout `state.json` records.
+    var layoutRecord: TrainingState.LayoutRecord? {
+        parallelLayout.map { .init(data: $0.dataParallelSize, pipeline: $0.pipelineStages, tensor: $0.tensorWidth) }
     }
 }

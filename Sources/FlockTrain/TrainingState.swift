@@ -30,6 +30,15 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// so far (loss, samples, confusion counts, regression sums), so the resumed epoch
     /// reports metrics over all its batches.
     public var epochMetricSums: [[Double]]? = nil
+    /// How the writing job's ranks were laid out (absent: data parallel over `worldSize`).
+    public var layout: LayoutRecord? = nil
+
+    /// A job's layout as `state.json` records it.
+    public struct LayoutRecord: Codable, Sendable, Equatable {
+        public var data: Int
+        public var pipeline: Int
+        public var tensor: Int
+    }
 
     enum CodingKeys: String, CodingKey {
         case epoch, step, callbacks, best, files
@@ -43,6 +52,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case configHash = "config_hash"
         case worldSize = "world_size"
         case epochMetricSums = "epoch_metric_sums"
+        case layout
     }
 }
 

@@ -65,6 +65,8 @@ struct TrainCommand: ParsableCommand {
             print(resume ? "resuming \(directory.url.path) after epoch \(training.trainer.completedEpochs)"
                          : "run directory: \(directory.url.path)")
         }
+        let plan = training.trainer.strategy.plan
+        if isLeader && !plan.isEmpty { print(plan) }
         let bar = isLeader ? ProgressBar.forStandardOutput() : nil
         if let bar { training.trainer.onBatch = { bar.update($0) } }
         let summary = try training.run { record in

@@ -1,0 +1,117 @@
+import Foundation
+
+/// Checkpoint files of a sharded (model-parallel) job and loading any checkpoint into any
+/// layout.
+///
+/// Each shard — one pipeline stage's tensor slice — is written by its first data replica
+/// as `model.<shard>.safetensors`, `optimizer.<shard>.safetensors` (each optimizer buffer
+/// per parameter, named `<buffer>/<parameter>`) and, with EarlyStopping's best weights,
+/// `best_model.<shard>.safetensors`. Tensors keep their global names; the header's
+/// `__metadata__` holds `flock.placements`, a JSON object giving each tensor's global
+/// shape and the range it holds. Loading reads every shard (or an unsharded
+/// `model.safetensors`), puts each range in its place in the global tensors, checks that
+/// every value is covered, and then cuts out what this rank holds: a checkpoint written
+/// by one layout resumes in another, with no converter.
+public enum ShardedState {
+    static let placementsKey = "flock.placements"
+
+    /// A shard file's bytes: `values` laid out as `layout` (local shapes), each tensor
+    /// with its placement.
+    static func encode(layout: [(name: String, shape: [Int])], values: [Float], placements: [String: ShardPlacement]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let placed = Dictionary(uniqueKeysWithValues: layout.map { ($0.name, placements[$0.name] ?? .whole($0.shape)) })
+        let metadata = [placementsKey: String(decoding: try encoder.encode(placed), as: UTF8.self)]
+        return try values.withUnsafeBufferPointer { try SafeTensors.encode(layout: layout, values: $0, metadata: metadata) }
+    }
+
+    /// The optimizer's flat buffers (one value per parameter of `parameters`) as per-parameter
+    /// tensors `<buffer>/<parameter>`.
+    static func optimizerLayout(_ buffers: [String: [Float]], parameters: ParameterStore,
+                                placements: [String: ShardPlacement]) -> (layout: [(name: String, shape: [Int])], values: [Float], placements: [String: ShardPlacement]) {
+        var layout: [(name: String, shape: [Int])] = [], values: [Float] = [], placed: [String: ShardPlacement] = [:]
+        for key in buffers.keys.sorted() {
+            let buffer = buffers[key]!
+            for slot in parameters.slots {
+                let name = "\(key)/\(slot.name)"
+                layout.append((name, slot.shape))
+                values += buffer[slot.range]
+                placed[name] = placements[slot.name] ?? .whole(slot.shape)
+            }
+        }
+        return (layout, values, placed)
+    }
+}
+
+/// Global tensors put together from shards, tracking which values some shard supplied.
+public struct GlobalTensors {
+    public private(set) var tensors: [String: Tensor] = [:]
+    private var covered: [String: [Bool]] = [:]
+
+    public init() {}
+
+    /// Whole tensors (an unsharded file).
+    public init(whole: [String: Tensor]) {
+        tensors = whole
+        covered = whole.mapValues { [Bool](repeating: true, count: $0.count) }
+    }
+
+    /// Adds a shard file's tensors at their placements. Throws naming the file when a
+    /// placement does not fit its tensor or disagrees with another shard on the global shape.
+    public mutating func add(_ local: [String: Tensor], placements: [String: ShardPlacement], source: String) throws {
+        for (name, tensor) in local {
+            let placement = placements[name] ?? .whole(tensor.shape)
+            guard placement.localShape == tensor.shape, Self.fits(placement) else {
+                throw Checkpoint.LoadError(description: "\(source): \(name) has shape \(tensor.shape), which does not fit its placement \(placement.describe)")
+            }
+            if let existing = tensors[name], existing.shape != placement.globalShape {
+                throw Checkpoint.LoadError(description: "\(source): \(name) has global shape \(placement.globalShape), another shard says \(existing.shape)")
+            }
+            var global = tensors[name] ?? Tensor(zeros: placement.globalShape)
+            var mask = covered[name] ?? [Bool](repeating: false, count: global.count)
+            tensor.scalars.withUnsafeBufferPointer { values in
+                global.scalars.withUnsafeMutableBufferPointer { placement.insert(values, into: $0) }
+            }
+            [Bool](repeating: true, count: tensor.count).withUnsafeBufferPointer { values in
+                mask.withUnsafeMutableBufferPointer { placement.insert(values, into: $0) }
+            }
+            tensors[name] = global
+            covered[name] = mask
+        }
+    }
+
+    /// This rank's part of global tensor `name`, checked: present, of the expected global
+    /// shape, every value of the range supplied by some shard.
+    public func extract(_ name: String, placement: ShardPlacement, source: String) throws -> [Float] {
+        guard let global = tensors[name] else { throw Checkpoint.LoadError(description: "\(source): has no tensor \(name)") }
+        guard global.shape == placement.globalShape else {
+            throw Checkpoint.LoadError(description: "\(source): \(name) has shape \(global.shape), the model needs \(placement.globalShape)")
+        }
+        var local = [Float](repeating: 0, count: placement.localShape.reduce(1, *))
+        var supplied = [Bool](repeating: false, count: local.count)
+        global.scalars.withUnsafeBufferPointer { values in local.withUnsafeMutableBufferPointer { placement.extract(from: values, into: $0) } }
+        covered[name]!.withUnsafeBufferPointer { values in supplied.withUnsafeMutableBufferPointer { placement.extract(from: values, into: $0) } }
+        guard !supplied.contains(false) else {
+            throw Checkpoint.LoadError(description: "\(source): no shard holds all of \(name) \(placement.describe): the checkpoint is missing a shard")
+        }
+        return local
+    }
+
+    /// Names not in `expected` (a checkpoint of another model).
+    public func unexpectedNames(_ expected: Set<String>) -> [String] {
+        tensors.keys.filter { !expected.contains($0) }.sorted()
+    }
+
+    private static func fits(_ placement: ShardPlacement) -> Bool {
+        guard let axis = placement.axis else { return true }
+        return placement.globalShape.indices.contains(axis) && placement.start >= 0 && placement.length >= 0
+            && placement.start + placement.length <= placement.globalShape[axis]
+    }
+}
+
+extension ShardPlacement {
+    var describe: String {
+        guard let axis else { return "(whole, global shape \(globalShape))" }
+        return "(\(start)..<\(start + length) on axis \(axis) of global shape \(globalShape))"
+    }
+}
