@@ -139,6 +139,42 @@ extension Trainer {
         strategy.placement(ofTensor: name) ?? .whole(localShape)
     }
 
+    /// Sets this rank's weights and buffers from `checkpoint` (any layout), leaving the
+    /// optimizer and position alone (`flock evaluate`, `predict`).
+    public func loadWeights(from checkpoint: Checkpoint) throws {
+        let source = checkpoint.url.appendingPathComponent("model.safetensors").path
+        if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
+            throw Checkpoint.LoadError(description: "\(source): has a tensor \(extra) that the model does not")
+        }
+        parameters.restoreState(try localState(from: checkpoint.modelTensors, source: source))
+    }
+
+    /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
+    /// rank 0, put together from every shard; nil on the other ranks. Collective.
+    public func wholeModelState() throws -> [Float]? {
+        guard strategy.shardName != nil, let world = strategy.world else { return rank == 0 ? parameters.snapshotState() : nil }
+        var files: [String: Data] = [:]
+        if strategy.dataRank == 0 {
+            let placements = Dictionary(uniqueKeysWithValues: parameters.stateLayout.map { ($0.name, placement(of: $0.name, localShape: $0.shape)) })
+            files["model.rank-\(rank).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: parameters.snapshotState(),
+                                                                             placements: placements)
+        }
+        guard rank == 0 else {
+            if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
+            return nil
+        }
+        for owner in strategy.shardOwnerRanks where owner != 0 { files.merge(try FileTransfer.receive(from: owner, over: world)) { $1 } }
+        var global = GlobalTensors()
+        for (name, data) in files.sorted(by: { $0.key < $1.key }) {
+            let (tensors, metadata) = try SafeTensors.decodeWithMetadata(data, path: name)
+            let placements = try JSONDecoder().decode([String: ShardPlacement].self, from: Data((metadata[ShardedState.placementsKey] ?? "{}").utf8))
+            try global.add(tensors, placements: placements, source: name)
+        }
+        return try model.parameters.stateLayout.flatMap { entry in
+            try global.extract(entry.name, placement: .whole(entry.shape), source: "the gathered shards")
+        }
+    }
+
     /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
     /// job is not sharded). Collective.
     func gatherShardFiles() throws -> [String: Data]? {

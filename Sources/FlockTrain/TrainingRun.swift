@@ -105,8 +105,11 @@ public struct TrainingRun {
         }
         try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
         if let writeError { throw writeError }
-        if let directory {
-            try SafeTensors.write(trainer.parameters, to: directory.url.appendingPathComponent("model.safetensors"))
+        // Collective: a sharded model's pieces come together on rank 0.
+        let whole = try trainer.wholeModelState()
+        if let directory, let whole {
+            try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
+                                 to: directory.url.appendingPathComponent("model.safetensors"))
             try directory.writeSummary(summary)
         }
         return summary

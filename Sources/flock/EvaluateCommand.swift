@@ -20,10 +20,13 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let resolved = try ConfigLoader.load(path: config, overrides: overrides)
+            var resolved = try ConfigLoader.load(path: config, overrides: overrides)
+            // One process evaluates the whole model, whatever layout trained it.
+            resolved.parallel.pipeline = 1
+            resolved.parallel.tensor = 1
             let trainer = try Trainer(config: resolved)
             let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
-            try Checkpoint.assign(loaded.model, to: trainer.parameters, source: loaded.url.appendingPathComponent("model.safetensors").path)
+            try trainer.loadWeights(from: loaded)
             let (metrics, confusion) = try trainer.evaluateValidation()
             if json {
                 var object: [String: Any] = ["checkpoint": loaded.url.path, "epoch": loaded.state.epoch, "metrics": metrics]
