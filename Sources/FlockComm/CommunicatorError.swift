@@ -64,3 +64,12 @@ public enum CollectiveDeadline {
         return defaultSeconds
     }
 }
+
+extension CommunicatorError {
+    /// Whether the operation stopped because another rank had failed (a follow-on, not
+    /// the cause).
+    public var isPeerFailure: Bool {
+        if case .peerFailed = reason { return true }
+        return false
+    }
+}

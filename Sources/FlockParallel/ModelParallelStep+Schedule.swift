@@ -29,6 +29,9 @@ extension ModelParallelStep {
                 try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
                             generator: &generator)
                 try shard.tensorGroup?.rethrow()
+            } catch let error as CommunicatorError where error.isPeerFailure {
+                // Another rank failed first and says so itself; this stage only stopped.
+                throw error
             } catch {
                 throw PipelineStageError(stage: stage, rank: layout.world.rank, step: step, microBatch: action.microBatch,
                                          action: action.label(stage: stage), underlying: error,
