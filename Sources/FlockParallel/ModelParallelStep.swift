@@ -157,7 +157,10 @@ public final class ModelParallelStep: StepStrategy {
                 layout.worldRank(of: .init(data: 0, pipeline: stage, tensor: tensor))
             }
             let sizes = ranks.map { String(counts[$0][0]) }.joined(separator: "+")
-            lines.append("  stage \(stage): layers \(kinds) — \(sizes) parameters\(cost)")
+            let members = (0..<layout.dataParallelSize).flatMap { data in
+                (0..<layout.tensorWidth).map { layout.worldRank(of: .init(data: data, pipeline: stage, tensor: $0)) }
+            }.sorted().map(String.init).joined(separator: ",")
+            lines.append("  stage \(stage) (rank\(members.contains(",") ? "s" : "") \(members)): layers \(kinds) — \(sizes) parameters\(cost)")
         }
         return lines.joined(separator: "\n")
     }

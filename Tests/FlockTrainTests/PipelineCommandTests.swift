@@ -1,0 +1,102 @@
+import Foundation
+import FlockTestSupport
+import Testing
+@testable import FlockTrain
+
+/// `flock train` of a pipeline job launched as users launch it, as child processes under
+/// a timeout.
+@Suite(.serialized) struct PipelineCommandTests {
+    func writeConfig(_ folder: TemporaryFolder, epochs: Int = 2) throws -> URL {
+        try folder.write("pipeline.yaml", """
+            seed: 5
+            epochs: \(epochs)
+            data: {source: \(DataParallelTests.digits), label_column: label, batch_size: 48}
+            model:
+              - {type: dense, units: 32, activation: tanh}
+              - {type: dense, units: 24, activation: relu}
+              - {type: dense, units: 10}
+            optimizer: {name: adam, lr: 0.01}
+            parallel: {pipeline: 2, schedule: 1f1b, micro_batches: 4}
+            """)
+    }
+
+    func weights(_ runDirectory: URL) throws -> [Float] {
+        let tensors = try SafeTensors.read(runDirectory.appendingPathComponent("model.safetensors"))
+        return tensors.keys.sorted().flatMap { tensors[$0]!.scalars }
+    }
+
+    @Test func twoStagesUnderMPIEqualLocalRanksAndOneRank() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder).path
+        let local = folder.url.appendingPathComponent("local"), mpi = folder.url.appendingPathComponent("mpi")
+        let single = folder.url.appendingPathComponent("single")
+        let threads = try ChildProcess.flock(["train", config, "--ranks", "2", "--run-dir", local.path])
+        #expect(threads.status == 0, "\(threads.standardError)")
+        #expect(threads.standardOutput.contains("stage 1 (rank 1): layers 1:dense 2:dense"), "\(threads.standardOutput)")
+        let processes = try ChildProcess.mpirun(["-np", "2", ChildProcess.flockExecutable.path, "train", config, "--run-dir", mpi.path])
+        #expect(!processes.timedOut && processes.status == 0, "\(processes.standardError)")
+        let one = try ChildProcess.flock(["train", config, "--set", "parallel.pipeline=1", "--run-dir", single.path])
+        #expect(one.status == 0, "\(one.standardError)")
+        // The same code on either backend: bit-identical; and the whole model's weights as one rank trains them.
+        #expect(try weights(local) == weights(mpi))
+        let difference = DataParallelTests.relativeDifference(try weights(mpi), try weights(single))
+        #expect(difference < 1e-5, "relative difference \(difference)")
+    }
+
+    /// Kills stage 1's process mid-training: mpirun ends the job at once (not at the
+    /// collective deadline), naming the rank, which the start-up plan maps to its stage.
+    @Test func killingAStageEndsTheJobNamingIt() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 500).path
+        let run = folder.url.appendingPathComponent("run")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", "2", ChildProcess.flockExecutable.path,
+                             "train", config, "--run-dir", run.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        process.environment = environment
+        let output = folder.url.appendingPathComponent("output.txt")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Wait (up to a minute) for the first epoch, then kill stage 1's process.
+        var stage1: Int32?
+        for _ in 0..<600 where stage1 == nil {
+            usleep(100_000)
+            let logged = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
+            if !logged.isEmpty { stage1 = Self.processOfRank(1, executable: ChildProcess.flockExecutable.lastPathComponent) }
+        }
+        let victim = try #require(stage1, "no epoch finished or no rank-1 process found")
+        kill(victim, SIGKILL)
+        // mpirun must end the job well within the watchdog (the collective deadline is 300 s).
+        let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        process.waitUntilExit()
+        watchdog.cancel()
+        try handle.close()
+        let text = try String(contentsOf: output, encoding: .utf8)
+        #expect(process.terminationReason == .exit && process.terminationStatus != 0, "\(text)")
+        #expect(text.contains("process rank 1") && text.contains("signal 9"), "\(text)")
+        #expect(text.contains("stage 1 (rank 1)"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
+    }
+
+    /// The process of MPI world rank `rank` running `executable`, found by its environment.
+    static func processOfRank(_ rank: Int, executable: String) -> Int32? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(executable),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let variables = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
+        }
+        return nil
+    }
+}
