@@ -17,3 +17,8 @@ final class BackgroundOperation: PendingOperation, @unchecked Sendable {
         if let error { throw error }
     }
 }
+
+/// An operation that was complete when it was returned.
+final class CompletedOperation: PendingOperation {
+    func wait() throws {}
+}

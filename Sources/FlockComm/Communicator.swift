@@ -35,6 +35,10 @@ public protocol Communicator: AnyObject {
                                               operation: ReduceOperation) throws
     func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws
     func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws
+    /// Starts sending `values` (copied first, so the caller may reuse them) and returns at
+    /// once; `wait()` returns when the send is complete. Sends to one destination with one
+    /// tag arrive in the order they were started, as blocking sends do.
+    func startSend<T: CommunicatorScalar>(_ values: [T], to destination: Int, tag: Int) throws -> any PendingOperation
     /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
     func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                operation: ReduceOperation) throws -> any PendingOperation

@@ -225,6 +225,12 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         group.deliver(Array(UnsafeRawBufferPointer(buffer)), from: rank, to: destination, tag: tag)
     }
 
+    /// Local sends are buffered in the peer's mailbox: complete as soon as they start.
+    public func startSend<T: CommunicatorScalar>(_ values: [T], to destination: Int, tag: Int) throws -> any PendingOperation {
+        try values.withUnsafeBufferPointer { try send($0, to: destination, tag: tag) }
+        return CompletedOperation()
+    }
+
     public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {
         try checkRank(source, "source", "receive", count: buffer.count)
         let message = try group.collect(from: source, to: rank, tag: tag, deadline: deadline) { reason in

@@ -106,7 +106,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Waits for `request` by polling, so the wait can end at the deadline.
-    private func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
+    fileprivate func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
                       _ settings: CallSettings, status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
         var flag: Int32 = 0
         var waiting = SpinWait(seconds: settings.deadline)
@@ -297,6 +297,59 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             try check(MPI_Isend(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),
                       "MPI_Isend", "send to rank \(destination) tag \(tag)", buffer.count, settings)
             try wait(&request, "send to rank \(destination) tag \(tag)", buffer.count, nil, settings)
+        }
+    }
+
+    /// `MPI_Isend` of a private copy; `wait()` polls for completion (MPI progresses the
+    /// send meanwhile, during this process's other MPI calls).
+    public func startSend<T: CommunicatorScalar>(_ values: [T], to destination: Int, tag: Int) throws -> any PendingOperation {
+        try checkRank(destination, "destination", "send", count: values.count)
+        try checkArgument(values.count <= Int(Int32.max), "send", count: values.count, "messages are limited to Int32.max elements")
+        let copy = UnsafeMutableBufferPointer<T>.allocate(capacity: max(values.count, 1))
+        _ = copy.initialize(from: values)
+        let operation = "send to rank \(destination) tag \(tag)", settings = callSettings
+        var request: MPI_Request? = nil
+        do {
+            try environment.serializer.runInline {
+                try check(MPI_Isend(copy.baseAddress, Int32(values.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),
+                          "MPI_Isend", operation, values.count, settings)
+            }
+        } catch {
+            copy.deallocate()
+            throw error
+        }
+        return PendingSend(communicator: self, request: request, buffer: UnsafeMutableRawPointer(copy.baseAddress!),
+                           operation: operation, count: values.count, settings: settings)
+    }
+
+    /// An `MPI_Isend` in flight and the copy it sends from, freed when it completes (one
+    /// never waited for, after a failed step, is left to the process's end rather than
+    /// freed under MPI's feet).
+    private final class PendingSend: PendingOperation {
+        let communicator: MPICommunicator
+        var request: MPI_Request?
+        var buffer: UnsafeMutableRawPointer?
+        let operation: String
+        let count: Int
+        let settings: CallSettings
+
+        init(communicator: MPICommunicator, request: MPI_Request?, buffer: UnsafeMutableRawPointer, operation: String,
+             count: Int, settings: CallSettings) {
+            self.communicator = communicator
+            self.request = request
+            self.buffer = buffer
+            self.operation = operation
+            self.count = count
+            self.settings = settings
+        }
+
+        func wait() throws {
+            guard let buffer else { return }
+            try communicator.environment.serializer.runInline {
+                try communicator.wait(&request, operation, count, nil, settings)
+            }
+            buffer.deallocate()
+            self.buffer = nil
         }
     }
 

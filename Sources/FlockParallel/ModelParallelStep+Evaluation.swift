@@ -17,7 +17,7 @@ extension ModelParallelStep {
         let output = shard.forward(tape.constant(input), context: &context)
         try shard.tensorGroup?.rethrow()
         guard isLastStage else {
-            try link.send(output.value, .evaluation, microBatch: 0, to: stage + 1)
+            for send in try link.send(output.value, .evaluation, microBatch: 0, to: stage + 1) { try send.wait() }
             return try shareOutcome(nil, of: MicroBatch(features: features, targets: targets, gradientScale: 0), model: model)
         }
         let objective = loss(output, target: targets)

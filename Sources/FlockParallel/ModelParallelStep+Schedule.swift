@@ -20,15 +20,20 @@ extension ModelParallelStep {
              generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
         var state = [InFlight](repeating: InFlight(), count: pieces.count)
         var outcomes = [MicroBatchOutcome?](repeating: nil, count: pieces.count)
+        var sends: [any PendingOperation] = []
         let started = DispatchTime.now().uptimeNanoseconds
         defer { for index in state.indices { if let tape = state[index].tape { tapes.release(tape) } } }
         for (index, action) in schedule.actions[stage].enumerated() {
             trace.record(index, action)
             let actionStarted = DispatchTime.now().uptimeNanoseconds
             do {
-                try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
-                            generator: &generator)
+                sends += try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
+                                     generator: &generator)
                 try shard.tensorGroup?.rethrow()
+                // The last action waits for the stage's sends: a step ends with its data delivered.
+                if index == schedule.actions[stage].count - 1 {
+                    for send in sends { try send.wait() }
+                }
             } catch let error as CommunicatorError where error.isPeerFailure {
                 // Another rank failed first and says so itself; this stage only stopped.
                 throw error
@@ -46,8 +51,11 @@ extension ModelParallelStep {
         return isLastStage ? outcomes.map { $0! } : []
     }
 
+    /// Runs `action`; returns the sends it started (sends do not wait for the receiver:
+    /// the validator proved the schedule deadlock-free even with blocking ones).
     private func perform(_ action: PipelineAction, state: inout [InFlight], outcomes: inout [MicroBatchOutcome?],
-                         pieces: [MicroBatch], shard: ModelShard, loss: Loss, generator: inout RandomGenerator) throws {
+                         pieces: [MicroBatch], shard: ModelShard, loss: Loss,
+                         generator: inout RandomGenerator) throws -> [any PendingOperation] {
         switch action {
         case .forward(let m):
             let tape = tapes.acquire(parameters: shard.parameters)
@@ -81,10 +89,10 @@ extension ModelParallelStep {
             state[m].tape!.backwardWeights()
             finish(m, state: &state)
         case .send(.activation, let m, let peer):
-            try link.send(state[m].output!.value, .activation, microBatch: m, to: peer)
+            return try link.send(state[m].output!.value, .activation, microBatch: m, to: peer)
         case .send(.gradient, let m, let peer):
-            try link.send(state[m].inputGradient!, .gradient, microBatch: m, to: peer)
-            state[m].inputGradient = nil
+            defer { state[m].inputGradient = nil }
+            return try link.send(state[m].inputGradient!, .gradient, microBatch: m, to: peer)
         case .receive(.activation, let m, let peer):
             state[m].receivedActivation = try link.receive(.activation, microBatch: m, from: peer,
                                                            expectedShape: [pieces[m].sampleCount] + shard.inputShape)
@@ -92,6 +100,7 @@ extension ModelParallelStep {
             state[m].receivedGradient = try link.receive(.gradient, microBatch: m, from: peer,
                                                          expectedShape: state[m].output!.shape)
         }
+        return []
     }
 
     /// Returns micro-batch `m`'s tape once its weight gradients are in the store. The

@@ -25,15 +25,17 @@ struct StageLink {
 
     var stage: Int { communicator.rank }
 
-    func send(_ tensor: Tensor, _ payload: Payload, microBatch: Int, to peer: Int) throws {
+    /// Starts sending `tensor`'s header and values; the operations complete later (wait
+    /// for them before the step ends).
+    func send(_ tensor: Tensor, _ payload: Payload, microBatch: Int, to peer: Int) throws -> [any PendingOperation] {
         precondition(tensor.rank <= Self.maximumRank, "a stage's output of rank \(tensor.rank)")
         var header = [Int64](repeating: -1, count: Self.headerLength)
         header[0] = Int64(microBatch)
         header[1] = Int64(tensor.rank)
         for (axis, size) in tensor.shape.enumerated() { header[2 + axis] = Int64(size) }
         let tag = Self.tag(payload, microBatch: microBatch)
-        try header.withUnsafeBufferPointer { try communicator.send($0, to: peer, tag: tag) }
-        try tensor.scalars.withUnsafeBufferPointer { try communicator.send($0, to: peer, tag: tag) }
+        return [try communicator.startSend(header, to: peer, tag: tag),
+                try communicator.startSend(tensor.scalars, to: peer, tag: tag)]
     }
 
     /// Receives `payload` of `microBatch` from stage `peer`; `expectedShape` (when known)

@@ -6,7 +6,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed against a baseline run in the same process.",
-        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self, SamplerBench.self])
+        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self, PipelineBench.self, SamplerBench.self])
 }
 
 struct TrainBench: ParsableCommand {
@@ -141,6 +141,73 @@ struct DataParallelBench: ParsableCommand {
                                          "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
                                          "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
             try JSONOutput.print(object)
+        }
+    }
+}
+
+struct PipelineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Pipeline schedules (GPipe, 1F1B, ZB-H1): measured bubble vs theory, activation memory, and samples/s vs data parallelism on the same ranks. One stage per rank: run under mpirun -np S (or with --ranks S).")
+
+    @Option(help: "Simulate this many ranks (stages) as threads instead of running under mpirun.")
+    var ranks: Int?
+
+    @Option(help: "Width of the Dense layers.")
+    var width = 512
+
+    @Option(name: .customLong("micro-batch-rows"), help: "Samples per micro-batch.")
+    var microBatchRows = 128
+
+    @Flag(help: "End with one JSON line.")
+    var json = false
+
+    func validate() throws {
+        if let ranks, ranks < 2 { throw ValidationError("--ranks: a pipeline needs at least 2 stages, got \(ranks)") }
+        guard (1...8192).contains(width) else { throw ValidationError("--width: expected 1...8192, got \(width)") }
+        guard (1...65536).contains(microBatchRows) else { throw ValidationError("--micro-batch-rows: expected 1...65536, got \(microBatchRows)") }
+    }
+
+    func run() throws {
+        var benchmark = PipelineBenchmark()
+        benchmark.width = width
+        benchmark.microBatchRows = microBatchRows
+        let report: PipelineBenchmark.Report
+        if let ranks {
+            let configured = benchmark
+            report = try LocalCommunicator.run(ranks: ranks) { try configured.run($0) }[0]
+        } else {
+            let environment = try MPIEnvironment()
+            let world = try environment.world()
+            defer { environment.finalize() }
+            guard world.size >= 2 else { throw CommandFailure("flock bench pipeline: run under mpirun -np S with S ≥ 2 (one stage per rank), or pass --ranks S") }
+            report = BenchmarkFailure.abortingJob(environment, rank: world.rank) { try benchmark.run(world) }
+            guard world.rank == 0 else { return }
+        }
+        print("pipeline: \(report.stages) stages × \(benchmark.layersPerStage) dense \(width) layers, micro-batches of \(microBatchRows) samples, 1 BLAS thread per rank")
+        print("bubble: idle share of the busiest stage's step time (mean over stages, imbalance included, in brackets)")
+        print("schedule  M   bubble measured        theory   samples/s   vs data parallel   peak activations per stage (MB)")
+        for result in report.results {
+            let peaks = result.peakActivationBytes.map { String(format: "%.2f", Double($0) / 1_048_576) }.joined(separator: " ")
+            let baseline = report.dataParallelSamplesPerSecond[result.microBatches] ?? .nan
+            print(String(format: "%-8@ %2d   %7.3f (%.3f)  %11.3f  %10.0f   %16.2f   ", result.schedule.rawValue as NSString, result.microBatches,
+                         result.bubbleMeasured, result.meanIdleShare, result.bubbleTheory, result.samplesPerSecond,
+                         result.samplesPerSecond / baseline) + peaks)
+        }
+        for (microBatches, value) in report.dataParallelSamplesPerSecond.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "data parallel, batch of M=%d micro-batches: %.0f samples/s", microBatches, value))
+        }
+        if json {
+            let results: [[String: Any]] = report.results.map { result in
+                ["schedule": result.schedule.rawValue, "micro_batches": result.microBatches,
+                 "bubble_measured": result.bubbleMeasured, "bubble_theory": result.bubbleTheory,
+                 "mean_idle_share": result.meanIdleShare,
+                 "samples_per_second": result.samplesPerSecond, "peak_activation_bytes": result.peakActivationBytes.max() ?? 0,
+                 "peak_activation_bytes_per_stage": result.peakActivationBytes,
+                 "micro_batch_activation_bytes": result.microBatchActivationBytes,
+                 "data_parallel_samples_per_second": report.dataParallelSamplesPerSecond[result.microBatches] ?? 0]
+            }
+            try JSONOutput.print(["stages": report.stages, "results": results])
         }
     }
 }

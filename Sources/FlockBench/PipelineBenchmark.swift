@@ -1,0 +1,130 @@
+import FlockTrain
+import Foundation
+
+/// `flock bench pipeline`: a stack of equal Dense layers (`layersPerStage` of width
+/// `width` per stage, so the stages cost the same) trained on one pipeline per job, one
+/// stage per rank, with each schedule at each micro-batch count; then the same model data
+/// parallel on the same ranks.
+///
+/// Measured bubble: with T a step's time from a common start (a barrier) to the last
+/// stage's end and c the busiest stage's compute time, 1 − c / T, summed over the timed
+/// steps — the schedule's idle share on the stage that sets the pace. (Stages are never
+/// quite equal: stage 0 skips the input gradient of its first layer, the last stage adds
+/// the loss; the mean idle share over all stages, which counts that imbalance too, is
+/// reported beside it.) Theory: (S−1)/(M+S−1) for GPipe and 1F1B; for ZB-H1 the
+/// simulator's figure with F = B = W.
+public struct PipelineBenchmark: Sendable {
+    public struct Result: Sendable {
+        public let schedule: PipelineScheduleKind
+        public let microBatches: Int
+        public let bubbleMeasured: Double
+        /// 1 − Σ stage compute / (S · T): idle share over all stages, imbalance included.
+        public let meanIdleShare: Double
+        public let bubbleTheory: Double
+        public let samplesPerSecond: Double
+        /// Per stage: the most activation bytes it held at once.
+        public let peakActivationBytes: [Int]
+        /// One micro-batch's activations on the stage that holds the most (for bounds).
+        public let microBatchActivationBytes: Int
+    }
+
+    public struct Report: Sendable {
+        public let stages: Int
+        public let dataParallelSamplesPerSecond: [Int: Double]
+        public let results: [Result]
+    }
+
+    public var width = 512
+    public var layersPerStage = 2
+    public var microBatchRows = 128
+    public var steps = 20
+    public var microBatchCounts = [1, 4, 8, 16]
+
+    public init() {}
+
+    /// Collective over `world`; every rank returns the same report.
+    public func run(_ world: any Communicator) throws -> Report {
+        BLAS.setThreadCount(1)
+        let stages = world.size
+        let layout = try ParallelLayout(world: world, pipelineStages: stages)
+        var results: [Result] = []
+        var dataParallel: [Int: Double] = [:]
+        let single = try measure(layout: layout, schedule: .gpipe, microBatches: 1, rows: microBatchRows)
+        for microBatches in microBatchCounts {
+            for schedule in PipelineScheduleKind.allCases {
+                let measured = try measure(layout: layout, schedule: schedule, microBatches: microBatches,
+                                           rows: microBatches * microBatchRows)
+                let theory = try PipelineSimulator.simulate(schedule.schedule(stages: stages, microBatches: microBatches)).bubbleFraction
+                results.append(Result(schedule: schedule, microBatches: microBatches, bubbleMeasured: measured.bubble,
+                                      meanIdleShare: measured.meanIdle,
+                                      bubbleTheory: theory, samplesPerSecond: measured.samplesPerSecond,
+                                      peakActivationBytes: measured.peaks, microBatchActivationBytes: single.peaks.max() ?? 0))
+            }
+            dataParallel[microBatches] = try measureDataParallel(world, rows: microBatches * microBatchRows)
+        }
+        return Report(stages: stages, dataParallelSamplesPerSecond: dataParallel, results: results)
+    }
+
+    /// The model: S·layersPerStage Dense layers of `width` (ReLU, the last linear), MSE.
+    func makeModel(stages: Int) throws -> Model {
+        let layers = (0..<(stages * layersPerStage)).map { index in
+            LayerConfig.dense(units: width, activation: index == stages * layersPerStage - 1 ? .linear : .relu)
+        }
+        return try Model(layers, inputShape: [width], seed: 1)
+    }
+
+    func batch(rows: Int) -> MicroBatch {
+        var generator = RandomGenerator(seed: 2)
+        let values = (0..<(rows * width)).map { _ in generator.nextUniform(-1, 1) }
+        return MicroBatch(features: Tensor(shape: [rows, width], scalars: values),
+                          targets: Tensor(shape: [rows, width], scalars: values.map { $0 * 0.5 }), gradientScale: 1)
+    }
+
+    private func measure(layout: ParallelLayout, schedule: PipelineScheduleKind, microBatches: Int,
+                         rows: Int) throws -> (bubble: Double, meanIdle: Double, samplesPerSecond: Double, peaks: [Int]) {
+        let world = layout.world
+        let model = try makeModel(stages: layout.pipelineStages)
+        let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches)
+        try step.prepare(model: model, configHash: 0)
+        let input = batch(rows: rows)
+        var generator = RandomGenerator(seed: 3)
+        var busy = 0.0, busiest = 0.0, total = 0.0, peak = 0
+        for index in 0..<(steps + 2) {
+            try world.barrier()
+            _ = try step.computeGradients([input], model: model, loss: .meanSquaredError, step: index, generator: &generator)
+            step.shardParameters(of: model).zeroGradients()
+            guard index >= 2 else { continue }
+            let slowest = try world.allreduce([step.lastProfile.stageSeconds], operation: .max)[0]
+            busy += try world.allreduce([step.lastProfile.computeSeconds], operation: .sum)[0]
+            busiest += try world.allreduce([step.lastProfile.computeSeconds], operation: .max)[0]
+            total += slowest
+            peak = max(peak, step.lastProfile.peakActivationBytes)
+        }
+        let peaks = try world.allgather([Int64(peak)]).map { Int($0[0]) }
+        let stages = Double(layout.pipelineStages)
+        return (max(0, 1 - busiest / total), max(0, 1 - busy / (stages * total)), Double(rows * steps) / total, peaks)
+    }
+
+    /// The whole model data parallel over `world` on the same global batch: samples/s.
+    private func measureDataParallel(_ world: any Communicator, rows: Int) throws -> Double {
+        let model = try makeModel(stages: world.size)
+        let layout = try ParallelLayout(world: world)
+        let step = DataParallelStep(layout: layout)
+        try step.prepare(model: model, configHash: 0)
+        let shard = DistributedSampler.shard(world.rank, of: world.size, count: rows)
+        let whole = batch(rows: rows)
+        let mine = MicroBatch(features: whole.features.gatherRows(Array(shard)), targets: whole.targets.gatherRows(Array(shard)),
+                              gradientScale: Float(shard.count * world.size) / Float(rows))
+        var generator = RandomGenerator(seed: 3)
+        var total = 0.0
+        for index in 0..<(steps + 2) {
+            try world.barrier()
+            let seconds = try Stopwatch.seconds {
+                _ = try step.computeGradients([mine], model: model, loss: .meanSquaredError, step: index, generator: &generator)
+            }
+            model.parameters.zeroGradients()
+            if index >= 2 { total += try world.allreduce([seconds], operation: .max)[0] }
+        }
+        return Double(rows * steps) / total
+    }
+}
