@@ -70,7 +70,7 @@ import Testing
         for _ in 0..<600 where stage1 == nil {
             usleep(100_000)
             let logged = (try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
-            if !logged.isEmpty { stage1 = Self.processOfRank(1, executable: ChildProcess.flockExecutable.lastPathComponent) }
+            if !logged.isEmpty { stage1 = Self.processOfRank(1, under: process.processIdentifier) }
         }
         let victim = try #require(stage1, "no epoch finished or no rank-1 process found")
         kill(victim, SIGKILL)
@@ -87,12 +87,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
     }
 
-    /// The process of MPI world rank `rank` running `executable`, found by its environment.
-    static func processOfRank(_ rank: Int, executable: String) -> Int32? {
+    /// The process of MPI world rank `rank` among the descendants of `ancestor` (never
+    /// another job's: suites run side by side).
+    static func processOfRank(_ rank: Int, under ancestor: Int32) -> Int32? {
+        func parent(of pid: Int32) -> Int32? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // After "pid (command) ": the state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 ? Int32(fields[1]) : nil
+        }
+        func descends(_ pid: Int32) -> Bool {
+            var current = pid
+            for _ in 0..<16 {
+                guard let next = parent(of: current), next > 1 else { return false }
+                if next == ancestor { return true }
+                current = next
+            }
+            return false
+        }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
-            guard let pid = Int32(entry),
-                  let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), command.contains(executable),
+            guard let pid = Int32(entry), descends(pid),
                   let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
             let variables = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             if variables.contains("OMPI_COMM_WORLD_RANK=\(rank)") { return pid }
