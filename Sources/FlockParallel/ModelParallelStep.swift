@@ -19,6 +19,8 @@ public final class ModelParallelStep: StepStrategy {
     public let microBatches: Int
     public let partitioning: PipelinePartitioning
     public let bucketBytes: Int
+    /// Samples per micro-batch when partitioning by profiled time.
+    public let profileRows: Int
     /// Set by `prepare`.
     public private(set) var partition: PipelinePartition?
     public private(set) var shard: ModelShard?
@@ -33,12 +35,13 @@ public final class ModelParallelStep: StepStrategy {
     var evaluationTape: Tape?
 
     public init(layout: ParallelLayout, schedule: PipelineScheduleKind = .oneForwardOneBackward, microBatches: Int = 4,
-                partitioning: PipelinePartitioning = .parameters, bucketBytes: Int = 1 << 20) {
+                partitioning: PipelinePartitioning = .parameters, bucketBytes: Int = 1 << 20, profileRows: Int = 32) {
         self.layout = layout
         self.scheduleKind = schedule
         self.microBatches = max(1, microBatches)
         self.partitioning = partitioning
         self.bucketBytes = bucketBytes
+        self.profileRows = max(1, profileRows)
     }
 
     public var parallelLayout: ParallelLayout? { layout }
@@ -65,7 +68,7 @@ public final class ModelParallelStep: StepStrategy {
         if model.hasSynchronizedStatistics && layout.dataParallelSize > 1 {
             throw ParallelLayout.LayoutError(description: "synchronized batch normalization runs under data parallelism alone, not with \(stages) pipeline stages × \(layout.tensorWidth) tensor slices")
         }
-        let (partition, costs) = try partitioning.partition(model, stages: stages, microBatchRows: 32, world: layout.world)
+        let (partition, costs) = try partitioning.partition(model, stages: stages, microBatchRows: profileRows, world: layout.world)
         let shard = try ModelShard(model: model, layers: partition.layers(ofStage: stage),
                                    tensorGroup: layout.tensorWidth > 1 ? TensorGroup(communicator: layout.tensorGroup) : nil)
         try ModelConsistency.verify(shard.parameters, configHash: configHash, layout: layout)

@@ -53,8 +53,12 @@ struct StageLink {
         if let expectedShape, expectedShape != shape {
             throw StageTransferError(description: "stage \(stage) expected the \(payload.name) of micro-batch \(microBatch) from stage \(peer) with shape \(expectedShape), got \(shape)")
         }
-        var scalars = [Float](repeating: 0, count: shape.reduce(1, *))
-        try scalars.withUnsafeMutableBufferPointer { try communicator.receive($0, from: peer, tag: tag) }
+        let count = shape.reduce(1, *)
+        // Received straight into the tensor's storage, with no zeroing pass first.
+        let scalars = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try communicator.receive(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]), from: peer, tag: tag)
+            initialized = count
+        }
         return Tensor(shape: shape, scalars: scalars)
     }
 

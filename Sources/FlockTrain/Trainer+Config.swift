@@ -48,8 +48,10 @@ extension TrainingConfig {
         guard parallel.isModelParallel else {
             return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap)
         }
+        let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
-                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes)
+                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes,
+                                 profileRows: microBatchRows)
     }
 }
 

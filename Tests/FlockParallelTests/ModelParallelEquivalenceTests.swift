@@ -46,6 +46,11 @@ import Testing
                              partitioning: .boundaries([1, 2]))
     }
 
+    @Test func partitionByProfiledTime() throws {
+        // Rank 0 times the layers and every rank takes its plan; any plan must compute the same.
+        try expectEquivalent(stages: 3, world: 3, schedule: .zeroBubbleH1, microBatches: 4, rows: 12, partitioning: .time)
+    }
+
     @Test(arguments: [2, 3, 4])
     func tensorParallelDenseAtWidthsTheGroupDoesNotDivide(width: Int) throws {
         try expectEquivalent(stages: 1, tensor: width, world: width, schedule: .gpipe, microBatches: 1, rows: 10)
