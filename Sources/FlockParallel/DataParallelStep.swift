@@ -26,7 +26,7 @@ public final class DataParallelStep: StepStrategy {
     /// group's memory, and broadcasts rank 0's parameters and buffers. Collective.
     public func prepare(model: Model, configHash: UInt64) throws {
         guard layout.pipelineStages == 1 && layout.tensorWidth == 1 else {
-            throw ParallelLayout.LayoutError(description: "data parallelism alone cannot run a layout of \(layout.pipelineStages) pipeline stages × \(layout.tensorWidth) tensor slices")
+            throw ParallelLayout.LayoutError(description: "data parallelism alone cannot run a layout of \(ParallelLayout.describe(pipelineStages: layout.pipelineStages, tensorWidth: layout.tensorWidth))")
         }
         try ModelConsistency.verify(model.parameters, configHash: configHash, layout: layout)
         let parallel = try DataParallel(parameters: model.parameters, communicator: layout.dataGroup,

@@ -66,7 +66,7 @@ public final class ModelParallelStep: StepStrategy {
 
     public func prepare(model: Model, configHash: UInt64) throws {
         if model.hasSynchronizedStatistics && layout.dataParallelSize > 1 {
-            throw ParallelLayout.LayoutError(description: "synchronized batch normalization runs under data parallelism alone, not with \(stages) pipeline stages × \(layout.tensorWidth) tensor slices")
+            throw ParallelLayout.LayoutError(description: "synchronized batch normalization runs under data parallelism alone, not with \(ParallelLayout.describe(pipelineStages: stages, tensorWidth: layout.tensorWidth))")
         }
         let (partition, costs) = try partitioning.partition(model, stages: stages, microBatchRows: profileRows, world: layout.world)
         let shard = try ModelShard(model: model, layers: partition.layers(ofStage: stage),

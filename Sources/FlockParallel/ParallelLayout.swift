@@ -44,7 +44,7 @@ public struct ParallelLayout {
             throw LayoutError(description: "pipeline stages and tensor width must be positive, got \(pipelineStages) and \(tensorWidth)")
         }
         guard world.size % (pipelineStages * tensorWidth) == 0 else {
-            throw LayoutError(description: "\(world.size) ranks do not split into \(pipelineStages) pipeline stages × \(tensorWidth) tensor slices")
+            throw LayoutError(description: "\(world.size) ranks do not split into \(Self.describe(pipelineStages: pipelineStages, tensorWidth: tensorWidth)) (the world must be a multiple of pipeline × tensor)")
         }
         self.world = world
         self.pipelineStages = pipelineStages
@@ -56,6 +56,11 @@ public struct ParallelLayout {
         dataGroup = try Self.group(of: world, size: dataParallelSize, color: p * tensorWidth + t, key: d)
         pipelineGroup = try Self.group(of: world, size: pipelineStages, color: d * tensorWidth + t, key: p)
         tensorGroup = try Self.group(of: world, size: tensorWidth, color: p * dataParallelSize + d, key: t)
+    }
+
+    /// "2 pipeline stages × 1 tensor slice".
+    public static func describe(pipelineStages: Int, tensorWidth: Int) -> String {
+        "\(pipelineStages) pipeline stage\(pipelineStages == 1 ? "" : "s") × \(tensorWidth) tensor slice\(tensorWidth == 1 ? "" : "s")"
     }
 
     /// The coordinates of world rank `rank`.

@@ -34,7 +34,7 @@ extension TrainingConfig {
     public func makeStrategy(communicator: (any Communicator)?) throws -> any StepStrategy {
         guard let communicator, communicator.size > 1 else {
             guard !parallel.isModelParallel else {
-                throw ConfigError(path: "parallel", "\(parallel.pipeline) pipeline stages × \(parallel.tensor) tensor slices need that many ranks (mpirun -np N or --ranks N); this job has one")
+                throw ConfigError(path: "parallel", "\(ParallelLayout.describe(pipelineStages: parallel.pipeline, tensorWidth: parallel.tensor)) need at least \(parallel.pipeline * parallel.tensor) ranks (mpirun -np N or --ranks N); this job has one")
             }
             return SingleRankStep()
         }

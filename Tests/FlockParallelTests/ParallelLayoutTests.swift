@@ -45,7 +45,7 @@ import Testing
         let messages = try LocalCommunicator.run(ranks: 3, deadline: 30) { world -> String in
             do { _ = try ParallelLayout(world: world, pipelineStages: 2); return "" } catch { return "\(error)" }
         }
-        #expect(messages.allSatisfy { $0 == "3 ranks do not split into 2 pipeline stages × 1 tensor slices" })
+        #expect(messages.allSatisfy { $0 == "3 ranks do not split into 2 pipeline stages × 1 tensor slice (the world must be a multiple of pipeline × tensor)" })
     }
 
     /// A store whose only parameter has `width` columns.
