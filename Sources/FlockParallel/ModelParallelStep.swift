@@ -81,6 +81,9 @@ public final class ModelParallelStep: StepStrategy {
         self.partition = partition
         self.shard = shard
         plan = try describePlan(model: model, partition: partition, costs: costs)
+        // The rank trains its shard only: the whole model's values (built once, so every
+        // shard starts from the unsharded initialization) need not stay in memory.
+        model.parameters.releaseStorage()
     }
 
     public func computeGradients(_ batches: [MicroBatch], model: Model, loss: Loss, step: Int,

@@ -45,6 +45,8 @@ public final class ParameterStore {
     private var bufferValues: [Float] = []
     /// False once the gradients live in memory someone else owns (a communicator's).
     private var ownsGradientMemory = true
+    /// Set by `releaseStorage()`: the counts the freed buffers had.
+    private var released: (parameters: Int, buffers: Int)?
 
     public init() {
         values = .allocate(capacity: 0)
@@ -68,7 +70,21 @@ public final class ParameterStore {
     }
 
     /// Total number of scalars over all parameters.
-    public var count: Int { values.count }
+    public var count: Int { released?.parameters ?? values.count }
+
+    /// Frees the values, gradients and buffers, keeping the slots (names, shapes, offsets),
+    /// `count` and `stateLayout`: the whole model's description on a rank that trains only
+    /// a shard of it. Reading values afterwards is a programmer error.
+    public func releaseStorage() {
+        guard released == nil else { return }
+        released = (values.count, bufferValues.count)
+        values.deallocate()
+        values = .allocate(capacity: 0)
+        if ownsGradientMemory { gradientValues.deallocate() }
+        gradientValues = .allocate(capacity: 0)
+        ownsGradientMemory = true
+        bufferValues = []
+    }
 
     /// Adds a parameter initialised to zero; its gradient starts at zero.
     /// Registration happens while a model is built, so regrowing the buffers here is fine.
@@ -76,6 +92,7 @@ public final class ParameterStore {
     public func register(name: String, shape: [Int], isDecayed: Bool) -> ParameterSlot {
         precondition(!slots.contains { $0.name == name }, "parameter \(name) registered twice")
         precondition(ownsGradientMemory, "parameters registered after the gradients moved to external memory")
+        precondition(released == nil, "parameter \(name) registered after the store released its storage")
         let slot = ParameterSlot(index: slots.count, name: name, offset: values.count,
                                  shape: shape, isDecayed: isDecayed)
         values = Self.grow(values, by: slot.count)
@@ -177,7 +194,7 @@ public final class ParameterStore {
     }
 
     /// Scalars in `stateLayout`.
-    public var stateCount: Int { values.count + bufferValues.count }
+    public var stateCount: Int { count + (released?.buffers ?? bufferValues.count) }
 
     /// Parameters then buffers, as one array in `stateLayout` order.
     public func snapshotState() -> [Float] { Array(values) + bufferValues }
