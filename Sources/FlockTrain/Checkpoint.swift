@@ -139,13 +139,7 @@ public struct Checkpoint {
             var global = GlobalTensors()
             for name in shards {
                 let path = folder.appendingPathComponent(name).path
-                let (tensors, metadata) = try SafeTensors.decodeWithMetadata(contents[name]!, path: path)
-                let placements: [String: ShardPlacement]
-                do {
-                    placements = try JSONDecoder().decode([String: ShardPlacement].self, from: Data((metadata[ShardedState.placementsKey] ?? "{}").utf8))
-                } catch {
-                    throw LoadError(description: "\(path): __metadata__ \(ShardedState.placementsKey) is not a map of placements: \(error)")
-                }
+                let (tensors, placements) = try ShardedState.decode(contents[name]!, path: path)
                 try global.add(tensors, placements: placements, source: path)
             }
             return global

@@ -25,6 +25,17 @@ public enum ShardedState {
         return try values.withUnsafeBufferPointer { try SafeTensors.encode(layout: layout, values: $0, metadata: metadata) }
     }
 
+    /// A shard file's tensors and their placements (whole when the file names none).
+    static func decode(_ data: Data, path: String) throws -> (tensors: [String: Tensor], placements: [String: ShardPlacement]) {
+        let (tensors, metadata) = try SafeTensors.decodeWithMetadata(data, path: path)
+        do {
+            let placements = try JSONDecoder().decode([String: ShardPlacement].self, from: Data((metadata[placementsKey] ?? "{}").utf8))
+            return (tensors, placements)
+        } catch {
+            throw Checkpoint.LoadError(description: "\(path): __metadata__ \(placementsKey) is not a map of placements: \(error)")
+        }
+    }
+
     /// The optimizer's flat buffers (one value per parameter of `parameters`) as per-parameter
     /// tensors `<buffer>/<parameter>`.
     static func optimizerLayout(_ buffers: [String: [Float]], parameters: ParameterStore,

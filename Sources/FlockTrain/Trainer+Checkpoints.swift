@@ -152,22 +152,12 @@ extension Trainer {
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
     /// rank 0, put together from every shard; nil on the other ranks. Collective.
     public func wholeModelState() throws -> [Float]? {
-        guard strategy.shardName != nil, let world = strategy.world else { return rank == 0 ? parameters.snapshotState() : nil }
-        var files: [String: Data] = [:]
-        if strategy.dataRank == 0 {
-            let placements = Dictionary(uniqueKeysWithValues: parameters.stateLayout.map { ($0.name, placement(of: $0.name, localShape: $0.shape)) })
-            files["model.rank-\(rank).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: parameters.snapshotState(),
-                                                                             placements: placements)
-        }
-        guard rank == 0 else {
-            if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
-            return nil
-        }
-        for owner in strategy.shardOwnerRanks where owner != 0 { files.merge(try FileTransfer.receive(from: owner, over: world)) { $1 } }
+        guard strategy.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }
+        let mine = strategy.dataRank == 0 ? ["model.rank-\(rank).safetensors": try encodedShard(parameters.snapshotState())] : [:]
+        guard let files = try gatherOnRankZero(mine) else { return nil }
         var global = GlobalTensors()
         for (name, data) in files.sorted(by: { $0.key < $1.key }) {
-            let (tensors, metadata) = try SafeTensors.decodeWithMetadata(data, path: name)
-            let placements = try JSONDecoder().decode([String: ShardPlacement].self, from: Data((metadata[ShardedState.placementsKey] ?? "{}").utf8))
+            let (tensors, placements) = try ShardedState.decode(data, path: name)
             try global.add(tensors, placements: placements, source: name)
         }
         return try model.parameters.stateLayout.flatMap { entry in
@@ -176,30 +166,42 @@ extension Trainer {
     }
 
     /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
-    /// job is not sharded). Collective.
+    /// job is not sharded, and on every other rank). Collective.
     func gatherShardFiles() throws -> [String: Data]? {
-        guard let shard = strategy.shardName, let world = strategy.world else { return nil }
+        guard let shard = strategy.shardName else { return nil }
         var files: [String: Data] = [:]
         if strategy.dataRank == 0 {
-            let placements = Dictionary(uniqueKeysWithValues: parameters.stateLayout.map { ($0.name, placement(of: $0.name, localShape: $0.shape)) })
-            files["model.\(shard).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: parameters.snapshotState(),
-                                                                         placements: placements)
-            let moments = ShardedState.optimizerLayout(optimizer.stateBuffers, parameters: parameters, placements: placements)
+            files["model.\(shard).safetensors"] = try encodedShard(parameters.snapshotState())
+            let moments = ShardedState.optimizerLayout(optimizer.stateBuffers, parameters: parameters, placements: shardPlacements)
             files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
                                                                              placements: moments.placements)
-            if let best = progress.bestWeights {
-                files["best_model.\(shard).safetensors"] = try ShardedState.encode(layout: parameters.stateLayout, values: best,
-                                                                                  placements: placements)
-            }
+            if let best = progress.bestWeights { files["best_model.\(shard).safetensors"] = try encodedShard(best) }
         }
-        if rank == 0 {
-            for owner in strategy.shardOwnerRanks where owner != 0 {
-                files.merge(try FileTransfer.receive(from: owner, over: world)) { $1 }
-            }
-            return files
+        return try gatherOnRankZero(files)
+    }
+
+    /// Where each of this rank's parameters and buffers sits in the whole model.
+    var shardPlacements: [String: ShardPlacement] {
+        Dictionary(uniqueKeysWithValues: parameters.stateLayout.map { ($0.name, placement(of: $0.name, localShape: $0.shape)) })
+    }
+
+    /// `state` (this rank's state layout) as a shard file.
+    func encodedShard(_ state: [Float]) throws -> Data {
+        try ShardedState.encode(layout: parameters.stateLayout, values: state, placements: shardPlacements)
+    }
+
+    /// Every shard owner's `files` on rank 0 (nil on the other ranks). Collective.
+    func gatherOnRankZero(_ files: [String: Data]) throws -> [String: Data]? {
+        guard let world = strategy.world else { return files }
+        guard rank == 0 else {
+            if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
+            return nil
         }
-        if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
-        return nil
+        var gathered = files
+        for owner in strategy.shardOwnerRanks where owner != 0 {
+            gathered.merge(try FileTransfer.receive(from: owner, over: world)) { $1 }
+        }
+        return gathered
     }
 
     /// Checks a checkpoint's position against this job before anything is restored: a

@@ -20,10 +20,7 @@ import Testing
             """)
     }
 
-    func weights(_ runDirectory: URL) throws -> [Float] {
-        let tensors = try SafeTensors.read(runDirectory.appendingPathComponent("model.safetensors"))
-        return tensors.keys.sorted().flatMap { tensors[$0]!.scalars }
-    }
+    func weights(_ runDirectory: URL) throws -> [Float] { try DistributedCommandTests().weights(runDirectory) }
 
     @Test func twoStagesUnderMPIEqualLocalRanksAndOneRank() throws {
         let folder = try TemporaryFolder()
