@@ -18,22 +18,7 @@ extension MicroBatchOutcome {
     static func joining(_ pieces: [MicroBatchOutcome]) -> MicroBatchOutcome {
         let counts = pieces.map { $0.targets.shape.first ?? 0 }, total = counts.reduce(0, +)
         let loss = zip(pieces, counts).reduce(0.0) { $0 + Double($1.0.loss) * Double($1.1) } / Double(max(total, 1))
-        return MicroBatchOutcome(loss: Float(loss), outputs: .concatenatingRows(pieces.map(\.outputs)),
-                                 targets: .concatenatingRows(pieces.map(\.targets)))
-    }
-}
-
-extension Tensor {
-    /// Rows `range` of the first axis.
-    func rows(_ range: Range<Int>) -> Tensor {
-        let width = shape.dropFirst().reduce(1, *)
-        return Tensor(shape: [range.count] + shape.dropFirst(),
-                      scalars: Array(scalars[(range.lowerBound * width)..<(range.upperBound * width)]))
-    }
-
-    /// `tensors` stacked along the first axis (they agree on the other axes).
-    static func concatenatingRows(_ tensors: [Tensor]) -> Tensor {
-        let rows = tensors.reduce(0) { $0 + ($1.shape.first ?? 0) }
-        return Tensor(shape: [rows] + (tensors.first?.shape.dropFirst() ?? []), scalars: tensors.flatMap(\.scalars))
+        return MicroBatchOutcome(loss: Float(loss), outputs: .concatenatingRows(pieces.map(\.outputs), featureShape: Array(pieces[0].outputs.shape.dropFirst())),
+                                 targets: .concatenatingRows(pieces.map(\.targets), featureShape: Array(pieces[0].targets.shape.dropFirst())))
     }
 }

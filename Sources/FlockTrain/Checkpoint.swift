@@ -1,7 +1,8 @@
 import Foundation
 
 /// A checkpoint directory: `model.safetensors`, `optimizer.safetensors`, `config.yaml`
-/// (the resolved config, to explain a mismatch), optionally `best_model.safetensors`
+/// (the resolved config, to explain a mismatch), `preprocessing.json` (what the data was
+/// put through, see `Preprocessing`), optionally `best_model.safetensors`
 /// (EarlyStopping's best weights), and `state.json` (epoch, step, RNG states, callback
 /// states, config hash, world layout, and a SHA-256 of every other file).
 ///
@@ -22,6 +23,10 @@ public struct Checkpoint {
     /// A sharded checkpoint's optimizer buffers per parameter (`<buffer>/<parameter>`).
     public let optimizerTensors: GlobalTensors?
     public let bestModelTensors: GlobalTensors?
+    /// What the training data was put through (nil in checkpoints written before it was saved).
+    public var preprocessing: Preprocessing?
+    /// The resolved config that wrote the checkpoint.
+    public var configYAML: String?
 
     public var model: [String: Tensor] { modelTensors.tensors }
     public var bestModel: [String: Tensor]? { bestModelTensors?.tensors }
@@ -154,8 +159,13 @@ public struct Checkpoint {
         let optimizer = try contents["optimizer.safetensors"].map {
             try SafeTensors.decode($0, path: folder.appendingPathComponent("optimizer.safetensors").path).mapValues(\.scalars)
         } ?? [:]
-        return Checkpoint(url: folder, state: state, modelTensors: model, optimizer: optimizer,
-                          optimizerTensors: optimizerTensors, bestModelTensors: try parts("best_model"))
+        var checkpoint = Checkpoint(url: folder, state: state, modelTensors: model, optimizer: optimizer,
+                                    optimizerTensors: optimizerTensors, bestModelTensors: try parts("best_model"))
+        checkpoint.configYAML = contents["config.yaml"].map { String(decoding: $0, as: UTF8.self) }
+        checkpoint.preprocessing = try contents[Preprocessing.fileName].map {
+            try Preprocessing.decode($0, path: folder.appendingPathComponent(Preprocessing.fileName).path)
+        }
+        return checkpoint
     }
 
     /// Copies `tensors` into `parameters`, checking names and shapes.

@@ -8,10 +8,15 @@ struct MetricAccumulator {
     private var confusion: ConfusionMatrix?
     private var regression = RegressionMetrics()
 
-    init(metrics: [MetricName], loss: Loss, classCount: Int?) {
+    /// Regression targets' standardization: metrics other than the loss are computed in
+    /// the data's units.
+    let targetScaling: TargetScaling?
+
+    init(metrics: [MetricName], loss: Loss, classCount: Int?, targetScaling: TargetScaling? = nil) {
         self.metrics = metrics
         self.loss = loss
         self.classCount = classCount
+        self.targetScaling = targetScaling
         confusion = classCount.map { ConfusionMatrix(classCount: $0) }
     }
 
@@ -28,7 +33,8 @@ struct MetricAccumulator {
             let threshold: Float = fromLogits ? 0 : 0.5
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
         default:
-            regression.add(predictions: outputs.scalars, targets: targets.scalars)
+            let predictions = targetScaling?.undo(outputs) ?? outputs, actual = targetScaling?.undo(targets) ?? targets
+            regression.add(predictions: predictions.scalars, targets: actual.scalars)
         }
     }
 

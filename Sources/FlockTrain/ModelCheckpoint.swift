@@ -62,6 +62,13 @@ public struct ModelCheckpoint: Codable, Sendable, Equatable {
         return removed
     }
 
+    /// The kept checkpoint with the best monitored value (the first of equals); nil when
+    /// none has a value.
+    public var best: Kept? {
+        let higher = mode.resolved(for: monitor) == .max
+        return state.kept.filter { $0.value != nil }.min { a, b in higher ? a.value! > b.value! : a.value! < b.value! }
+    }
+
     /// Equal settings and state; whether the monitor was written or defaulted does not matter.
     public static func == (a: ModelCheckpoint, b: ModelCheckpoint) -> Bool {
         a.monitor == b.monitor && a.mode == b.mode && a.saveBest == b.saveBest && a.everyNSteps == b.everyNSteps

@@ -55,6 +55,7 @@ extension Trainer {
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: strategy.layoutRecord)
         var files = shardFiles ?? [:]
+        files[Preprocessing.fileName] = try data.preprocessing.encoded()
         if shardFiles == nil {
             files["model.safetensors"] = try SafeTensors.encode(parameters)
             files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizer.stateBuffers)
@@ -223,7 +224,7 @@ extension Trainer {
         }
         // Another world size resumes, but not exactly: its streams and sums are not used.
         if let sums = state.epochMetricSums, sums.count == worldSize {
-            let expected = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount).packedSums.count
+            let expected = makeAccumulator().packedSums.count
             for (index, rankSums) in sums.enumerated() {
                 // Counts and sums of squares: finite, and counts (all but the loss sum) whole and ≥ 0.
                 guard rankSums.count == expected, rankSums.allSatisfy(\.isFinite), rankSums[1] >= 0, rankSums[1] < 1e15 else {

@@ -60,9 +60,11 @@ extension Trainer {
     /// output fits the loss, and prepares the strategy over `communicator` (nil: one
     /// process). Throws `DataError` or `ConfigError` naming what is wrong, before any
     /// training starts. With a communicator this is collective.
-    public convenience init(config: TrainingConfig, communicator: (any Communicator)? = nil) throws {
+    /// `preprocessing` (a checkpoint's) is applied to the data instead of fitting it anew.
+    public convenience init(config: TrainingConfig, communicator: (any Communicator)? = nil,
+                            preprocessing: Preprocessing? = nil) throws {
         try config.validate()
-        let data = try TrainingData(config: config)
+        let data = try TrainingData(config: config, fitted: preprocessing)
         let model = try config.makeModel(inputShape: data.training.featureShape)
         let loss = try config.loss.makeLoss(path: "loss")
         try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),

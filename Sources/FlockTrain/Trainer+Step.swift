@@ -53,9 +53,15 @@ extension Trainer {
         return true
     }
 
+    /// An empty accumulator of this job's metrics (regression metrics in the data's units).
+    func makeAccumulator() -> MetricAccumulator {
+        MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount,
+                          targetScaling: data.preprocessing.targetScaling)
+    }
+
     /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
     func evaluate(_ dataset: Dataset) throws -> MetricAccumulator {
-        var accumulator = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+        var accumulator = makeAccumulator()
         let evaluationLoader = DataLoader(dataset: dataset, batchSize: 512, shuffle: false)
         for batch in evaluationLoader.batches(epoch: 0) {
             let outcome = try strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
@@ -71,7 +77,7 @@ extension Trainer {
         let dataRanks = strategy.dataGroupSize
         let shard = DistributedSampler.shard(strategy.dataRank, of: dataRanks, count: data.validation.count)
         var accumulator = shard.isEmpty
-            ? MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+            ? makeAccumulator()
             : try evaluate(dataRanks == 1 ? data.validation : data.validation.subset(Array(shard)))
         try accumulator.reduce(across: strategy.dataGroup)
         return accumulator

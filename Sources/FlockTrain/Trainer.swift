@@ -101,7 +101,7 @@ public final class Trainer {
             let epoch = progress.position.epoch
             let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(options.learningRate)
-            var accumulator = MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount)
+            var accumulator = makeAccumulator()
             if let sums = progress.resumedEpochSums, progress.position.batchInEpoch > 0 { accumulator.restore(packedSums: sums) }
             progress.resumedEpochSums = nil
             let order = loader.order(epoch: epoch)

@@ -109,12 +109,16 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var shape: [Int]?
     /// Random transforms of the training samples; nil: none.
     public var augment: AugmentConfig?
+    /// Regression targets: `standard` (fitted on the training split, undone in metrics and
+    /// predictions) or `none`. Classification ignores it.
+    public var targetNormalization: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
         case labelColumn = "label_column"
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
+        case targetNormalization = "target_normalization"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -131,6 +135,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
+        targetNormalization = try c.value(.targetNormalization, or: "standard")
     }
 
     /// `csv` or `idx`.
@@ -149,6 +154,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         }
         try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
+        try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }

@@ -15,6 +15,7 @@ extension TrainingData {
         self.validation = validation
         self.normalizer = normalizer
         self.classCount = classCount
+        preprocessing = Preprocessing(featureShape: training.featureShape, normalizer: normalizer, classCount: classCount)
     }
 }
 

@@ -1,38 +1,53 @@
-/// The training and validation splits of a job, normalised with statistics of the
-/// training split, plus what the model's output must look like.
+/// The training and validation splits of a job, preprocessed with statistics of the
+/// training split (normalization, and for regression standardized targets), plus what the
+/// model's output must look like and the fitted `preprocessing` that checkpoints keep.
 public struct TrainingData: Sendable {
     public let training: Dataset
     public let validation: Dataset
     public let normalizer: Normalizer
     /// Classes for classification losses; nil for regression.
     public let classCount: Int?
+    /// What was fitted on the training split, saved with the model.
+    public let preprocessing: Preprocessing
 
-    /// Reads the configured source, splits it with the config's seed and fits the normaliser.
-    public init(config: TrainingConfig) throws {
+    /// Reads the configured source, splits it with the config's seed and fits the
+    /// preprocessing on the training split — or, with `fitted` (a checkpoint's), applies
+    /// that instead of fitting anything.
+    public init(config: TrainingConfig, fitted: Preprocessing? = nil) throws {
         let data = config.data
-        let read: Dataset
-        if data.resolvedFormat == "csv" {
-            read = try CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn).read(path: data.source)
-        } else {
-            read = try IDXReader.readDataset(images: data.source, labels: data.labels ?? "")
-        }
-        let all = try data.reshaped(read, path: "data")
-        let labelsFile = data.labels ?? data.source
+        let source = try SourceData(config: config)
+        let all = try data.reshaped(source.dataset, path: "data")
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
-        if config.loss.isClassification {
-            let firstLine = 1 + (data.header && data.resolvedFormat == "csv" ? 1 : 0)
-            let largest = try Self.checkClassLabels(all.targets.scalars, file: labelsFile, firstLine: firstLine,
-                                                    binary: config.loss.name == "binary_cross_entropy", loss: config.loss.name)
-            classCount = config.loss.name == "binary_cross_entropy" ? 2 : largest + 1
-        } else {
-            classCount = nil
-        }
+        let classCount = try Self.classCount(of: all, source: source, config: config)
         let (training, validation) = all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
         let method = Normalizer.Method(rawValue: data.normalization) ?? .none
-        normalizer = Normalizer(method: method, fittingOn: training.features)
-        self.training = normalizer.apply(training)
-        self.validation = normalizer.apply(validation)
+        let preprocessing = fitted ?? Preprocessing(
+            featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
+            normalizer: Normalizer(method: method, fittingOn: training.features), classNames: source.classNames,
+            classCount: classCount,
+            targetScaling: classCount == nil && data.targetNormalization == "standard" ? TargetScaling(fittingOn: training.targets) : nil)
+        self.init(preprocessing: preprocessing, training: training, validation: validation)
+    }
+
+    /// Raw splits through `preprocessing`.
+    init(preprocessing: Preprocessing, training: Dataset, validation: Dataset) {
+        self.preprocessing = preprocessing
+        normalizer = preprocessing.normalizer
+        classCount = preprocessing.classCount
+        self.training = Dataset(features: normalizer.apply(training.features), targets: preprocessing.trainingTargets(training.targets))
+        self.validation = Dataset(features: normalizer.apply(validation.features), targets: preprocessing.trainingTargets(validation.targets))
+    }
+
+    /// For a classification loss, the number of classes the labels ask for (checked); nil
+    /// for regression.
+    static func classCount(of all: Dataset, source: SourceData, config: TrainingConfig) throws -> Int? {
+        guard config.loss.isClassification else { return nil }
+        let binary = config.loss.name == "binary_cross_entropy"
+        if let names = source.classNames { return binary ? 2 : names.count }
+        let largest = try checkClassLabels(all.targets.scalars, file: source.labelsFile, firstLine: source.firstLine,
+                                           binary: binary, loss: config.loss.name)
+        return binary ? 2 : largest + 1
     }
 
     /// Labels at or above this are rejected: a Float holds every integer only up to 2^24,

@@ -80,7 +80,7 @@ public struct TrainingRun {
     }
 
     /// Trains, appending each epoch to `metrics.jsonl` and the store, then writes
-    /// `summary.json` and `model.safetensors`.
+    /// `summary.json`, `model.safetensors` and `preprocessing.json`.
     public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         var writeError: (any Error)?
         let summary: TrainingSummary
@@ -110,6 +110,8 @@ public struct TrainingRun {
         if let directory, let whole {
             try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
                                  to: directory.url.appendingPathComponent("model.safetensors"))
+            try AtomicFile.write(try trainer.data.preprocessing.encoded(),
+                                 to: directory.url.appendingPathComponent(Preprocessing.fileName))
             try directory.writeSummary(summary)
         }
         return summary

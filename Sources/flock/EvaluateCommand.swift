@@ -9,7 +9,7 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The training config (YAML) the checkpoint was trained with.")
     var config: String
 
-    @Option(help: "A checkpoint folder, or a run's checkpoints/last.")
+    @Option(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
     var checkpoint: String
 
     @Option(name: .customLong("set"), help: "Override a config value: key.path=value (repeatable).")
@@ -24,9 +24,12 @@ struct EvaluateCommand: ParsableCommand {
             // One process evaluates the whole model, whatever layout trained it.
             resolved.parallel.pipeline = 1
             resolved.parallel.tensor = 1
-            let trainer = try Trainer(config: resolved)
-            let loaded = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
+            let (folder, choice) = try CheckpointLocation.resolve(checkpoint)
+            let loaded = try Checkpoint.load(folder)
+            // The checkpoint's preprocessing, never statistics re-fitted on the file.
+            let trainer = try Trainer(config: resolved, preprocessing: loaded.preprocessing)
             try trainer.loadWeights(from: loaded)
+            if !json { print("using \(choice)") }
             let (metrics, confusion) = try trainer.evaluateValidation()
             if json {
                 var object: [String: Any] = ["checkpoint": loaded.url.path, "epoch": loaded.state.epoch, "metrics": metrics]

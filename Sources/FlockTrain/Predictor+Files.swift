@@ -1,0 +1,49 @@
+import Foundation
+
+/// Predictions for a data file, and writing them out.
+extension Predictor {
+    /// Every row of the CSV file `path`, in order, through the saved preprocessing and the
+    /// model; metrics too when the file has the label column.
+    public func predict(csv path: String) throws -> Result {
+        let data = config.data
+        let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn)
+        let read = try reader.read(path: path)
+        return try predict(features: read.features, targets: read.targets, source: path)
+    }
+
+    /// The predictions as CSV (`prediction` column, then one `p_<class>` column per class
+    /// with `probabilities`) or JSON lines (`{"prediction": …, "probabilities": {…}}`).
+    public static func format(_ result: Result, classNames: [String], asJSONLines: Bool, probabilities: Bool) throws -> String {
+        var lines: [String] = []
+        let withProbabilities = probabilities && result.probabilities != nil
+        if asJSONLines {
+            for (row, label) in result.labels.enumerated() {
+                var object: [String: Any] = ["prediction": label]
+                if withProbabilities {
+                    object["probabilities"] = Dictionary(uniqueKeysWithValues: zip(classNames, result.probabilities![row].map(Double.init)))
+                }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                lines.append(String(decoding: data, as: UTF8.self))
+            }
+        } else {
+            lines.append((["prediction"] + (withProbabilities ? classNames.map { "p_\($0)" } : [])).map(csvField).joined(separator: ","))
+            for (row, label) in result.labels.enumerated() {
+                let values = withProbabilities ? result.probabilities![row].map { String($0) } : []
+                lines.append(([csvField(label)] + values).joined(separator: ","))
+            }
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The names of the model's classes in output order (indices when the labels had none).
+    public var classNames: [String] {
+        let count = preprocessing.classCount ?? 0
+        return (0..<count).map(preprocessing.className)
+    }
+
+    /// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Flock
+import Foundation
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predictions for every row of a data file, through the preprocessing saved at training time.")
+
+    @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
+    var checkpoint: String
+
+    @Option(help: "The CSV file to predict (its label column is optional: metrics are printed when present).")
+    var data: String
+
+    @Option(help: "Write the predictions here (.jsonl or .json: JSON lines; otherwise CSV). Default: standard output.")
+    var output: String?
+
+    @Flag(help: "Add each class's probability.")
+    var probabilities = false
+
+    func run() throws {
+        do {
+            let predictor = try Predictor(path: checkpoint)
+            let result = try predictor.predict(csv: data)
+            let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false
+            let text = try Predictor.format(result, classNames: predictor.classNames, asJSONLines: asJSONLines,
+                                            probabilities: probabilities)
+            let note = "\(result.labels.count) rows of \(data) with \(predictor.choice)"
+            if let output {
+                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+                print("\(note) → \(output)")
+            } else {
+                FileHandle.standardError.write(Data("\(note)\n".utf8))
+                print(text, terminator: "")
+            }
+            if let metrics = result.metrics {
+                let line = metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  ")
+                FileHandle.standardError.write(Data("labels present: \(line)\n".utf8))
+            }
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
