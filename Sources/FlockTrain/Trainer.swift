@@ -176,11 +176,19 @@ public final class Trainer {
         guard produced == expected else {
             let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
             throw ConfigError(path: "model[\(lastDense)].units",
-                              "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")")
+                              "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")" + oneBasedLabelHint(data, loss: loss))
         }
         if case let .crossEntropy(_, weights?) = loss, weights.count != expected {
             throw ConfigError(path: "loss.class_weights", "expected \(expected) weights (one per class), got \(weights.count)")
         }
+    }
+
+    /// For class labels 1…K (no 0): classes are numbered from 0, so K labels ask for K+1
+    /// outputs; say so.
+    static func oneBasedLabelHint(_ data: TrainingData, loss: Loss) -> String {
+        guard case .crossEntropy = loss, data.preprocessing.classNames == nil, let classes = data.classCount,
+              let smallest = (data.training.targets.scalars + data.validation.targets.scalars).min(), smallest >= 1 else { return "" }
+        return "; the labels run from \(Int(smallest)) to \(classes - 1) and classes are numbered from 0, so label \(classes - 1) asks for \(classes) outputs — subtract 1 from the labels, or write them as class names"
     }
 
     /// A job's identity when no config names it: the model's layers as JSON, the loss, the
