@@ -22,7 +22,7 @@ public struct ActivationLayer: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case activation, alpha }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "an activation layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "an activation layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let path = decoder.fieldPath(CodingKeys.activation)
             guard let activation = try Activation.decode(c.decodeIfPresent(String.self, forKey: .activation), path: path) else {

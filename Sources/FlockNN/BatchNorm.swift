@@ -45,7 +45,7 @@ public struct BatchNorm: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case momentum, epsilon, synchronized }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a batch_norm layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a batch_norm layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let momentum = try c.value(.momentum, or: 0.1), epsilon = try c.value(.epsilon, or: 1e-5)
             try Check.inRange(momentum, 0, 1.000_001, decoder.fieldPath(CodingKeys.momentum))

@@ -63,7 +63,7 @@ public struct Conv2D: Layer {
         }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a conv2d layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a conv2d layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             guard let filters = try c.decodeIfPresent(Int.self, forKey: .filters) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.filters), "a conv2d layer needs filters")

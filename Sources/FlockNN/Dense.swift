@@ -46,7 +46,7 @@ public struct Dense: Layer {
         }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a dense layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a dense layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             guard let units = try c.decodeIfPresent(Int.self, forKey: .units) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.units), "a dense layer needs units")

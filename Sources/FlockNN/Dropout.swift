@@ -19,7 +19,7 @@ public struct Dropout: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case rate }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a dropout layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a dropout layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             guard let rate = try c.decodeIfPresent(Double.self, forKey: .rate) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.rate), "a dropout layer needs rate")

@@ -13,7 +13,7 @@ public struct Flatten: Layer {
         public init() {}
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: ["type"], owner: "a flatten layer")
+            try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: LayerConfig.sharedKeys, owner: "a flatten layer")
         }
 
         public func encode(to encoder: any Encoder) throws {}

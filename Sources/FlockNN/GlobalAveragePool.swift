@@ -13,7 +13,7 @@ public struct GlobalAveragePool: Layer {
         public init() {}
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: ["type"], owner: "a global_avg_pool layer")
+            try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: LayerConfig.sharedKeys, owner: "a global_avg_pool layer")
         }
 
         public func encode(to encoder: any Encoder) throws {}

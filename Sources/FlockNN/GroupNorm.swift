@@ -33,7 +33,7 @@ public struct GroupNorm: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case groups, epsilon }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a group_norm layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a group_norm layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             guard let groups = try c.decodeIfPresent(Int.self, forKey: .groups) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.groups), "a group_norm layer needs groups")

@@ -9,15 +9,31 @@ import Foundation
 /// ```
 public struct LayerConfig: Codable, Sendable, Equatable {
     public let spec: any LayerSpec
+    /// `trainable: false` freezes the layer's parameters (and its children's): the
+    /// optimizer leaves them as they are.
+    public var trainable: Bool
+    /// `lr_multiplier: 0.1` scales the layer's (and its children's) updates.
+    public var learningRateMultiplier: Double
 
-    public init(_ spec: any LayerSpec) {
+    public init(_ spec: any LayerSpec, trainable: Bool = true, learningRateMultiplier: Double = 1) {
         self.spec = spec
+        self.trainable = trainable
+        self.learningRateMultiplier = learningRateMultiplier
     }
+
+    /// Keys every layer entry may hold besides its kind's own fields.
+    public static let sharedKeys: Set<String> = ["type", "trainable", "lr_multiplier"]
+
+    /// This layer's scale on its parameters' updates: 0 when frozen.
+    var updateScale: Double { trainable ? learningRateMultiplier : 0 }
 
     /// The kind's `type:` name.
     public var type: String { Swift.type(of: spec).typeName }
 
-    enum CodingKeys: String, CodingKey { case type }
+    enum CodingKeys: String, CodingKey {
+        case type, trainable
+        case learningRateMultiplier = "lr_multiplier"
+    }
 
     public init(from decoder: any Decoder) throws {
         let registry = decoder.userInfo[.layerRegistry] as? LayerRegistry ?? .standard
@@ -27,17 +43,30 @@ public struct LayerConfig: Codable, Sendable, Equatable {
                               "unknown layer type '\(typeName)' (expected one of: \(registry.kinds.map { $0.typeName }.joined(separator: ", ")))")
         }
         spec = try kind.init(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trainable = try c.decodeIfPresent(Bool.self, forKey: .trainable) ?? true
+        learningRateMultiplier = try c.decodeIfPresent(Double.self, forKey: .learningRateMultiplier) ?? 1
+        guard learningRateMultiplier.isFinite, learningRateMultiplier >= 0, learningRateMultiplier <= 1e6 else {
+            throw ConfigError(path: decoder.fieldPath(CodingKeys.learningRateMultiplier),
+                              "expected a number in [0, 1000000], got \(learningRateMultiplier)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)
+        if !trainable { try container.encode(trainable, forKey: .trainable) }
+        if learningRateMultiplier != 1 { try container.encode(learningRateMultiplier, forKey: .learningRateMultiplier) }
         try spec.encode(to: encoder)
     }
 
-    /// Builds the layer; `builder` is already at this layer's path.
+    /// Builds the layer; `builder` is already at this layer's path. The update scale of
+    /// its parameters is this layer's times its parents'.
     public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
-        try spec.makeLayer(inputShape: inputShape, builder: &builder)
+        let inherited = builder.updateScale
+        builder.updateScale *= updateScale
+        defer { builder.updateScale = inherited }
+        return try spec.makeLayer(inputShape: inputShape, builder: &builder)
     }
 
     /// Same kind and same fields.

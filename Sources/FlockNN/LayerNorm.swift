@@ -36,7 +36,7 @@ public struct LayerNorm: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case axes, epsilon }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a layer_norm layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a layer_norm layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             let axes = try c.value(.axes, or: Axes.last.rawValue), epsilon = try c.value(.epsilon, or: 1e-5)
             try Check.oneOf(axes, Axes.allCases.map(\.rawValue), decoder.fieldPath(CodingKeys.axes), what: "axes")

@@ -3,7 +3,7 @@
 /// (`.dense(units: 128)`). Decoding checks every field and names it in errors
 /// (`model[2].units: expected a positive integer, got -3`); encoding writes every field
 /// (the resolved `config.yaml`). Decoders must accept the `type` key
-/// (`rejectUnknownKeys(_:alsoAllowed: ["type"])`).
+/// (`rejectUnknownKeys(_:alsoAllowed: LayerConfig.sharedKeys)`).
 ///
 /// A new layer kind is one file with its `Layer`, its `LayerSpec` and a
 /// `LayerConfig` factory, plus one line in `LayerRegistry.standard` (or a user's own
@@ -26,6 +26,11 @@ public struct LayerBuilder {
     public private(set) var path: [String]
     /// The same place as a config field path (`model[3].block[0]`), for errors.
     public private(set) var configPath: String
+    /// Scale on the updates of the parameters registered now (`trainable`, `lr_multiplier`
+    /// of the layers being built, multiplied down the nesting).
+    public var updateScale = 1.0
+    /// Parameters registered with a scale other than 1, by name.
+    public private(set) var updateScales: [String: Double] = [:]
 
     public init(parameters: ParameterStore, generator: RandomGenerator, path: [String], configPath: String) {
         self.parameters = parameters
@@ -53,6 +58,7 @@ public struct LayerBuilder {
     public mutating func parameter(_ name: String, shape: [Int], isDecayed: Bool, initializer: Initializer?,
                                    fanIn: Int = 0, fanOut: Int = 0) -> ParameterSlot {
         let slot = parameters.register(name: qualified(name), shape: shape, isDecayed: isDecayed)
+        if updateScale != 1 { updateScales[slot.name] = updateScale }
         if let initializer {
             parameters.withParameter(slot) { initializer.fill($0, fanIn: fanIn, fanOut: fanOut, generator: &generator) }
         }

@@ -11,6 +11,9 @@ public final class Model {
     public let root: Sequential
     /// What the model was built from.
     public let layers: [LayerConfig]
+    /// Per parameter name, the scale on its updates when not 1 (0: frozen), from the
+    /// layers' `trainable` and `lr_multiplier`.
+    public let updateScales: [String: Double]
 
     public var inputShape: [Int] { root.inputShape }
     /// Per-sample output shape.
@@ -26,7 +29,10 @@ public final class Model {
         self.layers = layers
         var generator = generator
         let (parametersBefore, buffersBefore) = (parameters.slots.count, parameters.bufferSlots.count)
-        root = try Sequential(layers, inputShape: inputShape, parameters: parameters, generator: &generator)
+        var builder = LayerBuilder(parameters: parameters, generator: generator, path: ["layers"], configPath: "model")
+        root = try Sequential(layers, inputShape: inputShape, builder: &builder)
+        generator = builder.generator
+        updateScales = builder.updateScales
         // Every slot built here must be listed by some layer: checkpoints, partitioning
         // and the consistency check walk the layer tree.
         let listed = Set(root.allParameters.map(\.index)), listedBuffers = Set(root.allBuffers.map(\.index))

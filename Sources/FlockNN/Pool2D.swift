@@ -35,7 +35,7 @@ public struct Pool2D: Layer {
         }
 
         init(from decoder: any Decoder, owner: String) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: owner)
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: owner)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             pool = try c.value(.pool, or: 2)
             try Check.positive(pool, decoder.fieldPath(CodingKeys.pool))

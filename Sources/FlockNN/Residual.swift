@@ -35,7 +35,7 @@ public struct Residual: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case block, projection }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a residual layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a residual layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             block = try c.decode([LayerConfig].self, forKey: .block)
             guard !block.isEmpty else { throw ConfigError(path: decoder.fieldPath(CodingKeys.block), "expected at least one layer") }

@@ -45,7 +45,7 @@ public struct SeparableConv2D: Layer {
         }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a separable_conv2d layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a separable_conv2d layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             func required(_ key: CodingKeys) throws -> Int {
                 guard let value = try c.decodeIfPresent(Int.self, forKey: key) else {

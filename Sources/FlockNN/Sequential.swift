@@ -58,7 +58,7 @@ public struct Sequential: Layer {
         enum CodingKeys: String, CodingKey, CaseIterable { case layers }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: ["type"], owner: "a sequential layer")
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a sequential layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             layers = try c.decode([LayerConfig].self, forKey: .layers)
             guard !layers.isEmpty else { throw ConfigError(path: decoder.fieldPath(CodingKeys.layers), "expected at least one layer") }

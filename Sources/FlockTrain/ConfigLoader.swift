@@ -35,6 +35,7 @@ public enum ConfigLoader {
         try config.validate()
         config.data.source = absolute(config.data.source, from: baseDirectory)
         config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
+        if let from = config.initFrom?.checkpoint { config.initFrom?.checkpoint = absolute(from, from: baseDirectory) }
         return config
     }
 

@@ -66,10 +66,13 @@ extension Trainer {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing)
         let model = try config.makeModel(inputShape: data.training.featureShape)
+        // Before the strategy shards or broadcasts the model: every rank loads the same values.
+        let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.loss.makeLoss(path: "loss")
         try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),
                       callbacks: config.callbacks.epochEndCallbacks,
                       strategy: try config.makeStrategy(communicator: communicator),
                       options: try config.makeOptions(trainingSamples: data.training.count))
+        initializationReport = initialization
     }
 }

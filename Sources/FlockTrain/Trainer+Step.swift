@@ -49,7 +49,14 @@ extension Trainer {
             let norm = Float(try strategy.gradientSquaredNorm(of: parameters).squareRoot())
             GradientClipping.scale(parameters, norm: norm, maxNorm: maxNorm)
         }
+        let before = scaledUpdates.map { parameters.value(of: $0.slot) }
         optimizer.step(parameters, learningRate: learningRate)
+        // A frozen or slowed layer: its parameters move by `scale` of the optimizer's update.
+        for ((slot, scale), old) in zip(scaledUpdates, before) {
+            parameters.withParameter(slot) { value in
+                for i in 0..<value.count { value[i] = scale == 0 ? old.scalars[i] : old.scalars[i] + scale * (value[i] - old.scalars[i]) }
+            }
+        }
         return true
     }
 

@@ -33,12 +33,17 @@ public final class Trainer {
     public var sharedCheckpointFolder: URL?
     /// Called after every optimizer step.
     public var onBatch: ((BatchProgress) -> Void)?
+    /// What `init_from` loaded, skipped and left fresh (nil: the config has no init_from).
+    public internal(set) var initializationReport: InitializationReport?
     /// Called on rank 0 after each checkpoint is written.
     public var onCheckpoint: ((URL, TrainingState) -> Void)?
     let loader: DataLoader
     let sampler: DistributedSampler
     let metricNames: [MetricName]
     var progress: TrainingProgress
+    /// This rank's parameters whose updates are scaled (frozen: 0), from the layers'
+    /// `trainable` and `lr_multiplier`.
+    var scaledUpdates: [(slot: ParameterSlot, scale: Float)] = []
 
     /// The parameters this rank trains: the model's, or its shard's under model parallelism.
     public var parameters: ParameterStore { strategy.shardParameters(of: model) }
@@ -83,6 +88,8 @@ public final class Trainer {
         progress = TrainingProgress(dropoutGenerator: RandomGenerator(seed: options.seed,
                                                                      stream: SeedStream.dropout &+ UInt64(strategy.worldRank) << 32))
         try strategy.prepare(model: model, configHash: ModelConsistency.fnv1a(options.identity))
+        let store = strategy.shardParameters(of: model)
+        scaledUpdates = store.slots.compactMap { slot in model.updateScales[slot.name].map { (slot, Float($0)) } }
     }
 
     /// Optimizer steps per epoch (one per `accumulate` global batches).

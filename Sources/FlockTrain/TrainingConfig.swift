@@ -26,10 +26,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var gradientClipping: GradientClippingConfig
     public var parallel: ParallelConfig
     public var callbacks: CallbacksConfig
+    /// Start from another run's weights (transfer learning); nil: initialize from the seed.
+    public var initFrom: InitFromConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks
         case gradientClipping = "gradient_clipping"
+        case initFrom = "init_from"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +51,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         gradientClipping = try c.value(.gradientClipping, or: GradientClippingConfig())
         parallel = try c.value(.parallel, or: ParallelConfig())
         callbacks = try c.value(.callbacks, or: CallbacksConfig())
+        initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }
