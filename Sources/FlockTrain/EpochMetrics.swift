@@ -1,3 +1,5 @@
+import Foundation
+
 /// Accumulates a pass's loss and metric statistics batch by batch.
 struct MetricAccumulator {
     let metrics: [MetricName]
@@ -7,6 +9,8 @@ struct MetricAccumulator {
     private var samples = 0
     private var confusion: ConfusionMatrix?
     private var regression = RegressionMetrics()
+    /// Only when `auc` is asked for.
+    private var curves: ROCCurves?
 
     /// Regression targets' standardization: metrics other than the loss are computed in
     /// the data's units.
@@ -18,6 +22,7 @@ struct MetricAccumulator {
         self.classCount = classCount
         self.targetScaling = targetScaling
         confusion = classCount.map { ConfusionMatrix(classCount: $0) }
+        curves = metrics.contains(.auc) ? classCount.map { ROCCurves(classCount: $0) } : nil
     }
 
     /// Adds a batch: its mean loss, the model's outputs (B, k) and the targets.
@@ -29,9 +34,16 @@ struct MetricAccumulator {
         switch loss {
         case .crossEntropy:
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.argmaxRows())
+            if curves != nil {
+                let classes = outputs.count / max(count, 1), probabilities = Tensor.softmaxLastAxis(outputs.reshaped([count, classes]))
+                curves!.add(probabilities: (0..<count).map { Array(probabilities.scalars[($0 * classes)..<(($0 + 1) * classes)]) },
+                            labels: targets.scalars.map { Int($0) })
+            }
         case let .binaryCrossEntropy(fromLogits):
             let threshold: Float = fromLogits ? 0 : 0.5
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
+            let positive = outputs.scalars.map { fromLogits ? 1 / (1 + Foundation.exp(-$0)) : $0 }
+            curves?.add(probabilities: positive.map { [1 - $0, $0] }, labels: targets.scalars.map { Int($0) })
         default:
             let predictions = targetScaling?.undo(outputs) ?? outputs, actual = targetScaling?.undo(targets) ?? targets
             regression.add(predictions: predictions.scalars, targets: actual.scalars)
@@ -45,7 +57,7 @@ struct MetricAccumulator {
 
     /// Every running sum as one array: loss sum, samples, confusion counts, regression sums.
     var packedSums: [Double] {
-        [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums
+        [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums + (curves?.counts ?? [])
     }
 
     /// Takes back sums saved from `packedSums` (a checkpoint written mid-epoch).
@@ -58,6 +70,10 @@ struct MetricAccumulator {
             next += classes * classes
         }
         regression = RegressionMetrics(sums: Array(packed[next..<(next + 5)]))
+        next += 5
+        if let classes = curves?.classCount {
+            curves = ROCCurves(classCount: classes, counts: packed[next..<(next + classes * 2 * ROCCurves.bins)].map { $0.isFinite ? max($0, 0) : 0 })
+        }
     }
 
     /// A count held as a Double, as an Int (clamped: a sum from a damaged checkpoint must
@@ -87,6 +103,7 @@ struct MetricAccumulator {
             case .rmse: value = regression.rootMeanSquaredError
             case .mae: value = regression.meanAbsoluteError
             case .r2: value = regression.rSquared
+            case .auc: value = curves?.auc ?? 0
             }
             result["\(prefix)\(metric.rawValue)"] = value
         }

@@ -133,10 +133,12 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
 /// Metric names accepted in `metrics:`.
 public enum MetricName: String, CaseIterable, Sendable {
     case accuracy, precision, recall, f1, mse, rmse, mae, r2
+    /// ROC-AUC (binary; macro one-vs-rest for more classes), from 200-bucket histograms.
+    case auc
 
     public var isClassification: Bool {
         switch self {
-        case .accuracy, .precision, .recall, .f1: return true
+        case .accuracy, .precision, .recall, .f1, .auc: return true
         default: return false
         }
     }
