@@ -116,6 +116,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Regression targets: `standard` (fitted on the training split, undone in metrics and
     /// predictions) or `none`. Classification ignores it.
     public var targetNormalization: String
+    /// Cross-validation: hold out this fold (of `count`) instead of `validation_split`
+    /// (`flock train --kfold K` sets it for each run).
+    public var fold: FoldConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -123,6 +126,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
+        case fold
     }
 
     public init(from decoder: any Decoder) throws {
@@ -140,6 +144,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
         targetNormalization = try c.value(.targetNormalization, or: "standard")
+        fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
     }
 
     /// `csv` or `idx`.
@@ -159,6 +164,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
         try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
+        if let fold {
+            try Check.within(fold.count, 2, 1_000_000, "\(path).fold.count")
+            try Check.within(fold.index, 0, fold.count - 1, "\(path).fold.index")
+        }
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
@@ -174,6 +183,17 @@ public struct DataConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: "\(path).shape", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
         }
         return Dataset(features: dataset.features.reshaped([dataset.count] + shape), targets: dataset.targets)
+    }
+}
+
+/// `fold: {index: 2, count: 5}`: which fold a cross-validation run holds out.
+public struct FoldConfig: Codable, Equatable, Sendable {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
     }
 }
 

@@ -19,7 +19,11 @@ public struct TrainingData: Sendable {
         let all = try data.reshaped(source.dataset, path: "data")
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
         let classCount = try Self.classCount(of: all, source: source, config: config)
-        let (training, validation) = all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
+        if let fold = data.fold, all.count < fold.count {
+            throw ConfigError(path: "data.fold.count", "\(fold.count) folds need at least \(fold.count) samples; \(data.source) has \(all.count)")
+        }
+        let (training, validation) = data.fold.map { all.split(fold: $0.index, of: $0.count, seed: UInt64(config.seed)) }
+            ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
         let method = Normalizer.Method(rawValue: data.normalization) ?? .none
         let preprocessing = fitted ?? Preprocessing(

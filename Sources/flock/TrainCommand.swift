@@ -32,7 +32,12 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong(TrainProcess.Option.exitWithPID), help: .hidden)
     var exitWithPID: Int32?
 
+    @Option(help: "k-fold cross-validation: train K times, fold i held out in <run-dir>/fold-i; report each metric's mean and spread.")
+    var kfold: Int?
+
     func validate() throws {
+        if let kfold, kfold < 2 { throw ValidationError("--kfold: expected at least 2 folds, got \(kfold)") }
+        if kfold != nil && resume { throw ValidationError("--kfold cannot be combined with --resume: resume each fold's run (<run-dir>/fold-i) instead") }
         do { _ = try RankLaunch.choose(ranks: ranks) } catch { throw ValidationError("\(error)") }
     }
 
@@ -57,6 +62,7 @@ struct TrainCommand: ParsableCommand {
 
     /// One rank's whole job; only rank 0 prints and writes.
     private func train(_ resolved: TrainingConfig, communicator: (any Communicator)?) throws {
+        if let kfold { return try crossValidate(resolved, folds: kfold, communicator: communicator) }
         let isLeader = (communicator?.rank ?? 0) == 0
         if isLeader { print(BLASChoice.current()) }
         let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator,
@@ -82,6 +88,22 @@ struct TrainCommand: ParsableCommand {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+extension TrainCommand {
+    /// `--kfold K`: the K fold runs one after another, then the spread of each metric.
+    func crossValidate(_ resolved: TrainingConfig, folds: Int, communicator: (any Communicator)?) throws {
+        let isLeader = (communicator?.rank ?? 0) == 0
+        let parent = runDirectory ?? RunDirectory.defaultPath(name: resolved.name)
+        let summary = try CrossValidation.run(resolved, folds: folds, runDirectory: parent, communicator: communicator,
+                                              storePath: store) { fold, run in
+            if isLeader { print("fold \(fold + 1)/\(folds): \(run.directory?.url.path ?? parent)") }
+        }
+        if isLeader {
+            print("\(folds)-fold cross-validation (mean ± sample standard deviation over the folds):")
+            print(summary)
+        }
+    }
 }
 
 enum ProgressLine {
