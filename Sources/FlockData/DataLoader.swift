@@ -17,14 +17,18 @@ public struct DataLoader: Sendable {
     public let seed: UInt64
     /// Drop the last batch when it is smaller than `batchSize`.
     public let dropLast: Bool
+    /// Draws each epoch's order with replacement by weight instead of permuting.
+    public let sampler: WeightedSampler?
 
-    public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {
+    public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false,
+                sampler: WeightedSampler? = nil) {
         precondition(batchSize > 0, "batch size must be positive")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed
         self.dropLast = dropLast
+        self.sampler = sampler
     }
 
     public var batchesPerEpoch: Int {
@@ -33,6 +37,7 @@ public struct DataLoader: Sendable {
 
     /// The sample order of epoch `epoch`.
     public func order(epoch: Int) -> [Int] {
+        if let sampler { return sampler.order(epoch: epoch, seed: seed, count: dataset.count) }
         guard shuffle else { return Array(0..<dataset.count) }
         var generator = RandomGenerator(seed: seed, stream: UInt64(epoch) &+ 0xDA7A_0000)
         return generator.permutation(dataset.count)

@@ -81,7 +81,8 @@ public final class Trainer {
         var options = options
         if options.identity.isEmpty { options.identity = Self.identity(of: model, loss: loss, optimizer: optimizer, options: options) }
         self.options = options
-        loader = DataLoader(dataset: data.training, batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed)
+        loader = DataLoader(dataset: data.training, batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed,
+                            sampler: options.balancedSampling ? .balancingClasses(data.training.targets.scalars) : nil)
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
                                      rank: strategy.dataRank, worldSize: dataRanks)
         metricNames = options.resolvedMetrics(for: loss)

@@ -76,6 +76,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                                   "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
             }
         }
+        if data.sampling == "balanced" && !loss.isClassification {
+            throw ConfigError(path: "data.sampling", "balanced sampling draws classes equally often; loss '\(loss.name)' has no classes")
+        }
         try regularization.validate(path: "regularization")
         try gradientClipping.validate(path: "gradient_clipping")
         try parallel.validate(path: "parallel")
@@ -119,6 +122,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Cross-validation: hold out this fold (of `count`) instead of `validation_split`
     /// (`flock train --kfold K` sets it for each run).
     public var fold: FoldConfig?
+    /// `uniform` (each sample once per epoch, shuffled) or `balanced` (drawn with
+    /// replacement, each class equally often on average: oversampling rare classes).
+    public var sampling: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -126,7 +132,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
-        case fold
+        case fold, sampling
     }
 
     public init(from decoder: any Decoder) throws {
@@ -145,6 +151,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
         targetNormalization = try c.value(.targetNormalization, or: "standard")
         fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
+        sampling = try c.value(.sampling, or: "uniform")
     }
 
     /// `csv` or `idx`.
@@ -164,6 +171,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
         try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
+        try Check.oneOf(sampling, ["uniform", "balanced"], "\(path).sampling", what: "sampling")
         if let fold {
             try Check.within(fold.count, 2, 1_000_000, "\(path).fold.count")
             try Check.within(fold.index, 0, fold.count - 1, "\(path).fold.index")

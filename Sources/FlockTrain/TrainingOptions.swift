@@ -37,6 +37,8 @@ public struct TrainingOptions: Sendable {
     public var identity = ""
     /// Random transforms of each training micro-batch (nil: none), keyed by `seed`.
     public var augmentation: Augmentation?
+    /// Draw each epoch's samples with replacement, each class equally often on average.
+    public var balancedSampling = false
 
     public init() {}
 
