@@ -8,6 +8,9 @@ public enum CheckpointLocation {
     public static func resolve(_ path: String) throws -> (folder: URL, choice: String) {
         let url = URL(fileURLWithPath: path)
         let manager = FileManager.default
+        guard manager.fileExists(atPath: path) else {
+            throw Checkpoint.LoadError(description: "\(path): no such checkpoint or run directory")
+        }
         if manager.fileExists(atPath: url.appendingPathComponent("state.json").path) {
             return (url, "checkpoint \(url.resolvingSymlinksInPath().path)")
         }
