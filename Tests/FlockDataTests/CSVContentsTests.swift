@@ -78,6 +78,13 @@ import Testing
         #expect(labelled.features.scalars == [1, 2, 3, 4])
     }
 
+    @Test func requiredLabelThatIsAlsoAFeatureIsRejected() {
+        let reader = CSVReader(labelColumn: .name("b"), featureColumns: ["a", "b"])
+        #expect(throws: DataError.labelAmongFeatures(path: "f.csv", column: "b")) {
+            try reader.parseContents("a,b\n1,2\n", path: "f.csv")
+        }
+    }
+
     @Test func missingCellsAreNaNAndRecorded() throws {
         let text = "a,b,y\n1,NA,0\n,2,1\n3,?,0\n4, null ,1\n5,6,1\n"
         let contents = try CSVReader().parseContents(text, path: "m.csv")

@@ -42,7 +42,7 @@ import Testing
         #expect(contents.classNames == ["a", "b"])
     }
 
-    @Test(arguments: [";", "\t", "|"] as [Character])
+    @Test(arguments: [";", "\t", "|", "¦"] as [Character])
     func readsAnyDelimiter(_ delimiter: Character) throws {
         let d = String(delimiter)
         let text = "a\(d) b \(d)y\n 1.5\(d)\"2\(d)5\" \(d)0\n3\(d)4\(d)1\n"
@@ -53,6 +53,13 @@ import Testing
         let data = try CSVReader(delimiter: delimiter).parse(clean, path: "d.csv")
         #expect(data.features.scalars == [1.5, 2, 3, 4])
         #expect(data.targets.scalars == [0, 1])
+    }
+
+    /// "¦" and "§" share their first UTF-8 byte (C2): only the whole sequence separates.
+    @Test func multiByteDelimiterMatchesItsWholeEncoding() throws {
+        let contents = try CSVReader(delimiter: "¦").parseContents("a¦y\n1¦§\n2¦x\n", path: "m.csv")
+        #expect(contents.classNames == ["x", "§"])
+        #expect(contents.features.scalars == [1, 2])
     }
 
     @Test func semicolonFileWithCommasInsideFields() throws {
