@@ -67,9 +67,11 @@ public struct CSVReader: Sendable {
 
     public func readContents(path: String) throws -> CSVContents {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError.unreadable(path: path, reason: "permission denied or not a file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.unreadable(path: path, reason: "not UTF-8 text (save it as UTF-8, e.g. Excel's \"CSV UTF-8\")")
         }
         return try parseContents(text, path: path)
     }

@@ -114,6 +114,14 @@ import Testing
         #expect(try CSVReader().readContents(path: path).missing.count == 2)
     }
 
+    @Test func latin1FileIsReportedAsNotUTF8() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("flock-latin1-\(UUID()).csv").path
+        try Data("caf\u{E9},y\n1,0\n".data(using: .isoLatin1)!).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = #expect(throws: DataError.self) { try CSVReader().readContents(path: path) }
+        #expect(error?.description.hasPrefix("\(path): cannot read: not UTF-8 text") == true)
+    }
+
     @Test func emptyLabelIsAnErrorNamingTheLine() {
         #expect(throws: DataError.missingLabel(path: "l.csv", line: 3, column: "y")) {
             try CSVReader().parseContents("a,y\n1,cat\n2,\n", path: "l.csv")
