@@ -1,6 +1,16 @@
 import Foundation
 
-/// Reads a numeric CSV file into a `Dataset`: every column but the label is a feature.
+/// Reads a CSV file of numbers (and, in the label column, numbers or class names): every
+/// column but the label is a feature, unless `featureColumns` picks them.
+///
+/// Quoting follows RFC 4180 (see `CSVRecordParser`); errors name the file, the line a
+/// row starts on and the column.
+///
+/// ```swift
+/// var reader = CSVReader(labelColumn: .name("species"), delimiter: ";")
+/// let contents = try reader.readContents(path: "iris.csv")   // missing cells as NaN
+/// let dataset = try reader.read(path: "iris.csv")            // throws at a missing cell
+/// ```
 public struct CSVReader: Sendable {
     /// Which column holds the target.
     public enum LabelColumn: Sendable, Equatable {
@@ -9,76 +19,147 @@ public struct CSVReader: Sendable {
         case index(Int)
     }
 
+    /// The field texts `missingMarkers` holds unless told otherwise (pandas' defaults, in part).
+    public static let defaultMissingMarkers: Set<String> = ["NA", "N/A", "NaN", "nan", "null", "?"]
+
     public var hasHeader: Bool
     public var labelColumn: LabelColumn
+    /// Any character but a quote or a line break: `,` `;` `\t` `|` …
     public var delimiter: Character
+    /// Field texts that mean "missing" in a feature column (besides an empty field); in the
+    /// label column they are an error, like an empty label.
+    public var missingMarkers: Set<String>
+    /// When set: the labels must be these names (or numbers equal to a name read as a
+    /// number, so "1.0" finds "1"), mapped to their index; an unknown one throws
+    /// `DataError.unknownClass` naming file:line.
+    public var classNames: [String]?
+    /// When set: the features are these columns, in this order (picked from the file by
+    /// name, "0", "1", … without a header); a missing one is an error naming it; other
+    /// columns are ignored. `flock predict` passes the columns saved at training time.
+    public var featureColumns: [String]?
+    /// Whether a file without the label column is accepted (`CSVContents.targets` nil).
+    /// A label given by index counts as absent when it points at one of `featureColumns`
+    /// (a header-less file of features only).
+    public var labelOptional: Bool
 
-    public init(hasHeader: Bool = true, labelColumn: LabelColumn = .index(-1), delimiter: Character = ",") {
+    public init(hasHeader: Bool = true, labelColumn: LabelColumn = .index(-1), delimiter: Character = ",",
+                missingMarkers: Set<String> = CSVReader.defaultMissingMarkers, classNames: [String]? = nil,
+                featureColumns: [String]? = nil, labelOptional: Bool = false) {
         self.hasHeader = hasHeader
         self.labelColumn = labelColumn
         self.delimiter = delimiter
+        self.missingMarkers = missingMarkers
+        self.classNames = classNames
+        self.featureColumns = featureColumns
+        self.labelOptional = labelOptional
     }
 
+    /// Features and targets; throws `DataError.missingValue` at the first missing feature
+    /// cell and requires the label column.
     public func read(path: String) throws -> Dataset {
+        try Self.requireComplete(labelRequired.readContents(path: path), path: path)
+    }
+
+    /// `read(path:)` on text; `path` is used in error messages only.
+    public func parse(_ text: String, path: String) throws -> Dataset {
+        try Self.requireComplete(labelRequired.parseContents(text, path: path), path: path)
+    }
+
+    public func readContents(path: String) throws -> CSVContents {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError.unreadable(path: path, reason: "permission denied or not a file")
         }
-        return try parse(text, path: path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.unreadable(path: path, reason: "not UTF-8 text (save it as UTF-8, e.g. Excel's \"CSV UTF-8\")")
+        }
+        return try parseContents(text, path: path)
     }
 
     /// Parses CSV text; `path` is used in error messages only.
-    public func parse(_ text: String, path: String) throws -> Dataset {
-        // "\r\n" is one Character in Swift, so isNewline splits Windows and Unix lines alike.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
-            .map { (number: $0.offset + 1, text: $0.element) }
-            .filter { !$0.text.allSatisfy(\.isWhitespace) }
-        var columnNames: [String]? = nil
-        if hasHeader, !lines.isEmpty {
-            columnNames = lines.removeFirst().text.split(separator: delimiter, omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+    public func parseContents(_ text: String, path: String) throws -> CSVContents {
+        var records = try CSVRecordParser(text: text, delimiter: delimiter, path: path)
+        guard let first = try records.next() else { throw DataError.empty(path: path) }
+        let names = hasHeader ? first.fields : first.fields.indices.map { "\($0)" }
+        let layout = try columnLayout(names: names, path: path)
+        var table = CSVTable(layout: layout, names: names, missingMarkers: missingMarkers, path: path)
+        var record = hasHeader ? try records.next() : first
+        while let current = record {
+            try table.append(current)
+            record = try records.next()
         }
-        guard let first = lines.first else { throw DataError.empty(path: path) }
-        let width = columnNames?.count ?? first.text.split(separator: delimiter, omittingEmptySubsequences: false).count
-        let names = columnNames ?? (0..<width).map { "\($0)" }
-        let label = try labelIndex(width: width, names: names, path: path)
-        guard width >= 2 else { throw DataError.noFeatures(path: path) }
+        guard !table.lines.isEmpty else { throw DataError.empty(path: path) }
 
-        var features = [Float]()
-        features.reserveCapacity(lines.count * (width - 1))
-        var targets = [Float]()
-        targets.reserveCapacity(lines.count)
-        for line in lines {
-            let fields = line.text.split(separator: delimiter, omittingEmptySubsequences: false)
-            guard fields.count == width else {
-                throw DataError.raggedRow(path: path, line: line.number, expected: width, found: fields.count)
-            }
-            for (column, field) in fields.enumerated() {
-                let trimmed = field.trimmingCharacters(in: .whitespaces)
-                guard let value = Float(trimmed), value.isFinite else {
-                    throw DataError.nonNumeric(path: path, line: line.number, column: names[column], text: trimmed)
-                }
-                if column == label { targets.append(value) } else { features.append(value) }
-            }
+        var targets: Tensor? = nil
+        var classNames: [String]? = nil
+        if let label = layout.label {
+            let encoded = try encodeLabels(table.labelTexts, lines: table.lines, column: names[label], path: path)
+            targets = Tensor(shape: [table.lines.count], scalars: encoded.targets)
+            classNames = encoded.classNames
         }
-        return Dataset(features: Tensor(shape: [lines.count, width - 1], scalars: features),
-                       targets: Tensor(shape: [lines.count], scalars: targets))
+        return CSVContents(features: Tensor(shape: [table.lines.count, layout.features.count], scalars: table.features),
+                           targets: targets, featureColumns: layout.features.map { names[$0] },
+                           labelColumn: layout.label.map { names[$0] }, classNames: classNames,
+                           missing: table.missing, lines: table.lines)
     }
 
-    private func labelIndex(width: Int, names: [String], path: String) throws -> Int {
-        switch labelColumn {
-        case let .name(name):
-            guard let index = names.firstIndex(of: name) else {
-                throw DataError.unknownColumn(path: path, column: name, available: names)
-            }
-            return index
-        case let .index(index):
-            let resolved = index < 0 ? width + index : index
-            guard resolved >= 0 && resolved < width else {
-                throw DataError.unknownColumn(path: path, column: "#\(index)", available: names)
-            }
-            return resolved
+    private var labelRequired: CSVReader {
+        var reader = self
+        reader.labelOptional = false
+        return reader
+    }
+
+    private static func requireComplete(_ contents: CSVContents, path: String) throws -> Dataset {
+        if let cell = contents.missing.first {
+            throw DataError.missingValue(path: path, line: cell.line, column: cell.column)
         }
+        guard let dataset = contents.dataset else { preconditionFailure("a required label column was not read") }
+        return dataset
+    }
+}
+
+/// The numbers of a CSV file gathered row by row: features row-major, label cells as text
+/// until the whole column is seen (names or numbers is decided then).
+private struct CSVTable {
+    let layout: CSVColumnLayout
+    let names: [String]
+    let missingMarkers: Set<String>
+    let path: String
+    var features: [Float] = []
+    var labelTexts: [String] = []
+    var lines: [Int] = []
+    var missing: [CSVCell] = []
+
+    init(layout: CSVColumnLayout, names: [String], missingMarkers: Set<String>, path: String) {
+        self.layout = layout
+        self.names = names
+        self.missingMarkers = missingMarkers
+        self.path = path
+    }
+
+    mutating func append(_ record: CSVRecord) throws {
+        guard record.fields.count == names.count else {
+            throw DataError.raggedRow(path: path, line: record.line, expected: names.count, found: record.fields.count)
+        }
+        for column in layout.features {
+            let text = record.fields[column]
+            if text.isEmpty || missingMarkers.contains(text) {
+                features.append(.nan)
+                missing.append(CSVCell(line: record.line, column: names[column]))
+                continue
+            }
+            guard let value = Float(text), value.isFinite else {
+                throw DataError.nonNumeric(path: path, line: record.line, column: names[column], text: text)
+            }
+            features.append(value)
+        }
+        if let label = layout.label {
+            let text = record.fields[label]
+            guard !text.isEmpty && !missingMarkers.contains(text) else {
+                throw DataError.missingLabel(path: path, line: record.line, column: names[label])
+            }
+            labelTexts.append(text)
+        }
+        lines.append(record.line)
     }
 }

@@ -11,6 +11,22 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case invalidLabel(path: String, line: Int, value: Float, reason: String)
     /// Every column is the label (or samples have no values): nothing to learn from.
     case noFeatures(path: String)
+    /// A feature cell is empty or a missing marker ("NA", "?", …) where values are required.
+    case missingValue(path: String, line: Int, column: String)
+    /// A row's label cell is empty or a missing marker.
+    case missingLabel(path: String, line: Int, column: String)
+    /// A label that is not one of the fixed class names (those the model was trained on).
+    case unknownClass(path: String, line: Int, name: String, known: [String])
+    /// A quoted field opened on `line` is never closed.
+    case unterminatedQuote(path: String, line: Int)
+    /// Something other than blanks follows a quoted field's closing quote; `field` is 1-based.
+    case textAfterClosingQuote(path: String, line: Int, field: Int)
+    /// A CSV delimiter that is a quote or a line break.
+    case unusableDelimiter(path: String, delimiter: String)
+    /// A header names the same column twice, so a column cannot be found by name.
+    case duplicateColumn(path: String, column: String)
+    /// The label column is also one of the requested feature columns.
+    case labelAmongFeatures(path: String, column: String)
 
     public var description: String {
         switch self {
@@ -22,12 +38,37 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .nonNumeric(path, line, column, text):
             return "\(path):\(line): column \(column): '\(text)' is not a number"
         case let .unknownColumn(path, column, available):
-            return "\(path): no column '\(column)' (columns: \(available.prefix(12).joined(separator: ", "))\(available.count > 12 ? ", …" : ""))"
+            return "\(path): no column '\(column)' (columns: \(Self.list(available)))"
         case let .invalidIDX(path, reason): return "\(path): not a valid IDX file: \(reason)"
         case let .mismatchedCounts(features, labels, featureCount, labelCount):
             return "\(features) has \(featureCount) samples but \(labels) has \(labelCount) labels"
         case let .invalidLabel(path, line, value, reason): return "\(path):\(line): label \(value): \(reason)"
         case let .noFeatures(path): return "\(path): no feature columns (only the label column)"
+        case let .missingValue(path, line, column):
+            return "\(path):\(line): column \(column): missing value; set `data.missing: mean` in the config"
+                + " to fill missing feature values with the column's training mean, or remove the row"
+        case let .missingLabel(path, line, column):
+            return "\(path):\(line): column \(column): the label is missing; every row needs one (fill it in or remove the row)"
+        case let .unknownClass(path, line, name, known):
+            return "\(path):\(line): label '\(name)' is not one of the \(known.count) known classes (\(Self.list(known)))"
+        case let .unterminatedQuote(path, line):
+            return "\(path):\(line): a quoted field starts on this line but its closing quote is missing"
+                + " (a quote inside a quoted field is written \"\")"
+        case let .textAfterClosingQuote(path, line, field):
+            return "\(path):\(line): field \(field): text after the closing quote"
+                + " (quote the whole field, and write a quote inside it as \"\")"
+        case let .unusableDelimiter(path, delimiter):
+            return "\(path): cannot use \(delimiter.debugDescription) as the delimiter (not a quote or a line break)"
+        case let .duplicateColumn(path, column):
+            return "\(path): the header names column '\(column)' more than once"
+        case let .labelAmongFeatures(path, column):
+            return "\(path): column '\(column)' is both the label and a feature column"
         }
+    }
+
+    /// Names joined by ", ", all of them up to `limit`, then "… and N more".
+    static func list(_ names: [String], limit: Int = 200) -> String {
+        let shown = names.prefix(limit).joined(separator: ", ")
+        return names.count > limit ? "\(shown), … and \(names.count - limit) more" : shown
     }
 }
