@@ -6,8 +6,14 @@ extension Predictor {
     /// model; metrics too when the file has the label column.
     public func predict(csv path: String) throws -> Result {
         let data = config.data
-        let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn)
-        let read = try reader.read(path: path)
+        // The training columns in the training order, found by name; the label may be absent.
+        let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter,
+                               classNames: preprocessing.classNames, featureColumns: preprocessing.featureColumns,
+                               labelOptional: true)
+        let read = try reader.readContents(path: path)
+        if let first = read.missing.first, preprocessing.imputation == nil {
+            throw DataError.missingValue(path: path, line: first.line, column: first.column)
+        }
         return try predict(features: read.features, targets: read.targets, source: path)
     }
 

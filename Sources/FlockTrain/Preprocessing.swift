@@ -66,14 +66,21 @@ public struct Preprocessing: Codable, Equatable, Sendable {
         guard width == featureShape.reduce(1, *) else {
             throw DataError.unreadable(path: source, reason: "rows have \(width) feature values, the model takes \(featureShape.reduce(1, *)) (\(featureShape))")
         }
-        var filled = raw
-        if let at = filled.scalars.firstIndex(where: \.isNaN) {
-            guard let imputation, imputation.count == width else {
-                throw DataError.unreadable(path: source, reason: "row \(at / width + 1), feature \(featureColumns?[at % width] ?? String(at % width)) is missing and the model was trained without imputation")
-            }
-            for index in filled.scalars.indices where filled.scalars[index].isNaN { filled.scalars[index] = imputation[index % width] }
+        if let at = raw.scalars.firstIndex(where: \.isNaN), imputation?.count != width {
+            throw DataError.unreadable(path: source, reason: "row \(at / width + 1), feature \(featureColumns?[at % width] ?? String(at % width)) is missing and the model was trained without imputation (data.missing: mean)")
         }
-        return normalizer.apply(filled).reshaped([rows] + featureShape)
+        return normalizer.apply(Self.impute(raw, with: imputation)).reshaped([rows] + featureShape)
+    }
+
+    /// `features` (N, columns…) with each missing value (NaN) replaced by its column's
+    /// entry of `imputation` (unchanged without one).
+    static func impute(_ features: Tensor, with imputation: [Float]?) -> Tensor {
+        guard let imputation, !imputation.isEmpty, features.scalars.contains(where: \.isNaN) else { return features }
+        var filled = features
+        for index in filled.scalars.indices where filled.scalars[index].isNaN {
+            filled.scalars[index] = imputation[index % imputation.count]
+        }
+        return filled
     }
 
     /// Targets as the model was trained on them (standardized when `targetScaling` is set).

@@ -125,6 +125,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// `uniform` (each sample once per epoch, shuffled) or `balanced` (drawn with
     /// replacement, each class equally often on average: oversampling rare classes).
     public var sampling: String
+    /// CSV: the field separator, one character (`,` `;` `\t` `|`).
+    public var delimiter: String
+    /// CSV: an empty or `NA`-like feature cell is an `error`, or takes the training
+    /// split's column `mean` (saved with the model).
+    public var missing: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -132,7 +137,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
-        case fold, sampling
+        case fold, sampling, delimiter, missing
     }
 
     public init(from decoder: any Decoder) throws {
@@ -152,7 +157,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
         targetNormalization = try c.value(.targetNormalization, or: "standard")
         fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
         sampling = try c.value(.sampling, or: "uniform")
+        delimiter = try c.value(.delimiter, or: ",")
+        missing = try c.value(.missing, or: "error")
     }
+
+    /// The one-character `delimiter`.
+    var delimiterCharacter: Character { delimiter.first ?? "," }
 
     /// `csv` or `idx`.
     public var resolvedFormat: String {
@@ -172,6 +182,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
         try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
         try Check.oneOf(sampling, ["uniform", "balanced"], "\(path).sampling", what: "sampling")
+        try Check.oneOf(missing, ["error", "mean"], "\(path).missing", what: "missing-value policy")
+        guard delimiter.count == 1, delimiter != "\"", !delimiter.first!.isNewline else {
+            throw ConfigError(path: "\(path).delimiter", "expected one character other than a quote or line break (\",\", \";\", \"\\t\", \"|\"), got \"\(delimiter)\"")
+        }
         if let fold {
             try Check.within(fold.count, 2, 1_000_000, "\(path).fold.count")
             try Check.within(fold.index, 0, fold.count - 1, "\(path).fold.index")

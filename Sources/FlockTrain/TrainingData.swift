@@ -26,10 +26,12 @@ public struct TrainingData: Sendable {
             ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
         let method = Normalizer.Method(rawValue: data.normalization) ?? .none
+        let imputation = source.missing.isEmpty ? nil : Self.columnMeans(of: training.features)
         let preprocessing = fitted ?? Preprocessing(
             featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
-            normalizer: Normalizer(method: method, fittingOn: training.features), classNames: source.classNames,
-            classCount: classCount,
+            imputation: imputation,
+            normalizer: Normalizer(method: method, fittingOn: Preprocessing.impute(training.features, with: imputation)),
+            classNames: source.classNames, classCount: classCount,
             targetScaling: classCount == nil && data.targetNormalization == "standard" ? TargetScaling(fittingOn: training.targets) : nil)
         self.init(preprocessing: preprocessing, training: training, validation: validation)
     }
@@ -39,17 +41,43 @@ public struct TrainingData: Sendable {
         self.preprocessing = preprocessing
         normalizer = preprocessing.normalizer
         classCount = preprocessing.classCount
-        self.training = Dataset(features: normalizer.apply(training.features), targets: preprocessing.trainingTargets(training.targets))
-        self.validation = Dataset(features: normalizer.apply(validation.features), targets: preprocessing.trainingTargets(validation.targets))
+        let prepared = { (split: Dataset) in
+            Dataset(features: preprocessing.normalizer.apply(Preprocessing.impute(split.features, with: preprocessing.imputation)),
+                    targets: preprocessing.trainingTargets(split.targets))
+        }
+        self.training = prepared(training)
+        self.validation = prepared(validation)
+    }
+
+    /// Per feature column (over the first axis), the mean of the values that are not
+    /// missing (NaN); 0 for a column with none.
+    static func columnMeans(of features: Tensor) -> [Float] {
+        let rows = features.shape.first ?? 0, width = rows == 0 ? 0 : features.count / rows
+        var sums = [Double](repeating: 0, count: width), counts = [Int](repeating: 0, count: width)
+        for (index, value) in features.scalars.enumerated() where !value.isNaN {
+            sums[index % width] += Double(value)
+            counts[index % width] += 1
+        }
+        return zip(sums, counts).map { $1 == 0 ? 0 : Float($0 / Double($1)) }
     }
 
     /// For a classification loss, the number of classes the labels ask for (checked); nil
     /// for regression.
     static func classCount(of all: Dataset, source: SourceData, config: TrainingConfig) throws -> Int? {
-        guard config.loss.isClassification else { return nil }
+        guard config.loss.isClassification else {
+            if let names = source.classNames {
+                throw DataError.unreadable(path: config.data.source, reason: "the label column \(source.labelColumn.map { "'\($0)' " } ?? "")holds text (\(names.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss '\(config.loss.name)' needs numbers")
+            }
+            return nil
+        }
         let binary = config.loss.name == "binary_cross_entropy"
-        if let names = source.classNames { return binary ? 2 : names.count }
-        let largest = try checkClassLabels(all.targets.scalars, file: source.labelsFile, firstLine: source.firstLine,
+        if let names = source.classNames {
+            if binary && names.count != 2 {
+                throw DataError.unreadable(path: config.data.source, reason: "binary_cross_entropy needs two classes, the labels name \(names.count): \(names.prefix(5).joined(separator: ", "))")
+            }
+            return names.count
+        }
+        let largest = try checkClassLabels(all.targets.scalars, file: source.labelsFile, lines: source.lines,
                                            binary: binary, loss: config.loss.name)
         return binary ? 2 : largest + 1
     }
@@ -61,7 +89,7 @@ public struct TrainingData: Sendable {
     /// Throws at the first label that is not a class index (negative, fractional, NaN,
     /// infinite, too large; for binary losses not 0 or 1), naming the file and line.
     /// Returns the largest label.
-    static func checkClassLabels(_ labels: [Float], file: String, firstLine: Int, binary: Bool, loss: String) throws -> Int {
+    static func checkClassLabels(_ labels: [Float], file: String, lines: [Int], binary: Bool, loss: String) throws -> Int {
         var largest = 0
         for (row, label) in labels.enumerated() {
             let reason: String?
@@ -74,7 +102,7 @@ public struct TrainingData: Sendable {
             } else {
                 reason = nil
             }
-            if let reason { throw DataError.invalidLabel(path: file, line: firstLine + row, value: label, reason: reason) }
+            if let reason { throw DataError.invalidLabel(path: file, line: lines.indices.contains(row) ? lines[row] : row + 1, value: label, reason: reason) }
             largest = Swift.max(largest, Int(label))
         }
         return largest
