@@ -128,7 +128,10 @@ public struct Checkpoint {
         }
         guard contents["config.yaml"] != nil else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
         if let configYAML {
-            let theirs = String(decoding: contents["config.yaml"]!, as: UTF8.self)
+            let written = String(decoding: contents["config.yaml"]!, as: UTF8.self)
+            // Written again by this version (fields added since then take their defaults), so a
+            // checkpoint from before a new config field still resumes.
+            let theirs = (try? ConfigLoader.yaml(of: ConfigLoader.decode(yaml: written, baseDirectory: "/"))) ?? written
             // Another layout (pipeline stages, tensor slices, schedule) resumes the same job.
             let differences = theirs == configYAML ? [] : ConfigDifference.between(theirs, configYAML, ignoring: ConfigDifference.layoutFields)
             if !differences.isEmpty {
