@@ -36,17 +36,8 @@ public struct CNNBenchmark {
         let cnn = SyntheticModel(layers: CNNBenchmark.layers, inputShape: [1, 28, 28], classes: 10, batchSize: batchSize)
         let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
         for _ in 0..<3 { cnn.step(); gemms.run() }
-        var stepTimes: [Double] = [], gemmTimes: [Double] = []
-        // Interleaved, so drift on the machine hits both alike.
-        for _ in 0..<trials {
-            stepTimes.append(Stopwatch.seconds { for _ in 0..<steps { cnn.step() } } / Double(steps))
-            gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
-        }
-        let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
-        let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
-        return TrainBenchmark.Result(model: "cnn", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
-                                     ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
-                                     ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
+        return TrainBenchmark.Result.measure(model: "cnn", pairs: trials, steps: steps, batchSize: batchSize, flopsPerStep: flopsPerStep,
+                                             threads: threads, step: { cnn.step() }, ceiling: { gemms.run() })
     }
 
     /// The sgemm shapes of one step, in the order the step runs them.

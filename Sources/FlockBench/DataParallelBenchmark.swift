@@ -6,7 +6,8 @@ import Foundation
 /// one BLAS thread per rank), first on rank 0 alone, then data-parallel on every rank,
 /// in the same job.
 ///
-/// efficiency = throughput(N) / (N · throughput(1)). The overlap fraction is the share of
+/// efficiency = throughput(N) / (N · throughput(1)), one per interleaved pair (rank 0
+/// alone, then all ranks), reported as the median with its spread. The overlap fraction is the share of
 /// the gradient allreduce time A (all buckets, measured alone) hidden behind backward:
 /// with W₀ the wait after backward when every bucket starts after it (A plus the skew
 /// between ranks) and W the wait with overlap, overlap = (W₀ − W) / A, within [0, 1].
@@ -15,7 +16,9 @@ public struct DataParallelBenchmark: Sendable {
         public let ranks: Int
         public let samplesPerSecond: Double
         public let singleRankSamplesPerSecond: Double
-        public let efficiency: Double
+        /// throughput(N) ÷ (N · throughput(1)) per interleaved pair (one rank alone, then
+        /// all ranks, in the same job).
+        public let efficiency: PairedRatio
         public let overlapFraction: Double
         public let allreduceMilliseconds: Double
         public let exposedMilliseconds: Double
@@ -26,6 +29,8 @@ public struct DataParallelBenchmark: Sendable {
     public var steps = 40
     public var bucketBytes = ParallelConfig().bucketBytes
     public var overlap = true
+    /// Interleaved (one rank, all ranks) pairs.
+    public var pairs = 5
 
     public init() {}
 
@@ -33,14 +38,7 @@ public struct DataParallelBenchmark: Sendable {
     public func run(_ communicator: any Communicator) throws -> Result {
         BLAS.setThreadCount(1)
         let n = communicator.size
-        var single = 0.0
-        if communicator.rank == 0 {
-            let alone = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
-            for _ in 0..<5 { alone.step() }
-            single = Stopwatch.seconds { for _ in 0..<steps { alone.step() } } / Double(steps)
-        }
-        let singleStep = try communicator.broadcast([single], root: 0)[0]
-
+        let alone = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let parallel = try DataParallel(parameters: mlp.parameters, communicator: communicator, bucketBytes: bucketBytes,
                                         overlap: overlap)
@@ -50,18 +48,34 @@ public struct DataParallelBenchmark: Sendable {
         // The gradient allreduce on its own: every bucket, no compute to hide behind.
         for _ in 0..<3 { try allreduceBuckets(parallel) }
         try communicator.barrier()
-        let alone = try slowest(communicator, try Stopwatch.seconds { for _ in 0..<steps { try allreduceBuckets(parallel) } } / Double(steps))
-
+        let allreduceAlone = try slowest(communicator, try Stopwatch.seconds { for _ in 0..<steps { try allreduceBuckets(parallel) } } / Double(steps))
         parallel.overlap = false
         let (_, waitWithoutOverlap) = try timeSteps(mlp, parallel, communicator)
         parallel.overlap = overlap
-        let (stepTime, exposed) = try timeSteps(mlp, parallel, communicator)
 
-        let throughput = Double(n * batchSize) / stepTime, singleThroughput = Double(batchSize) / singleStep
-        return Result(ranks: n, samplesPerSecond: throughput, singleRankSamplesPerSecond: singleThroughput,
-                      efficiency: throughput / (Double(n) * singleThroughput),
-                      overlapFraction: n > 1 && overlap ? min(1, max(0, (waitWithoutOverlap - exposed) / alone)) : 0,
-                      allreduceMilliseconds: alone * 1000, exposedMilliseconds: exposed * 1000)
+        // Pairs: rank 0 alone (the others wait at a barrier), then every rank, each pair one efficiency.
+        var singleSteps: [Double] = [], parallelSteps: [Double] = [], exposedWaits: [Double] = []
+        let efficiency = try PairedRatio.measure(pairs: pairs, baseline: {
+            try communicator.barrier()
+            var single = 0.0
+            if communicator.rank == 0 {
+                for _ in 0..<3 { alone.step() }
+                single = Stopwatch.seconds { for _ in 0..<steps { alone.step() } } / Double(steps)
+            }
+            singleSteps.append(try communicator.broadcast([single], root: 0)[0])
+            return Double(batchSize) / singleSteps.last!
+        }, candidate: {
+            let (step, exposed) = try timeSteps(mlp, parallel, communicator)
+            parallelSteps.append(step)
+            exposedWaits.append(exposed)
+            return Double(n * batchSize) / step / Double(n)
+        })
+        let singleStep = PairedRatio.quantile(singleSteps.sorted(), 0.5), stepTime = PairedRatio.quantile(parallelSteps.sorted(), 0.5)
+        let exposed = PairedRatio.quantile(exposedWaits.sorted(), 0.5)
+        return Result(ranks: n, samplesPerSecond: Double(n * batchSize) / stepTime, singleRankSamplesPerSecond: Double(batchSize) / singleStep,
+                      efficiency: efficiency,
+                      overlapFraction: n > 1 && overlap ? min(1, max(0, (waitWithoutOverlap - exposed) / allreduceAlone)) : 0,
+                      allreduceMilliseconds: allreduceAlone * 1000, exposedMilliseconds: exposed * 1000)
     }
 
     /// Seconds per step (slowest rank) and seconds waited after backward (mean over ranks).

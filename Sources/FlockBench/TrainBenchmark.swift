@@ -12,31 +12,49 @@ import Foundation
 /// gradient), back to back on the same buffers. `ratio = step throughput / ceiling
 /// throughput` is the fraction of the step that is matrix multiplication at BLAS speed.
 public struct TrainBenchmark {
-    public struct Result: Codable, Sendable {
+    public struct Result: Sendable {
         public let model: String
+        /// Medians over the pairs.
         public let samplesPerSecond: Double
         public let ceilingSamplesPerSecond: Double
-        public let ratio: Double
-        /// Milliseconds per step spent outside the step's sgemm calls.
+        /// step ÷ ceiling throughput, per interleaved pair.
+        public let ratio: PairedRatio
+        /// Milliseconds per step spent outside the step's sgemm calls (medians).
         public let overheadMilliseconds: Double
-        /// The sgemm calls' speed in the ceiling run.
+        /// The sgemm calls' speed in the ceiling run (median).
         public let ceilingGFLOPS: Double
         /// The OpenBLAS core that ran (e.g. "Cooperlake").
         public let kernel: String
         public let threads: Int
 
-        enum CodingKeys: String, CodingKey {
-            case model, ratio, kernel, threads
-            case samplesPerSecond = "samples_per_second"
-            case ceilingSamplesPerSecond = "ceiling_samples_per_second"
-            case overheadMilliseconds = "overhead_ms_per_step"
-            case ceilingGFLOPS = "ceiling_gflops"
+        /// Times `pairs` interleaved (ceiling, step) pairs of `steps` steps each.
+        static func measure(model: String, pairs: Int, steps: Int, batchSize: Int, flopsPerStep: Double, threads: Int,
+                            step: () -> Void, ceiling: () -> Void) -> Result {
+            var stepTimes: [Double] = [], gemmTimes: [Double] = []
+            let ratio = PairedRatio.measure(pairs: pairs, baseline: {
+                gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { ceiling() } } / Double(steps))
+                return Double(batchSize) / gemmTimes.last!
+            }, candidate: {
+                stepTimes.append(Stopwatch.seconds { for _ in 0..<steps { step() } } / Double(steps))
+                return Double(batchSize) / stepTimes.last!
+            })
+            let stepTime = PairedRatio.quantile(stepTimes.sorted(), 0.5), gemmTime = PairedRatio.quantile(gemmTimes.sorted(), 0.5)
+            return Result(model: model, samplesPerSecond: Double(batchSize) / stepTime, ceilingSamplesPerSecond: Double(batchSize) / gemmTime,
+                          ratio: ratio, overheadMilliseconds: (stepTime - gemmTime) * 1000, ceilingGFLOPS: flopsPerStep / gemmTime / 1e9,
+                          kernel: BLASKernel.coreName, threads: threads)
+        }
+
+        public var json: [String: Any] {
+            ["model": model, "samples_per_second": samplesPerSecond, "ceiling_samples_per_second": ceilingSamplesPerSecond,
+             "ceiling_gflops": ceilingGFLOPS, "kernel": kernel, "threads": threads, "overhead_ms_per_step": overheadMilliseconds]
+                .merging(ratio.json("ratio")) { $1 }
         }
     }
 
     public var layerSizes = [784, 512, 512, 10]
     public var batchSize = 128
     public var steps = 60
+    /// Interleaved (ceiling, step) pairs.
     public var trials = 5
     /// BLAS threads for both measurements.
     public var threads = 1
@@ -56,17 +74,8 @@ public struct TrainBenchmark {
         let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
         for _ in 0..<5 { mlp.step(); gemms.run() }
-        var stepTimes: [Double] = [], gemmTimes: [Double] = []
-        // Interleave the two measurements so drift on the machine hits both alike.
-        for _ in 0..<trials {
-            stepTimes.append(Stopwatch.seconds { for _ in 0..<steps { mlp.step() } } / Double(steps))
-            gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { gemms.run() } } / Double(steps))
-        }
-        let stepTime = stepTimes.sorted()[trials / 2], gemmTime = gemmTimes.sorted()[trials / 2]
-        let throughput = Double(batchSize) / stepTime, ceiling = Double(batchSize) / gemmTime
-        return Result(model: "mlp", samplesPerSecond: throughput, ceilingSamplesPerSecond: ceiling,
-                      ratio: throughput / ceiling, overheadMilliseconds: (stepTime - gemmTime) * 1000,
-                      ceilingGFLOPS: flopsPerStep / gemmTime / 1e9, kernel: BLASKernel.coreName, threads: threads)
+        return Result.measure(model: "mlp", pairs: trials, steps: steps, batchSize: batchSize, flopsPerStep: flopsPerStep,
+                              threads: threads, step: { mlp.step() }, ceiling: { gemms.run() })
     }
 }
 

@@ -20,39 +20,42 @@ struct TrainBench: ParsableCommand {
     @Option(help: "BLAS threads for the step and the ceiling (default 1).")
     var threads = 1
 
+    @Option(help: "Interleaved (ceiling, step) pairs; the ratio is their median, with its spread.")
+    var `repeat` = 5
+
     @Flag(help: "End with one JSON line.")
     var json = false
 
     func validate() throws {
+        guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
         guard ["mlp", "cnn"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
     }
 
     func run() throws {
+        let machine = BenchmarkMachine.now(threads: threads)
         let result: TrainBenchmark.Result
         if model == "cnn" {
             var benchmark = CNNBenchmark()
             benchmark.threads = threads
+            benchmark.trials = `repeat`
             result = benchmark.run()
         } else {
             var benchmark = TrainBenchmark()
             benchmark.threads = threads
+            benchmark.trials = `repeat`
             result = benchmark.run()
         }
+        let measuredOn = machine.finished()
         let description = model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
         print("model \(description), batch 128, SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
         print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
-        print(String(format: "ratio:    %10.3f", result.ratio))
+        print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))
-        if json {
-            let object: [String: Any] = ["model": result.model, "samples_per_second": result.samplesPerSecond,
-                                         "ceiling_samples_per_second": result.ceilingSamplesPerSecond, "ratio": result.ratio,
-                                         "ceiling_gflops": result.ceilingGFLOPS, "kernel": result.kernel,
-                                         "threads": result.threads, "overhead_ms_per_step": result.overheadMilliseconds]
-            try JSONOutput.print(object)
-        }
+        print(measuredOn.summary)
+        if json { try JSONOutput.print(result.json.merging(["machine": measuredOn.json]) { $1 }) }
     }
 }
 
@@ -100,17 +103,23 @@ struct DataParallelBench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward.")
     var overlap = true
 
+    @Option(help: "Interleaved (one rank, all ranks) pairs; the efficiency is their median, with its spread.")
+    var `repeat` = 5
+
     @Flag(help: "End with one JSON line.")
     var json = false
 
     func validate() throws {
         if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
+        guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
         guard bucketMB > 0, bucketMB <= 1_000_000 else { throw ValidationError("--bucket-mb: expected a number in (0, 1000000], got \(bucketMB)") }
     }
 
     func run() throws {
         var benchmark = DataParallelBenchmark()
         benchmark.overlap = overlap
+        benchmark.pairs = `repeat`
+        let machine = BenchmarkMachine.now(threads: 1)
         benchmark.bucketBytes = max(1, Int(bucketMB * 1_048_576))
         let result: DataParallelBenchmark.Result
         if let ranks {
@@ -133,14 +142,15 @@ struct DataParallelBench: ParsableCommand {
         print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks, 1 BLAS thread each, bucket \(bucketMB) MB")
         print(String(format: "one rank:    %9.0f samples/s", result.singleRankSamplesPerSecond))
         print(String(format: "%2d ranks:    %9.0f samples/s", result.ranks, result.samplesPerSecond))
-        print(String(format: "efficiency:  %9.3f", result.efficiency))
+        print("efficiency:  " + result.efficiency.summary + " (median of interleaved pairs, min–max)")
+        print(machine.finished().summary)
         print(String(format: "allreduce alone %.3f ms/step, still waited after backward %.3f ms: overlap %.2f",
                      result.allreduceMilliseconds, result.exposedMilliseconds, result.overlapFraction))
         if json {
             let object: [String: Any] = ["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
                                          "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
-                                         "efficiency": result.efficiency, "overlap_fraction": result.overlapFraction]
-            try JSONOutput.print(object)
+                                         "overlap_fraction": result.overlapFraction, "machine": machine.finished().json]
+            try JSONOutput.print(object.merging(result.efficiency.json("efficiency")) { $1 })
         }
     }
 }

@@ -1,0 +1,31 @@
+import Foundation
+import FlockTestSupport
+import Testing
+@testable import FlockBench
+
+@Suite struct PairedRatioTests {
+    @Test func theMedianAndSpreadComeFromInterleavedPairs() {
+        var calls: [String] = []
+        var baselines = [10.0, 20, 10, 10, 40].makeIterator(), candidates = [9.0, 18, 12, 8, 40].makeIterator()
+        let ratio = PairedRatio.measure(pairs: 5, baseline: { calls.append("b"); return baselines.next()! },
+                                        candidate: { calls.append("c"); return candidates.next()! })
+        #expect(calls == ["b", "c", "b", "c", "b", "c", "b", "c", "b", "c"])
+        #expect(ratio.ratios == [0.9, 0.9, 1.2, 0.8, 1.0])
+        #expect(ratio.median == 0.9 && ratio.minimum == 0.8 && ratio.maximum == 1.2)
+        #expect(ratio.interquartile.low == 0.9 && ratio.interquartile.high == 1.0)
+    }
+
+    @Test func benchTrainReportsTheMedianRatioItsSpreadAndTheMachine() throws {
+        let outcome = try ChildProcess.flock(["bench", "train", "--repeat", "3", "--json"], timeout: 300)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let last = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        let ratio = object["ratio"] as! Double, pairs = object["ratio_pairs"] as! [Double]
+        #expect(pairs.count == 3 && pairs.sorted()[1] == ratio)
+        #expect((object["ratio_min"] as! Double) <= ratio && ratio <= (object["ratio_max"] as! Double))
+        let machine = object["machine"] as! [String: Any]
+        #expect((machine["cores"] as? Int ?? 0) >= 1 && machine["blas_kernel"] is String && machine["load_before"] is Double)
+        // Built from this checkout: its commit.
+        #expect((machine["flock_version"] as? String)?.count == 12, "\(machine)")
+    }
+}
