@@ -30,7 +30,7 @@ public struct DataParallelBenchmark: Sendable {
     public var bucketBytes = ParallelConfig().bucketBytes
     public var overlap = true
     /// Interleaved (one rank, all ranks) pairs.
-    public var pairs = 5
+    public var pairs = 11
 
     public init() {}
 

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Flock
+import FlockBench
+import Foundation
+
+struct BenchAll: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "all",
+        abstract: "Every benchmark (train mlp/cnn, allreduce, ddp and pipeline under mpirun -np 2, sampler), one JSON file.")
+
+    @Option(help: "Write the result here (default: print it as the last line).")
+    var output: String?
+
+    @Option(help: "Interleaved pairs for the benchmarks that take --repeat (train, ddp).")
+    var `repeat`: Int?
+
+    @Flag(help: "Print the result as one JSON line (the default without --output).")
+    var json = false
+
+    func validate() throws {
+        if let value = `repeat`, !(1...1000).contains(value) { throw ValidationError("--repeat: expected 1 to 1000, got \(value)") }
+    }
+
+    func run() throws {
+        var suite = BenchmarkSuite(executable: URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath())
+        suite.repeats = `repeat`
+        let result = suite.run { name in FileHandle.standardError.write(Data("running \(name)…\n".utf8)) }
+        if let failed = result["failed"] as? [String: String], !failed.isEmpty {
+            for (name, reason) in failed.sorted(by: { $0.key < $1.key }) {
+                FileHandle.standardError.write(Data("\(name) failed: \(reason)\n".utf8))
+            }
+        }
+        if let output {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            do { try AtomicFile.write(data, to: URL(fileURLWithPath: output)) } catch { throw CommandFailure("\(output): \(error)") }
+            print("wrote \(output)")
+            if json { try JSONOutput.print(result) }
+        } else {
+            try JSONOutput.print(result)
+        }
+    }
+}
+
+struct BenchCompare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Two `flock bench all` results side by side; changes beyond both results' spreads are flagged.")
+
+    @Argument(help: "The earlier result (JSON).")
+    var before: String
+
+    @Argument(help: "The later result (JSON).")
+    var after: String
+
+    func run() throws {
+        func load(_ path: String) throws -> [String: Any] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): file not found or unreadable") }
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["benchmarks"] is [String: Any] else {
+                throw CommandFailure("\(path): not a `flock bench all` result (expected a JSON object with \"benchmarks\")")
+            }
+            return object
+        }
+        print(BenchmarkComparison(try load(before), try load(after)).table)
+    }
+}
