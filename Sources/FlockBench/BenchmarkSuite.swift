@@ -62,13 +62,22 @@ public struct BenchmarkSuite {
             environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         }
         process.environment = environment
-        let output = Pipe(), errors = Pipe()
+        // Standard error goes to a file: reading two pipes one after the other can block
+        // forever on a child that fills the other.
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("flock-bench-\(UUID().uuidString).err")
+        guard FileManager.default.createFile(atPath: errorFile.path, contents: nil),
+              let errors = try? FileHandle(forWritingTo: errorFile) else {
+            return .failure(Failure(description: "cannot create \(errorFile.path)"))
+        }
+        defer { try? FileManager.default.removeItem(at: errorFile) }
+        let output = Pipe()
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch { return .failure(Failure(description: "cannot start: \(error)")) }
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        try? errors.close()
+        let errorText = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard process.terminationStatus == 0,
               let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {

@@ -91,6 +91,11 @@ public final class ModelParallelStep: StepStrategy {
         guard let shard else { preconditionFailure("ModelParallelStep used before prepare(model:configHash:)") }
         for group in [layout.world, layout.dataGroup, layout.pipelineGroup, layout.tensorGroup] { group.step = step }
         try synchronizeBuffers()
+        // The ranks of a tensor group compute their replicated layers alike: one dropout stream.
+        if layout.tensorWidth > 1 {
+            let words = try layout.tensorGroup.broadcast(generator.state.map { Int64(bitPattern: $0) }, root: 0)
+            generator = RandomGenerator(state: words.map { UInt64(bitPattern: $0) })
+        }
         lastProfile = PipelineStageProfile()
         var outcomes: [MicroBatchOutcome] = []
         for batch in batches where batch.sampleCount > 0 {

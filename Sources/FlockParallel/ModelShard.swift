@@ -8,8 +8,8 @@
 /// Tensor parallelism splits top-level Dense layers: a Dense followed (through
 /// elementwise activation or dropout layers) by another Dense makes a column → row pair;
 /// any other Dense with an elementwise activation is a column layer that gathers its
-/// output. Other layers (and Dense layers inside residual blocks) are replicated on every
-/// rank of the group.
+/// output. A Dense with fewer units than the group has ranks, other layers, and Dense
+/// layers inside residual blocks are replicated on every rank of the group.
 public final class ModelShard {
     public let parameters: ParameterStore
     /// The top-level layers of the whole model this shard runs.
@@ -28,7 +28,7 @@ public final class ModelShard {
         precondition(!range.isEmpty && range.upperBound <= model.layers.count, "layers \(range) of \(model.layers.count)")
         let store = ParameterStore()
         let splitting = tensorGroup.map { $0.width > 1 } == true ? tensorGroup : nil
-        let roles = splitting == nil ? [:] : Self.tensorRoles(model.layers, in: range)
+        let roles = splitting.map { Self.tensorRoles(model.layers, in: range, width: $0.width) } ?? [:]
         var builder = LayerBuilder(parameters: store, generator: RandomGenerator(seed: 0), path: ["layers"], configPath: "model")
         let globalShapes = [model.inputShape] + model.root.layers.map(\.outputShape)
         var shape = globalShapes[range.lowerBound]
@@ -93,10 +93,11 @@ public final class ModelShard {
         layers.contains { ($0 as? TensorParallelDense).map { $0.role == .row && $0.bias == slot } == true }
     }
 
-    /// Which top-level Dense layers of `range` are split, and how.
-    static func tensorRoles(_ configs: [LayerConfig], in range: Range<Int>) -> [Int: TensorParallelDense.Role] {
+    /// Which top-level Dense layers of `range` are split over `width` ranks, and how. A
+    /// layer with fewer units than ranks stays whole (every rank must hold at least one).
+    static func tensorRoles(_ configs: [LayerConfig], in range: Range<Int>, width: Int) -> [Int: TensorParallelDense.Role] {
         func elementwiseDense(_ index: Int) -> Bool {
-            (configs[index].spec as? Dense.Spec).map { $0.activation != .softmax } == true
+            (configs[index].spec as? Dense.Spec).map { $0.activation != .softmax && $0.units >= width } == true
         }
         func passesSlices(_ index: Int) -> Bool {
             if configs[index].spec is Dropout.Spec { return true }

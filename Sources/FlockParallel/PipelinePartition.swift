@@ -60,7 +60,7 @@ public struct PipelinePartition: Equatable, Sendable, CustomStringConvertible {
             for end in s...count {
                 for start in (s - 1)..<end where best[s - 1][start].isFinite {
                     let cost = max(best[s - 1][start], prefix[end] - prefix[start])
-                    if cost <= best[s][end] {
+                    if cost < best[s][end] {
                         best[s][end] = cost
                         cut[s][end] = start
                     }

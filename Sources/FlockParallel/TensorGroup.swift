@@ -43,7 +43,7 @@ public final class TensorGroup {
     /// The whole last axis from every rank's slice of it: (…, split.length(of: rank)) →
     /// (…, split.count). Backward keeps this rank's columns of the gradient.
     public func gatherLastAxis(_ x: Variable, split: UnevenSplit) -> Variable {
-        let local = x.value, width = split.length(of: rank), rows = local.count / max(width, 1)
+        let local = x.value, width = split.length(of: rank), rows = local.shape.dropLast().reduce(1, *)
         var gathered = [Float](repeating: 0, count: rows * split.count)
         if failure == nil {
             do {

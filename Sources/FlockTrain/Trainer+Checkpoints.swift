@@ -91,10 +91,14 @@ extension Trainer {
         progress.samplesSeen = state.samplesSeen
         progress.trainingSeconds = state.trainingSeconds
         progress.lastMetrics = state.lastMetrics
-        if state.dropoutGenerators.count == worldSize {
+        // Per-rank streams and sums carry over only to the same layout (the same world size
+        // in another layout holds other shards and data slices).
+        let written = state.layout ?? .init(data: state.worldSize, pipeline: 1, tensor: 1)
+        let sameLayout = written == (strategy.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1))
+        if sameLayout && state.dropoutGenerators.count == worldSize {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
         }
-        progress.resumedEpochSums = state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil }
+        progress.resumedEpochSums = sameLayout ? state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil } : nil
         if let best = checkpoint.bestModelTensors, strategy.dataRank == 0 {
             progress.bestWeights = try localState(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }

@@ -104,9 +104,10 @@ public struct TrainingRun {
             throw error
         }
         try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
-        if let writeError { throw writeError }
-        // Collective: a sharded model's pieces come together on rank 0.
+        // Collective (a sharded model's pieces come together on rank 0), so before rank 0
+        // alone may throw a write error.
         let whole = try trainer.wholeModelState()
+        if let writeError { throw writeError }
         if let directory, let whole {
             try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
                                  to: directory.url.appendingPathComponent("model.safetensors"))
