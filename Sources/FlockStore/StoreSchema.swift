@@ -69,6 +69,17 @@ extension ExperimentStore {
                 t.primaryKey(["trialID", "step"])
             }
         }
+        migrator.registerMigration("benchmarks") { db in
+            try db.create(table: "benchmark") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("recordedAt", .datetime).notNull()
+                t.column("flockVersion", .text).notNull()
+                t.column("machine", .text).notNull()
+                t.column("result", .text).notNull()
+            }
+            try db.create(index: "benchmarkByName", on: "benchmark", columns: ["name", "recordedAt"])
+        }
         return migrator
     }
 }

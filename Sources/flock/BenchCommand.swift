@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed against a baseline run in the same process.",
         subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self, PipelineBench.self, SamplerBench.self,
-                      BenchAll.self, BenchCompare.self])
+                      BenchAll.self, BenchCompare.self, BenchHistory.self])
 }
 
 struct TrainBench: ParsableCommand {
@@ -23,6 +23,9 @@ struct TrainBench: ParsableCommand {
 
     @Option(help: "Interleaved (ceiling, step) pairs; the ratio is their median, with its spread.")
     var `repeat` = 5
+
+    @Option(help: "Also record the result in this experiment store (see flock bench history).")
+    var store: String?
 
     @Flag(help: "End with one JSON line.")
     var json = false
@@ -56,7 +59,9 @@ struct TrainBench: ParsableCommand {
         print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))
         print(measuredOn.summary)
-        if json { try JSONOutput.print(result.json.merging(["machine": measuredOn.json]) { $1 }) }
+        let object = result.json.merging(["machine": measuredOn.json]) { $1 }
+        if let store { try BenchmarkHistory.record(object, name: "train_\(model)", storePath: store) }
+        if json { try JSONOutput.print(object) }
     }
 }
 
@@ -107,6 +112,9 @@ struct DataParallelBench: ParsableCommand {
     @Option(help: "Interleaved (one rank, all ranks) pairs; the efficiency is their median, with its spread. 11 keeps ten back-to-back medians within 0.1 of each other on the 2-core development machine.")
     var `repeat` = 11
 
+    @Option(help: "Also record the result in this experiment store (see flock bench history).")
+    var store: String?
+
     @Flag(help: "End with one JSON line.")
     var json = false
 
@@ -147,12 +155,12 @@ struct DataParallelBench: ParsableCommand {
         print(machine.finished().summary)
         print(String(format: "allreduce alone %.3f ms/step, still waited after backward %.3f ms: overlap %.2f",
                      result.allreduceMilliseconds, result.exposedMilliseconds, result.overlapFraction))
-        if json {
-            let object: [String: Any] = ["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
-                                         "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
-                                         "overlap_fraction": result.overlapFraction, "machine": machine.finished().json]
-            try JSONOutput.print(object.merging(result.efficiency.json("efficiency")) { $1 })
-        }
+        let object: [String: Any] = (["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
+                                      "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
+                                      "overlap_fraction": result.overlapFraction, "machine": machine.finished().json] as [String: Any])
+            .merging(result.efficiency.json("efficiency")) { $1 }
+        if let store { try BenchmarkHistory.record(object, name: "ddp", storePath: store) }
+        if json { try JSONOutput.print(object) }
     }
 }
 

@@ -17,6 +17,9 @@ struct BenchAll: ParsableCommand {
     @Flag(help: "Print the result as one JSON line (the default without --output).")
     var json = false
 
+    @Option(help: "Also record each benchmark's result in this experiment store (see flock bench history).")
+    var store: String?
+
     func validate() throws {
         if let value = `repeat`, !(1...1000).contains(value) { throw ValidationError("--repeat: expected 1 to 1000, got \(value)") }
     }
@@ -30,6 +33,7 @@ struct BenchAll: ParsableCommand {
                 FileHandle.standardError.write(Data("\(name) failed: \(reason)\n".utf8))
             }
         }
+        if let store { try BenchmarkHistory.recordSuite(result, storePath: store) }
         if let output {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
             do { try AtomicFile.write(data, to: URL(fileURLWithPath: output)) } catch { throw CommandFailure("\(output): \(error)") }
@@ -61,5 +65,25 @@ struct BenchCompare: ParsableCommand {
             return object
         }
         print(BenchmarkComparison(try load(before), try load(after)).table)
+    }
+}
+
+struct BenchHistory: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Benchmark results recorded with --store, oldest first: when, which build, the headline figure and its spread.")
+
+    @Option(help: "The experiment store the results were recorded in.")
+    var store: String
+
+    @Option(help: "Only this benchmark (train_mlp, train_cnn, ddp, allreduce, pipeline, sampler).")
+    var name: String?
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: store) else { throw CommandFailure("\(store): no such store") }
+        let lines: [String]
+        do { lines = try BenchmarkHistory.lines(storePath: store, name: name) } catch { throw CommandFailure("\(store): \(error)") }
+        if lines.isEmpty { print("no benchmark results recorded\(name.map { " for \($0)" } ?? "")") }
+        for line in lines { print(line) }
     }
 }
