@@ -15,11 +15,13 @@ public struct AllreduceBenchmark {
         public let mpiBusBandwidth: Double
         public let localBusBandwidth: Double
         public let memcpyBandwidth: Double
-        public var ratio: Double { busBandwidth / mpiBusBandwidth }
+        /// Our bandwidth ÷ MPI_Allreduce's, per interleaved pair (MPI, ours, MPI, ours, …).
+        public let ratio: PairedRatio
     }
 
     public var sizes: [Int] = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20]
-    public var trials = 3
+    /// Interleaved (MPI, ours) pairs per size.
+    public var trials = 5
 
     public init() {}
 
@@ -37,8 +39,19 @@ public struct AllreduceBenchmark {
             // Values that stay finite after many summations.
             for i in 0..<count { ours[i] = Float(i % 3) * 1e-3; theirs[i] = ours[i] }
 
-            let ourTime = try timeSlowestRank(comm, iterations: iterations) { try comm.allreduce(ours, operation: .sum) }
-            let mpiTime = try timeSlowestRank(comm, iterations: iterations) { try comm.mpiAllreduceSum(theirs) }
+            for _ in 0..<2 {
+                try comm.allreduce(ours, operation: .sum)
+                try comm.mpiAllreduceSum(theirs)
+            }
+            var ourTimes: [Double] = [], mpiTimes: [Double] = []
+            let ratio = try PairedRatio.measure(pairs: trials, baseline: {
+                mpiTimes.append(try timeSlowestRank(comm, iterations: iterations) { try comm.mpiAllreduceSum(theirs) })
+                return 1 / mpiTimes.last!
+            }, candidate: {
+                ourTimes.append(try timeSlowestRank(comm, iterations: iterations) { try comm.allreduce(ours, operation: .sum) })
+                return 1 / ourTimes.last!
+            })
+            let ourTime = PairedRatio.quantile(ourTimes.sorted(), 0.5), mpiTime = PairedRatio.quantile(mpiTimes.sorted(), 0.5)
             var local = 0.0, memcpy = 0.0
             if comm.rank == 0 {
                 local = try localTime(ranks: n, count: count, iterations: iterations)
@@ -49,23 +62,19 @@ public struct AllreduceBenchmark {
                             busBandwidth: Double(bytes) / ourTime * busFactor / 1e9,
                             mpiBusBandwidth: Double(bytes) / mpiTime * busFactor / 1e9,
                             localBusBandwidth: Double(bytes) / shared[0] * busFactor / 1e9,
-                            memcpyBandwidth: Double(bytes) / shared[1] / 1e9))
+                            memcpyBandwidth: Double(bytes) / shared[1] / 1e9, ratio: ratio))
         }
         return rows
     }
 
     /// Seconds per call of `body`, the slowest rank's, best of `trials`.
+    /// Seconds per call of `iterations` calls, on the slowest rank.
     private func timeSlowestRank(_ comm: MPICommunicator, iterations: Int, _ body: () throws -> Void) throws -> Double {
-        for _ in 0..<2 { try body() }
-        var best = Double.infinity
-        for _ in 0..<trials {
-            try comm.barrier()
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<iterations { try body() }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
-            best = min(best, try comm.allreduce([elapsed], operation: .max)[0])
-        }
-        return best
+        try comm.barrier()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<iterations { try body() }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
+        return try comm.allreduce([elapsed], operation: .max)[0]
     }
 
     private func localTime(ranks: Int, count: Int, iterations: Int) throws -> Double {

@@ -76,21 +76,26 @@ struct AllreduceBench: ParsableCommand {
     func run() throws {
         let environment = try MPIEnvironment()
         let comm = try environment.world()
+        let machine = BenchmarkMachine.now(threads: 1)
         let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try AllreduceBenchmark().run(comm) }
         defer { environment.finalize() }
         guard comm.rank == 0 else { return }
         print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory); bus bandwidth in GB/s (nccl-tests definition)")
-        print("     bytes      flock        MPI    ratio      local     memcpy")
+        print("ratio: median of 5 interleaved (MPI, flock) pairs, min–max")
+        print("     bytes      flock        MPI    ratio (min–max)        local     memcpy")
         for row in rows {
-            print(String(format: "%10d %10.2f %10.2f %8.2f %10.2f %10.2f", row.bytes, row.busBandwidth, row.mpiBusBandwidth,
-                         row.ratio, row.localBusBandwidth, row.memcpyBandwidth))
+            print(String(format: "%10d %10.2f %10.2f %8.2f (%.2f–%.2f) %10.2f %10.2f", row.bytes, row.busBandwidth, row.mpiBusBandwidth,
+                         row.ratio.median, row.ratio.minimum, row.ratio.maximum, row.localBusBandwidth, row.memcpyBandwidth))
         }
+        let measuredOn = machine.finished()
+        print(measuredOn.summary)
         if json {
             let results: [[String: Any]] = rows.map {
-                ["bytes": $0.bytes, "busbw_gbps": $0.busBandwidth, "mpi_busbw_gbps": $0.mpiBusBandwidth, "ratio": $0.ratio,
-                 "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth]
+                (["bytes": $0.bytes, "busbw_gbps": $0.busBandwidth, "mpi_busbw_gbps": $0.mpiBusBandwidth,
+                  "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth] as [String: Any])
+                    .merging($0.ratio.json("ratio")) { $1 }
             }
-            try JSONOutput.print(["ranks": comm.size, "results": results])
+            try JSONOutput.print(["ranks": comm.size, "results": results, "machine": measuredOn.json])
         }
     }
 }
