@@ -26,6 +26,9 @@ public struct PipelineBenchmark: Sendable {
         public let peakActivationBytes: [Int]
         /// One micro-batch's activations on the stage that holds the most (for bounds).
         public let microBatchActivationBytes: Int
+        /// Pipeline samples/s ÷ data-parallel samples/s (same model, ranks and global
+        /// batch), per interleaved pair of steps.
+        public let versusDataParallel: PairedRatio
     }
 
     public struct Report: Sendable {
@@ -58,9 +61,10 @@ public struct PipelineBenchmark: Sendable {
                 results.append(Result(schedule: schedule, microBatches: microBatches, bubbleMeasured: measured.bubble,
                                       meanIdleShare: measured.meanIdle,
                                       bubbleTheory: theory, samplesPerSecond: measured.samplesPerSecond,
-                                      peakActivationBytes: measured.peaks, microBatchActivationBytes: single.peaks.max() ?? 0))
+                                      peakActivationBytes: measured.peaks, microBatchActivationBytes: single.peaks.max() ?? 0,
+                                      versusDataParallel: measured.versusDataParallel))
+                if schedule == .oneForwardOneBackward { dataParallel[microBatches] = measured.dataParallel }
             }
-            dataParallel[microBatches] = try measureDataParallel(world, rows: microBatches * microBatchRows)
         }
         return Report(stages: stages, dataParallelSamplesPerSecond: dataParallel, results: results)
     }
@@ -80,51 +84,79 @@ public struct PipelineBenchmark: Sendable {
                           targets: Tensor(shape: [rows, width], scalars: values.map { $0 * 0.5 }), gradientScale: 1)
     }
 
-    private func measure(layout: ParallelLayout, schedule: PipelineScheduleKind, microBatches: Int,
-                         rows: Int) throws -> (bubble: Double, meanIdle: Double, samplesPerSecond: Double, peaks: [Int]) {
+    /// The pipeline's figures over `steps` timed steps, each step paired with a data-parallel
+    /// step of the same model and global batch just before it (the samples/s ratio per pair).
+    private func measure(layout: ParallelLayout, schedule: PipelineScheduleKind, microBatches: Int, rows: Int) throws
+        -> (bubble: Double, meanIdle: Double, samplesPerSecond: Double, peaks: [Int], versusDataParallel: PairedRatio, dataParallel: Double) {
         let world = layout.world
         let model = try makeModel(stages: layout.pipelineStages)
         let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches)
         try step.prepare(model: model, configHash: 0)
+        let baseline = try DataParallelSteps(benchmark: self, world: world, rows: rows)
         let input = batch(rows: rows)
         var generator = RandomGenerator(seed: 3)
-        var busy = 0.0, busiest = 0.0, total = 0.0, peak = 0
-        for index in 0..<(steps + 2) {
+        var busy = 0.0, busiest = 0.0, total = 0.0, peak = 0, dataParallelTotal = 0.0
+        func pipelineStep(_ index: Int) throws -> Double {
             try world.barrier()
             _ = try step.computeGradients([input], model: model, loss: .meanSquaredError, step: index, generator: &generator)
             step.shardParameters(of: model).zeroGradients()
-            guard index >= 2 else { continue }
-            let slowest = try world.allreduce([step.lastProfile.stageSeconds], operation: .max)[0]
+            return try world.allreduce([step.lastProfile.stageSeconds], operation: .max)[0]
+        }
+        for index in 0..<2 {
+            _ = try pipelineStep(index)
+            _ = try baseline.stepSeconds()
+        }
+        var index = 2
+        let versus = try PairedRatio.measure(pairs: steps, baseline: {
+            let seconds = try baseline.stepSeconds()
+            dataParallelTotal += seconds
+            return Double(rows) / seconds
+        }, candidate: {
+            let slowest = try pipelineStep(index)
+            index += 1
             busy += try world.allreduce([step.lastProfile.computeSeconds], operation: .sum)[0]
             busiest += try world.allreduce([step.lastProfile.computeSeconds], operation: .max)[0]
             total += slowest
             peak = max(peak, step.lastProfile.peakActivationBytes)
-        }
+            return Double(rows) / slowest
+        })
         let peaks = try world.allgather([Int64(peak)]).map { Int($0[0]) }
         let stages = Double(layout.pipelineStages)
-        return (max(0, 1 - busiest / total), max(0, 1 - busy / (stages * total)), Double(rows * steps) / total, peaks)
+        return (max(0, 1 - busiest / total), max(0, 1 - busy / (stages * total)), Double(rows * steps) / total, peaks,
+                versus, Double(rows * steps) / dataParallelTotal)
     }
 
-    /// The whole model data parallel over `world` on the same global batch: samples/s.
-    private func measureDataParallel(_ world: any Communicator, rows: Int) throws -> Double {
-        let model = try makeModel(stages: world.size)
-        let layout = try ParallelLayout(world: world)
-        let step = DataParallelStep(layout: layout)
+}
+
+/// The whole model data parallel over the same ranks on the same global batch: the
+/// pipeline's baseline, one step at a time.
+private final class DataParallelSteps {
+    let world: any Communicator
+    let model: Model
+    let step: DataParallelStep
+    let batch: MicroBatch
+    var generator = RandomGenerator(seed: 3)
+    var index = 0
+
+    init(benchmark: PipelineBenchmark, world: any Communicator, rows: Int) throws {
+        self.world = world
+        model = try benchmark.makeModel(stages: world.size)
+        step = DataParallelStep(layout: try ParallelLayout(world: world))
         try step.prepare(model: model, configHash: 0)
         let shard = DistributedSampler.shard(world.rank, of: world.size, count: rows)
-        let whole = batch(rows: rows)
-        let mine = MicroBatch(features: whole.features.gatherRows(Array(shard)), targets: whole.targets.gatherRows(Array(shard)),
-                              gradientScale: Float(shard.count * world.size) / Float(rows))
-        var generator = RandomGenerator(seed: 3)
-        var total = 0.0
-        for index in 0..<(steps + 2) {
-            try world.barrier()
-            let seconds = try Stopwatch.seconds {
-                _ = try step.computeGradients([mine], model: model, loss: .meanSquaredError, step: index, generator: &generator)
-            }
-            model.parameters.zeroGradients()
-            if index >= 2 { total += try world.allreduce([seconds], operation: .max)[0] }
+        let whole = benchmark.batch(rows: rows)
+        batch = MicroBatch(features: whole.features.gatherRows(Array(shard)), targets: whole.targets.gatherRows(Array(shard)),
+                           gradientScale: Float(shard.count * world.size) / Float(rows))
+    }
+
+    /// One step's seconds on the slowest rank.
+    func stepSeconds() throws -> Double {
+        try world.barrier()
+        let seconds = try Stopwatch.seconds {
+            _ = try step.computeGradients([batch], model: model, loss: .meanSquaredError, step: index, generator: &generator)
         }
-        return Double(rows * steps) / total
+        index += 1
+        model.parameters.zeroGradients()
+        return try world.allreduce([seconds], operation: .max)[0]
     }
 }

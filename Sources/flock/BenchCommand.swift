@@ -210,13 +210,13 @@ struct PipelineBench: ParsableCommand {
         }
         print("pipeline: \(report.stages) stages × \(benchmark.layersPerStage) dense \(width) layers, micro-batches of \(microBatchRows) samples, 1 BLAS thread per rank")
         print("bubble: idle share of the busiest stage's step time (mean over stages, imbalance included, in brackets)")
-        print("schedule  M   bubble measured        theory   samples/s   vs data parallel   peak activations per stage (MB)")
+        print("schedule  M   bubble measured        theory   samples/s   vs data parallel (pairs, min–max)   peak activations per stage (MB)")
         for result in report.results {
             let peaks = result.peakActivationBytes.map { String(format: "%.2f", Double($0) / 1_048_576) }.joined(separator: " ")
-            let baseline = report.dataParallelSamplesPerSecond[result.microBatches] ?? .nan
-            print(String(format: "%-8@ %2d   %7.3f (%.3f)  %11.3f  %10.0f   %16.2f   ", result.schedule.rawValue as NSString, result.microBatches,
-                         result.bubbleMeasured, result.meanIdleShare, result.bubbleTheory, result.samplesPerSecond,
-                         result.samplesPerSecond / baseline) + peaks)
+            let versus = result.versusDataParallel
+            print(String(format: "%-8@ %2d   %7.3f (%.3f)  %11.3f  %10.0f   %5.2f (%.2f–%.2f)   ", result.schedule.rawValue as NSString,
+                         result.microBatches, result.bubbleMeasured, result.meanIdleShare, result.bubbleTheory, result.samplesPerSecond,
+                         versus.median, versus.minimum, versus.maximum) + peaks)
         }
         for (microBatches, value) in report.dataParallelSamplesPerSecond.sorted(by: { $0.key < $1.key }) {
             print(String(format: "data parallel, batch of M=%d micro-batches: %.0f samples/s", microBatches, value))
@@ -230,6 +230,7 @@ struct PipelineBench: ParsableCommand {
                  "peak_activation_bytes_per_stage": result.peakActivationBytes,
                  "micro_batch_activation_bytes": result.microBatchActivationBytes,
                  "data_parallel_samples_per_second": report.dataParallelSamplesPerSecond[result.microBatches] ?? 0]
+                    .merging(result.versusDataParallel.json("versus_data_parallel")) { $1 }
             }
             try JSONOutput.print(["stages": report.stages, "results": results])
         }
