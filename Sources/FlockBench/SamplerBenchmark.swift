@@ -10,18 +10,25 @@ public struct SamplerBenchmark {
     public struct Regrets: Sendable {
         public let tpe: Double
         public let random: Double
+        /// random regret ÷ TPE regret, seed by seed (random search then TPE on each seed):
+        /// how many times closer to the optimum TPE gets.
+        public let improvement: PairedRatio
     }
 
     public struct Result: Sendable {
         public let branin: Regrets
         public let hartmann6: Regrets
+        /// Median over `overheadRuns` driver runs, with min–max.
         public let millisecondsPerTrial: Double
+        public let millisecondsPerTrialRange: ClosedRange<Double>
         public let overheadTrials: Int
     }
 
     public var seeds = 10
     public var trials = 50
     public var overheadTrials = 200
+    /// Driver runs timed for the overhead (each on a fresh store).
+    public var overheadRuns = 5
 
     public init() {}
 
@@ -31,9 +38,16 @@ public struct SamplerBenchmark {
             return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         func regrets(_ space: SearchSpace, _ optimum: Double, _ objective: ([String: ParameterValue]) -> Double) -> Regrets {
-            let tpe = (0..<seeds).map { TestFunctions.minimize(TPESampler(seed: UInt64($0)), space: space, trials: trials, objective) - optimum }
-            let random = (0..<seeds).map { TestFunctions.minimize(RandomSampler(seed: UInt64($0)), space: space, trials: trials, objective) - optimum }
-            return Regrets(tpe: median(tpe), random: median(random))
+            var tpe: [Double] = [], random: [Double] = [], seed = 0
+            let improvement = PairedRatio.measure(pairs: seeds, baseline: {
+                random.append(TestFunctions.minimize(RandomSampler(seed: UInt64(seed)), space: space, trials: trials, objective) - optimum)
+                return 1 / max(random.last!, 1e-12)
+            }, candidate: {
+                tpe.append(TestFunctions.minimize(TPESampler(seed: UInt64(seed)), space: space, trials: trials, objective) - optimum)
+                seed += 1
+                return 1 / max(tpe.last!, 1e-12)
+            })
+            return Regrets(tpe: median(tpe), random: median(random), improvement: improvement)
         }
         let branin = regrets(TestFunctions.braninSpace, TestFunctions.braninMinimum) {
             TestFunctions.branin($0["x1"]!.doubleValue!, $0["x2"]!.doubleValue!)
@@ -42,8 +56,20 @@ public struct SamplerBenchmark {
             TestFunctions.hartmann6((0..<6).map { params["x\($0)"]!.doubleValue! })
         }
 
-        // The whole driver path per trial: claim in BEGIN IMMEDIATE, sample from the
-        // stored history, run, record — on a fresh SQLite file.
+        var perTrial: [Double] = [], done = 0
+        for _ in 0..<max(overheadRuns, 1) {
+            let (milliseconds, trials) = try driverMilliseconds(storeFolder: storeFolder)
+            perTrial.append(milliseconds)
+            done = trials
+        }
+        return Result(branin: branin, hartmann6: hartmann, millisecondsPerTrial: median(perTrial),
+                      millisecondsPerTrialRange: perTrial.min()!...perTrial.max()!, overheadTrials: done)
+    }
+
+    /// Milliseconds per trial of one driver run and its trials: the whole driver path per
+    /// trial (claim in BEGIN IMMEDIATE, sample from the stored history, run, record) on a
+    /// fresh SQLite file.
+    private func driverMilliseconds(storeFolder: URL) throws -> (Double, Int) {
         try? FileManager.default.removeItem(at: storeFolder)
         let store = try ExperimentStore(path: storeFolder.appendingPathComponent("bench.sqlite").path)
         let sweep = try SweepConfig.parse("""
@@ -62,7 +88,6 @@ public struct SamplerBenchmark {
         let start = DispatchTime.now().uptimeNanoseconds
         let done = try driver.run(workers: 1)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Result(branin: branin, hartmann6: hartmann, millisecondsPerTrial: seconds * 1000 / Double(done.count),
-                      overheadTrials: done.count)
+        return (seconds * 1000 / Double(done.count), done.count)
     }
 }

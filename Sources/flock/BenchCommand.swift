@@ -196,6 +196,7 @@ struct PipelineBench: ParsableCommand {
         var benchmark = PipelineBenchmark()
         benchmark.width = width
         benchmark.microBatchRows = microBatchRows
+        let machine = BenchmarkMachine.now(threads: 1)
         let report: PipelineBenchmark.Report
         if let ranks {
             let configured = benchmark
@@ -232,7 +233,7 @@ struct PipelineBench: ParsableCommand {
                  "data_parallel_samples_per_second": report.dataParallelSamplesPerSecond[result.microBatches] ?? 0]
                     .merging(result.versusDataParallel.json("versus_data_parallel")) { $1 }
             }
-            try JSONOutput.print(["stages": report.stages, "results": results])
+            try JSONOutput.print(["stages": report.stages, "results": results, "machine": machine.finished().json])
         }
     }
 }
@@ -268,17 +269,28 @@ struct SamplerBench: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: folder) }
         var benchmark = SamplerBenchmark()
         benchmark.seeds = seeds
+        let machine = BenchmarkMachine.now(threads: 1)
         let result = try benchmark.run(storeFolder: folder)
+        let measuredOn = machine.finished()
         print("median simple regret after \(benchmark.trials) trials over \(seeds) seeds")
-        print(String(format: "branin     tpe %.4f   random %.4f   (optimum 0.397887)", result.branin.tpe, result.branin.random))
-        print(String(format: "hartmann6  tpe %.4f   random %.4f   (optimum -3.32237)", result.hartmann6.tpe, result.hartmann6.random))
-        print(String(format: "driver overhead: %.2f ms per trial (%d trials, TPE, SQLite store, objective returns at once)",
-                     result.millisecondsPerTrial, result.overheadTrials))
+        print(String(format: "branin     tpe %.4f   random %.4f   (optimum 0.397887)   random/tpe per seed ", result.branin.tpe,
+                     result.branin.random) + result.branin.improvement.summary.replacingOccurrences(of: "pairs", with: "seeds"))
+        print(String(format: "hartmann6  tpe %.4f   random %.4f   (optimum -3.32237)   random/tpe per seed ", result.hartmann6.tpe,
+                     result.hartmann6.random) + result.hartmann6.improvement.summary.replacingOccurrences(of: "pairs", with: "seeds"))
+        print(String(format: "driver overhead: %.2f ms per trial (%.2f–%.2f over 5 runs of %d trials, TPE, SQLite store, objective returns at once)",
+                     result.millisecondsPerTrial, result.millisecondsPerTrialRange.lowerBound, result.millisecondsPerTrialRange.upperBound,
+                     result.overheadTrials))
+        print(measuredOn.summary)
         if json {
             let object: [String: Any] = [
-                "branin": ["tpe_median_regret": result.branin.tpe, "random_median_regret": result.branin.random],
-                "hartmann6": ["tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random],
+                "branin": (["tpe_median_regret": result.branin.tpe, "random_median_regret": result.branin.random] as [String: Any])
+                    .merging(result.branin.improvement.json("improvement")) { $1 },
+                "hartmann6": (["tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random] as [String: Any])
+                    .merging(result.hartmann6.improvement.json("improvement")) { $1 },
                 "ms_per_trial": result.millisecondsPerTrial,
+                "ms_per_trial_min": result.millisecondsPerTrialRange.lowerBound,
+                "ms_per_trial_max": result.millisecondsPerTrialRange.upperBound,
+                "machine": measuredOn.json,
             ]
             try JSONOutput.print(object)
         }

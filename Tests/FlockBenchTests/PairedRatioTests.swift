@@ -28,4 +28,17 @@ import Testing
         // Built from this checkout: its commit.
         #expect((machine["flock_version"] as? String)?.count == 12, "\(machine)")
     }
+
+    @Test func benchSamplerPairsTPEWithRandomSearchSeedBySeed() throws {
+        let outcome = try ChildProcess.flock(["bench", "sampler", "--seeds", "3", "--json"], timeout: 300)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let last = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        let branin = object["branin"] as! [String: Any]
+        let pairs = branin["improvement_pairs"] as! [Double]
+        #expect(pairs.count == 3 && pairs.sorted()[1] == branin["improvement"] as! Double)
+        #expect((object["ms_per_trial_min"] as! Double) <= (object["ms_per_trial"] as! Double)
+                && (object["ms_per_trial"] as! Double) <= (object["ms_per_trial_max"] as! Double))
+        #expect(object["machine"] is [String: Any])
+    }
 }
