@@ -5,16 +5,14 @@ public enum GradientClipping {
     /// al. 2013; PyTorch's `clip_grad_norm_`). Returns the norm before clipping.
     @discardableResult
     public static func clipByNorm(_ parameters: ParameterStore, maxNorm: Float) -> Float {
-        parameters.withGradients { g in
-            var total = 0.0
-            for value in g { total += Double(value) * Double(value) }
-            let norm = Float(total.squareRoot())
-            if norm > maxNorm {
-                let scale = maxNorm / (norm + 1e-6)
-                for i in 0..<g.count { g[i] *= scale }
-            }
-            return norm
-        }
+        let norm = Float(squaredNorm(parameters).squareRoot())
+        scale(parameters, norm: norm, maxNorm: maxNorm)
+        return norm
+    }
+
+    /// ‖g‖² of the store's gradients, summed in Double.
+    public static func squaredNorm(_ parameters: ParameterStore) -> Double {
+        parameters.withGradients { $0.reduce(0.0) { $0 + Double($1) * Double($1) } }
     }
 
     /// Scales all gradients by maxNorm / norm when `norm` (the whole model's, from

@@ -98,7 +98,7 @@ extension StepStrategy {
     public func shardParameters(of model: Model) -> ParameterStore { model.parameters }
     public func allShardsAgree(_ value: Bool) throws -> Bool { value }
     public func gradientSquaredNorm(of parameters: ParameterStore) throws -> Double {
-        parameters.withGradients { $0.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        GradientClipping.squaredNorm(parameters)
     }
     public var plan: String { "" }
     public var shardName: String? { nil }
