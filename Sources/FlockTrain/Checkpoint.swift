@@ -98,6 +98,17 @@ public struct Checkpoint {
         return final
     }
 
+    /// A checkpoint folder's `state.json` alone (no tensor file is read).
+    public static func readState(_ folder: URL) throws -> TrainingState {
+        let statePath = folder.appendingPathComponent("state.json")
+        guard let stateData = FileManager.default.contents(atPath: statePath.path) else {
+            throw LoadError(description: "\(statePath.path): missing: the checkpoint is incomplete")
+        }
+        do { return try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
+            throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
+        }
+    }
+
     /// Loads and verifies a checkpoint folder (or the `last` link). With `configYAML`, the
     /// checkpoint must come from the same resolved config; the error lists what differs.
     public static func load(_ url: URL, expectingConfig configYAML: String? = nil) throws -> Checkpoint {
@@ -106,14 +117,7 @@ public struct Checkpoint {
         guard manager.fileExists(atPath: folder.path) else {
             throw LoadError(description: "\(url.path): no such checkpoint")
         }
-        let statePath = folder.appendingPathComponent("state.json")
-        guard let stateData = manager.contents(atPath: statePath.path) else {
-            throw LoadError(description: "\(statePath.path): missing: the checkpoint is incomplete")
-        }
-        let state: TrainingState
-        do { state = try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
-            throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
-        }
+        let state = try readState(folder)
         var contents: [String: Data] = [:]
         for (name, expected) in state.files.sorted(by: { $0.key < $1.key }) {
             let path = folder.appendingPathComponent(name).path

@@ -18,11 +18,12 @@ public enum CheckpointLocation {
         guard manager.fileExists(atPath: last.appendingPathComponent("state.json").path) else {
             throw Checkpoint.LoadError(description: "\(path): neither a checkpoint (no state.json) nor a run directory (no checkpoints/last)")
         }
-        let newest = try Checkpoint.load(last)
-        let name = last.resolvingSymlinksInPath().lastPathComponent
-        if let yaml = newest.configYAML, let config = try? ConfigLoader.decode(yaml: yaml, baseDirectory: "/"),
-           var policy = config.callbacks.modelCheckpoint {
-            policy.state = (try? newest.state.callbacks[TrainingState.modelCheckpointKey]?.decode(ModelCheckpoint.State.self)) ?? policy.state
+        // Only state.json and config.yaml: the chosen checkpoint is loaded (and verified) by the caller.
+        let folder = last.resolvingSymlinksInPath(), name = folder.lastPathComponent
+        let state = try Checkpoint.readState(folder)
+        if let yaml = try? String(contentsOf: folder.appendingPathComponent("config.yaml"), encoding: .utf8),
+           let config = try? ConfigLoader.decode(yaml: yaml, baseDirectory: "/"), var policy = config.callbacks.modelCheckpoint {
+            policy.state = (try? state.callbacks[TrainingState.modelCheckpointKey]?.decode(ModelCheckpoint.State.self)) ?? policy.state
             if let best = policy.best, let value = best.value,
                manager.fileExists(atPath: url.appendingPathComponent("checkpoints/\(best.name)/state.json").path) {
                 return (url.appendingPathComponent("checkpoints/\(best.name)"),
