@@ -130,6 +130,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// CSV: an empty or `NA`-like feature cell is an `error`, or takes the training
     /// split's column `mean` (saved with the model).
     public var missing: String
+    /// Read the file a block of rows at a time instead of loading it: for files larger
+    /// than memory (CSV or IDX). Same splits and preprocessing as in memory.
+    public var streaming: Bool
+    /// Streaming: samples shuffled together each epoch (and about twice as many rows
+    /// held in memory); a window as large as the training split is a full shuffle.
+    public var chunkRows: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -137,7 +143,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
-        case fold, sampling, delimiter, missing
+        case fold, sampling, delimiter, missing, streaming
+        case chunkRows = "chunk_rows"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -159,6 +166,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         sampling = try c.value(.sampling, or: "uniform")
         delimiter = try c.value(.delimiter, or: ",")
         missing = try c.value(.missing, or: "error")
+        streaming = try c.value(.streaming, or: false)
+        chunkRows = try c.value(.chunkRows, or: 8192)
     }
 
     /// The one-character `delimiter`.
@@ -183,6 +192,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
         try Check.oneOf(sampling, ["uniform", "balanced"], "\(path).sampling", what: "sampling")
         try Check.oneOf(missing, ["error", "mean"], "\(path).missing", what: "missing-value policy")
+        try Check.within(chunkRows, 1, 1 << 30, "\(path).chunk_rows")
+        if streaming, sampling == "balanced" {
+            throw ConfigError(path: "\(path).sampling", "balanced sampling draws samples from anywhere in the file; with streaming: true use uniform")
+        }
         guard delimiter.count == 1, delimiter != "\"", !delimiter.first!.isNewline else {
             throw ConfigError(path: "\(path).delimiter", "expected one character other than a quote or line break (\",\", \";\", \"\\t\", \"|\"), got \"\(delimiter)\"")
         }

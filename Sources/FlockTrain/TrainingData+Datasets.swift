@@ -13,6 +13,7 @@ extension TrainingData {
     public init(training: Dataset, validation: Dataset, normalizer: Normalizer, classCount: Int?) {
         self.training = training
         self.validation = validation
+        shuffleWindow = nil
         self.normalizer = normalizer
         self.classCount = classCount
         preprocessing = Preprocessing(featureShape: training.featureShape, normalizer: normalizer, classCount: classCount)
