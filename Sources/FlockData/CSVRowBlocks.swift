@@ -100,7 +100,7 @@ struct CSVBlockScan {
             }
             // Keep the last record (maybe cut) for the next piece unless this is the file's end.
             let carry = isLast ? nil : starts.last
-            if !isLast && records.count == starts.count { records.removeLast() }
+            if !isLast, !records.isEmpty, records.count == starts.count { records.removeLast() }
             if records.isEmpty && !isLast { continue }   // one record longer than a piece: read more
             let end = carry?.position ?? buffer.count
             try take(records, starts: starts, offset: bufferOffset, reader: reader, path: file.path)

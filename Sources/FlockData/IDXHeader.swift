@@ -65,9 +65,23 @@ struct IDXHeader: Sendable, Equatable {
         }
     }
 
-    /// All elements of `data` as Floats.
+    /// All elements of `data` as Floats (one loop per type: files can be large).
     func elements(_ data: [UInt8]) -> [Float] {
-        data.withUnsafeBufferPointer { buffer in (0..<(buffer.count / elementSize)).map { element(buffer, $0) } }
+        let count = data.count / elementSize
+        return [Float](unsafeUninitializedCapacity: count) { output, initialized in
+            data.withUnsafeBufferPointer { input in
+                switch typeCode {
+                case 0x08: for i in 0..<count { output[i] = Float(input[i]) }
+                case 0x0D:
+                    let bytes = UnsafeRawBufferPointer(input)
+                    for i in 0..<count {
+                        output[i] = Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
+                default: for i in 0..<count { output[i] = element(input, i) }
+                }
+            }
+            initialized = count
+        }
     }
 
     static func bigEndianUInt32<Bytes: RandomAccessCollection>(_ bytes: Bytes, at offset: Int) -> UInt32

@@ -48,7 +48,7 @@ public final class StreamedDataset: SampleSource {
             let offset = (row - blocks.blockStarts[block]) * width
             raw.withUnsafeMutableBufferPointer { target in
                 held[block]!.withUnsafeBufferPointer { source in
-                    for column in 0..<width { target[index * width + column] = source[offset + column] }
+                    (target.baseAddress! + index * width).update(from: source.baseAddress! + offset, count: width)
                 }
             }
         }
