@@ -1,12 +1,17 @@
 /// The last actions a stage ran, kept for the error that ends a failed pipeline step.
 struct PipelineTrace {
     static let capacity = 8
-    private(set) var recent: [String] = []
+    /// The last actions, oldest first, kept raw: describing an action reflects on the
+    /// enum, microseconds that would count as pipeline idle time at every action.
+    private var entries: [(index: Int, action: PipelineAction)] = []
 
     mutating func record(_ index: Int, _ action: PipelineAction) {
-        if recent.count == Self.capacity { recent.removeFirst() }
-        recent.append("\(index):\(action)")
+        if entries.count == Self.capacity { entries.removeFirst() }
+        entries.append((index, action))
     }
+
+    /// "index:action" for each recent action, for error reports.
+    var recent: [String] { entries.map { "\($0.index):\($0.action)" } }
 }
 
 /// Where one stage's time went over its last optimizer step's schedules.

@@ -27,6 +27,20 @@ import Testing
         #expect(run.totalTime == 7)
     }
 
+    @Test func eachStageRunsAtItsOwnCosts() throws {
+        // Stage 0's B is half price (no input gradient for its first layer); stage 1's F a
+        // little dearer (the loss).
+        let first = PipelineCosts(forward: 1, backwardInput: 0.5, backwardWeight: 1)
+        let last = PipelineCosts(forward: 1.25, backwardInput: 1, backwardWeight: 1)
+        let run = try PipelineSimulator.simulate(try PipelineSchedule.gpipe(stages: 2, microBatches: 1), stageCosts: [first, last])
+        // F0 [0,1) → F0 [1,2.25), BW0 [2.25,4.25) → BW0 [4.25,5.75).
+        #expect(run.timelines[1].map(\.start) == [1, 2.25] && run.timelines[0].map(\.start) == [0, 4.25])
+        #expect(run.totalTime == 5.75 && run.busyTime == [2.5, 3.25])
+        let zeroBubble = try PipelineSchedule.zeroBubbleH1(stages: 3, microBatches: 5)
+        #expect(try PipelineSimulator.simulate(zeroBubble, stageCosts: Array(repeating: first, count: 3))
+                == PipelineSimulator.simulate(zeroBubble, costs: first))
+    }
+
     @Test(arguments: [PipelineCosts(), PipelineCosts(forward: 1, backwardInput: 0.5, backwardWeight: 0.5),
                       PipelineCosts(forward: 2, backwardInput: 3, backwardWeight: 1)])
     func gpipeAndOneForwardOneBackwardBubbleIsSMinusOneOverMPlusSMinusOne(costs: PipelineCosts) throws {
