@@ -33,8 +33,8 @@ public struct PipelineStageProfile: Sendable, Equatable {
 }
 
 /// A pipeline action that failed on this rank: names the stage, the rank, the step, the
-/// micro-batch and the action, and shows the schedule with the failing action marked and
-/// the stage's last actions.
+/// micro-batch and the action, and shows the schedule with the failing action marked, the
+/// action every other stage is waiting at (the schedule fixes it), and the stage's last actions.
 public struct PipelineStageError: Error, CustomStringConvertible {
     public let stage: Int
     public let rank: Int
@@ -50,7 +50,7 @@ public struct PipelineStageError: Error, CustomStringConvertible {
         """
         pipeline stage \(stage) (rank \(rank)) failed at step \(step), micro-batch \(microBatch), action \(action): \(underlying)
         stage \(stage)'s last actions: \(recent.joined(separator: ", "))
-        schedule (* marks the failing action):
+        schedule (* marks the failing action, < where each other stage waits; every action above a mark is done):
         \(grid)
         """
     }

@@ -125,3 +125,29 @@ import Testing
         }
     }
 }
+
+/// Where the other stages stand when one fails: the failure report's grid.
+@Suite struct PipelineFailurePositionTests {
+    @Test func aStageThatStopsHoldsUpItsNeighboursWhereTheyNeedIt() throws {
+        let schedule = try PipelineSchedule.oneForwardOneBackward(stages: 3, microBatches: 4)
+        let middleForward = try #require(schedule.actions[1].firstIndex(of: .forward(microBatch: 0)))
+        let positions = schedule.positions(whenStage: 1, stopsAt: middleForward)
+        #expect(positions[1] == middleForward)
+        // Stage 2 never gets micro-batch 0's activation.
+        #expect(positions[2] == 0 && schedule.actions[2][0] == .receive(.activation, microBatch: 0, from: 1))
+        // Stage 0 runs its two warm-up forwards and the steady state's first forward (sends
+        // do not wait), then waits for micro-batch 0's gradient.
+        #expect(schedule.actions[0][positions[0]] == .receive(.gradient, microBatch: 0, from: 1))
+        #expect(schedule.actions[0][..<positions[0]].filter { if case .forward = $0 { return true } else { return false } }.count == 3)
+        let grid = schedule.failureGrid(stage: 1, index: middleForward)
+        #expect(grid.contains("RECV_F0←1<") && grid.contains("F0*") && grid.contains("RECV_B0←1<"), "\(grid)")
+    }
+
+    @Test func stagesThatFinishedBeforeTheFailureAreNotMarked() throws {
+        let schedule = try PipelineSchedule.gpipe(stages: 2, microBatches: 2)
+        let last = schedule.actions[0].count - 1   // stage 0's last backward: nobody waits on it
+        let positions = schedule.positions(whenStage: 0, stopsAt: last)
+        #expect(positions == [last, schedule.actions[1].count])
+        #expect(!schedule.failureGrid(stage: 0, index: last).contains("<"))
+    }
+}
