@@ -25,7 +25,7 @@ extension TrainingConfig {
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == "balanced"
-        options.augmentation = try data.augment?.augmentation(featureShape: data.shape ?? [], loss: loss, path: "data.augment")
+        options.augmentation = try data.augment?.augmentation(featureShape: data.resolvedShape ?? [], loss: loss, path: "data.augment")
         return options
     }
 

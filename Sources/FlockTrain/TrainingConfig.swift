@@ -114,6 +114,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// pixel columns of an 8×8 image as channels × height × width; nil keeps the reader's.
     /// Its product must equal the number of feature values per sample.
     public var shape: [Int]?
+    /// Each row is a sequence (steps × features, or steps token ids); sets the shape.
+    public var sequence: SequenceConfig?
     /// Random transforms of the training samples; nil: none.
     public var augment: AugmentConfig?
     /// Regression targets: `standard` (fitted on the training split, undone in metrics and
@@ -137,7 +139,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
-        case fold, sampling, delimiter, missing
+        case fold, sampling, delimiter, missing, sequence
     }
 
     public init(from decoder: any Decoder) throws {
@@ -154,6 +156,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
+        sequence = try c.decodeIfPresent(SequenceConfig.self, forKey: .sequence)
         targetNormalization = try c.value(.targetNormalization, or: "standard")
         fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
         sampling = try c.value(.sampling, or: "uniform")
@@ -190,19 +193,26 @@ public struct DataConfig: Codable, Equatable, Sendable {
             try Check.within(fold.count, 2, 1_000_000, "\(path).fold.count")
             try Check.within(fold.index, 0, fold.count - 1, "\(path).fold.index")
         }
+        if let sequence {
+            try sequence.validate(path: "\(path).sequence")
+            if shape != nil { throw ConfigError(path: "\(path).shape", "data.sequence sets the shape; give one of them") }
+        }
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
         }
     }
 
+    /// The per-sample shape `shape` or `sequence` gives; nil: the reader's.
+    public var resolvedShape: [Int]? { sequence?.shape ?? shape }
+
     /// `features` (N, …) laid out as (N, shape…), or a configuration error at
     /// `data.shape` when the sizes disagree.
     func reshaped(_ dataset: Dataset, path: String) throws -> Dataset {
-        guard let shape else { return dataset }
+        guard let shape = resolvedShape else { return dataset }
         let perSample = dataset.featureShape.reduce(1, *), wanted = shape.reduce(1, *)
         guard perSample == wanted else {
-            throw ConfigError(path: "\(path).shape", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
+            throw ConfigError(path: "\(path).\(sequence == nil ? "shape" : "sequence")", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
         }
         return Dataset(features: dataset.features.reshaped([dataset.count] + shape), targets: dataset.targets)
     }
