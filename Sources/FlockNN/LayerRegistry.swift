@@ -42,6 +42,7 @@ public struct LayerRegistry: Sendable {
         SimpleRNN.Spec.self,
         LSTM.Spec.self,
         GRU.Spec.self,
+        GaussianNoise.Spec.self,
     ])
 
     /// Adds a kind; a kind with the same `typeName` is replaced.

@@ -76,6 +76,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                                   "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
             }
         }
+        if data.sampling == "balanced" && loss.name == "distillation" {
+            throw ConfigError(path: "data.sampling", "balanced sampling reads plain class labels; distillation's training targets carry the teacher's logits")
+        }
         if data.sampling == "balanced" && !loss.isClassification {
             throw ConfigError(path: "data.sampling", "balanced sampling draws classes equally often; loss '\(loss.name)' has no classes")
         }
@@ -258,8 +261,16 @@ public enum LabelColumnConfig: Codable, Equatable, Sendable {
 public struct RegularizationConfig: Codable, Equatable, Sendable {
     public var l1: Double
     public var l2: Double
+    /// Max-norm constraint: each weight row's L2 norm is kept at most this (nil: none).
+    public var maxNorm: Double?
+    /// Gaussian weight noise: σ of the perturbation of the weights each step (nil: none).
+    public var weightNoise: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case l1, l2 }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case l1, l2
+        case maxNorm = "max_norm"
+        case weightNoise = "weight_noise"
+    }
 
     public init(l1: Double = 0, l2: Double = 0) {
         self.l1 = l1
@@ -271,11 +282,15 @@ public struct RegularizationConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         l1 = try c.value(.l1, or: 0)
         l2 = try c.value(.l2, or: 0)
+        maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
+        weightNoise = try c.decodeIfPresent(Double.self, forKey: .weightNoise)
     }
 
     func validate(path: String) throws {
         try Check.nonNegative(l1, "\(path).l1")
         try Check.nonNegative(l2, "\(path).l2")
+        if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
+        if let weightNoise { try Check.nonNegative(weightNoise, "\(path).weight_noise") }
     }
 
     public var penalty: WeightPenalty { WeightPenalty(l1: Float(l1), l2: Float(l2)) }
