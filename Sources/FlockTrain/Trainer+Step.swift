@@ -26,8 +26,10 @@ extension Trainer {
             return MicroBatch(features: features, targets: targets,
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }
+        let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: optimizer.stepCount)
         let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
                                                      generator: &progress.dropoutGenerator)
+        if let clean { parameters.restoreParameters(clean) }
         var lossFinite = true
         for outcome in outcomes {
             lossFinite = lossFinite && outcome.loss.isFinite
@@ -57,6 +59,7 @@ extension Trainer {
                 for i in 0..<value.count { value[i] = scale == 0 ? old.scalars[i] : old.scalars[i] + scale * (value[i] - old.scalars[i]) }
             }
         }
+        options.maxNorm?.apply(to: parameters)
         return true
     }
 
@@ -99,6 +102,9 @@ extension Trainer {
     /// Targets for metrics: under cross-entropy, mixup's distributions (B, C) count as their
     /// larger class; anything else (class indices, regression targets) is passed through.
     func classTargets(_ targets: Tensor) -> Tensor {
+        if case .distillation = loss, targets.rank == 2 {
+            return Tensor(shape: [targets.shape[0]], scalars: Loss.splitDistillationTargets(targets).labels.map(Float.init))
+        }
         guard case .crossEntropy = loss, targets.rank == 2, targets.shape[1] > 1 else { return targets }
         let classes = targets.shape[1]
         return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in

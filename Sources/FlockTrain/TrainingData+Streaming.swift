@@ -8,9 +8,9 @@ extension TrainingData {
     static func streamed(config: TrainingConfig, fitted: Preprocessing?) throws -> TrainingData {
         let data = config.data
         let file = try StreamedFile(config: config)
-        let shape = data.shape ?? file.sampleShape
+        let shape = data.resolvedShape ?? file.sampleShape
         guard shape.reduce(1, *) == file.blocks.rowWidth else {
-            throw ConfigError(path: "data.shape", "\(shape) holds \(shape.reduce(1, *)) values per sample but \(data.source) has \(file.blocks.rowWidth) features")
+            throw ConfigError(path: "data.\(data.sequence == nil ? "shape" : "sequence")", "\(shape) holds \(shape.reduce(1, *)) values per sample but \(data.source) has \(file.blocks.rowWidth) features")
         }
         guard file.blocks.rowWidth > 0 else { throw DataError.noFeatures(path: data.source) }
         let classCount = try classCount(of: file.labels, classNames: file.classNames, labelColumn: file.labelColumn,
@@ -46,13 +46,14 @@ extension TrainingData {
         for row in trainingRows { isTraining[row] = true }
         var statistics = FeatureStatistics(width: blocks.rowWidth)
         for block in 0..<blocks.blockCount {
-            let first = blocks.blockStarts[block]
-            try blocks.features(ofBlock: block).withUnsafeBufferPointer { values in
-                statistics.add(values) { isTraining[first + $0] }
-            }
+            let first = blocks.blockStarts[block], end = blocks.blockStarts[block + 1]
+            let values = try blocks.features(ofBlock: block)
+            try data.sequence?.checkTokens(Tensor(shape: [end - first, blocks.rowWidth], scalars: values), file: data.source,
+                                           lines: Array(file.lines[first..<end]))
+            values.withUnsafeBufferPointer { values in statistics.add(values) { isTraining[first + $0] } }
         }
         let imputation = file.hasMissing ? statistics.means : nil
-        let method = Normalizer.Method(rawValue: data.normalization) ?? .none
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         let targets = Tensor(shape: [trainingRows.count], scalars: trainingRows.map { file.labels[$0] })
         return Preprocessing(featureColumns: file.featureColumns, labelColumn: file.labelColumn, featureShape: shape,
                              imputation: imputation, normalizer: statistics.normalizer(method, imputation: imputation),

@@ -26,6 +26,7 @@ public struct TrainingData: Sendable {
         let data = config.data
         let source = try SourceData(config: config)
         let all = try data.reshaped(source.dataset, path: "data")
+        try data.sequence?.checkTokens(all.features, file: data.source, lines: source.lines)
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
         let classCount = try Self.classCount(of: all.targets.scalars, classNames: source.classNames,
                                              labelColumn: source.labelColumn, labelsFile: source.labelsFile,
@@ -36,7 +37,8 @@ public struct TrainingData: Sendable {
         let (training, validation) = data.fold.map { all.split(fold: $0.index, of: $0.count, seed: UInt64(config.seed)) }
             ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
-        let method = Normalizer.Method(rawValue: data.normalization) ?? .none
+        // Token ids are indices, never rescaled.
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         let imputation = source.missing.isEmpty ? nil : Self.columnMeans(of: training.features)
         let preprocessing = fitted ?? Preprocessing(
             featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
