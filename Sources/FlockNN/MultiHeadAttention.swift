@@ -17,6 +17,11 @@ public struct MultiHeadAttention: Layer {
     public struct Projection: Sendable {
         public let weight: ParameterSlot
         public let bias: ParameterSlot?
+
+        public init(weight: ParameterSlot, bias: ParameterSlot?) {
+            self.weight = weight
+            self.bias = bias
+        }
     }
 
     public var ownParameters: [ParameterSlot] {

@@ -13,6 +13,17 @@ public struct TransformerEncoder: Layer {
     public let dropout: Float
     public var outputShape: [Int] { attention.outputShape }
 
+    /// A block from its parts (a tensor-parallel build passes split attention and MLP layers).
+    public init(attentionNorm: any Layer, attention: any Layer, mlpNorm: any Layer, mlpIn: any Layer, mlpOut: any Layer,
+                dropout: Float) {
+        self.attentionNorm = attentionNorm
+        self.attention = attention
+        self.mlpNorm = mlpNorm
+        self.mlpIn = mlpIn
+        self.mlpOut = mlpOut
+        self.dropout = dropout
+    }
+
     public var children: [(name: String, layer: any Layer)] {
         [("attention_norm", attentionNorm), ("attention", attention), ("mlp_norm", mlpNorm),
          ("mlp_in", mlpIn), ("mlp_out", mlpOut)]

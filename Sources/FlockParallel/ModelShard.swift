@@ -8,8 +8,10 @@
 /// Tensor parallelism splits top-level Dense layers: a Dense followed (through
 /// elementwise activation or dropout layers) by another Dense makes a column → row pair;
 /// any other Dense with an elementwise activation is a column layer that gathers its
-/// output. A Dense with fewer units than the group has ranks, other layers, and Dense
-/// layers inside residual blocks are replicated on every rank of the group.
+/// output. Multi-head attention layers are split by heads and Transformer encoder blocks
+/// as Megatron splits them (`TensorParallelAttention`, `TensorParallelEncoder`). A Dense
+/// with fewer units than the group has ranks, attention with fewer heads, other layers,
+/// and Dense layers inside residual blocks are replicated on every rank of the group.
 public final class ModelShard {
     public let parameters: ParameterStore
     /// The top-level layers of the whole model this shard runs.
@@ -41,6 +43,11 @@ public final class ModelShard {
                     let (layer, placed) = TensorParallelDense.make(spec, role: role, inputShape: shape,
                                                                    globalInputFeatures: globalShapes[index].last!,
                                                                    group: group, builder: &child)
+                    placements.merge(placed) { $1 }
+                    return layer
+                }
+                if let group = splitting, let (layer, placed) = try Self.splitSequenceLayer(config, inputShape: shape, group: group,
+                                                                                            builder: &child) {
                     placements.merge(placed) { $1 }
                     return layer
                 }
@@ -88,9 +95,31 @@ public final class ModelShard {
         }
     }
 
-    /// A row layer's bias lives on the group's rank 0 alone: it is not a replica.
+    /// A row layer's bias (an attention's output bias too) lives on the group's rank 0
+    /// alone: it is not a replica.
     private func isRowBias(_ slot: ParameterSlot) -> Bool {
-        layers.contains { ($0 as? TensorParallelDense).map { $0.role == .row && $0.bias == slot } == true }
+        func rowBiases(_ layer: any Layer) -> [ParameterSlot] {
+            var found: [ParameterSlot] = []
+            if let dense = layer as? TensorParallelDense, dense.role == .row, let bias = dense.bias { found.append(bias) }
+            if let attention = layer as? TensorParallelAttention, let bias = attention.output.bias { found.append(bias) }
+            return found + layer.children.flatMap { rowBiases($0.layer) }
+        }
+        return layers.flatMap(rowBiases).contains(slot)
+    }
+
+    /// A top-level attention layer split by heads, or a Transformer encoder block split as
+    /// Megatron splits it; nil for any other layer, or one too narrow for the group.
+    private static func splitSequenceLayer(_ config: LayerConfig, inputShape: [Int], group: TensorGroup,
+                                           builder: inout LayerBuilder) throws -> (any Layer, [String: ShardPlacement])? {
+        if let spec = config.spec as? MultiHeadAttention.Spec, inputShape.count == 2,
+           TensorParallelAttention.splits(spec, width: group.width) {
+            return TensorParallelAttention.make(spec, inputShape: inputShape, group: group, builder: &builder)
+        }
+        if let spec = config.spec as? TransformerEncoder.Spec, inputShape.count == 2,
+           TensorParallelEncoder.splits(spec, width: group.width, features: inputShape[1]) {
+            return try TensorParallelEncoder.make(spec, inputShape: inputShape, group: group, builder: &builder)
+        }
+        return nil
     }
 
     /// Which top-level Dense layers of `range` are split over `width` ranks, and how. A

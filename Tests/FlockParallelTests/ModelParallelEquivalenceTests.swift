@@ -7,11 +7,13 @@ import Testing
     typealias Fixture = ShardedModelFixture
 
     func expectEquivalent(stages: Int, tensor: Int = 1, world: Int, schedule: PipelineScheduleKind, microBatches: Int,
-                          rows: Int, partitioning: PipelinePartitioning = .parameters) throws {
+                          rows: Int, partitioning: PipelinePartitioning = .parameters,
+                          architecture: Fixture.Architecture = .init()) throws {
         let label = "S=\(stages) T=\(tensor) world=\(world) \(schedule.rawValue) M=\(microBatches) rows=\(rows)"
-        let reference = try Fixture.reference(rows: rows)
+        let reference = try Fixture.reference(rows: rows, architecture: architecture)
         let results = try Fixture.shardedStep(stages: stages, tensor: tensor, world: world, schedule: schedule,
-                                              microBatches: microBatches, rows: rows, partitioning: partitioning)
+                                              microBatches: microBatches, rows: rows, partitioning: partitioning,
+                                              architecture: architecture)
         let gradients = Fixture.assembleGradients(results, like: reference.model)
         for slot in reference.model.parameters.slots {
             let expected = reference.model.parameters.gradient(of: slot).scalars
@@ -54,6 +56,32 @@ import Testing
     @Test(arguments: [2, 3, 4])
     func tensorParallelDenseAtWidthsTheGroupDoesNotDivide(width: Int) throws {
         try expectEquivalent(stages: 1, tensor: width, world: width, schedule: .gpipe, microBatches: 1, rows: 10)
+    }
+
+    /// Attention split by heads and a Transformer block split Megatron's way, at group
+    /// sizes that divide neither the 3 heads nor the 5 hidden units (3 ranks: one head
+    /// each; 2: two heads and one), alone and inside a pipeline.
+    @Test(arguments: [2, 3])
+    func tensorParallelAttentionAndTransformerBlocks(width: Int) throws {
+        try expectEquivalent(stages: 1, tensor: width, world: width, schedule: .gpipe, microBatches: 1, rows: 6,
+                             architecture: .sequences)
+        try expectEquivalent(stages: 2, tensor: width, world: 2 * width, schedule: .oneForwardOneBackward, microBatches: 2,
+                             rows: 6, architecture: .sequences)
+    }
+
+    @Test func attentionLayersAreSplitByHeads() throws {
+        let shards = try LocalCommunicator.run(ranks: 2, deadline: 30) { communicator -> [String: [Int]] in
+            let model = try Fixture.model(.sequences)
+            let group = TensorGroup(communicator: communicator)
+            let shard = try ModelShard(model: model, layers: 0..<4, tensorGroup: group)
+            return Dictionary(uniqueKeysWithValues: shard.parameters.slots.map { ($0.name, $0.shape) })
+        }
+        // Heads of width 2: rank 0 holds heads 0–1 (4 rows), rank 1 head 2 (2 rows).
+        #expect(shards[0]["layers.0.query.weight"] == [4, 6] && shards[1]["layers.0.query.weight"] == [2, 6])
+        #expect(shards[0]["layers.0.output.weight"] == [6, 4] && shards[1]["layers.0.output.weight"] == [6, 2])
+        #expect(shards[0]["layers.0.output.bias"] == [6] && shards[1]["layers.0.output.bias"] == nil)
+        #expect(shards[0]["layers.1.mlp_in.weight"] == [3, 6] && shards[1]["layers.1.mlp_in.weight"] == [2, 6])
+        #expect(shards[0]["layers.1.attention_norm.weight"] == [6] && shards[1]["layers.1.attention_norm.weight"] == [6])
     }
 
     @Test func hybridDataPipelineAndTensor() throws {

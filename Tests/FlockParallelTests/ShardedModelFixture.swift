@@ -11,16 +11,31 @@ struct ShardedModelFixture {
         .dense(units: 9, activation: .relu), .dense(units: classes),
     ]
 
-    static func model(seed: UInt64 = 11) throws -> Model {
-        try Model(layers, inputShape: [inputWidth], seed: seed)
+    /// Sequences (4 steps × 6 features) through attention with 3 heads, a Transformer
+    /// block with 3 heads and 5 hidden units (no group size of 2 divides either), pooling
+    /// and a classifier.
+    static let sequenceLayers: [LayerConfig] = [
+        .multiHeadAttention(heads: 3), .transformerEncoder(heads: 3, mlpUnits: 5), .sequencePool(), .dense(units: classes),
+    ]
+    static let sequenceShape = [4, inputWidth]
+
+    /// A model of `layers` (the MLP above by default) on per-sample inputs `inputShape`.
+    struct Architecture: Sendable {
+        var layers: [LayerConfig] = ShardedModelFixture.layers
+        var inputShape: [Int] = [ShardedModelFixture.inputWidth]
+        static let sequences = Architecture(layers: sequenceLayers, inputShape: sequenceShape)
+    }
+
+    static func model(seed: UInt64 = 11, _ architecture: Architecture = Architecture()) throws -> Model {
+        try Model(architecture.layers, inputShape: architecture.inputShape, seed: seed)
     }
 
     /// `rows` samples of features in [−1, 1) and class labels.
-    static func batch(rows: Int, seed: UInt64 = 5) -> (features: Tensor, targets: Tensor) {
+    static func batch(rows: Int, seed: UInt64 = 5, inputShape: [Int] = [inputWidth]) -> (features: Tensor, targets: Tensor) {
         var generator = RandomGenerator(seed: seed)
-        let features = (0..<(rows * inputWidth)).map { _ in generator.nextUniform(-1, 1) }
+        let features = (0..<(rows * inputShape.reduce(1, *))).map { _ in generator.nextUniform(-1, 1) }
         let targets = (0..<rows).map { _ in Float(Int(generator.next() % UInt64(classes))) }
-        return (Tensor(shape: [rows, inputWidth], scalars: features), Tensor(shape: [rows], scalars: targets))
+        return (Tensor(shape: [rows] + inputShape, scalars: features), Tensor(shape: [rows], scalars: targets))
     }
 
     static let loss = Loss.crossEntropy(labelSmoothing: 0, classWeights: nil)
@@ -42,11 +57,12 @@ struct ShardedModelFixture {
     /// Runs one step's forward and backward on `world` ranks laid out as `stages` ×
     /// `tensor` (the rest data parallel) over the whole batch, each data replica its slice.
     static func shardedStep(stages: Int, tensor: Int = 1, world: Int, schedule: PipelineScheduleKind,
-                            microBatches: Int, rows: Int, partitioning: PipelinePartitioning = .parameters) throws -> [RankResult] {
-        let (features, targets) = batch(rows: rows)
+                            microBatches: Int, rows: Int, partitioning: PipelinePartitioning = .parameters,
+                            architecture: Architecture = Architecture()) throws -> [RankResult] {
+        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape)
         return try LocalCommunicator.run(ranks: world, deadline: 60) { communicator -> RankResult in
             let layout = try ParallelLayout(world: communicator, pipelineStages: stages, tensorWidth: tensor)
-            let model = try Self.model()
+            let model = try Self.model(architecture)
             let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches,
                                          partitioning: partitioning)
             try step.prepare(model: model, configHash: 1)
@@ -78,9 +94,9 @@ struct ShardedModelFixture {
     }
 
     /// The unsharded model's loss, outputs and gradients on the whole batch.
-    static func reference(rows: Int) throws -> (model: Model, loss: Float, outputs: [Float]) {
-        let model = try Self.model()
-        let (features, targets) = batch(rows: rows)
+    static func reference(rows: Int, architecture: Architecture = Architecture()) throws -> (model: Model, loss: Float, outputs: [Float]) {
+        let model = try Self.model(architecture)
+        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape)
         let step = SingleRankStep()
         try step.prepare(model: model, configHash: 1)
         var generator = RandomGenerator(seed: 3)
