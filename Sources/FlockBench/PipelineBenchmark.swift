@@ -21,6 +21,10 @@ public struct PipelineBenchmark: Sendable {
         /// 1 − Σ stage compute / (S · T): idle share over all stages, imbalance included.
         public let meanIdleShare: Double
         public let bubbleTheory: Double
+        /// The simulator's busiest-stage bubble with each stage's measured mean F, B and W
+        /// (no transfer cost): what the schedule itself leaves idle on these stages; the
+        /// rest of `bubbleMeasured` is transfers and other overhead.
+        public let bubbleSimulatedFromMeasuredCosts: Double
         public let samplesPerSecond: Double
         /// Per stage: the most activation bytes it held at once.
         public let peakActivationBytes: [Int]
@@ -60,7 +64,8 @@ public struct PipelineBenchmark: Sendable {
                 let theory = try PipelineSimulator.simulate(schedule.schedule(stages: stages, microBatches: microBatches)).bubbleFraction
                 results.append(Result(schedule: schedule, microBatches: microBatches, bubbleMeasured: measured.bubble,
                                       meanIdleShare: measured.meanIdle,
-                                      bubbleTheory: theory, samplesPerSecond: measured.samplesPerSecond,
+                                      bubbleTheory: theory, bubbleSimulatedFromMeasuredCosts: measured.simulated,
+                                      samplesPerSecond: measured.samplesPerSecond,
                                       peakActivationBytes: measured.peaks, microBatchActivationBytes: single.peaks.max() ?? 0,
                                       versusDataParallel: measured.versusDataParallel))
                 if schedule == .oneForwardOneBackward { dataParallel[microBatches] = measured.dataParallel }
@@ -87,7 +92,8 @@ public struct PipelineBenchmark: Sendable {
     /// The pipeline's figures over `steps` timed steps, each step paired with a data-parallel
     /// step of the same model and global batch just before it (the samples/s ratio per pair).
     private func measure(layout: ParallelLayout, schedule: PipelineScheduleKind, microBatches: Int, rows: Int) throws
-        -> (bubble: Double, meanIdle: Double, samplesPerSecond: Double, peaks: [Int], versusDataParallel: PairedRatio, dataParallel: Double) {
+        -> (bubble: Double, meanIdle: Double, simulated: Double, samplesPerSecond: Double, peaks: [Int], versusDataParallel: PairedRatio,
+            dataParallel: Double) {
         let world = layout.world
         let model = try makeModel(stages: layout.pipelineStages)
         let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches)
@@ -96,6 +102,7 @@ public struct PipelineBenchmark: Sendable {
         let input = batch(rows: rows)
         var generator = RandomGenerator(seed: 3)
         var busy = 0.0, busiest = 0.0, total = 0.0, peak = 0, dataParallelTotal = 0.0
+        var passes = PipelineStageProfile()
         func pipelineStep(_ index: Int) throws -> Double {
             try world.barrier()
             _ = try step.computeGradients([input], model: model, loss: .meanSquaredError, step: index, generator: &generator)
@@ -118,11 +125,19 @@ public struct PipelineBenchmark: Sendable {
             busiest += try world.allreduce([step.lastProfile.computeSeconds], operation: .max)[0]
             total += slowest
             peak = max(peak, step.lastProfile.peakActivationBytes)
+            passes.passSeconds.merge(step.lastProfile.passSeconds, uniquingKeysWith: +)
+            passes.passCounts.merge(step.lastProfile.passCounts, uniquingKeysWith: +)
             return Double(rows) / slowest
         })
         let peaks = try world.allgather([Int64(peak)]).map { Int($0[0]) }
         let stages = Double(layout.pipelineStages)
-        return (max(0, 1 - busiest / total), max(0, 1 - busy / (stages * total)), Double(rows * steps) / total, peaks,
+        let mine = passes.meanCosts
+        let stageCosts = try world.allgather([mine.forward, mine.backwardInput, mine.backwardWeight])
+            .map { PipelineCosts(forward: $0[0], backwardInput: $0[1], backwardWeight: $0[2]) }
+        let simulation = try PipelineSimulator.simulate(schedule.schedule(stages: layout.pipelineStages, microBatches: microBatches),
+                                                        stageCosts: stageCosts)
+        let simulated = 1 - (simulation.busyTime.max() ?? 0) / simulation.totalTime
+        return (max(0, 1 - busiest / total), max(0, 1 - busy / (stages * total)), simulated, Double(rows * steps) / total, peaks,
                 versus, Double(rows * steps) / dataParallelTotal)
     }
 

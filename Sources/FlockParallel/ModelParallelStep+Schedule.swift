@@ -44,6 +44,7 @@ extension ModelParallelStep {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
             if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
+            lastProfile.addPass(action, seconds: seconds)
             lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
                                                   state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
         }

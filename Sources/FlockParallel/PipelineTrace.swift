@@ -26,8 +26,43 @@ public struct PipelineStageProfile: Sendable, Equatable {
     /// of micro-batches in flight).
     public var peakActivationBytes = 0
 
+    /// Seconds and count of each kind of compute pass (F, B, W, full backward).
+    public var passSeconds: [PassKind: Double] = [:]
+    public var passCounts: [PassKind: Int] = [:]
+
     /// The stage's idle share: 1 − compute / stage time.
     public var bubble: Double { stageSeconds > 0 ? max(0, 1 - computeSeconds / stageSeconds) : 0 }
+
+    /// A compute pass's kind, for per-kind timing.
+    public enum PassKind: Hashable, Sendable {
+        case forward, backwardInput, backwardWeight, backward
+
+        init?(_ action: PipelineAction) {
+            switch action {
+            case .forward: self = .forward
+            case .backwardInput: self = .backwardInput
+            case .backwardWeight: self = .backwardWeight
+            case .backward: self = .backward
+            case .send, .receive: return nil
+            }
+        }
+    }
+
+    mutating func addPass(_ action: PipelineAction, seconds: Double) {
+        guard let kind = PassKind(action) else { return }
+        passSeconds[kind, default: 0] += seconds
+        passCounts[kind, default: 0] += 1
+    }
+
+    /// The mean cost of each pass as the simulator takes it (a full backward split evenly
+    /// into B and W when the split passes never ran), in seconds.
+    public var meanCosts: PipelineCosts {
+        func mean(_ kind: PassKind) -> Double? { passCounts[kind].map { passSeconds[kind]! / Double($0) } }
+        let backwardHalf = mean(.backward).map { $0 / 2 }
+        let forward = mean(.forward) ?? 1e-9
+        return PipelineCosts(forward: max(forward, 1e-9), backwardInput: max(mean(.backwardInput) ?? backwardHalf ?? forward, 1e-9),
+                             backwardWeight: max(mean(.backwardWeight) ?? backwardHalf ?? forward, 1e-9))
+    }
 
     public init() {}
 }

@@ -217,12 +217,14 @@ struct PipelineBench: ParsableCommand {
         }
         print("pipeline: \(report.stages) stages × \(benchmark.layersPerStage) dense \(width) layers, micro-batches of \(microBatchRows) samples, 1 BLAS thread per rank")
         print("bubble: idle share of the busiest stage's step time (mean over stages, imbalance included, in brackets)")
-        print("schedule  M   bubble measured        theory   samples/s   vs data parallel (pairs, min–max)   peak activations per stage (MB)")
+        print("theory: F = B = W; sim.: the simulator with each stage's measured F, B, W (the rest of the measured bubble is transfers and overhead)")
+        print("schedule  M   bubble measured        theory   sim.   samples/s   vs data parallel (pairs, min–max)   peak activations per stage (MB)")
         for result in report.results {
             let peaks = result.peakActivationBytes.map { String(format: "%.2f", Double($0) / 1_048_576) }.joined(separator: " ")
             let versus = result.versusDataParallel
-            print(String(format: "%-8@ %2d   %7.3f (%.3f)  %11.3f  %10.0f   %5.2f (%.2f–%.2f)   ", result.schedule.rawValue as NSString,
-                         result.microBatches, result.bubbleMeasured, result.meanIdleShare, result.bubbleTheory, result.samplesPerSecond,
+            print(String(format: "%-8@ %2d   %7.3f (%.3f)  %11.3f  %5.3f  %10.0f   %5.2f (%.2f–%.2f)   ", result.schedule.rawValue as NSString,
+                         result.microBatches, result.bubbleMeasured, result.meanIdleShare, result.bubbleTheory,
+                         result.bubbleSimulatedFromMeasuredCosts, result.samplesPerSecond,
                          versus.median, versus.minimum, versus.maximum) + peaks)
         }
         for (microBatches, value) in report.dataParallelSamplesPerSecond.sorted(by: { $0.key < $1.key }) {
@@ -232,6 +234,7 @@ struct PipelineBench: ParsableCommand {
             let results: [[String: Any]] = report.results.map { result in
                 ["schedule": result.schedule.rawValue, "micro_batches": result.microBatches,
                  "bubble_measured": result.bubbleMeasured, "bubble_theory": result.bubbleTheory,
+                 "bubble_simulated_from_measured_costs": result.bubbleSimulatedFromMeasuredCosts,
                  "mean_idle_share": result.meanIdleShare,
                  "samples_per_second": result.samplesPerSecond, "peak_activation_bytes": result.peakActivationBytes.max() ?? 0,
                  "peak_activation_bytes_per_stage": result.peakActivationBytes,
