@@ -76,6 +76,15 @@ struct AxisScale {
 /// Numbers as a person reads them on an axis or in a tooltip: 4 significant digits,
 /// scientific notation only for very small or large magnitudes.
 enum NumberText {
+    /// A tick label: short, with k and M for thousands and millions (`110k`), so labels
+    /// stay clear of the axis title.
+    static func tick(_ value: Double) -> String {
+        let magnitude = abs(value)
+        if magnitude >= 1e6 && magnitude < 1e9 { return String(format: "%.3g", value / 1e6) + "M" }
+        if magnitude >= 1e4 && magnitude < 1e6 { return String(format: "%.3g", value / 1e3) + "k" }
+        return format(value)
+    }
+
     static func format(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "−∞") }
         if value == 0 { return "0" }

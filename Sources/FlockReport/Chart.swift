@@ -94,7 +94,7 @@ struct Chart {
         if let categories = xCategories {
             xTicks = categories.enumerated().map { (Double($0.offset), $0.element) }
         } else {
-            xTicks = xScale.ticks(count: 6).filter { !integerX || $0 == $0.rounded() }.map { ($0, NumberText.format($0)) }
+            xTicks = xScale.ticks(count: 6).filter { !integerX || $0 == $0.rounded() }.map { ($0, NumberText.tick($0)) }
         }
         for (value, text) in xTicks {
             let x = xScale.position(value)
@@ -107,7 +107,7 @@ struct Chart {
             let y = yScale.position(value)
             svg += "<line x1=\"\(f(plot.left))\" y1=\"\(f(y))\" x2=\"\(f(plot.right))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>"
             svg += "<line x1=\"\(f(plot.left - 5))\" y1=\"\(f(y))\" x2=\"\(f(plot.left))\" y2=\"\(f(y))\" stroke=\"#444\"/>"
-            svg += "<text class=\"tick\" x=\"\(f(plot.left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(NumberText.format(value))</text>\n"
+            svg += "<text class=\"tick\" x=\"\(f(plot.left - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(NumberText.tick(value))</text>\n"
         }
         let middle = (plot.top + plot.bottom) / 2
         svg += "<text class=\"axis-label\" x=\"16\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(middle)))\">\(HTML.escape(yLabel))</text>\n</g>\n"

@@ -28,7 +28,7 @@ struct ComparisonPage {
             }
             let legend = runs.enumerated().map { LegendEntry(label: $0.element.name, color: Palette.color($0.offset)) }
                 + [LegendEntry(label: "solid: validation, dashed: training", color: "#999999", dashed: true)]
-            return Chart(title: base == "loss" ? "Loss, all runs" : "\(base), all runs", xLabel: "epoch",
+            return Chart(title: (base == "loss" ? "Loss" : base.prefix(1).uppercased() + base.dropFirst()) + ", all runs", xLabel: "epoch",
                          yLabel: MetricUnits.label(base, config: runs.first?.config), series: lines, legend: legend,
                          logY: base == "loss" && MetricUnits.wantsLogAxis(lines.flatMap { $0.points.map(\.y) }), integerX: true)
         }

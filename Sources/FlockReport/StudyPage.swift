@@ -70,7 +70,9 @@ struct StudyPage {
 
     /// One line per trial that reported values; pruned trials end in a ×.
     func intermediateValues() -> Chart? {
+        // Complete trials drawn last, on top of the pruned ones that share their first steps.
         let reporting = data.trials.filter { !(data.curves[$0.number] ?? [:]).isEmpty }
+            .sorted { ($0.state == .complete ? 1 : 0, $0.number) < ($1.state == .complete ? 1 : 0, $1.number) }
         guard !reporting.isEmpty else { return nil }
         let lines = reporting.map { trial -> ChartSeries in
             let steps = data.curves[trial.number]!.sorted { $0.key < $1.key }

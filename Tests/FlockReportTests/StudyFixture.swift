@@ -3,8 +3,8 @@ import FlockSweep
 import FlockTestSupport
 import Foundation
 
-/// A real sweep (driver, TPE sampler, ASHA pruner, SQLite store) over learning rate and
-/// momentum whose trials report a scripted curve per step instead of training: it has
+/// A real sweep (driver, TPE sampler, SQLite store) over learning rate and
+/// momentum (median pruner) whose trials report a scripted curve per step instead of training: it has
 /// complete, pruned and failed trials in seconds.
 enum StudyFixture {
     struct Diverged: Error, CustomStringConvertible {
@@ -39,7 +39,7 @@ enum StudyFixture {
             budget: {trials: 14}
             sampler: {name: tpe, startup_trials: 5}
             seed: 7
-            pruner: {name: asha, min_resource: 1, reduction_factor: 3}
+            pruner: {name: median, startup_trials: 4, warmup_steps: 1}
             max_retries: 0
             """, baseDirectory: "/")
         let driver = SweepDriver(sweep: sweep, store: try ExperimentStore(path: path), directory: directory, runner: CurveRunner())
