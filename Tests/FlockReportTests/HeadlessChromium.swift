@@ -9,9 +9,11 @@ struct BrowserPage {
     let plotAreas: [[Int]]
     let screenshot: URL
 
-    /// Pixels drawn in colour (not white, grey or black: max − min channel > 60) inside
-    /// each plot area of the screenshot — the data series, not the frame or grid lines.
-    func colouredPixelsPerChart() throws -> [Int] {
+    /// For each plot area of the screenshot, how many of its pixel columns hold a pixel
+    /// drawn in colour (not white, grey or black: max − min channel > 60). The frame and
+    /// grid lines are grey; a vertical marker (a checkpoint, an early stop) is a few columns
+    /// wide; a data series spreads across the chart.
+    func colouredColumnsPerChart() throws -> [Int] {
         let script = screenshot.deletingLastPathComponent().appendingPathComponent("count_pixels.py")
         try HeadlessChromium.pixelCounter.write(to: script, atomically: true, encoding: .utf8)
         let areas = plotAreas.map { $0.map(String.init).joined(separator: ",") }
@@ -66,7 +68,7 @@ enum HeadlessChromium {
     }
 
     /// Decodes an 8-bit RGB/RGBA PNG with the standard library's zlib and counts, per
-    /// rectangle `x,y,w,h`, the pixels whose channels differ by more than 60.
+    /// rectangle `x,y,w,h`, the columns with a pixel whose channels differ by more than 60.
     static let pixelCounter = #"""
         import struct, sys, zlib
 
@@ -115,12 +117,13 @@ enum HeadlessChromium {
         image, bpp = rows(sys.argv[1], max([y + h for x, y, w, h in rects] + [0]))
         counts = []
         for x, y, w, h in rects:
-            count = 0
+            columns = set()
             for row in image[y:y + h]:
-                for i in range(x * bpp, (x + w) * bpp, bpp):
+                for column in range(x, x + w):
+                    i = column * bpp
                     r, g, b = row[i], row[i + 1], row[i + 2]
-                    if max(r, g, b) - min(r, g, b) > 60: count += 1
-            counts.append(count)
+                    if max(r, g, b) - min(r, g, b) > 60: columns.add(column)
+            counts.append(len(columns))
         print(' '.join(str(c) for c in counts))
         """#
 }
