@@ -26,8 +26,10 @@ struct ComparisonPage {
                 if !validation.isEmpty { lines.append(series(run, "val_\(base)", validation, color: color, dashed: false)) }
                 if !train.isEmpty { lines.append(series(run, base, train, color: color, dashed: true)) }
             }
-            let legend = runs.enumerated().map { LegendEntry(label: $0.element.name, color: Palette.color($0.offset)) }
-                + [LegendEntry(label: "solid: validation, dashed: training", color: "#999999", dashed: true)]
+            // Past a dozen runs the legend would squeeze the plot: the tooltips name the rest.
+            var legend = runs.prefix(12).enumerated().map { LegendEntry(label: $0.element.name, color: Palette.color($0.offset)) }
+            if runs.count > 12 { legend.append(LegendEntry(label: "+\(runs.count - 12) more (hover a line)", color: "#999999")) }
+            legend.append(LegendEntry(label: "solid: validation, dashed: training", color: "#999999", dashed: true))
             return Chart(title: (base == "loss" ? "Loss" : base.prefix(1).uppercased() + base.dropFirst()) + ", all runs", xLabel: "epoch",
                          yLabel: MetricUnits.label(base, config: runs.first?.config), series: lines, legend: legend,
                          logY: base == "loss" && MetricUnits.wantsLogAxis(lines.flatMap { $0.points.map(\.y) }), integerX: true)
