@@ -1,6 +1,6 @@
 /// One epoch of a run: `loss`, each metric, their `val_` forms, `lr`, `seconds`,
 /// `samples_per_second`, as in a line of `metrics.jsonl`.
-public struct EpochValues: Sendable, Equatable {
+struct EpochValues: Sendable, Equatable {
     /// 1-based, as logged.
     public var epoch: Int
     public var values: [String: Double]
@@ -13,7 +13,7 @@ public struct EpochValues: Sendable, Equatable {
 
 /// Rollbacks after a non-finite loss (TerminateOnNaN `action: rollback`), as the run's
 /// kept checkpoints record them: `count` rollbacks had happened by the end of `byEpoch`.
-public struct NaNRollbacks: Sendable, Equatable {
+struct NaNRollbacks: Sendable, Equatable {
     public var count: Int
     /// The earliest kept checkpoint's epoch that counts them all; the rollbacks happened in
     /// this epoch or before it (older checkpoints may have been deleted).
@@ -22,7 +22,7 @@ public struct NaNRollbacks: Sendable, Equatable {
 
 /// What a report shows of one training run, read from its directory (`metrics.jsonl`,
 /// `summary.json`, `config.yaml`, `checkpoints/`) and from the store's record of it.
-public struct RunData: Sendable {
+struct RunData: Sendable {
     public var name: String
     public var directory: String?
     /// `running`, `completed`, `stopped_early`, `pruned`, `failed`, or `unknown`.
