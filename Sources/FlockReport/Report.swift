@@ -10,7 +10,7 @@ import Foundation
 /// ```swift
 /// let report = try Report.make(target: "runs/digits-mlp-20260101-120000")
 /// try report.write(to: "report.html")
-/// print(report.message)   // "run digits-mlp (20 epochs): Overfitting from epoch 9: …"
+/// print(report.message)   // "run digits-mlp-… (completed, last epoch 20): Overfitting from epoch 9: …"
 /// ```
 public struct Report: Sendable {
     public enum Kind: Sendable, Equatable {

@@ -110,6 +110,9 @@ struct RunPage {
             var note = "Early stopping ended the run after epoch \(last) (monitoring \(monitor)"
             if let best = bestEpoch { note += ", best at epoch \(best.epoch): \(NumberText.format(best.value))" }
             notes.append(note + ").")
+            if diagnosis.verdict == .underfitting {
+                notes.append("Validation loss was still falling when early stopping ended the run: its min_delta or patience may be too strict.")
+            }
         } else if hasEarlyStopping {
             notes.append("Early stopping (monitoring \(monitor)) did not trigger.")
         }
