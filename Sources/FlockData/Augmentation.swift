@@ -86,22 +86,25 @@ public struct Augmentation: Sendable, Equatable {
     /// λ·x_s + (1 − λ)·x_p with a partner p drawn from the whole `dataset` and λ ~ Beta(α, α),
     /// and its target the same blend of the two one-hot labels: targets (B, `classCount`).
     /// Draws are keyed by (seed, epoch, sample), as `apply`'s are.
-    public func mix(_ features: Tensor, samples: [Int], dataset: Dataset, classCount: Int, epoch: Int,
-                    seed: UInt64) -> (features: Tensor, targets: Tensor) {
+    public func mix(_ features: Tensor, samples: [Int], dataset: any SampleSource, classCount: Int, epoch: Int,
+                    seed: UInt64) throws -> (features: Tensor, targets: Tensor) {
         let rowSize = features.count / Swift.max(features.shape[0], 1)
-        var mixed = features
-        var targets = Tensor(zeros: [samples.count, classCount])
-        for (row, sample) in samples.enumerated() {
+        let draws = samples.map { sample in
             var generator = Self.generator(seed: seed ^ 0x3113_0000_0000, epoch: epoch, sample: sample)
             let partner = Int(generator.next() % UInt64(dataset.count))
             let first = Self.gamma(mixup, &generator), second = Self.gamma(mixup, &generator)
-            let weight = first + second > 0 ? first / (first + second) : 1
+            return (partner: partner, weight: first + second > 0 ? first / (first + second) : 1)
+        }
+        let partners = try dataset.batch(draws.map(\.partner))
+        var mixed = features
+        var targets = Tensor(zeros: [samples.count, classCount])
+        for (row, (sample, draw)) in zip(samples, draws).enumerated() {
             for i in 0..<rowSize {
-                let own = mixed.scalars[row * rowSize + i], other = dataset.features.scalars[partner * rowSize + i]
-                mixed.scalars[row * rowSize + i] = weight * own + (1 - weight) * other
+                let own = mixed.scalars[row * rowSize + i], other = partners.features.scalars[row * rowSize + i]
+                mixed.scalars[row * rowSize + i] = draw.weight * own + (1 - draw.weight) * other
             }
-            targets.scalars[row * classCount + Int(dataset.targets.scalars[sample])] += weight
-            targets.scalars[row * classCount + Int(dataset.targets.scalars[partner])] += 1 - weight
+            targets.scalars[row * classCount + Int(dataset.targets.scalars[sample])] += draw.weight
+            targets.scalars[row * classCount + Int(partners.targets.scalars[row])] += 1 - draw.weight
         }
         return (mixed, targets)
     }

@@ -32,20 +32,32 @@ struct CSVRecordParser {
     private let bytes: [UInt8]
     private let delimiter: [UInt8]
     private let path: String
-    private var position = 0
-    private var line = 1
+    /// The byte the next record (or blank line) starts at.
+    private(set) var position = 0
+    /// The line at `position`.
+    private(set) var line = 1
 
     /// Throws `DataError.unusableDelimiter` for a delimiter that is a quote or a line break.
     init(text: String, delimiter: Character, path: String) throws {
+        try self.init(bytes: Array(text.utf8), delimiter: delimiter, path: path)
+    }
+
+    /// A parser of `bytes` cut from a file at a record boundary that lies on line
+    /// `firstLine`; a byte-order mark is dropped only at line 1.
+    init(bytes: [UInt8], delimiter: Character, path: String, firstLine: Int = 1) throws {
         let delimiterBytes = Array(String(delimiter).utf8)
         guard !delimiterBytes.contains(where: { [Self.quote, Self.lineFeed, Self.carriageReturn].contains($0) }) else {
             throw DataError.unusableDelimiter(path: path, delimiter: String(delimiter))
         }
-        self.bytes = Array(text.utf8)
+        self.bytes = bytes
         self.delimiter = delimiterBytes
         self.path = path
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+        line = firstLine
+        if firstLine == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
     }
+
+    /// Whether every byte has been read.
+    var isAtEnd: Bool { position >= bytes.count }
 
     /// The next non-blank record, or nil at the end of the text.
     mutating func next() throws -> CSVRecord? {

@@ -37,10 +37,7 @@ public struct DataLoader: Sendable {
 
     /// The sample order of epoch `epoch`.
     public func order(epoch: Int) -> [Int] {
-        if let sampler { return sampler.order(epoch: epoch, seed: seed, count: dataset.count) }
-        guard shuffle else { return Array(0..<dataset.count) }
-        var generator = RandomGenerator(seed: seed, stream: UInt64(epoch) &+ 0xDA7A_0000)
-        return generator.permutation(dataset.count)
+        SampleOrder(count: dataset.count, shuffle: shuffle, seed: seed, sampler: sampler).order(epoch: epoch)
     }
 
     /// Batch `index` of epoch `epoch`.

@@ -30,11 +30,17 @@ public struct Dataset: Sendable, Equatable {
     /// A seeded shuffle, then the last `validationFraction` of samples held out
     /// (Keras' `validation_split` takes the tail; the shuffle first keeps classes mixed).
     public func split(validationFraction: Double, seed: UInt64) -> (training: Dataset, validation: Dataset) {
+        let (training, validation) = Self.splitIndices(count: count, validationFraction: validationFraction, seed: seed)
+        return (subset(training), subset(validation))
+    }
+
+    /// The sample indices of `split(validationFraction:seed:)`'s two parts, in their order.
+    public static func splitIndices(count: Int, validationFraction: Double, seed: UInt64) -> (training: [Int], validation: [Int]) {
         precondition(validationFraction >= 0 && validationFraction < 1, "validation fraction must be in [0, 1)")
         var generator = RandomGenerator(seed: seed, stream: 0x5911)
         let order = generator.permutation(count)
         let validationCount = Int((Double(count) * validationFraction).rounded())
         let trainingCount = count - validationCount
-        return (subset(Array(order[..<trainingCount])), subset(Array(order[trainingCount...])))
+        return (Array(order[..<trainingCount]), Array(order[trainingCount...]))
     }
 }

@@ -15,32 +15,16 @@ public struct Normalizer: Sendable, Equatable, Codable {
 
     /// Fits per-feature statistics over the first dimension of `features` (N, d…).
     public init(method: Method, fittingOn features: Tensor) {
-        self.method = method
         let n = features.shape.first ?? 0
-        let width = n == 0 ? 0 : features.count / n
-        var offset = [Float](repeating: 0, count: width)
-        var scale = [Float](repeating: 1, count: width)
-        if method != .none, n > 0 {
-            features.scalars.withUnsafeBufferPointer { x in
-                for j in 0..<width {
-                    switch method {
-                    case .standard:
-                        var sum = 0.0, sumSquares = 0.0
-                        for i in 0..<n { let v = Double(x[i * width + j]); sum += v; sumSquares += v * v }
-                        let mean = sum / Double(n)
-                        let deviation = Swift.max(sumSquares / Double(n) - mean * mean, 0).squareRoot()
-                        offset[j] = Float(mean)
-                        scale[j] = deviation > 1e-12 ? Float(1 / deviation) : 1
-                    case .minMax:
-                        var low = Float.infinity, high = -Float.infinity
-                        for i in 0..<n { low = Swift.min(low, x[i * width + j]); high = Swift.max(high, x[i * width + j]) }
-                        offset[j] = low
-                        scale[j] = high > low ? 1 / (high - low) : 1
-                    case .none: break
-                    }
-                }
-            }
+        var statistics = FeatureStatistics(width: n == 0 ? 0 : features.count / n)
+        if method != .none, n > 0, statistics.width > 0 {
+            features.scalars.withUnsafeBufferPointer { statistics.add($0) }
         }
+        self = statistics.normalizer(method)
+    }
+
+    init(method: Method, offset: [Float], scale: [Float]) {
+        self.method = method
         self.offset = offset
         self.scale = scale
     }

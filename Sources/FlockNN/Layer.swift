@@ -10,6 +10,9 @@ public struct ForwardContext {
     /// synchronized batch normalization uses to normalize with global-batch statistics.
     /// Every rank of the group must call it the same number of times, in the same order.
     public var sumAcrossDataGroup: ((inout [Double]) -> Void)?
+    /// (B, T): 1 where a sequence position is padding, set by an `Embedding` with a
+    /// `padding_id`; attention hides those keys and mean pooling skips them.
+    public var sequencePadding: Tensor?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

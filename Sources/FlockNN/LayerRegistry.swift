@@ -34,6 +34,15 @@ public struct LayerRegistry: Sendable {
         BatchNorm.Spec.self,
         LayerNorm.Spec.self,
         GroupNorm.Spec.self,
+        Embedding.Spec.self,
+        PositionalEncoding.Spec.self,
+        MultiHeadAttention.Spec.self,
+        TransformerEncoder.Spec.self,
+        SequencePool.Spec.self,
+        SimpleRNN.Spec.self,
+        LSTM.Spec.self,
+        GRU.Spec.self,
+        GaussianNoise.Spec.self,
     ])
 
     /// Adds a kind; a kind with the same `typeName` is replaced.

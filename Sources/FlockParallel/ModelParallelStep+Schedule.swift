@@ -40,7 +40,7 @@ extension ModelParallelStep {
             } catch {
                 throw PipelineStageError(stage: stage, rank: layout.world.rank, step: step, microBatch: action.microBatch,
                                          action: action.label(stage: stage), underlying: error,
-                                         grid: schedule.grid(marked: [(stage, index)]), recent: trace.recent)
+                                         grid: schedule.failureGrid(stage: stage, index: index), recent: trace.recent)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
             if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }

@@ -52,19 +52,21 @@ public struct PipelineSchedule: Sendable, Equatable {
 
     /// A step × stage table of the schedule, for logs and error messages: one row per action
     /// index, one column per stage. `marked` puts `*` after the action at `(stage, index)`
-    /// pairs (a deadlock's pending actions, a failing action).
+    /// pairs (a deadlock's pending actions, a failing action), `waiting` puts `<` (where
+    /// a stage waits on a failed one).
     ///
     /// ```
     /// step | stage 0   | stage 1
     ///    0 | F0        | RECV_F0←0
     ///    1 | SEND_F0→1 | F0
     /// ```
-    public func grid(marked: [(stage: Int, index: Int)] = []) -> String {
+    public func grid(marked: [(stage: Int, index: Int)] = [], waiting: [(stage: Int, index: Int)] = []) -> String {
         let rows = actions.map(\.count).max() ?? 0
         var cells = actions.map { $0.map(\.description) }
-        for mark in marked where cells.indices.contains(mark.stage)
-            && cells[mark.stage].indices.contains(mark.index) {
-            cells[mark.stage][mark.index] += "*"
+        for (marks, symbol) in [(marked, "*"), (waiting, "<")] {
+            for mark in marks where cells.indices.contains(mark.stage) && cells[mark.stage].indices.contains(mark.index) {
+                cells[mark.stage][mark.index] += symbol
+            }
         }
         let headers = (0..<stages).map { "stage \($0)" }
         let widths = (0..<stages).map { s in max(headers[s].count, cells[s].map(\.count).max() ?? 0) }

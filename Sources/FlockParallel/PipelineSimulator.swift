@@ -40,7 +40,15 @@ public enum PipelineSimulator {
 
     /// Validates `schedule` (throwing ``PipelineScheduleError``) and simulates one step.
     public static func simulate(_ schedule: PipelineSchedule, costs: PipelineCosts = PipelineCosts()) throws -> Result {
-        try costs.validate()
+        try simulate(schedule, stageCosts: Array(repeating: costs, count: schedule.stages))
+    }
+
+    /// `simulate(_:costs:)` with each stage's own costs (`stageCosts[s]`, one per stage):
+    /// stages are never quite equal (the first has no input gradient to compute for its
+    /// first layer, the last adds the loss).
+    public static func simulate(_ schedule: PipelineSchedule, stageCosts: [PipelineCosts]) throws -> Result {
+        precondition(stageCosts.count == schedule.stages, "\(stageCosts.count) stage costs for \(schedule.stages) stages")
+        for costs in stageCosts { try costs.validate() }
         try PipelineScheduleValidator.validate(schedule)
         let stages = schedule.stages
         // Per (source, destination, kind) channel: when each sent message becomes receivable, FIFO.
@@ -58,7 +66,7 @@ public enum PipelineSimulator {
                     switch action {
                     case .send(let kind, _, let peer):
                         arrivals[PipelineChannel(source: stage, destination: peer, kind: kind), default: []]
-                            .append(clock[stage] + costs.communication)
+                            .append(clock[stage] + stageCosts[stage].communication)
                     case .receive(let kind, _, let peer):
                         let channel = PipelineChannel(source: peer, destination: stage, kind: kind)
                         let index = received[channel, default: 0]
@@ -66,7 +74,7 @@ public enum PipelineSimulator {
                         clock[stage] = max(clock[stage], sent[index])
                         received[channel] = index + 1
                     default:
-                        let end = clock[stage] + costs.cost(of: action)
+                        let end = clock[stage] + stageCosts[stage].cost(of: action)
                         timelines[stage].append(Interval(action: action, start: clock[stage], end: end))
                         clock[stage] = end
                     }

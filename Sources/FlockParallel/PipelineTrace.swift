@@ -1,12 +1,17 @@
 /// The last actions a stage ran, kept for the error that ends a failed pipeline step.
 struct PipelineTrace {
     static let capacity = 8
-    private(set) var recent: [String] = []
+    /// The last actions, oldest first, kept raw: describing an action reflects on the
+    /// enum, microseconds that would count as pipeline idle time at every action.
+    private var entries: [(index: Int, action: PipelineAction)] = []
 
     mutating func record(_ index: Int, _ action: PipelineAction) {
-        if recent.count == Self.capacity { recent.removeFirst() }
-        recent.append("\(index):\(action)")
+        if entries.count == Self.capacity { entries.removeFirst() }
+        entries.append((index, action))
     }
+
+    /// "index:action" for each recent action, for error reports.
+    var recent: [String] { entries.map { "\($0.index):\($0.action)" } }
 }
 
 /// Where one stage's time went over its last optimizer step's schedules.
@@ -28,8 +33,8 @@ public struct PipelineStageProfile: Sendable, Equatable {
 }
 
 /// A pipeline action that failed on this rank: names the stage, the rank, the step, the
-/// micro-batch and the action, and shows the schedule with the failing action marked and
-/// the stage's last actions.
+/// micro-batch and the action, and shows the schedule with the failing action marked, the
+/// action every other stage is waiting at (the schedule fixes it), and the stage's last actions.
 public struct PipelineStageError: Error, CustomStringConvertible {
     public let stage: Int
     public let rank: Int
@@ -45,7 +50,7 @@ public struct PipelineStageError: Error, CustomStringConvertible {
         """
         pipeline stage \(stage) (rank \(rank)) failed at step \(step), micro-batch \(microBatch), action \(action): \(underlying)
         stage \(stage)'s last actions: \(recent.joined(separator: ", "))
-        schedule (* marks the failing action):
+        schedule (* marks the failing action, < where each other stage waits; every action above a mark is done):
         \(grid)
         """
     }

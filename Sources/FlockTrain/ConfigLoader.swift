@@ -36,6 +36,7 @@ public enum ConfigLoader {
         config.data.source = absolute(config.data.source, from: baseDirectory)
         config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
         if let from = config.initFrom?.checkpoint { config.initFrom?.checkpoint = absolute(from, from: baseDirectory) }
+        config.loss.teacher = config.loss.teacher.map { absolute($0, from: baseDirectory) }
         return config
     }
 

@@ -32,7 +32,7 @@ struct MetricAccumulator {
         samples += count
         // Class labels were checked to be small non-negative integers when the data was read.
         switch loss {
-        case .crossEntropy:
+        case .crossEntropy, .focal, .distillation:
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.argmaxRows())
             if curves != nil {
                 let classes = outputs.count / max(count, 1), probabilities = Tensor.softmaxLastAxis(outputs.reshaped([count, classes]))

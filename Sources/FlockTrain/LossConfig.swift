@@ -1,6 +1,6 @@
 /// `loss: cross_entropy` or `loss: {name: cross_entropy, label_smoothing: 0.1}`.
 public struct LossConfig: Codable, Equatable, Sendable {
-    public static let names = ["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+    public static let names = ["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "focal", "distillation"]
 
     public var name: String
     /// Cross-entropy: ε in [0, 1).
@@ -11,12 +11,21 @@ public struct LossConfig: Codable, Equatable, Sendable {
     public var delta: Double?
     /// Binary cross-entropy: whether the model outputs logits (default) or probabilities.
     public var fromLogits: Bool?
+    /// Focal: the focusing exponent γ (default 2).
+    public var gamma: Double?
+    /// Distillation: the teacher's checkpoint (a run directory or checkpoint folder,
+    /// relative to the config file), its softening temperature T (default 4), and α, the
+    /// weight of the teacher's term against the labels' cross-entropy (default 0.9).
+    public var teacher: String?
+    public var temperature: Double?
+    public var alpha: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, delta
         case labelSmoothing = "label_smoothing"
         case classWeights = "class_weights"
         case fromLogits = "from_logits"
+        case gamma, teacher, temperature, alpha
     }
 
     public init(name: String = "cross_entropy") {
@@ -35,9 +44,13 @@ public struct LossConfig: Codable, Equatable, Sendable {
         classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
         delta = try c.decodeIfPresent(Double.self, forKey: .delta)
         fromLogits = try c.decodeIfPresent(Bool.self, forKey: .fromLogits)
+        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma)
+        teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
+        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
     }
 
-    public var isClassification: Bool { name == "cross_entropy" || name == "binary_cross_entropy" }
+    public var isClassification: Bool { ["cross_entropy", "binary_cross_entropy", "focal", "distillation"].contains(name) }
 
     public func makeLoss(path: String) throws -> Loss {
         try Check.oneOf(name, Self.names, "\(path).name", what: "loss")
@@ -50,7 +63,25 @@ public struct LossConfig: Codable, Equatable, Sendable {
         }
         if name != "huber" { try reject(delta != nil, "delta") }
         if name != "binary_cross_entropy" { try reject(fromLogits != nil, "from_logits") }
+        if name != "focal" { try reject(gamma != nil, "gamma") }
+        if name != "distillation" {
+            try reject(teacher != nil, "teacher")
+            try reject(temperature != nil, "temperature")
+            try reject(alpha != nil, "alpha")
+        }
         switch name {
+        case "focal":
+            let gamma = self.gamma ?? 2
+            try Check.inRange(gamma, 0, 100, "\(path).gamma")
+            return .focal(gamma: Float(gamma))
+        case "distillation":
+            guard let teacher, !teacher.isEmpty else {
+                throw ConfigError(path: "\(path).teacher", "distillation needs the teacher's checkpoint (a run directory or checkpoint folder)")
+            }
+            let temperature = self.temperature ?? 4, alpha = self.alpha ?? 0.9
+            try Check.positive(temperature, atMost: 1000, "\(path).temperature")
+            guard alpha >= 0, alpha <= 1 else { throw ConfigError(path: "\(path).alpha", "expected a number in [0, 1], got \(alpha)") }
+            return .distillation(temperature: Float(temperature), alpha: Float(alpha))
         case "cross_entropy":
             let smoothing = labelSmoothing ?? 0
             try Check.inRange(smoothing, 0, 1, "\(path).label_smoothing")

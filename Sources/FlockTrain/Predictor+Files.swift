@@ -17,6 +17,26 @@ extension Predictor {
         return try predict(features: read.features, targets: read.targets, source: path)
     }
 
+    /// Every sample of the IDX features file `path` (N, d…), in order, with metrics when
+    /// `labels` names its IDX labels file (N).
+    public func predict(idx path: String, labels: String? = nil) throws -> Result {
+        let images = try IDXReader.read(path: path)
+        guard let rows = images.shape.first else {
+            throw DataError.invalidIDX(path: path, reason: "a features file needs at least one dimension (samples)")
+        }
+        let targets = try labels.map { labelsPath in
+            let targets = try IDXReader.read(path: labelsPath)
+            guard targets.rank == 1 else {
+                throw DataError.invalidIDX(path: labelsPath, reason: "labels must be one-dimensional, got shape \(targets.shape)")
+            }
+            guard targets.count == rows else {
+                throw DataError.mismatchedCounts(features: path, labels: labelsPath, featureCount: rows, labelCount: targets.count)
+            }
+            return targets
+        }
+        return try predict(features: images.reshaped([rows, images.count / max(rows, 1)]), targets: targets, source: path)
+    }
+
     /// The predictions as CSV (`prediction` column, then one `p_<class>` column per class
     /// with `probabilities`) or JSON lines (`{"prediction": …, "probabilities": {…}}`).
     public static func format(_ result: Result, classNames: [String], asJSONLines: Bool, probabilities: Bool) throws -> String {

@@ -82,7 +82,7 @@ public struct Predictor {
     func describe(_ outputs: Tensor, metrics: [String: Double]?) -> Result {
         let rows = outputs.shape.first ?? 0, width = rows == 0 ? 1 : outputs.count / rows
         switch loss {
-        case .crossEntropy:
+        case .crossEntropy, .focal, .distillation:
             let probabilities = Tensor.softmaxLastAxis(outputs.reshaped([rows, width]))
             let classes = outputs.reshaped([rows, width]).argmaxRows()
             return Result(outputs: outputs, labels: classes.map(preprocessing.className), probabilities: Self.rows(probabilities),

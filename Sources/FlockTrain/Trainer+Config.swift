@@ -19,13 +19,15 @@ extension TrainingConfig {
                                                      path: "schedule")
         options.metrics = resolvedMetrics
         options.penalty = regularization.penalty
+        options.maxNorm = regularization.maxNorm.map { MaxNormConstraint(maxNorm: Float($0)) }
+        options.weightNoise = regularization.weightNoise.flatMap { $0 > 0 ? WeightNoise(standardDeviation: Float($0)) : nil }
         options.clipValue = gradientClipping.maxValue.map(Float.init)
         options.clipNorm = gradientClipping.maxNorm.map(Float.init)
         options.checkpointing = callbacks.modelCheckpoint
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == "balanced"
-        options.augmentation = try data.augment?.augmentation(featureShape: data.shape ?? [], loss: loss, path: "data.augment")
+        options.augmentation = try data.augment?.augmentation(featureShape: data.resolvedShape ?? [], loss: loss, path: "data.augment")
         return options
     }
 
@@ -65,7 +67,7 @@ extension Trainer {
     public convenience init(config: TrainingConfig, communicator: (any Communicator)? = nil,
                             preprocessing: Preprocessing? = nil) throws {
         try config.validate()
-        let data = try TrainingData(config: config, fitted: preprocessing)
+        let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
         let model = try config.makeModel(inputShape: data.training.featureShape)
         // Before the strategy shards or broadcasts the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }

@@ -11,14 +11,14 @@ extension Trainer {
     func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
         let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
         let dataRanks = strategy.dataGroupSize
-        let microBatches = batches.map { batchIndex in
+        let microBatches = try batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
-            var features = data.training.features.gatherRows(indices)
-            var targets = data.training.targets.gatherRows(indices)
+            let rows = try data.training.batch(indices)
+            var features = rows.features, targets = rows.targets
             if let augmentation = options.augmentation {
                 let epoch = progress.position.epoch
                 if augmentation.mixup > 0, case .crossEntropy = loss, let classes = data.classCount {
-                    (features, targets) = augmentation.mix(features, samples: indices, dataset: data.training,
+                    (features, targets) = try augmentation.mix(features, samples: indices, dataset: data.training,
                                                            classCount: classes, epoch: epoch, seed: options.seed)
                 }
                 features = augmentation.apply(features, samples: indices, epoch: epoch, seed: options.seed)
@@ -26,8 +26,10 @@ extension Trainer {
             return MicroBatch(features: features, targets: targets,
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }
+        let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: optimizer.stepCount)
         let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
                                                      generator: &progress.dropoutGenerator)
+        if let clean { parameters.restoreParameters(clean) }
         var lossFinite = true
         for outcome in outcomes {
             lossFinite = lossFinite && outcome.loss.isFinite
@@ -57,6 +59,7 @@ extension Trainer {
                 for i in 0..<value.count { value[i] = scale == 0 ? old.scalars[i] : old.scalars[i] + scale * (value[i] - old.scalars[i]) }
             }
         }
+        options.maxNorm?.apply(to: parameters)
         return true
     }
 
@@ -66,11 +69,13 @@ extension Trainer {
                           targetScaling: data.preprocessing.targetScaling)
     }
 
-    /// Loss and metrics of the current model on `dataset`, in inference mode (this rank only).
-    func evaluate(_ dataset: Dataset) throws -> MetricAccumulator {
+    /// Loss and metrics of the current model on `positions` of `samples` (all of them by
+    /// default), in inference mode (this rank only).
+    func evaluate(_ samples: any SampleSource, positions: Range<Int>? = nil) throws -> MetricAccumulator {
         var accumulator = makeAccumulator()
-        let evaluationLoader = DataLoader(dataset: dataset, batchSize: 512, shuffle: false)
-        for batch in evaluationLoader.batches(epoch: 0) {
+        let positions = positions ?? 0..<samples.count
+        for start in stride(from: positions.lowerBound, to: positions.upperBound, by: 512) {
+            let batch = try samples.batch(Array(start..<min(start + 512, positions.upperBound)))
             let outcome = try strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
         }
@@ -83,9 +88,7 @@ extension Trainer {
         try strategy.synchronizeBuffers()
         let dataRanks = strategy.dataGroupSize
         let shard = DistributedSampler.shard(strategy.dataRank, of: dataRanks, count: data.validation.count)
-        var accumulator = shard.isEmpty
-            ? makeAccumulator()
-            : try evaluate(dataRanks == 1 ? data.validation : data.validation.subset(Array(shard)))
+        var accumulator = shard.isEmpty ? makeAccumulator() : try evaluate(data.validation, positions: shard)
         try accumulator.reduce(across: strategy.dataGroup)
         return accumulator
     }
@@ -99,6 +102,9 @@ extension Trainer {
     /// Targets for metrics: under cross-entropy, mixup's distributions (B, C) count as their
     /// larger class; anything else (class indices, regression targets) is passed through.
     func classTargets(_ targets: Tensor) -> Tensor {
+        if case .distillation = loss, targets.rank == 2 {
+            return Tensor(shape: [targets.shape[0]], scalars: Loss.splitDistillationTargets(targets).labels.map(Float.init))
+        }
         guard case .crossEntropy = loss, targets.rank == 2, targets.shape[1] > 1 else { return targets }
         let classes = targets.shape[1]
         return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in

@@ -37,7 +37,7 @@ public final class Trainer {
     public internal(set) var initializationReport: InitializationReport?
     /// Called on rank 0 after each checkpoint is written.
     public var onCheckpoint: ((URL, TrainingState) -> Void)?
-    let loader: DataLoader
+    let sampleOrder: SampleOrder
     let sampler: DistributedSampler
     let metricNames: [MetricName]
     var progress: TrainingProgress
@@ -81,8 +81,9 @@ public final class Trainer {
         var options = options
         if options.identity.isEmpty { options.identity = Self.identity(of: model, loss: loss, optimizer: optimizer, options: options) }
         self.options = options
-        loader = DataLoader(dataset: data.training, batchSize: options.batchSize, shuffle: options.shuffle, seed: options.seed,
-                            sampler: options.balancedSampling ? .balancingClasses(data.training.targets.scalars) : nil)
+        sampleOrder = SampleOrder(count: data.training.count, shuffle: options.shuffle, seed: options.seed,
+                                  window: data.shuffleWindow,
+                                  sampler: options.balancedSampling ? .balancingClasses(data.training.targets.scalars) : nil)
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
                                      rank: strategy.dataRank, worldSize: dataRanks)
         metricNames = options.resolvedMetrics(for: loss)
@@ -112,7 +113,7 @@ public final class Trainer {
             var accumulator = makeAccumulator()
             if let sums = progress.resumedEpochSums, progress.position.batchInEpoch > 0 { accumulator.restore(packedSums: sums) }
             progress.resumedEpochSums = nil
-            let order = loader.order(epoch: epoch)
+            let order = sampleOrder.order(epoch: epoch)
             let startBatch = progress.position.batchInEpoch
             while progress.position.batchInEpoch < sampler.batchesPerEpoch {
                 let group = progress.position.batchInEpoch..<min(progress.position.batchInEpoch + options.accumulate, sampler.batchesPerEpoch)

@@ -76,6 +76,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                                   "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
             }
         }
+        if data.sampling == "balanced" && loss.name == "distillation" {
+            throw ConfigError(path: "data.sampling", "balanced sampling reads plain class labels; distillation's training targets carry the teacher's logits")
+        }
         if data.sampling == "balanced" && !loss.isClassification {
             throw ConfigError(path: "data.sampling", "balanced sampling draws classes equally often; loss '\(loss.name)' has no classes")
         }
@@ -114,6 +117,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// pixel columns of an 8×8 image as channels × height × width; nil keeps the reader's.
     /// Its product must equal the number of feature values per sample.
     public var shape: [Int]?
+    /// Each row is a sequence (steps × features, or steps token ids); sets the shape.
+    public var sequence: SequenceConfig?
     /// Random transforms of the training samples; nil: none.
     public var augment: AugmentConfig?
     /// Regression targets: `standard` (fitted on the training split, undone in metrics and
@@ -130,6 +135,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// CSV: an empty or `NA`-like feature cell is an `error`, or takes the training
     /// split's column `mean` (saved with the model).
     public var missing: String
+    /// Read the file a block of rows at a time instead of loading it: for files larger
+    /// than memory (CSV or IDX). Same splits and preprocessing as in memory.
+    public var streaming: Bool
+    /// Streaming: samples shuffled together each epoch (and about twice as many rows
+    /// held in memory); a window as large as the training split is a full shuffle.
+    public var chunkRows: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -137,7 +148,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
         case targetNormalization = "target_normalization"
-        case fold, sampling, delimiter, missing
+        case fold, sampling, delimiter, missing, streaming, sequence
+        case chunkRows = "chunk_rows"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -154,11 +166,14 @@ public struct DataConfig: Codable, Equatable, Sendable {
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
+        sequence = try c.decodeIfPresent(SequenceConfig.self, forKey: .sequence)
         targetNormalization = try c.value(.targetNormalization, or: "standard")
         fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
         sampling = try c.value(.sampling, or: "uniform")
         delimiter = try c.value(.delimiter, or: ",")
         missing = try c.value(.missing, or: "error")
+        streaming = try c.value(.streaming, or: false)
+        chunkRows = try c.value(.chunkRows, or: 8192)
     }
 
     /// The one-character `delimiter`.
@@ -183,6 +198,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
         try Check.oneOf(sampling, ["uniform", "balanced"], "\(path).sampling", what: "sampling")
         try Check.oneOf(missing, ["error", "mean"], "\(path).missing", what: "missing-value policy")
+        try Check.within(chunkRows, 1, 1 << 30, "\(path).chunk_rows")
+        if streaming, sampling == "balanced" {
+            throw ConfigError(path: "\(path).sampling", "balanced sampling draws samples from anywhere in the file; with streaming: true use uniform")
+        }
         guard delimiter.count == 1, delimiter != "\"", !delimiter.first!.isNewline else {
             throw ConfigError(path: "\(path).delimiter", "expected one character other than a quote or line break (\",\", \";\", \"\\t\", \"|\"), got \"\(delimiter)\"")
         }
@@ -190,19 +209,26 @@ public struct DataConfig: Codable, Equatable, Sendable {
             try Check.within(fold.count, 2, 1_000_000, "\(path).fold.count")
             try Check.within(fold.index, 0, fold.count - 1, "\(path).fold.index")
         }
+        if let sequence {
+            try sequence.validate(path: "\(path).sequence")
+            if shape != nil { throw ConfigError(path: "\(path).shape", "data.sequence sets the shape; give one of them") }
+        }
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
         }
     }
 
+    /// The per-sample shape `shape` or `sequence` gives; nil: the reader's.
+    public var resolvedShape: [Int]? { sequence?.shape ?? shape }
+
     /// `features` (N, …) laid out as (N, shape…), or a configuration error at
     /// `data.shape` when the sizes disagree.
     func reshaped(_ dataset: Dataset, path: String) throws -> Dataset {
-        guard let shape else { return dataset }
+        guard let shape = resolvedShape else { return dataset }
         let perSample = dataset.featureShape.reduce(1, *), wanted = shape.reduce(1, *)
         guard perSample == wanted else {
-            throw ConfigError(path: "\(path).shape", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
+            throw ConfigError(path: "\(path).\(sequence == nil ? "shape" : "sequence")", "\(shape) holds \(wanted) values per sample but \(source) has \(perSample) features")
         }
         return Dataset(features: dataset.features.reshaped([dataset.count] + shape), targets: dataset.targets)
     }
@@ -248,8 +274,16 @@ public enum LabelColumnConfig: Codable, Equatable, Sendable {
 public struct RegularizationConfig: Codable, Equatable, Sendable {
     public var l1: Double
     public var l2: Double
+    /// Max-norm constraint: each weight row's L2 norm is kept at most this (nil: none).
+    public var maxNorm: Double?
+    /// Gaussian weight noise: σ of the perturbation of the weights each step (nil: none).
+    public var weightNoise: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case l1, l2 }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case l1, l2
+        case maxNorm = "max_norm"
+        case weightNoise = "weight_noise"
+    }
 
     public init(l1: Double = 0, l2: Double = 0) {
         self.l1 = l1
@@ -261,11 +295,15 @@ public struct RegularizationConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         l1 = try c.value(.l1, or: 0)
         l2 = try c.value(.l2, or: 0)
+        maxNorm = try c.decodeIfPresent(Double.self, forKey: .maxNorm)
+        weightNoise = try c.decodeIfPresent(Double.self, forKey: .weightNoise)
     }
 
     func validate(path: String) throws {
         try Check.nonNegative(l1, "\(path).l1")
         try Check.nonNegative(l2, "\(path).l2")
+        if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
+        if let weightNoise { try Check.nonNegative(weightNoise, "\(path).weight_noise") }
     }
 
     public var penalty: WeightPenalty { WeightPenalty(l1: Float(l1), l2: Float(l2)) }

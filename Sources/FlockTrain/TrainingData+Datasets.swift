@@ -13,6 +13,7 @@ extension TrainingData {
     public init(training: Dataset, validation: Dataset, normalizer: Normalizer, classCount: Int?) {
         self.training = training
         self.validation = validation
+        shuffleWindow = nil
         self.normalizer = normalizer
         self.classCount = classCount
         preprocessing = Preprocessing(featureShape: training.featureShape, normalizer: normalizer, classCount: classCount)
@@ -23,7 +24,7 @@ extension TrainingData {
     /// Output width the model's last layer must produce for `loss` on this data.
     public func expectedOutputWidth(for loss: Loss) -> Int {
         switch loss {
-        case .crossEntropy: return classCount ?? 1
+        case .crossEntropy, .focal, .distillation: return classCount ?? 1
         case .binaryCrossEntropy: return 1
         default: return training.targets.count / Swift.max(training.count, 1)
         }

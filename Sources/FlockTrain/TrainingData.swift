@@ -2,8 +2,13 @@
 /// training split (normalization, and for regression standardized targets), plus what the
 /// model's output must look like and the fitted `preprocessing` that checkpoints keep.
 public struct TrainingData: Sendable {
-    public let training: Dataset
-    public let validation: Dataset
+    /// In memory (`Dataset`), or read from the file as needed (`StreamedDataset`, with
+    /// `data.streaming: true`).
+    public let training: any SampleSource
+    public let validation: any SampleSource
+    /// Streaming: the training samples an epoch shuffles together (`SampleOrder.window`);
+    /// nil in memory.
+    public let shuffleWindow: Int?
     public let normalizer: Normalizer
     /// Classes for classification losses; nil for regression.
     public let classCount: Int?
@@ -14,18 +19,26 @@ public struct TrainingData: Sendable {
     /// preprocessing on the training split — or, with `fitted` (a checkpoint's), applies
     /// that instead of fitting anything.
     public init(config: TrainingConfig, fitted: Preprocessing? = nil) throws {
+        if config.data.streaming {
+            self = try Self.streamed(config: config, fitted: fitted)
+            return
+        }
         let data = config.data
         let source = try SourceData(config: config)
         let all = try data.reshaped(source.dataset, path: "data")
+        try data.sequence?.checkTokens(all.features, file: data.source, lines: source.lines)
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
-        let classCount = try Self.classCount(of: all, source: source, config: config)
+        let classCount = try Self.classCount(of: all.targets.scalars, classNames: source.classNames,
+                                             labelColumn: source.labelColumn, labelsFile: source.labelsFile,
+                                             lines: source.lines, config: config)
         if let fold = data.fold, all.count < fold.count {
             throw ConfigError(path: "data.fold.count", "\(fold.count) folds need at least \(fold.count) samples; \(data.source) has \(all.count)")
         }
         let (training, validation) = data.fold.map { all.split(fold: $0.index, of: $0.count, seed: UInt64(config.seed)) }
             ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
-        let method = Normalizer.Method(rawValue: data.normalization) ?? .none
+        // Token ids are indices, never rescaled.
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         let imputation = source.missing.isEmpty ? nil : Self.columnMeans(of: training.features)
         let preprocessing = fitted ?? Preprocessing(
             featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
@@ -39,6 +52,7 @@ public struct TrainingData: Sendable {
     /// Raw splits through `preprocessing`.
     init(preprocessing: Preprocessing, training: Dataset, validation: Dataset) {
         self.preprocessing = preprocessing
+        shuffleWindow = nil
         normalizer = preprocessing.normalizer
         classCount = preprocessing.classCount
         let prepared = { (split: Dataset) in
@@ -63,21 +77,22 @@ public struct TrainingData: Sendable {
 
     /// For a classification loss, the number of classes the labels ask for (checked); nil
     /// for regression.
-    static func classCount(of all: Dataset, source: SourceData, config: TrainingConfig) throws -> Int? {
+    static func classCount(of targets: [Float], classNames: [String]?, labelColumn: String?, labelsFile: String,
+                           lines: [Int], config: TrainingConfig) throws -> Int? {
         guard config.loss.isClassification else {
-            if let names = source.classNames {
-                throw DataError.unreadable(path: config.data.source, reason: "the label column \(source.labelColumn.map { "'\($0)' " } ?? "")holds text (\(names.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss '\(config.loss.name)' needs numbers")
+            if let names = classNames {
+                throw DataError.unreadable(path: config.data.source, reason: "the label column \(labelColumn.map { "'\($0)' " } ?? "")holds text (\(names.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss '\(config.loss.name)' needs numbers")
             }
             return nil
         }
         let binary = config.loss.name == "binary_cross_entropy"
-        if let names = source.classNames {
+        if let names = classNames {
             if binary && names.count != 2 {
                 throw DataError.unreadable(path: config.data.source, reason: "binary_cross_entropy needs two classes, the labels name \(names.count): \(names.prefix(5).joined(separator: ", "))")
             }
             return names.count
         }
-        let largest = try checkClassLabels(all.targets.scalars, file: source.labelsFile, lines: source.lines,
+        let largest = try checkClassLabels(targets, file: labelsFile, lines: lines,
                                            binary: binary, loss: config.loss.name)
         return binary ? 2 : largest + 1
     }

@@ -26,6 +26,10 @@ public struct TrainingOptions: Sendable {
     /// L1/L2 penalties on weights (not biases).
     public var penalty = WeightPenalty(l1: 0, l2: 0)
     public var clipValue: Float?
+    /// Keeps each weight row's norm within a radius after every update (nil: none).
+    public var maxNorm: MaxNormConstraint?
+    /// Perturbs the weights for each step's gradients (nil: none).
+    public var weightNoise: WeightNoise?
     public var clipNorm: Float?
     /// Which checkpoints to write and keep (nil: none).
     public var checkpointing: ModelCheckpoint?

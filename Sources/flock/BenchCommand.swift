@@ -15,7 +15,7 @@ struct TrainBench: ParsableCommand {
         commandName: "train",
         abstract: "One MLP or CNN training step vs the cblas_sgemm ceiling of the same shapes, on the BLAS kernel this process runs.")
 
-    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128.")
+    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128; transformer (2 pre-norm encoder blocks, d 128, 4 heads, sequence 64, MLP 512), batch 32.")
     var model = "mlp"
 
     @Option(help: "BLAS threads for the step and the ceiling (default 1).")
@@ -32,14 +32,19 @@ struct TrainBench: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
-        guard ["mlp", "cnn"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn)") }
+        guard ["mlp", "cnn", "transformer"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
     }
 
     func run() throws {
         let machine = BenchmarkMachine.now(threads: threads)
         let result: TrainBenchmark.Result
-        if model == "cnn" {
+        if model == "transformer" {
+            var benchmark = TransformerBenchmark()
+            benchmark.threads = threads
+            benchmark.trials = `repeat`
+            result = benchmark.run()
+        } else if model == "cnn" {
             var benchmark = CNNBenchmark()
             benchmark.threads = threads
             benchmark.trials = `repeat`
@@ -51,8 +56,9 @@ struct TrainBench: ParsableCommand {
             result = benchmark.run()
         }
         let measuredOn = machine.finished()
-        let description = model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
-        print("model \(description), batch 128, SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
+        let description = model == "transformer" ? "transformer 2 pre-norm encoder blocks (d 128, 4 heads, MLP 512) on 64x128, mean pool, 128-10"
+            : model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
+        print("model \(description), batch \(model == "transformer" ? TransformerBenchmark().batchSize : 128), SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
         print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")

@@ -10,8 +10,11 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
     var checkpoint: String
 
-    @Option(help: "The CSV file to predict (its label column is optional: metrics are printed when present).")
+    @Option(help: "The file to predict: CSV (its label column is optional: metrics are printed when present), or an IDX features file.")
     var data: String
+
+    @Option(help: "IDX only: the labels file, for metrics.")
+    var labels: String?
 
     @Option(help: "Write the predictions here (.jsonl or .json: JSON lines; otherwise CSV). Default: standard output.")
     var output: String?
@@ -22,7 +25,9 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         do {
             let predictor = try Predictor(path: checkpoint)
-            let result = try predictor.predict(csv: data)
+            let isCSV = data.lowercased().hasSuffix(".csv")
+            if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
+            let result = isCSV ? try predictor.predict(csv: data) : try predictor.predict(idx: data, labels: labels)
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false
             let text = try Predictor.format(result, classNames: predictor.classNames, asJSONLines: asJSONLines,
                                             probabilities: probabilities)

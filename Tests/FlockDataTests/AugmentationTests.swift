@@ -83,14 +83,14 @@ import Testing
         #expect(abs(mean) < 0.02 && abs(variance.squareRoot() - 0.5) < 0.02, "mean \(mean), deviation \(variance.squareRoot())")
     }
 
-    @Test func mixupBlendsEachSampleWithAPartnerAndItsLabel() {
+    @Test func mixupBlendsEachSampleWithAPartnerAndItsLabel() throws {
         // Sample s: features all equal to s (so a blend reveals λ and the partner), label s mod 3.
         let count = 40
         let dataset = Dataset(features: Tensor(shape: [count, 2], scalars: (0..<count).flatMap { [Float($0), Float($0)] }),
                               targets: Tensor(shape: [count], scalars: (0..<count).map { Float($0 % 3) }))
         let augmentation = Augmentation(mixup: 0.4)
         let samples = [5, 17, 30]
-        let (features, targets) = augmentation.mix(dataset.features.gatherRows(samples), samples: samples, dataset: dataset,
+        let (features, targets) = try augmentation.mix(dataset.features.gatherRows(samples), samples: samples, dataset: dataset,
                                                    classCount: 3, epoch: 1, seed: 2)
         #expect(targets.shape == [3, 3])
         for (row, sample) in samples.enumerated() {
@@ -109,7 +109,7 @@ import Testing
             #expect(explained, "row \(row): features \(features.scalars[(row * 2)..<(row * 2 + 2)]), target \(target)")
         }
         // Keyed by sample: alone it mixes the same way.
-        let alone = augmentation.mix(dataset.features.gatherRows([17]), samples: [17], dataset: dataset, classCount: 3, epoch: 1, seed: 2)
+        let alone = try augmentation.mix(dataset.features.gatherRows([17]), samples: [17], dataset: dataset, classCount: 3, epoch: 1, seed: 2)
         #expect(alone.features.scalars == Array(features.scalars[2..<4]) && alone.targets.scalars == Array(targets.scalars[3..<6]))
     }
 

@@ -27,6 +27,20 @@ import Testing
         #expect(run.totalTime == 7)
     }
 
+    @Test func eachStageRunsAtItsOwnCosts() throws {
+        // Stage 0's B is half price (no input gradient for its first layer); stage 1's F a
+        // little dearer (the loss).
+        let first = PipelineCosts(forward: 1, backwardInput: 0.5, backwardWeight: 1)
+        let last = PipelineCosts(forward: 1.25, backwardInput: 1, backwardWeight: 1)
+        let run = try PipelineSimulator.simulate(try PipelineSchedule.gpipe(stages: 2, microBatches: 1), stageCosts: [first, last])
+        // F0 [0,1) → F0 [1,2.25), BW0 [2.25,4.25) → BW0 [4.25,5.75).
+        #expect(run.timelines[1].map(\.start) == [1, 2.25] && run.timelines[0].map(\.start) == [0, 4.25])
+        #expect(run.totalTime == 5.75 && run.busyTime == [2.5, 3.25])
+        let zeroBubble = try PipelineSchedule.zeroBubbleH1(stages: 3, microBatches: 5)
+        #expect(try PipelineSimulator.simulate(zeroBubble, stageCosts: Array(repeating: first, count: 3))
+                == PipelineSimulator.simulate(zeroBubble, costs: first))
+    }
+
     @Test(arguments: [PipelineCosts(), PipelineCosts(forward: 1, backwardInput: 0.5, backwardWeight: 0.5),
                       PipelineCosts(forward: 2, backwardInput: 3, backwardWeight: 1)])
     func gpipeAndOneForwardOneBackwardBubbleIsSMinusOneOverMPlusSMinusOne(costs: PipelineCosts) throws {
@@ -109,5 +123,31 @@ import Testing
         #expect(throws: PipelineScheduleError.self) {
             try PipelineSimulator.simulate(schedule, costs: PipelineCosts(communication: -1))
         }
+    }
+}
+
+/// Where the other stages stand when one fails: the failure report's grid.
+@Suite struct PipelineFailurePositionTests {
+    @Test func aStageThatStopsHoldsUpItsNeighboursWhereTheyNeedIt() throws {
+        let schedule = try PipelineSchedule.oneForwardOneBackward(stages: 3, microBatches: 4)
+        let middleForward = try #require(schedule.actions[1].firstIndex(of: .forward(microBatch: 0)))
+        let positions = schedule.positions(whenStage: 1, stopsAt: middleForward)
+        #expect(positions[1] == middleForward)
+        // Stage 2 never gets micro-batch 0's activation.
+        #expect(positions[2] == 0 && schedule.actions[2][0] == .receive(.activation, microBatch: 0, from: 1))
+        // Stage 0 runs its two warm-up forwards and the steady state's first forward (sends
+        // do not wait), then waits for micro-batch 0's gradient.
+        #expect(schedule.actions[0][positions[0]] == .receive(.gradient, microBatch: 0, from: 1))
+        #expect(schedule.actions[0][..<positions[0]].filter { if case .forward = $0 { return true } else { return false } }.count == 3)
+        let grid = schedule.failureGrid(stage: 1, index: middleForward)
+        #expect(grid.contains("RECV_F0←1<") && grid.contains("F0*") && grid.contains("RECV_B0←1<"), "\(grid)")
+    }
+
+    @Test func stagesThatFinishedBeforeTheFailureAreNotMarked() throws {
+        let schedule = try PipelineSchedule.gpipe(stages: 2, microBatches: 2)
+        let last = schedule.actions[0].count - 1   // stage 0's last backward: nobody waits on it
+        let positions = schedule.positions(whenStage: 0, stopsAt: last)
+        #expect(positions == [last, schedule.actions[1].count])
+        #expect(!schedule.failureGrid(stage: 0, index: last).contains("<"))
     }
 }

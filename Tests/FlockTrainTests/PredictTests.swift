@@ -49,6 +49,31 @@ import Testing
         #expect(abs(scaling.mean[0] - 152) < 5 && abs(scaling.std[0] - 77) < 5, "\(scaling)")
     }
 
+    @Test func idxFilesPredictWithTheirLabelsOptional() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        try StreamingTrainingTests.writeSeparableIDX(rows: 3000, width: 8, in: folder)
+        let images = folder.url.appendingPathComponent("images.idx").path, labels = folder.url.appendingPathComponent("labels.idx").path
+        let run = try Self.train("""
+            seed: 2
+            epochs: 3
+            data: {source: \(images), labels: \(labels), batch_size: 64}
+            model:
+              - {type: dense, units: 8, activation: relu}
+              - {type: dense, units: 2}
+            optimizer: {name: adam, lr: 0.01}
+            """, in: folder)
+        let scored = try ChildProcess.flock(["predict", run.path, "--data", images, "--labels", labels])
+        #expect(scored.status == 0, "\(scored.output)")
+        #expect(scored.standardOutput.split(separator: "\n").count == 3001)   // a header, then one line per sample
+        let accuracy = try #require(scored.standardError.firstMatch(of: /accuracy (\d\.\d+)/).flatMap { Double($0.1) })
+        #expect(accuracy >= 0.9, "\(scored.standardError)")
+        let unlabeled = try Predictor(path: run.path).predict(idx: images)
+        #expect(unlabeled.labels.count == 3000 && unlabeled.metrics == nil)
+        let mismatched = try ChildProcess.flock(["predict", run.path, "--data", images, "--labels", images])
+        #expect(mismatched.status != 0 && mismatched.output.contains(images), "\(mismatched.output)")
+    }
+
     @Test func singleRowsPredictAsTheWholeFileDoes() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -76,7 +101,8 @@ import Testing
         let training = try TrainingRun(config: config, runDirectory: folder.url.appendingPathComponent("run").path)
         _ = try training.run()
         let trainer = training.trainer
-        let expected = try trainer.strategy.evaluate(features: trainer.data.validation.features, targets: trainer.data.validation.targets,
+        let validation = try trainer.data.validation.subset(Array(0..<trainer.data.validation.count))
+        let expected = try trainer.strategy.evaluate(features: validation.features, targets: validation.targets,
                                                      model: trainer.model, loss: trainer.loss)
         // The same rows raw, as a user would have them: read and split, not normalized.
         let raw = try CSVReader(labelColumn: .name("label")).read(path: ChildProcess.digitsCSV)
