@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Checkpoint checksums: BoringSSL's SHA-256, 7× the hand-written one it replaced.
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // TensorBoard event files: Event and Summary messages in protobuf's wire format.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -31,15 +33,20 @@ let package = Package(
         .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),
         .target(name: "FlockStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
+        .target(name: "FlockReport", dependencies: [
+            "FlockStore",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .target(name: "FlockTrain", dependencies: [
-            "FlockParallel", "FlockData", "FlockStore",
+            "FlockParallel", "FlockData", "FlockStore", "FlockReport",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore"]),
         .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockTrain", "FlockSweep"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock", "FlockBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -58,6 +65,7 @@ let package = Package(
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
         .testTarget(name: "FlockBenchTests", dependencies: ["FlockBench", "FlockComm"]),
+        .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "FlockReport", "FlockTrain", "FlockSweep"]),
     ],
     swiftLanguageModes: [.v6]
 )

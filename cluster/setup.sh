@@ -3,7 +3,8 @@
 # OpenBLAS, OpenMPI and SQLite development packages. Safe to run again.
 set -euo pipefail
 
-packages=(libopenblas-dev libopenmpi-dev openmpi-bin libsqlite3-dev pkg-config)
+# FLOCK_TEST_PACKAGES: more packages the caller needs (run-tests.sh: the browser the report tests use).
+packages=(libopenblas-dev libopenmpi-dev openmpi-bin libsqlite3-dev pkg-config ${FLOCK_TEST_PACKAGES:-})
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

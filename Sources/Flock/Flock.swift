@@ -5,5 +5,6 @@
 @_exported import FlockComm
 @_exported import FlockParallel
 @_exported import FlockStore
+@_exported import FlockReport
 @_exported import FlockTrain
 @_exported import FlockSweep

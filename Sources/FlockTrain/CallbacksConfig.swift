@@ -8,6 +8,7 @@
 ///   model_checkpoint: {monitor: val_accuracy, save_best: 2}
 ///   terminate_on_nan: {action: rollback, lr_factor: 0.5}
 ///   csv_logger: true
+///   tensorboard: true
 /// ```
 public struct CallbacksConfig: Codable, Sendable, Equatable {
     public var earlyStopping: EarlyStopping?
@@ -16,6 +17,8 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
     public var terminateOnNaN: TerminateOnNaN?
     /// Also write `metrics.csv` beside `metrics.jsonl`.
     public var csvLogger: Bool
+    /// Also write TensorBoard event files of the per-epoch scalars into the run directory.
+    public var tensorBoard: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case earlyStopping = "early_stopping"
@@ -23,12 +26,14 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         case modelCheckpoint = "model_checkpoint"
         case terminateOnNaN = "terminate_on_nan"
         case csvLogger = "csv_logger"
+        case tensorBoard = "tensorboard"
     }
 
     public init() {
         modelCheckpoint = ModelCheckpoint()
         terminateOnNaN = TerminateOnNaN()
         csvLogger = false
+        tensorBoard = false
     }
 
     public init(from decoder: any Decoder) throws {
@@ -44,6 +49,7 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         }
         terminateOnNaN = try c.decodeIfPresent(TerminateOnNaN.self, forKey: .terminateOnNaN) ?? TerminateOnNaN()
         csvLogger = try c.value(.csvLogger, or: false)
+        tensorBoard = try c.value(.tensorBoard, or: false)
     }
 
     func validate(path: String, config: TrainingConfig) throws {

@@ -1,3 +1,4 @@
+import FlockReport
 import Foundation
 
 /// `flock train` as a library call: everything that can fail on bad input (config,
@@ -11,6 +12,8 @@ public struct TrainingRun {
     /// The experiment store the run is recorded in (rank 0 only).
     public let store: ExperimentStore?
     private let runID: String
+    /// `callbacks.tensorboard`: event files of the per-epoch scalars (rank 0 only).
+    private let tensorBoard: TensorBoardWriter?
 
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
@@ -77,6 +80,7 @@ public struct TrainingRun {
         } else {
             store = nil
         }
+        tensorBoard = try created.flatMap { config.callbacks.tensorBoard ? try TensorBoardWriter(directory: $0.url) : nil }
     }
 
     /// Trains, appending each epoch to `metrics.jsonl` and the store, then writes
@@ -94,6 +98,10 @@ public struct TrainingRun {
                 do { try store?.recordEpoch(runID: runID, epoch: record.epoch, metrics: record.metrics, best: record.best) } catch {
                     writeError = writeError ?? error
                 }
+                do {
+                    try tensorBoard?.write(step: record.epoch, scalars: TensorBoardWriter.scalars(ofEpoch: record.metrics.merging(
+                        ["lr": Double(record.learningRate), "seconds": record.seconds, "samples_per_second": record.samplesPerSecond]) { $1 }))
+                } catch { writeError = writeError ?? error }
                 try onEpoch(record)
             }
         } catch let pruned as RunPruned {

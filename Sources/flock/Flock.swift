@@ -6,7 +6,7 @@ struct FlockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flock",
         abstract: "Train neural networks on CPU clusters.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self, ReportCommand.self,
                       BenchCommand.self, DoctorCommand.self, MPIProbeCommand.self, BLASSelfCheckCommand.self])
 
     /// Commands that compute run on the best BLAS core; this may re-execute the process,
