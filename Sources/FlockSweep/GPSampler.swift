@@ -13,10 +13,11 @@ import Foundation
 ///    "kriging believer" form of constant liar (Ginsbourger et al. 2010): the GP becomes
 ///    certain there, their expected improvement drops to nothing, and N workers claiming
 ///    at once get N different suggestions;
-/// 4. log expected improvement over the best finished trial is maximized: `candidates`
-///    uniform random points, then boxed L-BFGS from the best observed point and the best
-///    `localSearches` − 1 candidates over the numeric coordinates, each followed by trying
-///    every other choice of each categorical; integers are rounded after the search.
+/// 4. log expected improvement over the best trial is maximized: `candidates` uniform
+///    random points, then boxed L-BFGS over the numeric coordinates from the best observed
+///    point, the best candidate and `localSearches` − 2 candidates drawn with probability
+///    ∝ EI (Optuna's roulette), each followed by trying every other choice of each
+///    categorical; integers are rounded after the search.
 ///
 /// Conditional parameters are not in the GP (a coordinate that exists in some trials only
 /// has no honest value in the others): each active one is chosen as TPE chooses it, on
@@ -68,13 +69,21 @@ public struct GPSampler: Sampler {
         let targets = Self.standardized(losses)
         let kernel = MarginalLikelihood(points: points, targets: targets).fit(restarts: restarts, generator: &generator)
         guard var process = GaussianProcess(kernel: kernel, points: points, targets: targets) else { return nil }
+        // Pending trials count as observed at the GP's own prediction, incumbent included:
+        // a pending point predicted better than the best finished one becomes the incumbent,
+        // so nothing is expected to improve on it where it already runs.
         let pending = history.pending.compactMap(encoding.encode)
+        var allPoints = points, allTargets = targets
         if !pending.isEmpty {
             let believed = pending.map { process.predict($0).mean }
-            process = GaussianProcess(kernel: kernel, points: points + pending, targets: targets + believed) ?? process
+            if let conditioned = GaussianProcess(kernel: kernel, points: points + pending, targets: targets + believed) {
+                process = conditioned
+                allPoints += pending
+                allTargets += believed
+            }
         }
-        let bestIndex = targets.indices.min { targets[$0] < targets[$1] }!
-        let x = maximizeAcquisition(process, encoding: encoding, best: targets[bestIndex], bestPoint: points[bestIndex],
+        let bestIndex = allTargets.indices.min { allTargets[$0] < allTargets[$1] }!
+        let x = maximizeAcquisition(process, encoding: encoding, best: allTargets[bestIndex], bestPoint: allPoints[bestIndex],
                                     generator: &generator)
         return encoding.decode(x)
     }
@@ -101,10 +110,11 @@ public struct GPSampler: Sampler {
         let scores = process.predict(batch: pool).map {
             LogExpectedImprovement.value(mean: $0.mean, variance: $0.variance + Self.stabilizingVariance, best: best)
         }
-        let ranked = pool.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        let starts = [bestPoint] + ranked.prefix(max(localSearches - 1, 0)).map { pool[$0] }
+        let top = pool.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) }!
+        let starts = [bestPoint, pool[top]]
+            + Self.roulette(scores, excluding: top, count: localSearches - 2, generator: &generator).map { pool[$0] }
 
-        var winner = pool[ranked[0]], winnerScore = scores[ranked[0]]
+        var winner = pool[top], winnerScore = scores[top]
         for start in starts {
             var x = refineNumeric(start, process: process, encoding: encoding, best: best)
             var value = score(x)
@@ -122,14 +132,36 @@ public struct GPSampler: Sampler {
         return winner
     }
 
+    /// Up to `count` distinct indices drawn with probability ∝ exp(score − best score)
+    /// (Optuna's roulette): starts spread over every promising region, not only the best one.
+    static func roulette(_ scores: [Double], excluding excluded: Int, count: Int,
+                         generator: inout RandomGenerator) -> [Int] {
+        let top = scores[excluded]
+        var weights = scores.enumerated().map { $0.offset == excluded || !$0.element.isFinite ? 0 : exp($0.element - top) }
+        var chosen: [Int] = []
+        while chosen.count < count {
+            let total = weights.reduce(0, +)
+            guard total > 0 else { break }
+            var target = generator.nextUnit() * total, index = 0
+            while index < weights.count - 1 && (weights[index] == 0 || target >= weights[index]) {
+                target -= weights[index]
+                index += 1
+            }
+            if weights[index] == 0 { break }
+            chosen.append(index)
+            weights[index] = 0
+        }
+        return chosen
+    }
+
     /// `start` with its numeric coordinates moved by boxed L-BFGS to a local maximum of log EI.
     private func refineNumeric(_ start: [Double], process: GaussianProcess, encoding: UnitCubeEncoding, best: Double) -> [Double] {
         let numeric = encoding.numericIndices
         guard !numeric.isEmpty else { return start }
         var optimizer = BoxedLBFGS()
         optimizer.initialStep = 0.02
-        optimizer.maximumIterations = 50
-        optimizer.functionTolerance = 1e-9
+        optimizer.maximumIterations = 200
+        optimizer.functionTolerance = 1e-12
         let ones = [Double](repeating: 1, count: numeric.count), zeros = [Double](repeating: 0, count: numeric.count)
         let (refined, _) = optimizer.minimize(from: numeric.map { start[$0] }, lower: zeros, upper: ones) { coordinates in
             var x = start

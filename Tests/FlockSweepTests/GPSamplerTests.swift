@@ -46,12 +46,14 @@ import Testing
     }
 
     @Test func gpBeatsTPEOnBraninOverSeeds() {
-        // 25 trials, 10 of them random start-up for both samplers.
+        // 30 trials (fewer than the benchmark's 50, for a debug build), 5 random start-up
+        // trials for both samplers.
         var gpRegrets: [Double] = [], tpeRegrets: [Double] = [], gpWins = 0
         for seed in 0..<10 {
-            let gp = TestFunctions.minimize(GPSampler(seed: UInt64(seed)), space: TestFunctions.braninSpace, trials: 25, Self.branin)
-            let tpe = TestFunctions.minimize(TPESampler(seed: UInt64(seed), startupTrials: 10), space: TestFunctions.braninSpace,
-                                             trials: 25, Self.branin)
+            let gp = TestFunctions.minimize(GPSampler(seed: UInt64(seed), startupTrials: 5), space: TestFunctions.braninSpace,
+                                            trials: 30, Self.branin)
+            let tpe = TestFunctions.minimize(TPESampler(seed: UInt64(seed), startupTrials: 5), space: TestFunctions.braninSpace,
+                                             trials: 30, Self.branin)
             gpRegrets.append(gp - TestFunctions.braninMinimum)
             tpeRegrets.append(tpe - TestFunctions.braninMinimum)
             if gp < tpe { gpWins += 1 }
