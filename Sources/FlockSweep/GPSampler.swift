@@ -34,7 +34,7 @@ public struct GPSampler: Sampler {
     /// Starting points of the gradient-based refinement of the acquisition.
     public var localSearches = 10
 
-    public init(seed: UInt64 = 0, startupTrials: Int = 10, candidates: Int = 2048) {
+    public init(seed: UInt64 = 0, startupTrials: Int = 5, candidates: Int = 2048) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates
@@ -162,18 +162,22 @@ public struct GPSampler: Sampler {
         optimizer.initialStep = 0.02
         optimizer.maximumIterations = 200
         optimizer.functionTolerance = 1e-12
-        let ones = [Double](repeating: 1, count: numeric.count), zeros = [Double](repeating: 0, count: numeric.count)
-        let (refined, _) = optimizer.minimize(from: numeric.map { start[$0] }, lower: zeros, upper: ones) { coordinates in
+        // Preconditioning (as Optuna's): search z = x/ℓ, in which the kernel is isotropic,
+        // so one step size suits every coordinate. z ∈ [0, 1/ℓ].
+        let lengths = numeric.map { 1 / process.kernel.inverseSquaredLengthScales[$0].squareRoot() }
+        let zeros = [Double](repeating: 0, count: numeric.count)
+        let (refined, _) = optimizer.minimize(from: numeric.indices.map { start[numeric[$0]] / lengths[$0] }, lower: zeros,
+                                              upper: lengths.map { 1 / $0 }) { z in
             var x = start
-            for (k, index) in numeric.enumerated() { x[index] = coordinates[k] }
+            for (k, index) in numeric.enumerated() { x[index] = min(max(z[k] * lengths[k], 0), 1) }
             let prediction = process.predictWithGradient(x)
             let (value, gradient) = LogExpectedImprovement.valueAndGradient(
                 mean: prediction.mean, variance: prediction.variance + Self.stabilizingVariance,
                 meanGradient: prediction.meanGradient, varianceGradient: prediction.varianceGradient, best: best)
-            return (-value, numeric.map { -gradient[$0] })
+            return (-value, numeric.indices.map { -gradient[numeric[$0]] * lengths[$0] })
         }
         var x = start
-        for (k, index) in numeric.enumerated() { x[index] = refined[k] }
+        for (k, index) in numeric.enumerated() { x[index] = min(max(refined[k] * lengths[k], 0), 1) }
         return x
     }
 }

@@ -127,7 +127,7 @@ public struct SweepConfig: Sendable {
         case "random": sampler = RandomSampler(seed: UInt64(seed))
         default:
             let gp = model == "gp"
-            let startup = try samplerReader.int("startup_trials", default: gp ? 10 : 5)
+            let startup = try samplerReader.int("startup_trials", default: 5)
             let candidates = try samplerReader.int("candidates", default: gp ? 2048 : 100)
             guard startup >= 0 else { throw ConfigError(path: "sampler.startup_trials", "expected an integer ≥ 0") }
             guard candidates > 0 else { throw ConfigError(path: "sampler.candidates", "expected a positive integer") }
