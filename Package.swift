@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore"]),
+        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", "CBLAS"]),
         .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
         .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [

@@ -3,11 +3,15 @@ import FlockTrain
 import Foundation
 
 /// `flock bench sampler`: the median simple regret (best value − known optimum) after
-/// `trials` trials over `seeds` seeds, for TPE and random search, on Branin and
-/// Hartmann6; and the driver's overhead per trial with the SQLite store, measured with
-/// an objective that returns at once.
+/// `trials` trials over `seeds` seeds, for the GP, TPE and random search, on Branin and
+/// Hartmann6 (the GP also with 4 simulated concurrent workers); the milliseconds one GP
+/// suggestion takes after 50 and 200 trials; and the driver's overhead per trial with the
+/// SQLite store, measured with an objective that returns at once.
 public struct SamplerBenchmark {
     public struct Regrets: Sendable {
+        public let gp: Double
+        /// The GP with 4 workers: each suggestion made while 3 other trials are pending.
+        public let gpFourWorkers: Double
         public let tpe: Double
         public let random: Double
         /// random regret ÷ TPE regret, seed by seed (random search then TPE on each seed):
@@ -22,6 +26,9 @@ public struct SamplerBenchmark {
         public let millisecondsPerTrial: Double
         public let millisecondsPerTrialRange: ClosedRange<Double>
         public let overheadTrials: Int
+        /// Median milliseconds of one GP suggestion on Hartmann6 (6 parameters) after this
+        /// many finished trials, by trial count.
+        public let gpMillisecondsPerSuggestion: [Int: Double]
     }
 
     public var seeds = 10
@@ -29,6 +36,8 @@ public struct SamplerBenchmark {
     public var overheadTrials = 200
     /// Driver runs timed for the overhead (each on a fresh store).
     public var overheadRuns = 5
+    /// Finished trials before the timed GP suggestions.
+    public var suggestionTimingTrials = [50, 200]
 
     public init() {}
 
@@ -47,13 +56,25 @@ public struct SamplerBenchmark {
                 seed += 1
                 return 1 / max(tpe.last!, 1e-12)
             })
-            return Regrets(tpe: median(tpe), random: median(random), improvement: improvement)
+            let gp = (0..<seeds).map { seed in
+                TestFunctions.minimize(GPSampler(seed: UInt64(seed)), space: space, trials: trials, objective) - optimum
+            }
+            let gpFourWorkers = (0..<seeds).map { seed in
+                TestFunctions.minimize(GPSampler(seed: UInt64(seed)), space: space, trials: trials, workers: 4, objective) - optimum
+            }
+            return Regrets(gp: median(gp), gpFourWorkers: median(gpFourWorkers), tpe: median(tpe), random: median(random),
+                           improvement: improvement)
         }
         let branin = regrets(TestFunctions.braninSpace, TestFunctions.braninMinimum) {
             TestFunctions.branin($0["x1"]!.doubleValue!, $0["x2"]!.doubleValue!)
         }
         let hartmann = regrets(TestFunctions.hartmann6Space, TestFunctions.hartmann6Minimum) { params in
             TestFunctions.hartmann6((0..<6).map { params["x\($0)"]!.doubleValue! })
+        }
+
+        var suggestionMilliseconds: [Int: Double] = [:]
+        for count in suggestionTimingTrials {
+            suggestionMilliseconds[count] = median((0..<5).map { seed in gpSuggestionMilliseconds(after: count, seed: UInt64(seed)) })
         }
 
         var perTrial: [Double] = [], done = 0
@@ -63,7 +84,26 @@ public struct SamplerBenchmark {
             done = trials
         }
         return Result(branin: branin, hartmann6: hartmann, millisecondsPerTrial: median(perTrial),
-                      millisecondsPerTrialRange: perTrial.min()!...perTrial.max()!, overheadTrials: done)
+                      millisecondsPerTrialRange: perTrial.min()!...perTrial.max()!, overheadTrials: done,
+                      gpMillisecondsPerSuggestion: suggestionMilliseconds)
+    }
+
+    /// Milliseconds of one GP suggestion on Hartmann6 after `count` random trials (the
+    /// fit, the pending-free acquisition search and the decoding: all of `suggest`).
+    func gpSuggestionMilliseconds(after count: Int, seed: UInt64) -> Double {
+        var observations: [SamplerHistory.Observation] = []
+        var suggested = Set<[String: ParameterValue]>()
+        for number in 0..<count {
+            let params = RandomSampler(seed: seed).suggest(space: TestFunctions.hartmann6Space,
+                                                           history: SamplerHistory(observations: [], suggested: suggested),
+                                                           number: number)!
+            suggested.insert(params)
+            observations.append(.init(params: params, loss: TestFunctions.hartmann6((0..<6).map { params["x\($0)"]!.doubleValue! })))
+        }
+        let history = SamplerHistory(observations: observations, suggested: suggested)
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = GPSampler(seed: seed).suggest(space: TestFunctions.hartmann6Space, history: history, number: count)
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
     }
 
     /// Milliseconds per trial of one driver run and its trials: the whole driver path per

@@ -7,14 +7,24 @@ public struct SamplerHistory: Sendable {
         public let params: [String: ParameterValue]
         /// The objective, sign-flipped when maximizing: lower is better.
         public let loss: Double
+
+        public init(params: [String: ParameterValue], loss: Double) {
+            self.params = params
+            self.loss = loss
+        }
     }
 
     public let observations: [Observation]
     public let suggested: Set<[String: ParameterValue]>
+    /// Parameters of trials running or waiting to run, in trial order: the GP sampler
+    /// steers away from them so that concurrent workers explore different points.
+    public let pending: [[String: ParameterValue]]
 
-    public init(observations: [Observation], suggested: Set<[String: ParameterValue]>) {
+    public init(observations: [Observation], suggested: Set<[String: ParameterValue]>,
+                pending: [[String: ParameterValue]] = []) {
         self.observations = observations
         self.suggested = suggested
+        self.pending = pending
     }
 }
 

@@ -114,9 +114,11 @@ public struct SweepConfig: Sendable {
         let samplerReader = FieldReader(root["sampler"] as? [String: Any] ?? ["name": "tpe"], path: "sampler")
         try samplerReader.rejectUnknown(["name", "startup_trials", "candidates"])
         let samplerName = try samplerReader.string("name", default: "tpe")
-        try samplerReader.check(samplerName, among: ["grid", "random", "tpe"], field: "name")
+        try samplerReader.check(samplerName, among: ["grid", "random", "tpe", "gp", "auto"], field: "name")
         let sampler: any Sampler
-        switch samplerName {
+        let model = samplerName != "auto" ? samplerName
+            : SamplerChoice.prefersGaussianProcess(space: space, trialBudget: trials) ? "gp" : "tpe"
+        switch model {
         case "grid":
             guard space.grid() != nil else {
                 throw ConfigError(path: "sampler.name", "grid needs every parameter to be int or categorical (a float range has no grid)")
@@ -124,11 +126,13 @@ public struct SweepConfig: Sendable {
             sampler = GridSampler()
         case "random": sampler = RandomSampler(seed: UInt64(seed))
         default:
+            let gp = model == "gp"
             let startup = try samplerReader.int("startup_trials", default: 5)
-            let candidates = try samplerReader.int("candidates", default: 100)
+            let candidates = try samplerReader.int("candidates", default: gp ? 2048 : 100)
             guard startup >= 0 else { throw ConfigError(path: "sampler.startup_trials", "expected an integer ≥ 0") }
             guard candidates > 0 else { throw ConfigError(path: "sampler.candidates", "expected a positive integer") }
-            sampler = TPESampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
+            sampler = gp ? GPSampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
+                         : TPESampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
         }
 
         let prunerReader = FieldReader(root["pruner"] as? [String: Any] ?? ["name": "none"], path: "pruner")

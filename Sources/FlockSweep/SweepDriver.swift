@@ -139,16 +139,18 @@ public final class SweepDriver: Sendable {
     static func history(_ trials: [TrialRecord], maximize: Bool) throws -> SamplerHistory {
         var observations: [SamplerHistory.Observation] = []
         var suggested = Set<[String: ParameterValue]>()
+        var pending: [[String: ParameterValue]] = []
         for trial in trials {
             let params = try decode(trial.params)
             suggested.insert(params)
+            if trial.state == .running || trial.state == .waiting { pending.append(params) }
             // Pruned trials count with the value they were stopped at (as Optuna's TPE uses them):
             // they tell the sampler where not to look.
             if trial.state == .complete || trial.state == .pruned, let value = trial.value, value.isFinite {
                 observations.append(.init(params: params, loss: maximize ? -value : value))
             }
         }
-        return SamplerHistory(observations: observations, suggested: suggested)
+        return SamplerHistory(observations: observations, suggested: suggested, pending: pending)
     }
 
     static func encode(_ params: [String: ParameterValue]) throws -> String {

@@ -52,14 +52,20 @@ public struct TPESampler: Sampler {
             }
             let jointValues = sampleNumeric(joint, history: history, generator: &generator)
             return space.assemble { parameter, _ in
-                if let value = jointValues[parameter.name] { return value }
-                if case let .categorical(choices) = parameter.domain {
-                    return sampleCategory(parameter, choices: choices, history: history, generator: &generator)
-                }
-                return sampleNumeric([parameter], history: history, generator: &generator)[parameter.name]
-                    ?? SearchSpace.randomValue(parameter, using: &generator)
+                jointValues[parameter.name] ?? sampleAlone(parameter, history: history, generator: &generator)
             }
         }
+    }
+
+    /// A value of `parameter` modelled on its own over the trials where it was set: by
+    /// category frequencies, or univariate TPE (random until two such trials finished).
+    /// The GP sampler uses it for conditional parameters too.
+    func sampleAlone(_ parameter: ParameterSpec, history: SamplerHistory, generator: inout RandomGenerator) -> ParameterValue {
+        if case let .categorical(choices) = parameter.domain {
+            return sampleCategory(parameter, choices: choices, history: history, generator: &generator)
+        }
+        return sampleNumeric([parameter], history: history, generator: &generator)[parameter.name]
+            ?? SearchSpace.randomValue(parameter, using: &generator)
     }
 
     /// The best γ(n) observations and the rest.

@@ -41,15 +41,27 @@ public enum TestFunctions {
     })
 
     /// The best value found by `sampler` in `trials` trials of `objective` (lower is better).
-    public static func minimize(_ sampler: any Sampler, space: SearchSpace, trials: Int,
+    /// With `workers` > 1 it simulates that many workers: `workers` trials are pending at
+    /// once, the oldest finishes next, and each suggestion sees the others as pending.
+    public static func minimize(_ sampler: any Sampler, space: SearchSpace, trials: Int, workers: Int = 1,
                                 _ objective: ([String: ParameterValue]) -> Double) -> Double {
         var observations: [SamplerHistory.Observation] = []
         var suggested = Set<[String: ParameterValue]>()
-        var best = Double.infinity
-        for number in 0..<trials {
-            let history = SamplerHistory(observations: observations, suggested: suggested)
-            guard let params = sampler.suggest(space: space, history: history, number: number) else { break }
-            suggested.insert(params)
+        var pending: [[String: ParameterValue]] = []
+        var best = Double.infinity, number = 0, exhausted = false
+        while !pending.isEmpty || (number < trials && !exhausted) {
+            if number < trials && !exhausted && pending.count < workers {
+                let history = SamplerHistory(observations: observations, suggested: suggested, pending: pending)
+                if let params = sampler.suggest(space: space, history: history, number: number) {
+                    suggested.insert(params)
+                    pending.append(params)
+                    number += 1
+                } else {
+                    exhausted = true
+                }
+                continue
+            }
+            let params = pending.removeFirst()
             let value = objective(params)
             observations.append(.init(params: params, loss: value))
             best = min(best, value)

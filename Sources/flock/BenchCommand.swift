@@ -261,7 +261,7 @@ enum BenchmarkFailure {
 struct SamplerBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sampler",
-        abstract: "TPE vs random regret on Branin and Hartmann6 (50 trials, 10 seeds) and the sweep driver's ms per trial.")
+        abstract: "GP, TPE and random regret on Branin and Hartmann6 (50 trials, 10 seeds), ms per GP suggestion, and the sweep driver's ms per trial.")
 
     @Option(help: "Seeds 0..<N to take the median over (10 is the reference figure; more gives a steadier median).")
     var seeds = 10
@@ -282,6 +282,10 @@ struct SamplerBench: ParsableCommand {
         let result = try benchmark.run(storeFolder: folder)
         let measuredOn = machine.finished()
         print("median simple regret after \(benchmark.trials) trials over \(seeds) seeds")
+        for (name, regrets) in [("branin", result.branin), ("hartmann6", result.hartmann6)] {
+            print(name.padding(toLength: 11, withPad: " ", startingAt: 0)
+                  + String(format: "gp %.3g   gp with 4 workers %.3g", regrets.gp, regrets.gpFourWorkers))
+        }
         print(String(format: "branin     tpe %.4f   random %.4f   (optimum 0.397887)   random/tpe per seed ", result.branin.tpe,
                      result.branin.random) + result.branin.improvement.summary.replacingOccurrences(of: "pairs", with: "seeds"))
         print(String(format: "hartmann6  tpe %.4f   random %.4f   (optimum -3.32237)   random/tpe per seed ", result.hartmann6.tpe,
@@ -289,13 +293,19 @@ struct SamplerBench: ParsableCommand {
         print(String(format: "driver overhead: %.2f ms per trial (%.2f–%.2f over 5 runs of %d trials, TPE, SQLite store, objective returns at once)",
                      result.millisecondsPerTrial, result.millisecondsPerTrialRange.lowerBound, result.millisecondsPerTrialRange.upperBound,
                      result.overheadTrials))
+        print("one GP suggestion (Hartmann6, median of 5): " + result.gpMillisecondsPerSuggestion.keys.sorted().map {
+            String(format: "%.0f ms after %d trials", result.gpMillisecondsPerSuggestion[$0]!, $0)
+        }.joined(separator: ", "))
         print(measuredOn.summary)
         if json {
             let object: [String: Any] = [
-                "branin": (["tpe_median_regret": result.branin.tpe, "random_median_regret": result.branin.random] as [String: Any])
+                "branin": (["gp_median_regret": result.branin.gp, "gp_4_workers_median_regret": result.branin.gpFourWorkers,
+                            "tpe_median_regret": result.branin.tpe, "random_median_regret": result.branin.random] as [String: Any])
                     .merging(result.branin.improvement.json("improvement")) { $1 },
-                "hartmann6": (["tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random] as [String: Any])
+                "hartmann6": (["gp_median_regret": result.hartmann6.gp, "gp_4_workers_median_regret": result.hartmann6.gpFourWorkers,
+                               "tpe_median_regret": result.hartmann6.tpe, "random_median_regret": result.hartmann6.random] as [String: Any])
                     .merging(result.hartmann6.improvement.json("improvement")) { $1 },
+                "gp_ms_per_suggestion": Dictionary(uniqueKeysWithValues: result.gpMillisecondsPerSuggestion.map { ("\($0.key)_trials", $0.value) }),
                 "ms_per_trial": result.millisecondsPerTrial,
                 "ms_per_trial_min": result.millisecondsPerTrialRange.lowerBound,
                 "ms_per_trial_max": result.millisecondsPerTrialRange.upperBound,

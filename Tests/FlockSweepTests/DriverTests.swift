@@ -129,7 +129,7 @@ import Testing
                 return "no error"
             } catch { return "\(error)" }
         }
-        #expect(message("sampler: {name: bayes}") == "sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe)")
+        #expect(message("sampler: {name: bayes}") == "sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe, gp, auto)")
         #expect(message("", space: "  - {name: optimizer.lr, type: float, low: 0, high: 0.1, log: true}")
                 == "space[0].low: a log range needs low > 0, got 0.0")
         #expect(message("", space: "  - {name: model.units, type: int, low: 1, high: 3}").hasPrefix("space[0]: model.units=1 does not make a valid training config"))

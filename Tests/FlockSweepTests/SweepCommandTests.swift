@@ -8,7 +8,7 @@ import Testing
     /// Retries outnumber the kill rounds of the restart test (up to 6, plus the restart):
     /// each kill of the driver counts against the trials it was running, and a slow
     /// machine may kill the same trial several times.
-    func writeSweep(_ folder: URL, launcher: String, trials: Int, extra: String = "") throws -> URL {
+    func writeSweep(_ folder: URL, launcher: String, trials: Int, sampler: String = "{name: random}", extra: String = "") throws -> URL {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let file = folder.appendingPathComponent("sweep.yaml")
         try """
@@ -24,7 +24,7 @@ import Testing
               - {name: "model[0].units", type: int, low: 8, high: 64, step: 8}
             objective: {metric: val_accuracy, direction: maximize}
             budget: {trials: \(trials)}
-            sampler: {name: random}
+            sampler: \(sampler)
             launcher: \(launcher)
             heartbeat_timeout: 2
             max_retries: 8
@@ -92,6 +92,47 @@ import Testing
         // The killed driver's trials did not train on as orphans (they watch their driver).
         usleep(800_000)
         #expect(processes(mentioning: folder.path).isEmpty, "orphan trial processes: \(processes(mentioning: folder.path))")
+    }
+
+    @Test func aKilledGPDriverContinuesExactlyAsTheSamplerDictates() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = try writeSweep(folder, launcher: "in_process", trials: 8, sampler: "{name: gp, startup_trials: 2}")
+        let arguments = ["sweep", file.path, "--workers", "1", "--dir", folder.appendingPathComponent("study").path]
+        let store = folder.appendingPathComponent("study/flock.sqlite")
+        var before: [TrialRecord] = []
+        for round in 0..<6 {
+            let killed = try run(arguments, killAfter: 2 + 0.5 * Double(round))
+            before = FileManager.default.fileExists(atPath: store.path) ? try trials(store) : []
+            if killed.status == 0 { break }
+            #expect(killed.killed && killed.status == SIGKILL, "driver exited with \(killed.status): \(killed.output)")
+            if before.filter({ $0.state == .complete }).count >= 3 { break }
+        }
+        #expect(before.count < 8, "the study finished before it could be interrupted")
+        let restarted = try run(arguments)
+        #expect(restarted.status == 0, "\(restarted.output)")
+        let after = try trials(store)
+        #expect(after.count == 8 && after.allSatisfy { $0.state == .complete }, "\(after.map { ($0.number, $0.state) })")
+
+        // Each trial created once (never retried) holds exactly what the sampler makes of the
+        // stored trials at its creation: those finished by then as observations, the others
+        // as pending. That holds across the kill, so the restarted driver went on exactly.
+        let sweep = try SweepConfig.load(path: file.path)
+        var checked: [Int] = []
+        for trial in after where trial.retries == 0 {
+            let created = try #require(trial.startedAt)
+            let earlier = after.prefix(trial.number).map { other -> TrialRecord in
+                var seen = other
+                if other.finishedAt.map({ $0 > created }) ?? true { seen.state = .running }
+                return seen
+            }
+            let history = try SweepDriver.history(Array(earlier), maximize: true)
+            let expected = sweep.sampler.suggest(space: sweep.space, history: history, number: trial.number)
+            #expect(expected == (try SweepDriver.decode(trial.params)), "trial \(trial.number)")
+            checked.append(trial.number)
+        }
+        #expect(checked.contains { $0 >= before.count }, "no trial created after the restart was checked: \(checked)")
+        #expect(checked.count >= 5, "\(checked)")
     }
 
     @Test func trialsCanBeMPIJobs() throws {
