@@ -11,6 +11,8 @@ public struct TrainingRun {
     /// The experiment store the run is recorded in (rank 0 only).
     public let store: ExperimentStore?
     private let runID: String
+    /// What a resume could not carry over exactly (another layout); empty otherwise.
+    public private(set) var resumeNotes: [String] = []
 
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
@@ -33,7 +35,7 @@ public struct TrainingRun {
             // Every rank reads the same checkpoint and continues from it.
             let directory = try RunDirectory(path: path, resuming: true)
             let checkpoint = try Checkpoint.load(directory.checkpoints.appendingPathComponent("last"), expectingConfig: yaml)
-            try trainer.resume(from: checkpoint)
+            resumeNotes = try trainer.resume(from: checkpoint)
             if rank == 0 {
                 try directory.truncateMetrics(afterEpoch: checkpoint.state.epoch)
                 directory.removeUnfinishedCheckpoints()
