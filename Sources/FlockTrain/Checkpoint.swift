@@ -73,7 +73,7 @@ public struct Checkpoint {
         let final = folder.appendingPathComponent(name)
         let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: temporary)
-        try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
+        try FileWriter.createDirectory(temporary)
         var files = files
         files["config.yaml"] = Data(configYAML.utf8)
         var state = state
@@ -84,9 +84,15 @@ public struct Checkpoint {
         files[CheckpointManifest.fileName] = try CheckpointManifest(files: files).encoded()
         // state.json and the manifest last: a folder with them has everything before them.
         func order(_ name: String) -> Int { name == CheckpointManifest.fileName ? 2 : name == "state.json" ? 1 : 0 }
-        for name in files.keys.sorted(by: { (order($0), $0) < (order($1), $1) }) {
-            try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
-            CheckpointFaults.pause()
+        do {
+            for name in files.keys.sorted(by: { (order($0), $0) < (order($1), $1) }) {
+                try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
+                CheckpointFaults.pause()
+            }
+        } catch {
+            // A full disk: give back what this checkpoint took; the last one stays whole.
+            try? manager.removeItem(at: temporary)
+            throw error
         }
         try syncDirectory(temporary)
         if manager.fileExists(atPath: final.path) { try manager.removeItem(at: final) }
@@ -96,7 +102,7 @@ public struct Checkpoint {
         // Move `last` with a rename, which replaces the old link in one step.
         let link = folder.appendingPathComponent(".last-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: link)
-        try manager.createSymbolicLink(atPath: link.path, withDestinationPath: name)
+        guard symlink(name, link.path) == 0 else { throw FileWriter.Failure(path: link.path, operation: "create the link", code: errno) }
         try rename(link, folder.appendingPathComponent("last"))
         try syncDirectory(folder)
         return final
@@ -227,13 +233,7 @@ public struct Checkpoint {
     // MARK: Files
 
     static func writeSynced(_ data: Data, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw RunDirectoryError(path: url.path, reason: "cannot create file")
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
+        try FileWriter.write(data, to: url.path, sync: true)
     }
 
     static func syncDirectory(_ url: URL) throws {
