@@ -11,6 +11,7 @@ public struct TrainingRun {
     /// The experiment store the run is recorded in (rank 0 only).
     public let store: ExperimentStore?
     private let runID: String
+    private let heartbeat: RunHeartbeat?
     /// What a resume could not carry over exactly (another layout); empty otherwise.
     public private(set) var resumeNotes: [String] = []
 
@@ -64,7 +65,8 @@ public struct TrainingRun {
             try store.startRun(RunRecord(id: runID, name: config.name, config: yaml,
                                          configHash: String(ModelConsistency.fnv1a(yaml), radix: 16),
                                          worldSize: trainer.worldSize, host: ProcessInfo.processInfo.hostName,
-                                         directory: created.url.path))
+                                         directory: created.url.path, pid: Int(ProcessInfo.processInfo.processIdentifier)))
+            heartbeat = RunHeartbeat(store: store, runID: runID)
             try? store.recordBLAS(runID: runID, BLASChoice.current().json)
             let id = runID
             trainer.onCheckpoint = { url, state in
@@ -78,6 +80,7 @@ public struct TrainingRun {
             self.store = store
         } else {
             store = nil
+            heartbeat = nil
         }
     }
 
@@ -85,6 +88,7 @@ public struct TrainingRun {
     /// `summary.json`, `model.safetensors` and `preprocessing.json`.
     public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         var writeError: (any Error)?
+        defer { heartbeat?.stop() }
         let summary: TrainingSummary
         do {
             summary = try trainer.fit { record in
