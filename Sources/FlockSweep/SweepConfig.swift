@@ -53,7 +53,7 @@ public struct SweepConfig: Sendable {
     public static func parse(_ text: String, baseDirectory: String, fileName: String = "sweep") throws -> SweepConfig {
         let root: [String: Any]
         do {
-            guard let loaded = try Yams.load(yaml: text) as? [String: Any] else {
+            guard let loaded = try SafeYAML.load(text) as? [String: Any] else {
                 throw ConfigError(path: "", "\(fileName): expected a YAML mapping at the top level")
             }
             root = loaded

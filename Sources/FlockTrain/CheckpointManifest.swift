@@ -49,7 +49,7 @@ public struct CheckpointManifest: Codable, Sendable, Equatable {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != fileName }
         var files: [String: Data] = [:]
         for name in names { files[name] = try Data(contentsOf: folder.appendingPathComponent(name)) }
-        try Checkpoint.writeSynced(try CheckpointManifest(files: files).encoded(), to: folder.appendingPathComponent(fileName))
+        try FileWriter.write(try CheckpointManifest(files: files).encoded(), to: folder.appendingPathComponent(fileName).path)
     }
 
     /// Throws unless file `name` with bytes `data` is listed with the SHA-256 it has.

@@ -43,6 +43,12 @@ import Testing
         #expect(message("heartbeat_timeout: .inf") == "heartbeat_timeout: expected a number in (0, 864000.0], got inf")
     }
 
+    /// Found by the sweep fuzzer: Yams' untyped loader traps on a key that is a list.
+    @Test func aKeyThatIsAListIsAnErrorNotATrap() {
+        #expect(message("", budget: "budget: {[trials, x]: 1}") == "budget: a mapping key must be a plain name, not a list or mapping")
+        #expect(message("? {a: 1}\n: 2") == "a mapping key must be a plain name, not a list or mapping")
+    }
+
     @Test func aGridTooLargeToEnumerateIsRefusedWithItsSize() {
         #expect(message("sampler: {name: grid}", space: "  - {name: seed, type: int, low: 0, high: 1000000000000}", budget: "")
                 == "space: a grid of up to 1000000000001 combinations is too large to enumerate (at most 100000); narrow the int ranges or raise their step")
