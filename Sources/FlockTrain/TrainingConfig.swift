@@ -194,6 +194,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
             var product = 1
             for (axis, size) in shape.enumerated() {
+                try Check.positive(size, "\(path).shape[\(axis)]")
                 try Check.within(size, 1, 1 << 24, "\(path).shape[\(axis)]")
                 // A sample of more than 2^31 values cannot be a row of a data file.
                 let (next, overflow) = product.multipliedReportingOverflow(by: size)

@@ -46,9 +46,9 @@ import Testing
         let parameters = ParameterStore()
         var generator = RandomGenerator(seed: 1)
         let error = #expect(throws: ConfigError.self) {
-            _ = try Sequential(config.model, inputShape: [1 << 30], parameters: parameters, generator: &generator)
+            _ = try Sequential(config.model, inputShape: [1 << 31], parameters: parameters, generator: &generator)
         }
-        #expect(error?.description == "model[0]: layers.0.weight of shape [4, 1073741824] would take the model past 4294967296 values (16 GiB)")
+        #expect(error?.description == "model[0]: layers.0.weight of shape [4, 2147483648] would take the model past 4294967296 values (16 GiB)")
         #expect(parameters.stateCount < 1 << 10)
     }
 
