@@ -70,9 +70,9 @@ public struct LayerBuilder {
         parameters.registerBuffer(name: qualified(name), shape: affordable(name, shape), initialValue: initialValue)
     }
 
-    /// The most values (parameters and buffers) a model may hold: 2^32 floats are 16 GiB,
+    /// The most values (parameters and buffers) a model may hold: 2^31 floats are 8 GiB,
     /// twice that with gradients.
-    public static let maximumModelValues = 1 << 32
+    public static let maximumModelValues = 1 << 31
 
     /// Why the layer being built cannot be: a parameter too large for memory (checked
     /// before allocation, without overflow). `LayerConfig.makeLayer` throws it.
@@ -88,7 +88,7 @@ public struct LayerBuilder {
         }
         let held = parameters.stateCount
         guard count > Self.maximumModelValues - held else { return shape }
-        oversized = oversized ?? "\(qualified(name)) of shape \(shape) would take the model past \(Self.maximumModelValues) values (16 GiB)"
+        oversized = oversized ?? "\(qualified(name)) of shape \(shape) would take the model past \(Self.maximumModelValues) values (8 GiB, as much again for gradients)"
         return shape.map { _ in 1 }
     }
 

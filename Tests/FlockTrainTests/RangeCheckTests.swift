@@ -48,7 +48,7 @@ import Testing
         let error = #expect(throws: ConfigError.self) {
             _ = try Sequential(config.model, inputShape: [1 << 31], parameters: parameters, generator: &generator)
         }
-        #expect(error?.description == "model[0]: layers.0.weight of shape [4, 2147483648] would take the model past 4294967296 values (16 GiB)")
+        #expect(error?.description == "model[0]: layers.0.weight of shape [4, 2147483648] would take the model past 2147483648 values (8 GiB, as much again for gradients)")
         #expect(parameters.stateCount < 1 << 10)
     }
 
