@@ -54,11 +54,14 @@ public struct CommunicatorError: Error, CustomStringConvertible {
 /// The default collective deadline: 300 s, or `FLOCK_COLLECTIVE_TIMEOUT` seconds.
 public enum CollectiveDeadline {
     public static let defaultSeconds = 300.0
+    /// Ten days: beyond that a hung peer is never reported.
+    public static let maximumSeconds = 864_000.0
+    public static let variable = "FLOCK_COLLECTIVE_TIMEOUT"
 
     public static func fromEnvironment(_ environment: [String: String]) -> Double {
         // A value that is not a finite number of seconds up to ten days is not taken (`inf`
         // would overflow the conversion to a deadline).
-        if let text = environment["FLOCK_COLLECTIVE_TIMEOUT"], let seconds = Double(text), seconds > 0, seconds <= 864_000 {
+        if let text = environment[variable], let seconds = Double(text), seconds > 0, seconds <= maximumSeconds {
             return seconds
         }
         return defaultSeconds

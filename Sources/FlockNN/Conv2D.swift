@@ -69,6 +69,7 @@ public struct Conv2D: Layer {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.filters), "a conv2d layer needs filters")
             }
             try Check.positive(filters, decoder.fieldPath(CodingKeys.filters))
+            try Check.within(filters, 1, 1 << 24, decoder.fieldPath(CodingKeys.filters))
             guard let kernel = try c.sizePair(.kernel, path: decoder.fieldPath(CodingKeys.kernel), or: nil) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.kernel), "a conv2d layer needs kernel")
             }

@@ -66,7 +66,9 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         let inherited = builder.updateScale
         builder.updateScale *= updateScale
         defer { builder.updateScale = inherited }
-        return try spec.makeLayer(inputShape: inputShape, builder: &builder)
+        let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
+        if let oversized = builder.oversized { throw builder.error(oversized) }
+        return layer
     }
 
     /// Same kind and same fields.

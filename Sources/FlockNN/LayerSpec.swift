@@ -57,7 +57,7 @@ public struct LayerBuilder {
     /// (zero when nil, drawing nothing).
     public mutating func parameter(_ name: String, shape: [Int], isDecayed: Bool, initializer: Initializer?,
                                    fanIn: Int = 0, fanOut: Int = 0) -> ParameterSlot {
-        let slot = parameters.register(name: qualified(name), shape: shape, isDecayed: isDecayed)
+        let slot = parameters.register(name: qualified(name), shape: affordable(name, shape), isDecayed: isDecayed)
         if updateScale != 1 { updateScales[slot.name] = updateScale }
         if let initializer {
             parameters.withParameter(slot) { initializer.fill($0, fanIn: fanIn, fanOut: fanOut, generator: &generator) }
@@ -67,7 +67,29 @@ public struct LayerBuilder {
 
     /// Registers a non-trainable buffer `<path>.<name>`.
     public mutating func buffer(_ name: String, shape: [Int], initialValue: Float) -> BufferSlot {
-        parameters.registerBuffer(name: qualified(name), shape: shape, initialValue: initialValue)
+        parameters.registerBuffer(name: qualified(name), shape: affordable(name, shape), initialValue: initialValue)
+    }
+
+    /// The most values (parameters and buffers) a model may hold: 2^31 floats are 8 GiB,
+    /// twice that with gradients.
+    public static let maximumModelValues = 1 << 31
+
+    /// Why the layer being built cannot be: a parameter too large for memory (checked
+    /// before allocation, without overflow). `LayerConfig.makeLayer` throws it.
+    public private(set) var oversized: String?
+
+    /// `shape`, or a one-element stand-in when the model would outgrow
+    /// `maximumModelValues` (noted in `oversized`; the layer is discarded with an error).
+    private mutating func affordable(_ name: String, _ shape: [Int]) -> [Int] {
+        var count = 1
+        for size in shape {
+            let (next, overflow) = count.multipliedReportingOverflow(by: max(size, 0))
+            count = overflow ? Int.max : next
+        }
+        let held = parameters.stateCount
+        guard count > Self.maximumModelValues - held else { return shape }
+        oversized = oversized ?? "\(qualified(name)) of shape \(shape) would take the model past \(Self.maximumModelValues) values (8 GiB, as much again for gradients)"
+        return shape.map { _ in 1 }
     }
 
     /// A configuration error at the layer being built.

@@ -39,8 +39,12 @@ public struct Pool2D: Layer {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             pool = try c.value(.pool, or: 2)
             try Check.positive(pool, decoder.fieldPath(CodingKeys.pool))
+            try Check.within(pool, 1, 4096, decoder.fieldPath(CodingKeys.pool))
             stride = try c.decodeIfPresent(Int.self, forKey: .stride)
-            if let stride { try Check.positive(stride, decoder.fieldPath(CodingKeys.stride)) }
+            if let stride {
+                try Check.positive(stride, decoder.fieldPath(CodingKeys.stride))
+                try Check.within(stride, 1, 4096, decoder.fieldPath(CodingKeys.stride))
+            }
             padding = try c.padding(.padding, path: decoder.fieldPath(CodingKeys.padding), or: .valid)
         }
 

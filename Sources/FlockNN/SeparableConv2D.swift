@@ -52,11 +52,14 @@ public struct SeparableConv2D: Layer {
                     throw ConfigError(path: decoder.fieldPath(key), "a separable_conv2d layer needs \(key.rawValue)")
                 }
                 try Check.positive(value, decoder.fieldPath(key))
+                try Check.within(value, 1, key == .filters ? 1 << 24 : 4096, decoder.fieldPath(key))
                 return value
             }
             let stride = try c.value(.stride, or: 1), multiplier = try c.value(.depthMultiplier, or: 1)
             try Check.positive(stride, decoder.fieldPath(CodingKeys.stride))
             try Check.positive(multiplier, decoder.fieldPath(CodingKeys.depthMultiplier))
+            try Check.within(stride, 1, 4096, decoder.fieldPath(CodingKeys.stride))
+            try Check.within(multiplier, 1, 4096, decoder.fieldPath(CodingKeys.depthMultiplier))
             self.init(filters: try required(.filters), kernel: try required(.kernel), stride: stride,
                       padding: try c.padding(.padding, path: decoder.fieldPath(CodingKeys.padding), or: .same),
                       depthMultiplier: multiplier,

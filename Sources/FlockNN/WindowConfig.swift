@@ -5,8 +5,11 @@ extension KeyedDecodingContainer {
     /// A positive (rows, columns) pair at `key`, or `fallback` when absent.
     func sizePair(_ key: Key, path: String, or fallback: (Int, Int)?) throws -> (Int, Int)? {
         guard contains(key) else { return fallback }
+        // 4096 pixels a side: larger windows than any image this trains on, and products
+        // of them (kernel area × channels × filters) stay far from overflow.
         if let single = try? decode(Int.self, forKey: key) {
             try Check.positive(single, path)
+            try Check.within(single, 1, 4096, path)
             return (single, single)
         }
         guard let pair = try? decode([Int].self, forKey: key), pair.count == 2 else {
@@ -14,6 +17,8 @@ extension KeyedDecodingContainer {
         }
         try Check.positive(pair[0], path)
         try Check.positive(pair[1], path)
+        try Check.within(pair[0], 1, 4096, path)
+        try Check.within(pair[1], 1, 4096, path)
         return (pair[0], pair[1])
     }
 

@@ -12,6 +12,9 @@ extension ExperimentStore {
                 existing.status = .running
                 existing.finishedAt = nil
                 existing.error = nil
+                existing.pid = run.pid
+                existing.heartbeat = run.heartbeat
+                existing.worldSize = run.worldSize
                 try existing.update(db)
             } else {
                 try run.insert(db)
@@ -38,6 +41,13 @@ extension ExperimentStore {
     public func removeCheckpoints(runID: String, keeping names: [String]) throws {
         try write { db in
             try CheckpointRecord.filter(Column("runID") == runID).filter(!names.contains(Column("name"))).deleteAll(db)
+        }
+    }
+
+    /// Marks a running run's process as alive now.
+    public func runHeartbeat(id: String, at time: Date = Date()) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE run SET heartbeat = ? WHERE id = ? AND status = 'running'", arguments: [time, id])
         }
     }
 

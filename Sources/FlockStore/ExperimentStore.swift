@@ -5,7 +5,8 @@ import GRDB
 /// holding runs, their per-epoch metrics and their checkpoints.
 ///
 /// In a data-parallel job only rank 0 writes. Every write is one short transaction, so a
-/// killed run leaves the store consistent (its run stays `running`, and a resume carries on).
+/// killed run leaves the store consistent (its run reads `interrupted`, see `RunRecord.liveStatus`,
+/// and a resume carries on in the same record).
 ///
 /// ```swift
 /// let store = try ExperimentStore(path: "runs/flock.sqlite")

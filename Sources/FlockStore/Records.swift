@@ -5,6 +5,8 @@ import GRDB
 public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public enum Status: String, Codable, Sendable {
         case running, completed, stoppedEarly = "stopped_early", pruned, failed
+        /// Never stored: how a `running` run whose process is gone reads (`liveStatus`).
+        case interrupted
     }
 
     public static let databaseTableName = "run"
@@ -24,9 +26,13 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     /// Best value per metric, as JSON.
     public var best: String
     public var error: String?
+    /// The process that runs it (rank 0's), while running; nil in stores from before.
+    public var pid: Int?
+    /// When the running process last said it was alive (every `RunRecord.heartbeatInterval`).
+    public var heartbeat: Date?
 
     public init(id: String, name: String, config: String, configHash: String, worldSize: Int, host: String,
-                directory: String, startedAt: Date = Date()) {
+                directory: String, startedAt: Date = Date(), pid: Int? = nil) {
         self.id = id
         self.name = name
         status = .running
@@ -38,6 +44,8 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
         self.startedAt = startedAt
         epochsRun = 0
         best = "{}"
+        self.pid = pid
+        heartbeat = pid == nil ? nil : startedAt
     }
 
     /// `best` decoded.

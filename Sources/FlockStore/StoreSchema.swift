@@ -80,6 +80,14 @@ extension ExperimentStore {
             }
             try db.create(index: "benchmarkByName", on: "benchmark", columns: ["name", "recordedAt"])
         }
+        migrator.registerMigration("run heartbeat") { db in
+            // Like trials: a running run's process and its last sign of life, so a run
+            // that was killed is told apart from one still going.
+            try db.alter(table: "run") { t in
+                t.add(column: "pid", .integer)
+                t.add(column: "heartbeat", .datetime)
+            }
+        }
         return migrator
     }
 }

@@ -53,7 +53,7 @@ public struct SweepConfig: Sendable {
     public static func parse(_ text: String, baseDirectory: String, fileName: String = "sweep") throws -> SweepConfig {
         let root: [String: Any]
         do {
-            guard let loaded = try Yams.load(yaml: text) as? [String: Any] else {
+            guard let loaded = try SafeYAML.load(text) as? [String: Any] else {
                 throw ConfigError(path: "", "\(fileName): expected a YAML mapping at the top level")
             }
             root = loaded
@@ -68,7 +68,7 @@ public struct SweepConfig: Sendable {
         let reader = FieldReader(root, path: "")
         let study = try reader.string("study")
         guard !study.isEmpty, !study.contains("/") else { throw ConfigError(path: "study", "expected a name without '/'") }
-        let seed = try reader.int("seed", default: 0)
+        let seed = try reader.int("seed", default: 0, in: 0...Int.max)
 
         // The base config: a file, or inline.
         let base: TrainingConfig
@@ -89,6 +89,10 @@ public struct SweepConfig: Sendable {
             parameters.append(try parameter(entry, path: "space[\(index)]", earlier: parameters))
         }
         let space = SearchSpace(parameters)
+        // Refused before anything enumerates it (a grid over 0...10^12 would run for hours).
+        if let size = space.gridSizeBound(), size > Double(SearchSpace.maximumGridSize) {
+            throw ConfigError(path: "space", "a grid of up to \(Self.format(size)) combinations is too large to enumerate (at most \(SearchSpace.maximumGridSize)); narrow the int ranges or raise their step")
+        }
 
         let objective = FieldReader(root["objective"] as? [String: Any] ?? [:], path: "objective")
         try objective.rejectUnknown(["metric", "direction", "use"])
@@ -103,10 +107,10 @@ public struct SweepConfig: Sendable {
 
         let budget = FieldReader(root["budget"] as? [String: Any] ?? [:], path: "budget")
         try budget.rejectUnknown(["trials", "wall_seconds"])
-        let trials = try budget.optionalInt("trials")
+        let trials = try budget.optionalInt("trials", in: 1...1_000_000)
         let wall = try budget.optionalDouble("wall_seconds")
-        if let trials, trials <= 0 { throw ConfigError(path: "budget.trials", "expected a positive integer, got \(trials)") }
-        if let wall, wall <= 0 { throw ConfigError(path: "budget.wall_seconds", "expected a positive number, got \(wall)") }
+        // A year: a finite number, so a NaN or infinite budget cannot keep a driver going forever.
+        if let wall { try Check.positive(wall, atMost: 31_536_000, "budget.wall_seconds") }
         if trials == nil && wall == nil && space.grid() == nil {
             throw ConfigError(path: "budget", "give trials and/or wall_seconds (only a finite grid can run without a budget)")
         }
@@ -127,10 +131,8 @@ public struct SweepConfig: Sendable {
         case "random": sampler = RandomSampler(seed: UInt64(seed))
         default:
             let gp = model == "gp"
-            let startup = try samplerReader.int("startup_trials", default: 5)
-            let candidates = try samplerReader.int("candidates", default: gp ? 2048 : 100)
-            guard startup >= 0 else { throw ConfigError(path: "sampler.startup_trials", "expected an integer ≥ 0") }
-            guard candidates > 0 else { throw ConfigError(path: "sampler.candidates", "expected a positive integer") }
+            let startup = try samplerReader.int("startup_trials", default: 5, in: 0...1_000_000)
+            let candidates = try samplerReader.int("candidates", default: gp ? 2048 : 100, in: 1...100_000)
             sampler = gp ? GPSampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
                          : TPESampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
         }
@@ -139,36 +141,33 @@ public struct SweepConfig: Sendable {
         try prunerReader.rejectUnknown(["name", "startup_trials", "warmup_steps", "min_resource", "reduction_factor", "max_resource"])
         let prunerName = try prunerReader.string("name", default: "none")
         try prunerReader.check(prunerName, among: ["none", "median", "asha", "hyperband"], field: "name")
-        let minResource = try prunerReader.int("min_resource", default: 1)
-        let factor = try prunerReader.int("reduction_factor", default: 3)
-        if minResource <= 0 { throw ConfigError(path: "pruner.min_resource", "expected a positive integer, got \(minResource)") }
-        if factor <= 1 { throw ConfigError(path: "pruner.reduction_factor", "expected an integer > 1, got \(factor)") }
+        // Resources are epochs (at most 10^6) and η ≤ 1000, so rung steps never overflow.
+        let minResource = try prunerReader.int("min_resource", default: 1, in: 1...1_000_000)
+        let factor = try prunerReader.int("reduction_factor", default: 3, in: 2...1000)
         let pruner: any Pruner
         switch prunerName {
         case "median":
-            pruner = MedianPruner(startupTrials: try prunerReader.int("startup_trials", default: 5),
-                                  warmupSteps: try prunerReader.int("warmup_steps", default: 0))
+            pruner = MedianPruner(startupTrials: try prunerReader.int("startup_trials", default: 5, in: 0...1_000_000),
+                                  warmupSteps: try prunerReader.int("warmup_steps", default: 0, in: 0...1_000_000))
         case "asha": pruner = SuccessiveHalvingPruner(minResource: minResource, reductionFactor: factor)
         case "hyperband":
-            pruner = HyperbandPruner(minResource: minResource, maxResource: try prunerReader.int("max_resource", default: base.epochs),
-                                     reductionFactor: factor)
+            let maxResource = try prunerReader.int("max_resource", default: max(base.epochs, minResource),
+                                                   in: minResource...1_000_000)
+            pruner = HyperbandPruner(minResource: minResource, maxResource: maxResource, reductionFactor: factor)
         default: pruner = NoPruner()
         }
 
-        let workers = try reader.int("workers", default: 1)
-        guard workers > 0 else { throw ConfigError(path: "workers", "expected a positive integer, got \(workers)") }
+        let workers = try reader.int("workers", default: 1, in: 1...1024)
         let launcherName = try reader.string("launcher", default: "in_process")
         try reader.check(launcherName, among: Launcher.allCases.map(\.rawValue), field: "launcher")
         let launcher = Launcher(rawValue: launcherName)!
-        let ranks = try reader.int("ranks_per_trial", default: 1)
-        guard ranks > 0 else { throw ConfigError(path: "ranks_per_trial", "expected a positive integer, got \(ranks)") }
+        let ranks = try reader.int("ranks_per_trial", default: 1, in: 1...4096)
         if ranks > 1 && launcher != .mpirun {
             throw ConfigError(path: "ranks_per_trial", "more than one rank per trial needs launcher: mpirun")
         }
-        let retries = try reader.int("max_retries", default: 1)
-        guard retries >= 0 else { throw ConfigError(path: "max_retries", "expected an integer ≥ 0, got \(retries)") }
+        let retries = try reader.int("max_retries", default: 1, in: 0...1000)
         let heartbeat = try reader.double("heartbeat_timeout", default: 30)
-        guard heartbeat > 0 else { throw ConfigError(path: "heartbeat_timeout", "expected a positive number") }
+        try Check.positive(heartbeat, atMost: 864_000, "heartbeat_timeout")
 
         let config = SweepConfig(study: study, base: base, space: space, metric: metric, maximize: direction == "maximize",
                                  useBestEpoch: use == "best", trialBudget: trials, wallSeconds: wall, sampler: sampler,
@@ -219,11 +218,17 @@ public struct SweepConfig: Sendable {
         switch type {
         case "float":
             let low = try reader.double("low"), high = try reader.double("high")
+            guard low.isFinite, high.isFinite else {
+                throw ConfigError(path: "\(path).\(low.isFinite ? "high" : "low")", "expected a finite number, got \(low.isFinite ? high : low)")
+            }
             guard low < high else { throw ConfigError(path: "\(path).high", "expected high > low, got \(low)…\(high)") }
             if log && low <= 0 { throw ConfigError(path: "\(path).low", "a log range needs low > 0, got \(low)") }
             domain = .float(low: low, high: high, log: log)
         case "int":
-            let low = try reader.int("low"), high = try reader.int("high"), step = try reader.int("step", default: 1)
+            // ±2^53: every value is exact as a Double, which samplers compute in.
+            let limit = 1 << 53
+            let low = try reader.int("low", in: -limit...limit), high = try reader.int("high", in: -limit...limit)
+            let step = try reader.int("step", default: 1, in: 1...(2 * limit))
             guard low <= high else { throw ConfigError(path: "\(path).high", "expected high ≥ low, got \(low)…\(high)") }
             guard step > 0 else { throw ConfigError(path: "\(path).step", "expected a positive integer, got \(step)") }
             if log && (low <= 0 || step != 1) { throw ConfigError(path: "\(path).log", "a log int range needs low > 0 and step 1") }
@@ -245,6 +250,11 @@ public struct SweepConfig: Sendable {
             }
         }
         return ParameterSpec(name: name, domain: domain, conditions: conditions)
+    }
+
+    /// `1e+12` as `1000000000000`, up to what an Int holds.
+    private static func format(_ size: Double) -> String {
+        size < 9e18 ? String(Int(size)) : String(format: "%.3g", size)
     }
 
     private static func value(_ any: Any) -> ParameterValue {
@@ -291,7 +301,19 @@ private struct FieldReader {
         return number
     }
 
-    func optionalInt(_ field: String) throws -> Int? { fields[field] == nil ? nil : try int(field) }
+    /// An integer within `range`, with the range in the error.
+    func int(_ field: String, default fallback: Int? = nil, in range: ClosedRange<Int>) throws -> Int {
+        let number = try int(field, default: fallback)
+        guard range.contains(number) else {
+            let bounds = range.upperBound == Int.max ? "≥ \(range.lowerBound)" : "in \(range.lowerBound)...\(range.upperBound)"
+            throw ConfigError(path: at(field), "expected an integer \(bounds), got \(number)")
+        }
+        return number
+    }
+
+    func optionalInt(_ field: String, in range: ClosedRange<Int>) throws -> Int? {
+        fields[field] == nil ? nil : try int(field, in: range)
+    }
 
     func double(_ field: String, default fallback: Double? = nil) throws -> Double {
         guard let value = fields[field] else {

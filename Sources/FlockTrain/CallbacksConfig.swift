@@ -47,9 +47,25 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         } else {
             modelCheckpoint = try c.decodeIfPresent(ModelCheckpoint.self, forKey: .modelCheckpoint) ?? ModelCheckpoint()
         }
-        terminateOnNaN = try c.decodeIfPresent(TerminateOnNaN.self, forKey: .terminateOnNaN) ?? TerminateOnNaN()
+        // `terminate_on_nan: false` trains on through non-finite values; `true` is the default.
+        if let enabled = try? c.decode(Bool.self, forKey: .terminateOnNaN) {
+            terminateOnNaN = enabled ? TerminateOnNaN() : nil
+        } else {
+            terminateOnNaN = try c.decodeIfPresent(TerminateOnNaN.self, forKey: .terminateOnNaN) ?? TerminateOnNaN()
+        }
         csvLogger = try c.value(.csvLogger, or: false)
         tensorBoard = try c.value(.tensorBoard, or: false)
+    }
+
+    /// A callback that is on by default and switched off is written as `false`, so the
+    /// resolved config (and a resume's comparison with it) keeps it off.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(earlyStopping, forKey: .earlyStopping)
+        try c.encodeIfPresent(reduceLROnPlateau, forKey: .reduceLROnPlateau)
+        if let modelCheckpoint { try c.encode(modelCheckpoint, forKey: .modelCheckpoint) } else { try c.encode(false, forKey: .modelCheckpoint) }
+        if let terminateOnNaN { try c.encode(terminateOnNaN, forKey: .terminateOnNaN) } else { try c.encode(false, forKey: .terminateOnNaN) }
+        try c.encode(csvLogger, forKey: .csvLogger)
     }
 
     func validate(path: String, config: TrainingConfig) throws {

@@ -4,7 +4,9 @@ import Foundation
 /// (the resolved config, to explain a mismatch), `preprocessing.json` (what the data was
 /// put through, see `Preprocessing`), optionally `best_model.safetensors`
 /// (EarlyStopping's best weights), and `state.json` (epoch, step, RNG states, callback
-/// states, config hash, world layout, and a SHA-256 of every other file).
+/// states, config hash, world layout, and a SHA-256 of every other file), and
+/// `manifest.json` (see `CheckpointManifest`): a SHA-256 of every file, `state.json`
+/// included, so a damaged or hand-edited state is caught like a damaged tensor file.
 ///
 /// Writing never leaves a half-written checkpoint under its final name: the files go to a
 /// temporary folder, each is fsynced, the folder is renamed, and only then does the
@@ -71,7 +73,7 @@ public struct Checkpoint {
         let final = folder.appendingPathComponent(name)
         let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: temporary)
-        try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
+        try FileWriter.createDirectory(temporary)
         var files = files
         files["config.yaml"] = Data(configYAML.utf8)
         var state = state
@@ -79,10 +81,18 @@ public struct Checkpoint {
         let encoder = JSONValue.encoder
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         files["state.json"] = try encoder.encode(state)
-        // state.json last: a folder with a state.json has everything before it.
-        for name in files.keys.sorted(by: { ($0 == "state.json" ? 1 : 0, $0) < ($1 == "state.json" ? 1 : 0, $1) }) {
-            try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
-            CheckpointFaults.pause()
+        files[CheckpointManifest.fileName] = try CheckpointManifest(files: files).encoded()
+        // state.json and the manifest last: a folder with them has everything before them.
+        func order(_ name: String) -> Int { name == CheckpointManifest.fileName ? 2 : name == "state.json" ? 1 : 0 }
+        do {
+            for name in files.keys.sorted(by: { (order($0), $0) < (order($1), $1) }) {
+                try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
+                CheckpointFaults.pause()
+            }
+        } catch {
+            // A full disk: give back what this checkpoint took; the last one stays whole.
+            try? manager.removeItem(at: temporary)
+            throw error
         }
         try syncDirectory(temporary)
         if manager.fileExists(atPath: final.path) { try manager.removeItem(at: final) }
@@ -92,21 +102,32 @@ public struct Checkpoint {
         // Move `last` with a rename, which replaces the old link in one step.
         let link = folder.appendingPathComponent(".last-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: link)
-        try manager.createSymbolicLink(atPath: link.path, withDestinationPath: name)
+        guard symlink(name, link.path) == 0 else { throw FileWriter.Failure(path: link.path, operation: "create the link", code: errno) }
         try rename(link, folder.appendingPathComponent("last"))
         try syncDirectory(folder)
         return final
     }
 
-    /// A checkpoint folder's `state.json` alone (no tensor file is read).
+    /// A checkpoint folder's `state.json` alone (no tensor file is read), checked against
+    /// the manifest's checksum; a checkpoint written before manifests loads unchecked.
     public static func readState(_ folder: URL) throws -> TrainingState {
         let statePath = folder.appendingPathComponent("state.json")
         guard let stateData = FileManager.default.contents(atPath: statePath.path) else {
             throw LoadError(description: "\(statePath.path): missing: the checkpoint is incomplete")
         }
-        do { return try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
+        let manifest = try CheckpointManifest.read(folder)
+        try manifest?.verify("state.json", stateData, in: folder)
+        let state: TrainingState
+        do { state = try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
             throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
         }
+        guard (1...TrainingState.currentFormatVersion).contains(state.formatVersion) else {
+            throw LoadError(description: "\(statePath.path): format_version \(state.formatVersion): this Flock reads versions 1...\(TrainingState.currentFormatVersion)")
+        }
+        if manifest == nil && state.formatVersion >= CheckpointManifest.firstStateVersion {
+            throw LoadError(description: "\(folder.appendingPathComponent(CheckpointManifest.fileName).path): missing, but state.json (format \(state.formatVersion)) was written with one; the checkpoint is incomplete")
+        }
+        return state
     }
 
     /// Loads and verifies a checkpoint folder (or the `last` link). With `configYAML`, the
@@ -118,8 +139,13 @@ public struct Checkpoint {
             throw LoadError(description: "\(url.path): no such checkpoint")
         }
         let state = try readState(folder)
+        let manifest = try CheckpointManifest.read(folder)
         var contents: [String: Data] = [:]
         for (name, expected) in state.files.sorted(by: { $0.key < $1.key }) {
+            // Only plain names: state.json must not point outside its folder.
+            guard !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
+                throw LoadError(description: "\(folder.path)/state.json: files lists '\(name)', not a file name in the checkpoint")
+            }
             let path = folder.appendingPathComponent(name).path
             guard let data = manager.contents(atPath: path) else {
                 throw LoadError(description: "\(path): missing (listed in state.json)")
@@ -128,6 +154,7 @@ public struct Checkpoint {
             guard actual == expected else {
                 throw LoadError(description: "\(path): checksum mismatch: state.json records SHA-256 \(expected.prefix(16))…, the file (\(data.count) bytes) has \(actual.prefix(16))…; the file is truncated or corrupt")
             }
+            try manifest?.verify(name, data, in: folder, hash: actual)
             contents[name] = data
         }
         guard contents["config.yaml"] != nil else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
@@ -206,13 +233,7 @@ public struct Checkpoint {
     // MARK: Files
 
     static func writeSynced(_ data: Data, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw RunDirectoryError(path: url.path, reason: "cannot create file")
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
+        try FileWriter.write(data, to: url.path, sync: true)
     }
 
     static func syncDirectory(_ url: URL) throws {

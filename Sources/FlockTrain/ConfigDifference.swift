@@ -11,7 +11,7 @@ enum ConfigDifference {
     /// not both YAML, or differ in no field at all, give one line saying so; texts that
     /// differ only in ignored fields give none.
     static func between(_ old: String, _ new: String, limit: Int = 5, ignoring: [String] = []) -> [String] {
-        guard let parsedOld = try? Yams.load(yaml: old), let parsedNew = try? Yams.load(yaml: new) else {
+        guard let parsedOld = try? SafeYAML.load(old), let parsedNew = try? SafeYAML.load(new) else {
             return ["the config text differs"]
         }
         let before = flatten(parsedOld), after = flatten(parsedNew)

@@ -63,6 +63,7 @@ public enum ConfigLoader {
             guard let node = try Yams.compose(yaml: yaml), node.mapping != nil else {
                 throw ConfigError(path: "", "\(fileName): expected a YAML mapping at the top level")
             }
+            try SafeYAML.checkKeys(node)
             return node
         } catch let error as ConfigError {
             throw error

@@ -107,13 +107,13 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
     public func makeSchedule(stepsPerEpoch: Int, path: String) throws -> LearningRateSchedule {
         try Check.oneOf(name, Self.names, "\(path).name", what: "schedule")
         let warmup = warmupEpochs ?? 0
-        try Check.nonNegative(warmup, "\(path).warmup_epochs")
+        try Check.within(warmup, 0, 1_000_000, "\(path).warmup_epochs")
         let decay: LearningRateSchedule.Decay
         switch name {
         case "constant": decay = .constant
         case "step":
             let size = stepSize ?? 10
-            try Check.positive(size, "\(path).step_size")
+            try Check.within(size, 1, 1_000_000, "\(path).step_size")
             let factor = gamma ?? 0.1
             try Check.positive(factor, "\(path).gamma")
             decay = .step(stepSize: size, gamma: Float(factor))
@@ -126,7 +126,11 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
             try Check.nonNegative(minimum, "\(path).min_lr")
             decay = .cosine(minimum: Float(minimum))
         }
-        return LearningRateSchedule(decay, warmupSteps: warmup * stepsPerEpoch)
+        let (warmupSteps, overflow) = warmup.multipliedReportingOverflow(by: stepsPerEpoch)
+        guard !overflow else {
+            throw ConfigError(path: "\(path).warmup_epochs", "\(warmup) epochs of \(stepsPerEpoch) steps overflow a step count")
+        }
+        return LearningRateSchedule(decay, warmupSteps: warmupSteps)
     }
 }
 

@@ -1,3 +1,5 @@
+import FlockComm
+
 /// How a job's ranks split the work: `pipeline` stages × `tensor` slices, the remaining
 /// ranks data parallel (world = data × pipeline × tensor). `data.batch_size` is the global
 /// batch: each of the D data-parallel replicas reads batch_size/D samples per step.
@@ -85,8 +87,9 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     func validate(path: String) throws {
         try Check.positive(bucketMB, atMost: 1_048_576, "\(path).bucket_mb")
         try Check.within(accumulate, 1, 1_000_000, "\(path).accumulate")
-        // Ten days: beyond that a hung peer is never reported.
-        if let collectiveTimeout { try Check.positive(collectiveTimeout, atMost: 864_000, "\(path).collective_timeout") }
+        if let collectiveTimeout {
+            try Check.positive(collectiveTimeout, atMost: CollectiveDeadline.maximumSeconds, "\(path).collective_timeout")
+        }
         try Check.within(pipeline, 1, 4096, "\(path).pipeline")
         try Check.within(tensor, 1, 4096, "\(path).tensor")
         try Check.within(microBatches, 1, 4096, "\(path).micro_batches")

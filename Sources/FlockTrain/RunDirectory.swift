@@ -20,11 +20,7 @@ public struct RunDirectory: Sendable {
         if let contents = try? manager.contentsOfDirectory(atPath: path), !contents.isEmpty {
             throw RunDirectoryError(path: path, reason: "exists and is not empty (use --resume to continue it)")
         }
-        do {
-            try manager.createDirectory(at: url.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
-        } catch {
-            throw RunDirectoryError(path: path, reason: error.localizedDescription)
-        }
+        try FileWriter.createDirectory(url.appendingPathComponent("checkpoints"))
     }
 
     /// `runs/<name>-<yyyyMMdd-HHmmss>` under `root`.
@@ -63,14 +59,7 @@ public struct RunDirectory: Sendable {
     }
 
     private func append(_ data: Data, to name: String) throws {
-        let fileURL = url.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: fileURL.path) {
-            _ = FileManager.default.createFile(atPath: fileURL.path, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: fileURL)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: data)
+        try FileWriter.write(data, to: url.appendingPathComponent(name).path, append: true)
     }
 
     /// Removes what a killed run left half-written: temporary checkpoint folders and links.
@@ -119,14 +108,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: temporary)
-        do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
+        do { try FileWriter.write(data, to: temporary.path, sync: true) } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }

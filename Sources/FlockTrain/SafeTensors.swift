@@ -91,7 +91,8 @@ public enum SafeTensors {
         guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
             throw FormatError(path: path, reason: "header is not a JSON object")
         }
-        var tensors: [String: Tensor] = [:]
+        // Every entry is checked (and overlaps ruled out) before any tensor is allocated.
+        var entries: [(name: String, shape: [Int], count: Int, bytes: Range<Int>)] = []
         for (name, entry) in header where name != "__metadata__" {
             guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
@@ -104,11 +105,18 @@ public enum SafeTensors {
                   offsets[1] - offsets[0] == count * 4 else {
                 throw FormatError(path: path, reason: "tensor \(name): data_offsets \(offsets) do not fit shape \(shape) and the file")
             }
-            let bytes = data.subdata(in: (dataStart + offsets[0])..<(dataStart + offsets[1]))
-            let scalars = bytes.withUnsafeBytes { raw in
-                (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            entries.append((name, shape, count, (dataStart + offsets[0])..<(dataStart + offsets[1])))
+        }
+        let ordered = entries.sorted { ($0.bytes.lowerBound, $0.bytes.upperBound) < ($1.bytes.lowerBound, $1.bytes.upperBound) }
+        for (earlier, later) in zip(ordered, ordered.dropFirst()) where later.bytes.lowerBound < earlier.bytes.upperBound {
+            throw FormatError(path: path, reason: "tensors \(earlier.name) and \(later.name) overlap in the data (bytes \(earlier.bytes.lowerBound - dataStart)..<\(earlier.bytes.upperBound - dataStart) and \(later.bytes.lowerBound - dataStart)..<\(later.bytes.upperBound - dataStart))")
+        }
+        var tensors: [String: Tensor] = [:]
+        for entry in entries {
+            let scalars = data[entry.bytes].withUnsafeBytes { raw in
+                (0..<entry.count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
             }
-            tensors[name] = Tensor(shape: shape, scalars: scalars)
+            tensors[entry.name] = Tensor(shape: entry.shape, scalars: scalars)
         }
         let metadataEntry: Any = header["__metadata__"] ?? [String: String]()
         guard let metadata = metadataEntry as? [String: String] else {

@@ -36,7 +36,7 @@ public struct TerminateOnNaN: Codable, Sendable, Equatable {
     func validate(path: String) throws {
         try Check.inRange(lrFactor, 0, 1, "\(path).lr_factor")
         try Check.positive(lrFactor, "\(path).lr_factor")
-        try Check.nonNegative(maxRollbacks, "\(path).max_rollbacks")
+        try Check.within(maxRollbacks, 0, 1000, "\(path).max_rollbacks")
     }
 }
 

@@ -34,11 +34,21 @@ extension Trainer {
         try strategy.synchronizeModelState()
     }
 
+    static let nonFiniteStateDetail = "non-finite weights or optimizer state (not checkpointed)"
+
+    /// Under TerminateOnNaN, whether the weights and optimizer buffers a checkpoint would
+    /// save are all finite on every rank (true when TerminateOnNaN is off). Collective.
+    func savedStateIsFinite() throws -> Bool {
+        guard options.nonFinite != nil else { return true }
+        let local = parameters.withParameters { $0.allSatisfy(\.isFinite) }
+            && optimizer.stateBuffers.values.allSatisfy { $0.allSatisfy(\.isFinite) }
+        return try strategy.allShardsAgree(local)
+    }
+
     /// TerminateOnNaN: stop naming the step, or roll back to the last checkpoint with a
     /// lower learning rate.
-    func handleNonFinite(epoch: Int, batch: Int) throws {
-        let error = NonFiniteLossError(step: optimizer.stepCount, epoch: epoch + 1, batch: batch + 1,
-                                       detail: "non-finite loss or gradients")
+    func handleNonFinite(epoch: Int, batch: Int, detail: String = "non-finite loss or gradients") throws {
+        let error = NonFiniteLossError(step: optimizer.stepCount, epoch: epoch + 1, batch: batch + 1, detail: detail)
         // Rank 0 decides whether a checkpoint to roll back to exists and tells every rank,
         // so no rank rolls back while another stops.
         let folder = checkpointFolder ?? sharedCheckpointFolder

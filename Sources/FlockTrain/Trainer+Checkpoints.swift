@@ -70,8 +70,9 @@ extension Trainer {
     /// streams, callback states and learning-rate factor. Every rank calls it with the
     /// same checkpoint, which may come from another layout (each rank takes its part of
     /// the global tensors); the dropout streams and mid-epoch sums carry over only when
-    /// the world size is the same.
-    public func resume(from checkpoint: Checkpoint) throws {
+    /// the layout is the same; the returned notes say what did not (empty for an exact resume).
+    @discardableResult
+    public func resume(from checkpoint: Checkpoint) throws -> [String] {
         try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
         let modelSource = checkpoint.url.appendingPathComponent("model.safetensors").path
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
@@ -102,6 +103,7 @@ extension Trainer {
         if let best = checkpoint.bestModelTensors, strategy.dataRank == 0 {
             progress.bestWeights = try localState(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }
+        return resumeNotes(state)
     }
 
     /// This rank's parameters and buffers (state layout) cut out of global tensors.
@@ -226,6 +228,11 @@ extension Trainer {
         guard state.learningRateScale.isFinite, state.learningRateScale >= 0 else {
             throw fail("learning_rate_scale", "expected a finite factor ≥ 0, got \(state.learningRateScale)")
         }
+        guard state.samplesSeen >= 0 else { throw fail("samples_seen", "expected a count ≥ 0, got \(state.samplesSeen)") }
+        guard state.trainingSeconds.isFinite, state.trainingSeconds >= 0 else {
+            throw fail("training_seconds", "expected a finite time ≥ 0, got \(state.trainingSeconds)")
+        }
+        try checkWorld(state, fail)
         // Another world size resumes, but not exactly: its streams and sums are not used.
         if let sums = state.epochMetricSums, sums.count == worldSize {
             let expected = makeAccumulator().packedSums.count
@@ -236,6 +243,51 @@ extension Trainer {
                 }
             }
         }
+    }
+}
+
+extension Trainer {
+    /// The writing job's world as `state.json` records it: a positive world size that its
+    /// layout multiplies out to, and one live dropout stream per rank (the streams are
+    /// what makes a resume exact; a missing one would silently start afresh).
+    func checkWorld(_ state: TrainingState, _ fail: (String, String) -> Checkpoint.LoadError) throws {
+        guard (1...(1 << 20)).contains(state.worldSize) else {
+            throw fail("world_size", "expected a rank count in 1...\(1 << 20), got \(state.worldSize)")
+        }
+        if let layout = state.layout {
+            let sizes = [layout.data, layout.pipeline, layout.tensor]
+            guard sizes.allSatisfy({ (1...state.worldSize).contains($0) }),
+                  layout.data * layout.pipeline * layout.tensor == state.worldSize else {
+                throw fail("layout", "data \(layout.data) × pipeline \(layout.pipeline) × tensor \(layout.tensor) does not make world_size \(state.worldSize)")
+            }
+        }
+        guard state.dropoutGenerators.count == state.worldSize else {
+            throw fail("dropout_generators", "expected one stream per rank (\(state.worldSize)), got \(state.dropoutGenerators.count)")
+        }
+        // xoshiro256** never leaves the all-zero state: such a stream was not written by a run.
+        if let dead = state.dropoutGenerators.firstIndex(where: { $0.state.allSatisfy { $0 == 0 } }) {
+            throw fail("dropout_generators[\(dead)]", "an all-zero generator state, which draws only zeros")
+        }
+    }
+
+    /// What a resume from `state` into this job cannot carry over exactly, in words for
+    /// the user; empty when it resumes byte for byte.
+    func resumeNotes(_ state: TrainingState) -> [String] {
+        let written = state.layout ?? .init(data: state.worldSize, pipeline: 1, tensor: 1)
+        let here = strategy.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1)
+        guard written != here else { return [] }
+        func describe(_ layout: TrainingState.LayoutRecord) -> String {
+            "\(layout.data * layout.pipeline * layout.tensor) ranks (data \(layout.data) × pipeline \(layout.pipeline) × tensor \(layout.tensor))"
+        }
+        var notes = ["the checkpoint was written by \(describe(written)) and resumes on \(describe(here)): weights, optimizer state and the epoch position carry over"]
+        notes.append("each rank's dropout stream starts afresh from the seed, so the run is not byte-identical to one that kept its layout")
+        if written.data != here.data {
+            notes.append("the data-parallel width changed (\(written.data) → \(here.data)): each replica reads batch_size/\(here.data) samples of the same global batches")
+        }
+        if state.epochMetricSums != nil && state.batchInEpoch > 0 {
+            notes.append("the metrics of the interrupted epoch count only the batches after the resume")
+        }
+        return notes
     }
 }
 

@@ -126,9 +126,19 @@ public final class Trainer {
                 reportBatch(epoch: epoch, startBatch: startBatch, started: started, loss: accumulator.meanLoss)
                 if let every = options.checkpointing?.everyNSteps, optimizer.stepCount % every == 0,
                    progress.position.batchInEpoch < sampler.batchesPerEpoch {
+                    guard try savedStateIsFinite() else {
+                        try handleNonFinite(epoch: epoch, batch: group.lowerBound, detail: Self.nonFiniteStateDetail)
+                        continue epochs
+                    }
                     try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil,
                                        epochMetricSums: accumulator.packedSums)
                 }
+            }
+            // What the epoch's checkpoint would save must be finite (finite gradients can
+            // still overflow a moment or a weight); checked before the epoch is logged.
+            if options.checkpointing != nil, try !savedStateIsFinite() {
+                try handleNonFinite(epoch: epoch, batch: sampler.batchesPerEpoch - 1, detail: Self.nonFiniteStateDetail)
+                continue epochs
             }
             try accumulator.reduce(across: strategy.dataGroup)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

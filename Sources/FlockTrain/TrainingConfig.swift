@@ -215,7 +215,17 @@ public struct DataConfig: Codable, Equatable, Sendable {
         }
         if let shape {
             guard !shape.isEmpty else { throw ConfigError(path: "\(path).shape", "expected at least one dimension") }
-            for (axis, size) in shape.enumerated() { try Check.positive(size, "\(path).shape[\(axis)]") }
+            var product = 1
+            for (axis, size) in shape.enumerated() {
+                try Check.positive(size, "\(path).shape[\(axis)]")
+                try Check.within(size, 1, 1 << 24, "\(path).shape[\(axis)]")
+                // A sample of more than 2^31 values cannot be a row of a data file.
+                let (next, overflow) = product.multipliedReportingOverflow(by: size)
+                guard !overflow, next <= 1 << 31 else {
+                    throw ConfigError(path: "\(path).shape", "\(shape) holds more than 2^31 values per sample")
+                }
+                product = next
+            }
         }
     }
 

@@ -14,6 +14,9 @@ public struct TrainingRun {
     private let runID: String
     /// `callbacks.tensorboard`: event files of the per-epoch scalars (rank 0 only).
     private let tensorBoard: TensorBoardWriter?
+    private let heartbeat: RunHeartbeat?
+    /// What a resume could not carry over exactly (another layout); empty otherwise.
+    public private(set) var resumeNotes: [String] = []
 
     /// - Parameters:
     ///   - runDirectory: where outputs go; default `runs/<name>-<time>`.
@@ -36,7 +39,7 @@ public struct TrainingRun {
             // Every rank reads the same checkpoint and continues from it.
             let directory = try RunDirectory(path: path, resuming: true)
             let checkpoint = try Checkpoint.load(directory.checkpoints.appendingPathComponent("last"), expectingConfig: yaml)
-            try trainer.resume(from: checkpoint)
+            resumeNotes = try trainer.resume(from: checkpoint)
             if rank == 0 {
                 try directory.truncateMetrics(afterEpoch: checkpoint.state.epoch)
                 directory.removeUnfinishedCheckpoints()
@@ -65,7 +68,8 @@ public struct TrainingRun {
             try store.startRun(RunRecord(id: runID, name: config.name, config: yaml,
                                          configHash: String(ModelConsistency.fnv1a(yaml), radix: 16),
                                          worldSize: trainer.worldSize, host: ProcessInfo.processInfo.hostName,
-                                         directory: created.url.path))
+                                         directory: created.url.path, pid: Int(ProcessInfo.processInfo.processIdentifier)))
+            heartbeat = RunHeartbeat(store: store, runID: runID)
             try? store.recordBLAS(runID: runID, BLASChoice.current().json)
             let id = runID
             trainer.onCheckpoint = { url, state in
@@ -79,6 +83,7 @@ public struct TrainingRun {
             self.store = store
         } else {
             store = nil
+            heartbeat = nil
         }
         tensorBoard = try created.flatMap { config.callbacks.tensorBoard ? try TensorBoardWriter(directory: $0.url) : nil }
     }
@@ -87,6 +92,7 @@ public struct TrainingRun {
     /// `summary.json`, `model.safetensors` and `preprocessing.json`.
     public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         var writeError: (any Error)?
+        defer { heartbeat?.stop() }
         let summary: TrainingSummary
         do {
             summary = try trainer.fit { record in

@@ -1,7 +1,9 @@
 /// Everything besides weights and optimizer buffers that an exact resume needs, as
 /// written to a checkpoint's `state.json`.
 public struct TrainingState: Codable, Sendable, Equatable {
-    public var formatVersion = 1
+    /// 1: the first; 2: written beside `manifest.json` (a checksum of this file).
+    public var formatVersion = TrainingState.currentFormatVersion
+    public static let currentFormatVersion = 2
     /// Epochs completed.
     public var epoch: Int
     /// Global batches done in the current epoch (0 at an epoch boundary).

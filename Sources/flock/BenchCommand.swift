@@ -131,6 +131,9 @@ struct DataParallelBench: ParsableCommand {
 
     func validate() throws {
         if let ranks, ranks < 1 { throw ValidationError("--ranks: expected a positive integer, got \(ranks)") }
+        if let ranks, ranks > RankLaunch.maximumLocalRanks {
+            throw ValidationError("--ranks: at most \(RankLaunch.maximumLocalRanks) ranks run as threads, got \(ranks)")
+        }
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
         guard bucketMB > 0, bucketMB <= 1_000_000 else { throw ValidationError("--bucket-mb: expected a number in (0, 1000000], got \(bucketMB)") }
     }
@@ -194,6 +197,9 @@ struct PipelineBench: ParsableCommand {
 
     func validate() throws {
         if let ranks, ranks < 2 { throw ValidationError("--ranks: a pipeline needs at least 2 stages, got \(ranks)") }
+        if let ranks, ranks > RankLaunch.maximumLocalRanks {
+            throw ValidationError("--ranks: at most \(RankLaunch.maximumLocalRanks) ranks run as threads, got \(ranks)")
+        }
         guard (1...8192).contains(width) else { throw ValidationError("--width: expected 1...8192, got \(width)") }
         guard (1...65536).contains(microBatchRows) else { throw ValidationError("--micro-batch-rows: expected 1...65536, got \(microBatchRows)") }
     }
@@ -270,7 +276,7 @@ struct SamplerBench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard seeds >= 1 else { throw ValidationError("--seeds: expected a positive integer, got \(seeds)") }
+        guard (1...10_000).contains(seeds) else { throw ValidationError("--seeds: expected 1...10000, got \(seeds)") }
     }
 
     func run() throws {

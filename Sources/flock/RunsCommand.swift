@@ -25,7 +25,7 @@ struct RunsCommand: ParsableCommand {
         if json {
             let formatter = ISO8601DateFormatter()
             let objects: [[String: Any]] = runs.map { run in
-                var object: [String: Any] = ["id": run.id, "name": run.name, "status": run.status.rawValue,
+                var object: [String: Any] = ["id": run.id, "name": run.name, "status": run.liveStatus().rawValue,
                                              "epochs_run": run.epochsRun, "world_size": run.worldSize, "host": run.host,
                                              "directory": run.directory, "started_at": formatter.string(from: run.startedAt),
                                              "best": run.bestMetrics]
@@ -44,7 +44,7 @@ struct RunsCommand: ParsableCommand {
         for run in runs {
             let best = run.bestMetrics.filter { $0.key.hasPrefix("val_") }.sorted { $0.key < $1.key }
                 .map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: ", ")
-            let status = run.status.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+            let status = run.liveStatus().rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
             print("\(formatter.string(from: run.startedAt))  \(status) \(String(format: "%6d %5d", run.epochsRun, run.worldSize))  \(run.directory)  \(best)")
         }
     }

@@ -22,7 +22,7 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         do {
             let sweep = try SweepConfig.load(path: sweepFile)
-            if let workers, workers < 1 { throw CommandFailure("--workers: expected a positive integer, got \(workers)") }
+            if let workers, !(1...1024).contains(workers) { throw CommandFailure("--workers: expected an integer in 1...1024, got \(workers)") }
             let folder = URL(fileURLWithPath: dir ?? "runs/sweep-\(sweep.study)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let storePath = store ?? folder.appendingPathComponent("flock.sqlite").path

@@ -111,6 +111,9 @@ import Testing
         try original.write(to: model)
         try Data("{not json".utf8).write(to: last.appendingPathComponent("state.json"))
         error = #expect(throws: Checkpoint.LoadError.self) { try Checkpoint.load(last) }
+        #expect(error?.description.contains("state.json: checksum mismatch: manifest.json records") == true, "\(error!)")
+        try CheckpointManifest.reseal(last)
+        error = #expect(throws: Checkpoint.LoadError.self) { try Checkpoint.load(last) }
         #expect(error?.description.contains("state.json: not a valid checkpoint state") == true)
     }
 

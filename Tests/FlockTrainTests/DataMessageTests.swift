@@ -46,6 +46,7 @@ import Testing
         var state = try JSONValue.decoder.decode(TrainingState.self, from: Data(contentsOf: stateURL))
         state.files["config.yaml"] = SHA256.hex(of: Data(older.utf8))
         try JSONValue.encoder.encode(state).write(to: stateURL)
+        try CheckpointManifest.reseal(checkpoint)
         let loaded = try Checkpoint.load(checkpoint, expectingConfig: try ConfigLoader.yaml(of: config))
         #expect(loaded.state.epoch == 1)
         // A real difference is still caught.

@@ -12,6 +12,10 @@ public enum RankLaunch: Equatable, Sendable {
     /// the variables OpenMPI sets.
     public static func choose(ranks: Int?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RankLaunch {
         if let ranks, ranks < 1 { throw LaunchError("--ranks: expected a positive integer, got \(ranks)") }
+        if let ranks, ranks > maximumLocalRanks {
+            throw LaunchError("--ranks: at most \(maximumLocalRanks) ranks run as threads of one process, got \(ranks) (start more with mpirun)")
+        }
+        try checkCollectiveTimeout(environment)
         let underMPIRun = MPIEnvironment.launchedByMPIRun(environment)
         if ranks != nil && underMPIRun {
             throw LaunchError("--ranks cannot be combined with mpirun: mpirun already starts the ranks")
@@ -19,6 +23,19 @@ public enum RankLaunch: Equatable, Sendable {
         if underMPIRun { return .mpirunRank }
         if let ranks, ranks > 1 { return .localRanks(ranks) }
         return .singleProcess
+    }
+
+    /// Threads, each with its own model, tape and data cursor: beyond this a job is
+    /// better spread over processes.
+    public static let maximumLocalRanks = 1024
+
+    /// `FLOCK_COLLECTIVE_TIMEOUT`, when set, must be seconds a deadline can hold: a value
+    /// that is not is an error here, not silently the default.
+    static func checkCollectiveTimeout(_ environment: [String: String]) throws {
+        guard let text = environment[CollectiveDeadline.variable] else { return }
+        guard let seconds = Double(text), seconds > 0, seconds <= CollectiveDeadline.maximumSeconds else {
+            throw LaunchError("\(CollectiveDeadline.variable): expected seconds in (0, \(Int(CollectiveDeadline.maximumSeconds))], got '\(text)'")
+        }
     }
 
     /// Ranks sharing this node's cores (`OMPI_COMM_WORLD_LOCAL_SIZE` under mpirun).
