@@ -6,7 +6,7 @@ import Foundation
 /// now on the BLAS kernel this process runs, with `threads` BLAS threads.
 ///
 /// The model (issue 14): inputs (T 64, D 128), two pre-norm encoder blocks (4 heads of
-/// 32, MLP 512 GELU, no dropout), mean pooling, dense 128→10; batch 32, SGD with momentum.
+/// 32, MLP 512 ReLU — PyTorch's default — no dropout), mean pooling, dense 128→10; batch 32, SGD with momentum.
 /// The ceiling runs exactly the sgemm calls the step makes, back to back: per block the
 /// four projections and two MLP layers over all B·T rows (forward, weight and input
 /// gradients), and per (sample, head) the attention's two forward and four backward
@@ -27,7 +27,7 @@ public struct TransformerBenchmark {
     }
 
     /// The benchmark model's layers.
-    public static let layers: [LayerConfig] = Array(repeating: .transformerEncoder(heads: heads, mlpUnits: hidden), count: blocks)
+    public static let layers: [LayerConfig] = Array(repeating: .transformerEncoder(heads: heads, mlpUnits: hidden, activation: .relu), count: blocks)
         + [.sequencePool(.mean), .dense(units: classes)]
 
     public func run() -> TrainBenchmark.Result {

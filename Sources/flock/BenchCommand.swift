@@ -56,7 +56,7 @@ struct TrainBench: ParsableCommand {
             result = benchmark.run()
         }
         let measuredOn = machine.finished()
-        let description = model == "transformer" ? "transformer 2 pre-norm encoder blocks (d 128, 4 heads, MLP 512) on 64x128, mean pool, 128-10"
+        let description = model == "transformer" ? "transformer 2 pre-norm encoder blocks (d 128, 4 heads, MLP 512 ReLU) on 64x128, mean pool, 128-10"
             : model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
         print("model \(description), batch \(model == "transformer" ? TransformerBenchmark().batchSize : 128), SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
