@@ -95,7 +95,10 @@ struct AllreduceBench: ParsableCommand {
                   "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth] as [String: Any])
                     .merging($0.ratio.json("ratio")) { $1 }
             }
-            try JSONOutput.print(["ranks": comm.size, "results": results, "machine": measuredOn.json])
+            var object: [String: Any] = ["ranks": comm.size, "results": results, "machine": measuredOn.json]
+            // cluster/testbed says how many (simulated) hosts the ranks are spread over.
+            if let hosts = ProcessInfo.processInfo.environment["FLOCK_TESTBED_HOSTS"].flatMap(Int.init) { object["hosts"] = hosts }
+            try JSONOutput.print(object)
         }
     }
 }
