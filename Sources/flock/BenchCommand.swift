@@ -73,11 +73,23 @@ struct AllreduceBench: ParsableCommand {
     @Flag(help: "End with one JSON line.")
     var json = false
 
+    @Option(help: "Message sizes in bytes, comma-separated (default 4 KB to 64 MB by 4x; slow links want fewer).")
+    var sizes: String?
+
     func run() throws {
+        var benchmark = AllreduceBenchmark()
+        if let sizes {
+            benchmark.sizes = try sizes.split(separator: ",").map { text in
+                guard let bytes = Int(text.trimmingCharacters(in: .whitespaces)), bytes >= 4, bytes % 4 == 0 else {
+                    throw ValidationError("--sizes: expected byte counts that are positive multiples of 4, got '\(text)'")
+                }
+                return bytes
+            }
+        }
         let environment = try MPIEnvironment()
         let comm = try environment.world()
         let machine = BenchmarkMachine.now(threads: 1)
-        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try AllreduceBenchmark().run(comm) }
+        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try benchmark.run(comm) }
         defer { environment.finalize() }
         guard comm.rank == 0 else { return }
         print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory); bus bandwidth in GB/s (nccl-tests definition)")
