@@ -66,6 +66,32 @@ struct TestbedTests {
         #expect(try leftovers() == [])
     }
 
+    @Test func benchAllreduceReportsHostsAndRanks() throws {
+        let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "1gbit", "--",
+                                                          ChildProcess.flockExecutable.path, "bench", "allreduce", "--json", "--sizes", "4096"],
+                                           timeout: 120, stopSignal: SIGTERM)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        let line = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(object?["hosts"] as? Int == 2, "\(line)")
+        #expect(object?["ranks"] as? Int == 4, "\(line)")
+        // Two ranks per host share memory; the four together do not.
+        #expect(outcome.standardOutput.contains("allreduce, 4 ranks, shared memory false"), "\(outcome.standardOutput)")
+        #expect(try leftovers() == [])
+    }
+
+    /// Across hosts an allreduce of ≥ 256 KB is the pairwise exchange; `collectives` checks
+    /// every operation at 1,000,003 elements (blocks of unequal length) against rank-order sums.
+    @Test func collectivesAcrossTwoHostsOfTwoRanksMatchTheReference() throws {
+        let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "10gbit", "--",
+                                                          ChildProcess.built("flock-mpi-check").path, "collectives"],
+                                           timeout: 120, stopSignal: SIGTERM)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        for rank in 0..<4 { #expect(outcome.output.contains("rank \(rank): ok "), "\(outcome.output)") }
+        #expect(outcome.output.contains("shared memory false"), "\(outcome.output)")
+        #expect(try leftovers() == [])
+    }
+
     @Test func aKilledRankOnOneHostEndsTheJobOnTheOther() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
