@@ -67,8 +67,8 @@ struct TestbedTests {
     }
 
     @Test func benchAllreduceReportsHostsAndRanks() throws {
-        let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "1gbit", "--",
-                                                          ChildProcess.flockExecutable.path, "bench", "allreduce", "--json", "--sizes", "4096"],
+        let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "10gbit", "--",
+                                                          ChildProcess.flockExecutable.path, "bench", "allreduce", "--json", "--sizes", "67108864"],
                                            timeout: 120, stopSignal: SIGTERM)
         #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
         let line = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
