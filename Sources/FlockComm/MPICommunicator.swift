@@ -21,6 +21,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var sequence = 0
     /// Shared windows for the node, when every rank of `comm` is on this node.
     private let node: NodeSharedMemory?
+    /// A duplicate of `comm` for the pairwise allreduce's messages (so they never meet a
+    /// user's point-to-point tags), when the ranks span several nodes.
+    let exchangeComm: MPI_Comm?
+    /// Allreduce messages of at least this many bytes across nodes use the pairwise exchange
+    /// (`PairwiseAllreduce.swift`); smaller ones go to `MPI_Iallreduce`.
+    public var pairwiseThresholdBytes = 256 << 10
 
     init(comm: MPI_Comm, environment: MPIEnvironment, deadline: Double, ownsComm: Bool) throws {
         self.comm = comm
@@ -41,15 +47,25 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         MPI_Comm_size(nodeComm, &nodeSize)
         if nodeSize == size && size > 1 {
             node = try NodeSharedMemory(comm: nodeComm!, rank: Int(rank), size: Int(size), scratchBytes: 8 << 20)
+            exchangeComm = nil
         } else {
             // Across nodes the allreduce is MPI's; see the README for the hierarchical plan.
             node = nil
             MPI_Comm_free(&nodeComm)
+            var duplicate: MPI_Comm? = nil
+            if size > 1 {
+                try MPIError.check(MPI_Comm_dup(comm, &duplicate), "MPI_Comm_dup", operation: "start", rank: Int(rank), count: 0)
+            }
+            exchangeComm = duplicate
         }
     }
 
     deinit {
         for buffer in ownedBuffers { buffer.deallocate() }
+        if exchangeComm != nil && !MPIEnvironment.isFinalized {
+            var handle: MPI_Comm? = exchangeComm
+            MPI_Comm_free(&handle)
+        }
         if ownsComm && !MPIEnvironment.isFinalized {
             var handle: MPI_Comm? = comm
             MPI_Comm_free(&handle)
@@ -89,24 +105,26 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let deadline: Double
         let step: Int?
         let sharedMemoryThresholdBytes: Int
+        let pairwiseThresholdBytes: Int
     }
 
     private var callSettings: CallSettings {
-        CallSettings(deadline: deadline, step: step, sharedMemoryThresholdBytes: sharedMemoryThresholdBytes)
+        CallSettings(deadline: deadline, step: step, sharedMemoryThresholdBytes: sharedMemoryThresholdBytes,
+                     pairwiseThresholdBytes: pairwiseThresholdBytes)
     }
 
-    private func makeError(_ operation: String, _ count: Int, _ sequence: Int?,
+    func makeError(_ operation: String, _ count: Int, _ sequence: Int?,
                            _ settings: CallSettings) -> (CommunicatorError.Reason) -> CommunicatorError {
         let rank = rank, step = settings.step
         return { CommunicatorError(operation: operation, rank: rank, count: count, sequence: sequence, step: step, reason: $0) }
     }
 
-    private func check(_ code: Int32, _ function: String, _ operation: String, _ count: Int, _ settings: CallSettings) throws {
+    func check(_ code: Int32, _ function: String, _ operation: String, _ count: Int, _ settings: CallSettings) throws {
         try MPIError.check(code, function, operation: operation, rank: rank, count: count, step: settings.step)
     }
 
     /// Waits for `request` by polling, so the wait can end at the deadline.
-    fileprivate func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
+    func wait(_ request: inout MPI_Request?, _ operation: String, _ count: Int, _ sequence: Int?,
                       _ settings: CallSettings, status: UnsafeMutablePointer<MPI_Status>? = nil) throws {
         var flag: Int32 = 0
         var waiting = SpinWait(seconds: settings.deadline)
@@ -196,6 +214,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         case .sum, .average: mpiOperation = flock_mpi_sum()
         case .max: mpiOperation = flock_mpi_max()
         case .min: mpiOperation = flock_mpi_min()
+        }
+        if let exchangeComm, buffer.count * MemoryLayout<T>.stride >= settings.pairwiseThresholdBytes,
+           buffer.count / size < Int(Int32.max) {
+            try pairwiseAllreduce(buffer, operation: operation, exchange: exchangeComm, sequence: sequence, settings: settings)
+            return
         }
         try inPieces(buffer.count) { offset, piece in
             var request: MPI_Request? = nil

@@ -79,11 +79,23 @@ struct AllreduceBench: ParsableCommand {
     @Flag(help: "End with one JSON line.")
     var json = false
 
+    @Option(help: "Message sizes in bytes, comma-separated (default 4 KB to 64 MB by 4x; slow links want fewer).")
+    var sizes: String?
+
     func run() throws {
+        var benchmark = AllreduceBenchmark()
+        if let sizes {
+            benchmark.sizes = try sizes.split(separator: ",").map { text in
+                guard let bytes = Int(text.trimmingCharacters(in: .whitespaces)), bytes >= 4, bytes % 4 == 0 else {
+                    throw ValidationError("--sizes: expected byte counts that are positive multiples of 4, got '\(text)'")
+                }
+                return bytes
+            }
+        }
         let environment = try MPIEnvironment()
         let comm = try environment.world()
         let machine = BenchmarkMachine.now(threads: 1)
-        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try AllreduceBenchmark().run(comm) }
+        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try benchmark.run(comm) }
         defer { environment.finalize() }
         guard comm.rank == 0 else { return }
         print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory); bus bandwidth in GB/s (nccl-tests definition)")
@@ -101,7 +113,10 @@ struct AllreduceBench: ParsableCommand {
                   "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth] as [String: Any])
                     .merging($0.ratio.json("ratio")) { $1 }
             }
-            try JSONOutput.print(["ranks": comm.size, "results": results, "machine": measuredOn.json])
+            var object: [String: Any] = ["ranks": comm.size, "results": results, "machine": measuredOn.json]
+            // cluster/testbed says how many (simulated) hosts the ranks are spread over.
+            if let hosts = ProcessInfo.processInfo.environment["FLOCK_TESTBED_HOSTS"].flatMap(Int.init) { object["hosts"] = hosts }
+            try JSONOutput.print(object)
         }
     }
 }
