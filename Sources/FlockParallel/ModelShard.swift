@@ -20,6 +20,8 @@ public final class ModelShard {
     /// Every parameter and buffer of `parameters` by name.
     public let placements: [String: ShardPlacement]
     public let tensorGroup: TensorGroup?
+    /// Names of the row-parallel biases in `layers` (on the group's rank 0 only: not replicas).
+    private let rowBiasNames: Set<String>
     /// Per-sample input and output of the shard in the whole model.
     public let inputShape: [Int]
     public let outputShape: [Int]
@@ -63,6 +65,7 @@ public final class ModelShard {
         layers = built
         self.placements = placements
         self.tensorGroup = splitting
+        rowBiasNames = Set(built.flatMap(Self.rowBiases).map(\.name))
         inputShape = globalShapes[range.lowerBound]
         outputShape = globalShapes[range.upperBound]
         copyValues(from: model.parameters)
@@ -78,7 +81,7 @@ public final class ModelShard {
     /// Whether a parameter is held whole by every rank of the tensor group (its gradient is
     /// the same on each; norms count it once).
     public func isReplicatedAcrossTensorGroup(_ slot: ParameterSlot) -> Bool {
-        tensorGroup != nil && placements[slot.name]?.isWhole == true && !(tensorGroup!.rank == 0 && isRowBias(slot))
+        tensorGroup != nil && placements[slot.name]?.isWhole == true && !rowBiasNames.contains(slot.name)
     }
 
     /// Sets every parameter and buffer to its slice of `whole`'s tensor of the same name.
@@ -95,16 +98,13 @@ public final class ModelShard {
         }
     }
 
-    /// A row layer's bias (an attention's output bias too) lives on the group's rank 0
-    /// alone: it is not a replica.
-    private func isRowBias(_ slot: ParameterSlot) -> Bool {
-        func rowBiases(_ layer: any Layer) -> [ParameterSlot] {
-            var found: [ParameterSlot] = []
-            if let dense = layer as? TensorParallelDense, dense.role == .row, let bias = dense.bias { found.append(bias) }
-            if let attention = layer as? TensorParallelAttention, let bias = attention.output.bias { found.append(bias) }
-            return found + layer.children.flatMap { rowBiases($0.layer) }
-        }
-        return layers.flatMap(rowBiases).contains(slot)
+    /// The biases of row-parallel layers in `layer`'s tree (an attention's output bias too):
+    /// each lives on the group's rank 0 alone.
+    private static func rowBiases(_ layer: any Layer) -> [ParameterSlot] {
+        var found: [ParameterSlot] = []
+        if let dense = layer as? TensorParallelDense, dense.role == .row, let bias = dense.bias { found.append(bias) }
+        if let attention = layer as? TensorParallelAttention, let bias = attention.output.bias { found.append(bias) }
+        return found + layer.children.flatMap { rowBiases($0.layer) }
     }
 
     /// A top-level attention layer split by heads, or a Transformer encoder block split as

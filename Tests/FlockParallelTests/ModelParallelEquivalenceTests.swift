@@ -69,6 +69,21 @@ import Testing
                              rows: 6, architecture: .sequences)
     }
 
+    /// Clipping by norm sees the whole model's norm: slices add up, replicated layer norms
+    /// and rank-0-only row biases count once.
+    @Test(arguments: [2, 3])
+    func theGradientNormCountsEveryParameterOnce(width: Int) throws {
+        let reference = try Fixture.reference(rows: 6, architecture: .sequences)
+        let expected = reference.model.parameters.slots.reduce(0.0) { sum, slot in
+            sum + reference.model.parameters.gradient(of: slot).scalars.reduce(0.0) { $0 + Double($1) * Double($1) }
+        }
+        let results = try Fixture.shardedStep(stages: 2, tensor: width, world: 2 * width, schedule: .gpipe, microBatches: 2,
+                                              rows: 6, architecture: .sequences)
+        for (rank, result) in results.enumerated() {
+            #expect(abs(result.gradientSquaredNorm - expected) <= 1e-5 * expected, "rank \(rank): \(result.gradientSquaredNorm) vs \(expected)")
+        }
+    }
+
     @Test func attentionLayersAreSplitByHeads() throws {
         let shards = try LocalCommunicator.run(ranks: 2, deadline: 30) { communicator -> [String: [Int]] in
             let model = try Fixture.model(.sequences)

@@ -52,6 +52,8 @@ struct ShardedModelFixture {
         let tensors: [ShardTensor]
         let loss: Float
         let outputs: [Float]
+        /// The strategy's ‖g‖² over the whole model (what clipping by norm uses).
+        let gradientSquaredNorm: Double
     }
 
     /// Runs one step's forward and backward on `world` ranks laid out as `stages` ×
@@ -77,7 +79,8 @@ struct ShardedModelFixture {
                 ShardTensor(name: slot.name, placement: step.shard!.placements[slot.name]!,
                             values: store.value(of: slot).scalars, gradients: store.gradient(of: slot).scalars)
             }
-            return RankResult(tensors: tensors, loss: outcomes.first?.loss ?? .nan, outputs: outcomes.first?.outputs.scalars ?? [])
+            return RankResult(tensors: tensors, loss: outcomes.first?.loss ?? .nan, outputs: outcomes.first?.outputs.scalars ?? [],
+                              gradientSquaredNorm: try step.gradientSquaredNorm(of: store))
         }
     }
 
