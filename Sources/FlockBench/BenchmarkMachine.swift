@@ -48,18 +48,39 @@ public struct BenchmarkMachine: Sendable {
     static func checkoutCommit() -> String? {
         var folder = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<8 {
-            let head = folder.appendingPathComponent(".git/HEAD")
-            if let text = try? String(contentsOf: head, encoding: .utf8) {
-                let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard line.hasPrefix("ref: ") else { return String(line.prefix(12)) }
-                let ref = folder.appendingPathComponent(".git/" + line.dropFirst(5))
-                if let commit = try? String(contentsOf: ref, encoding: .utf8) { return String(commit.prefix(12)) }
-                // A packed ref.
-                let packed = (try? String(contentsOf: folder.appendingPathComponent(".git/packed-refs"), encoding: .utf8)) ?? ""
-                return packed.split(separator: "\n").first { $0.hasSuffix(" " + line.dropFirst(5)) }.map { String($0.prefix(12)) }
-            }
+            if let directories = gitDirectories(of: folder) { return commit(git: directories.git, common: directories.common) }
             folder = folder.deletingLastPathComponent()
         }
         return nil
+    }
+
+    /// A checkout's git directories: `.git` itself, or for a worktree (whose `.git` is a
+    /// file `gitdir: …`) its own directory (HEAD) and the shared one it names in
+    /// `commondir` (refs).
+    static func gitDirectories(of folder: URL) -> (git: URL, common: URL)? {
+        let dotGit = folder.appendingPathComponent(".git")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dotGit.path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue { return (dotGit, dotGit) }
+        guard let text = try? String(contentsOf: dotGit, encoding: .utf8), text.hasPrefix("gitdir: ") else { return nil }
+        func resolve(_ path: String, from base: URL) -> URL {
+            path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path).standardizedFileURL
+        }
+        let git = resolve(text.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines), from: folder)
+        let common = (try? String(contentsOf: git.appendingPathComponent("commondir"), encoding: .utf8))
+            .map { resolve($0.trimmingCharacters(in: .whitespacesAndNewlines), from: git) } ?? git
+        return (git, common)
+    }
+
+    /// The first 12 hex digits of the commit `git`'s HEAD names (refs read from `common`).
+    static func commit(git: URL, common: URL) -> String? {
+        guard let text = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) else { return nil }
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("ref: ") else { return String(line.prefix(12)) }
+        let name = String(line.dropFirst(5))
+        if let commit = try? String(contentsOf: common.appendingPathComponent(name), encoding: .utf8) { return String(commit.prefix(12)) }
+        // A packed ref.
+        let packed = (try? String(contentsOf: common.appendingPathComponent("packed-refs"), encoding: .utf8)) ?? ""
+        return packed.split(separator: "\n").first { $0.hasSuffix(" " + name) }.map { String($0.prefix(12)) }
     }
 }
