@@ -31,7 +31,7 @@ extension TrainingData {
         }
         let split = { (rows: [Int], window: Int) in
             StreamedDataset(blocks: file.blocks, rows: rows, featureShape: preprocessing.featureShape,
-                            targets: preprocessing.trainingTargets(Tensor(shape: [rows.count], scalars: rows.map { file.labels[$0] })),
+                            targets: preprocessing.trainingTargets(file.labels(of: rows)),
                             window: window, prepare: prepare)
         }
         return TrainingData(preprocessing: preprocessing, training: split(trainingRows, data.chunkRows),
@@ -54,7 +54,7 @@ extension TrainingData {
         }
         let imputation = file.hasMissing ? statistics.means : nil
         let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
-        let targets = Tensor(shape: [trainingRows.count], scalars: trainingRows.map { file.labels[$0] })
+        let targets = file.labels(of: trainingRows)
         return Preprocessing(featureColumns: file.featureColumns, labelColumn: file.labelColumn, featureShape: shape,
                              imputation: imputation, normalizer: statistics.normalizer(method, imputation: imputation),
                              classNames: file.classNames, classCount: classCount,
@@ -83,6 +83,11 @@ private struct StreamedFile {
     let labelColumn: String?
     let classNames: [String]?
     let hasMissing: Bool
+
+    /// The labels of file rows `rows`, in that order: (rows.count).
+    func labels(of rows: [Int]) -> Tensor {
+        Tensor(shape: [rows.count], scalars: rows.map { labels[$0] })
+    }
 
     init(config: TrainingConfig) throws {
         let data = config.data
