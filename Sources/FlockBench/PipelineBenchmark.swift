@@ -29,7 +29,7 @@ public struct PipelineBenchmark: Sendable {
         /// Per stage: the most activation bytes it held at once.
         public let peakActivationBytes: [Int]
         /// One micro-batch's activations on the stage that holds the most (for bounds).
-        public let microBatchActivationBytes: Int
+        public internal(set) var microBatchActivationBytes: Int
         /// Pipeline samples/s ÷ data-parallel samples/s (same model, ranks and global
         /// batch), per interleaved pair of steps.
         public let versusDataParallel: PairedRatio
@@ -56,7 +56,10 @@ public struct PipelineBenchmark: Sendable {
         let layout = try ParallelLayout(world: world, pipelineStages: stages)
         var results: [Result] = []
         var dataParallel: [Int: Double] = [:]
-        let single = try measure(layout: layout, schedule: .gpipe, microBatches: 1, rows: microBatchRows)
+        // One micro-batch's activations, from GPipe at M = 1 (measured here only when the
+        // list of micro-batch counts leaves it out).
+        let singlePeak = microBatchCounts.contains(1) ? nil
+            : try measure(layout: layout, schedule: .gpipe, microBatches: 1, rows: microBatchRows).peaks.max() ?? 0
         for microBatches in microBatchCounts {
             for schedule in PipelineScheduleKind.allCases {
                 let measured = try measure(layout: layout, schedule: schedule, microBatches: microBatches,
@@ -66,11 +69,13 @@ public struct PipelineBenchmark: Sendable {
                                       meanIdleShare: measured.meanIdle,
                                       bubbleTheory: theory, bubbleSimulatedFromMeasuredCosts: measured.simulated,
                                       samplesPerSecond: measured.samplesPerSecond,
-                                      peakActivationBytes: measured.peaks, microBatchActivationBytes: single.peaks.max() ?? 0,
+                                      peakActivationBytes: measured.peaks, microBatchActivationBytes: 0,
                                       versusDataParallel: measured.versusDataParallel))
                 if schedule == .oneForwardOneBackward { dataParallel[microBatches] = measured.dataParallel }
             }
         }
+        let perMicroBatch = singlePeak ?? results.first { $0.schedule == .gpipe && $0.microBatches == 1 }?.peakActivationBytes.max() ?? 0
+        for index in results.indices { results[index].microBatchActivationBytes = perMicroBatch }
         return Report(stages: stages, dataParallelSamplesPerSecond: dataParallel, results: results)
     }
 

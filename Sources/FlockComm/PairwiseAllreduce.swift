@@ -12,7 +12,7 @@ import CMPI
 extension MPICommunicator {
     func pairwiseAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
                                                   exchange: MPI_Comm, sequence: Int, settings: CallSettings) throws {
-        let blocks = Self.blockRanges(count: buffer.count, parts: size)
+        let blocks = (0..<size).map { LocalCommunicator.block($0, of: size, count: buffer.count) }
         let mine = blocks[rank]
         let base = buffer.baseAddress!
         // Every other rank's copy of my block, in slots by rank.
@@ -47,16 +47,5 @@ extension MPICommunicator {
             requests.append(request)
         }
         for index in requests.indices { try wait(&requests[index], operation, count, sequence, settings) }
-    }
-
-    /// `parts` contiguous ranges covering 0..<count, the first count % parts one longer.
-    static func blockRanges(count: Int, parts: Int) -> [Range<Int>] {
-        let base = count / parts, extra = count % parts
-        var start = 0
-        return (0..<parts).map { part in
-            let length = base + (part < extra ? 1 : 0)
-            defer { start += length }
-            return start..<(start + length)
-        }
     }
 }

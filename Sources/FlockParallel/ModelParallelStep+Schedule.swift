@@ -23,33 +23,47 @@ extension ModelParallelStep {
         var sends: [any PendingOperation] = []
         let started = DispatchTime.now().uptimeNanoseconds
         defer { for index in state.indices { if let tape = state[index].tape { tapes.release(tape) } } }
-        for (index, action) in schedule.actions[stage].enumerated() {
+        let actions = schedule.actions[stage]
+        for (index, action) in actions.enumerated() {
             trace.record(index, action)
             let actionStarted = DispatchTime.now().uptimeNanoseconds
             do {
                 sends += try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
                                      generator: &generator)
                 try shard.tensorGroup?.rethrow()
-                // The last action waits for the stage's sends: a step ends with its data delivered.
-                if index == schedule.actions[stage].count - 1 {
-                    for send in sends { try send.wait() }
-                }
-            } catch let error as CommunicatorError where error.isPeerFailure {
-                // Another rank failed first and says so itself; this stage only stopped.
-                throw error
             } catch {
-                throw PipelineStageError(stage: stage, rank: layout.world.rank, step: step, microBatch: action.microBatch,
-                                         action: action.label(stage: stage), underlying: error,
-                                         grid: schedule.failureGrid(stage: stage, index: index), recent: trace.recent)
+                throw failure(error, at: index, of: schedule, step: step)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
             if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
             lastProfile.addPass(action, seconds: seconds)
-            lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
-                                                  state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
+            // Only a forward records new activations.
+            if case .forward = action {
+                lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
+                                                      state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
+            }
         }
+        // A step ends with its data delivered: waiting for the sends is transfer time, not
+        // the last pass's compute.
+        let waitStarted = DispatchTime.now().uptimeNanoseconds
+        do {
+            for send in sends { try send.wait() }
+        } catch {
+            throw failure(error, at: actions.count - 1, of: schedule, step: step)
+        }
+        lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStarted) / 1e9
         lastProfile.stageSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return isLastStage ? outcomes.map { $0! } : []
+    }
+
+    /// `error` from this stage's action `index` as the job should see it: another rank's
+    /// failure as is (that rank says so itself), anything else as a `PipelineStageError`.
+    private func failure(_ error: any Error, at index: Int, of schedule: PipelineSchedule, step: Int) -> any Error {
+        if let communication = error as? CommunicatorError, communication.isPeerFailure { return error }
+        let action = schedule.actions[stage][index]
+        return PipelineStageError(stage: stage, rank: layout.world.rank, step: step, microBatch: action.microBatch,
+                                  action: action.label(stage: stage), underlying: error,
+                                  grid: schedule.failureGrid(stage: stage, index: index), recent: trace.recent)
     }
 
     /// Runs `action`; returns the sends it started (sends do not wait for the receiver:

@@ -76,6 +76,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                                   "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
             }
         }
+        if data.streaming && loss.name == "distillation" {
+            throw ConfigError(path: "data.streaming", "distillation runs the teacher on the whole training file in memory; train the student with streaming: false")
+        }
         if data.sampling == "balanced" && loss.name == "distillation" {
             throw ConfigError(path: "data.sampling", "balanced sampling reads plain class labels; distillation's training targets carry the teacher's logits")
         }

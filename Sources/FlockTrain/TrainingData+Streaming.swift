@@ -44,8 +44,11 @@ extension TrainingData {
         let data = config.data, blocks = file.blocks
         var isTraining = [Bool](repeating: false, count: blocks.rowCount)
         for row in trainingRows { isTraining[row] = true }
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         var statistics = FeatureStatistics(width: blocks.rowWidth)
-        for block in 0..<blocks.blockCount {
+        // Nothing to fit and nothing to check: skip the pass over the file.
+        let needsPass = method != .none || file.hasMissing || data.sequence != nil
+        for block in 0..<(needsPass ? blocks.blockCount : 0) {
             let first = blocks.blockStarts[block], end = blocks.blockStarts[block + 1]
             let values = try blocks.features(ofBlock: block)
             try data.sequence?.checkTokens(Tensor(shape: [end - first, blocks.rowWidth], scalars: values), file: data.source,
@@ -53,7 +56,6 @@ extension TrainingData {
             values.withUnsafeBufferPointer { values in statistics.add(values) { isTraining[first + $0] } }
         }
         let imputation = file.hasMissing ? statistics.means : nil
-        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         let targets = file.labels(of: trainingRows)
         return Preprocessing(featureColumns: file.featureColumns, labelColumn: file.labelColumn, featureShape: shape,
                              imputation: imputation, normalizer: statistics.normalizer(method, imputation: imputation),

@@ -10,7 +10,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
     var checkpoint: String
 
-    @Option(help: "The file to predict: CSV (its label column is optional: metrics are printed when present), or an IDX features file.")
+    @Option(help: "The file to predict, in the format the model was trained on: CSV (its label column is optional: metrics are printed when present) or IDX features.")
     var data: String
 
     @Option(help: "IDX only: the labels file, for metrics.")
@@ -25,7 +25,8 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         do {
             let predictor = try Predictor(path: checkpoint)
-            let isCSV = data.lowercased().hasSuffix(".csv")
+            // The format the model was trained on (a `.csv` name, or `data.format`).
+            let isCSV = predictor.config.data.resolvedFormat == "csv"
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
             let result = isCSV ? try predictor.predict(csv: data) : try predictor.predict(idx: data, labels: labels)
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false
