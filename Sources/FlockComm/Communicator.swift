@@ -35,10 +35,15 @@ public protocol Communicator: AnyObject {
                                               operation: ReduceOperation) throws
     func send<T: CommunicatorScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws
     func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws
-    /// Starts sending `values` (copied first, so the caller may reuse them) and returns at
-    /// once; `wait()` returns when the send is complete. Sends to one destination with one
-    /// tag arrive in the order they were started, as blocking sends do.
+    /// Starts sending `values` and returns at once; `wait()` returns when the send is
+    /// complete. The operation keeps its own reference to the array (a value: the caller's
+    /// later changes copy it first), so nothing is copied up front. Sends to one destination
+    /// with one tag arrive in the order they were started, as blocking sends do.
     func startSend<T: CommunicatorScalar>(_ values: [T], to destination: Int, tag: Int) throws -> any PendingOperation
+    /// Posts a receive of exactly `count` elements from `source` with `tag` and returns at
+    /// once, so the message can land while the caller computes; `wait()` hands over the
+    /// values. A message of another length is an error at `wait()`.
+    func startReceive<T: CommunicatorScalar>(count: Int, from source: Int, tag: Int) throws -> PendingReceive<T>
     /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
     func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                operation: ReduceOperation) throws -> any PendingOperation
@@ -55,6 +60,14 @@ public protocol Communicator: AnyObject {
 public protocol PendingOperation: AnyObject {
     /// Blocks until the operation is complete; throws what the operation threw.
     func wait() throws
+    /// Whether the operation is complete, without blocking. Over MPI each call also moves
+    /// the process's transfers along (MPI progresses only inside MPI calls).
+    func test() throws -> Bool
+}
+
+extension PendingOperation {
+    /// Operations that progress on their own thread only report nothing new.
+    public func test() throws -> Bool { false }
 }
 
 extension Communicator {

@@ -231,6 +231,25 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         return CompletedOperation()
     }
 
+    /// Local sends land in this rank's mailbox whenever they are made: the posted receive
+    /// collects its message at `wait()`.
+    public func startReceive<T: CommunicatorScalar>(count: Int, from source: Int, tag: Int) throws -> PendingReceive<T> {
+        try checkRank(source, "source", "receive", count: count)
+        return PendingReceive(count: count) { buffer in DeferredReceive(communicator: self, buffer: buffer, source: source, tag: tag) }
+    }
+
+    private final class DeferredReceive<T: CommunicatorScalar>: PendingOperation {
+        let communicator: LocalCommunicator
+        let buffer: UnsafeMutableBufferPointer<T>
+        let source: Int, tag: Int
+
+        init(communicator: LocalCommunicator, buffer: UnsafeMutableBufferPointer<T>, source: Int, tag: Int) {
+            (self.communicator, self.buffer, self.source, self.tag) = (communicator, buffer, source, tag)
+        }
+
+        func wait() throws { try communicator.receive(buffer, from: source, tag: tag) }
+    }
+
     public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {
         try checkRank(source, "source", "receive", count: buffer.count)
         let message = try group.collect(from: source, to: rank, tag: tag, deadline: deadline) { reason in

@@ -323,56 +323,94 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    /// `MPI_Isend` of a private copy; `wait()` polls for completion (MPI progresses the
-    /// send meanwhile, during this process's other MPI calls).
+    /// `MPI_Isend` straight from the array's storage, which the pending send keeps alive
+    /// (and so unchanged: arrays copy on write); `wait()` polls for completion.
     public func startSend<T: CommunicatorScalar>(_ values: [T], to destination: Int, tag: Int) throws -> any PendingOperation {
         try checkRank(destination, "destination", "send", count: values.count)
         try checkArgument(values.count <= Int(Int32.max), "send", count: values.count, "messages are limited to Int32.max elements")
-        let copy = UnsafeMutableBufferPointer<T>.allocate(capacity: max(values.count, 1))
-        _ = copy.initialize(from: values)
         let operation = "send to rank \(destination) tag \(tag)", settings = callSettings
-        var request: MPI_Request? = nil
-        do {
-            try environment.serializer.runInline {
-                try check(MPI_Isend(copy.baseAddress, Int32(values.count), T.mpiDatatype, Int32(destination), Int32(tag), comm, &request),
-                          "MPI_Isend", operation, values.count, settings)
+        let pending = PendingTransfer(communicator: self, keeping: values, operation: operation, count: values.count,
+                                      source: nil, settings: settings)
+        try environment.serializer.runInline {
+            try values.withUnsafeBufferPointer { buffer in
+                try check(MPI_Isend(buffer.baseAddress, Int32(values.count), T.mpiDatatype, Int32(destination), Int32(tag), comm,
+                                    &pending.request), "MPI_Isend", operation, values.count, settings)
             }
-        } catch {
-            copy.deallocate()
-            throw error
         }
-        return PendingSend(communicator: self, request: request, buffer: UnsafeMutableRawPointer(copy.baseAddress!),
-                           operation: operation, count: values.count, settings: settings)
+        return pending
     }
 
-    /// An `MPI_Isend` in flight and the copy it sends from, freed when it completes (one
-    /// never waited for, after a failed step, is left to the process's end rather than
-    /// freed under MPI's feet).
-    private final class PendingSend: PendingOperation {
+    /// `MPI_Irecv` into the pending receive's array.
+    public func startReceive<T: CommunicatorScalar>(count: Int, from source: Int, tag: Int) throws -> PendingReceive<T> {
+        try checkRank(source, "source", "receive", count: count)
+        try checkArgument(count <= Int(Int32.max), "receive", count: count, "messages are limited to Int32.max elements")
+        let operation = "receive from rank \(source) tag \(tag)", settings = callSettings
+        return try PendingReceive(count: count) { buffer in
+            let pending = PendingTransfer(communicator: self, keeping: [T](), operation: operation, count: count,
+                                          source: source, settings: settings)
+            try environment.serializer.runInline {
+                try check(MPI_Irecv(buffer.baseAddress, Int32(count), T.mpiDatatype, Int32(source), Int32(tag), comm, &pending.request),
+                          "MPI_Irecv", operation, count, settings)
+            }
+            return pending
+        }
+    }
+
+    /// A point-to-point `MPI_Request` in flight; a send keeps the array it sends from. One
+    /// never completed (a failed step) keeps it to the process's end rather than free it
+    /// under MPI's feet.
+    private final class PendingTransfer<T: CommunicatorScalar>: PendingOperation {
         let communicator: MPICommunicator
-        var request: MPI_Request?
-        var buffer: UnsafeMutableRawPointer?
+        var request: MPI_Request? = nil
+        let values: [T]
         let operation: String
         let count: Int
+        /// The sender, for a receive: named when it never sends.
+        let source: Int?
         let settings: CallSettings
+        var isComplete = false
 
-        init(communicator: MPICommunicator, request: MPI_Request?, buffer: UnsafeMutableRawPointer, operation: String,
-             count: Int, settings: CallSettings) {
-            self.communicator = communicator
-            self.request = request
-            self.buffer = buffer
-            self.operation = operation
-            self.count = count
-            self.settings = settings
+        init(communicator: MPICommunicator, keeping values: [T], operation: String, count: Int, source: Int?,
+             settings: CallSettings) {
+            (self.communicator, self.values, self.operation, self.count, self.source, self.settings) =
+                (communicator, values, operation, count, source, settings)
+        }
+
+        deinit {
+            if !isComplete && !values.isEmpty { _ = Unmanaged.passRetained(AbandonedStorage(values)) }
+        }
+
+        func test() throws -> Bool {
+            if isComplete { return true }
+            var flag: Int32 = 0
+            var status = MPI_Status()
+            try communicator.environment.serializer.runInline {
+                try communicator.check(MPI_Test(&request, &flag, &status), "MPI_Test", operation, count, settings)
+            }
+            if flag != 0 { try finish(status) }
+            return isComplete
         }
 
         func wait() throws {
-            guard let buffer else { return }
-            try communicator.environment.serializer.runInline {
-                try communicator.wait(&request, operation, count, nil, settings)
+            var waiting = SpinWait(seconds: settings.deadline)
+            while try !test() {
+                if !waiting.keepWaiting() {
+                    throw communicator.makeError(operation, count, nil, settings)(
+                        .timedOut(seconds: settings.deadline, missingRanks: source.map { [$0] } ?? []))
+                }
             }
-            buffer.deallocate()
-            self.buffer = nil
+        }
+
+        /// A receive must hold exactly the posted count.
+        private func finish(_ status: MPI_Status) throws {
+            isComplete = true
+            guard source != nil else { return }
+            var status = status
+            var received: Int32 = 0
+            MPI_Get_count(&status, T.mpiDatatype, &received)
+            guard Int(received) == count else {
+                throw communicator.makeError(operation, count, nil, settings)(.mismatch("message has \(received) elements"))
+            }
         }
     }
 

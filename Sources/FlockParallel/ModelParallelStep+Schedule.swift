@@ -24,19 +24,27 @@ extension ModelParallelStep {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { for index in state.indices { if let tape = state[index].tape { tapes.release(tape) } } }
         let actions = schedule.actions[stage]
+        var receives = PipelineReceiveWindow(actions: actions, link: link)
+        let expectedShape = { (action: PipelineAction) in self.expectedShape(of: action, pieces: pieces, shard: shard) }
         for (index, action) in actions.enumerated() {
             trace.record(index, action)
-            let actionStarted = DispatchTime.now().uptimeNanoseconds
             do {
-                sends += try perform(action, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard, loss: loss,
-                                     generator: &generator)
+                let transferStarted = DispatchTime.now().uptimeNanoseconds
+                try receives.postAhead(expectedShape)
+                lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - transferStarted) / 1e9
+                let actionStarted = DispatchTime.now().uptimeNanoseconds
+                sends += try perform(action, at: index, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard,
+                                     loss: loss, receives: &receives, generator: &generator)
                 try shard.tensorGroup?.rethrow()
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
+                if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
+                lastProfile.addPass(action, seconds: seconds)
+                let progressStarted = DispatchTime.now().uptimeNanoseconds
+                try receives.progress()
+                lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - progressStarted) / 1e9
             } catch {
                 throw failure(error, at: index, of: schedule, step: step)
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
-            if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
-            lastProfile.addPass(action, seconds: seconds)
             // Only a forward records new activations.
             if case .forward = action {
                 lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
@@ -68,8 +76,9 @@ extension ModelParallelStep {
 
     /// Runs `action`; returns the sends it started (sends do not wait for the receiver:
     /// the validator proved the schedule deadlock-free even with blocking ones).
-    private func perform(_ action: PipelineAction, state: inout [InFlight], outcomes: inout [MicroBatchOutcome?],
-                         pieces: [MicroBatch], shard: ModelShard, loss: Loss,
+    private func perform(_ action: PipelineAction, at index: Int, state: inout [InFlight],
+                         outcomes: inout [MicroBatchOutcome?], pieces: [MicroBatch], shard: ModelShard, loss: Loss,
+                         receives: inout PipelineReceiveWindow,
                          generator: inout RandomGenerator) throws -> [any PendingOperation] {
         switch action {
         case .forward(let m):
@@ -108,14 +117,19 @@ extension ModelParallelStep {
         case .send(.gradient, let m, let peer):
             defer { state[m].inputGradient = nil }
             return try link.send(state[m].inputGradient!, .gradient, microBatch: m, to: peer)
-        case .receive(.activation, let m, let peer):
-            state[m].receivedActivation = try link.receive(.activation, microBatch: m, from: peer,
-                                                           expectedShape: [pieces[m].sampleCount] + shard.inputShape)
-        case .receive(.gradient, let m, let peer):
-            state[m].receivedGradient = try link.receive(.gradient, microBatch: m, from: peer,
-                                                         expectedShape: state[m].output!.shape)
+        case .receive(.activation, let m, _):
+            state[m].receivedActivation = try receives.take(at: index) { expectedShape(of: $0, pieces: pieces, shard: shard) }
+        case .receive(.gradient, let m, _):
+            state[m].receivedGradient = try receives.take(at: index) { expectedShape(of: $0, pieces: pieces, shard: shard) }
         }
         return []
+    }
+
+    /// What a receive brings: micro-batch m's input of this stage (an activation) or the
+    /// gradient of its output.
+    private func expectedShape(of action: PipelineAction, pieces: [MicroBatch], shard: ModelShard) -> [Int] {
+        guard case .receive(let kind, let m, _) = action else { preconditionFailure("not a receive: \(action)") }
+        return [pieces[m].sampleCount] + (kind == .activation ? shard.inputShape : shard.outputShape)
     }
 
     /// Returns micro-batch `m`'s tape once its weight gradients are in the store. The

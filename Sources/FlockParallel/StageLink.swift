@@ -44,6 +44,46 @@ struct StageLink {
         let tag = Self.tag(payload, microBatch: microBatch)
         var header = [Int64](repeating: 0, count: Self.headerLength)
         try header.withUnsafeMutableBufferPointer { try communicator.receive($0, from: peer, tag: tag) }
+        let shape = try checkedShape(header, payload: payload, microBatch: microBatch, from: peer, expectedShape: expectedShape)
+        let count = shape.reduce(1, *)
+        // Received straight into the tensor's storage, with no zeroing pass first.
+        let scalars = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try communicator.receive(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]), from: peer, tag: tag)
+            initialized = count
+        }
+        return Tensor(shape: shape, scalars: scalars)
+    }
+
+    /// A receive posted before its action runs: header and values land while the stage
+    /// computes, straight into the array the tensor will hold.
+    struct PostedReceive {
+        let payload: Payload
+        let microBatch: Int
+        let peer: Int
+        let expectedShape: [Int]
+        let header: PendingReceive<Int64>
+        let values: PendingReceive<Float>
+    }
+
+    /// Posts the receive of `payload` of `microBatch` from stage `peer`, whose shape the
+    /// stage knows in advance (its input, or its output's gradient).
+    func post(_ payload: Payload, microBatch: Int, from peer: Int, expectedShape: [Int]) throws -> PostedReceive {
+        let tag = Self.tag(payload, microBatch: microBatch)
+        return PostedReceive(payload: payload, microBatch: microBatch, peer: peer, expectedShape: expectedShape,
+                             header: try communicator.startReceive(count: Self.headerLength, from: peer, tag: tag),
+                             values: try communicator.startReceive(count: expectedShape.reduce(1, *), from: peer, tag: tag))
+    }
+
+    /// The tensor of a posted receive, once its header matches what the stage expects.
+    func complete(_ posted: PostedReceive) throws -> Tensor {
+        let shape = try checkedShape(try posted.header.wait(), payload: posted.payload, microBatch: posted.microBatch,
+                                     from: posted.peer, expectedShape: posted.expectedShape)
+        return Tensor(shape: shape, scalars: try posted.values.wait())
+    }
+
+    /// The shape a header announces, checked against the micro-batch and the expected shape.
+    private func checkedShape(_ header: [Int64], payload: Payload, microBatch: Int, from peer: Int,
+                              expectedShape: [Int]?) throws -> [Int] {
         let rank = Int(header[1])
         guard Int(header[0]) == microBatch, (0...Self.maximumRank).contains(rank),
               header[2..<(2 + rank)].allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else {
@@ -53,13 +93,7 @@ struct StageLink {
         if let expectedShape, expectedShape != shape {
             throw StageTransferError(description: "stage \(stage) expected the \(payload.name) of micro-batch \(microBatch) from stage \(peer) with shape \(expectedShape), got \(shape)")
         }
-        let count = shape.reduce(1, *)
-        // Received straight into the tensor's storage, with no zeroing pass first.
-        let scalars = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            try communicator.receive(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]), from: peer, tag: tag)
-            initialized = count
-        }
-        return Tensor(shape: shape, scalars: scalars)
+        return shape
     }
 
     /// Tags keep payload kinds apart; within a kind, MPI's non-overtaking order keeps

@@ -85,6 +85,27 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
     try first.withUnsafeMutableBufferPointer { try comm.receive($0, from: previous, tag: 1) }
     try expect(first == [Float(previous)] && second == [Float(previous * 10)], "send/receive", checks: &checks)
 
+    // Receives posted before their sends (a large message goes by rendezvous), a send whose
+    // array the caller changes at once (the send must carry the values it was given), and a
+    // posted receive of the wrong length, which must fail rather than truncate.
+    let large = 300_007
+    let postedLarge: PendingReceive<Float> = try comm.startReceive(count: large, from: previous, tag: 3)
+    let postedWrong: PendingReceive<Float> = try comm.startReceive(count: 5, from: previous, tag: 4)
+    var outgoing = (0..<large).map { Float(me * large + $0) }
+    let sends = [try comm.startSend(outgoing, to: next, tag: 3), try comm.startSend([Float](repeating: 1, count: 3), to: next, tag: 4)]
+    outgoing[large - 1] = -1
+    _ = try postedLarge.test()
+    let arrived = try postedLarge.wait()
+    try expect(arrived.count == large && arrived[0] == Float(previous * large) && arrived[large - 1] == Float(previous * large + large - 1),
+               "posted receive of a started send", checks: &checks)
+    do {
+        _ = try postedWrong.wait()
+        try expect(false, "a posted receive of the wrong length was accepted", checks: &checks)
+    } catch let error as CommunicatorError {
+        try expect("\(error)".contains("message has 3 elements"), "posted receive length check: \(error)", checks: &checks)
+    }
+    for send in sends { try send.wait() }
+
     // Nonblocking allreduce while another collective and local work go on.
     let gradients = try comm.allocateBuffer(count: 100_003, of: Float.self)
     for i in 0..<gradients.count { gradients[i] = Float(i % 7) * Float(me + 1) }
