@@ -21,4 +21,5 @@ final class BackgroundOperation: PendingOperation, @unchecked Sendable {
 /// An operation that was complete when it was returned.
 final class CompletedOperation: PendingOperation {
     func wait() throws {}
+    func test() throws -> Bool { true }
 }

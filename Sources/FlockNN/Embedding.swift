@@ -14,14 +14,26 @@ public struct Embedding: Layer {
     public var ownParameters: [ParameterSlot] { [table] }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
-        let vocabulary = table.shape[0]
-        // Ids the data check did not see (a library caller's tensor) are clamped into the
-        // table rather than trapping; `data.sequence.tokens` rejects them with the line.
-        let ids = input.value.map { id in id.isNaN ? 0 : Swift.min(Swift.max(id.rounded(.towardZero), 0), Float(vocabulary - 1)) }
+        let ids = tableIDs(input.value)
         if let paddingID {
             context.sequencePadding = ids.map { $0 == Float(paddingID) ? 1 : 0 }
         }
         return context.tape.embedding(ids: ids, table: table)
+    }
+
+    /// (B, T): 1 where the batch's token ids are padding, as `forward` marks them; nil
+    /// without `padding_id`. Pipeline stages after this layer's stage compute it from the
+    /// same batch, since the mask does not travel with the activations.
+    public func paddingMask(tokenIDs: Tensor) -> Tensor? {
+        guard let paddingID else { return nil }
+        return tableIDs(tokenIDs).map { $0 == Float(paddingID) ? 1 : 0 }
+    }
+
+    /// Ids the data check did not see (a library caller's tensor) are clamped into the
+    /// table rather than trapping; `data.sequence.tokens` rejects them with the line.
+    private func tableIDs(_ values: Tensor) -> Tensor {
+        let vocabulary = table.shape[0]
+        return values.map { id in id.isNaN ? 0 : Swift.min(Swift.max(id.rounded(.towardZero), 0), Float(vocabulary - 1)) }
     }
 
     /// `{type: embedding, vocabulary: 32, units: 64, padding_id: 0}`

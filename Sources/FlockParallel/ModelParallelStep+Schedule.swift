@@ -41,6 +41,8 @@ extension ModelParallelStep {
                 lastProfile.addPass(action, seconds: seconds)
                 let progressStarted = DispatchTime.now().uptimeNanoseconds
                 try receives.progress()
+                // Completed sends let go of their arrays as the step goes, not all at its end.
+                while let oldest = sends.first, try oldest.test() { sends.removeFirst() }
                 lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - progressStarted) / 1e9
             } catch {
                 throw failure(error, at: index, of: schedule, step: step)
@@ -87,6 +89,7 @@ extension ModelParallelStep {
             let input = stage == 0 ? tape.constant(pieces[m].features) : tape.leaf(state[m].receivedActivation!)
             state[m].receivedActivation = nil
             var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+            context.sequencePadding = upstreamEmbedding?.paddingMask(tokenIDs: pieces[m].features)
             let output = shard.forward(input, context: &context)
             generator = context.generator
             state[m].input = input

@@ -33,6 +33,9 @@ public final class ModelParallelStep: StepStrategy {
     var tapes = TapePool()
     var trace = PipelineTrace()
     var evaluationTape: Tape?
+    /// The embedding with a `padding_id` in an earlier stage, whose padding mask this
+    /// stage's attention and pooling need (it does not travel with the activations).
+    var upstreamEmbedding: Embedding?
 
     public init(layout: ParallelLayout, schedule: PipelineScheduleKind = .oneForwardOneBackward, microBatches: Int = 4,
                 partitioning: PipelinePartitioning = .parameters, bucketBytes: Int = 1 << 20, profileRows: Int = 32) {
@@ -80,6 +83,8 @@ public final class ModelParallelStep: StepStrategy {
         }
         self.partition = partition
         self.shard = shard
+        upstreamEmbedding = model.root.layers[..<partition.layers(ofStage: stage).lowerBound]
+            .compactMap { $0 as? Embedding }.last { $0.paddingID != nil }
         plan = try describePlan(model: model, partition: partition, costs: costs)
         // The rank trains its shard only: the whole model's values (built once, so every
         // shard starts from the unsharded initialization) need not stay in memory.

@@ -69,6 +69,16 @@ import Testing
                              rows: 6, architecture: .sequences)
     }
 
+    /// The padding mask an embedding marks reaches attention and pooling in later stages
+    /// (it does not travel with the activations: each stage derives it from the batch).
+    @Test(arguments: [PipelineScheduleKind.oneForwardOneBackward, .zeroBubbleH1])
+    func paddingHiddenInStagesAfterTheEmbedding(schedule: PipelineScheduleKind) throws {
+        try expectEquivalent(stages: 2, world: 2, schedule: schedule, microBatches: 3, rows: 9,
+                             partitioning: .boundaries([1]), architecture: .paddedTokens)
+        try expectEquivalent(stages: 3, world: 3, schedule: schedule, microBatches: 2, rows: 8,
+                             partitioning: .boundaries([1, 2]), architecture: .paddedTokens)
+    }
+
     /// Clipping by norm sees the whole model's norm: slices add up, replicated layer norms
     /// and rank-0-only row biases count once.
     @Test(arguments: [2, 3])

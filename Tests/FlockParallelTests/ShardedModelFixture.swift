@@ -19,11 +19,21 @@ struct ShardedModelFixture {
     ]
     static let sequenceShape = [4, inputWidth]
 
-    /// A model of `layers` (the MLP above by default) on per-sample inputs `inputShape`.
+    /// Token ids (6 per sample, 0 is padding) through an embedding, attention that must
+    /// hide the padding, mean pooling that must skip it, and a classifier.
+    static let paddedTokenLayers: [LayerConfig] = [
+        .embedding(vocabulary: 5, units: inputWidth, paddingID: 0), .multiHeadAttention(heads: 2), .sequencePool(),
+        .dense(units: classes),
+    ]
+
+    /// A model of `layers` (the MLP above by default) on per-sample inputs `inputShape`;
+    /// with `vocabulary`, the inputs are token ids in 0..<vocabulary.
     struct Architecture: Sendable {
         var layers: [LayerConfig] = ShardedModelFixture.layers
         var inputShape: [Int] = [ShardedModelFixture.inputWidth]
+        var vocabulary: Int?
         static let sequences = Architecture(layers: sequenceLayers, inputShape: sequenceShape)
+        static let paddedTokens = Architecture(layers: paddedTokenLayers, inputShape: [6], vocabulary: 5)
     }
 
     static func model(seed: UInt64 = 11, _ architecture: Architecture = Architecture()) throws -> Model {
@@ -31,9 +41,12 @@ struct ShardedModelFixture {
     }
 
     /// `rows` samples of features in [−1, 1) and class labels.
-    static func batch(rows: Int, seed: UInt64 = 5, inputShape: [Int] = [inputWidth]) -> (features: Tensor, targets: Tensor) {
+    static func batch(rows: Int, seed: UInt64 = 5, inputShape: [Int] = [inputWidth],
+                      vocabulary: Int? = nil) -> (features: Tensor, targets: Tensor) {
         var generator = RandomGenerator(seed: seed)
-        let features = (0..<(rows * inputShape.reduce(1, *))).map { _ in generator.nextUniform(-1, 1) }
+        let features = (0..<(rows * inputShape.reduce(1, *))).map { _ in
+            vocabulary.map { Float(Int(generator.next() % UInt64($0))) } ?? generator.nextUniform(-1, 1)
+        }
         let targets = (0..<rows).map { _ in Float(Int(generator.next() % UInt64(classes))) }
         return (Tensor(shape: [rows] + inputShape, scalars: features), Tensor(shape: [rows], scalars: targets))
     }
@@ -61,7 +74,7 @@ struct ShardedModelFixture {
     static func shardedStep(stages: Int, tensor: Int = 1, world: Int, schedule: PipelineScheduleKind,
                             microBatches: Int, rows: Int, partitioning: PipelinePartitioning = .parameters,
                             architecture: Architecture = Architecture()) throws -> [RankResult] {
-        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape)
+        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape, vocabulary: architecture.vocabulary)
         return try LocalCommunicator.run(ranks: world, deadline: 60) { communicator -> RankResult in
             let layout = try ParallelLayout(world: communicator, pipelineStages: stages, tensorWidth: tensor)
             let model = try Self.model(architecture)
@@ -99,7 +112,7 @@ struct ShardedModelFixture {
     /// The unsharded model's loss, outputs and gradients on the whole batch.
     static func reference(rows: Int, architecture: Architecture = Architecture()) throws -> (model: Model, loss: Float, outputs: [Float]) {
         let model = try Self.model(architecture)
-        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape)
+        let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape, vocabulary: architecture.vocabulary)
         let step = SingleRankStep()
         try step.prepare(model: model, configHash: 1)
         var generator = RandomGenerator(seed: 3)
