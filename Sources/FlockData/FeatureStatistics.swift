@@ -22,6 +22,13 @@ public struct FeatureStatistics: Sendable, Equatable {
         maximum = Array(repeating: -.infinity, count: width)
     }
 
+    /// The statistics of every row of `features` (first axis: rows).
+    public init(of features: Tensor) {
+        let rows = features.shape.first ?? 0
+        self.init(width: rows == 0 ? 0 : features.count / rows)
+        if rows > 0 && width > 0 { features.scalars.withUnsafeBufferPointer { add($0) } }
+    }
+
     /// Adds the rows of `values` (rows × width, row-major) for which `include(row)` holds.
     public mutating func add(_ values: UnsafeBufferPointer<Float>, include: (Int) -> Bool = { _ in true }) {
         precondition(width > 0 && values.count % width == 0, "\(values.count) values are not rows of \(width)")

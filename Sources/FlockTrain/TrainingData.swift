@@ -39,7 +39,7 @@ public struct TrainingData: Sendable {
         guard training.count > 0 else { throw DataError.empty(path: data.source) }
         // Token ids are indices, never rescaled.
         let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
-        let imputation = source.missing.isEmpty ? nil : Self.columnMeans(of: training.features)
+        let imputation = source.missing.isEmpty ? nil : FeatureStatistics(of: training.features).means
         let preprocessing = fitted ?? Preprocessing(
             featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
             imputation: imputation,
@@ -61,18 +61,6 @@ public struct TrainingData: Sendable {
         }
         self.training = prepared(training)
         self.validation = prepared(validation)
-    }
-
-    /// Per feature column (over the first axis), the mean of the values that are not
-    /// missing (NaN); 0 for a column with none.
-    static func columnMeans(of features: Tensor) -> [Float] {
-        let rows = features.shape.first ?? 0, width = rows == 0 ? 0 : features.count / rows
-        var sums = [Double](repeating: 0, count: width), counts = [Int](repeating: 0, count: width)
-        for (index, value) in features.scalars.enumerated() where !value.isNaN {
-            sums[index % width] += Double(value)
-            counts[index % width] += 1
-        }
-        return zip(sums, counts).map { $1 == 0 ? 0 : Float($0 / Double($1)) }
     }
 
     /// For a classification loss, the number of classes the labels ask for (checked); nil
