@@ -39,11 +39,14 @@ extension ModelParallelStep {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
                 if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
                 lastProfile.addPass(action, seconds: seconds)
-                let progressStarted = DispatchTime.now().uptimeNanoseconds
-                try receives.progress()
-                // Completed sends let go of their arrays as the step goes, not all at its end.
-                while let oldest = sends.first, try oldest.test() { sends.removeFirst() }
-                lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - progressStarted) / 1e9
+                // After a pass (not after every transfer: each poll is an MPI call), let the
+                // next receive land and completed sends let go of their arrays.
+                if action.isCompute {
+                    let progressStarted = DispatchTime.now().uptimeNanoseconds
+                    try receives.progress()
+                    while let oldest = sends.first, try oldest.test() { sends.removeFirst() }
+                    lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - progressStarted) / 1e9
+                }
             } catch {
                 throw failure(error, at: index, of: schedule, step: step)
             }
