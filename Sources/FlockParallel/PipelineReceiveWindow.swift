@@ -1,17 +1,18 @@
 /// One stage's receives, posted a few actions before they are needed, so an activation or
 /// gradient lands while the stage computes instead of after its receive action starts
-/// (which was a probe, a header round and an allocation on the critical path).
+/// (which was a probe, a header round trip and an allocation on the critical path).
 ///
 /// At most `depth` receives are posted at once: each holds one micro-batch's tensor, so
 /// the window adds that many tensors to what a schedule keeps in memory.
 struct PipelineReceiveWindow {
     static let depth = 2
     private let link: StageLink
+    private let actions: [PipelineAction]
     /// The indices of the stage's receive actions, in schedule order.
     private let receiveIndices: [Int]
-    private let actions: [PipelineAction]
     private var nextToPost = 0
-    private var posted: [Int: StageLink.PostedReceive] = [:]
+    /// Posted and not yet taken, oldest first (receives are taken in schedule order).
+    private var posted: [(index: Int, transfer: StageLink.PostedReceive)] = []
 
     init(actions: [PipelineAction], link: StageLink) {
         self.actions = actions
@@ -25,23 +26,25 @@ struct PipelineReceiveWindow {
         while posted.count < Self.depth && nextToPost < receiveIndices.count {
             let index = receiveIndices[nextToPost]
             guard case .receive(let kind, let m, let peer) = actions[index] else { preconditionFailure("not a receive") }
-            posted[index] = try link.post(kind == .activation ? .activation : .gradient, microBatch: m, from: peer,
-                                          expectedShape: expectedShape(actions[index]))
+            let transfer = try link.post(kind == .activation ? .activation : .gradient, microBatch: m, from: peer,
+                                         expectedShape: expectedShape(actions[index]))
+            posted.append((index, transfer))
             nextToPost += 1
         }
     }
 
     /// Moves the oldest posted transfer along (MPI progresses only inside MPI calls).
     func progress() throws {
-        guard nextToPost > 0, let oldest = receiveIndices[..<nextToPost].first(where: { posted[$0] != nil }) else { return }
-        _ = try posted[oldest]!.values.test()
+        _ = try posted.first?.transfer.values.test()
     }
 
-    /// The tensor received by action `index` (posted now if it was not yet: receives are
-    /// taken in schedule order, so it is next in line).
+    /// The tensor received by action `index`, the next receive in schedule order.
     mutating func take(at index: Int, _ expectedShape: (PipelineAction) -> [Int]) throws -> Tensor {
         try postAhead(expectedShape)
-        guard let transfer = posted.removeValue(forKey: index) else { preconditionFailure("action \(index) is not a receive") }
-        return try link.complete(transfer)
+        guard let oldest = posted.first, oldest.index == index else {
+            preconditionFailure("receive action \(index) taken out of schedule order")
+        }
+        posted.removeFirst()
+        return try link.complete(oldest.transfer)
     }
 }

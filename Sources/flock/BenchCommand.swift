@@ -207,11 +207,15 @@ struct PipelineBench: ParsableCommand {
     @Option(name: .customLong("micro-batch-rows"), help: "Samples per micro-batch.")
     var microBatchRows = 128
 
+    @Option(name: .customLong("layers-per-stage"), help: "Dense layers per stage (more compute per transfer).")
+    var layersPerStage = 2
+
     @Flag(help: "End with one JSON line.")
     var json = false
 
     func validate() throws {
         if let ranks, ranks < 2 { throw ValidationError("--ranks: a pipeline needs at least 2 stages, got \(ranks)") }
+        guard (1...64).contains(layersPerStage) else { throw ValidationError("--layers-per-stage: expected 1...64, got \(layersPerStage)") }
         if let ranks, ranks > RankLaunch.maximumLocalRanks {
             throw ValidationError("--ranks: at most \(RankLaunch.maximumLocalRanks) ranks run as threads, got \(ranks)")
         }
@@ -223,6 +227,7 @@ struct PipelineBench: ParsableCommand {
         var benchmark = PipelineBenchmark()
         benchmark.width = width
         benchmark.microBatchRows = microBatchRows
+        benchmark.layersPerStage = layersPerStage
         let machine = BenchmarkMachine.now(threads: 1)
         let report: PipelineBenchmark.Report
         if let ranks {
