@@ -41,9 +41,9 @@ struct SlurmSweepTests {
 
     /// The best val_accuracy in a trial's `summary.json`, read here without Flock's types.
     func summaryBest(_ trial: TrialRecord) throws -> Double? {
+        struct Summary: Decodable { let best: [String: Double] }
         let data = try Data(contentsOf: URL(fileURLWithPath: try #require(trial.runDirectory)).appendingPathComponent("summary.json"))
-        let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return (summary?["best"] as? [String: Any])?["val_accuracy"] as? Double
+        return try JSONDecoder().decode(Summary.self, from: data).best["val_accuracy"]
     }
 
     /// Runs `body` with a fresh local cluster; afterwards nothing of it, and no trial process, is left.
@@ -68,13 +68,13 @@ struct SlurmSweepTests {
             #expect(trials.map(\.state) == [.complete, .complete], "\(trials.map { ($0.state, $0.error ?? "") })")
             for trial in trials {
                 let best = try summaryBest(trial)
-                #expect(trial.value != nil && trial.value == best, "trial \(trial.number)")
+                #expect(trial.value != nil && trial.value == best, "trial \(trial.number): \(String(describing: trial.value)) vs summary \(String(describing: best))")
                 #expect(trial.jobState == "COMPLETED" && trial.job == nil && trial.retries == 0)
             }
             // One Slurm job per trial, each completed, named after its trial's first attempt.
             let jobs = try slurm.jobs()
             #expect(jobs.map(\.state) == ["COMPLETED", "COMPLETED"], "\(jobs)")
-            #expect(jobs.map { $0.name.split(separator: ".").dropFirst().prefix(3).joined(separator: ".") } == ["slurm.0.0", "slurm.1.0"])
+            #expect(jobs.map { $0.name.split(separator: ".").dropFirst().prefix(3).joined(separator: ".") }.sorted() == ["slurm.0.0", "slurm.1.0"])
             // Each trial's flock train recorded its run in the sweep's store.
             let runs = try ExperimentStore(path: folder.url.appendingPathComponent("study/flock.sqlite").path, readOnly: true).runs()
             #expect(runs.count == 2 && runs.allSatisfy { $0.status == .completed }, "\(runs.map(\.status))")
@@ -126,7 +126,8 @@ struct SlurmSweepTests {
             #expect(trials.map(\.state) == [.complete, .complete], "\(trials.map { ($0.state, $0.error ?? "") })")
             // Taken over, not submitted again: still one job per trial, and no attempt counted as failed.
             let jobs = try slurm.jobs()
-            #expect(jobs.map(\.id) == running.map { $0.job! } && jobs.map(\.state) == ["COMPLETED", "COMPLETED"], "\(jobs)")
+            #expect(jobs.map(\.id).sorted() == running.map { $0.job! }.sorted() && jobs.map(\.state) == ["COMPLETED", "COMPLETED"],
+                    "\(jobs) vs \(running.map { $0.job ?? "-" })")
             for trial in trials {
                 let best = try summaryBest(trial)
                 #expect(trial.retries == 0 && trial.value == best, "trial \(trial.number)")
