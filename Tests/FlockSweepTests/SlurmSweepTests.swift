@@ -60,7 +60,8 @@ struct SlurmSweepTests {
     @Test func twoTrialsRunAsSlurmJobsAndReportIntoTheStore() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let sweep = try writeSweep(folder, rates: [0.01, 0.003], epochs: 3)
+        // Two ranks each under mpirun inside the job; on a 2-core node the second job waits in the queue.
+        let sweep = try writeSweep(folder, rates: [0.01, 0.003], epochs: 3, extra: "ranks_per_trial: 2")
         try withCluster(folder) { slurm in
             let outcome = try ChildProcess.flock(arguments(sweep, folder, workers: 2), timeout: 120, environment: slurm.environment)
             #expect(outcome.status == 0, "\(outcome.output)")
@@ -77,7 +78,32 @@ struct SlurmSweepTests {
             #expect(jobs.map { $0.name.split(separator: ".").dropFirst().prefix(3).joined(separator: ".") }.sorted() == ["slurm.0.0", "slurm.1.0"])
             // Each trial's flock train recorded its run in the sweep's store.
             let runs = try ExperimentStore(path: folder.url.appendingPathComponent("study/flock.sqlite").path, readOnly: true).runs()
-            #expect(runs.count == 2 && runs.allSatisfy { $0.status == .completed }, "\(runs.map(\.status))")
+            #expect(runs.count == 2 && runs.allSatisfy { $0.status == .completed && $0.worldSize == 2 }, "\(runs.map { ($0.status, $0.worldSize) })")
+        }
+    }
+
+    /// `cluster/slurm/train.sbatch` (data-parallel `flock train`, mpirun inside the allocation) on the local node.
+    @Test func theTrainBatchScriptTrainsOnTwoRanks() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let script = ChildProcess.repositoryRoot.appendingPathComponent("cluster/slurm/train.sbatch").path
+        let run = folder.url.appendingPathComponent("run")
+        try withCluster(folder) { slurm in
+            let environment = slurm.environment.merging([
+                "FLOCK": ChildProcess.flockExecutable.path, "RUN_DIR": run.path,
+                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            ]) { $1 }
+            // The script asks for 2 nodes; this cluster has one.
+            let outcome = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                ["sbatch", "--wait", "--nodes=1", "--ntasks-per-node=2", "--output=\(folder.url.path)/job.out", script,
+                 ChildProcess.repositoryRoot.appendingPathComponent("examples/digits-mlp.yaml").path, "--set", "epochs=1"],
+                timeout: 120, environment: environment, stopSignal: SIGTERM)
+            let output = (try? String(contentsOf: folder.url.appendingPathComponent("job.out"), encoding: .utf8)) ?? ""
+            #expect(outcome.status == 0, "\(outcome.output) \(output)")
+            struct Summary: Decodable { let world_size: Int; let epochs_run: Int }
+            let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json")))
+            #expect(summary.world_size == 2 && summary.epochs_run == 1, "\(output)")
+            #expect(try slurm.jobs().map(\.state) == ["COMPLETED"])
         }
     }
 
