@@ -64,7 +64,9 @@ public struct SlurmOptions: Sendable, Equatable {
                     throw ConfigError(path: "slurm.extra_args[\(index)]", "expected a string, got \(item)")
                 }
                 if let reserved = reservedOptions.first(where: { sets(text, $0) }) {
-                    throw ConfigError(path: "slurm.extra_args[\(index)]", "\(reserved.long) is set by flock sweep itself\(reserved.long == "--partition" || reserved.long == "--time" ? " (use slurm.\(reserved.long == "--time" ? "time_limit" : "partition"))" : "")")
+                    let field = ["--partition": "partition", "--time": "time_limit"][reserved.long]
+                    throw ConfigError(path: "slurm.extra_args[\(index)]",
+                                      "\(reserved.long) is set by flock sweep itself" + (field.map { " (use slurm.\($0))" } ?? ""))
                 }
                 return text
             }
