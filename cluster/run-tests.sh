@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The report tests open pages in Debian's headless Chromium and read TensorBoard files with
-# tensorboard from PyPI (in a venv).
-FLOCK_TEST_PACKAGES="chromium python3-venv" source cluster/setup.sh
+# tensorboard from PyPI (in a venv). The Slurm sweep tests start a one-node Slurm
+# (cluster/slurm/local-cluster) from Debian's slurm-wlm and munge.
+FLOCK_TEST_PACKAGES="chromium python3-venv slurm-wlm munge" source cluster/setup.sh
 # One BLAS thread per process: tests start several processes on a 2-core machine.
 export OPENBLAS_NUM_THREADS=1
 swift build --build-tests

@@ -41,7 +41,8 @@ extension ExperimentStore {
     /// One `BEGIN IMMEDIATE` transaction (retried with backoff while the file is busy), so
     /// no two workers, in any process, get the same trial:
     /// 1. running trials of `study` whose heartbeat is older than `policy.heartbeatTimeout`
-    ///    are requeued (or failed, when their retries are spent);
+    ///    are requeued (or failed, when their retries are spent); one whose attempt is a
+    ///    batch job still out (`job` set) is requeued without counting a retry, keeping its job;
     /// 2. the waiting trial with the lowest number, if any, becomes running for `worker`;
     /// 3. otherwise `next` sees the study and all its trials and may return a new trial,
     ///    which is inserted running for `worker` with the next number.
@@ -88,7 +89,12 @@ extension ExperimentStore {
         let lost = try TrialRecord.filter(Column("study") == study && Column("state") == TrialRecord.State.running.rawValue)
             .filter(Column("heartbeat") < now.addingTimeInterval(-policy.heartbeatTimeout)).fetchAll(db)
         for var trial in lost {
-            if trial.retries < policy.maxRetries {
+            if trial.job != nil {
+                // The attempt lives on as a batch job: not a failure. The next claimer takes
+                // the job over (and records a failure if it is gone).
+                trial.state = .waiting
+                trial.worker = nil
+            } else if trial.retries < policy.maxRetries {
                 trial.state = .waiting
                 trial.retries += 1
                 trial.worker = nil

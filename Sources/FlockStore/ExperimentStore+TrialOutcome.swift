@@ -15,7 +15,8 @@ extension ExperimentStore {
     /// Records how `worker`'s attempt at trial `id` ended, in one transaction, and returns
     /// the trial as stored. Only the worker that still holds the trial records its end (a
     /// trial requeued while its worker seemed lost is left as it is). A failure with
-    /// retries left (fewer than `maxRetries`) sends the trial back to waiting.
+    /// retries left (fewer than `maxRetries`) sends the trial back to waiting. The attempt's
+    /// batch job (`job`) is over either way; its last `jobState` stays.
     public func finishTrial(id: Int64, worker: String, outcome: TrialOutcome, maxRetries: Int) throws -> TrialRecord {
         let path = path
         return try immediate { db in
@@ -25,6 +26,7 @@ extension ExperimentStore {
             guard record.state == .running, record.worker == worker else { return record }
             record.finishedAt = Date()
             record.worker = nil
+            record.job = nil
             switch outcome {
             case let .complete(value):
                 record.state = .complete

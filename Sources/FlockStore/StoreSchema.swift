@@ -88,6 +88,15 @@ extension ExperimentStore {
                 t.add(column: "heartbeat", .datetime)
             }
         }
+        migrator.registerMigration("trial launcher job") { db in
+            // A trial run as a batch job (launcher: slurm) outlives its driver: the job of
+            // the attempt still out, so a restarted driver takes it over instead of
+            // submitting it again, and the job's last known queue state.
+            try db.alter(table: "trial") { t in
+                t.add(column: "job", .text)
+                t.add(column: "jobState", .text)
+            }
+        }
         return migrator
     }
 }

@@ -23,7 +23,8 @@ public struct StudyRecord: Codable, Sendable, Equatable, FetchableRecord, Persis
 }
 
 /// One trial of a study. States: waiting → running → complete | pruned | failed
-/// (a failed attempt with retries left goes back to waiting).
+/// (a failed attempt with retries left goes back to waiting). A running trial run as a
+/// batch job is queued or running in its scheduler (`jobState`).
 public struct TrialRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public enum State: String, Codable, Sendable, CaseIterable {
         case waiting, running, complete, pruned, failed
@@ -48,6 +49,13 @@ public struct TrialRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var finishedAt: Date?
     public var error: String?
     public var runDirectory: String?
+    /// The batch job (a Slurm job ID) of the attempt still out, while one is; a driver that
+    /// claims the trial takes that job over instead of starting the attempt again. Set by
+    /// launchers whose trials outlive their driver, cleared when the attempt ends.
+    public var job: String?
+    /// The job's last known state as its scheduler names it (`PENDING` = queued, `RUNNING`,
+    /// `COMPLETED`, `CANCELLED`, ...).
+    public var jobState: String?
 
     public init(study: String, number: Int, state: State, params: String) {
         self.study = study

@@ -37,6 +37,8 @@ public struct StudyReport {
         if let duration = trial.duration { object["seconds"] = duration }
         if let error = trial.error { object["error"] = error }
         if let directory = trial.runDirectory { object["run_directory"] = directory }
+        if let job = trial.job { object["job"] = job }
+        if let jobState = trial.jobState { object["job_state"] = jobState }
         return object
     }
 }

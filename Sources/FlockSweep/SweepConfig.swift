@@ -18,7 +18,7 @@ import Yams
 /// ```
 public struct SweepConfig: Sendable {
     public enum Launcher: String, Codable, Sendable, CaseIterable {
-        case inProcess = "in_process", subprocess, mpirun
+        case inProcess = "in_process", subprocess, mpirun, slurm
     }
 
     public let study: String
@@ -36,6 +36,8 @@ public struct SweepConfig: Sendable {
     public let workers: Int
     public let launcher: Launcher
     public let ranksPerTrial: Int
+    /// How trials are submitted with `launcher: slurm` (defaults otherwise).
+    public let slurm: SlurmOptions
     public let maxRetries: Int
     /// A running trial whose heartbeat is older than this is taken to be lost.
     public let heartbeatTimeout: Double
@@ -61,7 +63,7 @@ public struct SweepConfig: Sendable {
             throw ConfigError(path: "", "\(fileName): invalid YAML: \(error)")
         }
         let known = ["study", "base", "base_config", "space", "objective", "budget", "sampler", "pruner", "workers",
-                     "launcher", "ranks_per_trial", "max_retries", "seed", "heartbeat_timeout"]
+                     "launcher", "ranks_per_trial", "max_retries", "seed", "heartbeat_timeout", "slurm"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(path: unknown, "unknown field (expected one of: \(known.joined(separator: ", ")))")
         }
@@ -162,16 +164,17 @@ public struct SweepConfig: Sendable {
         try reader.check(launcherName, among: Launcher.allCases.map(\.rawValue), field: "launcher")
         let launcher = Launcher(rawValue: launcherName)!
         let ranks = try reader.int("ranks_per_trial", default: 1, in: 1...4096)
-        if ranks > 1 && launcher != .mpirun {
-            throw ConfigError(path: "ranks_per_trial", "more than one rank per trial needs launcher: mpirun")
+        if ranks > 1 && launcher != .mpirun && launcher != .slurm {
+            throw ConfigError(path: "ranks_per_trial", "more than one rank per trial needs launcher: mpirun or slurm")
         }
+        let slurm = try SlurmOptions.parse(root["slurm"], launcher: launcher)
         let retries = try reader.int("max_retries", default: 1, in: 0...1000)
         let heartbeat = try reader.double("heartbeat_timeout", default: 30)
         try Check.positive(heartbeat, atMost: 864_000, "heartbeat_timeout")
 
         let config = SweepConfig(study: study, base: base, space: space, metric: metric, maximize: direction == "maximize",
                                  useBestEpoch: use == "best", trialBudget: trials, wallSeconds: wall, sampler: sampler,
-                                 pruner: pruner, workers: workers, launcher: launcher, ranksPerTrial: ranks,
+                                 pruner: pruner, workers: workers, launcher: launcher, ranksPerTrial: ranks, slurm: slurm,
                                  maxRetries: retries, heartbeatTimeout: heartbeat, definition: text)
         // Every parameter must land on a real config field with a valid value: try the
         // extremes of each domain on the base config now, not in trial 17.
@@ -266,7 +269,7 @@ public struct SweepConfig: Sendable {
 }
 
 /// Typed field access on a YAML mapping, with errors naming `path.field`.
-private struct FieldReader {
+struct FieldReader {
     let fields: [String: Any]
     let path: String
 

@@ -104,7 +104,8 @@ public final class SweepDriver: Sendable {
     private func execute(_ trial: TrialRecord, resume: Bool, worker: String) throws -> TrialRecord {
         let params = try Self.decode(trial.params)
         let runDirectory = URL(fileURLWithPath: trial.runDirectory ?? directory.appendingPathComponent("trials/\(trial.number)").path)
-        if !resume { try? FileManager.default.removeItem(at: runDirectory) }
+        // An attempt still out as a batch job (a driver before this one submitted it) keeps its directory.
+        if !resume && trial.job == nil { try? FileManager.default.removeItem(at: runDirectory) }
         try FileManager.default.createDirectory(at: runDirectory.deletingLastPathComponent(), withIntermediateDirectories: true)
         let assignment = TrialAssignment(study: sweep.study, number: trial.number, params: params,
                                          runDirectory: runDirectory, resume: resume)

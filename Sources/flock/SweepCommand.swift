@@ -31,13 +31,20 @@ struct SweepCommand: ParsableCommand {
             switch sweep.launcher {
             case .inProcess:
                 runner = InProcessRunner(sweep: sweep, storePath: storePath)
-            case .subprocess, .mpirun:
+            case .subprocess, .mpirun, .slurm:
+                // Before anything is written: a missing sbatch is the sweep file's problem.
+                let slurm = sweep.launcher == .slurm ? try SlurmCommands.locate() : nil
                 // Trials read the resolved base config (absolute data paths) plus their --set overrides.
                 let base = folder.appendingPathComponent("base.yaml")
                 try AtomicFile.write(Data(try ConfigLoader.yaml(of: sweep.base).utf8), to: base)
                 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-                runner = CommandRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath, executable: executable,
-                                       mpiRanks: sweep.launcher == .mpirun ? sweep.ranksPerTrial : nil)
+                if let slurm {
+                    runner = try SlurmRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath,
+                                             executable: executable, commands: slurm)
+                } else {
+                    runner = CommandRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath, executable: executable,
+                                           mpiRanks: sweep.launcher == .mpirun ? sweep.ranksPerTrial : nil)
+                }
             }
             let driver = SweepDriver(sweep: sweep, store: experimentStore, directory: folder, runner: runner)
             print("study \(sweep.study): store \(storePath)")
@@ -99,7 +106,9 @@ struct TrialsCommand: ParsableCommand {
             for trial in trials {
                 let value = trial.value.map { String(format: "%.6f", $0) } ?? "-"
                 let seconds = trial.duration.map { String(format: "%.1f", $0) } ?? "-"
-                print("\(String(trial.number).padding(toLength: 6, withPad: " ", startingAt: 0)) \(trial.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(value.padding(toLength: 11, withPad: " ", startingAt: 0)) \(seconds.padding(toLength: 8, withPad: " ", startingAt: 0)) \(trial.params)\(trial.error.map { "  error: \($0)" } ?? "")")
+                // A running trial whose batch job waits in the scheduler's queue shows as queued.
+                let state = trial.state == .running && trial.jobState == "PENDING" ? "queued" : trial.state.rawValue
+                print("\(String(trial.number).padding(toLength: 6, withPad: " ", startingAt: 0)) \(state.padding(toLength: 9, withPad: " ", startingAt: 0)) \(value.padding(toLength: 11, withPad: " ", startingAt: 0)) \(seconds.padding(toLength: 8, withPad: " ", startingAt: 0)) \(trial.params)\(trial.error.map { "  error: \($0)" } ?? "")")
             }
             if best && trials.isEmpty { print("no complete trial yet") }
             if let bestConfigPath { print("best config written to \(bestConfigPath)") }
