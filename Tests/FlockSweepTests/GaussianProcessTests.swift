@@ -26,6 +26,27 @@ import Testing
         #expect(process.predict([3, 3]).variance > 0.5 * kernel.scale)
     }
 
+    @Test func theFittedPriorMeanCountsAClusterOfTrialsAsOne() throws {
+        // 20 trials packed within 0.001 of x = 0.1 (loss −2) and 4 far apart (loss +1), with a
+        // kernel (ℓ = 0.05, s = 1, σ² = 0.01) short enough that the groups are uncorrelated:
+        // K is block-diagonal, the cluster's block nearly 11ᵀ + σ²I, so 1ᵀK⁻¹ gives the
+        // cluster the weight 20/(20 + σ²) ≈ 1 of one trial, each far one 1/(1 + σ²), and
+        // μ̂ ≈ (−2 + 4·1)/5 = 0.4, where the plain average is (−40 + 4)/24 = −1.5.
+        let cluster = (0..<20).map { [0.1 + 0.00005 * Double($0)] }
+        let spread = [[0.4], [0.6], [0.8], [1.0]]
+        let targets = [Double](repeating: -2, count: 20) + [Double](repeating: 1, count: 4)
+        let kernel = MaternKernel(inverseSquaredLengthScales: [400], scale: 1, noise: 0.01)
+        let process = try #require(GaussianProcess(kernel: kernel, points: cluster + spread, targets: targets,
+                                                   mean: .generalizedLeastSquares))
+        #expect(abs(process.priorMean - 0.4) < 0.02, "prior mean \(process.priorMean)")
+        // Far from every trial the prediction goes back to it, near the trials it still fits them.
+        #expect(abs(process.predict([5]).mean - process.priorMean) < 1e-9)
+        #expect(abs(process.predict([0.1005]).mean + 2) < 0.01)
+        #expect(abs(process.predict(batch: [[5]])[0].mean - process.priorMean) < 1e-9)
+        let zeroMean = try #require(GaussianProcess(kernel: kernel, points: cluster + spread, targets: targets))
+        #expect(zeroMean.priorMean == 0 && abs(zeroMean.predict([5]).mean) < 1e-9)
+    }
+
     @Test func theFitRecoversAKnownLengthScaleAndIgnoresAnIrrelevantInput() throws {
         // y is a draw from a Matérn 5/2 process with length scale 0.2 along x₀; x₁ plays no part.
         let lengthScale = 0.2, n = 60
