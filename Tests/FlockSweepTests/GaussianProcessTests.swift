@@ -26,6 +26,20 @@ import Testing
         #expect(process.predict([3, 3]).variance > 0.5 * kernel.scale)
     }
 
+    @Test func aSmoothDeterministicObjectiveFitsNoiseBelowOptunasFloor() throws {
+        // 60 exact values of a smooth function: the likelihood wants σ² → 0. Optuna's floor
+        // of 10⁻⁶ (σ = 0.001 standard deviations) would stop it there and blur differences
+        // near an optimum smaller than that; ours (10⁻¹⁰) lets the fit go further.
+        let points = Self.uniformPoints(60, dimension: 2, seed: 8)
+        let targets = GPSampler.standardized(points.map { ($0[0] - 0.3) * ($0[0] - 0.3) + 0.5 * sin(2 * $0[1]) })
+        var generator = RandomGenerator(seed: 5)
+        let kernel = MarginalLikelihood(points: points, targets: targets).fit(restarts: 3, generator: &generator)
+        #expect(kernel.noise < 1e-7, "fitted noise \(kernel.noise)")
+        let process = try #require(GaussianProcess(kernel: kernel, points: points, targets: targets))
+        let worst = zip(points, targets).map { abs(process.predict($0.0).mean - $0.1) }.max()!
+        #expect(worst < 1e-5, "the mean misses an observation by \(worst)")
+    }
+
     @Test func theFittedPriorMeanCountsAClusterOfTrialsAsOne() throws {
         // 20 trials packed within 0.001 of x = 0.1 (loss −2) and 4 far apart (loss +1), with a
         // kernel (ℓ = 0.05, s = 1, σ² = 0.01) short enough that the groups are uncorrelated:
