@@ -88,6 +88,25 @@ public struct SamplerBenchmark {
                       gpMillisecondsPerSuggestion: suggestionMilliseconds)
     }
 
+    /// The test functions by name: search space, known minimum and objective.
+    public static let functions: [String: (space: SearchSpace, optimum: Double, objective: @Sendable ([String: ParameterValue]) -> Double)] = [
+        "branin": (TestFunctions.braninSpace, TestFunctions.braninMinimum, {
+            TestFunctions.branin($0["x1"]!.doubleValue!, $0["x2"]!.doubleValue!)
+        }),
+        "hartmann6": (TestFunctions.hartmann6Space, TestFunctions.hartmann6Minimum, { params in
+            TestFunctions.hartmann6((0..<6).map { params["x\($0)"]!.doubleValue! })
+        }),
+    ]
+
+    /// The GP's simple regret on `function` after `trials` trials for each seed in `seeds`,
+    /// seed by seed (to compare sampler variants without running TPE and random search).
+    public func gpRegrets(function: String, seeds: Range<Int>, workers: Int = 1) -> [Double]? {
+        guard let (space, optimum, objective) = Self.functions[function] else { return nil }
+        return seeds.map { seed in
+            TestFunctions.minimize(GPSampler(seed: UInt64(seed)), space: space, trials: trials, workers: workers, objective) - optimum
+        }
+    }
+
     /// Milliseconds of one GP suggestion on Hartmann6 after `count` random trials (the
     /// fit, the pending-free acquisition search and the decoding: all of `suggest`).
     func gpSuggestionMilliseconds(after count: Int, seed: UInt64) -> Double {

@@ -1,15 +1,19 @@
 import Foundation
 
 /// Bayesian optimization with a Gaussian process (Snoek et al., "Practical Bayesian
-/// Optimization of Machine Learning Algorithms", 2012; the model, priors and acquisition
-/// search follow Optuna's `GPSampler`, except 5 start-up trials as for TPE instead of 10,
-/// which gave the lower Branin regret over 20 seeds here). After `startupTrials` random trials:
+/// Optimization of Machine Learning Algorithms", 2012; the kernel, priors, start-up count
+/// and acquisition search follow Optuna's `GPSampler`). The first `startupTrials` trials are
+/// points of a scrambled Sobol sequence (`SobolSequence`, point `number`), which covers the
+/// cube more evenly than Optuna's random ones. After them:
 ///
 /// 1. the parameters active in every trial (those without conditions) are mapped to the
 ///    unit cube (`UnitCubeEncoding`: log parameters in log space, integers as continuous
 ///    coordinates, categoricals one-hot) and the losses standardized;
 /// 2. a Matérn 5/2 kernel with one length scale per coordinate is fitted by maximizing the
 ///    marginal likelihood with weak priors (`MarginalLikelihood`), from `restarts` starts;
+///    the GP's constant prior mean is then the generalized least-squares estimate, not the
+///    average loss (Optuna's): trials clustered around the incumbent count about as one, so
+///    unexplored regions are not predicted as good as the cluster (see `GaussianProcess.PriorMean`);
 /// 3. trials still running (or waiting) join the GP at its own predicted mean — the
 ///    "kriging believer" form of constant liar (Ginsbourger et al. 2010): the GP becomes
 ///    certain there, their expected improvement drops to nothing, and N workers claiming
@@ -35,7 +39,7 @@ public struct GPSampler: Sampler {
     /// Starting points of the gradient-based refinement of the acquisition.
     public var localSearches = 10
 
-    public init(seed: UInt64 = 0, startupTrials: Int = 5, candidates: Int = 2048) {
+    public init(seed: UInt64 = 0, startupTrials: Int = 10, candidates: Int = 2048) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates
@@ -45,9 +49,15 @@ public struct GPSampler: Sampler {
         fresh(history) { attempt in
             var generator = RandomGenerator(seed: seed, stream: UInt64(number) << 16 | UInt64(attempt))
             // A repeat (an integer rounded onto an earlier trial) falls back to a random draw.
-            guard attempt == 0, history.observations.count >= startupTrials,
-                  let modelled = modelledValues(space, history: history, generator: &generator) else {
+            guard attempt == 0 else {
                 return space.assemble { parameter, _ in SearchSpace.randomValue(parameter, using: &generator) }
+            }
+            guard history.observations.count >= startupTrials,
+                  let modelled = modelledValues(space, history: history, generator: &generator) else {
+                let designed = startupPoint(space, number: number)
+                return space.assemble { parameter, _ in
+                    designed[parameter.name] ?? SearchSpace.randomValue(parameter, using: &generator)
+                }
             }
             let conditional = TPESampler(seed: seed)
             return space.assemble { parameter, _ in
@@ -55,6 +65,19 @@ public struct GPSampler: Sampler {
             }
         }
     }
+
+    /// Point `number` of the seed's scrambled Sobol sequence over the unconditional parameters
+    /// (conditional ones are left to random draws).
+    func startupPoint(_ space: SearchSpace, number: Int) -> [String: ParameterValue] {
+        let encoding = UnitCubeEncoding(space.parameters.filter { $0.conditions.isEmpty })
+        var scrambling = RandomGenerator(seed: seed, stream: Self.designStream)
+        var design = SobolSequence(dimension: encoding.dimension, generator: &scrambling)
+        return encoding.decode(design.point(number))
+    }
+
+    /// The random stream of the start-up design's scrambling, apart from every trial's
+    /// (number << 16 | attempt) stream: `fresh` makes at most 200 attempts, never 0x5167.
+    static let designStream: UInt64 = 0xD35167
 
     /// The GP's choice of the unconditional parameters; nil with fewer than two finished trials.
     func modelledValues(_ space: SearchSpace, history: SamplerHistory,
@@ -69,7 +92,8 @@ public struct GPSampler: Sampler {
         guard points.count >= 2, encoding.dimension > 0 else { return nil }
         let targets = Self.standardized(losses)
         let kernel = MarginalLikelihood(points: points, targets: targets).fit(restarts: restarts, generator: &generator)
-        guard var process = GaussianProcess(kernel: kernel, points: points, targets: targets) else { return nil }
+        guard var process = GaussianProcess(kernel: kernel, points: points, targets: targets, mean: .generalizedLeastSquares)
+        else { return nil }
         // Pending trials count as observed at the GP's own prediction, incumbent included:
         // a pending point predicted better than the best finished one becomes the incumbent,
         // so nothing is expected to improve on it where it already runs.
@@ -77,7 +101,8 @@ public struct GPSampler: Sampler {
         var allPoints = points, allTargets = targets
         if !pending.isEmpty {
             let believed = pending.map { process.predict($0).mean }
-            if let conditioned = GaussianProcess(kernel: kernel, points: points + pending, targets: targets + believed) {
+            if let conditioned = GaussianProcess(kernel: kernel, points: points + pending, targets: targets + believed,
+                                                 mean: .constant(process.priorMean)) {
                 process = conditioned
                 allPoints += pending
                 allTargets += believed

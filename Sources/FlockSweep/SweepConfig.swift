@@ -133,7 +133,7 @@ public struct SweepConfig: Sendable {
         case "random": sampler = RandomSampler(seed: UInt64(seed))
         default:
             let gp = model == "gp"
-            let startup = try samplerReader.int("startup_trials", default: 5, in: 0...1_000_000)
+            let startup = try samplerReader.int("startup_trials", default: gp ? 10 : 5, in: 0...1_000_000)
             let candidates = try samplerReader.int("candidates", default: gp ? 2048 : 100, in: 1...100_000)
             sampler = gp ? GPSampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)
                          : TPESampler(seed: UInt64(seed), startupTrials: startup, candidates: candidates)

@@ -295,11 +295,40 @@ struct SamplerBench: ParsableCommand {
     @Flag(help: "End with one JSON line.")
     var json = false
 
+    @Option(help: "Only the GP on this function (branin, hartmann6): its regret seed by seed and the median, nothing else.")
+    var gpOnly: String?
+
+    @Option(help: "With --gp-only: the first seed (seeds first..<first+N).")
+    var firstSeed = 0
+
+    @Option(help: "With --gp-only: trials per run.")
+    var trials = 50
+
+    @Option(help: "With --gp-only: simulated concurrent workers.")
+    var workers = 1
+
     func validate() throws {
         guard (1...10_000).contains(seeds) else { throw ValidationError("--seeds: expected 1...10000, got \(seeds)") }
+        if let gpOnly, SamplerBenchmark.functions[gpOnly] == nil {
+            throw ValidationError("--gp-only: expected branin or hartmann6, got \(gpOnly)")
+        }
+        guard (1...10_000).contains(trials) else { throw ValidationError("--trials: expected 1...10000, got \(trials)") }
+        guard (1...64).contains(workers) else { throw ValidationError("--workers: expected 1...64, got \(workers)") }
+        guard firstSeed >= 0 else { throw ValidationError("--first-seed: expected ≥ 0, got \(firstSeed)") }
     }
 
     func run() throws {
+        if let gpOnly {
+            var benchmark = SamplerBenchmark()
+            benchmark.trials = trials
+            let regrets = benchmark.gpRegrets(function: gpOnly, seeds: firstSeed..<(firstSeed + seeds), workers: workers)!
+            for (offset, regret) in regrets.enumerated() { print(String(format: "seed %d  %.3g", firstSeed + offset, regret)) }
+            let sorted = regrets.sorted(), middle = sorted.count / 2
+            let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+            print(String(format: "%@ gp median regret %.3g over %d seeds; %d of %d below 0.01", gpOnly, median, regrets.count,
+                         regrets.filter { $0 < 0.01 }.count, regrets.count))
+            return
+        }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("flock-bench-sampler-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
         var benchmark = SamplerBenchmark()

@@ -29,6 +29,21 @@ import Testing
         #expect((machine["flock_version"] as? String)?.count == 12, "\(machine)")
     }
 
+    @Test func benchSamplerGPOnlyPrintsEachSeedsRegretAndTheirMedian() throws {
+        let outcome = try ChildProcess.flock(["bench", "sampler", "--gp-only", "branin", "--seeds", "3", "--first-seed", "4",
+                                              "--trials", "12"], timeout: 300)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let lines = outcome.standardOutput.split(separator: "\n").map(String.init)
+        let seeds = lines.filter { $0.hasPrefix("seed ") }.map { $0.split(separator: " ").filter { !$0.isEmpty } }
+        #expect(seeds.map { $0[1] } == ["4", "5", "6"], "\(lines)")
+        let regrets = seeds.compactMap { Double($0[2]) }.sorted()
+        #expect(regrets.count == 3 && regrets.allSatisfy { $0 >= 0 })
+        #expect(lines.last?.hasPrefix(String(format: "branin gp median regret %.3g over 3 seeds", regrets[1])) == true, "\(lines)")
+
+        let wrong = try ChildProcess.flock(["bench", "sampler", "--gp-only", "rosenbrock"], timeout: 60)
+        #expect(wrong.status != 0 && wrong.standardError.contains("--gp-only"), "\(wrong.standardError)")
+    }
+
     @Test func benchSamplerPairsTPEWithRandomSearchSeedBySeed() throws {
         let outcome = try ChildProcess.flock(["bench", "sampler", "--seeds", "3", "--json"], timeout: 300)
         #expect(outcome.status == 0, "\(outcome.standardError)")

@@ -22,6 +22,26 @@ import Testing
         #expect(first != sampler.suggestions(GPSampler(seed: 10, startupTrials: 4), count: 10))
     }
 
+    @Test func startUpTrialsFollowTheSobolDesign() {
+        // With nothing finished the first 8 trials are the design's first 8 points: one in
+        // each eighth of every coordinate (8 random draws would all differ with chance 0.2 %).
+        let space = SearchSpace([
+            ParameterSpec(name: "lr", domain: .float(low: 1e-4, high: 1e-1, log: true)),
+            ParameterSpec(name: "units", domain: .int(low: 1, high: 800, step: 1, log: false)),
+            ParameterSpec(name: "momentum", domain: .float(low: 0, high: 1, log: false)),
+        ])
+        let sampler = GPSampler(seed: 6)
+        var suggested = Set<[String: ParameterValue]>()
+        let points = (0..<8).map { number -> [Double] in
+            let params = sampler.suggest(space: space, history: SamplerHistory(observations: [], suggested: suggested), number: number)!
+            suggested.insert(params)
+            return UnitCubeEncoding(space.parameters).encode(params)!
+        }
+        for d in 0..<3 {
+            #expect(Set(points.map { Int($0[d] * 8) }).count == 8, "coordinate \(d): \(points.map { $0[d] })")
+        }
+    }
+
     @Test func pendingTrialsGetADifferentSuggestion() {
         // Four workers claim one after another while the others still run: each sees
         // the earlier claims as pending and must go elsewhere.
@@ -46,11 +66,11 @@ import Testing
     }
 
     @Test func gpBeatsTPEOnBraninOverSeeds() {
-        // 30 trials (fewer than the benchmark's 50, for a debug build), 5 random start-up
-        // trials for both samplers.
+        // 30 trials (fewer than the benchmark's 50, for a debug build), each sampler with its
+        // default start-up trials (GP 10 from the Sobol design, TPE 5 random).
         var gpRegrets: [Double] = [], tpeRegrets: [Double] = [], gpWins = 0
         for seed in 0..<10 {
-            let gp = TestFunctions.minimize(GPSampler(seed: UInt64(seed), startupTrials: 5), space: TestFunctions.braninSpace,
+            let gp = TestFunctions.minimize(GPSampler(seed: UInt64(seed)), space: TestFunctions.braninSpace,
                                             trials: 30, Self.branin)
             let tpe = TestFunctions.minimize(TPESampler(seed: UInt64(seed), startupTrials: 5), space: TestFunctions.braninSpace,
                                              trials: 30, Self.branin)

@@ -26,6 +26,41 @@ import Testing
         #expect(process.predict([3, 3]).variance > 0.5 * kernel.scale)
     }
 
+    @Test func aSmoothDeterministicObjectiveFitsNoiseBelowOptunasFloor() throws {
+        // 60 exact values of a smooth function: the likelihood wants σ² → 0. Optuna's floor
+        // of 10⁻⁶ (σ = 0.001 standard deviations) would stop it there and blur differences
+        // near an optimum smaller than that; ours (10⁻¹⁰) lets the fit go further.
+        let points = Self.uniformPoints(60, dimension: 2, seed: 8)
+        let targets = GPSampler.standardized(points.map { ($0[0] - 0.3) * ($0[0] - 0.3) + 0.5 * sin(2 * $0[1]) })
+        var generator = RandomGenerator(seed: 5)
+        let kernel = MarginalLikelihood(points: points, targets: targets).fit(restarts: 3, generator: &generator)
+        #expect(kernel.noise < 1e-7, "fitted noise \(kernel.noise)")
+        let process = try #require(GaussianProcess(kernel: kernel, points: points, targets: targets))
+        let worst = zip(points, targets).map { abs(process.predict($0.0).mean - $0.1) }.max()!
+        #expect(worst < 1e-5, "the mean misses an observation by \(worst)")
+    }
+
+    @Test func theFittedPriorMeanCountsAClusterOfTrialsAsOne() throws {
+        // 20 trials packed within 0.001 of x = 0.1 (loss −2) and 4 far apart (loss +1), with a
+        // kernel (ℓ = 0.05, s = 1, σ² = 0.01) short enough that the groups are uncorrelated:
+        // K is block-diagonal, the cluster's block nearly 11ᵀ + σ²I, so 1ᵀK⁻¹ gives the
+        // cluster the weight 20/(20 + σ²) ≈ 1 of one trial, each far one 1/(1 + σ²), and
+        // μ̂ ≈ (−2 + 4·1)/5 = 0.4, where the plain average is (−40 + 4)/24 = −1.5.
+        let cluster = (0..<20).map { [0.1 + 0.00005 * Double($0)] }
+        let spread = [[0.4], [0.6], [0.8], [1.0]]
+        let targets = [Double](repeating: -2, count: 20) + [Double](repeating: 1, count: 4)
+        let kernel = MaternKernel(inverseSquaredLengthScales: [400], scale: 1, noise: 0.01)
+        let process = try #require(GaussianProcess(kernel: kernel, points: cluster + spread, targets: targets,
+                                                   mean: .generalizedLeastSquares))
+        #expect(abs(process.priorMean - 0.4) < 0.02, "prior mean \(process.priorMean)")
+        // Far from every trial the prediction goes back to it, near the trials it still fits them.
+        #expect(abs(process.predict([5]).mean - process.priorMean) < 1e-9)
+        #expect(abs(process.predict([0.1005]).mean + 2) < 0.01)
+        #expect(abs(process.predict(batch: [[5]])[0].mean - process.priorMean) < 1e-9)
+        let zeroMean = try #require(GaussianProcess(kernel: kernel, points: cluster + spread, targets: targets))
+        #expect(zeroMean.priorMean == 0 && abs(zeroMean.predict([5]).mean) < 1e-9)
+    }
+
     @Test func theFitRecoversAKnownLengthScaleAndIgnoresAnIrrelevantInput() throws {
         // y is a draw from a Matérn 5/2 process with length scale 0.2 along x₀; x₁ plays no part.
         let lengthScale = 0.2, n = 60
