@@ -2,8 +2,10 @@ import CMPI
 
 /// Allreduce across hosts of several ranks each: reduce inside each host in shared memory,
 /// pass the partial sums from host to host among the host leaders, and hand the result
-/// back inside each host — pipelined in chunks, so the shared-memory work of one chunk
-/// overlaps the network transfer of the others.
+/// back inside each host — pipelined in chunks (`depth` in flight each way), so the work on
+/// one chunk overlaps the network transfer of the others. The leader does the host's part
+/// alone, reading and writing the other ranks' copies in shared memory: with ranks sharing
+/// cores, a per-chunk barrier among the host's ranks halved the throughput on the test bed.
 ///
 /// The order of the sum is kept: hosts hold consecutive ranks, host 0 folds its ranks'
 /// values in rank order, host 1 adds its ranks' values one by one in rank order to host
@@ -17,10 +19,10 @@ import CMPI
 /// rank order. Flat allreduce over all ranks sends every rank's data over the host's link:
 /// with R ranks per host, R times the bytes.
 ///
-/// With `compression`, what crosses hosts is rounded to 16 bits: each host's partial by the
-/// rank that owns that block of the chunk (with error feedback kept per element), and the
-/// result by the last host, which also keeps the rounded value itself, so every rank of
-/// every host ends with the same bits.
+/// With `compression`, what crosses hosts is rounded to 16 bits: each host's partial by its
+/// leader (with error feedback, a residual per element kept by the leader), and the result
+/// by the last host's leader, which also writes the rounded value into its host's copies, so
+/// every rank of every host ends with the same bits.
 final class HierarchicalAllreduce<T: CommunicatorScalar> {
     let communicator: MPICommunicator
     let hierarchy: HostHierarchy
@@ -30,7 +32,7 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
     let count: Int
     let operation: ReduceOperation
     let compression: WireCompression
-    /// Compressed only: this rank's residuals for the whole buffer (it uses its blocks').
+    /// Compressed only: the leader's residuals for the whole buffer.
     let residual: UnsafeMutablePointer<Float>?
     let sequence: Int
     let settings: MPICommunicator.CallSettings
@@ -38,6 +40,8 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
     /// Elements per chunk (the pipeline's unit).
     let chunk: Int
     let chunks: Int
+    /// Chunks in flight per direction (receives posted ahead).
+    let depth = 4
 
     private var forwardReceives: [MPI_Request?]
     private var backwardReceives: [MPI_Request?]
@@ -47,7 +51,8 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
     init(communicator: MPICommunicator, hierarchy: HostHierarchy, exchange: MPI_Comm, peers: [UnsafeMutablePointer<T>],
          count: Int, operation: ReduceOperation, compression: WireCompression, residual: UnsafeMutablePointer<Float>?,
          chunk: Int, sequence: Int, settings: MPICommunicator.CallSettings) {
-        precondition(compression == .none || (T.self == Float.self && residual != nil), "compression is for Float32 with residuals")
+        precondition(compression == .none || (T.self == Float.self && (residual != nil || !hierarchy.isLeader)),
+                     "compression is for Float32, with the leader's residuals")
         self.communicator = communicator
         self.hierarchy = hierarchy
         self.exchange = exchange
@@ -71,23 +76,21 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
     private var isFirst: Bool { hierarchy.hostIndex == 0 }
     private var isLast: Bool { hierarchy.hostIndex == hierarchy.hosts - 1 }
     private var isLeader: Bool { hierarchy.isLeader }
-    private var localRank: Int { hierarchy.memory.rank }
-    private var localSize: Int { hierarchy.memory.size }
     /// Bytes of one element on the wire.
     private var wireBytes: Int { compression == .none ? MemoryLayout<T>.stride : compression.bytesPerElement }
     private var forwardTag: Int32 { Int32((sequence & 0x1FFF) * 2) }
     private var backwardTag: Int32 { forwardTag + 1 }
 
     func run() throws {
+        // Only the leader works: it reads and writes every local copy in shared memory, so
+        // no chunk waits for another rank of the host to be scheduled (ranks may share cores).
         if isLeader {
-            for k in 0..<min(2, chunks) {
+            for k in 0..<min(depth, chunks) {
                 if !isFirst { try postReceive(k, forward: true) }
                 if !isLast { try postReceive(k, forward: false) }
             }
-        }
-        for k in 0..<chunks { try forward(k) }
-        if !isLast { for k in 0..<chunks { try backward(k) } }
-        if isLeader {
+            for k in 0..<chunks { try forward(k) }
+            if !isLast { for k in 0..<chunks { try backward(k) } }
             // The sends read the leader's buffer and scratch, which the caller and the next
             // collective may change once this returns.
             for k in 0..<chunks {
@@ -95,73 +98,65 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
                 try wait(&backwardSends[k])
             }
         }
+        // Every copy holds the result once the leader is through.
+        try hierarchy.memory.barrier(deadline: settings.deadline, error: error)
     }
 
-    // MARK: The two passes
+    // MARK: The two passes (leader only)
 
     /// Chunk k of the pass up the chain: add the previous host's partial (if any) and this
     /// host's ranks in rank order, then send it on (or, on the last host, send the result back).
     private func forward(_ k: Int) throws {
         let range = chunkRange(k)
-        if isLeader {
-            if !isFirst { try wait(&forwardReceives[k]) }
-            // The 16-bit send slot k % 2 was last sent from two chunks ago.
-            if compression != .none && k >= 2 {
-                if isLast { try wait(&backwardSends[k - 2]) } else { try wait(&forwardSends[k - 2]) }
-            }
+        if !isFirst { try wait(&forwardReceives[k]) }
+        // The 16-bit send slot of chunk k was last sent from `depth` chunks ago.
+        if compression != .none && k >= depth {
+            if isLast { try wait(&backwardSends[k - depth]) } else { try wait(&forwardSends[k - depth]) }
         }
-        try barrier()
-        let block = LocalCommunicator.block(localRank, of: localSize, count: range.count)
         var sources = peers.map { $0 + range.lowerBound }
-        if !isFirst { sources.insert(partial(k, block: block), at: 0) }
-        ReduceKernel.reduceAndPush(sources, range: block, operation: operation == .average ? .sum : operation)
+        if !isFirst { sources.insert(partial(k, count: range.count), at: 0) }
+        let all = 0..<range.count
+        ReduceKernel.reduceAndPush(sources, range: all, operation: operation == .average ? .sum : operation)
         if isLast && operation == .average {
-            for i in block {
+            for i in all {
                 let mean = T.divided(sources[0][i], by: communicator.size)
                 for copy in sources { copy[i] = mean }
             }
         }
-        if compression != .none { encode(k, range: range, block: block) }
-        try barrier()
-        guard isLeader else { return }
+        if compression != .none { encode(k, range: range) }
         let outgoing = compression == .none ? UnsafeMutableRawPointer(peers[0] + range.lowerBound) : sendSlot(k)
         if !isLast {
             forwardSends[k] = try post(send: true, outgoing, range.count, peer: hierarchy.hostIndex + 1, tag: forwardTag)
         } else {
             backwardSends[k] = try post(send: true, outgoing, range.count, peer: hierarchy.hostIndex - 1, tag: backwardTag)
         }
-        // Slot k % 2 was consumed before the barrier.
-        if !isFirst && k + 2 < chunks { try postReceive(k + 2, forward: true) }
+        // The slots of chunk k are consumed.
+        if !isFirst && k + depth < chunks { try postReceive(k + depth, forward: true) }
     }
 
     /// Chunk k of the pass down the chain: the result arrives from the next host, goes on to
-    /// the previous one, and every rank of this host copies its block of it into every copy.
+    /// the previous one, and is copied into every local copy.
     private func backward(_ k: Int) throws {
         let range = chunkRange(k)
-        if isLeader {
-            try wait(&backwardReceives[k])
-            // Uncompressed, chunk k went up from the buffer that the result now overwrites.
-            if compression == .none { try wait(&forwardSends[k]) }
-            if !isFirst {
-                backwardSends[k] = try post(send: true, backwardSlot(k), range.count, peer: hierarchy.hostIndex - 1, tag: backwardTag)
-            }
+        try wait(&backwardReceives[k])
+        // Uncompressed, chunk k went up from the buffer that the result now overwrites.
+        if compression == .none { try wait(&forwardSends[k]) }
+        if !isFirst {
+            backwardSends[k] = try post(send: true, backwardSlot(k), range.count, peer: hierarchy.hostIndex - 1, tag: backwardTag)
         }
-        try barrier()
-        let block = LocalCommunicator.block(localRank, of: localSize, count: range.count)
         let slot = backwardSlot(k)
         for copy in peers {
-            let target = copy + range.lowerBound + block.lowerBound
+            let target = copy + range.lowerBound
             if compression == .none {
-                target.update(from: slot.assumingMemoryBound(to: T.self) + block.lowerBound, count: block.count)
+                target.update(from: slot.assumingMemoryBound(to: T.self), count: range.count)
             } else {
                 let floats = UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self)
-                compression.decode(slot.assumingMemoryBound(to: UInt16.self) + block.lowerBound, into: floats, count: block.count)
+                compression.decode(slot.assumingMemoryBound(to: UInt16.self), into: floats, count: range.count)
             }
         }
-        try barrier()
-        if isLeader && k + 2 < chunks {
+        if k + depth < chunks {
             try wait(&backwardSends[k])
-            try postReceive(k + 2, forward: false)
+            try postReceive(k + depth, forward: false)
         }
     }
 
@@ -169,37 +164,36 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
 
     private func chunkRange(_ k: Int) -> Range<Int> { (k * chunk)..<min(count, (k + 1) * chunk) }
 
-    /// The leader's scratch, cut into two slots (k % 2) per use: received partials (wire
-    /// format), decoded partials, received results (wire format), encoded outgoing values.
+    /// The leader's scratch, cut into `depth` slots (k % depth) per use: received partials
+    /// (wire format), decoded partials, received results (wire format), encoded outgoing values.
     private func slot(_ use: Int, _ k: Int) -> UnsafeMutableRawPointer {
         let slotBytes = chunk * MemoryLayout<Float>.stride
-        precondition(8 * slotBytes <= hierarchy.memory.scratchBytes, "chunk too large for the scratch segment")
-        return hierarchy.memory.scratch[0] + (use * 2 + k % 2) * slotBytes
+        precondition(4 * depth * slotBytes <= hierarchy.memory.scratchBytes, "chunk too large for the scratch segment")
+        return hierarchy.memory.scratch[0] + (use * depth + k % depth) * slotBytes
     }
     private func forwardSlot(_ k: Int) -> UnsafeMutableRawPointer { slot(0, k) }
     private func backwardSlot(_ k: Int) -> UnsafeMutableRawPointer { slot(2, k) }
     private func sendSlot(_ k: Int) -> UnsafeMutableRawPointer { slot(3, k) }
 
-    /// The previous host's partial for chunk k, as T; compressed, this rank decodes its block first.
-    private func partial(_ k: Int, block: Range<Int>) -> UnsafeMutablePointer<T> {
+    /// The previous host's partial for chunk k, as T (decoded first when compressed).
+    private func partial(_ k: Int, count: Int) -> UnsafeMutablePointer<T> {
         guard compression != .none else { return forwardSlot(k).assumingMemoryBound(to: T.self) }
         let decoded = slot(1, k).assumingMemoryBound(to: Float.self)
-        compression.decode(forwardSlot(k).assumingMemoryBound(to: UInt16.self) + block.lowerBound,
-                           into: decoded + block.lowerBound, count: block.count)
+        compression.decode(forwardSlot(k).assumingMemoryBound(to: UInt16.self), into: decoded, count: count)
         return UnsafeMutableRawPointer(decoded).assumingMemoryBound(to: T.self)
     }
 
-    /// Rounds this rank's block of chunk k into the send slot, with error feedback. On the
-    /// last host the rounded result also replaces every copy, as the other hosts will get it.
-    private func encode(_ k: Int, range: Range<Int>, block: Range<Int>) {
+    /// Rounds chunk k into the send slot, with error feedback. On the last host the rounded
+    /// result also replaces every copy, as the other hosts will get it.
+    private func encode(_ k: Int, range: Range<Int>) {
         guard let residual else { return }
-        let values = UnsafeMutableRawPointer(peers[0] + range.lowerBound + block.lowerBound).assumingMemoryBound(to: Float.self)
-        let wire = sendSlot(k).assumingMemoryBound(to: UInt16.self) + block.lowerBound
-        compression.encode(values, residual: residual + range.lowerBound + block.lowerBound, into: wire, count: block.count)
+        let values = UnsafeMutableRawPointer(peers[0] + range.lowerBound).assumingMemoryBound(to: Float.self)
+        let wire = sendSlot(k).assumingMemoryBound(to: UInt16.self)
+        compression.encode(values, residual: residual + range.lowerBound, into: wire, count: range.count)
         guard isLast else { return }
         for copy in peers {
-            let target = UnsafeMutableRawPointer(copy + range.lowerBound + block.lowerBound).assumingMemoryBound(to: Float.self)
-            compression.decode(wire, into: target, count: block.count)
+            let target = UnsafeMutableRawPointer(copy + range.lowerBound).assumingMemoryBound(to: Float.self)
+            compression.decode(wire, into: target, count: range.count)
         }
     }
 
@@ -232,16 +226,5 @@ final class HierarchicalAllreduce<T: CommunicatorScalar> {
 
     private func wait(_ request: inout MPI_Request?) throws {
         try communicator.wait(&request, "allreduce", count, sequence, settings)
-    }
-
-    /// The host's ranks meet; the leader keeps MPI's transfers moving while it waits.
-    private func barrier() throws {
-        let exchange = exchange, tag = forwardTag
-        let progress: (() throws -> Void)? = isLeader ? {
-            var flag: Int32 = 0
-            // Probing runs MPI's progress engine (the TCP transfers of the posted sends and receives).
-            MPI_Iprobe(flock_mpi_any_source(), tag, exchange, &flag, flock_mpi_status_ignore())
-        } : nil
-        try hierarchy.memory.barrier(deadline: settings.deadline, error: error, progress: progress)
     }
 }

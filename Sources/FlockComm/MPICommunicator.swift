@@ -132,7 +132,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var callSettings: CallSettings {
         CallSettings(deadline: deadline, step: step, sharedMemoryThresholdBytes: sharedMemoryThresholdBytes,
                      pairwiseThresholdBytes: pairwiseThresholdBytes, hierarchical: hierarchical,
-                     hierarchicalChunkElements: max(1, min(hierarchicalChunkElements, 256 << 10)))
+                     hierarchicalChunkElements: max(1, min(hierarchicalChunkElements, 128 << 10)))
     }
 
     func makeError(_ operation: String, _ count: Int, _ sequence: Int?,
@@ -235,15 +235,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             return
         }
         let large = buffer.count * MemoryLayout<T>.stride >= settings.pairwiseThresholdBytes
-        // Hierarchical when it saves link traffic (several ranks on a host) or compresses it.
-        let wanted = large && (compression != .none || (settings.hierarchical && (hierarchy?.mostRanksOnAHost ?? 0) > 1))
+        // Hierarchical when it saves link traffic (several ranks on a host; large messages,
+        // small ones are MPI's) or when asked to compress (any size: a gradient bucket is
+        // compressed whatever its size, so error feedback sees every step of it).
+        let severalPerHost = settings.hierarchical && (hierarchy?.mostRanksOnAHost ?? 0) > 1
+        let wanted = buffer.count > 0 && (compression != .none || (large && severalPerHost))
         let inSharedMemory = wanted && hierarchy?.memory.holds(buffer) == true
         let agreement = ReduceOperation.allCases.firstIndex(of: operation)! + 8 * WireCompression.allCases.firstIndex(of: compression)!
         let everyRankInSharedMemory = try verifyAgreement("allreduce", code: 3, count: buffer.count, agreement: agreement,
                                                           sequence: sequence, settings: settings, eligible: inSharedMemory)
         if let hierarchy, let exchangeComm, wanted && everyRankInSharedMemory {
             let peers = try hierarchy.memory.peerCopies(of: buffer, deadline: settings.deadline, error: error)
-            let residual = compression == .none ? nil : hierarchy.residual(address: UnsafeRawPointer(buffer.baseAddress!), count: buffer.count)
+            let residual = compression == .none || !hierarchy.isLeader ? nil
+                : hierarchy.residual(address: UnsafeRawPointer(buffer.baseAddress!), count: buffer.count)
             try HierarchicalAllreduce(communicator: self, hierarchy: hierarchy, exchange: exchangeComm, peers: peers, count: buffer.count,
                                       operation: operation, compression: compression, residual: residual,
                                       chunk: settings.hierarchicalChunkElements, sequence: sequence, settings: settings).run()
@@ -461,8 +465,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// `startAllreduce` whose part across hosts goes on the wire as `compression` (16 bits
-    /// with error feedback, see `WireCompression`). On one node, and below
-    /// `pairwiseThresholdBytes`, nothing crosses hosts compressed: it is the plain allreduce.
+    /// with error feedback, see `WireCompression`), at any size. On one node, or when the
+    /// buffer is not from `allocateBuffer`, it is the plain allreduce.
     public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,
                                compression: WireCompression) throws -> any PendingOperation {
         let settings = callSettings

@@ -111,16 +111,12 @@ final class NodeSharedMemory {
     // MARK: Barrier
 
     /// All ranks of the node meet; throws naming the ranks that did not arrive in time.
-    /// `progress` runs at every poll while waiting (a host leader lets MPI move its
-    /// messages meanwhile).
-    func barrier(deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError,
-                 progress: (() throws -> Void)? = nil) throws {
+    func barrier(deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError) throws {
         epoch += 1
         flock_atomic_store(controls[rank] + Header.barrier, epoch)
         var waiting = SpinWait(seconds: deadline)
         for peer in 0..<size where peer != rank {
             while flock_atomic_load(controls[peer] + Header.barrier) < epoch {
-                try progress?()
                 if !waiting.keepWaiting() {
                     let missing = (0..<size).filter { flock_atomic_load(controls[$0] + Header.barrier) < epoch }
                     throw error(.timedOut(seconds: deadline, missingRanks: missing))
