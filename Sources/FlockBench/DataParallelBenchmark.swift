@@ -29,6 +29,8 @@ public struct DataParallelBenchmark: Sendable {
     public var steps = 40
     public var bucketBytes = ParallelConfig().bucketBytes
     public var overlap = true
+    /// How gradients cross hosts (16-bit with error feedback, or Float32).
+    public var compression = WireCompression.none
     /// Interleaved (one rank, all ranks) pairs.
     public var pairs = 11
 
@@ -41,7 +43,7 @@ public struct DataParallelBenchmark: Sendable {
         let alone = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
         let parallel = try DataParallel(parameters: mlp.parameters, communicator: communicator, bucketBytes: bucketBytes,
-                                        overlap: overlap)
+                                        overlap: overlap, compression: compression)
         try parallel.broadcastModelState()
         parallel.attach(to: mlp.tape)
 

@@ -47,6 +47,10 @@ public protocol Communicator: AnyObject {
     /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
     func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                operation: ReduceOperation) throws -> any PendingOperation
+    /// `startAllreduce` whose part that crosses hosts travels as `compression` (16-bit
+    /// values with error feedback). Backends without hosts to cross ignore it.
+    func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,
+                        compression: WireCompression) throws -> any PendingOperation
     /// A zeroed buffer that lives as long as the communicator and that collectives can
     /// work on without copies (shared memory on one node for MPI). Collective: every rank
     /// calls it with the same count. Put the gradient buffer here.
@@ -71,6 +75,12 @@ extension PendingOperation {
 }
 
 extension Communicator {
+    /// Nothing crosses hosts: the plain allreduce.
+    public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,
+                               compression: WireCompression) throws -> any PendingOperation {
+        try startAllreduce(buffer, operation: operation)
+    }
+
     /// Throws `invalidArgument(detail)` for `operation` unless `valid`: the argument checks
     /// both backends make before a collective starts.
     func checkArgument(_ valid: Bool, _ operation: String, count: Int, _ detail: @autoclosure () -> String) throws {

@@ -4,7 +4,9 @@ import Foundation
 /// A `Communicator` over OpenMPI.
 ///
 /// Allreduce among ranks of one node runs in MPI-3 shared memory (`NodeSharedMemory`);
-/// everything else, and allreduce across nodes, uses MPI's nonblocking collectives.
+/// across nodes, a large allreduce is hierarchical when hosts hold several ranks
+/// (`HierarchicalAllreduce`) and pairwise otherwise (`PairwiseAllreduce.swift`);
+/// everything else uses MPI's nonblocking collectives.
 /// Every wait polls with a deadline, so a silent peer becomes a thrown error instead of
 /// a hang. Counts above `Int32.max` are sent in pieces.
 public final class MPICommunicator: Communicator, @unchecked Sendable {
@@ -27,6 +29,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Allreduce messages of at least this many bytes across nodes use the pairwise exchange
     /// (`PairwiseAllreduce.swift`); smaller ones go to `MPI_Iallreduce`.
     public var pairwiseThresholdBytes = 256 << 10
+    /// Which ranks share a host, when the ranks span several hosts that hold consecutive ranks.
+    let hierarchy: HostHierarchy?
+    /// Large allreduces across hosts of several ranks reduce inside each host first (true),
+    /// or run among all ranks alike (false, the flat path; for comparisons).
+    public var hierarchical = true
+    /// Elements per chunk of the hierarchical allreduce's pipeline.
+    public var hierarchicalChunkElements = 64 << 10
 
     init(comm: MPI_Comm, environment: MPIEnvironment, deadline: Double, ownsComm: Bool) throws {
         self.comm = comm
@@ -48,15 +57,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if nodeSize == size && size > 1 {
             node = try NodeSharedMemory(comm: nodeComm!, rank: Int(rank), size: Int(size), scratchBytes: 8 << 20)
             exchangeComm = nil
+            hierarchy = nil
         } else {
-            // Across nodes the allreduce is MPI's; see the README for the hierarchical plan.
             node = nil
-            MPI_Comm_free(&nodeComm)
             var duplicate: MPI_Comm? = nil
             if size > 1 {
                 try MPIError.check(MPI_Comm_dup(comm, &duplicate), "MPI_Comm_dup", operation: "start", rank: Int(rank), count: 0)
             }
             exchangeComm = duplicate
+            let found = size > 1 ? try HostHierarchy.discover(comm: comm, hostComm: nodeComm!, rank: Int(rank), size: Int(size)) : nil
+            if found == nil { MPI_Comm_free(&nodeComm) }
+            hierarchy = found
         }
     }
 
@@ -72,8 +83,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    /// Whether allreduce runs in shared memory.
+    /// Whether allreduce runs in shared memory (every rank on one node).
     public var usesSharedMemory: Bool { node != nil }
+
+    /// Hosts the ranks span, when they hold consecutive ranks (1 on one node; 0 when unknown:
+    /// several hosts whose ranks interleave).
+    public var hosts: Int { node != nil || size == 1 ? 1 : hierarchy?.hosts ?? 0 }
+
+    /// Whether large allreduces reduce inside each host before crossing hosts.
+    public var usesHierarchy: Bool { hierarchical && (hierarchy?.mostRanksOnAHost ?? 0) > 1 }
 
     /// A buffer that peers on this node can read in place, so allreduce on it copies
     /// nothing in or out (use it for the gradient buffer). Collective: every rank calls
@@ -82,6 +100,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allocateBuffer<T: CommunicatorScalar>(count: Int, of type: T.Type = T.self) throws -> UnsafeMutableBufferPointer<T> {
         try environment.serializer.runInline {
             if let node { return try node.allocate(count: count, of: T.self) }
+            if let hierarchy { return try hierarchy.memory.allocate(count: count, of: T.self) }
             let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
             buffer.initialize(repeating: .zero)
             ownedBuffers.append(UnsafeMutableRawPointer(buffer.baseAddress!))
@@ -106,11 +125,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let step: Int?
         let sharedMemoryThresholdBytes: Int
         let pairwiseThresholdBytes: Int
+        let hierarchical: Bool
+        let hierarchicalChunkElements: Int
     }
 
     private var callSettings: CallSettings {
         CallSettings(deadline: deadline, step: step, sharedMemoryThresholdBytes: sharedMemoryThresholdBytes,
-                     pairwiseThresholdBytes: pairwiseThresholdBytes)
+                     pairwiseThresholdBytes: pairwiseThresholdBytes, hierarchical: hierarchical,
+                     hierarchicalChunkElements: max(1, min(hierarchicalChunkElements, 128 << 10)))
     }
 
     func makeError(_ operation: String, _ count: Int, _ sequence: Int?,
@@ -138,13 +160,16 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Checks that every rank called the same operation with the same count and
-    /// agreement value (root, reduce operation), in one small allreduce.
+    /// agreement value (root, reduce operation), in one small allreduce. Returns whether
+    /// every rank's `eligible` was true (a decision all ranks must take alike).
+    @discardableResult
     private func verifyAgreement(_ operation: String, code: Int, count: Int, agreement: Int, sequence: Int,
-                                 settings: CallSettings) throws {
-        var values: [Int64] = [Int64(code), -Int64(code), Int64(count), -Int64(count), Int64(agreement), -Int64(agreement)]
+                                 settings: CallSettings, eligible: Bool = true) throws -> Bool {
+        var values: [Int64] = [Int64(code), -Int64(code), Int64(count), -Int64(count), Int64(agreement), -Int64(agreement),
+                               eligible ? 0 : 1, 0]
         var request: MPI_Request? = nil
         try values.withUnsafeMutableBytes { bytes in
-            try check(MPI_Iallreduce(flock_mpi_in_place(), bytes.baseAddress, 6, flock_mpi_int64(), flock_mpi_max(), comm, &request),
+            try check(MPI_Iallreduce(flock_mpi_in_place(), bytes.baseAddress, 8, flock_mpi_int64(), flock_mpi_max(), comm, &request),
                       "MPI_Iallreduce", operation, count, settings)
             try wait(&request, operation, count, sequence, settings)
         }
@@ -157,6 +182,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if values[4] != -values[5] {
             throw makeError(operation, count, sequence, settings)(.mismatch("ranks passed different roots or reduce operations"))
         }
+        return values[6] == 0
     }
 
     /// Runs `body` for pieces of at most `Int32.max` elements: (element offset, piece count).
@@ -201,14 +227,32 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     private func performAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, operation: ReduceOperation,
+                                                         compression: WireCompression = .none,
                                                          sequence: Int, settings: CallSettings) throws {
         let error = makeError("allreduce", buffer.count, sequence, settings)
         if let node, buffer.count * MemoryLayout<T>.stride >= settings.sharedMemoryThresholdBytes {
             try node.allreduce(buffer, operation: operation, deadline: settings.deadline, error: error)
             return
         }
-        try verifyAgreement("allreduce", code: 3, count: buffer.count,
-                            agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
+        let large = buffer.count * MemoryLayout<T>.stride >= settings.pairwiseThresholdBytes
+        // Hierarchical when it saves link traffic (several ranks on a host; large messages,
+        // small ones are MPI's) or when asked to compress (any size: a gradient bucket is
+        // compressed whatever its size, so error feedback sees every step of it).
+        let severalPerHost = settings.hierarchical && (hierarchy?.mostRanksOnAHost ?? 0) > 1
+        let wanted = buffer.count > 0 && (compression != .none || (large && severalPerHost))
+        let inSharedMemory = wanted && hierarchy?.memory.holds(buffer) == true
+        let agreement = ReduceOperation.allCases.firstIndex(of: operation)! + 8 * WireCompression.allCases.firstIndex(of: compression)!
+        let everyRankInSharedMemory = try verifyAgreement("allreduce", code: 3, count: buffer.count, agreement: agreement,
+                                                          sequence: sequence, settings: settings, eligible: inSharedMemory)
+        if let hierarchy, let exchangeComm, wanted && everyRankInSharedMemory {
+            let peers = try hierarchy.memory.peerCopies(of: buffer, deadline: settings.deadline, error: error)
+            let residual = compression == .none || !hierarchy.isLeader ? nil
+                : hierarchy.residual(address: UnsafeRawPointer(buffer.baseAddress!), count: buffer.count)
+            try HierarchicalAllreduce(communicator: self, hierarchy: hierarchy, exchange: exchangeComm, peers: peers, count: buffer.count,
+                                      operation: operation, compression: compression, residual: residual,
+                                      chunk: settings.hierarchicalChunkElements, sequence: sequence, settings: settings).run()
+            return
+        }
         let mpiOperation: MPI_Op
         switch operation {
         case .sum, .average: mpiOperation = flock_mpi_sum()
@@ -456,6 +500,36 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             }
         }
         return pending
+    }
+
+    /// `startAllreduce` whose part across hosts goes on the wire as `compression` (16 bits
+    /// with error feedback, see `WireCompression`), at any size. On one node, or when the
+    /// buffer is not from `allocateBuffer`, it is the plain allreduce.
+    public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,
+                               compression: WireCompression) throws -> any PendingOperation {
+        let settings = callSettings
+        let sequence = nextSequence()
+        let pending = BackgroundOperation()
+        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
+        environment.serializer.submit { [self] in
+            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<Float>(bitPattern: address), count: count)
+            do {
+                try performAllreduce(restored, operation: operation, compression: compression, sequence: sequence, settings: settings)
+                pending.finish(nil)
+            } catch {
+                pending.finish(error)
+            }
+        }
+        return pending
+    }
+
+    /// The blocking form of the compressed allreduce.
+    public func allreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation, compression: WireCompression) throws {
+        let settings = callSettings
+        let sequence = nextSequence()
+        try environment.serializer.runInline {
+            try performAllreduce(buffer, operation: operation, compression: compression, sequence: sequence, settings: settings)
+        }
     }
 
     public func split(color: Int, key: Int) throws -> any Communicator {

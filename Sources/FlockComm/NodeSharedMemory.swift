@@ -16,15 +16,15 @@ final class NodeSharedMemory {
     private let comm: MPI_Comm
     private var windows: [MPI_Win?] = []
     /// Per rank: the control page (Int64 words, see `Header`).
-    private let controls: [UnsafeMutablePointer<Int64>]
+    let controls: [UnsafeMutablePointer<Int64>]
     /// Per rank: the scratch segment.
-    private let scratch: [UnsafeMutableRawPointer]
+    let scratch: [UnsafeMutableRawPointer]
     let scratchBytes: Int
-    private var allocations: [SharedAllocation] = []
+    private(set) var allocations: [SharedAllocation] = []
     private var epoch: Int64 = 0
 
     /// Word offsets in a control page.
-    private enum Header {
+    enum Header {
         static let barrier = 0
         static let count = 8
         static let operation = 9
@@ -98,7 +98,7 @@ final class NodeSharedMemory {
     }
 
     /// The shared allocation and byte offset holding `pointer`, if any.
-    private func locate(_ pointer: UnsafeRawPointer?, bytes: Int) -> (Int, Int)? {
+    func locate(_ pointer: UnsafeRawPointer?, bytes: Int) -> (Int, Int)? {
         guard let pointer else { return nil }
         for allocation in allocations {
             let base = UnsafeRawPointer(allocation.bases[rank])

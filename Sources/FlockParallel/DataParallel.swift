@@ -18,6 +18,8 @@ public final class DataParallel {
     public let buckets: GradientBuckets
     /// Start each bucket's allreduce during backward (true) or all after it (false).
     public var overlap: Bool
+    /// How the buckets cross hosts: 16-bit values with error feedback, or Float32.
+    public let compression: WireCompression
     private var remaining: [Int]
     private var pending: [(any PendingOperation)?]
     private var synchronizing = true
@@ -28,10 +30,12 @@ public final class DataParallel {
     public private(set) var bucketsStartedDuringBackward = 0
 
     /// Moves the store's gradients into communicator memory. Collective.
-    public init(parameters: ParameterStore, communicator: any Communicator, bucketBytes: Int, overlap: Bool = true) throws {
+    public init(parameters: ParameterStore, communicator: any Communicator, bucketBytes: Int, overlap: Bool = true,
+                compression: WireCompression = .none) throws {
         self.parameters = parameters
         self.communicator = communicator
         self.overlap = overlap
+        self.compression = compression
         buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)
         remaining = buckets.buckets.map(\.slots.count)
         pending = Array(repeating: nil, count: buckets.buckets.count)
@@ -75,7 +79,8 @@ public final class DataParallel {
         let range = buckets.buckets[bucket].range
         do {
             pending[bucket] = try parameters.withGradients { gradients in
-                try communicator.startAllreduce(UnsafeMutableBufferPointer(rebasing: gradients[range]), operation: .average)
+                try communicator.startAllreduce(UnsafeMutableBufferPointer(rebasing: gradients[range]), operation: .average,
+                                                compression: compression)
             }
         } catch {
             pending[bucket] = FailedOperation(error: error)

@@ -6,16 +6,20 @@ public final class DataParallelStep: StepStrategy {
     public let layout: ParallelLayout
     public let bucketBytes: Int
     public let overlap: Bool
+    /// How gradients cross hosts (see `WireCompression`).
+    public let compression: WireCompression
     /// Set by `prepare`.
     public private(set) var dataParallel: DataParallel?
     private var runner: MicroBatchRunner?
 
     /// `layout`'s data group averages gradients; `bucketBytes` sizes the buckets
-    /// (PyTorch DDP's `bucket_cap_mb`); `overlap: false` starts every bucket after backward.
-    public init(layout: ParallelLayout, bucketBytes: Int = 1 << 20, overlap: Bool = true) {
+    /// (PyTorch DDP's `bucket_cap_mb`); `overlap: false` starts every bucket after backward;
+    /// `compression` rounds what crosses hosts to 16 bits with error feedback.
+    public init(layout: ParallelLayout, bucketBytes: Int = 1 << 20, overlap: Bool = true, compression: WireCompression = .none) {
         self.layout = layout
         self.bucketBytes = bucketBytes
         self.overlap = overlap
+        self.compression = compression
     }
 
     public var parallelLayout: ParallelLayout? { layout }
@@ -30,7 +34,7 @@ public final class DataParallelStep: StepStrategy {
         }
         try ModelConsistency.verify(model.parameters, configHash: configHash, layout: layout)
         let parallel = try DataParallel(parameters: model.parameters, communicator: layout.dataGroup,
-                                        bucketBytes: bucketBytes, overlap: overlap)
+                                        bucketBytes: bucketBytes, overlap: overlap, compression: compression)
         try parallel.broadcastModelState(root: 0)
         let runner = MicroBatchRunner(parameters: model.parameters)
         parallel.attach(to: runner.tape)

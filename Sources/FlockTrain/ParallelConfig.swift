@@ -27,9 +27,11 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     public var microBatches: Int
     /// How layers are cut into stages.
     public var partition: PartitionConfig
+    /// Gradients crossing hosts as 16-bit values with error feedback (none, bf16, fp16).
+    public var compression: WireCompression
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case accumulate, overlap, pipeline, tensor, schedule, partition
+        case accumulate, overlap, pipeline, tensor, schedule, partition, compression
         case bucketMB = "bucket_mb"
         case collectiveTimeout = "collective_timeout"
         case microBatches = "micro_batches"
@@ -44,6 +46,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         schedule = .oneForwardOneBackward
         microBatches = 4
         partition = .parameters
+        compression = .none
     }
 
     /// Chosen with `flock bench ddp` on the 2-core development machine (see README).
@@ -66,6 +69,12 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         self.schedule = schedule
         microBatches = try c.value(.microBatches, or: 4)
         partition = try c.value(.partition, or: .parameters)
+        let compressionName = try c.value(.compression, or: WireCompression.none.rawValue)
+        guard let compression = WireCompression(rawValue: compressionName) else {
+            throw ConfigError(path: decoder.fieldPath(CodingKeys.compression),
+                              "unknown compression '\(compressionName)' (expected one of: \(WireCompression.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self.compression = compression
     }
 
     /// The model-parallel fields are written only for a model-parallel job, so a data-parallel
@@ -76,6 +85,8 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try c.encode(overlap, forKey: .overlap)
         try c.encode(bucketMB, forKey: .bucketMB)
         try c.encodeIfPresent(collectiveTimeout, forKey: .collectiveTimeout)
+        // Written only when on, so configs and checkpoints from before it read the same.
+        if compression != .none { try c.encode(compression.rawValue, forKey: .compression) }
         guard isModelParallel else { return }
         try c.encode(pipeline, forKey: .pipeline)
         try c.encode(tensor, forKey: .tensor)
@@ -93,6 +104,10 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try Check.within(pipeline, 1, 4096, "\(path).pipeline")
         try Check.within(tensor, 1, 4096, "\(path).tensor")
         try Check.within(microBatches, 1, 4096, "\(path).micro_batches")
+        if compression != .none && isModelParallel {
+            throw ConfigError(path: "\(path).compression",
+                              "compression applies to data-parallel gradients only, not to a job with pipeline or tensor parallelism")
+        }
     }
 
     public var bucketBytes: Int { max(1, Int(bucketMB * 1_048_576)) }

@@ -49,7 +49,8 @@ extension TrainingConfig {
             throw ConfigError(path: "parallel", error.description)
         }
         guard parallel.isModelParallel else {
-            return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap)
+            return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
+                                    compression: parallel.compression)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,

@@ -82,8 +82,23 @@ struct AllreduceBench: ParsableCommand {
     @Option(help: "Message sizes in bytes, comma-separated (default 4 KB to 64 MB by 4x; slow links want fewer).")
     var sizes: String?
 
+    @Option(help: "Our allreduce across hosts as none, bf16 or fp16 (16 bits on the wire, error feedback); busbw still counts 4 bytes per element.")
+    var compression = "none"
+
+    @Option(help: "Interleaved (MPI, flock) pairs per size; the ratio is their median, with its spread.")
+    var `repeat` = 5
+
+    func validate() throws {
+        guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
+        guard WireCompression(rawValue: compression) != nil else {
+            throw ValidationError("--compression: expected one of \(WireCompression.allCases.map(\.rawValue).joined(separator: ", ")), got '\(compression)'")
+        }
+    }
+
     func run() throws {
         var benchmark = AllreduceBenchmark()
+        benchmark.compression = WireCompression(rawValue: compression) ?? .none
+        benchmark.trials = `repeat`
         if let sizes {
             benchmark.sizes = try sizes.split(separator: ",").map { text in
                 guard let bytes = Int(text.trimmingCharacters(in: .whitespaces)), bytes >= 4, bytes % 4 == 0 else {
@@ -98,8 +113,8 @@ struct AllreduceBench: ParsableCommand {
         let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try benchmark.run(comm) }
         defer { environment.finalize() }
         guard comm.rank == 0 else { return }
-        print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory); bus bandwidth in GB/s (nccl-tests definition)")
-        print("ratio: median of 5 interleaved (MPI, flock) pairs, min–max")
+        print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory), hosts \(comm.hosts), hierarchical \(comm.usesHierarchy), compression \(compression); bus bandwidth in GB/s (nccl-tests definition)")
+        print("ratio: median of \(`repeat`) interleaved (MPI, flock) pairs, min–max")
         print("     bytes      flock        MPI    ratio (min–max)        local     memcpy")
         for row in rows {
             print(String(format: "%10d %10.2f %10.2f %8.2f (%.2f–%.2f) %10.2f %10.2f", row.bytes, row.busBandwidth, row.mpiBusBandwidth,
@@ -113,7 +128,8 @@ struct AllreduceBench: ParsableCommand {
                   "local_busbw_gbps": $0.localBusBandwidth, "memcpy_gbps": $0.memcpyBandwidth] as [String: Any])
                     .merging($0.ratio.json("ratio")) { $1 }
             }
-            var object: [String: Any] = ["ranks": comm.size, "results": results, "machine": measuredOn.json]
+            var object: [String: Any] = ["ranks": comm.size, "results": results, "machine": measuredOn.json,
+                                         "hierarchical": comm.usesHierarchy, "compression": compression]
             // cluster/testbed says how many (simulated) hosts the ranks are spread over.
             if let hosts = ProcessInfo.processInfo.environment["FLOCK_TESTBED_HOSTS"].flatMap(Int.init) { object["hosts"] = hosts }
             try JSONOutput.print(object)
@@ -135,6 +151,9 @@ struct DataParallelBench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Start bucket allreduces during backward.")
     var overlap = true
 
+    @Option(help: "Gradients crossing hosts as none, bf16 or fp16 (16 bits with error feedback; see parallel.compression).")
+    var compression = "none"
+
     @Option(help: "Interleaved (one rank, all ranks) pairs; the efficiency is their median, with its spread. 11 keeps ten back-to-back medians within 0.1 of each other on the 2-core development machine.")
     var `repeat` = 11
 
@@ -151,15 +170,20 @@ struct DataParallelBench: ParsableCommand {
         }
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
         guard bucketMB > 0, bucketMB <= 1_000_000 else { throw ValidationError("--bucket-mb: expected a number in (0, 1000000], got \(bucketMB)") }
+        guard WireCompression(rawValue: compression) != nil else {
+            throw ValidationError("--compression: expected one of \(WireCompression.allCases.map(\.rawValue).joined(separator: ", ")), got '\(compression)'")
+        }
     }
 
     func run() throws {
         var benchmark = DataParallelBenchmark()
         benchmark.overlap = overlap
+        benchmark.compression = WireCompression(rawValue: compression) ?? .none
         benchmark.pairs = `repeat`
         let machine = BenchmarkMachine.now(threads: 1)
         benchmark.bucketBytes = max(1, Int(bucketMB * 1_048_576))
         let result: DataParallelBenchmark.Result
+        var hosts = 1, hierarchical = false
         if let ranks {
             let configured = benchmark
             result = try LocalCommunicator.run(ranks: ranks) { comm in
@@ -176,8 +200,12 @@ struct DataParallelBench: ParsableCommand {
             result = BenchmarkFailure.abortingJob(environment, rank: world.rank) { try benchmark.run(world) }
             defer { environment.finalize() }
             guard world.rank == 0 else { return }
+            hosts = world.hosts
+            hierarchical = world.usesHierarchy
         }
-        print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks, 1 BLAS thread each, bucket \(bucketMB) MB")
+        print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks on \(hosts == 0 ? "several" : "\(hosts)") host\(hosts == 1 ? "" : "s")"
+              + "\(hierarchical ? " (hierarchical allreduce)" : ""), 1 BLAS thread each, bucket \(bucketMB) MB, "
+              + "overlap \(overlap ? "on" : "off"), compression \(compression)")
         print(String(format: "one rank:    %9.0f samples/s", result.singleRankSamplesPerSecond))
         print(String(format: "%2d ranks:    %9.0f samples/s", result.ranks, result.samplesPerSecond))
         print("efficiency:  " + result.efficiency.summary + " (median of interleaved pairs, min–max)")
@@ -186,7 +214,10 @@ struct DataParallelBench: ParsableCommand {
                      result.allreduceMilliseconds, result.exposedMilliseconds, result.overlapFraction))
         let object: [String: Any] = (["ranks": result.ranks, "samples_per_second": result.samplesPerSecond,
                                       "single_rank_samples_per_second": result.singleRankSamplesPerSecond,
-                                      "overlap_fraction": result.overlapFraction, "machine": machine.finished().json] as [String: Any])
+                                      "overlap_fraction": result.overlapFraction, "overlap": overlap, "compression": compression,
+                                      "hosts": hosts, "hierarchical": hierarchical,
+                                      "allreduce_ms": result.allreduceMilliseconds, "exposed_wait_ms": result.exposedMilliseconds,
+                                      "machine": machine.finished().json] as [String: Any])
             .merging(result.efficiency.json("efficiency")) { $1 }
         if let store { try BenchmarkHistory.record(object, name: "ddp", storePath: store) }
         if json { try JSONOutput.print(object) }

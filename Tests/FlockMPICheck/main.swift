@@ -3,6 +3,10 @@
 //   mismatch     rank 1 passes a different count; every rank must throw, not hang
 //   silent       rank 1 hangs before a collective; the others must time out (FLOCK_COLLECTIVE_TIMEOUT)
 //   killed       rank 1 SIGKILLs itself mid-job; mpirun must end the job
+//   hierarchical  allreduce of non-integer values at odd sizes above the pairwise threshold:
+//                the hierarchical path equals the flat one and the rank-order sum bit for bit;
+//                bf16/fp16 compression gives every rank the same bits, near the sum, and its
+//                error feedback keeps the sum of 20 steps' results near 20 true sums
 //   silent-nonblocking  rank 1 hangs; the others' nonblocking allreduce, started at step 7,
 //                must time out naming step 7 although the caller has moved on to step 8
 import FlockComm
@@ -127,6 +131,88 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
     return checks
 }
 
+/// Values whose sum depends on the order of addition (magnitudes from 1e-3 to 1e3).
+func mixedValue(rank: Int, index: Int) -> Float {
+    let bits = (index &* 2_654_435_761 &+ rank &* 40_503 &+ 12_345) & 0xFF_FFFF
+    let sign: Float = (index + rank) % 3 == 0 ? -1 : 1
+    return sign * Float(bits) / 16_777_216 * [1e-3, 1e-2, 0.1, 1, 10, 100, 1000][(index + rank) % 7]
+}
+
+func runHierarchical(_ comm: MPICommunicator) throws -> Int {
+    var checks = 0
+    let n = comm.size, me = comm.rank
+    try expect(comm.usesHierarchy, "the hierarchical path is not in use (hosts \(comm.hosts))", checks: &checks)
+    // Small chunks: many of them, so the pipeline reuses its slots and ends on a short chunk.
+    comm.hierarchicalChunkElements = 16_384
+    for count in [65_537, 300_007] {
+        let hierarchical = try comm.allocateBuffer(count: count, of: Float.self)
+        let flat = try comm.allocateBuffer(count: count, of: Float.self)
+        for operation in ReduceOperation.allCases {
+            for i in 0..<count { hierarchical[i] = mixedValue(rank: me, index: i); flat[i] = hierarchical[i] }
+            comm.hierarchical = true
+            try comm.allreduce(hierarchical, operation: operation)
+            comm.hierarchical = false
+            try comm.allreduce(flat, operation: operation)
+            comm.hierarchical = true
+            var differences = 0
+            for i in 0..<count {
+                var expected = mixedValue(rank: 0, index: i)
+                for peer in 1..<n {
+                    let value = mixedValue(rank: peer, index: i)
+                    switch operation {
+                    case .sum, .average: expected += value
+                    case .max: expected = max(expected, value)
+                    case .min: expected = min(expected, value)
+                    }
+                }
+                if operation == .average { expected /= Float(n) }
+                if hierarchical[i].bitPattern != expected.bitPattern || flat[i].bitPattern != expected.bitPattern { differences += 1 }
+            }
+            try expect(differences == 0, "count \(count) \(operation): \(differences) elements differ from the rank-order result", checks: &checks)
+        }
+        // One odd size of several chunks is enough for the compressed paths (slow in a debug build).
+        for compression in [WireCompression.bf16, .fp16] where count == 65_537 {
+            try checkCompressed(comm, count: count, compression: compression, checks: &checks)
+        }
+    }
+    return checks
+}
+
+/// Compressed results: the same bits on every rank, 16-bit values, near the rank-order sum;
+/// over 20 steps of the same inputs the results' sum stays near 20 sums (error feedback).
+func checkCompressed(_ comm: MPICommunicator, count: Int, compression: WireCompression, checks: inout Int) throws {
+    let n = comm.size, me = comm.rank, steps = 20
+    let buffer = try comm.allocateBuffer(count: count, of: Float.self)
+    var accumulated = [Double](repeating: 0, count: count)
+    var worstStep = 0.0, worstAccumulated = 0.0
+    // Values near fp16's range limit would overflow: scale them into it.
+    let scale: Float = compression == .fp16 ? 1e-2 : 1
+    let exacts = (0..<count).map { i in (0..<n).reduce(0.0) { $0 + Double(mixedValue(rank: $1, index: i) * scale) } }
+    let magnitudes = (0..<count).map { i in (0..<n).reduce(0.0) { $0 + Double(abs(mixedValue(rank: $1, index: i) * scale)) } }
+    for step in 0..<steps {
+        for i in 0..<count { buffer[i] = mixedValue(rank: me, index: i) * scale }
+        try comm.allreduce(buffer, operation: .sum, compression: compression)
+        for i in 0..<count {
+            let exact = exacts[i], magnitude = magnitudes[i]
+            accumulated[i] += Double(buffer[i])
+            if step == 0 { worstStep = max(worstStep, abs(Double(buffer[i]) - exact) / magnitude) }
+            if step == steps - 1 { worstAccumulated = max(worstAccumulated, abs(accumulated[i] - Double(steps) * exact) / magnitude) }
+            if step == 0, compression.decode(compression.encode(buffer[i])) != buffer[i] {
+                try expect(false, "\(compression) result \(buffer[i]) at \(i) is not a 16-bit value", checks: &checks)
+            }
+        }
+        var checksum = 0.0
+        for i in 0..<count { checksum += Double(buffer[i]) * Double(i % 101 + 1) }
+        let all = try comm.allgather([checksum])
+        try expect(all.allSatisfy { $0 == all[0] }, "\(compression) results differ across ranks", checks: &checks)
+    }
+    // One rounding of a partial and one of the result: a few units of the last place.
+    let unit = compression == .bf16 ? 1.0 / 128 : 1.0 / 1024
+    try expect(worstStep <= 3 * unit, "\(compression) step error \(worstStep) of the magnitude", checks: &checks)
+    // Without feedback the same inputs round the same way every step: 20 times the step error.
+    try expect(worstAccumulated <= 3 * unit, "\(compression) error after \(steps) steps \(worstAccumulated) of one step's magnitude", checks: &checks)
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? "collectives"
 let environment: MPIEnvironment
 let comm: MPICommunicator
@@ -142,6 +228,9 @@ do {
     case "collectives":
         let checks = try runCollectives(comm)
         print("rank \(comm.rank): ok \(checks) checks, shared memory \(comm.usesSharedMemory)")
+    case "hierarchical":
+        let checks = try runHierarchical(comm)
+        print("rank \(comm.rank): ok \(checks) checks, hosts \(comm.hosts), hierarchical \(comm.usesHierarchy)")
     case "mismatch":
         var data = [Float](repeating: 1, count: comm.rank == 1 ? 9 : 8)
         try data.withUnsafeMutableBufferPointer { try comm.allreduce($0, operation: .sum) }

@@ -40,6 +40,15 @@ import Testing
         #expect(config.metrics == ["accuracy", "f1"])
     }
 
+    @Test func compressionIsNamedAndChecked() throws {
+        #expect(try decode(base, ["parallel.compression=bf16"]).parallel.compression == .bf16)
+        #expect(try decode(base).parallel.compression == WireCompression.none)
+        #expect(message(base, ["parallel.compression=int8"])
+                == "parallel.compression: unknown compression 'int8' (expected one of: none, bf16, fp16)")
+        #expect(message(base, ["parallel.compression=fp16", "parallel.pipeline=2"])?
+                    .hasPrefix("parallel.compression: compression applies to data-parallel gradients only") == true)
+    }
+
     @Test func badOverridesSayWhy() {
         #expect(message(base, ["model[7].units=3"]) == "model[7].units: --set: index 7 is past the end of a list of 3")
         #expect(message(base, ["epochs"]) == "--set epochs: expected key.path=value")

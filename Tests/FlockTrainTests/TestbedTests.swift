@@ -68,7 +68,8 @@ struct TestbedTests {
 
     @Test func benchAllreduceReportsHostsAndRanks() throws {
         let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "10gbit", "--",
-                                                          ChildProcess.flockExecutable.path, "bench", "allreduce", "--json", "--sizes", "67108864"],
+                                                          ChildProcess.flockExecutable.path, "bench", "allreduce", "--json", "--sizes", "4194304",
+                                                          "--repeat", "1"],
                                            timeout: 120, stopSignal: SIGTERM)
         #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
         let line = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
@@ -90,6 +91,47 @@ struct TestbedTests {
         for rank in 0..<4 { #expect(outcome.output.contains("rank \(rank): ok "), "\(outcome.output)") }
         #expect(outcome.output.contains("shared memory false"), "\(outcome.output)")
         #expect(try leftovers() == [])
+    }
+
+    /// With two ranks per host, large allreduces reduce inside each host and pass partial sums
+    /// between the host leaders: `hierarchical` checks the result equals the flat path's and the
+    /// rank-order sum bit for bit at odd sizes, and bf16/fp16 with error feedback.
+    @Test func hierarchicalAllreduceEqualsTheFlatOneOnOddSizes() throws {
+        let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "10gbit", "--",
+                                                          ChildProcess.built("flock-mpi-check").path, "hierarchical"],
+                                           timeout: 120, stopSignal: SIGTERM)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        for rank in 0..<4 { #expect(outcome.output.contains("rank \(rank): ok "), "\(outcome.output)") }
+        #expect(outcome.output.contains("hosts 2, hierarchical true"), "\(outcome.output)")
+        #expect(try leftovers() == [])
+    }
+
+    /// bf16 gradients between the hosts (error feedback on) train to the accuracy of the
+    /// same 2 × 2 job in Float32, and the weights show compression was on (the uncompressed
+    /// job repeats its own weights exactly: same layout, same reduction order).
+    @Test func bf16CompressedGradientsTrainAsWellAsFloat32() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 6)
+        func train(_ name: String, _ extra: [String]) throws -> URL {
+            let run = folder.url.appendingPathComponent(name)
+            let outcome = try ChildProcess.run(Self.testbed, ["run", "--hosts", "2", "--ranks-per-host", "2", "--link", "1gbit", "--",
+                                                              ChildProcess.flockExecutable.path, "train", config.path, "--run-dir", run.path]
+                                                             + extra, timeout: 120, stopSignal: SIGTERM)
+            #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+            return run
+        }
+        let float32 = try train("float32", []), bf16 = try train("bf16", ["--set", "parallel.compression=bf16"])
+        let uncompressed = try validationAccuracy(float32), compressed = try validationAccuracy(bf16)
+        #expect(uncompressed > 0.85 && abs(compressed - uncompressed) <= 0.03, "val_accuracy bf16 \(compressed), float32 \(uncompressed)")
+        #expect(try weights(float32) != weights(bf16))
+        #expect(try leftovers() == [])
+    }
+
+    func validationAccuracy(_ runDirectory: URL) throws -> Double {
+        let data = try Data(contentsOf: runDirectory.appendingPathComponent("summary.json"))
+        let summary = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return (summary?["final"] as? [String: Any])?["val_accuracy"] as? Double ?? -1
     }
 
     @Test func aKilledRankOnOneHostEndsTheJobOnTheOther() throws {
