@@ -40,7 +40,9 @@ extension ModelParallelStep {
                 if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
                 lastProfile.addPass(action, seconds: seconds)
                 // After a pass (not after every transfer: each poll is an MPI call), let the
-                // next receive land and completed sends let go of their arrays.
+                // next receive land, and let completed sends give up their arrays (a send
+                // holds its micro-batch's activation: held to the step's end, 1F1B would
+                // keep M of them).
                 if action.isCompute {
                     let progressStarted = DispatchTime.now().uptimeNanoseconds
                     try receives.progress()

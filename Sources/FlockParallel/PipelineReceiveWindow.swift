@@ -33,7 +33,8 @@ struct PipelineReceiveWindow {
         }
     }
 
-    /// Moves the oldest posted transfer along (MPI progresses only inside MPI calls).
+    /// Moves the oldest posted transfer along (MPI progresses only inside MPI calls); no
+    /// MPI call once it has landed.
     func progress() throws {
         _ = try posted.first?.transfer.values.test()
     }
