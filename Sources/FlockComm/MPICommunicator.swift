@@ -489,17 +489,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                       operation: ReduceOperation) throws -> any PendingOperation {
-        let settings = callSettings
-        let sequence = nextSequence()
-        let pending = BackgroundOperation()
-        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
-        environment.serializer.submit { [self] in
-            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
-            do { try performAllreduce(restored, operation: operation, sequence: sequence, settings: settings); pending.finish(nil) } catch {
-                pending.finish(error)
-            }
+        startInBackground(buffer) { [self] restored, sequence, settings in
+            try performAllreduce(restored, operation: operation, sequence: sequence, settings: settings)
         }
-        return pending
     }
 
     /// `startAllreduce` whose part across hosts goes on the wire as `compression` (16 bits
@@ -507,18 +499,24 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// buffer is not from `allocateBuffer`, it is the plain allreduce.
     public func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,
                                compression: WireCompression) throws -> any PendingOperation {
+        startInBackground(buffer) { [self] restored, sequence, settings in
+            try performAllreduce(restored, operation: operation, compression: compression, sequence: sequence, settings: settings)
+        }
+    }
+
+    /// Runs `work` on the communication thread with this call's sequence number and
+    /// settings, taken now in program order; `buffer` stays the caller's until `wait()`.
+    private func startInBackground<T: CommunicatorScalar>(
+        _ buffer: UnsafeMutableBufferPointer<T>,
+        _ work: @escaping @Sendable (UnsafeMutableBufferPointer<T>, Int, CallSettings) throws -> Void
+    ) -> any PendingOperation {
         let settings = callSettings
         let sequence = nextSequence()
         let pending = BackgroundOperation()
         let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
-        environment.serializer.submit { [self] in
-            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<Float>(bitPattern: address), count: count)
-            do {
-                try performAllreduce(restored, operation: operation, compression: compression, sequence: sequence, settings: settings)
-                pending.finish(nil)
-            } catch {
-                pending.finish(error)
-            }
+        environment.serializer.submit {
+            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
+            do { try work(restored, sequence, settings); pending.finish(nil) } catch { pending.finish(error) }
         }
         return pending
     }
