@@ -31,14 +31,14 @@ extension ModelParallelStep {
             do {
                 let transferStarted = DispatchTime.now().uptimeNanoseconds
                 try receives.postAhead(expectedShape)
-                lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - transferStarted) / 1e9
+                lastProfile.transferSeconds += seconds(since: transferStarted)
                 let actionStarted = DispatchTime.now().uptimeNanoseconds
                 sends += try perform(action, at: index, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard,
                                      loss: loss, receives: &receives, generator: &generator)
                 try shard.tensorGroup?.rethrow()
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - actionStarted) / 1e9
-                if action.isCompute { lastProfile.computeSeconds += seconds } else { lastProfile.transferSeconds += seconds }
-                lastProfile.addPass(action, seconds: seconds)
+                let actionSeconds = seconds(since: actionStarted)
+                if action.isCompute { lastProfile.computeSeconds += actionSeconds } else { lastProfile.transferSeconds += actionSeconds }
+                lastProfile.addPass(action, seconds: actionSeconds)
                 // After a pass (not after every transfer: each poll is an MPI call), let the
                 // next receive land, and let completed sends give up their arrays (a send
                 // holds its micro-batch's activation: held to the step's end, 1F1B would
@@ -47,7 +47,7 @@ extension ModelParallelStep {
                     let progressStarted = DispatchTime.now().uptimeNanoseconds
                     try receives.progress()
                     while let oldest = sends.first, try oldest.test() { sends.removeFirst() }
-                    lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - progressStarted) / 1e9
+                    lastProfile.transferSeconds += seconds(since: progressStarted)
                 }
             } catch {
                 throw failure(error, at: index, of: schedule, step: step)
@@ -66,9 +66,14 @@ extension ModelParallelStep {
         } catch {
             throw failure(error, at: actions.count - 1, of: schedule, step: step)
         }
-        lastProfile.transferSeconds += Double(DispatchTime.now().uptimeNanoseconds - waitStarted) / 1e9
-        lastProfile.stageSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        lastProfile.transferSeconds += seconds(since: waitStarted)
+        lastProfile.stageSeconds += seconds(since: started)
         return isLastStage ? outcomes.map { $0! } : []
+    }
+
+    /// Wall seconds since `start` (a `DispatchTime` uptime in nanoseconds).
+    private func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
     /// `error` from this stage's action `index` as the job should see it: another rank's

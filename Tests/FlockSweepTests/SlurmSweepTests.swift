@@ -276,10 +276,7 @@ final class BackgroundProcess: @unchecked Sendable {
         self.log = log
         process.executableURL = executable
         process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged["OPENBLAS_NUM_THREADS"] = "1"
-        merged.merge(environment) { $1 }
-        process.environment = merged
+        process.environment = ChildProcess.environment(environment)
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

@@ -25,6 +25,14 @@ public struct ChildProcess {
 
     public static let digitsCSV = repositoryRoot.appendingPathComponent("examples/data/digits.csv").path
 
+    /// This process's environment for a child: one BLAS thread, then `extra` on top.
+    public static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
     /// Runs `executable` until it exits or `timeout` passes; then it gets `stopSignal` (and
     /// SIGKILL a second later if it is still there). One BLAS thread per child by default.
     public static func run(_ executable: URL, _ arguments: [String], timeout: TimeInterval = 120,
@@ -34,10 +42,7 @@ public struct ChildProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        environment.merge(extra) { $1 }
-        process.environment = environment
+        process.environment = environment(extra)
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error

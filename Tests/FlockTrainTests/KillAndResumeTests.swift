@@ -28,10 +28,7 @@ import Testing
         let process = Process()
         process.executableURL = ChildProcess.flockExecutable
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"] = "\(pauseMilliseconds)"
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
+        process.environment = ChildProcess.environment(["FLOCK_TEST_CHECKPOINT_PAUSE_MS": "\(pauseMilliseconds)"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -37,12 +37,9 @@ import Testing
         let process = Process()
         process.executableURL = ChildProcess.flockExecutable
         process.arguments = ["train", config, "--run-dir", run.path]
-        var environment = ProcessInfo.processInfo.environment
         // Each checkpoint takes 5 pauses to write: hundreds of ms between `last` moving
         // and moving again, to see it and kill.
-        environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"] = "80"
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
+        process.environment = ChildProcess.environment(["FLOCK_TEST_CHECKPOINT_PAUSE_MS": "80"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

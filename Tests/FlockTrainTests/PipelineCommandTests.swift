@@ -52,9 +52,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", "2", ChildProcess.flockExecutable.path,
                              "train", config, "--run-dir", run.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
+        process.environment = ChildProcess.environment()
         let output = folder.url.appendingPathComponent("output.txt")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
