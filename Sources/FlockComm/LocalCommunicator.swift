@@ -248,6 +248,15 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         }
 
         func wait() throws { try communicator.receive(buffer, from: source, tag: tag) }
+
+        /// Takes the message now if one with this source and tag is queued. Messages are
+        /// taken in the order they were sent, so of several receives posted with one source
+        /// and tag, test them in the order they were posted (as `MPI_Irecv` would match them).
+        func test() throws -> Bool {
+            guard communicator.group.hasMessage(from: source, to: communicator.rank, tag: tag) else { return false }
+            try wait()
+            return true
+        }
     }
 
     public func receive<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws {

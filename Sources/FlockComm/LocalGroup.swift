@@ -157,6 +157,13 @@ final class LocalGroup: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Whether a message from `source` to `destination` with `tag` waits to be collected.
+    func hasMessage(from source: Int, to destination: Int, tag: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !(mailboxes[MailboxKey(source: source, destination: destination, tag: tag)]?.isEmpty ?? true)
+    }
+
     func collect(from source: Int, to destination: Int, tag: Int, deadline: Double,
                  error: (CommunicatorError.Reason) -> CommunicatorError) throws -> [UInt8] {
         let key = MailboxKey(source: source, destination: destination, tag: tag)

@@ -26,7 +26,18 @@ extension ModelParallelStep {
         let actions = schedule.actions[stage]
         var receives = PipelineReceiveWindow(actions: actions, link: link)
         let expectedShape = { (action: PipelineAction) in self.expectedShape(of: action, pieces: pieces, shard: shard) }
-        for (index, action) in actions.enumerated() {
+        func landed(_ index: Int) throws -> Bool {
+            do {
+                let testStarted = DispatchTime.now().uptimeNanoseconds
+                defer { lastProfile.transferSeconds += seconds(since: testStarted) }
+                return try receives.hasLanded(at: index, expectedShape)
+            } catch {
+                throw failure(error, at: index, of: schedule, step: step)
+            }
+        }
+        var earlyWeights = EarlyWeightPasses(actions: actions)
+        func execute(_ index: Int) throws {
+            let action = actions[index]
             trace.record(index, action)
             do {
                 let transferStarted = DispatchTime.now().uptimeNanoseconds
@@ -39,6 +50,7 @@ extension ModelParallelStep {
                 let actionSeconds = seconds(since: actionStarted)
                 if action.isCompute { lastProfile.computeSeconds += actionSeconds } else { lastProfile.transferSeconds += actionSeconds }
                 lastProfile.addPass(action, seconds: actionSeconds)
+                if case .backwardWeight = action { earlyWeights.didRun(index) }
                 // After a pass (not after every transfer: each poll is an MPI call), let the
                 // next receive land, and let completed sends give up their arrays (a send
                 // holds its micro-batch's activation: held to the step's end, 1F1B would
@@ -57,6 +69,16 @@ extension ModelParallelStep {
                 lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
                                                       state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
             }
+        }
+        for (index, action) in actions.enumerated() where !earlyWeights.hasRun(index) {
+            // A receive not yet landed: deferred weight-gradient passes fill the wait.
+            if case .receive = action {
+                while let weight = earlyWeights.next(at: index), try !landed(index) {
+                    try execute(weight)
+                    lastProfile.earlyWeightPasses += 1
+                }
+            }
+            try execute(index)
         }
         // A step ends with its data delivered: waiting for the sends is transfer time, not
         // the last pass's compute.

@@ -36,7 +36,24 @@ struct PipelineReceiveWindow {
     /// Moves the oldest posted transfer along (MPI progresses only inside MPI calls); no
     /// MPI call once it has landed.
     func progress() throws {
-        _ = try posted.first?.transfer.values.test()
+        guard let oldest = posted.first else { return }
+        _ = try Self.test(oldest.transfer)
+    }
+
+    /// Header first, then values: the order they were posted in, which is the order a
+    /// receive that matches by source and tag alone must take them in.
+    private static func test(_ transfer: StageLink.PostedReceive) throws -> Bool {
+        try transfer.header.test() && transfer.values.test()
+    }
+
+    /// Whether the receive of action `index`, the next in schedule order, has landed
+    /// (posting it first if need be); moves MPI's transfers along.
+    mutating func hasLanded(at index: Int, _ expectedShape: (PipelineAction) -> [Int]) throws -> Bool {
+        try postAhead(expectedShape)
+        guard let oldest = posted.first, oldest.index == index else {
+            preconditionFailure("receive action \(index) tested out of schedule order")
+        }
+        return try Self.test(oldest.transfer)
     }
 
     /// The tensor received by action `index`, the next receive in schedule order.

@@ -26,6 +26,10 @@ public struct PipelineStageProfile: Sendable, Equatable {
     /// of micro-batches in flight).
     public var peakActivationBytes = 0
 
+    /// Weight-gradient passes run ahead of their place in the schedule, filling a wait for
+    /// a receive (``EarlyWeightPasses``).
+    public var earlyWeightPasses = 0
+
     /// Seconds and count of each kind of compute pass (F, B, W, full backward).
     public var passSeconds: [PassKind: Double] = [:]
     public var passCounts: [PassKind: Int] = [:]

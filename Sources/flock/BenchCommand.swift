@@ -239,7 +239,7 @@ struct PipelineBench: ParsableCommand {
     var microBatchRows = 128
 
     @Option(name: .customLong("layers-per-stage"), help: "Dense layers per stage (more compute per transfer).")
-    var layersPerStage = 2
+    var layersPerStage = PipelineBenchmark().layersPerStage
 
     @Flag(help: "End with one JSON line.")
     var json = false

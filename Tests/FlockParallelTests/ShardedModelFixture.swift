@@ -34,6 +34,12 @@ struct ShardedModelFixture {
         var vocabulary: Int?
         static let sequences = Architecture(layers: sequenceLayers, inputShape: sequenceShape)
         static let paddedTokens = Architecture(layers: paddedTokenLayers, inputShape: [6], vocabulary: 5)
+        /// One narrow layer, then three wide ones: split at 1, the last stage is many times
+        /// the first's work, so the first waits for every gradient.
+        static let heavyLastStage = Architecture(layers: [
+            .dense(units: 7, activation: .relu), .dense(units: 384, activation: .relu),
+            .dense(units: 384, activation: .relu), .dense(units: classes),
+        ])
     }
 
     static func model(seed: UInt64 = 11, _ architecture: Architecture = Architecture()) throws -> Model {
@@ -67,6 +73,8 @@ struct ShardedModelFixture {
         let outputs: [Float]
         /// The strategy's ‖g‖² over the whole model (what clipping by norm uses).
         let gradientSquaredNorm: Double
+        /// W passes the stage ran ahead of their place while a receive was not in.
+        let earlyWeightPasses: Int
     }
 
     /// Runs one step's forward and backward on `world` ranks laid out as `stages` ×
@@ -93,7 +101,8 @@ struct ShardedModelFixture {
                             values: store.value(of: slot).scalars, gradients: store.gradient(of: slot).scalars)
             }
             return RankResult(tensors: tensors, loss: outcomes.first?.loss ?? .nan, outputs: outcomes.first?.outputs.scalars ?? [],
-                              gradientSquaredNorm: try step.gradientSquaredNorm(of: store))
+                              gradientSquaredNorm: try step.gradientSquaredNorm(of: store),
+                              earlyWeightPasses: step.lastProfile.earlyWeightPasses)
         }
     }
 
