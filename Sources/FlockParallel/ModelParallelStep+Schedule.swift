@@ -13,84 +13,112 @@ extension ModelParallelStep {
         var inputGradient: Tensor?
     }
 
+    /// One schedule's run on this stage: what its actions read and change.
+    struct ScheduleRun {
+        let schedule: PipelineSchedule
+        let actions: [PipelineAction]
+        let pieces: [MicroBatch]
+        let shard: ModelShard
+        let loss: Loss
+        let step: Int
+        var state: [InFlight]
+        var outcomes: [MicroBatchOutcome?]
+        /// Sends started and not yet seen complete, oldest first.
+        var sends: [any PendingOperation] = []
+        var receives: PipelineReceiveWindow
+        var earlyWeights: EarlyWeightPasses
+        var generator: RandomGenerator
+    }
+
     /// Runs this stage's actions of `schedule` on `pieces`; returns the pieces' outcomes
     /// on the last stage (empty elsewhere). A failing action throws a
     /// `PipelineStageError` naming the stage, rank, micro-batch and action.
     func run(_ schedule: PipelineSchedule, pieces: [MicroBatch], shard: ModelShard, loss: Loss, step: Int,
              generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
-        var state = [InFlight](repeating: InFlight(), count: pieces.count)
-        var outcomes = [MicroBatchOutcome?](repeating: nil, count: pieces.count)
-        var sends: [any PendingOperation] = []
         let started = DispatchTime.now().uptimeNanoseconds
-        defer { for index in state.indices { if let tape = state[index].tape { tapes.release(tape) } } }
         let actions = schedule.actions[stage]
-        var receives = PipelineReceiveWindow(actions: actions, link: link)
-        let expectedShape = { (action: PipelineAction) in self.expectedShape(of: action, pieces: pieces, shard: shard) }
-        func landed(_ index: Int) throws -> Bool {
-            do {
-                let testStarted = DispatchTime.now().uptimeNanoseconds
-                defer { lastProfile.transferSeconds += seconds(since: testStarted) }
-                return try receives.hasLanded(at: index, expectedShape)
-            } catch {
-                throw failure(error, at: index, of: schedule, step: step)
-            }
+        var run = ScheduleRun(schedule: schedule, actions: actions, pieces: pieces, shard: shard, loss: loss, step: step,
+                              state: Array(repeating: InFlight(), count: pieces.count),
+                              outcomes: Array(repeating: nil, count: pieces.count),
+                              receives: PipelineReceiveWindow(actions: actions, link: link),
+                              earlyWeights: EarlyWeightPasses(actions: actions), generator: generator)
+        defer {
+            generator = run.generator
+            for index in run.state.indices { if let tape = run.state[index].tape { tapes.release(tape) } }
         }
-        var earlyWeights = EarlyWeightPasses(actions: actions)
-        func execute(_ index: Int) throws {
-            let action = actions[index]
-            trace.record(index, action)
-            do {
-                let transferStarted = DispatchTime.now().uptimeNanoseconds
-                try receives.postAhead(expectedShape)
-                lastProfile.transferSeconds += seconds(since: transferStarted)
-                let actionStarted = DispatchTime.now().uptimeNanoseconds
-                sends += try perform(action, at: index, state: &state, outcomes: &outcomes, pieces: pieces, shard: shard,
-                                     loss: loss, receives: &receives, generator: &generator)
-                try shard.tensorGroup?.rethrow()
-                let actionSeconds = seconds(since: actionStarted)
-                if action.isCompute { lastProfile.computeSeconds += actionSeconds } else { lastProfile.transferSeconds += actionSeconds }
-                lastProfile.addPass(action, seconds: actionSeconds)
-                if case .backwardWeight = action { earlyWeights.didRun(index) }
-                // After a pass (not after every transfer: each poll is an MPI call), let the
-                // next receive land, and let completed sends give up their arrays (a send
-                // holds its micro-batch's activation: held to the step's end, 1F1B would
-                // keep M of them).
-                if action.isCompute {
-                    let progressStarted = DispatchTime.now().uptimeNanoseconds
-                    try receives.progress()
-                    while let oldest = sends.first, try oldest.test() { sends.removeFirst() }
-                    lastProfile.transferSeconds += seconds(since: progressStarted)
-                }
-            } catch {
-                throw failure(error, at: index, of: schedule, step: step)
-            }
-            // Only a forward records new activations.
-            if case .forward = action {
-                lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
-                                                      state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
-            }
-        }
-        for (index, action) in actions.enumerated() where !earlyWeights.hasRun(index) {
+        for index in actions.indices where !run.earlyWeights.hasRun(index) {
             // A receive not yet landed: deferred weight-gradient passes fill the wait.
-            if case .receive = action {
-                while let weight = earlyWeights.next(at: index), try !landed(index) {
-                    try execute(weight)
+            if case .receive = actions[index], fillsWaitsWithWeightPasses {
+                while let weight = run.earlyWeights.next(at: index), try !landed(index, in: &run) {
+                    try execute(weight, in: &run)
                     lastProfile.earlyWeightPasses += 1
                 }
             }
-            try execute(index)
+            try execute(index, in: &run)
         }
         // A step ends with its data delivered: waiting for the sends is transfer time, not
         // the last pass's compute.
         let waitStarted = DispatchTime.now().uptimeNanoseconds
         do {
-            for send in sends { try send.wait() }
+            for send in run.sends { try send.wait() }
         } catch {
             throw failure(error, at: actions.count - 1, of: schedule, step: step)
         }
         lastProfile.transferSeconds += seconds(since: waitStarted)
         lastProfile.stageSeconds += seconds(since: started)
-        return isLastStage ? outcomes.map { $0! } : []
+        return isLastStage ? run.outcomes.map { $0! } : []
+    }
+
+    /// Runs action `index` of `run` with its bookkeeping: receives posted ahead, timing,
+    /// and after a pass a poll of the transfers in flight.
+    private func execute(_ index: Int, in run: inout ScheduleRun) throws {
+        let action = run.actions[index]
+        trace.record(index, action)
+        do {
+            let transferStarted = DispatchTime.now().uptimeNanoseconds
+            try run.receives.postAhead(expectedShape(in: run))
+            lastProfile.transferSeconds += seconds(since: transferStarted)
+            let actionStarted = DispatchTime.now().uptimeNanoseconds
+            run.sends += try perform(action, at: index, in: &run)
+            try run.shard.tensorGroup?.rethrow()
+            let actionSeconds = seconds(since: actionStarted)
+            if action.isCompute { lastProfile.computeSeconds += actionSeconds } else { lastProfile.transferSeconds += actionSeconds }
+            lastProfile.addPass(action, seconds: actionSeconds)
+            if case .backwardWeight = action { run.earlyWeights.didRun(index) }
+            // After a pass (not after every transfer: each poll is an MPI call), let the
+            // next receive land, and let completed sends give up their arrays (a send
+            // holds its micro-batch's activation: held to the step's end, 1F1B would
+            // keep M of them).
+            if action.isCompute {
+                let progressStarted = DispatchTime.now().uptimeNanoseconds
+                try run.receives.progress()
+                while let oldest = run.sends.first, try oldest.test() { run.sends.removeFirst() }
+                lastProfile.transferSeconds += seconds(since: progressStarted)
+            }
+        } catch {
+            throw failure(error, at: index, of: run.schedule, step: run.step)
+        }
+        // Only a forward records new activations.
+        if case .forward = action {
+            lastProfile.peakActivationBytes = max(lastProfile.peakActivationBytes,
+                                                  run.state.reduce(0) { $0 + ($1.tape?.recordedBytes ?? 0) })
+        }
+    }
+
+    /// Whether receive action `index` of `run` has landed (transfer time).
+    private func landed(_ index: Int, in run: inout ScheduleRun) throws -> Bool {
+        let testStarted = DispatchTime.now().uptimeNanoseconds
+        defer { lastProfile.transferSeconds += seconds(since: testStarted) }
+        do {
+            return try run.receives.hasLanded(at: index, expectedShape(in: run))
+        } catch {
+            throw failure(error, at: index, of: run.schedule, step: run.step)
+        }
+    }
+
+    /// A receive action's tensor shape in `run`.
+    private func expectedShape(in run: ScheduleRun) -> (PipelineAction) -> [Int] {
+        { [pieces = run.pieces, shard = run.shard] action in self.expectedShape(of: action, pieces: pieces, shard: shard) }
     }
 
     /// Wall seconds since `start` (a `DispatchTime` uptime in nanoseconds).
@@ -110,52 +138,50 @@ extension ModelParallelStep {
 
     /// Runs `action`; returns the sends it started (sends do not wait for the receiver:
     /// the validator proved the schedule deadlock-free even with blocking ones).
-    private func perform(_ action: PipelineAction, at index: Int, state: inout [InFlight],
-                         outcomes: inout [MicroBatchOutcome?], pieces: [MicroBatch], shard: ModelShard, loss: Loss,
-                         receives: inout PipelineReceiveWindow,
-                         generator: inout RandomGenerator) throws -> [any PendingOperation] {
+    private func perform(_ action: PipelineAction, at index: Int, in run: inout ScheduleRun) throws -> [any PendingOperation] {
+        let (pieces, shard) = (run.pieces, run.shard)
         switch action {
         case .forward(let m):
             let tape = tapes.acquire(parameters: shard.parameters)
-            state[m].tape = tape
-            let input = stage == 0 ? tape.constant(pieces[m].features) : tape.leaf(state[m].receivedActivation!)
-            state[m].receivedActivation = nil
-            var context = ForwardContext(tape: tape, isTraining: true, generator: generator)
+            run.state[m].tape = tape
+            let input = stage == 0 ? tape.constant(pieces[m].features) : tape.leaf(run.state[m].receivedActivation!)
+            run.state[m].receivedActivation = nil
+            var context = ForwardContext(tape: tape, isTraining: true, generator: run.generator)
             context.sequencePadding = upstreamEmbedding?.paddingMask(tokenIDs: pieces[m].features)
             let output = shard.forward(input, context: &context)
-            generator = context.generator
-            state[m].input = input
-            state[m].output = output
+            run.generator = context.generator
+            run.state[m].input = input
+            run.state[m].output = output
             if isLastStage {
-                let objective = loss(output, target: pieces[m].targets)
-                state[m].objective = objective
-                outcomes[m] = MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: pieces[m].targets)
+                let objective = run.loss(output, target: pieces[m].targets)
+                run.state[m].objective = objective
+                run.outcomes[m] = MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: pieces[m].targets)
             }
         case .backward(let m), .backwardInput(let m):
             let timing: WeightGradientTiming = action == .backward(microBatch: m) ? .immediate : .deferred
-            let tape = state[m].tape!
-            if let objective = state[m].objective {
+            let tape = run.state[m].tape!
+            if let objective = run.state[m].objective {
                 tape.backward(from: objective, seed: pieces[m].gradientScale, weightGradients: timing)
             } else {
-                tape.backward(from: state[m].output!, gradient: state[m].receivedGradient!, weightGradients: timing)
-                state[m].receivedGradient = nil
+                tape.backward(from: run.state[m].output!, gradient: run.state[m].receivedGradient!, weightGradients: timing)
+                run.state[m].receivedGradient = nil
             }
             if stage > 0 {
-                state[m].inputGradient = state[m].input!.gradient ?? Tensor(zeros: state[m].input!.shape)
+                run.state[m].inputGradient = run.state[m].input!.gradient ?? Tensor(zeros: run.state[m].input!.shape)
             }
-            if timing == .immediate { finish(m, state: &state) }
+            if timing == .immediate { finish(m, state: &run.state) }
         case .backwardWeight(let m):
-            state[m].tape!.backwardWeights()
-            finish(m, state: &state)
+            run.state[m].tape!.backwardWeights()
+            finish(m, state: &run.state)
         case .send(.activation, let m, let peer):
-            return try link.send(state[m].output!.value, .activation, microBatch: m, to: peer)
+            return try link.send(run.state[m].output!.value, .activation, microBatch: m, to: peer)
         case .send(.gradient, let m, let peer):
-            defer { state[m].inputGradient = nil }
-            return try link.send(state[m].inputGradient!, .gradient, microBatch: m, to: peer)
+            defer { run.state[m].inputGradient = nil }
+            return try link.send(run.state[m].inputGradient!, .gradient, microBatch: m, to: peer)
         case .receive(.activation, let m, _):
-            state[m].receivedActivation = try receives.take(at: index) { expectedShape(of: $0, pieces: pieces, shard: shard) }
+            run.state[m].receivedActivation = try run.receives.take(at: index, expectedShape(in: run))
         case .receive(.gradient, let m, _):
-            state[m].receivedGradient = try receives.take(at: index) { expectedShape(of: $0, pieces: pieces, shard: shard) }
+            run.state[m].receivedGradient = try run.receives.take(at: index, expectedShape(in: run))
         }
         return []
     }

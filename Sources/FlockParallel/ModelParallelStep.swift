@@ -36,6 +36,9 @@ public final class ModelParallelStep: StepStrategy {
     /// The embedding with a `padding_id` in an earlier stage, whose padding mask this
     /// stage's attention and pooling need (it does not travel with the activations).
     var upstreamEmbedding: Embedding?
+    /// Whether a stage that reaches a receive not yet landed runs its next deferred W pass
+    /// meanwhile (``EarlyWeightPasses``); off only to compare with the schedule as planned.
+    var fillsWaitsWithWeightPasses = true
 
     public init(layout: ParallelLayout, schedule: PipelineScheduleKind = .oneForwardOneBackward, microBatches: Int = 4,
                 partitioning: PipelinePartitioning = .parameters, bucketBytes: Int = 1 << 20, profileRows: Int = 32) {

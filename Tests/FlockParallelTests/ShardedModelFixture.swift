@@ -81,13 +81,15 @@ struct ShardedModelFixture {
     /// `tensor` (the rest data parallel) over the whole batch, each data replica its slice.
     static func shardedStep(stages: Int, tensor: Int = 1, world: Int, schedule: PipelineScheduleKind,
                             microBatches: Int, rows: Int, partitioning: PipelinePartitioning = .parameters,
-                            architecture: Architecture = Architecture()) throws -> [RankResult] {
+                            architecture: Architecture = Architecture(),
+                            fillsWaitsWithWeightPasses: Bool = true) throws -> [RankResult] {
         let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape, vocabulary: architecture.vocabulary)
         return try LocalCommunicator.run(ranks: world, deadline: 60) { communicator -> RankResult in
             let layout = try ParallelLayout(world: communicator, pipelineStages: stages, tensorWidth: tensor)
             let model = try Self.model(architecture)
             let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches,
                                          partitioning: partitioning)
+            step.fillsWaitsWithWeightPasses = fillsWaitsWithWeightPasses
             try step.prepare(model: model, configHash: 1)
             let replicas = layout.dataParallelSize
             let mine = DistributedSampler.shard(layout.coordinates.data, of: replicas, count: rows)
