@@ -109,7 +109,8 @@ public struct PipelineBenchmark: Sendable {
         let world = layout.world
         let model = try makeModel(stages: layout.pipelineStages)
         let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches)
-        try step.prepare(model: model, configHash: 0)
+        let parts = StepParts.modelParallel(step)
+        try parts.prepare(model: model, configHash: 0)
         let baseline = try DataParallelSteps(benchmark: self, world: world, rows: rows)
         let input = batch(rows: rows)
         var generator = RandomGenerator(seed: 3)
@@ -117,8 +118,8 @@ public struct PipelineBenchmark: Sendable {
         var passes = PipelineStageProfile()
         func pipelineStep(_ index: Int) throws -> Double {
             try world.barrier()
-            _ = try step.computeGradients([input], model: model, loss: .meanSquaredError, step: index, generator: &generator)
-            step.shardParameters(of: model).zeroGradients()
+            _ = try parts.computeGradients([input], loss: .meanSquaredError, step: index, generator: &generator)
+            parts.parameters(of: model).zeroGradients()
             return try world.allreduce([step.lastProfile.stageSeconds], operation: .max)[0]
         }
         for index in 0..<2 {
@@ -160,7 +161,7 @@ public struct PipelineBenchmark: Sendable {
 private final class DataParallelSteps {
     let world: any Communicator
     let model: Model
-    let step: DataParallelStep
+    let step: StepParts
     let batch: MicroBatch
     var generator = RandomGenerator(seed: 3)
     var index = 0
@@ -168,7 +169,7 @@ private final class DataParallelSteps {
     init(benchmark: PipelineBenchmark, world: any Communicator, rows: Int) throws {
         self.world = world
         model = try benchmark.makeModel(stages: world.size)
-        step = DataParallelStep(layout: try ParallelLayout(world: world))
+        step = .dataParallel(layout: try ParallelLayout(world: world))
         try step.prepare(model: model, configHash: 0)
         let shard = DistributedSampler.shard(world.rank, of: world.size, count: rows)
         let whole = benchmark.batch(rows: rows)
@@ -180,7 +181,7 @@ private final class DataParallelSteps {
     func stepSeconds() throws -> Double {
         try world.barrier()
         let seconds = try Stopwatch.seconds {
-            _ = try step.computeGradients([batch], model: model, loss: .meanSquaredError, step: index, generator: &generator)
+            _ = try step.computeGradients([batch], loss: .meanSquaredError, step: index, generator: &generator)
         }
         index += 1
         model.parameters.zeroGradients()

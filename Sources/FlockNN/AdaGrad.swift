@@ -12,17 +12,20 @@ public struct AdaGrad: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
         Self.sized(&sumOfSquares, parameters.count)
         let eps = epsilon, decay = weightDecay
         parameters.withParameters { p in
             parameters.withGradients { g in
                 sumOfSquares.withUnsafeMutableBufferPointer { s in
-                    for i in 0..<p.count {
-                        let grad = g[i] + decay * p[i]
-                        s[i] += grad * grad
-                        p[i] -= lr * grad / (s[i].squareRoot() + eps)
-                        g[i] = 0
+                    for span in spans {
+                        let lr = span.learningRate
+                        for i in span.range {
+                            let grad = g[i] + decay * p[i]
+                            s[i] += grad * grad
+                            p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                            g[i] = 0
+                        }
                     }
                 }
             }

@@ -33,7 +33,7 @@ public struct Adam: Optimizer {
         Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
-    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
         Self.sized(&firstMoment, parameters.count)
         Self.sized(&secondMoment, parameters.count)
         stepCount += 1
@@ -41,19 +41,23 @@ public struct Adam: Optimizer {
         let correction1 = 1 - Float(Foundation.pow(Double(b1), Double(stepCount)))
         let correction2 = 1 - Float(Foundation.pow(Double(b2), Double(stepCount)))
         let l2 = decoupledWeightDecay ? 0 : weightDecay
-        let shrink = decoupledWeightDecay ? 1 - lr * weightDecay : 1
+        let decoupled = decoupledWeightDecay, decay = weightDecay
         parameters.withParameters { p in
             parameters.withGradients { g in
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<p.count {
-                            let grad = g[i] + l2 * p[i]
-                            m[i] = b1 * m[i] + (1 - b1) * grad
-                            v[i] = b2 * v[i] + (1 - b2) * grad * grad
-                            let mHat = m[i] / correction1
-                            let vHat = v[i] / correction2
-                            p[i] = p[i] * shrink - lr * mHat / (vHat.squareRoot() + eps)
-                            g[i] = 0
+                        for span in spans {
+                            let lr = span.learningRate
+                            let shrink = decoupled ? 1 - lr * decay : 1
+                            for i in span.range {
+                                let grad = g[i] + l2 * p[i]
+                                m[i] = b1 * m[i] + (1 - b1) * grad
+                                v[i] = b2 * v[i] + (1 - b2) * grad * grad
+                                let mHat = m[i] / correction1
+                                let vHat = v[i] / correction2
+                                p[i] = p[i] * shrink - lr * mHat / (vHat.squareRoot() + eps)
+                                g[i] = 0
+                            }
                         }
                     }
                 }

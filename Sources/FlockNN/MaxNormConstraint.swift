@@ -11,9 +11,9 @@ public struct MaxNormConstraint: Sendable, Equatable {
         self.maxNorm = maxNorm
     }
 
-    /// Rescales the rows whose L2 norm exceeds `maxNorm`, in place.
-    public func apply(to parameters: ParameterStore) {
-        for slot in parameters.slots where slot.isDecayed && slot.shape.count >= 2 {
+    /// Rescales the rows whose L2 norm exceeds `maxNorm`, in place (of `slots`; all by default).
+    public func apply(to parameters: ParameterStore, slots: [ParameterSlot]? = nil) {
+        for slot in slots ?? parameters.slots where slot.isDecayed && slot.shape.count >= 2 {
             let rows = slot.shape[0], width = slot.count / Swift.max(rows, 1)
             parameters.withParameter(slot) { w in
                 for row in 0..<rows {

@@ -4,8 +4,10 @@
 /// `step` reads the gradients as they stand (already averaged across ranks, clipped and
 /// penalised).
 public protocol Optimizer {
-    /// Applies one update with learning rate `learningRate`, then zeroes the gradients.
-    mutating func step(_ parameters: ParameterStore, learningRate: Float)
+    /// Applies one update to each span of the flat buffers with the span's learning rate,
+    /// then zeroes those gradients. Elements outside every span (frozen parameters, another
+    /// phase's group) and their state are left as they are.
+    mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan])
     /// Number of updates applied so far.
     var stepCount: Int { get }
     /// The optimizer's state for checkpoints: named buffers, each one value per parameter
@@ -18,9 +20,29 @@ public protocol Optimizer {
 /// A checkpointed optimizer state that does not fit this optimizer.
 public struct OptimizerStateError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) { self.description = description }
+}
+
+/// A contiguous run of the flat parameter buffer updated with one learning rate (a
+/// parameter group's slots, merged where they are adjacent).
+public struct UpdateSpan: Sendable, Equatable {
+    public let range: Range<Int>
+    public let learningRate: Float
+
+    public init(range: Range<Int>, learningRate: Float) {
+        self.range = range
+        self.learningRate = learningRate
+    }
 }
 
 extension Optimizer {
+    /// One update of every parameter with learning rate `learningRate`, then zeroes the
+    /// gradients.
+    public mutating func step(_ parameters: ParameterStore, learningRate: Float) {
+        step(parameters, spans: [UpdateSpan(range: 0..<parameters.count, learningRate: learningRate)])
+    }
+
     /// Rejects a checkpointed state written by another kind of optimizer.
     static func checkNames(_ buffers: [String: [Float]], allowed: Set<String>, optimizer: String) throws {
         if let extra = buffers.keys.sorted().first(where: { !allowed.contains($0) }) {

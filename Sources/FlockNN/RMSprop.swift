@@ -15,17 +15,20 @@ public struct RMSprop: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
         Self.sized(&meanSquare, parameters.count)
         let a = alpha, eps = epsilon, decay = weightDecay
         parameters.withParameters { p in
             parameters.withGradients { g in
                 meanSquare.withUnsafeMutableBufferPointer { s in
-                    for i in 0..<p.count {
-                        let grad = g[i] + decay * p[i]
-                        s[i] = a * s[i] + (1 - a) * grad * grad
-                        p[i] -= lr * grad / (s[i].squareRoot() + eps)
-                        g[i] = 0
+                    for span in spans {
+                        let lr = span.learningRate
+                        for i in span.range {
+                            let grad = g[i] + decay * p[i]
+                            s[i] = a * s[i] + (1 - a) * grad * grad
+                            p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                            g[i] = 0
+                        }
                     }
                 }
             }

@@ -19,24 +19,27 @@ public struct SGD: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, learningRate lr: Float) {
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
         let mu = momentum, decay = weightDecay, nesterov = nesterov
         if mu > 0 { Self.sized(&velocity, parameters.count) }
         parameters.withParameters { p in
             parameters.withGradients { g in
-                if mu == 0 {
-                    for i in 0..<p.count {
-                        p[i] -= lr * (g[i] + decay * p[i])
-                        g[i] = 0
+                for span in spans {
+                    let lr = span.learningRate
+                    if mu == 0 {
+                        for i in span.range {
+                            p[i] -= lr * (g[i] + decay * p[i])
+                            g[i] = 0
+                        }
+                        continue
                     }
-                    return
-                }
-                velocity.withUnsafeMutableBufferPointer { v in
-                    for i in 0..<p.count {
-                        let grad = g[i] + decay * p[i]
-                        v[i] = mu * v[i] + grad
-                        p[i] -= lr * (nesterov ? grad + mu * v[i] : v[i])
-                        g[i] = 0
+                    velocity.withUnsafeMutableBufferPointer { v in
+                        for i in span.range {
+                            let grad = g[i] + decay * p[i]
+                            v[i] = mu * v[i] + grad
+                            p[i] -= lr * (nesterov ? grad + mu * v[i] : v[i])
+                            g[i] = 0
+                        }
                     }
                 }
             }

@@ -13,22 +13,10 @@ public struct WeightPenalty: Sendable, Equatable {
 
     public var isActive: Bool { l1 != 0 || l2 != 0 }
 
-    /// Adds the penalty's gradient into the store's gradients and returns its value.
-    @discardableResult
-    public func apply(to parameters: ParameterStore) -> Float {
-        guard isActive else { return 0 }
-        var penalty = 0.0
-        for slot in parameters.slots where slot.isDecayed {
-            parameters.withParameter(slot) { w in
-                parameters.withGradient(slot) { g in
-                    for i in 0..<w.count {
-                        let value = w[i]
-                        penalty += Double(l1 * Swift.abs(value) + l2 * value * value)
-                        g[i] += l1 * (value > 0 ? 1 : (value < 0 ? -1 : 0)) + 2 * l2 * value
-                    }
-                }
-            }
-        }
-        return Float(penalty)
+    /// The penalty's gradient at a weight `value`: l1·sign(w) + 2·l2·w (the gradient
+    /// transform `PenalizeAndClipValues` adds it to decayed parameters' gradients).
+    @inline(__always)
+    public func gradient(at value: Float) -> Float {
+        l1 * (value > 0 ? 1 : (value < 0 ? -1 : 0)) + 2 * l2 * value
     }
 }

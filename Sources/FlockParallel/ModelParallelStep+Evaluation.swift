@@ -2,8 +2,9 @@
 extension ModelParallelStep {
     /// Forward in inference mode along the stages; every stage returns the last stage's
     /// loss and outputs.
-    public func evaluate(features: Tensor, targets: Tensor, model: Model, loss: Loss) throws -> MicroBatchOutcome {
-        guard let shard else { preconditionFailure("ModelParallelStep used before prepare(model:configHash:)") }
+    public func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {
+        guard let shard else { preconditionFailure("ModelParallelStep used before prepare") }
+        let (model, loss) = (context.model, context.loss)
         let tape = evaluationTape ?? Tape(parameters: shard.parameters)
         evaluationTape = tape
         tape.reset()

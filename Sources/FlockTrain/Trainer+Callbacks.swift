@@ -16,9 +16,9 @@ extension Trainer {
             }
             decision = [control.stopTraining ? 1 : 0, control.captureBestWeights ? 1 : 0, control.learningRateScale]
         }
-        if let world = strategy.world, world.size > 1 { decision = try world.broadcast(decision, root: 0) }
+        if let world = parts.world, world.size > 1 { decision = try world.broadcast(decision, root: 0) }
         // The first replica of each shard keeps its shard's best weights.
-        if decision[1] == 1 && strategy.dataRank == 0 { progress.bestWeights = parameters.snapshotState() }
+        if decision[1] == 1 && parts.dataRank == 0 { progress.bestWeights = parameters.snapshotState() }
         progress.learningRateScale = decision[2]
         return decision[0] == 1
     }
@@ -28,10 +28,10 @@ extension Trainer {
     func restoreBestWeightsAtEnd() throws {
         guard callbacks.contains(where: \.restoresBestWeights) else { return }
         var restore: [Double] = [progress.bestWeights == nil ? 0 : 1]
-        if let world = strategy.world, world.size > 1 { restore = try world.broadcast(restore, root: 0) }
+        if let world = parts.world, world.size > 1 { restore = try world.broadcast(restore, root: 0) }
         guard restore[0] == 1 else { return }
         if let bestWeights = progress.bestWeights { parameters.restoreState(bestWeights) }
-        try strategy.synchronizeModelState()
+        try parts.synchronizeModelState()
     }
 
     static let nonFiniteStateDetail = "non-finite weights or optimizer state (not checkpointed)"
@@ -41,8 +41,8 @@ extension Trainer {
     func savedStateIsFinite() throws -> Bool {
         guard options.nonFinite != nil else { return true }
         let local = parameters.withParameters { $0.allSatisfy(\.isFinite) }
-            && optimizer.stateBuffers.values.allSatisfy { $0.allSatisfy(\.isFinite) }
-        return try strategy.allShardsAgree(local)
+            && optimizerState.values.allSatisfy { $0.allSatisfy(\.isFinite) }
+        return try parts.sharding.allShardsAgree(local)
     }
 
     /// TerminateOnNaN: stop naming the step, or roll back to the last checkpoint with a
@@ -53,7 +53,7 @@ extension Trainer {
         // so no rank rolls back while another stops.
         let folder = checkpointFolder ?? sharedCheckpointFolder
         var canRollBack: [Int32] = [folder.map { FileManager.default.fileExists(atPath: $0.appendingPathComponent("last").path) } == true ? 1 : 0]
-        if let world = strategy.world, world.size > 1 { canRollBack = try world.broadcast(canRollBack, root: 0) }
+        if let world = parts.world, world.size > 1 { canRollBack = try world.broadcast(canRollBack, root: 0) }
         guard var policy = options.nonFinite, policy.action == .rollback, policy.state.rollbacks < policy.maxRollbacks,
               canRollBack[0] == 1, let folder else { throw error }
         policy.state.rollbacks += 1

@@ -33,10 +33,10 @@ extension Trainer {
     /// Writes a checkpoint (rank 0) of the current position; collective, because every
     /// rank's dropout generator state (and, mid-epoch, its metric sums) goes into it.
     func saveCheckpoint(name: String, monitored: Double?, epochMetricSums: [Double]? = nil) throws {
-        try strategy.synchronizeBuffers()
+        try parts.synchronizeBuffers()
         var generators = [progress.dropoutGenerator]
         var sums = epochMetricSums.map { [$0] }
-        if let world = strategy.world, world.size > 1 {
+        if let world = parts.world, world.size > 1 {
             let words = try world.allgather(progress.dropoutGenerator.state.map { Int64(bitPattern: $0) })
             generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
             if let epochMetricSums { sums = try world.allgather(epochMetricSums) }
@@ -53,12 +53,12 @@ extension Trainer {
                                   samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
-                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: strategy.layoutRecord)
+                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord)
         var files = shardFiles ?? [:]
         files[Preprocessing.fileName] = try data.preprocessing.encoded()
         if shardFiles == nil {
             files["model.safetensors"] = try SafeTensors.encode(parameters)
-            files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizer.stateBuffers)
+            files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizerState)
             files["best_model.safetensors"] = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
         }
         try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state)
@@ -79,7 +79,7 @@ extension Trainer {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")
         }
         parameters.restoreState(try localState(from: checkpoint.modelTensors, source: modelSource))
-        do { try optimizer.restore(stateBuffers: try localOptimizerState(checkpoint), stepCount: checkpoint.state.step) } catch let error as Checkpoint.LoadError {
+        do { try restoreOptimizerState(try localOptimizerState(checkpoint), stepCount: checkpoint.state.step) } catch let error as Checkpoint.LoadError {
             throw error
         } catch {
             throw Checkpoint.LoadError(description: "\(checkpoint.url.path)/optimizer.safetensors: \(error)")
@@ -95,12 +95,12 @@ extension Trainer {
         // Per-rank streams and sums carry over only to the same layout (the same world size
         // in another layout holds other shards and data slices).
         let written = state.layout ?? .init(data: state.worldSize, pipeline: 1, tensor: 1)
-        let sameLayout = written == (strategy.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1))
+        let sameLayout = written == (parts.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1))
         if sameLayout && state.dropoutGenerators.count == worldSize {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
         }
         progress.resumedEpochSums = sameLayout ? state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil } : nil
-        if let best = checkpoint.bestModelTensors, strategy.dataRank == 0 {
+        if let best = checkpoint.bestModelTensors, parts.dataRank == 0 {
             progress.bestWeights = try localState(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }
         return resumeNotes(state)
@@ -143,7 +143,7 @@ extension Trainer {
     }
 
     func placement(of name: String, localShape: [Int]) -> ShardPlacement {
-        strategy.placement(ofTensor: name) ?? .whole(localShape)
+        parts.sharding.placement(ofTensor: name) ?? .whole(localShape)
     }
 
     /// Sets this rank's weights and buffers from `checkpoint` (any layout), leaving the
@@ -159,8 +159,8 @@ extension Trainer {
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
     /// rank 0, put together from every shard; nil on the other ranks. Collective.
     public func wholeModelState() throws -> [Float]? {
-        guard strategy.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }
-        let mine = strategy.dataRank == 0 ? ["model.rank-\(rank).safetensors": try encodedShard(parameters.snapshotState())] : [:]
+        guard parts.sharding.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }
+        let mine = parts.dataRank == 0 ? ["model.rank-\(rank).safetensors": try encodedShard(parameters.snapshotState())] : [:]
         guard let files = try gatherOnRankZero(mine) else { return nil }
         var global = GlobalTensors()
         for (name, data) in files.sorted(by: { $0.key < $1.key }) {
@@ -175,11 +175,11 @@ extension Trainer {
     /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
     /// job is not sharded, and on every other rank). Collective.
     func gatherShardFiles() throws -> [String: Data]? {
-        guard let shard = strategy.shardName else { return nil }
+        guard let shard = parts.sharding.shardName else { return nil }
         var files: [String: Data] = [:]
-        if strategy.dataRank == 0 {
+        if parts.dataRank == 0 {
             files["model.\(shard).safetensors"] = try encodedShard(parameters.snapshotState())
-            let moments = ShardedState.optimizerLayout(optimizer.stateBuffers, parameters: parameters, placements: shardPlacements)
+            let moments = ShardedState.optimizerLayout(optimizerState, parameters: parameters, placements: shardPlacements)
             files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
                                                                              placements: moments.placements)
             if let best = progress.bestWeights { files["best_model.\(shard).safetensors"] = try encodedShard(best) }
@@ -199,13 +199,13 @@ extension Trainer {
 
     /// Every shard owner's `files` on rank 0 (nil on the other ranks). Collective.
     func gatherOnRankZero(_ files: [String: Data]) throws -> [String: Data]? {
-        guard let world = strategy.world else { return files }
+        guard let world = parts.world else { return files }
         guard rank == 0 else {
-            if strategy.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
+            if parts.dataRank == 0 { try FileTransfer.send(files, to: 0, over: world) }
             return nil
         }
         var gathered = files
-        for owner in strategy.shardOwnerRanks where owner != 0 {
+        for owner in parts.sharding.shardOwnerRanks where owner != 0 {
             gathered.merge(try FileTransfer.receive(from: owner, over: world)) { $1 }
         }
         return gathered
@@ -274,7 +274,7 @@ extension Trainer {
     /// the user; empty when it resumes byte for byte.
     func resumeNotes(_ state: TrainingState) -> [String] {
         let written = state.layout ?? .init(data: state.worldSize, pipeline: 1, tensor: 1)
-        let here = strategy.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1)
+        let here = parts.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1)
         guard written != here else { return [] }
         func describe(_ layout: TrainingState.LayoutRecord) -> String {
             "\(layout.data * layout.pipeline * layout.tensor) ranks (data \(layout.data) × pipeline \(layout.pipeline) × tensor \(layout.tensor))"
@@ -291,9 +291,9 @@ extension Trainer {
     }
 }
 
-extension StepStrategy {
+extension StepParts {
     /// The layout `state.json` records.
     var layoutRecord: TrainingState.LayoutRecord? {
-        parallelLayout.map { .init(data: $0.dataParallelSize, pipeline: $0.pipelineStages, tensor: $0.tensorWidth) }
+        layout.map { .init(data: $0.dataParallelSize, pipeline: $0.pipelineStages, tensor: $0.tensorWidth) }
     }
 }

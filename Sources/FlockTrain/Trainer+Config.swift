@@ -31,15 +31,15 @@ extension TrainingConfig {
         return options
     }
 
-    /// One rank alone without a communicator (or with a one-rank one); data parallel over
-    /// `communicator`, or model parallel when `parallel` names pipeline stages or tensor
-    /// slices. Collective.
-    public func makeStrategy(communicator: (any Communicator)?) throws -> any StepStrategy {
+    /// The step's parts: one rank alone without a communicator (or with a one-rank one);
+    /// data parallel over `communicator`, or model parallel when `parallel` names pipeline
+    /// stages or tensor slices. Collective.
+    public func makeStepParts(communicator: (any Communicator)?) throws -> StepParts {
         guard let communicator, communicator.size > 1 else {
             guard !parallel.isModelParallel else {
                 throw ConfigError(path: "parallel", "\(ParallelLayout.describe(pipelineStages: parallel.pipeline, tensorWidth: parallel.tensor)) need at least \(parallel.pipeline * parallel.tensor) ranks (mpirun -np N or --ranks N); this job has one")
             }
-            return SingleRankStep()
+            return .singleRank()
         }
         if let timeout = parallel.collectiveTimeout { communicator.deadline = timeout }
         let layout: ParallelLayout
@@ -49,19 +49,19 @@ extension TrainingConfig {
             throw ConfigError(path: "parallel", error.description)
         }
         guard parallel.isModelParallel else {
-            return DataParallelStep(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
-                                    compression: parallel.compression)
+            return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
+                                 compression: parallel.compression)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
-        return ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
-                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes,
-                                 profileRows: microBatchRows)
+        return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
+                                                partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes,
+                                                profileRows: microBatchRows))
     }
 }
 
 extension Trainer {
     /// Builds every part from `config`: reads the data, builds the model, checks that its
-    /// output fits the loss, and prepares the strategy over `communicator` (nil: one
+    /// output fits the loss, and prepares the step's parts over `communicator` (nil: one
     /// process). Throws `DataError` or `ConfigError` naming what is wrong, before any
     /// training starts. With a communicator this is collective.
     /// `preprocessing` (a checkpoint's) is applied to the data instead of fitting it anew.
@@ -70,12 +70,12 @@ extension Trainer {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
         let model = try config.makeModel(inputShape: data.training.featureShape)
-        // Before the strategy shards or broadcasts the model: every rank loads the same values.
+        // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.loss.makeLoss(path: "loss")
         try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),
                       callbacks: config.callbacks.epochEndCallbacks,
-                      strategy: try config.makeStrategy(communicator: communicator),
+                      step: try config.makeStepParts(communicator: communicator),
                       options: try config.makeOptions(trainingSamples: data.training.count))
         initializationReport = initialization
     }

@@ -1,16 +1,18 @@
 /// One optimizer step and evaluation.
 extension Trainer {
     /// One optimizer step over the global batches `batches` (several when accumulating):
-    /// the strategy computes this rank's share of the gradients and synchronizes them,
-    /// then penalties, clipping and the update.
+    /// for each phase of the step, its parts compute this rank's share of the gradients
+    /// and synchronize them, then the phase's gradient chain runs (penalties, clipping, the
+    /// update).
     ///
     /// Each micro-batch's backward is seeded with n_r·N/G (n_r samples here, G in the
     /// whole step), so after averaging over N ranks the gradient is exactly the mean over
     /// all G samples, however unevenly a short batch fell across ranks.
-    /// Returns false (and takes no step) when the loss or the averaged gradients are not finite.
+    /// Returns false (and takes no further phase) when a phase's loss or averaged gradients
+    /// are not finite.
     func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
         let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
-        let dataRanks = strategy.dataGroupSize
+        let dataRanks = parts.dataGroupSize
         let microBatches = try batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
             let rows = try data.training.batch(indices)
@@ -26,40 +28,23 @@ extension Trainer {
             return MicroBatch(features: features, targets: targets,
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
         }
-        let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: optimizer.stepCount)
-        let outcomes = try strategy.computeGradients(microBatches, model: model, loss: loss, step: optimizer.stepCount,
-                                                     generator: &progress.dropoutGenerator)
-        if let clean { parameters.restoreParameters(clean) }
-        var lossFinite = true
-        for outcome in outcomes {
-            lossFinite = lossFinite && outcome.loss.isFinite
-            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: classTargets(outcome.targets))
-        }
-        if options.nonFinite != nil {
-            // The averaged gradients are the same on every rank, so every rank decides alike;
-            // a rank's non-finite loss makes them non-finite too.
-            // Under model parallelism each rank holds a shard: they decide together.
-            let gradientsFinite = try strategy.allShardsAgree(parameters.withGradients { gradients in gradients.allSatisfy { $0.isFinite } })
-            if !gradientsFinite || (strategy.dataGroupSize == 1 && !lossFinite) {
-                parameters.zeroGradients()
-                return false
+        let stepNumber = optimizer.stepCount
+        for (index, phase) in phaseUpdates.enumerated() {
+            let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
+            let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: loss, step: stepNumber,
+                                                      generator: &progress.dropoutGenerator)
+            if let clean { parameters.restoreParameters(clean) }
+            // Metrics come from the step's last phase (a GAN reports its generator's).
+            if index == phaseUpdates.count - 1 {
+                for outcome in outcomes {
+                    accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: classTargets(outcome.targets))
+                }
             }
+            let update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
+                                        learningRate: learningRate, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
+                                        dataGroupSize: parts.dataGroupSize)
+            guard try phase.chain.apply(update) else { return false }
         }
-        options.penalty.apply(to: parameters)
-        if let limit = options.clipValue { GradientClipping.clipByValue(parameters, limit: limit) }
-        if let maxNorm = options.clipNorm {
-            let norm = Float(try strategy.gradientSquaredNorm(of: parameters).squareRoot())
-            GradientClipping.scale(parameters, norm: norm, maxNorm: maxNorm)
-        }
-        let before = scaledUpdates.map { parameters.value(of: $0.slot) }
-        optimizer.step(parameters, learningRate: learningRate)
-        // A frozen or slowed layer: its parameters move by `scale` of the optimizer's update.
-        for ((slot, scale), old) in zip(scaledUpdates, before) {
-            parameters.withParameter(slot) { value in
-                for i in 0..<value.count { value[i] = scale == 0 ? old.scalars[i] : old.scalars[i] + scale * (value[i] - old.scalars[i]) }
-            }
-        }
-        options.maxNorm?.apply(to: parameters)
         return true
     }
 
@@ -76,7 +61,7 @@ extension Trainer {
         let positions = positions ?? 0..<samples.count
         for start in stride(from: positions.lowerBound, to: positions.upperBound, by: 512) {
             let batch = try samples.batch(Array(start..<min(start + 512, positions.upperBound)))
-            let outcome = try strategy.evaluate(features: batch.features, targets: batch.targets, model: model, loss: loss)
+            let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
         }
         return accumulator
@@ -85,11 +70,11 @@ extension Trainer {
     /// This rank's slice of the validation split, evaluated and reduced across the data
     /// group: every sample is counted once, none dropped, whatever the world size.
     func evaluateValidationShard() throws -> MetricAccumulator {
-        try strategy.synchronizeBuffers()
-        let dataRanks = strategy.dataGroupSize
-        let shard = DistributedSampler.shard(strategy.dataRank, of: dataRanks, count: data.validation.count)
+        try parts.synchronizeBuffers()
+        let dataRanks = parts.dataGroupSize
+        let shard = DistributedSampler.shard(parts.dataRank, of: dataRanks, count: data.validation.count)
         var accumulator = shard.isEmpty ? makeAccumulator() : try evaluate(data.validation, positions: shard)
-        try accumulator.reduce(across: strategy.dataGroup)
+        try accumulator.reduce(across: parts.dataGroup)
         return accumulator
     }
 

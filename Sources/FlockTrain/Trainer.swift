@@ -1,9 +1,10 @@
 import Foundation
 
-/// Trains a model: runs epochs over the data, asks its step strategy for each optimizer
-/// step's gradients, applies penalties, clipping and the optimizer, evaluates, runs the
-/// callbacks and writes checkpoints. It does not know whether the strategy runs on one
-/// rank or several.
+/// Trains a model: the loop alone. It runs epochs over the data, asks its step's parts
+/// (`StepParts`: a train step, a gradient sync and a sharding plan) for each optimizer
+/// step's gradients, runs each phase's gradient chain (finite check, penalties, clipping,
+/// the update, constraints) over its parameter groups, evaluates, runs the callbacks and
+/// writes checkpoints. It does not know which parts it holds.
 ///
 /// ```swift
 /// let model = try Model([.dense(units: 128, activation: .relu), .dense(units: 10)], inputShape: [64], seed: 1)
@@ -14,7 +15,7 @@ import Foundation
 /// let summary = try trainer.fit { print($0.metrics) }
 /// ```
 ///
-/// With a data-parallel strategy every rank builds the same model, the start-up check
+/// With data-parallel parts every rank builds the same model, the start-up check
 /// compares the models and configs, rank 0's parameters are broadcast, each rank reads
 /// its slice of every global batch, and metrics are reduced across ranks, so
 /// `val_accuracy` is the accuracy on the whole validation set, as in a one-rank run.
@@ -22,10 +23,10 @@ public final class Trainer {
     public let model: Model
     public let data: TrainingData
     public let loss: Loss
-    public internal(set) var optimizer: any Optimizer
     /// Epoch-end callbacks with their running state (decided on rank 0).
     public internal(set) var callbacks: [any Callback]
-    public let strategy: any StepStrategy
+    /// What one optimizer step is made of.
+    public let parts: StepParts
     public internal(set) var options: TrainingOptions
     /// Where checkpoints go (rank 0 writes); nil: none.
     public var checkpointFolder: URL?
@@ -41,27 +42,29 @@ public final class Trainer {
     let sampler: DistributedSampler
     let metricNames: [MetricName]
     var progress: TrainingProgress
-    /// This rank's parameters whose updates are scaled (frozen: 0), from the layers'
-    /// `trainable` and `lr_multiplier`.
-    var scaledUpdates: [(slot: ParameterSlot, scale: Float)] = []
+    /// Each phase of the step with its parameter groups, optimizer and gradient chain.
+    var phaseUpdates: [PhaseUpdate] = []
 
     /// The parameters this rank trains: the model's, or its shard's under model parallelism.
-    public var parameters: ParameterStore { strategy.shardParameters(of: model) }
+    public var parameters: ParameterStore { parts.parameters(of: model) }
+    /// The first phase's optimizer (the only one of a config's step).
+    public var optimizer: any Optimizer { phaseUpdates[0].update.optimizer }
     /// Checkpoint policy and state (ModelCheckpoint), if checkpointing.
     public var checkpointing: ModelCheckpoint? { options.checkpointing }
     /// TerminateOnNaN's policy and state, if on.
     public var nonFinite: TerminateOnNaN? { options.nonFinite }
-    public var rank: Int { strategy.worldRank }
-    public var worldSize: Int { strategy.worldSize }
+    public var rank: Int { parts.worldRank }
+    public var worldSize: Int { parts.worldSize }
 
-    /// Checks that the parts fit together and prepares the strategy (collective: the
+    /// Checks that the parts fit together and prepares the step's parts (collective: the
     /// start-up check and broadcast of a parallel job). Throws a `ConfigError` naming
-    /// what does not fit.
+    /// what does not fit. Each phase of `step` without an optimizer of its own updates
+    /// with a fresh copy of `optimizer`.
     public init(model: Model, data: TrainingData, loss: Loss, optimizer: any Optimizer,
-                callbacks: [any Callback] = [], strategy: any StepStrategy = SingleRankStep(),
+                callbacks: [any Callback] = [], step: StepParts = .singleRank(),
                 options: TrainingOptions = TrainingOptions()) throws {
         try options.validate()
-        let dataRanks = strategy.dataGroupSize
+        let dataRanks = step.dataGroupSize
         guard options.batchSize % dataRanks == 0 else {
             throw ConfigError(path: "data.batch_size",
                               "the global batch of \(options.batchSize) does not split evenly over \(dataRanks) ranks")
@@ -75,9 +78,8 @@ public final class Trainer {
         self.model = model
         self.data = data
         self.loss = loss
-        self.optimizer = optimizer
         self.callbacks = callbacks
-        self.strategy = strategy
+        parts = step
         var options = options
         if options.identity.isEmpty { options.identity = Self.identity(of: model, loss: loss, optimizer: optimizer, options: options) }
         self.options = options
@@ -85,13 +87,12 @@ public final class Trainer {
                                   window: data.shuffleWindow,
                                   sampler: options.balancedSampling ? .balancingClasses(data.training.targets.scalars) : nil)
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
-                                     rank: strategy.dataRank, worldSize: dataRanks)
+                                     rank: step.dataRank, worldSize: dataRanks)
         metricNames = options.resolvedMetrics(for: loss)
         progress = TrainingProgress(dropoutGenerator: RandomGenerator(seed: options.seed,
-                                                                     stream: SeedStream.dropout &+ UInt64(strategy.worldRank) << 32))
-        try strategy.prepare(model: model, configHash: ModelConsistency.fnv1a(options.identity))
-        let store = strategy.shardParameters(of: model)
-        scaledUpdates = store.slots.compactMap { slot in model.updateScales[slot.name].map { (slot, Float($0)) } }
+                                                                     stream: SeedStream.dropout &+ UInt64(step.worldRank) << 32))
+        try step.prepare(model: model, configHash: ModelConsistency.fnv1a(options.identity))
+        phaseUpdates = Self.phaseUpdates(of: step, model: model, optimizer: optimizer, options: options)
     }
 
     /// Optimizer steps per epoch (one per `accumulate` global batches).
@@ -140,7 +141,7 @@ public final class Trainer {
                 try handleNonFinite(epoch: epoch, batch: sampler.batchesPerEpoch - 1, detail: Self.nonFiniteStateDetail)
                 continue epochs
             }
-            try accumulator.reduce(across: strategy.dataGroup)
+            try accumulator.reduce(across: parts.dataGroup)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             let samples = (startBatch..<sampler.batchesPerEpoch).reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
             var metrics = accumulator.values()

@@ -73,7 +73,7 @@ struct TrainCommand: ParsableCommand {
         }
         if isLeader { for note in training.resumeNotes { print("note: \(note)") } }
         if isLeader, let report = training.trainer.initializationReport { print(report) }
-        let plan = training.trainer.strategy.plan
+        let plan = training.trainer.parts.sharding.summary
         if isLeader && !plan.isEmpty { print(plan) }
         let bar = isLeader ? ProgressBar.forStandardOutput() : nil
         if let bar { training.trainer.onBatch = { bar.update($0) } }

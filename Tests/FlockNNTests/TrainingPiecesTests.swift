@@ -36,48 +36,6 @@ import Testing
     }
 }
 
-@Suite struct RegularizationTests {
-    func store(values: [Float], gradients: [Float], decayed: Bool = true) -> ParameterStore {
-        let store = ParameterStore()
-        let slot = store.register(name: "w", shape: [values.count], isDecayed: decayed)
-        store.setValue(Tensor(shape: [values.count], scalars: values), of: slot)
-        store.withGradients { g in for i in 0..<gradients.count { g[i] = gradients[i] } }
-        return store
-    }
-
-    @Test func clipByNormScalesToTheLimit() {
-        let s = store(values: [0, 0], gradients: [3, 4])
-        let norm = GradientClipping.clipByNorm(s, maxNorm: 1)
-        #expect(norm == 5)
-        let clipped = s.gradient(of: s.slots[0]).scalars
-        #expect(abs(clipped[0] - 0.6) < 1e-5 && abs(clipped[1] - 0.8) < 1e-5)
-        let small = store(values: [0, 0], gradients: [0.3, 0.4])
-        GradientClipping.clipByNorm(small, maxNorm: 1)
-        #expect(small.gradient(of: small.slots[0]).scalars == [0.3, 0.4])
-    }
-
-    @Test func clipByValueClamps() {
-        let s = store(values: [0, 0, 0], gradients: [-3, 0.2, 5])
-        GradientClipping.clipByValue(s, limit: 1)
-        #expect(s.gradient(of: s.slots[0]).scalars == [-1, 0.2, 1])
-    }
-
-    @Test func elasticNetPenaltyValueAndGradient() {
-        let s = store(values: [2, -1], gradients: [0, 0])
-        let penalty = WeightPenalty.elasticNet(l1: 0.1, l2: 0.5).apply(to: s)
-        // 0.1·(2 + 1) + 0.5·(4 + 1)
-        #expect(abs(penalty - 2.8) < 1e-6)
-        // 0.1·sign(w) + 2·0.5·w
-        #expect(s.gradient(of: s.slots[0]).scalars == [2.1, -1.1])
-    }
-
-    @Test func penaltiesSkipBiases() {
-        let s = store(values: [2, -1], gradients: [0, 0], decayed: false)
-        #expect(WeightPenalty(l2: 1).apply(to: s) == 0)
-        #expect(s.gradient(of: s.slots[0]).scalars == [0, 0])
-    }
-}
-
 @Suite struct MetricTests {
     @Test func confusionMatrixScores() {
         var matrix = ConfusionMatrix(classCount: 3)

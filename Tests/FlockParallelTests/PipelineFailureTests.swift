@@ -15,12 +15,13 @@ import Testing
                 let layout = try ParallelLayout(world: communicator, pipelineStages: 2)
                 let model = try Fixture.model()
                 let step = ModelParallelStep(layout: layout, schedule: .oneForwardOneBackward, microBatches: 2)
-                try step.prepare(model: model, configHash: 1)
+                let parts = StepParts.modelParallel(step)
+                try parts.prepare(model: model, configHash: 1)
                 let rows = communicator.rank == 0 ? 9 : 8
                 let (features, targets) = Fixture.batch(rows: rows)
                 var generator = RandomGenerator(seed: 1)
-                _ = try step.computeGradients([MicroBatch(features: features, targets: targets, gradientScale: 1)],
-                                              model: model, loss: Fixture.loss, step: 6, generator: &generator)
+                _ = try parts.computeGradients([MicroBatch(features: features, targets: targets, gradientScale: 1)],
+                                               loss: Fixture.loss, step: 6, generator: &generator)
                 return 0
             }
         }

@@ -90,20 +90,21 @@ struct ShardedModelFixture {
             let step = ModelParallelStep(layout: layout, schedule: schedule, microBatches: microBatches,
                                          partitioning: partitioning)
             step.fillsWaitsWithWeightPasses = fillsWaitsWithWeightPasses
-            try step.prepare(model: model, configHash: 1)
+            let parts = StepParts.modelParallel(step)
+            try parts.prepare(model: model, configHash: 1)
             let replicas = layout.dataParallelSize
             let mine = DistributedSampler.shard(layout.coordinates.data, of: replicas, count: rows)
             let batch = MicroBatch(features: features.gatherRows(Array(mine)), targets: targets.gatherRows(Array(mine)),
                                    gradientScale: Float(mine.count * replicas) / Float(rows))
             var generator = RandomGenerator(seed: 3)
-            let outcomes = try step.computeGradients([batch], model: model, loss: loss, step: 0, generator: &generator)
-            let store = step.shardParameters(of: model)
+            let outcomes = try parts.computeGradients([batch], loss: loss, step: 0, generator: &generator)
+            let store = parts.parameters(of: model)
             let tensors = store.slots.map { slot in
                 ShardTensor(name: slot.name, placement: step.shard!.placements[slot.name]!,
                             values: store.value(of: slot).scalars, gradients: store.gradient(of: slot).scalars)
             }
             return RankResult(tensors: tensors, loss: outcomes.first?.loss ?? .nan, outputs: outcomes.first?.outputs.scalars ?? [],
-                              gradientSquaredNorm: try step.gradientSquaredNorm(of: store),
+                              gradientSquaredNorm: try parts.sharding.squaredNorm(of: store, slots: store.slots),
                               earlyWeightPasses: step.lastProfile.earlyWeightPasses)
         }
     }
@@ -124,11 +125,11 @@ struct ShardedModelFixture {
     static func reference(rows: Int, architecture: Architecture = Architecture()) throws -> (model: Model, loss: Float, outputs: [Float]) {
         let model = try Self.model(architecture)
         let (features, targets) = batch(rows: rows, inputShape: architecture.inputShape, vocabulary: architecture.vocabulary)
-        let step = SingleRankStep()
+        let step = StepParts.singleRank()
         try step.prepare(model: model, configHash: 1)
         var generator = RandomGenerator(seed: 3)
         let outcome = try step.computeGradients([MicroBatch(features: features, targets: targets, gradientScale: 1)],
-                                                model: model, loss: loss, step: 0, generator: &generator)[0]
+                                                loss: loss, step: 0, generator: &generator)[0]
         return (model, outcome.loss, outcome.outputs.scalars)
     }
 

@@ -78,7 +78,7 @@ import Testing
         let (data, saved) = try saved(folder)
         let url = saved.url
         let notes = try LocalCommunicator.run(ranks: 2, deadline: 60) { comm in
-            try LibraryTrainerTests.trainer(data, epochs: 2, strategy: DataParallelStep(layout: try ParallelLayout(world: comm)))
+            try LibraryTrainerTests.trainer(data, epochs: 2, step: .dataParallel(layout: try ParallelLayout(world: comm)))
                 .resume(from: try Checkpoint.load(url))
         }
         #expect(notes[0] == notes[1])

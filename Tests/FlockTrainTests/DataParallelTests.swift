@@ -68,7 +68,7 @@ import Testing
         return try LocalCommunicator.run(ranks: 2, deadline: 60) { comm in
             let training = try TrainingRun(config: config, runDirectory: run, communicator: comm, storePath: store)
             _ = try training.run()
-            guard let parallel = (training.trainer.strategy as? DataParallelStep)?.dataParallel else { throw NotDataParallel() }
+            guard let parallel = (training.trainer.parts.sync as? AllreduceGradientSync)?.dataParallel else { throw NotDataParallel() }
             return (training.trainer.parameters.snapshotParameters(), parallel.buckets.buckets.count,
                     parallel.bucketsStartedDuringBackward)
         }

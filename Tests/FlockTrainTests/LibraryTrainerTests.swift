@@ -31,7 +31,7 @@ struct EpochCounter: Callback {
     }
 
     static func trainer(_ data: TrainingData, epochs: Int, stopAfter: Int = 100,
-                        strategy: any StepStrategy = SingleRankStep()) throws -> Trainer {
+                        step: StepParts = .singleRank()) throws -> Trainer {
         let model = try Model([.dense(units: 32, activation: .relu), .dropout(rate: 0.1),
                                .residual([.dense(units: 32, activation: .tanh)]), .dense(units: 10)],
                               inputShape: data.training.featureShape, seed: 9)
@@ -42,7 +42,7 @@ struct EpochCounter: Callback {
         options.learningRate = 0.01
         options.checkpointing = ModelCheckpoint(monitor: "val_loss", saveBest: 1)
         return try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
-                           optimizer: Adam(), callbacks: [EpochCounter(stopAfter: stopAfter)], strategy: strategy,
+                           optimizer: Adam(), callbacks: [EpochCounter(stopAfter: stopAfter)], step: step,
                            options: options)
     }
 
@@ -169,7 +169,7 @@ struct EpochCounter: Callback {
             options.epochs = 1
             let layout = try ParallelLayout(world: comm)
             let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
-                                      optimizer: SGD(), strategy: DataParallelStep(layout: layout), options: options)
+                                      optimizer: SGD(), step: .dataParallel(layout: layout), options: options)
             return trainer.parameters.withBuffers { Array($0) }
         }
         #expect(states == [[100], [100]])

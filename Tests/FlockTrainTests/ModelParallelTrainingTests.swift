@@ -24,11 +24,11 @@ import Testing
                             normalizer: Normalizer(method: .none, fittingOn: all.features), classCount: 3)
     }
 
-    static func strategy(_ layout: Layout, communicator: any Communicator) throws -> any StepStrategy {
-        guard layout.ranks > 1 else { return SingleRankStep() }
+    static func strategy(_ layout: Layout, communicator: any Communicator) throws -> StepParts {
+        guard layout.ranks > 1 else { return .singleRank() }
         let parallel = try ParallelLayout(world: communicator, pipelineStages: layout.pipeline, tensorWidth: layout.tensor)
-        guard layout.pipeline > 1 || layout.tensor > 1 else { return DataParallelStep(layout: parallel) }
-        return ModelParallelStep(layout: parallel, schedule: .oneForwardOneBackward, microBatches: 4)
+        guard layout.pipeline > 1 || layout.tensor > 1 else { return .dataParallel(layout: parallel) }
+        return .modelParallel(ModelParallelStep(layout: parallel, schedule: .oneForwardOneBackward, microBatches: 4))
     }
 
     /// One rank's parameters after training, each with where it sits in the whole model.
@@ -50,7 +50,7 @@ import Testing
             options.learningRate = 0.01
             options.checkpointing = ModelCheckpoint(monitor: "val_loss", saveBest: 1)
             let trainer = try Trainer(model: model, data: Self.data(), loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
-                                      optimizer: Adam(), strategy: try strategy(layout, communicator: communicator), options: options)
+                                      optimizer: Adam(), step: try strategy(layout, communicator: communicator), options: options)
             trainer.checkpointFolder = communicator.rank == 0 ? folder : nil
             trainer.sharedCheckpointFolder = folder
             if resume { try trainer.resume(from: Checkpoint.load(folder.appendingPathComponent("last"))) }
@@ -58,7 +58,7 @@ import Testing
             let store = trainer.parameters
             return Shard(tensors: Dictionary(uniqueKeysWithValues: store.slots.map { ($0.name, store.value(of: $0)) }),
                          placements: Dictionary(uniqueKeysWithValues: store.slots.compactMap { slot in
-                             trainer.strategy.placement(ofTensor: slot.name).map { (slot.name, $0) }
+                             trainer.parts.sharding.placement(ofTensor: slot.name).map { (slot.name, $0) }
                          }))
         }
         var global = GlobalTensors()

@@ -17,7 +17,7 @@ import Testing
         options.checkpointing = ModelCheckpoint(monitor: "val_loss", saveBest: 1)
         options.nonFinite = terminateOnNaN ? TerminateOnNaN() : nil
         let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
-                                  optimizer: Adam(), strategy: SingleRankStep(), options: options)
+                                  optimizer: Adam(), step: .singleRank(), options: options)
         trainer.checkpointFolder = folder
         return trainer
     }

@@ -49,11 +49,11 @@ import Testing
 
     @Test func aLayoutTheRanksCannotHoldIsAConfigError() throws {
         let config = try decode(["parallel.pipeline=2"])
-        let oneRank = #expect(throws: ConfigError.self) { _ = try config.makeStrategy(communicator: nil) }
+        let oneRank = #expect(throws: ConfigError.self) { _ = try config.makeStepParts(communicator: nil) }
         #expect(oneRank?.description.contains("parallel: 2 pipeline stages × 1 tensor slice need at least 2 ranks") == true,
                 "\(String(describing: oneRank))")
         let messages = try LocalCommunicator.run(ranks: 3, deadline: 30) { communicator -> String in
-            do { _ = try config.makeStrategy(communicator: communicator); return "no error" } catch { return "\(error)" }
+            do { _ = try config.makeStepParts(communicator: communicator); return "no error" } catch { return "\(error)" }
         }
         #expect(messages.allSatisfy { $0.contains("parallel: 3 ranks do not split into 2 pipeline stages × 1 tensor slice") }, "\(messages)")
     }
@@ -62,7 +62,7 @@ import Testing
         let config = try decode(["parallel.pipeline=2", "parallel.partition=[2]"])
         let messages = try LocalCommunicator.run(ranks: 2, deadline: 30) { communicator -> String in
             do {
-                let strategy = try config.makeStrategy(communicator: communicator)
+                let strategy = try config.makeStepParts(communicator: communicator)
                 let model = try config.makeModel(inputShape: [5])
                 try strategy.prepare(model: model, configHash: 1)
                 return "no error"

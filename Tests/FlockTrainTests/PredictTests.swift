@@ -102,8 +102,8 @@ import Testing
         _ = try training.run()
         let trainer = training.trainer
         let validation = try trainer.data.validation.subset(Array(0..<trainer.data.validation.count))
-        let expected = try trainer.strategy.evaluate(features: validation.features, targets: validation.targets,
-                                                     model: trainer.model, loss: trainer.loss)
+        let expected = try trainer.parts.evaluate(features: validation.features, targets: validation.targets,
+                                                  loss: trainer.loss)
         // The same rows raw, as a user would have them: read and split, not normalized.
         let raw = try CSVReader(labelColumn: .name("label")).read(path: ChildProcess.digitsCSV)
             .split(validationFraction: config.data.validationSplit, seed: UInt64(config.seed)).validation

@@ -25,7 +25,7 @@ import Testing
             options.seed = 2
             let layout = try ParallelLayout(world: communicator, tensorWidth: tensor)
             let trainer = try Trainer(model: model, data: Self.data(), loss: .meanSquaredError, optimizer: Adam(),
-                                      strategy: ModelParallelStep(layout: layout, microBatches: 1), options: options)
+                                      step: .modelParallel(ModelParallelStep(layout: layout, microBatches: 1)), options: options)
             _ = try trainer.fit()
             let store = trainer.parameters
             return Dictionary(uniqueKeysWithValues: store.slots.map { ($0.name, store.value(of: $0).scalars) })

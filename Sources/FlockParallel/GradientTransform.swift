@@ -1,0 +1,65 @@
+/// One link of the chain that runs over a phase's gradients after backward (in the style
+/// of optax): a finite check, penalties, clipping, the update, constraints. Each is a
+/// small type; a new kind of gradient work (a sharded update) is a new transform, not a
+/// branch in the trainer.
+public protocol GradientTransform {
+    /// Transforms `update`'s gradients (or, after the update, its parameters) in place;
+    /// returns false to skip the rest of this step. Collective where the sharding plan's
+    /// whole-model questions are.
+    func apply(_ update: GradientUpdate) throws -> Bool
+}
+
+/// What the transforms of one phase of one step work on.
+public struct GradientUpdate {
+    public let parameters: ParameterStore
+    /// The phase's groups (frozen ones included: transforms skip them).
+    public let groups: [ParameterGroup]
+    public let sharding: any ShardingPlan
+    /// The phase's learning rate before each group's multiplier.
+    public let learningRate: Float
+    /// Whether this rank's losses were finite.
+    public let lossFinite: Bool
+    /// Ranks averaging the gradients (a rank's non-finite loss is theirs only when 1).
+    public let dataGroupSize: Int
+
+    public init(parameters: ParameterStore, groups: [ParameterGroup], sharding: any ShardingPlan, learningRate: Float,
+                lossFinite: Bool, dataGroupSize: Int) {
+        self.parameters = parameters
+        self.groups = groups
+        self.sharding = sharding
+        self.learningRate = learningRate
+        self.lossFinite = lossFinite
+        self.dataGroupSize = dataGroupSize
+    }
+
+    /// The slots that move this phase, in buffer order.
+    public var trainableSlots: [ParameterSlot] {
+        groups.filter { !$0.isFrozen }.flatMap(\.slots).sorted { $0.offset < $1.offset }
+    }
+}
+
+/// A phase's transforms in order; after the last, the gradients of every parameter the
+/// phase did not update (frozen, another phase's) are cleared, so nothing leaks into the
+/// next phase or step.
+public struct GradientChain {
+    public var transforms: [any GradientTransform]
+
+    public init(_ transforms: [any GradientTransform]) { self.transforms = transforms }
+
+    /// Runs the transforms; false (and every gradient cleared) when one skips the step.
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        for transform in transforms where try !transform.apply(update) {
+            update.parameters.zeroGradients()
+            return false
+        }
+        let spans = ParameterGroup.spans(of: update.groups, learningRate: 1)
+        var cleared = 0
+        update.parameters.withGradients { gradients in
+            for span in spans + [UpdateSpan(range: gradients.count..<gradients.count, learningRate: 1)] {
+                for i in cleared..<span.range.lowerBound { gradients[i] = 0 }
+                cleared = span.range.upperBound
+            }
+        }
+        return true
+    }
+}

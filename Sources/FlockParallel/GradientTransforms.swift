@@ -1,0 +1,93 @@
+/// Skips a step whose gradients (or, on one rank, whose loss) are not finite; the shards
+/// of a model-parallel job decide together. On with `TerminateOnNaN`.
+public struct SkipNonFiniteStep: GradientTransform {
+    public init() {}
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        var finite = true
+        for slot in update.trainableSlots where finite {
+            finite = update.parameters.withGradient(slot) { $0.allSatisfy(\.isFinite) }
+        }
+        // The averaged gradients are the same on every rank, so every rank decides alike;
+        // a rank's non-finite loss makes them non-finite too.
+        return try update.sharding.allShardsAgree(finite) && (update.dataGroupSize > 1 || update.lossFinite)
+    }
+}
+
+/// L1/L2 penalty gradients on decayed parameters and clipping by value, fused into one
+/// pass over each slot (the same arithmetic as two passes, in one read of the gradients).
+public struct PenalizeAndClipValues: GradientTransform {
+    public let penalty: WeightPenalty
+    /// Clamp every gradient to [−limit, limit]; nil: no clamp.
+    public let limit: Float?
+
+    public init(penalty: WeightPenalty, limit: Float?) {
+        self.penalty = penalty
+        self.limit = limit
+    }
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        let penalty = penalty
+        let clamps = limit != nil, limit = limit ?? .infinity
+        let parameters = update.parameters
+        for slot in update.trainableSlots {
+            let penalized = slot.isDecayed && penalty.isActive
+            parameters.withParameter(slot) { w in
+                parameters.withGradient(slot) { g in
+                    for i in 0..<g.count {
+                        var gradient = g[i]
+                        if penalized { gradient += penalty.gradient(at: w[i]) }
+                        g[i] = clamps ? Swift.min(Swift.max(gradient, -limit), limit) : gradient
+                    }
+                }
+            }
+        }
+        return true
+    }
+}
+
+/// Scales the phase's gradients so their whole-model L2 norm is at most `maxNorm`
+/// (PyTorch's `clip_grad_norm_`; every shard's share counted, replicas once).
+public struct ClipByGlobalNorm: GradientTransform {
+    public let maxNorm: Float
+
+    public init(maxNorm: Float) { self.maxNorm = maxNorm }
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        let slots = update.trainableSlots
+        let norm = Float(try update.sharding.squaredNorm(of: update.parameters, slots: slots).squareRoot())
+        guard norm > maxNorm else { return true }
+        let scale = maxNorm / (norm + 1e-6)
+        for slot in slots {
+            update.parameters.withGradient(slot) { g in
+                for i in 0..<g.count { g[i] *= scale }
+            }
+        }
+        return true
+    }
+}
+
+/// The update: the optimizer moves each group by the phase's learning rate times the
+/// group's multiplier. Holds the optimizer and its state (checkpointed by the trainer).
+public final class ApplyOptimizer: GradientTransform {
+    public var optimizer: any Optimizer
+
+    public init(_ optimizer: any Optimizer) { self.optimizer = optimizer }
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        optimizer.step(update.parameters, spans: ParameterGroup.spans(of: update.groups, learningRate: update.learningRate))
+        return true
+    }
+}
+
+/// The max-norm constraint on the rows of the phase's decayed weights, after the update.
+public struct ConstrainMaxNorm: GradientTransform {
+    public let constraint: MaxNormConstraint
+
+    public init(_ constraint: MaxNormConstraint) { self.constraint = constraint }
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        constraint.apply(to: update.parameters, slots: update.trainableSlots)
+        return true
+    }
+}

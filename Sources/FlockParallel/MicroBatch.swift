@@ -1,0 +1,33 @@
+/// One micro-batch of this rank's share of an optimizer step.
+public struct MicroBatch {
+    /// (n, featureShape…); n may be 0 on a rank that gets no samples of a short batch.
+    public let features: Tensor
+    /// (n, …)
+    public let targets: Tensor
+    /// Backward seed: this micro-batch's weight in the step's mean loss (n·N/G for n
+    /// samples here, N data-parallel ranks and G samples in the whole step), so that after
+    /// averaging over the ranks the gradient is the mean over all G samples.
+    public let gradientScale: Float
+
+    public init(features: Tensor, targets: Tensor, gradientScale: Float) {
+        self.features = features
+        self.targets = targets
+        self.gradientScale = gradientScale
+    }
+
+    public var sampleCount: Int { features.shape.first ?? 0 }
+}
+
+/// What forward produced for a micro-batch: its mean loss and outputs, for metrics.
+public struct MicroBatchOutcome {
+    public let loss: Float
+    /// (n, outputShape…)
+    public let outputs: Tensor
+    public let targets: Tensor
+
+    public init(loss: Float, outputs: Tensor, targets: Tensor) {
+        self.loss = loss
+        self.outputs = outputs
+        self.targets = targets
+    }
+}

@@ -1,0 +1,150 @@
+/// What one optimizer step computes on this rank: forward, losses and backward over its
+/// micro-batches, leaving parameter gradients in the store. It knows nothing of how
+/// gradients meet across ranks (``GradientSync``) or which rank holds what
+/// (``ShardingPlan``); ``StepParts`` puts the three together and the trainer runs them.
+///
+/// The built-in ``ModelStep`` runs a model and one loss; a step of your own computes
+/// anything a tape can differentiate (an extra loss on an intermediate output, two
+/// networks) and keeps every distribution feature: the gradient sync watches
+/// `context.tape`, the trainer reduces the outcomes' losses across the data group.
+///
+/// ```swift
+/// final class AuxiliaryLossStep: TrainStep {
+///     func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome {
+///         var forward = context.beginForward(isTraining: true)
+///         let hidden = context.model.root.layers[0].forward(context.tape.constant(batch.features), context: &forward)
+///         let output = context.model.root.layers[1].forward(hidden, context: &forward)
+///         let tape = context.tape
+///         let objective = tape.add(context.loss(output, target: batch.targets),
+///                                  tape.scale(tape.mean(tape.square(hidden)), by: 0.01))
+///         return context.backward(from: objective, output: output, batch: batch, forward: forward)
+///     }
+/// }
+/// ```
+public protocol TrainStep: AnyObject {
+    /// The phases of one optimizer step, run in order, each followed by its own update of
+    /// its own parameter group (a GAN: the discriminator's, then the generator's). One
+    /// phase over every trainable parameter by default.
+    var phases: [StepPhase] { get }
+
+    /// Called once before training, after the sharding plan and the gradient sync are
+    /// prepared: `environment` holds the parameters this rank trains. Collective for steps
+    /// that talk to other ranks.
+    func prepare(_ environment: StepEnvironment) throws
+
+    /// Called once per optimizer step before its micro-batches (a tensor group agrees on
+    /// its dropout stream here). Collective for steps that talk to other ranks.
+    func beginStep(_ context: inout StepContext) throws
+
+    /// Forward, losses and backward of one micro-batch with samples, seeded with
+    /// `batch.gradientScale`; parameter gradients accumulate in the store. Dropout masks
+    /// and other noise come from `context.generator`.
+    func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome
+
+    /// Loss and outputs in inference mode, with no gradients.
+    func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome
+}
+
+extension TrainStep {
+    public var phases: [StepPhase] { [.whole] }
+    public func prepare(_ environment: StepEnvironment) throws {}
+    public func beginStep(_ context: inout StepContext) throws {}
+
+    /// The model's forward and the loss in inference mode on `context.tape`.
+    public func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {
+        let tape = context.tape
+        tape.reset()
+        defer { tape.reset() }
+        // Inference draws no random numbers; the generator is a placeholder.
+        var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
+        let output = context.model.forward(tape.constant(features), context: &forward)
+        let objective = context.loss(output, target: targets)
+        return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
+    }
+}
+
+/// One part of an optimizer step: the parameters its update moves (by path prefix) and
+/// the optimizer that moves them (nil: the trainer's).
+public struct StepPhase {
+    public let name: String
+    /// Parameter paths starting with one of these are this phase's group; empty: every
+    /// trainable parameter.
+    public let parameterPrefixes: [String]
+    /// This phase's own optimizer (a GAN's two Adams); nil: a fresh copy of the trainer's.
+    public let optimizer: (any Optimizer)?
+
+    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil) {
+        self.name = name
+        self.parameterPrefixes = parameterPrefixes
+        self.optimizer = optimizer
+    }
+
+    /// One phase over every trainable parameter.
+    public static var whole: StepPhase { StepPhase(name: "main") }
+
+    /// Whether the parameter at `path` is this phase's.
+    public func updates(_ path: String) -> Bool {
+        parameterPrefixes.isEmpty || parameterPrefixes.contains { path.hasPrefix($0) }
+    }
+}
+
+/// What a train step works on at this rank, fixed at start-up.
+public final class StepEnvironment {
+    public let model: Model
+    /// The parameters and buffers this rank trains: the model's, or its shard's.
+    public let parameters: ParameterStore
+    public let sharding: any ShardingPlan
+    public let sync: any GradientSync
+    /// A tape on `parameters` whose gradient-ready events reach the gradient sync (reset it
+    /// per micro-batch; its storage is kept).
+    public let tape: Tape
+
+    init(model: Model, parameters: ParameterStore, sharding: any ShardingPlan, sync: any GradientSync) {
+        self.model = model
+        self.parameters = parameters
+        self.sharding = sharding
+        self.sync = sync
+        tape = Tape(parameters: parameters)
+        sync.attach(to: tape)
+    }
+}
+
+/// One optimizer step (or one evaluation) as a train step sees it.
+public struct StepContext {
+    public let environment: StepEnvironment
+    public let loss: Loss
+    /// The optimizer step, for errors.
+    public let step: Int
+    /// Dropout and other training noise; handed back to the trainer after the step.
+    public var generator: RandomGenerator
+    /// Sums across the data group for synchronized statistics in this micro-batch (nil:
+    /// each rank's own).
+    public internal(set) var sumAcrossDataGroup: ((inout [Double]) -> Void)?
+
+    public init(environment: StepEnvironment, loss: Loss, step: Int, generator: RandomGenerator) {
+        self.environment = environment
+        self.loss = loss
+        self.step = step
+        self.generator = generator
+    }
+
+    public var model: Model { environment.model }
+    public var tape: Tape { environment.tape }
+    public var parameters: ParameterStore { environment.parameters }
+
+    /// Resets the tape and starts a forward pass that draws from this context's generator.
+    public func beginForward(isTraining: Bool) -> ForwardContext {
+        tape.reset()
+        return ForwardContext(tape: tape, isTraining: isTraining, generator: generator,
+                              sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
+    }
+
+    /// Backward from `objective` seeded with the batch's weight, keeping what `forward`
+    /// drew; the outcome reports `objective` and `output`.
+    public mutating func backward(from objective: Variable, output: Variable, batch: MicroBatch,
+                                  forward: ForwardContext) -> MicroBatchOutcome {
+        generator = forward.generator
+        tape.backward(from: objective, seed: batch.gradientScale)
+        return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: batch.targets)
+    }
+}

@@ -1,0 +1,67 @@
+/// One phase of an optimizer step as the trainer runs it: the phase, the parameter groups
+/// it moves (from the layers' `trainable` and `lr_multiplier`), its update (optimizer and
+/// state) and the chain of gradient transforms around that update.
+struct PhaseUpdate {
+    let phase: StepPhase
+    let groups: [ParameterGroup]
+    let update: ApplyOptimizer
+    let chain: GradientChain
+}
+
+extension Trainer {
+    /// A phase update for each phase of `parts`' train step, over this rank's parameters.
+    static func phaseUpdates(of parts: StepParts, model: Model, optimizer: any Optimizer,
+                             options: TrainingOptions) -> [PhaseUpdate] {
+        let store = parts.parameters(of: model)
+        return parts.step.phases.map { phase in
+            let slots = store.slots.filter { phase.updates($0.name) }
+            let update = ApplyOptimizer(phase.optimizer ?? optimizer)
+            return PhaseUpdate(phase: phase, groups: ParameterGroup.grouping(slots, scales: model.updateScales),
+                               update: update, chain: options.gradientChain(around: update))
+        }
+    }
+}
+
+extension Trainer {
+    /// The optimizers' state for checkpoints: one phase's buffers as they are; with several
+    /// phases, each buffer named after its phase (`discriminator/first_moment`).
+    var optimizerState: [String: [Float]] {
+        guard phaseUpdates.count > 1 else { return optimizer.stateBuffers }
+        var buffers: [String: [Float]] = [:]
+        for phase in phaseUpdates {
+            for (name, values) in phase.update.optimizer.stateBuffers { buffers["\(phase.phase.name)/\(name)"] = values }
+        }
+        return buffers
+    }
+
+    /// Restores what `optimizerState` saved; every phase has taken `stepCount` updates.
+    func restoreOptimizerState(_ buffers: [String: [Float]], stepCount: Int) throws {
+        guard phaseUpdates.count > 1 else {
+            return try phaseUpdates[0].update.optimizer.restore(stateBuffers: buffers, stepCount: stepCount)
+        }
+        let phaseNames = Set(phaseUpdates.map(\.phase.name))
+        if let stray = buffers.keys.sorted().first(where: { !phaseNames.contains(String($0.prefix { $0 != "/" })) }) {
+            throw OptimizerStateError(description: "optimizer state has a buffer '\(stray)' of no phase of this step (phases: \(phaseUpdates.map(\.phase.name).joined(separator: ", ")))")
+        }
+        for phase in phaseUpdates {
+            let prefix = phase.phase.name + "/"
+            let own = buffers.filter { $0.key.hasPrefix(prefix) }
+            try phase.update.optimizer.restore(stateBuffers: Dictionary(uniqueKeysWithValues: own.map { (String($0.key.dropFirst(prefix.count)), $0.value) }),
+                                               stepCount: stepCount)
+        }
+    }
+}
+
+extension TrainingOptions {
+    /// The transforms these options ask for, in order: skip a non-finite step, penalties
+    /// and clipping by value (one pass), clipping by norm, `update`, the max-norm constraint.
+    func gradientChain(around update: ApplyOptimizer) -> GradientChain {
+        var transforms: [any GradientTransform] = []
+        if nonFinite != nil { transforms.append(SkipNonFiniteStep()) }
+        if penalty.isActive || clipValue != nil { transforms.append(PenalizeAndClipValues(penalty: penalty, limit: clipValue)) }
+        if let clipNorm { transforms.append(ClipByGlobalNorm(maxNorm: clipNorm)) }
+        transforms.append(update)
+        if let maxNorm { transforms.append(ConstrainMaxNorm(maxNorm)) }
+        return GradientChain(transforms)
+    }
+}
