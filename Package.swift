@@ -39,7 +39,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "FlockTrain", dependencies: [
-            "FlockParallel", "FlockData", "FlockStore", "FlockReport",
+            "FlockParallel", "FlockData", "FlockStore",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
         .testTarget(name: "FlockBenchTests", dependencies: ["FlockBench", "FlockComm"]),
-        .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "FlockReport", "FlockTrain", "FlockSweep"]),
+        .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "Flock", "FlockReport", "FlockTrain", "FlockSweep"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -42,22 +42,23 @@ public struct FunctionRunner: TrialRunner {
 public struct InProcessRunner: TrialRunner {
     let sweep: SweepConfig
     let storePath: String?
+    let prepare: @Sendable (TrainingRun) throws -> Void
 
-    public init(sweep: SweepConfig, storePath: String?) {
+    /// `prepare` sees each trial's run before it trains (`flock sweep` attaches the
+    /// observers its config asks for).
+    public init(sweep: SweepConfig, storePath: String?, prepare: @escaping @Sendable (TrainingRun) throws -> Void = { _ in }) {
         self.sweep = sweep
         self.storePath = storePath
+        self.prepare = prepare
     }
 
     public func run(_ trial: TrialAssignment, report: @escaping @Sendable (Int, Double) -> Bool) throws -> TrialResult {
         let config = try sweep.trialConfig(trial.params)
         let training = try TrainingRun(config: config, runDirectory: trial.runDirectory.path, resume: trial.resume, storePath: storePath)
-        let metric = sweep.metric
+        try prepare(training)
+        training.trainer.observers.append(TrialPruning(metric: sweep.metric, report: report))
         do {
-            let summary = try training.run { record in
-                guard let value = record.metrics[metric] else { return }
-                // Unwinds out of training at once; caught just below.
-                if report(record.epoch, value) { throw RunPruned(value: value) }
-            }
+            let summary = try training.run()
             return .complete(try objective(summary))
         } catch let pruned as RunPruned {
             return .pruned(pruned.value)

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 /// Epoch-end callbacks, best weights, and TerminateOnNaN.
 extension Trainer {
@@ -58,11 +57,11 @@ extension Trainer {
               canRollBack[0] == 1, let folder else { throw error }
         policy.state.rollbacks += 1
         let scale = progress.learningRateScale * policy.lrFactor
-        if rank == 0 {
-            Logger(label: "flock.train").warning("\(error.detail) at step \(error.step) (epoch \(error.epoch), batch \(error.batch)): rolling back to the last checkpoint with the learning rate ×\(policy.lrFactor) (rollback \(policy.state.rollbacks) of \(policy.maxRollbacks))")
-        }
         try resume(from: Checkpoint.load(folder.appendingPathComponent("last"), expectingConfig: options.identity))
         options.nonFinite = policy
         progress.learningRateScale = scale
+        let event = RollbackEvent(error: error, learningRateFactor: policy.lrFactor, learningRateScale: scale,
+                                  rollbacks: policy.state.rollbacks, maxRollbacks: policy.maxRollbacks)
+        for observer in observers { observer.rolledBack(event) }
     }
 }

@@ -63,7 +63,7 @@ extension Trainer {
         }
         try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state)
         for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
-        onCheckpoint?(folder.appendingPathComponent(name), state)
+        for observer in observers { observer.checkpointWritten(folder.appendingPathComponent(name), state: state) }
     }
 
     /// Continues from `checkpoint`: weights and buffers, optimizer state, position, RNG

@@ -32,12 +32,11 @@ public final class Trainer {
     public var checkpointFolder: URL?
     /// Where every rank can find rank 0's checkpoints (for NaN rollbacks).
     public var sharedCheckpointFolder: URL?
-    /// Called after every optimizer step.
-    public var onBatch: ((BatchProgress) -> Void)?
+    /// What watches training (logging, files, the store, TensorBoard, a pruner); see
+    /// `TrainingObserver`.
+    public var observers: [any TrainingObserver] = []
     /// What `init_from` loaded, skipped and left fresh (nil: the config has no init_from).
     public internal(set) var initializationReport: InitializationReport?
-    /// Called on rank 0 after each checkpoint is written.
-    public var onCheckpoint: ((URL, TrainingState) -> Void)?
     let sampleOrder: SampleOrder
     let sampler: DistributedSampler
     let metricNames: [MetricName]
@@ -63,6 +62,7 @@ public final class Trainer {
     public init(model: Model, data: TrainingData, loss: Loss, optimizer: any Optimizer,
                 callbacks: [any Callback] = [], step: StepParts = .singleRank(),
                 options: TrainingOptions = TrainingOptions()) throws {
+        MemoryTuning.retainFreedMemory()
         try options.validate()
         let dataRanks = step.dataGroupSize
         guard options.batchSize % dataRanks == 0 else {
@@ -102,9 +102,22 @@ public final class Trainer {
     public var completedEpochs: Int { progress.position.epoch }
 
     /// Runs the remaining epochs; `onEpoch` sees each epoch's record (the same on every
-    /// rank). Throws `NonFiniteLossError` when TerminateOnNaN stops the run.
-    /// `onEpoch` may throw to end training at once (a sweep's pruner does); the error is rethrown.
+    /// rank), after the observers. Throws `NonFiniteLossError` when TerminateOnNaN stops
+    /// the run. `onEpoch` (or an observer) may throw to end training at once; the error is
+    /// rethrown.
     public func fit(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
+        for observer in observers { observer.trainingBegan(self) }
+        do {
+            let summary = try runEpochs(onEpoch: onEpoch)
+            for observer in observers { observer.trainingEnded(.success(summary)) }
+            return summary
+        } catch {
+            for observer in observers { observer.trainingEnded(.failure(error)) }
+            throw error
+        }
+    }
+
+    private func runEpochs(onEpoch: (EpochRecord) throws -> Void) throws -> TrainingSummary {
         var stoppedEarly = false
         var epochsRun = progress.position.epoch
         epochs: while progress.position.epoch < options.epochs {
@@ -154,8 +167,10 @@ public final class Trainer {
             // Log the epoch before checkpointing it: a kill in between resumes from the
             // previous checkpoint and logs the epoch again (resume drops the stale line),
             // where the other order would leave the epoch unlogged.
-            try onEpoch(EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                    samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: progress.tracker.best))
+            let record = EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
+                                     samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: progress.tracker.best)
+            for observer in observers { try observer.epochEnded(record) }
+            try onEpoch(record)
             if let checkpointing = options.checkpointing {
                 try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1), monitored: metrics[checkpointing.monitor])
             }
@@ -171,11 +186,12 @@ public final class Trainer {
     }
 
     private func reportBatch(epoch: Int, startBatch: Int, started: UInt64, loss: Double) {
-        guard let onBatch else { return }
+        guard !observers.isEmpty else { return }
         let done = progress.position.batchInEpoch, count = data.training.count, batch = options.batchSize
-        onBatch(BatchProgress(epoch: epoch + 1, batchesDone: done, batches: sampler.batchesPerEpoch, loss: loss,
-                              seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-                              samples: min(done * batch, count) - min(startBatch * batch, count)))
+        let report = BatchProgress(epoch: epoch + 1, batchesDone: done, batches: sampler.batchesPerEpoch, loss: loss,
+                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+                                   samples: min(done * batch, count) - min(startBatch * batch, count))
+        for observer in observers { observer.batchEnded(report) }
     }
 
     /// The scheduled learning rate for the next step, times the plateau/rollback factor.

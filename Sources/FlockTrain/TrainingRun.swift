@@ -1,9 +1,10 @@
-import FlockReport
 import Foundation
 
 /// `flock train` as a library call: everything that can fail on bad input (config,
 /// data, model shape, a model that differs between ranks) is checked before the run
-/// directory is created, so a bad job leaves nothing behind. Only rank 0 writes.
+/// directory is created, so a bad job leaves nothing behind. Only rank 0 writes. The
+/// metrics files, the store and the log are observers of the trainer; add your own
+/// (TensorBoard's, `Flock.attachConfiguredObservers`) to `trainer.observers`.
 public struct TrainingRun {
     public let trainer: Trainer
     public let config: TrainingConfig
@@ -12,8 +13,6 @@ public struct TrainingRun {
     /// The experiment store the run is recorded in (rank 0 only).
     public let store: ExperimentStore?
     private let runID: String
-    /// `callbacks.tensorboard`: event files of the per-epoch scalars (rank 0 only).
-    private let tensorBoard: TensorBoardWriter?
     private let heartbeat: RunHeartbeat?
     /// What a resume could not carry over exactly (another layout); empty otherwise.
     public private(set) var resumeNotes: [String] = []
@@ -71,57 +70,29 @@ public struct TrainingRun {
                                          directory: created.url.path, pid: Int(ProcessInfo.processInfo.processIdentifier)))
             heartbeat = RunHeartbeat(store: store, runID: runID)
             try? store.recordBLAS(runID: runID, BLASChoice.current().json)
-            let id = runID
-            trainer.onCheckpoint = { url, state in
-                // The store is a record of the run; a failed write must not kill training.
-                try? store.recordCheckpoint(CheckpointRecord(runID: id, name: url.lastPathComponent, epoch: state.epoch,
-                                                             step: state.step, path: url.path))
-                if let kept = state.keptCheckpoints {
-                    try? store.removeCheckpoints(runID: id, keeping: kept)
-                }
-            }
+            trainer.observers += [RunMetricsFiles(directory: created, csv: config.callbacks.csvLogger),
+                                  RunStoreRecorder(store: store, runID: runID)]
             self.store = store
         } else {
             store = nil
             heartbeat = nil
         }
-        tensorBoard = try created.flatMap { config.callbacks.tensorBoard ? try TensorBoardWriter(directory: $0.url) : nil }
+        trainer.observers.append(TrainingLog(rank: rank))
     }
 
-    /// Trains, appending each epoch to `metrics.jsonl` and the store, then writes
-    /// `summary.json`, `model.safetensors` and `preprocessing.json`.
+    /// Trains (the observers append each epoch to `metrics.jsonl` and the store), then
+    /// writes `summary.json`, `model.safetensors` and `preprocessing.json`.
     public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
-        var writeError: (any Error)?
         defer { heartbeat?.stop() }
-        let summary: TrainingSummary
-        do {
-            summary = try trainer.fit { record in
-                if let directory {
-                    do { try directory.appendMetrics(record, csv: config.callbacks.csvLogger) } catch {
-                        writeError = writeError ?? error
-                    }
-                }
-                do { try store?.recordEpoch(runID: runID, epoch: record.epoch, metrics: record.metrics, best: record.best) } catch {
-                    writeError = writeError ?? error
-                }
-                do {
-                    try tensorBoard?.write(step: record.epoch, scalars: TensorBoardWriter.scalars(ofEpoch: record.metrics.merging(
-                        ["lr": Double(record.learningRate), "seconds": record.seconds, "samples_per_second": record.samplesPerSecond]) { $1 }))
-                } catch { writeError = writeError ?? error }
-                try onEpoch(record)
-            }
-        } catch let pruned as RunPruned {
-            try? store?.finishRun(id: runID, status: .pruned)
-            throw pruned
-        } catch {
-            try? store?.finishRun(id: runID, status: .failed, error: "\(error)")
-            throw error
+        if config.callbacks.tensorBoard && directory != nil
+            && !trainer.observers.contains(where: { $0.configField == "callbacks.tensorboard" }) {
+            throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
-        try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
+        let summary = try trainer.fit(onEpoch: onEpoch)
         // Collective (a sharded model's pieces come together on rank 0), so before rank 0
         // alone may throw a write error.
         let whole = try trainer.wholeModelState()
-        if let writeError { throw writeError }
+        if let failure = trainer.observers.lazy.compactMap(\.deferredFailure).first { throw failure }
         if let directory, let whole {
             try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
                                  to: directory.url.appendingPathComponent("model.safetensors"))
@@ -131,14 +102,4 @@ public struct TrainingRun {
         }
         return summary
     }
-}
-
-/// Thrown from an epoch callback to stop a run that a hyperparameter sweep pruned.
-public struct RunPruned: Error, CustomStringConvertible {
-    /// The objective when it was pruned.
-    public let value: Double
-
-    public init(value: Double) { self.value = value }
-
-    public var description: String { "pruned at objective \(value)" }
 }

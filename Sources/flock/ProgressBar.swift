@@ -5,14 +5,14 @@ import Foundation
 /// loss so far, samples/s and time left in the epoch. Nothing when output is redirected
 /// (then the plain per-epoch lines are the log), nor under mpirun, which gives its ranks a
 /// pseudo-terminal even when the job's output goes to a file.
-final class ProgressBar {
+final class ProgressBar: TrainingObserver {
     private var lastDraw = 0.0
 
     static func forStandardOutput() -> ProgressBar? {
         isatty(STDOUT_FILENO) != 0 && !MPIEnvironment.launchedByMPIRun() ? ProgressBar() : nil
     }
 
-    func update(_ progress: BatchProgress) {
+    func batchEnded(_ progress: BatchProgress) {
         // Redraw at most ten times a second.
         guard progress.seconds - lastDraw >= 0.1 || progress.batchesDone == progress.batches else { return }
         lastDraw = progress.seconds
@@ -26,7 +26,7 @@ final class ProgressBar {
         FileHandle.standardOutput.write(Data(line.utf8))
     }
 
-    func finishEpoch() {
+    func epochEnded(_ record: EpochRecord) {
         FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
         lastDraw = 0
     }

@@ -30,7 +30,7 @@ struct SweepCommand: ParsableCommand {
             let runner: any TrialRunner
             switch sweep.launcher {
             case .inProcess:
-                runner = InProcessRunner(sweep: sweep, storePath: storePath)
+                runner = InProcessRunner(sweep: sweep, storePath: storePath) { try $0.attachConfiguredObservers() }
             case .subprocess, .mpirun, .slurm:
                 // Before anything is written: a missing sbatch is the sweep file's problem.
                 let slurm = sweep.launcher == .slurm ? try SlurmCommands.locate() : nil

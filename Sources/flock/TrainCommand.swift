@@ -67,6 +67,7 @@ struct TrainCommand: ParsableCommand {
         if isLeader { print(BLASChoice.current()) }
         let training = try TrainingRun(config: resolved, runDirectory: runDirectory, communicator: communicator,
                                        resume: resume, storePath: store)
+        try training.attachConfiguredObservers()
         if let directory = training.directory {
             print(resume ? "resuming \(directory.url.path) after epoch \(training.trainer.completedEpochs)"
                          : "run directory: \(directory.url.path)")
@@ -75,10 +76,9 @@ struct TrainCommand: ParsableCommand {
         if isLeader, let report = training.trainer.initializationReport { print(report) }
         let plan = training.trainer.parts.sharding.summary
         if isLeader && !plan.isEmpty { print(plan) }
-        let bar = isLeader ? ProgressBar.forStandardOutput() : nil
-        if let bar { training.trainer.onBatch = { bar.update($0) } }
+        // The bar clears its line at an epoch's end before the epoch's line is printed.
+        if isLeader, let bar = ProgressBar.forStandardOutput() { training.trainer.observers.append(bar) }
         let summary = try training.run { record in
-            bar?.finishEpoch()
             if isLeader { print(ProgressLine.epoch(record, of: resolved.epochs)) }
         }
         if isLeader { print(ProgressLine.summary(summary)) }
@@ -98,6 +98,7 @@ extension TrainCommand {
         let parent = runDirectory ?? RunDirectory.defaultPath(name: resolved.name)
         let summary = try CrossValidation.run(resolved, folds: folds, runDirectory: parent, communicator: communicator,
                                               storePath: store) { fold, run in
+            try run.attachConfiguredObservers()
             if isLeader { print("fold \(fold + 1)/\(folds): \(run.directory?.url.path ?? parent)") }
         }
         if isLeader {

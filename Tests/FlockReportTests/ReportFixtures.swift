@@ -1,6 +1,6 @@
 import FlockTestSupport
 import Foundation
-import FlockTrain
+import Flock
 
 /// Short real training runs on the digits data, as `flock train` makes them.
 enum ReportFixtures {
@@ -21,6 +21,7 @@ enum ReportFixtures {
         let run = folder.url.appendingPathComponent(name)
         let training = try TrainingRun(config: config, runDirectory: run.path,
                                        storePath: folder.url.appendingPathComponent("flock.sqlite").path)
+        try training.attachConfiguredObservers()
         _ = try training.run(onEpoch: onEpoch)
         return run
     }

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Records a run in the experiment store as it goes: each epoch's metrics, each checkpoint
+/// (and which are kept), and how the run ended. The store is a record of the run: a
+/// checkpoint or status write that fails never stops training; an epoch that cannot be
+/// recorded fails the run once training is over.
+final class RunStoreRecorder: TrainingObserver {
+    let store: ExperimentStore
+    let runID: String
+    private(set) var deferredFailure: (any Error)?
+
+    init(store: ExperimentStore, runID: String) {
+        self.store = store
+        self.runID = runID
+    }
+
+    func epochEnded(_ record: EpochRecord) throws {
+        do { try store.recordEpoch(runID: runID, epoch: record.epoch, metrics: record.metrics, best: record.best) } catch {
+            deferredFailure = deferredFailure ?? error
+        }
+    }
+
+    func checkpointWritten(_ folder: URL, state: TrainingState) {
+        try? store.recordCheckpoint(CheckpointRecord(runID: runID, name: folder.lastPathComponent, epoch: state.epoch,
+                                                     step: state.step, path: folder.path))
+        if let kept = state.keptCheckpoints { try? store.removeCheckpoints(runID: runID, keeping: kept) }
+    }
+
+    func trainingEnded(_ outcome: Result<TrainingSummary, any Error>) {
+        switch outcome {
+        case .success(let summary):
+            try? store.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
+        case .failure(let request as any RunEndingRequest):
+            try? store.finishRun(id: runID, status: request.status)
+        case .failure(let error):
+            try? store.finishRun(id: runID, status: .failed, error: "\(error)")
+        }
+    }
+}
