@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "FlockSweepTests", dependencies: ["FlockTestSupport", "FlockSweep"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.
         .executableTarget(name: "flock-mpi-check", dependencies: ["FlockComm"], path: "Tests/FlockMPICheck"),
+        .executableTarget(name: "flock-fault-runner", dependencies: ["FlockTrain"], path: "Tests/FlockFaultRunner"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
         .testTarget(name: "FlockBenchTests", dependencies: ["FlockBench", "FlockComm"]),
         .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "Flock", "FlockReport", "FlockTrain", "FlockSweep"]),

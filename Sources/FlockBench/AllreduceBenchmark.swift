@@ -1,3 +1,4 @@
+import FlockComm
 import FlockSweep
 import FlockTrain
 import Foundation

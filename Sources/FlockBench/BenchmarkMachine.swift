@@ -1,3 +1,5 @@
+import FlockComm
+import FlockTensor
 import FlockTrain
 import Foundation
 

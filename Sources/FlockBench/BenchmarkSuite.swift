@@ -1,3 +1,6 @@
+import FlockParallel
+import FlockTensor
+import FlockTrain
 import Foundation
 
 /// `flock bench all`: every benchmark, each as its own `flock bench … --json` process
@@ -54,14 +57,8 @@ public struct BenchmarkSuite {
     static func runJSON(executable: URL, arguments: [String], mpi: Bool) -> Result<[String: Any], Failure> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = mpi ? ["mpirun", "--oversubscribe", "-np", "2", executable.path, "bench"] + arguments
+        process.arguments = mpi ? MPIRunCommand(ranks: 2).words(running: executable.path, ["bench"] + arguments)
                                 : [executable.path, "bench"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        if getuid() == 0 {
-            environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-            environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        }
-        process.environment = environment
         // Standard error goes to a file: reading two pipes one after the other can block
         // forever on a child that fills the other.
         let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("flock-bench-\(UUID().uuidString).err")

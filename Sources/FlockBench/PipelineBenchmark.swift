@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockParallel
+import FlockTensor
 import FlockTrain
 import Foundation
 

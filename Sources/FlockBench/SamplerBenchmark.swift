@@ -1,4 +1,7 @@
+import FlockParallel
+import FlockStore
 import FlockSweep
+import FlockTensor
 import FlockTrain
 import Foundation
 

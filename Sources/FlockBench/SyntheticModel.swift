@@ -1,3 +1,6 @@
+import FlockNN
+import FlockParallel
+import FlockTensor
 import FlockTrain
 import Foundation
 

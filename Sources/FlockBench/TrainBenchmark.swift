@@ -1,4 +1,7 @@
+import FlockNN
+import FlockParallel
 import FlockSweep
+import FlockTensor
 import FlockTrain
 import Foundation
 

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Random transforms of training samples: horizontal and vertical flips and a random crop

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// One cell of a CSV file, for errors and reports: 1-based line in the file, column name.
 public struct CSVCell: Sendable, Equatable, CustomStringConvertible {
     /// The physical line the cell's row starts on.

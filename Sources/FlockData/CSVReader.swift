@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Reads a CSV file of numbers (and, in the label column, numbers or class names): every

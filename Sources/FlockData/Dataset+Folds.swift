@@ -1,3 +1,5 @@
+import FlockTensor
+
 extension Dataset {
     /// The sample indices of each of `k` folds: a seeded permutation cut into `k`
     /// consecutive parts whose sizes differ by at most one (larger first). Every sample is

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Samples held in memory: `features` (N, featureShape…) and `targets` (N) for class
 /// indices or scalar regression targets, (N, k) for vector targets.
 public struct Dataset: Sendable, Equatable {

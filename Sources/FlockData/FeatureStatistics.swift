@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Per-column statistics of feature rows, gathered a block of rows at a time (so a file
 /// larger than memory can be fitted in one pass): count of present values, sum and sum
 /// of squares in Double, min and max. Missing values (NaN) are counted apart.

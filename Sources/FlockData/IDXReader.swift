@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Reads the IDX format of MNIST (LeCun et al.): a big-endian header — two zero bytes,

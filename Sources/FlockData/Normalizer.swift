@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Per-feature scaling fitted on the training split only and then applied unchanged to
 /// validation and test data (so no statistic leaks from held-out samples).
 public struct Normalizer: Sendable, Equatable, Codable {

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// The order an epoch visits a source's samples in, a function of (seed, epoch) only, so
 /// a resumed run and every rank of a data-parallel job compute the same order.
 ///

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Samples a trainer draws batches from, by position 0..<count: a `Dataset` held in
 /// memory, or a `StreamedDataset` that reads its file a block of rows at a time.
 public protocol SampleSource: Sendable {

@@ -1,3 +1,4 @@
+import FlockTensor
 import Synchronization
 
 /// A split of a file too large to hold, read a block of rows at a time: position `p` is

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// An epoch's sample order drawn with replacement, sample i with probability proportional
 /// to `weights[i]` (PyTorch's `WeightedRandomSampler`), from (seed, epoch) alone — a
 /// resumed run and every data-parallel rank draw the same order. `balancingClasses` weighs

@@ -1,3 +1,5 @@
+import FlockTensor
+
 extension Activation {
     /// Parses an optional config name, naming the field at `path` when it is unknown.
     public static func decode(_ name: String?, path: String) throws -> Activation? {

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// An activation on its own, for models that list it as a separate layer.
 public struct ActivationLayer: Layer {
     public let activation: Activation

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// AdaGrad (Duchi et al. 2011), as PyTorch's `torch.optim.Adagrad`:
 ///
 ///     g ← g + λ·p;  s ← s + g²;  p ← p − lr · g / (√s + ε)

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as PyTorch's

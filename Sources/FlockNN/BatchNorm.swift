@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Batch normalization (Ioffe & Szegedy 2015) over channel axis 1 of (C, …) per-sample
 /// inputs: in training, each channel is normalized with the mean and (biased) variance
 /// over the batch and the spatial positions, and the running statistics move toward them

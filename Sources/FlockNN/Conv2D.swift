@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A 2-D convolution over per-sample (C, H, W) inputs: `y = activation(conv(x, W) + b)`,
 /// computed as im2col and one sgemm over the whole batch (per channel group).
 ///

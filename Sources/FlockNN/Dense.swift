@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A fully connected layer on the last axis, `y = activation(x · Wᵀ + b)`: an input of
 /// per-sample shape (…, C) gives (…, units), so Dense over (B, T, C) maps every position.
 ///

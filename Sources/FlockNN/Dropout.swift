@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Inverted dropout (Srivastava et al. 2014): in training each element is zeroed with
 /// probability `rate` and survivors are scaled by 1/(1 − rate); at inference it is the identity.
 public struct Dropout: Layer {

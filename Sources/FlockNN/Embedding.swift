@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A lookup table of learned vectors, one per token id: per-sample token ids (T) give
 /// (T, D). The ids are the feature values as the data holds them (integers in 0..<V, no
 /// normalization: `data.sequence.tokens` checks them when the data is read).

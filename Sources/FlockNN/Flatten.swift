@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Flattens every per-sample dimension into one: (B, d1, d2, …) → (B, d1·d2·…).
 public struct Flatten: Layer {
     public let outputShape: [Int]

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// GRU step, PyTorch's gate order (reset r, update z, new n); the reset gate scales the
 /// hidden projection of n *after* its bias, as PyTorch and cuDNN do:
 ///

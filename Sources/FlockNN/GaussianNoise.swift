@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Additive Gaussian noise N(0, σ²) on its input during training, a regularizer (as
 /// Keras' `GaussianNoise`); the identity at inference. Put first, it perturbs the inputs.
 public struct GaussianNoise: Layer {

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// The mean of each channel's plane: per-sample (C, H, W) → (C).
 public struct GlobalAveragePool: Layer {
     public let outputShape: [Int]

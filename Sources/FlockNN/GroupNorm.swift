@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Group normalization (Wu & He 2018): each sample's channels (axis 0 of the per-sample
 /// shape) are split into `groups` runs, each normalized over its channels and spatial
 /// positions; γ and β are per channel. `groups: 1` is layer normalization over (C, H, W)

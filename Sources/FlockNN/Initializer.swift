@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// How a parameter's first values are drawn. Seeded: every draw comes from the caller's

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// LSTM step, PyTorch's gate order (input i, forget f, cell g, output o), each block
 /// the sum of its input and hidden projections:
 ///

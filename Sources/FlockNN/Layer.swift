@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// What a layer needs while it runs forward on one rank.
 public struct ForwardContext {
     public let tape: Tape

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Layer normalization (Ba et al. 2016): each sample is normalized on its own, over the
 /// last axis (`axes: last`, as transformers use it, γ and β of that axis' size) or over
 /// every per-sample axis (`axes: all`, γ and β of the per-sample shape).

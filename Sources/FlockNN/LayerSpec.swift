@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A layer kind's description before it is built: what one entry of a config's `model:`
 /// list holds (`{type: dense, units: 128}`) and what Swift code writes
 /// (`.dense(units: 128)`). Decoding checks every field and names it in errors

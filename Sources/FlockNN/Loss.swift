@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A training objective. Classification losses take class indices as targets
 /// (`crossEntropy`) or 0/1 targets (`binaryCrossEntropy`); regression losses take
 /// targets of the prediction's shape.

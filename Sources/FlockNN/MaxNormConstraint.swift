@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// The max-norm constraint (Srebro & Shraibman 2005; Srivastava et al. 2014, with
 /// dropout): after each update, every unit's incoming weight vector — a row of a weight
 /// (out, in…), PyTorch's layout — is scaled back onto the ball of radius `maxNorm` when

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A built model: its layers (a root `Sequential` at path `layers`) and the store that
 /// holds their parameters and buffers.
 ///
@@ -33,6 +35,7 @@ public final class Model {
         root = try Sequential(layers, inputShape: inputShape, builder: &builder)
         generator = builder.generator
         updateScales = builder.updateScales
+        parameters.compact()
         // Every slot built here must be listed by some layer: checkpoints, partitioning
         // and the consistency check walk the layer tree.
         let listed = Set(root.allParameters.map(\.index)), listedBuffers = Set(root.allBuffers.map(\.index))

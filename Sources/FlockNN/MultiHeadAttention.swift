@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Multi-head self-attention (Vaswani et al. 2017) over a sequence (B, T, D):
 /// Q = x·W_qᵀ + b_q, K, V likewise, per head h `softmax(Q_h K_hᵀ/√d + mask) V_h`, the
 /// heads side by side, then the output projection W_o.

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Updates parameters from their gradients. Each optimizer is one loop over the
 /// store's flat buffers; the same loop clears the gradients for the next step.
 ///

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Parameters that share an update rule: a learning-rate multiplier and whether they move
 /// at all. A layer's `lr_multiplier` and `trainable: false` put its parameters in their own
 /// group; a step's phase picks the groups it updates.

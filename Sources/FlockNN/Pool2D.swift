@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Max or average pooling over per-sample (C, H, W) inputs, each channel on its own.
 /// Average pooling counts only the positions inside the input (SAME padding never
 /// dilutes a border window).

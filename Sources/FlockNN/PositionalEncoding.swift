@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Adds where each position is to a sequence (B, T, D): the fixed sinusoids of Vaswani et

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// RMSprop (Hinton, Coursera lecture 6e), as PyTorch's `torch.optim.RMSprop`:
 ///
 ///     g ← g + λ·p;  s ← α·s + (1 − α)·g²;  p ← p − lr · g / (√s + ε)

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A recurrent layer over a sequence (B, T, C), unrolled on the tape so backward is
 /// backpropagation through time. Each step mixes the input's projection
 /// x_t·W_ihᵀ + b_ih (one sgemm for every step at once) with the hidden state's

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A skip connection around a block (He et al. 2016): `y = shortcut(x) + block(x)`. The
 /// block is a `Sequential` at `<path>.block`. The shortcut is the identity when the block
 /// keeps the per-sample shape; otherwise a projection at `<path>.projection`: the layers

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Stochastic gradient descent with optional momentum (Polyak) and Nesterov momentum
 /// (Sutskever et al. 2013), as PyTorch's `torch.optim.SGD` with dampening 0:
 ///

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A depthwise-separable convolution (Chollet 2017): a depthwise k×k convolution (one
 /// filter per input channel, `depth_multiplier` of them) then a pointwise 1×1
 /// convolution to `filters` channels, with the bias and activation on the pointwise part.

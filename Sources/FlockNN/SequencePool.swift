@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Reduces a sequence (B, T, C) to one vector per sample (B, C) for a classifier head:
 /// the `mean` over positions (skipping padding when an embedding marked it), the `last`
 /// position (a recurrent layer's summary, or a causal model's), or the `first` (a CLS

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Layers applied in order. Child `i` lives at path `<path>.i`; the model's root is a
 /// `Sequential` at `layers`, so parameters are named `layers.0.weight`, and a
 /// `Sequential` nested in a `Residual` gives `layers.3.block.0.weight`.

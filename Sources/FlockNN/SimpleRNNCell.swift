@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Elman RNN step: h_t = tanh(x-part + h-part), one gate block.
 public enum SimpleRNNCell: RecurrentCell {
     public static let typeName = "simple_rnn"

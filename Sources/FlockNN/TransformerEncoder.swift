@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// A pre-norm Transformer encoder block (as GPT-2 and most modern encoders; Xiong et al.
 /// 2020) on a sequence (B, T, D):
 ///

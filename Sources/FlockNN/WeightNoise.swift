@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Gaussian weight noise (Graves 2011; An 1996): each step's forward and backward run on
 /// weights perturbed by N(0, σ²), and the update applies to the unperturbed weights, so
 /// training prefers minima that are flat under such perturbations. Decayed parameters

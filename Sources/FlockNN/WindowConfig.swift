@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Decoding helpers shared by the convolution and pooling kinds: a size given as one
 /// integer (`kernel: 3`) or a pair (`kernel: [3, 1]`, rows then columns), and SAME/VALID
 /// padding by name.

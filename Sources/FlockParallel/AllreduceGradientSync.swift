@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+
 /// Gradients averaged across a data group with allreduces, bucket by bucket while backward
 /// runs (see ``DataParallel``); only a step's last micro-batch synchronizes, the others
 /// accumulate locally. Every replica starts a step from the first replica's running

@@ -1,3 +1,5 @@
+import FlockComm
+import FlockTensor
 import Foundation
 
 /// Data parallelism for one rank: the gradient buffer lives in memory the communicator

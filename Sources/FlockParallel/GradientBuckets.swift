@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Gradient buckets: contiguous ranges of the flat gradient buffer, in the order
 /// backward finishes their parameters.
 ///

@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+
 /// How the gradients of the ranks that hold the same parameters meet: not at all (one
 /// rank, or each rank its own shard), or averaged across a data group
 /// (``AllreduceGradientSync``); a reduce-scatter for sharded data parallelism is another

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// One link of the chain that runs over a phase's gradients after backward (in the style
 /// of optax): a finite check, penalties, clipping, the update, constraints. Each is a
 /// small type; a new kind of gradient work (a sharded update) is a new transform, not a

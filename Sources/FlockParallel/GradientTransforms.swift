@@ -1,3 +1,5 @@
+import FlockNN
+
 /// Skips a step whose gradients (or, on one rank, whose loss) are not finite; the shards
 /// of a model-parallel job decide together. On with `TerminateOnNaN`.
 public struct SkipNonFiniteStep: GradientTransform {

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// One micro-batch of this rank's share of an optimizer step.
 public struct MicroBatch {
     /// (n, featureShape…); n may be 0 on a rank that gets no samples of a short batch.

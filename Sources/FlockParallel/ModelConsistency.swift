@@ -1,3 +1,6 @@
+import FlockComm
+import FlockTensor
+
 /// The start-up check of a parallel job: every rank must be started from the same
 /// resolved config, and the ranks of each data-parallel group (which hold replicas of
 /// the same shard) must hold the same parameters and buffers, names and shapes. Ranks of

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// Inference through the pipeline.
 extension ModelParallelStep {
     /// Forward in inference mode along the stages; every stage returns the last stage's

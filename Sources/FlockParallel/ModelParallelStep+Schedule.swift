@@ -1,3 +1,6 @@
+import FlockComm
+import FlockNN
+import FlockTensor
 import Foundation
 
 /// Running one schedule on this stage.

@@ -1,3 +1,5 @@
+import FlockNN
+import FlockTensor
 import Foundation
 
 /// The train step of a model-parallel job (`parallel: {pipeline: P, tensor: T}`, the

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// The part of a model one rank runs under model parallelism: a pipeline stage's range of
 /// top-level layers and, in a tensor-parallel group, this rank's slices of their Dense
 /// layers. Its store holds only this rank's parameters and buffers, named as in the whole
@@ -58,6 +61,7 @@ public final class ModelShard {
             shape = layer.outputShape
             built.append(layer)
         }
+        store.compact()
         for slot in store.slots where placements[slot.name] == nil { placements[slot.name] = .whole(slot.shape) }
         for slot in store.bufferSlots { placements[slot.name] = .whole(slot.shape) }
         parameters = store

@@ -1,3 +1,5 @@
+import FlockNN
+import FlockTensor
 import Foundation
 
 /// Pipeline stages and tensor slices: the model's layers cut into stages (by parameter

@@ -1,3 +1,5 @@
+import FlockComm
+
 /// How a job's ranks are arranged: data × pipeline × tensor, each rank with its
 /// coordinates and a communicator for each group it belongs to.
 ///

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// Which of a model's top-level layers each pipeline stage runs: contiguous ranges, every
 /// stage at least one layer.
 ///

@@ -1,3 +1,6 @@
+import FlockComm
+import FlockNN
+import FlockTensor
 import Foundation
 
 /// How a pipeline job cuts the model's top-level layers into stages.

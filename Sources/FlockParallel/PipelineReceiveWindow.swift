@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// One stage's receives, posted a few actions before they are needed, so an activation or
 /// gradient lands while the stage computes instead of after its receive action starts
 /// (which was a probe, a header round trip and an allocation on the critical path).

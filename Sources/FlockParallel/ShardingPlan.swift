@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+
 /// Which rank holds which part of which parameter: every rank the whole model
 /// (``WholeModelPlan``), a pipeline stage's layers split across a tensor group
 /// (``ModelShardingPlan``), and next, data-parallel shards. Checkpoints, whole-model

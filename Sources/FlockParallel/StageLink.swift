@@ -1,3 +1,6 @@
+import FlockComm
+import FlockTensor
+
 /// Moves activations and their gradients between neighbouring pipeline stages: a tagged
 /// send of a small header (the micro-batch and the tensor's shape) and then the values,
 /// so the receiver learns the shape of whatever batch comes (the short last batch of an

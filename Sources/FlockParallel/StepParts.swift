@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+
 /// One optimizer step as three parts: what it computes (``TrainStep``), how gradients meet
 /// (``GradientSync``) and which rank holds what (``ShardingPlan``). The trainer runs a
 /// `StepParts` and never knows which parts it holds.

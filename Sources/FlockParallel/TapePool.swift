@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Tapes for the micro-batches a pipeline stage holds at once: one per micro-batch in
 /// flight, reset and reused (with their storage) once its backward is done.
 struct TapePool {

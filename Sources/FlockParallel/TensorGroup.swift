@@ -1,3 +1,6 @@
+import FlockComm
+import FlockTensor
+
 /// The ranks that split the same layers' weights (a tensor-parallel group), with the
 /// collectives tensor-parallel layers put on the tape: Megatron-LM's pair `f` (identity
 /// forward, allreduce backward) and `g` (allreduce forward, identity backward), and a

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// Multi-head self-attention split by heads across a tensor-parallel group (Megatron-LM's
 /// parallel attention), for any head count: `UnevenSplit` gives the first ranks one head
 /// more when the group size does not divide it.

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// A Dense layer split across a tensor-parallel group (Megatron-LM's parallel linear
 /// layers), for any width: `UnevenSplit` gives the first ranks one unit more when the
 /// group size does not divide it.

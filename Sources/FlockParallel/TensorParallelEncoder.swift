@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// A Transformer encoder block split across a tensor-parallel group as Megatron-LM splits
 /// it: attention by heads (`TensorParallelAttention`), the MLP as a column → row pair of
 /// `TensorParallelDense`; the two layer norms are replicated (their inputs, after `g`,

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockTensor
+
 /// What one optimizer step computes on this rank: forward, losses and backward over its
 /// micro-batches, leaving parameter gradients in the store. It knows nothing of how
 /// gradients meet across ranks (``GradientSync``) or which rank holds what

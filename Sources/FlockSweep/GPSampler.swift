@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Bayesian optimization with a Gaussian process (Snoek et al., "Practical Bayesian

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// The log posterior of a Matérn 5/2 kernel's hyperparameters given observations: the

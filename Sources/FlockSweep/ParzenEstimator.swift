@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Product kernels of truncated Gaussians, one per observation plus a wide prior centred in

@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// What a sampler knows when it suggests a trial: every earlier trial's parameters
 /// (never suggest them again) and the finished ones' objective, oriented so that lower
 /// is better. It is rebuilt from the store each time, so a restarted sweep continues as

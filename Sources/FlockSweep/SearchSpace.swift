@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// One tunable config key and the values it may take.

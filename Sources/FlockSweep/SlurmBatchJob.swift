@@ -1,3 +1,4 @@
+import FlockTrain
 import Foundation
 
 /// One trial attempt as a Slurm batch job: the script that runs its `flock train` (under
@@ -30,9 +31,11 @@ public struct SlurmBatchJob: Sendable, Equatable {
         let command = train.invocation(base: [:])
         var words = [command.executable.path] + command.arguments
         if ranks > 1 {
-            // OpenMPI's mpirun reads the allocation (nodes, tasks) from Slurm and starts remote ranks through srun.
-            words = ["mpirun"] + (asRoot ? ["--allow-run-as-root"] : []) + ["-np", "\(ranks)", "--bind-to", "none",
-                     "-x", "OPENBLAS_NUM_THREADS"] + words
+            var mpirun = MPIRunCommand(ranks: ranks)
+            mpirun.oversubscribe = false
+            mpirun.asRoot = asRoot
+            mpirun.insideSlurmAllocation = true
+            words = mpirun.words(running: command.executable.path, command.arguments)
         }
         return """
             #!/usr/bin/env bash

@@ -1,3 +1,4 @@
+import FlockNN
 import Foundation
 
 /// The sweep file's `slurm:` mapping: how each trial's batch job is submitted with

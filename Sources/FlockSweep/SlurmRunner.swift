@@ -1,4 +1,5 @@
 import FlockStore
+import FlockTrain
 import Foundation
 
 /// Runs each trial as a Slurm batch job (`launcher: slurm`): writes its batch script,

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// A scrambled Sobol sequence in [0, 1)^d (Sobol 1967; direction numbers of Joe & Kuo 2008,

@@ -1,4 +1,5 @@
 import FlockStore
+import FlockTrain
 import Foundation
 import Yams
 

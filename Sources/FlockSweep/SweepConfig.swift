@@ -1,3 +1,5 @@
+import FlockNN
+import FlockTrain
 import Foundation
 import Yams
 

@@ -1,4 +1,5 @@
 import FlockStore
+import FlockTrain
 import Foundation
 
 /// Runs a study: `workers` threads each claim a trial, run it, record the result, and go

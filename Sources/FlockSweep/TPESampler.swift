@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// The Tree-structured Parzen Estimator (Bergstra et al., "Algorithms for Hyper-Parameter

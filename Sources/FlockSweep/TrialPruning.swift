@@ -1,3 +1,6 @@
+import FlockStore
+import FlockTrain
+
 /// A trial's pruning hook: after each epoch it reports the objective to the pruner and,
 /// when the pruner says so, ends the run at once with `RunPruned` (recorded as pruned).
 final class TrialPruning: TrainingObserver {

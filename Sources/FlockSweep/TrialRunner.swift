@@ -1,3 +1,4 @@
+import FlockTrain
 import Foundation
 
 /// A trial handed to a runner.

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// Maps parameter values to the unit cube the GP models: a numeric parameter to one

@@ -12,7 +12,8 @@ import Glibc
 /// threshold to its maximum (32 MiB) and the trim threshold to 1 GiB makes freed blocks
 /// reusable; the process keeps its peak footprint, as caching allocators do.
 public enum MemoryTuning {
-    /// Applies the tuning once per process (later calls do nothing). `Tape.init` calls it.
+    /// Applies the tuning once per process (later calls do nothing): at start-up of the
+    /// `flock` commands that compute, and in `Trainer.init` for library users.
     public static func retainFreedMemory() {
         _ = applied
     }

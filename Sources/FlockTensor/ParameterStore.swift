@@ -39,8 +39,14 @@ public struct BufferSlot: Sendable, Hashable {
 public final class ParameterStore {
     public private(set) var slots: [ParameterSlot] = []
     public private(set) var bufferSlots: [BufferSlot] = []
+    /// The first `count` elements of allocations of `capacity` (grown geometrically while a
+    /// model registers its parameters; `compact()` trims them).
     private var values: UnsafeMutableBufferPointer<Float>
     private var gradientValues: UnsafeMutableBufferPointer<Float>
+    private var capacity = 0
+    /// Parameter and buffer names → their index in `slots` / `bufferSlots`.
+    private var parameterIndex: [String: Int] = [:]
+    private var bufferNames: Set<String> = []
     /// Non-trainable state, in `bufferSlots` order.
     private var bufferValues: [Float] = []
     /// False once the gradients live in memory someone else owns (a communicator's).
@@ -82,38 +88,48 @@ public final class ParameterStore {
         values = .allocate(capacity: 0)
         if ownsGradientMemory { gradientValues.deallocate() }
         gradientValues = .allocate(capacity: 0)
+        capacity = 0
         ownsGradientMemory = true
         bufferValues = []
     }
 
-    /// Adds a parameter initialised to zero; its gradient starts at zero.
-    /// Registration happens while a model is built, so regrowing the buffers here is fine.
+    /// Adds a parameter initialised to zero; its gradient starts at zero. The buffers grow
+    /// geometrically, so registering n parameters copies O(n) values in all.
     @discardableResult
     public func register(name: String, shape: [Int], isDecayed: Bool) -> ParameterSlot {
-        precondition(!slots.contains { $0.name == name }, "parameter \(name) registered twice")
+        precondition(parameterIndex[name] == nil, "parameter \(name) registered twice")
         precondition(ownsGradientMemory, "parameters registered after the gradients moved to external memory")
         precondition(released == nil, "parameter \(name) registered after the store released its storage")
         let slot = ParameterSlot(index: slots.count, name: name, offset: values.count,
                                  shape: shape, isDecayed: isDecayed)
-        values = Self.grow(values, by: slot.count)
-        gradientValues = Self.grow(gradientValues, by: slot.count)
+        let needed = values.count + slot.count
+        if needed > capacity { reallocate(capacity: Swift.max(needed, 2 * capacity)) }
+        values = Self.extend(values, to: needed)
+        gradientValues = Self.extend(gradientValues, to: needed)
         slots.append(slot)
+        parameterIndex[name] = slot.index
         return slot
+    }
+
+    /// Trims the buffers to the parameters registered (a built model calls it).
+    public func compact() {
+        guard ownsGradientMemory, released == nil, capacity > values.count else { return }
+        reallocate(capacity: values.count)
     }
 
     /// Adds a non-trainable buffer holding `initialValue` (one value per element).
     @discardableResult
     public func registerBuffer(name: String, shape: [Int], initialValue: Float) -> BufferSlot {
-        precondition(!slots.contains { $0.name == name } && !bufferSlots.contains { $0.name == name },
-                     "buffer \(name) registered twice")
+        precondition(parameterIndex[name] == nil && !bufferNames.contains(name), "buffer \(name) registered twice")
         let slot = BufferSlot(index: bufferSlots.count, name: name, offset: bufferValues.count, shape: shape)
         bufferValues += [Float](repeating: initialValue, count: slot.count)
         bufferSlots.append(slot)
+        bufferNames.insert(name)
         return slot
     }
 
     public func slot(named name: String) -> ParameterSlot? {
-        slots.first { $0.name == name }
+        parameterIndex[name].map { slots[$0] }
     }
 
     // MARK: Access
@@ -209,11 +225,24 @@ public final class ParameterStore {
         gradientValues.update(repeating: 0)
     }
 
-    private static func grow(_ buffer: UnsafeMutableBufferPointer<Float>, by extra: Int) -> UnsafeMutableBufferPointer<Float> {
-        let grown = UnsafeMutableBufferPointer<Float>.allocate(capacity: buffer.count + extra)
-        _ = grown.initialize(fromContentsOf: buffer)
-        grown.baseAddress!.advanced(by: buffer.count).initialize(repeating: 0, count: extra)
-        buffer.deallocate()
-        return grown
+    /// Moves values and gradients into allocations of `capacity` (≥ count) elements.
+    private func reallocate(capacity: Int) {
+        func moved(_ buffer: UnsafeMutableBufferPointer<Float>) -> UnsafeMutableBufferPointer<Float> {
+            let grown = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)
+            _ = grown.initialize(fromContentsOf: buffer)
+            buffer.deallocate()
+            return UnsafeMutableBufferPointer(rebasing: grown[..<buffer.count])
+        }
+        values = moved(values)
+        gradientValues = moved(gradientValues)
+        self.capacity = capacity
+    }
+
+    /// `buffer` (a prefix of a large enough allocation) lengthened to `count`, the new
+    /// elements zero.
+    private static func extend(_ buffer: UnsafeMutableBufferPointer<Float>, to count: Int) -> UnsafeMutableBufferPointer<Float> {
+        let extended = UnsafeMutableBufferPointer(start: buffer.baseAddress, count: count)
+        UnsafeMutableBufferPointer(rebasing: extended[buffer.count...]).initialize(repeating: 0)
+        return extended
     }
 }

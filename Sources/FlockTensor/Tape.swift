@@ -57,7 +57,6 @@ public final class Tape {
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
-        MemoryTuning.retainFreedMemory()
     }
 
     /// Forgets every recorded node (observers stay).

@@ -1,3 +1,6 @@
+import FlockData
+import FlockNN
+
 /// `data.augment:` — random transforms of training samples (never of validation data):
 /// `{horizontal_flip: true, vertical_flip: false, crop_padding: 1, noise: 0.05, mixup: 0.2}`.
 /// Flips and crops need image features (`data.shape: [C, H, W]`); mixup (its α) needs

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// `callbacks:` in a config. ModelCheckpoint (keep the best by val_loss and the newest)
 /// and TerminateOnNaN (stop) are on by default; the others when listed.
 ///

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 
 /// A checkpoint directory: `model.safetensors`, `optimizer.safetensors`, `config.yaml`
@@ -55,20 +56,13 @@ public struct Checkpoint {
         public let description: String
     }
 
-    /// Writes checkpoint `name` (e.g. `epoch-0003`) under `folder` and points `folder/last` at it.
-    @discardableResult
-    public static func write(name: String, in folder: URL, model: Data, optimizer: Data, configYAML: String,
-                             bestModel: Data?, state: TrainingState) throws -> URL {
-        var files: [String: Data] = ["model.safetensors": model, "optimizer.safetensors": optimizer]
-        if let bestModel { files["best_model.safetensors"] = bestModel }
-        return try write(name: name, in: folder, files: files, configYAML: configYAML, state: state)
-    }
-
     /// Writes checkpoint `name` holding `files` (model and optimizer files, whole or
     /// sharded), `config.yaml` and `state.json`.
     @discardableResult
+    /// `afterEachStep` runs after each file is written and after the folder is committed
+    /// (fault tests pause there to kill a writer mid-checkpoint).
     public static func write(name: String, in folder: URL, files: [String: Data], configYAML: String,
-                             state: TrainingState) throws -> URL {
+                             state: TrainingState, afterEachStep: () -> Void = {}) throws -> URL {
         let manager = FileManager.default
         let final = folder.appendingPathComponent(name)
         let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
@@ -87,7 +81,7 @@ public struct Checkpoint {
         do {
             for name in files.keys.sorted(by: { (order($0), $0) < (order($1), $1) }) {
                 try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
-                CheckpointFaults.pause()
+                afterEachStep()
             }
         } catch {
             // A full disk: give back what this checkpoint took; the last one stays whole.
@@ -98,7 +92,7 @@ public struct Checkpoint {
         if manager.fileExists(atPath: final.path) { try manager.removeItem(at: final) }
         try rename(temporary, final)
         try syncDirectory(folder)
-        CheckpointFaults.pause()
+        afterEachStep()
         // Move `last` with a rename, which replaces the old link in one step.
         let link = folder.appendingPathComponent(".last-\(ProcessInfo.processInfo.processIdentifier)")
         try? manager.removeItem(at: link)
@@ -247,14 +241,5 @@ public struct Checkpoint {
         guard Foundation.rename(from.path, to.path) == 0 else {
             throw RunDirectoryError(path: to.path, reason: "rename failed: \(String(cString: strerror(errno)))")
         }
-    }
-}
-
-/// A test hook: `FLOCK_TEST_CHECKPOINT_PAUSE_MS` makes checkpoint writing sleep between
-/// files, so fault tests can kill the process in the middle of a write.
-enum CheckpointFaults {
-    static func pause() {
-        guard let text = ProcessInfo.processInfo.environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"], let ms = Int(text), ms > 0 else { return }
-        usleep(UInt32(ms) * 1000)
     }
 }

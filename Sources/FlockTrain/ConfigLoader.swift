@@ -1,3 +1,4 @@
+import FlockNN
 import Foundation
 import Yams
 

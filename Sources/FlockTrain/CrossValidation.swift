@@ -1,3 +1,5 @@
+import FlockComm
+import FlockNN
 import Foundation
 
 /// k-fold cross-validation: the same job K times, fold i held out for validation in run

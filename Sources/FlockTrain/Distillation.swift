@@ -1,3 +1,7 @@
+import FlockData
+import FlockNN
+import FlockTensor
+
 /// Knowledge distillation's data: every training row's target becomes (label, teacher
 /// logits…), the teacher a trained checkpoint run on the raw training rows through its
 /// own saved preprocessing (never this run's).

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockStore
+
 /// Stops training when a monitored metric has stopped improving (Keras' `EarlyStopping`,
 /// same names and semantics, including Keras 3's restoring of the best weights at the end
 /// of training whether or not it stopped early).

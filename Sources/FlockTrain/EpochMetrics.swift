@@ -1,3 +1,6 @@
+import FlockComm
+import FlockNN
+import FlockTensor
 import Foundation
 
 /// Accumulates a pass's loss and metric statistics batch by batch.

@@ -1,3 +1,4 @@
+import FlockComm
 import Foundation
 
 /// Named files sent between ranks (shards to rank 0, which writes the checkpoint folder,

@@ -1,3 +1,4 @@
+import FlockNN
 import Foundation
 
 /// `init_from: {checkpoint: PATH, exclude: ["layers.3.*"]}`: before training, every

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// `loss: cross_entropy` or `loss: {name: cross_entropy, label_smoothing: 0.1}`.
 public struct LossConfig: Codable, Equatable, Sendable {
     public static let names = ["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "focal", "distillation"]

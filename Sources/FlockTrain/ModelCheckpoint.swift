@@ -1,3 +1,6 @@
+import FlockNN
+import FlockStore
+
 /// Writes `checkpoints/epoch-NNNN/` every epoch (or `step-NNNNNNNN/` every N steps), keeps
 /// the best `save_best` by a monitored metric plus the newest, and deletes the rest.
 /// `checkpoints/last` always names the newest complete checkpoint.

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// `optimizer: {name: adam, lr: 0.001}`. Defaults follow PyTorch.
 public struct OptimizerConfig: Codable, Equatable, Sendable {
     public static let names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
@@ -146,6 +148,10 @@ public enum MetricName: String, CaseIterable, Sendable {
         default: return false
         }
     }
+
+    /// The metrics a config without `metrics:` gets: accuracy for classification, MSE for
+    /// regression.
+    public static func defaults(classification: Bool) -> [MetricName] { classification ? [.accuracy] : [.mse] }
 
     /// Whether larger is better (for `summary.json["best"]`).
     public var higherIsBetter: Bool {

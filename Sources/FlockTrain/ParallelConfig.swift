@@ -1,4 +1,6 @@
 import FlockComm
+import FlockNN
+import FlockParallel
 
 /// How a job's ranks split the work: `pipeline` stages × `tensor` slices, the remaining
 /// ranks data parallel (world = data × pipeline × tensor). `data.batch_size` is the global

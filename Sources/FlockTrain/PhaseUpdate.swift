@@ -1,3 +1,6 @@
+import FlockNN
+import FlockParallel
+
 /// One phase of an optimizer step as the trainer runs it: the phase, the parameter groups
 /// it moves (from the layers' `trainable` and `lr_multiplier`), its update (optimizer and
 /// state) and the chain of gradient transforms around that update.

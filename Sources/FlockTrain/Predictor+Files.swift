@@ -1,3 +1,6 @@
+import FlockData
+import FlockParallel
+import FlockTensor
 import Foundation
 
 /// Predictions for a data file, and writing them out.

@@ -1,3 +1,6 @@
+import FlockNN
+import FlockParallel
+import FlockTensor
 import Foundation
 
 /// A trained model ready for new data: the checkpoint's config, weights and the

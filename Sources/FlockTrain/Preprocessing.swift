@@ -1,3 +1,5 @@
+import FlockData
+import FlockTensor
 import Foundation
 
 /// Everything that turns a data file's rows into the model's inputs and its outputs back

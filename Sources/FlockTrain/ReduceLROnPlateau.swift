@@ -1,3 +1,6 @@
+import FlockNN
+import FlockStore
+
 /// Multiplies the learning rate by `factor` when a monitored metric has not improved for
 /// `patience` epochs (Keras' `ReduceLROnPlateau`, same semantics). The factor applies on
 /// top of the schedule.

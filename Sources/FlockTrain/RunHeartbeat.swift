@@ -1,3 +1,4 @@
+import FlockStore
 import Foundation
 
 /// Writes a run's heartbeat to the store every `RunRecord.heartbeatInterval` seconds from

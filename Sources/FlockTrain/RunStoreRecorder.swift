@@ -1,3 +1,6 @@
+import FlockParallel
+import FlockStore
+import FlockTensor
 import Foundation
 
 /// Records a run in the experiment store as it goes: each epoch's metrics, each checkpoint

@@ -1,3 +1,4 @@
+import FlockNN
 import Yams
 
 /// YAML parsing that cannot trap: Yams' untyped `load` force-unwraps every mapping key

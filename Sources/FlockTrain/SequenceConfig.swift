@@ -1,3 +1,7 @@
+import FlockData
+import FlockNN
+import FlockTensor
+
 /// `data.sequence`: each row of the file is one sequence with one label — `steps` × `features`
 /// values laid out step by step (`{steps: 32, features: 1}`: per-sample shape (32, 1)), or
 /// `steps` token ids (`{steps: 16, tokens: 12}`: shape (16), ids in 0..<12, for an

@@ -1,3 +1,5 @@
+import FlockParallel
+import FlockTensor
 import Foundation
 
 /// Checkpoint files of a sharded (model-parallel) job and loading any checkpoint into any

@@ -1,3 +1,5 @@
+import FlockData
+
 /// A job's data file as read, before splitting or fitting: the samples and what the file
 /// says about them (column names, class names, missing cells, where each row starts).
 struct SourceData {

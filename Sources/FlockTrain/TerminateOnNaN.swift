@@ -1,3 +1,6 @@
+import FlockNN
+import FlockStore
+
 /// What to do when the loss or the gradients stop being finite: stop with a message
 /// naming the step (Keras' `TerminateOnNaN`), or roll back to the last checkpoint and go
 /// on with the learning rate multiplied by `lr_factor` (at most `max_rollbacks` times).

@@ -1,3 +1,6 @@
+import FlockParallel
+import FlockStore
+import FlockTensor
 import Foundation
 
 /// Writing checkpoints and resuming from them.
@@ -61,7 +64,8 @@ extension Trainer {
             files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizerState)
             files["best_model.safetensors"] = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
         }
-        try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state)
+        try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state,
+                             afterEachStep: checkpointWriteHook ?? {})
         for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         for observer in observers { observer.checkpointWritten(folder.appendingPathComponent(name), state: state) }
     }

@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockParallel
+
 /// A `TrainingConfig` as a builder of a trainer's parts.
 extension TrainingConfig {
     /// The model of `model:` for per-sample inputs of `inputShape`, initialized from the

@@ -1,3 +1,8 @@
+import FlockData
+import FlockNN
+import FlockParallel
+import FlockTensor
+
 /// One optimizer step and evaluation.
 extension Trainer {
     /// One optimizer step over the global batches `batches` (several when accumulating):

@@ -1,3 +1,7 @@
+import FlockData
+import FlockNN
+import FlockParallel
+import FlockTensor
 import Foundation
 
 /// Trains a model: the loop alone. It runs epochs over the data, asks its step's parts
@@ -35,6 +39,9 @@ public final class Trainer {
     /// What watches training (logging, files, the store, TensorBoard, a pruner); see
     /// `TrainingObserver`.
     public var observers: [any TrainingObserver] = []
+    /// Runs after each file of a checkpoint is written and after its folder is committed
+    /// (rank 0): fault-injection tests pause here so a kill lands mid-write.
+    public var checkpointWriteHook: (() -> Void)?
     /// What `init_from` loaded, skipped and left fresh (nil: the config has no init_from).
     public internal(set) var initializationReport: InitializationReport?
     let sampleOrder: SampleOrder

@@ -1,3 +1,6 @@
+import FlockData
+import FlockNN
+
 /// A training job as written in YAML. Every field has a default except `data` and `model`.
 ///
 /// ```yaml
@@ -93,7 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// The metrics to compute, defaults filled in.
     public var resolvedMetrics: [MetricName] {
-        if metrics.isEmpty { return loss.isClassification ? [.accuracy] : [.mse] }
+        if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
         return metrics.compactMap(MetricName.init(rawValue:))
     }
 }

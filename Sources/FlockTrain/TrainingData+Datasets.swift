@@ -1,3 +1,6 @@
+import FlockData
+import FlockNN
+
 extension TrainingData {
     /// Splits already in memory, e.g. from `CSVReader` and `Dataset.split` in Swift code.
     /// `normalizer` is what was fitted on `training` (kept with the model); `classCount`

@@ -1,4 +1,6 @@
 import FlockData
+import FlockNN
+import FlockTensor
 
 /// `data.streaming: true`: the splits read their file a block of rows at a time.
 extension TrainingData {

@@ -1,3 +1,6 @@
+import FlockData
+import FlockNN
+
 /// The training and validation splits of a job, preprocessed with statistics of the
 /// training split (normalization, and for regression standardized targets), plus what the
 /// model's output must look like and the fitted `preprocessing` that checkpoints keep.

@@ -1,3 +1,6 @@
+import FlockParallel
+import FlockStore
+import FlockTensor
 import Foundation
 
 /// Something that watches training — logging, progress, metrics files, the store,

@@ -1,3 +1,6 @@
+import FlockData
+import FlockNN
+
 /// How a `Trainer` trains, apart from the model, data, loss, optimizer, callbacks and
 /// step strategy: the loop's hyperparameters and the coordinator's policies.
 ///
@@ -61,7 +64,7 @@ public struct TrainingOptions: Sendable {
 
     /// The metrics to compute for `loss`, defaults filled in.
     func resolvedMetrics(for loss: Loss) -> [MetricName] {
-        if metrics.isEmpty { return loss.isClassification ? [.accuracy] : [.mse] }
+        if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
         return metrics
     }
 

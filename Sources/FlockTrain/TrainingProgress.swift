@@ -1,3 +1,5 @@
+import FlockTensor
+
 /// Where training stands: epochs completed and global batches done in the next one.
 struct TrainingPosition {
     var epoch = 0

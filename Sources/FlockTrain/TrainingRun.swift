@@ -1,3 +1,7 @@
+import FlockComm
+import FlockNN
+import FlockParallel
+import FlockStore
 import Foundation
 
 /// `flock train` as a library call: everything that can fail on bad input (config,

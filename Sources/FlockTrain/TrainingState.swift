@@ -1,3 +1,6 @@
+import FlockStore
+import FlockTensor
+
 /// Everything besides weights and optimizer buffers that an exact resume needs, as
 /// written to a checkpoint's `state.json`.
 public struct TrainingState: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlockTensor
 import FlockTrain
 
 @main
@@ -16,6 +17,7 @@ struct FlockCommand: ParsableCommand {
     static func main() {
         if let command = CommandLine.arguments.dropFirst().first, computing.contains(command) {
             BLASCoreSelection.prepareProcess()
+            MemoryTuning.retainFreedMemory()
         }
         main(nil)
     }

@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 import Testing
 @testable import FlockData
@@ -90,28 +91,16 @@ import Testing
     }
 }
 
-@Suite struct LoaderAndSplitTests {
+@Suite struct OrderAndSplitTests {
     let dataset = Dataset(features: Tensor(shape: [10, 2], scalars: (0..<20).map(Float.init)),
                           targets: Tensor(shape: [10], scalars: (0..<10).map(Float.init)))
 
-    @Test func everySampleOncePerEpochInBatchesOfTheGivenSize() {
-        let loader = DataLoader(dataset: dataset, batchSize: 4, seed: 1)
-        let batches = loader.batches(epoch: 0)
-        #expect(batches.map(\.count) == [4, 4, 2])
-        let seen = batches.flatMap { $0.targets.scalars }
-        #expect(seen.sorted() == (0..<10).map(Float.init))
-        // Features travel with their target.
-        for batch in batches {
-            for row in 0..<batch.count { #expect(batch.features[row, 0] == 2 * batch.targets[row]) }
-        }
-        #expect(DataLoader(dataset: dataset, batchSize: 4, dropLast: true).batchesPerEpoch == 2)
-    }
-
     @Test func orderDependsOnlyOnSeedAndEpoch() {
-        let loader = DataLoader(dataset: dataset, batchSize: 3, seed: 5)
-        #expect(loader.order(epoch: 2) == DataLoader(dataset: dataset, batchSize: 3, seed: 5).order(epoch: 2))
-        #expect(loader.order(epoch: 2) != loader.order(epoch: 3))
-        #expect(DataLoader(dataset: dataset, batchSize: 3, shuffle: false).order(epoch: 4) == Array(0..<10))
+        let order = SampleOrder(count: 10, seed: 5)
+        #expect(order.order(epoch: 2) == SampleOrder(count: 10, seed: 5).order(epoch: 2))
+        #expect(order.order(epoch: 2).sorted() == Array(0..<10))
+        #expect(order.order(epoch: 2) != order.order(epoch: 3))
+        #expect(SampleOrder(count: 10, shuffle: false, seed: 5).order(epoch: 4) == Array(0..<10))
     }
 
     @Test func splitIsDisjointAndComplete() {

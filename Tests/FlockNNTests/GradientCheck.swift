@@ -1,3 +1,4 @@
+import FlockTensor
 import Testing
 @testable import FlockNN
 

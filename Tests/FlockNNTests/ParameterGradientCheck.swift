@@ -1,3 +1,5 @@
+import FlockTensor
+
 @testable import FlockNN
 
 /// The largest gap between backward's parameter gradients and central finite differences

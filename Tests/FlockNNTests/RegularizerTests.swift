@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 import Testing
 @testable import FlockNN

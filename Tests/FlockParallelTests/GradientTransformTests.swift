@@ -1,3 +1,5 @@
+import FlockNN
+import FlockTensor
 import Foundation
 import Testing
 @testable import FlockParallel

@@ -1,3 +1,4 @@
+import FlockComm
 import Testing
 @testable import FlockParallel
 

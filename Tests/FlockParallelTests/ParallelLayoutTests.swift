@@ -1,3 +1,5 @@
+import FlockComm
+import FlockTensor
 import Testing
 @testable import FlockParallel
 

@@ -1,3 +1,6 @@
+import FlockComm
+import FlockNN
+import FlockTensor
 import Testing
 @testable import FlockParallel
 

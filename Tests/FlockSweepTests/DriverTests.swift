@@ -1,3 +1,4 @@
+import FlockStore
 import FlockTestSupport
 import Foundation
 import Testing

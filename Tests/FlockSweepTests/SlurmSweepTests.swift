@@ -1,4 +1,6 @@
+import FlockStore
 import FlockTestSupport
+import FlockTrain
 import Foundation
 import Testing
 @testable import FlockSweep

@@ -1,4 +1,5 @@
 import FlockTestSupport
+import FlockTrain
 import Foundation
 import Testing
 @testable import FlockSweep

@@ -23,6 +23,10 @@ public struct ChildProcess {
 
     public static var flockExecutable: URL { built("flock") }
 
+    /// `flock train` with a pause after each checkpoint file (`flock-fault-runner`), for
+    /// tests that kill a run in the middle of writing a checkpoint.
+    public static var faultRunnerExecutable: URL { built("flock-fault-runner") }
+
     public static let digitsCSV = repositoryRoot.appendingPathComponent("examples/data/digits.csv").path
 
     /// This process's environment for a child: one BLAS thread, then `extra` on top.

@@ -1,5 +1,6 @@
-import Foundation
+import FlockComm
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

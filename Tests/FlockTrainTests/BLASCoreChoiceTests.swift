@@ -1,6 +1,7 @@
-import Foundation
+import FlockStore
 import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -1,5 +1,6 @@
-import Foundation
+import FlockData
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

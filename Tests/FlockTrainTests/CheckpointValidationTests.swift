@@ -1,5 +1,8 @@
-import Foundation
+import FlockComm
+import FlockParallel
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

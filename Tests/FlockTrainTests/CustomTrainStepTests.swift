@@ -1,5 +1,9 @@
-import Foundation
+import FlockComm
+import FlockNN
+import FlockParallel
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -1,5 +1,8 @@
-import Foundation
+import FlockData
+import FlockNN
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -1,5 +1,8 @@
-import Foundation
+import FlockComm
+import FlockNN
+import FlockParallel
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

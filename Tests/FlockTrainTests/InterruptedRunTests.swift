@@ -23,12 +23,9 @@ import Testing
         let run = folder.url.appendingPathComponent("run")
         let store = folder.url.appendingPathComponent("flock.sqlite").path
         let process = Process()
-        process.executableURL = ChildProcess.flockExecutable
-        process.arguments = ["train", config, "--run-dir", run.path]
-        var environment = ProcessInfo.processInfo.environment
+        process.executableURL = ChildProcess.faultRunnerExecutable
         // Slow checkpoint writes keep the job alive long enough to be killed after one.
-        environment["FLOCK_TEST_CHECKPOINT_PAUSE_MS"] = "300"
-        process.environment = environment
+        process.arguments = ["300", "train", config, "--run-dir", run.path]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(60)

@@ -26,9 +26,9 @@ import Testing
     /// kill hit it while it ran (its termination was the signal, not an exit of its own).
     func startAndKill(_ arguments: [String], after seconds: Double, pauseMilliseconds: Int) throws -> Bool {
         let process = Process()
-        process.executableURL = ChildProcess.flockExecutable
-        process.arguments = arguments
-        process.environment = ChildProcess.environment(["FLOCK_TEST_CHECKPOINT_PAUSE_MS": "\(pauseMilliseconds)"])
+        process.executableURL = ChildProcess.faultRunnerExecutable
+        process.arguments = ["\(pauseMilliseconds)"] + arguments
+        process.environment = ChildProcess.environment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,5 +1,11 @@
-import Foundation
+import FlockComm
+import FlockData
+import FlockNN
+import FlockParallel
+import FlockStore
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -35,11 +35,11 @@ import Testing
     /// the kill left and whether the process was still running when it was hit.
     func killAfterAMidEpochCheckpoint(config: String, run: URL) throws -> (state: TrainingState?, wasRunning: Bool) {
         let process = Process()
-        process.executableURL = ChildProcess.flockExecutable
-        process.arguments = ["train", config, "--run-dir", run.path]
+        process.executableURL = ChildProcess.faultRunnerExecutable
         // Each checkpoint takes 5 pauses to write: hundreds of ms between `last` moving
         // and moving again, to see it and kill.
-        process.environment = ChildProcess.environment(["FLOCK_TEST_CHECKPOINT_PAUSE_MS": "80"])
+        process.arguments = ["80", "train", config, "--run-dir", run.path]
+        process.environment = ChildProcess.environment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

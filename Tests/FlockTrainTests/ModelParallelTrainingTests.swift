@@ -1,5 +1,10 @@
-import Foundation
+import FlockComm
+import FlockData
+import FlockNN
+import FlockParallel
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -1,5 +1,6 @@
-import Foundation
+import FlockNN
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -1,3 +1,5 @@
+import FlockComm
+import FlockNN
 import FlockTestSupport
 import Testing
 @testable import FlockTrain

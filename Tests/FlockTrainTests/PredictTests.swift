@@ -1,5 +1,7 @@
-import Foundation
+import FlockData
+import FlockStore
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

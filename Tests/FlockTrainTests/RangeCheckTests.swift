@@ -1,3 +1,5 @@
+import FlockNN
+import FlockTensor
 import FlockTestSupport
 import Testing
 @testable import FlockTrain

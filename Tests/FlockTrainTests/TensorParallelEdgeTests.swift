@@ -1,3 +1,7 @@
+import FlockComm
+import FlockData
+import FlockNN
+import FlockTensor
 import Foundation
 import Testing
 @testable import FlockTrain

@@ -1,5 +1,9 @@
-import Foundation
+import FlockNN
+import FlockParallel
+import FlockStore
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

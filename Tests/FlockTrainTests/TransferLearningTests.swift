@@ -1,5 +1,7 @@
-import Foundation
+import FlockNN
+import FlockTensor
 import FlockTestSupport
+import Foundation
 import Testing
 @testable import FlockTrain
 

@@ -68,9 +68,10 @@ public struct TrainProcess: Sendable, Equatable {
         guard let ranks = mpirunRanks else {
             return Invocation(executable: executable, arguments: arguments, environment: environment)
         }
+        var mpirun = MPIRunCommand(ranks: ranks)
+        mpirun.asRoot = true
         return Invocation(executable: URL(fileURLWithPath: "/usr/bin/env"),
-                          arguments: ["mpirun", "--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)", executable.path] + arguments,
-                          environment: environment)
+                          arguments: mpirun.words(running: executable.path, arguments), environment: environment)
     }
 
     /// A `Process` ready to run.

@@ -1,2 +1,0 @@
-@_exported import FlockComm
-@_exported import FlockNN
