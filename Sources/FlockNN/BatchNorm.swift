@@ -18,6 +18,7 @@ public struct BatchNorm: Layer {
     public let momentum: Float
     public let epsilon: Float
     public let synchronized: Bool
+    public var synchronizesStatistics: Bool { synchronized }
     public let outputShape: [Int]
 
     public var ownParameters: [ParameterSlot] { [scale, shift] }

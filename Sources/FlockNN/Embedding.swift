@@ -14,6 +14,7 @@ public struct Embedding: Layer {
     public let outputShape: [Int]
 
     public var ownParameters: [ParameterSlot] { [table] }
+    public var marksPadding: Bool { paddingID != nil }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let ids = tableIDs(input.value)
@@ -24,9 +25,8 @@ public struct Embedding: Layer {
     }
 
     /// (B, T): 1 where the batch's token ids are padding, as `forward` marks them; nil
-    /// without `padding_id`. Pipeline stages after this layer's stage compute it from the
-    /// same batch, since the mask does not travel with the activations.
-    public func paddingMask(tokenIDs: Tensor) -> Tensor? {
+    /// without `padding_id`.
+    public func paddingMask(forModelInput tokenIDs: Tensor) -> Tensor? {
         guard let paddingID else { return nil }
         return tableIDs(tokenIDs).map { $0 == Float(paddingID) ? 1 : 0 }
     }

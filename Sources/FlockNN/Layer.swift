@@ -42,12 +42,25 @@ public protocol Layer {
     var ownBuffers: [BufferSlot] { get }
     /// Runs the layer on a batch: `input` has shape (B, inputShape…).
     func forward(_ input: Variable, context: inout ForwardContext) -> Variable
+    /// Whether the layer sums statistics across the data group (synchronized batch
+    /// normalization); such a layer needs every data-parallel rank in each forward.
+    var synchronizesStatistics: Bool { get }
+    /// Whether the layer marks a padding mask for the layers after it (an embedding with a
+    /// `padding_id`).
+    var marksPadding: Bool { get }
+    /// The (B, T) padding mask (1 at padding) this layer marks, from the batch's model
+    /// input; nil when it marks none. Pipeline stages after this layer's compute it from
+    /// the same batch, since the mask does not travel with activations.
+    func paddingMask(forModelInput input: Tensor) -> Tensor?
 }
 
 extension Layer {
     public var children: [(name: String, layer: any Layer)] { [] }
     public var ownParameters: [ParameterSlot] { [] }
     public var ownBuffers: [BufferSlot] { [] }
+    public var synchronizesStatistics: Bool { false }
+    public var marksPadding: Bool { false }
+    public func paddingMask(forModelInput input: Tensor) -> Tensor? { nil }
 
     /// Every parameter of this layer and its descendants, in registration order.
     public var allParameters: [ParameterSlot] {

@@ -17,6 +17,8 @@ public protocol LayerSpec: Codable, Sendable {
     /// and buffers through `builder`. Throws a `ConfigError` (`builder.error`) when the
     /// input shape does not suit the layer.
     func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer
+    /// How the layer splits across a tensor-parallel group (default `.replicated`).
+    var tensorParallelRole: TensorParallelRole { get }
 }
 
 /// Builds layers: registers parameters and buffers under the current path and draws

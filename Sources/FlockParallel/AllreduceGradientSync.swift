@@ -94,6 +94,6 @@ private final class StatisticsSum {
 extension Model {
     /// Whether some layer normalizes with statistics synchronized across the data group.
     var hasSynchronizedStatistics: Bool {
-        namedLayers.contains { ($0.layer as? BatchNorm)?.synchronized == true }
+        namedLayers.contains { $0.layer.synchronizesStatistics }
     }
 }

@@ -29,9 +29,9 @@ public final class ModelParallelStep: TrainStep {
     var tapes = TapePool()
     var trace = PipelineTrace()
     var evaluationTape: Tape?
-    /// The embedding with a `padding_id` in an earlier stage, whose padding mask this
-    /// stage's attention and pooling need (it does not travel with the activations).
-    var upstreamEmbedding: Embedding?
+    /// The last layer of an earlier stage that marks a padding mask (an embedding with a
+    /// `padding_id`), which this stage's attention and pooling need.
+    var upstreamMaskSource: (any Layer)?
     /// Whether a stage that reaches a receive not yet landed runs its next deferred W pass
     /// meanwhile (``EarlyWeightPasses``); off only to compare with the schedule as planned.
     var fillsWaitsWithWeightPasses = true
@@ -58,8 +58,8 @@ public final class ModelParallelStep: TrainStep {
 
     public func prepare(_ environment: StepEnvironment) throws {
         guard let partition else { preconditionFailure("ModelParallelStep prepared before its sharding plan") }
-        upstreamEmbedding = environment.model.root.layers[..<partition.layers(ofStage: stage).lowerBound]
-            .compactMap { $0 as? Embedding }.last { $0.paddingID != nil }
+        let earlier = environment.model.root.layers[..<partition.layers(ofStage: stage).lowerBound]
+        upstreamMaskSource = earlier.last { $0.marksPadding }
     }
 
     public func beginStep(_ context: inout StepContext) throws {

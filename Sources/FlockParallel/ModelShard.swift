@@ -44,8 +44,8 @@ public final class ModelShard {
         for index in range {
             let config = model.layers[index]
             let layer = try builder.nested("\(index)", configSuffix: "[\(index)]") { child -> any Layer in
-                if let role = roles[index], let group = splitting, let spec = config.spec as? Dense.Spec {
-                    let (layer, placed) = TensorParallelDense.make(spec, role: role, inputShape: shape,
+                if let role = roles[index], let group = splitting, case .linear(let linear) = config.spec.tensorParallelRole {
+                    let (layer, placed) = TensorParallelDense.make(linear, role: role, inputShape: shape,
                                                                    globalInputFeatures: globalShapes[index].last!,
                                                                    group: group, builder: &child)
                     placements.merge(placed) { $1 }
@@ -115,27 +115,28 @@ public final class ModelShard {
     /// Megatron splits it; nil for any other layer, or one too narrow for the group.
     private static func splitSequenceLayer(_ config: LayerConfig, inputShape: [Int], group: TensorGroup,
                                            builder: inout LayerBuilder) throws -> (any Layer, [String: ShardPlacement])? {
-        if let spec = config.spec as? MultiHeadAttention.Spec, inputShape.count == 2,
-           TensorParallelAttention.splits(spec, width: group.width) {
-            return TensorParallelAttention.make(spec, inputShape: inputShape, group: group, builder: &builder)
+        guard inputShape.count == 2 else { return nil }
+        switch config.spec.tensorParallelRole {
+        case .attention(let shape) where TensorParallelAttention.splits(shape, width: group.width):
+            return TensorParallelAttention.make(shape, inputShape: inputShape, group: group, builder: &builder)
+        case .transformerBlock(let shape) where TensorParallelEncoder.splits(shape, width: group.width, features: inputShape[1]):
+            return try TensorParallelEncoder.make(shape, inputShape: inputShape, group: group, builder: &builder)
+        default:
+            return nil
         }
-        if let spec = config.spec as? TransformerEncoder.Spec, inputShape.count == 2,
-           TensorParallelEncoder.splits(spec, width: group.width, features: inputShape[1]) {
-            return try TensorParallelEncoder.make(spec, inputShape: inputShape, group: group, builder: &builder)
-        }
-        return nil
     }
 
     /// Which top-level Dense layers of `range` are split over `width` ranks, and how. A
     /// layer with fewer units than ranks stays whole (every rank must hold at least one).
     static func tensorRoles(_ configs: [LayerConfig], in range: Range<Int>, width: Int) -> [Int: TensorParallelDense.Role] {
+        func linear(_ index: Int) -> LinearShape? {
+            guard case .linear(let shape) = configs[index].spec.tensorParallelRole else { return nil }
+            return shape
+        }
         func elementwiseDense(_ index: Int) -> Bool {
-            (configs[index].spec as? Dense.Spec).map { $0.activation != .softmax && $0.units >= width } == true
+            linear(index).map { $0.activation != .softmax && $0.units >= width } == true
         }
-        func passesSlices(_ index: Int) -> Bool {
-            if configs[index].spec is Dropout.Spec { return true }
-            return (configs[index].spec as? ActivationLayer.Spec).map { $0.activation != .softmax } == true
-        }
+        func passesSlices(_ index: Int) -> Bool { configs[index].spec.tensorParallelRole == .elementwise }
         var roles: [Int: TensorParallelDense.Role] = [:]
         var index = range.lowerBound
         while index < range.upperBound {
@@ -143,7 +144,7 @@ public final class ModelShard {
             guard elementwiseDense(index) else { continue }
             var next = index + 1
             while next < range.upperBound && passesSlices(next) { next += 1 }
-            if next < range.upperBound, configs[next].spec is Dense.Spec {
+            if next < range.upperBound, linear(next) != nil {
                 roles[index] = .column(gathersOutput: false)
                 roles[next] = .row
                 index = next

@@ -26,11 +26,11 @@ public struct TensorParallelAttention: Layer {
     }
 
     /// Whether `spec` can be split over `width` ranks: every rank needs a head.
-    static func splits(_ spec: MultiHeadAttention.Spec, width: Int) -> Bool { spec.heads >= width }
+    static func splits(_ spec: AttentionShape, width: Int) -> Bool { spec.heads >= width }
 
     /// Builds `spec`'s share for `group`'s rank on per-sample inputs (T, D); returns the
     /// layer and where each parameter sits in the unsharded layer.
-    static func make(_ spec: MultiHeadAttention.Spec, inputShape: [Int], group: TensorGroup,
+    static func make(_ spec: AttentionShape, inputShape: [Int], group: TensorGroup,
                      builder: inout LayerBuilder) -> (TensorParallelAttention, [String: ShardPlacement]) {
         let width = inputShape[1], headWidth = width / spec.heads, rank = group.rank
         let split = UnevenSplit(count: spec.heads, parts: group.width)

@@ -37,7 +37,7 @@ public struct TensorParallelDense: Layer {
     /// Builds `spec` as a `role` layer on `group`'s rank, for per-sample inputs of
     /// `inputShape` (for a row layer: this rank's slice of the features). Returns the
     /// layer and where each of its parameters sits in the unsharded layer.
-    static func make(_ spec: Dense.Spec, role: Role, inputShape: [Int], globalInputFeatures: Int, group: TensorGroup,
+    static func make(_ spec: LinearShape, role: Role, inputShape: [Int], globalInputFeatures: Int, group: TensorGroup,
                      builder: inout LayerBuilder) -> (TensorParallelDense, [String: ShardPlacement]) {
         let units = spec.units, rank = group.rank
         let split = UnevenSplit(count: role == .row ? globalInputFeatures : units, parts: group.width)

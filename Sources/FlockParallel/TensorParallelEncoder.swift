@@ -8,13 +8,13 @@ import FlockTensor
 enum TensorParallelEncoder {
     /// Whether `spec` can be split over `width` ranks: every rank needs a head and a
     /// hidden unit; otherwise the block is replicated.
-    static func splits(_ spec: TransformerEncoder.Spec, width: Int, features: Int) -> Bool {
+    static func splits(_ spec: TransformerBlockShape, width: Int, features: Int) -> Bool {
         spec.heads >= width && (spec.mlpUnits ?? 4 * features) >= width
     }
 
     /// Builds `spec`'s share for `group`'s rank on per-sample inputs (T, D), with the same
     /// parameter names as the unsharded block; returns it and its split parameters' placements.
-    static func make(_ spec: TransformerEncoder.Spec, inputShape: [Int], group: TensorGroup,
+    static func make(_ spec: TransformerBlockShape, inputShape: [Int], group: TensorGroup,
                      builder: inout LayerBuilder) throws -> (any Layer, [String: ShardPlacement]) {
         let width = inputShape[1], hidden = spec.mlpUnits ?? 4 * width
         var placements: [String: ShardPlacement] = [:]
@@ -24,7 +24,7 @@ enum TensorParallelEncoder {
         func dense(_ name: String, units: Int, activation: Activation, role: TensorParallelDense.Role,
                    input: [Int], globalInputFeatures: Int) -> any Layer {
             builder.nested(name, configSuffix: ".\(name)") { child in
-                let spec = Dense.Spec(units: units, activation: activation)
+                let spec = LinearShape(units: units, activation: activation)
                 let (layer, placed) = TensorParallelDense.make(spec, role: role, inputShape: input,
                                                                globalInputFeatures: globalInputFeatures, group: group, builder: &child)
                 placements.merge(placed) { $1 }
@@ -33,7 +33,7 @@ enum TensorParallelEncoder {
         }
         let attentionNorm = try whole("attention_norm", .layerNorm())
         let attention = builder.nested("attention", configSuffix: ".attention") { child -> any Layer in
-            let attentionSpec = MultiHeadAttention.Spec(heads: spec.heads, causal: spec.causal)
+            let attentionSpec = AttentionShape(heads: spec.heads, causal: spec.causal)
             let (layer, placed) = TensorParallelAttention.make(attentionSpec, inputShape: inputShape, group: group, builder: &child)
             placements.merge(placed) { $1 }
             return layer
