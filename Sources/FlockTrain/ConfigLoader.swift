@@ -22,9 +22,20 @@ public enum ConfigLoader {
                               fileName: String = "config", layers: LayerRegistry = .standard) throws -> TrainingConfig {
         var node = try parse(yaml, fileName: fileName)
         for override in overrides { node = try apply(override: override, to: node) }
-        var config: TrainingConfig
+        return try resolved(decode(TrainingConfig.self, from: node, fileName: fileName, layers: layers), baseDirectory: baseDirectory)
+    }
+
+    /// Decodes any config type (a sweep file, say) from YAML with the checks a training
+    /// config gets: a mapping at the top level, no key that is a list, and errors by field
+    /// path. `layers` decodes any `model:` inside it.
+    public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String,
+                                            layers: LayerRegistry = .standard) throws -> T {
+        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, layers: layers)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, layers: LayerRegistry) throws -> T {
         do {
-            config = try YAMLDecoder().decode(TrainingConfig.self, from: node, userInfo: [.layerRegistry: layers])
+            return try YAMLDecoder().decode(T.self, from: node, userInfo: [.layerRegistry: layers])
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
@@ -32,6 +43,12 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(path: "", "\(fileName): \(error)")
         }
+    }
+
+    /// `config` validated, with its data, teacher and init-from paths made absolute
+    /// (relative ones are taken from `baseDirectory`).
+    public static func resolved(_ decoded: TrainingConfig, baseDirectory: String) throws -> TrainingConfig {
+        var config = decoded
         try config.validate()
         config.data.source = absolute(config.data.source, from: baseDirectory)
         config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
@@ -98,6 +115,11 @@ public enum ConfigLoader {
             throw ConfigError(path: pathText, "--set value '\(valueText)' is not valid YAML")
         }
         return try set(value, at: steps[...], in: root, pathText: pathText)
+    }
+
+    /// `root` with `value` at `pathText` (`[2].block[0].units`, relative to `root`).
+    static func set(_ value: Node, atPath pathText: String, in root: Node) throws -> Node {
+        try set(value, at: parsePath(pathText, override: pathText)[...], in: root, pathText: pathText)
     }
 
     private static func parsePath(_ text: String, override: String) throws -> [PathStep] {

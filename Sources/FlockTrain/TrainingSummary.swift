@@ -56,8 +56,7 @@ struct BestValueTracker {
 
     mutating func observe(_ metrics: [String: Double]) {
         for (name, value) in metrics {
-            let base = name.hasPrefix("val_") ? String(name.dropFirst(4)) : name
-            let higherIsBetter = MetricName(rawValue: base)?.higherIsBetter ?? false
+            let higherIsBetter = MetricName.higherIsBetter(name)
             if let current = best[name] {
                 best[name] = higherIsBetter ? Swift.max(current, value) : Swift.min(current, value)
             } else {
