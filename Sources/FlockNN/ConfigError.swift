@@ -60,7 +60,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
             let name = "\(type)"
             if name.hasSuffix("Scalar") { return "a single value, not a list or mapping" }
             if name.hasPrefix("Array") { return "a list" }
-            if name.hasPrefix("Dictionary") { return "a mapping" }
+            // Yams names a YAML mapping `Mapping`.
+            if name.hasPrefix("Dictionary") || name == "Mapping" { return "a mapping" }
             return "a mapping (\(name))"
         }
     }
