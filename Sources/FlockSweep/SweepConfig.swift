@@ -96,9 +96,12 @@ public struct SweepConfig: Sendable {
         try base.setting(params)
     }
 
-    /// `key=value` overrides, in a stable order, for a trial started as `flock train --set`.
-    public static func overrides(_ params: [String: ParameterValue]) -> [String] {
-        params.keys.sorted().map { "\($0)=\(params[$0]!)" }
+    /// Writes a trial's config (`trialConfig`) beside its run directory as
+    /// `trials/NNNN.yaml`, for a trial started as `flock train FILE`; returns the file.
+    func writeTrialConfig(_ trial: TrialAssignment) throws -> URL {
+        let file = trial.sibling("yaml")
+        try AtomicFile.write(Data(try ConfigLoader.yaml(of: try trialConfig(trial.params)).utf8), to: file)
+        return file
     }
 
     private static func probeValues(_ parameter: ParameterSpec) -> [ParameterValue] {

@@ -75,6 +75,29 @@ import Testing
         #expect(try sweep.trialConfig([:]) == sweep.base)
     }
 
+    /// `launcher: subprocess` (and `mpirun`, `slurm`): the trial's own config, made the
+    /// typed way, is written beside its run directory and `flock train` reads it with no
+    /// `--set` overrides.
+    @Test func aTrialStartedAsAProcessReadsItsOwnConfigFileWithoutOverrides() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        // tensorboard: false here: the YAML encoder on this branch still drops `tensorboard: true`.
+        let sweep = try parse(space: """
+              - {name: optimizer.lr, type: float, low: 0.001, high: 0.1, log: true}
+              - {name: "model[0].units", type: int, low: 8, high: 32}
+            """, base: Self.fullBase.replacingOccurrences(of: "tensorboard: true", with: "tensorboard: false"),
+            extra: "launcher: subprocess")
+        let params: [String: ParameterValue] = ["optimizer.lr": .double(0.004), "model[0].units": .int(20)]
+        let trials = folder.url.appendingPathComponent("trials")
+        try FileManager.default.createDirectory(at: trials, withIntermediateDirectories: true)
+        let trial = TrialAssignment(study: "typed", number: 3, params: params, runDirectory: trials.appendingPathComponent("0003"), resume: false)
+        let job = try CommandRunner(sweep: sweep, storePath: folder.url.appendingPathComponent("s.sqlite").path,
+                                    executable: URL(fileURLWithPath: "/bin/flock"), mpiRanks: nil).job(trial)
+        #expect(job.overrides.isEmpty)
+        #expect(job.configPath == trials.appendingPathComponent("0003.yaml").path)
+        #expect(try ConfigLoader.load(path: job.configPath) == sweep.trialConfig(params))
+    }
+
     @Test func aParameterThatNamesNoSettableFieldIsRefusedWhenTheSweepLoads() {
         #expect(message(space: "  - {name: optimiser.lr, type: float, low: 0.001, high: 0.1}")
                 .hasPrefix("space[0]: optimiser.lr=0.001 does not make a valid training config: optimiser.lr: not a field that can be set (expected one of: model[i].<field>, "))
