@@ -39,10 +39,23 @@ public enum ConfigLoader {
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
-            throw ConfigError.from(error)
+            throw withFoundValue(ConfigError.from(error), error, in: node)
         } catch {
             throw ConfigError(path: "", "\(fileName): \(error)")
         }
+    }
+
+    /// A type mismatch with the scalar the YAML holds there: `workers: expected an
+    /// integer, got two` (Yams' error does not carry the value).
+    static func withFoundValue(_ error: ConfigError, _ decoding: DecodingError, in root: Node) -> ConfigError {
+        guard case let .typeMismatch(_, context) = decoding else { return error }
+        let found = context.codingPath.reduce(root as Node?) { node, key in
+            guard let index = key.intValue else { return node?.mapping?[Node(key.stringValue)] }
+            guard let items = node?.sequence.map(Array.init), index < items.count else { return nil }
+            return items[index]
+        }
+        guard let text = found?.scalar?.string else { return error }
+        return ConfigError(path: error.path, "\(error.message), got \(text)")
     }
 
     /// `config` validated, with its data, teacher and init-from paths made absolute

@@ -66,7 +66,7 @@ extension TrainingConfig {
         } catch let error as ConfigError {
             throw error.nested(under: modelKey)
         } catch let error as DecodingError {
-            throw ConfigError.from(error).nested(under: modelKey)
+            throw ConfigLoader.withFoundValue(ConfigError.from(error), error, in: layerList).nested(under: modelKey)
         }
     }
 }

@@ -118,6 +118,8 @@ import Testing
                 == "space[0]: epochs=1.0 does not make a valid training config: epochs: expected an integer, got 1.0")
         #expect(message(space: "  - {name: optimizer.name, type: categorical, choices: [adam, 3]}")
                 == "space[0]: optimizer.name=3 does not make a valid training config: optimizer.name: expected a string, got 3")
+        #expect(message(space: "  - {name: \"model[0].units\", type: float, low: 8, high: 32}")
+                == "space[0]: model[0].units=8.0 does not make a valid training config: model[0].units: expected an integer, got 8.0")
         #expect(message(space: "  - {name: data.shuffle, type: categorical, choices: [true, sometimes]}")
                 == "space[0]: data.shuffle=sometimes does not make a valid training config: data.shuffle: expected true or false, got sometimes")
     }
@@ -128,11 +130,12 @@ import Testing
         #expect(message(extra: "launcher: local") == "launcher: unknown value 'local' (expected one of: in_process, subprocess, mpirun, slurm)")
         #expect(message(space: "  - {name: optimizer.lr, type: real, low: 0.001, high: 0.1}")
                 == "space[0].type: unknown value 'real' (expected one of: float, int, categorical)")
-        #expect(message(extra: "workers: two") == "workers: expected an integer")
+        #expect(message(extra: "workers: two") == "workers: expected an integer, got two")
         #expect(message(extra: "heartbeat_timeout: [30]") == "heartbeat_timeout: expected a single value, not a list or mapping")
-        #expect(message(extra: "sampler: tpe") == "sampler: expected a mapping")
+        #expect(message(extra: "sampler: tpe") == "sampler: expected a mapping, got tpe")
         #expect(message(space: "  - {name: seed, type: int, low: 0, high: 3, when: [optimizer.lr]}")
                 == "space[0].when: expected a mapping")
+        #expect(message(space: "  - {name: optimizer.lr, type: float, low: small, high: 0.1}") == "space[0].low: expected a number, got small")
         // The inline base is checked with the sweep file's paths.
         #expect(message(base: "base_config: {data: {source: \(ChildProcess.digitsCSV), label_column: label}, model: [{type: dense, units: 0}]}")
                 == "base_config.model[0].units: expected a positive integer, got 0")
