@@ -15,6 +15,14 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
 
+    /// The same error with its path put under `parent`: `units` under `model[2]` is
+    /// `model[2].units`, `[1].rate` under `model` is `model[1].rate`.
+    public func nested(under parent: String) -> ConfigError {
+        guard !parent.isEmpty else { return self }
+        let joined = path.isEmpty ? parent : path.hasPrefix("[") ? parent + path : "\(parent).\(path)"
+        return ConfigError(path: joined, message)
+    }
+
     /// `[data, source]` → `data.source`; integer keys become `[i]`.
     public static func render(_ codingPath: [any CodingKey]) -> String {
         var text = ""
@@ -52,7 +60,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
             let name = "\(type)"
             if name.hasSuffix("Scalar") { return "a single value, not a list or mapping" }
             if name.hasPrefix("Array") { return "a list" }
-            if name.hasPrefix("Dictionary") { return "a mapping" }
+            // Yams names a YAML mapping `Mapping`.
+            if name.hasPrefix("Dictionary") || name == "Mapping" { return "a mapping" }
             return "a mapping (\(name))"
         }
     }

@@ -1,3 +1,5 @@
+import FlockStore
+
 /// The section of a report about one run: its curves with train and validation on the same
 /// axes, learning rate, throughput, marked epochs (checkpoints, early stop, best epoch,
 /// NaN rollbacks) and the over/underfitting sentence.
@@ -79,9 +81,7 @@ struct RunPage {
     /// The epoch with the best value of the monitored metric.
     private var bestEpoch: (epoch: Int, value: Double)? {
         let curve = run.curve(monitor)
-        let base = monitor.hasPrefix("val_") ? String(monitor.dropFirst(4)) : monitor
-        let higherIsBetter = ["accuracy", "precision", "recall", "f1", "auc", "r2"].contains(base)
-        return higherIsBetter ? curve.max { $0.value < $1.value } : curve.min { $0.value < $1.value }
+        return MetricName.higherIsBetter(monitor) ? curve.max { $0.value < $1.value } : curve.min { $0.value < $1.value }
     }
 
     var markers: [ChartMarker] {

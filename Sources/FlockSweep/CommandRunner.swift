@@ -9,36 +9,32 @@ import FlockTrain
 /// `--exit-with-pid <driver>`, so a killed driver leaves no orphan trial training on.
 public struct CommandRunner: TrialRunner {
     let sweep: SweepConfig
-    let baseConfigPath: String
     let storePath: String
     let executable: URL
     /// nil: a plain subprocess; K: `mpirun -np K`.
     let mpiRanks: Int?
 
-    public init(sweep: SweepConfig, baseConfigPath: String, storePath: String, executable: URL, mpiRanks: Int?) {
+    public init(sweep: SweepConfig, storePath: String, executable: URL, mpiRanks: Int?) {
         self.sweep = sweep
-        self.baseConfigPath = baseConfigPath
         self.storePath = storePath
         self.executable = executable
         self.mpiRanks = mpiRanks
     }
 
-    /// The trial's `flock train` job.
-    func job(_ trial: TrialAssignment) -> TrainProcess {
-        var job = TrainProcess(executable: executable, configPath: baseConfigPath)
+    /// The trial's `flock train` job, its config written beside its run directory.
+    func job(_ trial: TrialAssignment) throws -> TrainProcess {
+        var job = TrainProcess(executable: executable, configPath: try sweep.writeTrialConfig(trial).path)
         job.runDirectory = trial.runDirectory.path
         job.storePath = storePath
         job.parentPID = ProcessInfo.processInfo.processIdentifier
-        job.overrides = SweepConfig.overrides(trial.params)
         job.resume = trial.resume
         job.mpirunRanks = mpiRanks
         return job
     }
 
     public func run(_ trial: TrialAssignment, report: @escaping @Sendable (Int, Double) -> Bool) throws -> TrialResult {
-        let process = job(trial).process()
-        let errorFile = trial.runDirectory.deletingLastPathComponent()
-            .appendingPathComponent("\(trial.runDirectory.lastPathComponent).stderr")
+        let process = try job(trial).process()
+        let errorFile = trial.sibling("stderr")
         guard FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: errorFile.path])
         }

@@ -1,4 +1,5 @@
 import FlockTensor
+import FlockTrain
 import Foundation
 
 /// Bayesian optimization with a Gaussian process (Snoek et al., "Practical Bayesian

@@ -1,4 +1,5 @@
 import FlockTensor
+import FlockTrain
 
 /// What a sampler knows when it suggests a trial: every earlier trial's parameters
 /// (never suggest them again) and the finished ones' objective, oriented so that lower

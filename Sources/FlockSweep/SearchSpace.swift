@@ -1,4 +1,5 @@
 import FlockTensor
+import FlockTrain
 import Foundation
 
 /// One tunable config key and the values it may take.

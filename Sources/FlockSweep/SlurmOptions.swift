@@ -1,4 +1,5 @@
 import FlockNN
+import FlockTrain
 import Foundation
 
 /// The sweep file's `slurm:` mapping: how each trial's batch job is submitted with
@@ -8,7 +9,7 @@ import Foundation
 /// launcher: slurm
 /// slurm: {partition: cpu, time_limit: "01:00:00", cpus_per_task: 4, extra_args: ["--account=ml"]}
 /// ```
-public struct SlurmOptions: Sendable, Equatable {
+public struct SlurmOptions: Decodable, Sendable, Equatable {
     /// `--partition`; nil: the cluster's default.
     public var partition: String?
     /// `--time` in Slurm's forms (`30`, `30:00`, `1:00:00`, `2-12`, `2-12:00:00`); nil: the partition's default.
@@ -30,49 +31,50 @@ public struct SlurmOptions: Sendable, Equatable {
         ("--no-requeue", nil), ("--open-mode", nil), ("--array", "-a"), ("--partition", "-p"), ("--time", "-t"),
     ]
 
-    /// Reads `slurm:` (absent: the defaults); refused unless `launcher` is slurm.
-    static func parse(_ value: Any?, launcher: SweepConfig.Launcher) throws -> SlurmOptions {
-        var options = SlurmOptions()
-        guard let value else { return options }
-        guard launcher == .slurm else {
-            throw ConfigError(path: "slurm", "only used with launcher: slurm (launcher is \(launcher.rawValue))")
-        }
-        guard let fields = value as? [String: Any] else { throw ConfigError(path: "slurm", "expected a mapping") }
-        let reader = FieldReader(fields, path: "slurm")
-        try reader.rejectUnknown(["partition", "time_limit", "cpus_per_task", "extra_args", "poll_seconds"])
-        if fields["partition"] != nil {
-            let partition = try reader.string("partition")
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case partition
+        case timeLimit = "time_limit"
+        case cpusPerTask = "cpus_per_task"
+        case extraArguments = "extra_args"
+        case pollSeconds = "poll_seconds"
+    }
+
+    /// Reads `slurm:`, checking each field; `SweepConfig` refuses it unless the launcher is slurm.
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let partition = try c.decodeIfPresent(String.self, forKey: .partition) {
             guard !partition.isEmpty, !partition.contains(where: \.isWhitespace) else {
-                throw ConfigError(path: "slurm.partition", "expected a partition name, got '\(partition)'")
+                throw ConfigError(path: decoder.fieldPath(CodingKeys.partition), "expected a partition name, got '\(partition)'")
             }
-            options.partition = partition
+            self.partition = partition
         }
-        if let limit = fields["time_limit"] {
+        if c.contains(.timeLimit) {
             // YAML reads `time_limit: 30` as a number: minutes, as Slurm reads it.
-            let text = try (limit as? Int).map(String.init) ?? reader.string("time_limit")
-            guard isTimeLimit(text) else {
-                throw ConfigError(path: "slurm.time_limit", "expected a Slurm time such as 30, 30:00, 1:00:00, 2-12 or 2-12:00:00 (quote it in YAML), got '\(text)'")
+            let text = try (try? c.decode(Int.self, forKey: .timeLimit)).map(String.init) ?? c.decode(String.self, forKey: .timeLimit)
+            guard Self.isTimeLimit(text) else {
+                throw ConfigError(path: decoder.fieldPath(CodingKeys.timeLimit),
+                                  "expected a Slurm time such as 30, 30:00, 1:00:00, 2-12 or 2-12:00:00 (quote it in YAML), got '\(text)'")
             }
-            options.timeLimit = text
+            timeLimit = text
         }
-        options.cpusPerTask = try reader.int("cpus_per_task", default: 1, in: 1...4096)
-        options.pollSeconds = try reader.double("poll_seconds", default: 2)
-        try Check.positive(options.pollSeconds, atMost: 3600, "slurm.poll_seconds")
-        if let extra = fields["extra_args"] {
-            guard let list = extra as? [Any] else { throw ConfigError(path: "slurm.extra_args", "expected a list of strings") }
-            options.extraArguments = try list.enumerated().map { index, item in
-                guard let text = item as? String else {
-                    throw ConfigError(path: "slurm.extra_args[\(index)]", "expected a string, got \(item)")
-                }
-                if let reserved = reservedOptions.first(where: { sets(text, $0) }) {
+        cpusPerTask = try c.int(.cpusPerTask, or: cpusPerTask, in: 1...4096)
+        pollSeconds = try c.value(.pollSeconds, or: pollSeconds)
+        try Check.positive(pollSeconds, atMost: 3600, decoder.fieldPath(CodingKeys.pollSeconds))
+        if c.contains(.extraArguments) {
+            let path = decoder.fieldPath(CodingKeys.extraArguments)
+            guard let list = try? c.decode([String].self, forKey: .extraArguments) else {
+                throw ConfigError(path: path, "expected a list of strings")
+            }
+            for (index, text) in list.enumerated() {
+                if let reserved = Self.reservedOptions.first(where: { Self.sets(text, $0) }) {
                     let field = ["--partition": "partition", "--time": "time_limit"][reserved.long]
-                    throw ConfigError(path: "slurm.extra_args[\(index)]",
+                    throw ConfigError(path: "\(path)[\(index)]",
                                       "\(reserved.long) is set by flock sweep itself" + (field.map { " (use slurm.\($0))" } ?? ""))
                 }
-                return text
             }
+            extraArguments = list
         }
-        return options
     }
 
     /// Whether `argument` sets the option `option` (`--time=5`, `--time`, `-t5`, `-t`).

@@ -18,7 +18,6 @@ import Foundation
 /// the compute nodes (a shared file system).
 public struct SlurmRunner: TrialRunner {
     let sweep: SweepConfig
-    let baseConfigPath: String
     let store: ExperimentStore
     let storePath: String
     let executable: URL
@@ -28,25 +27,23 @@ public struct SlurmRunner: TrialRunner {
     /// Written into the store while `sbatch` runs, before the job has an ID.
     static let submitting = "submitting"
 
-    public init(sweep: SweepConfig, baseConfigPath: String, storePath: String, executable: URL, commands: SlurmCommands) throws {
+    public init(sweep: SweepConfig, storePath: String, executable: URL, commands: SlurmCommands) throws {
         self.sweep = sweep
-        self.baseConfigPath = baseConfigPath
         self.storePath = storePath
         store = try ExperimentStore(path: storePath)
         self.executable = executable
         self.commands = commands
     }
 
-    /// The batch job of the trial's current attempt.
-    func batchJob(_ trial: TrialAssignment, attempt: Int) -> SlurmBatchJob {
-        var train = TrainProcess(executable: executable, configPath: baseConfigPath)
+    /// The batch job of the trial's current attempt, its config written beside its run directory.
+    func batchJob(_ trial: TrialAssignment, attempt: Int) throws -> SlurmBatchJob {
+        var train = TrainProcess(executable: executable, configPath: try sweep.writeTrialConfig(trial).path)
         train.runDirectory = trial.runDirectory.path
         train.storePath = storePath
-        train.overrides = SweepConfig.overrides(trial.params)
         train.resume = trial.resume
         return SlurmBatchJob(train: train, ranks: sweep.ranksPerTrial, options: sweep.slurm,
                              name: SlurmBatchJob.name(storePath: storePath, study: trial.study, number: trial.number, attempt: attempt),
-                             outputPath: Self.sibling(of: trial.runDirectory, suffix: "out").path,
+                             outputPath: trial.sibling("out").path,
                              workingDirectory: FileManager.default.currentDirectoryPath)
     }
 
@@ -54,7 +51,7 @@ public struct SlurmRunner: TrialRunner {
         guard let record = try store.trial(study: trial.study, number: trial.number) else {
             throw SweepError(description: "trial \(trial.number) of study '\(trial.study)' is not in the store")
         }
-        let batch = batchJob(trial, attempt: record.retries)
+        let batch = try batchJob(trial, attempt: record.retries)
         let job = try adoptOrSubmit(batch, trial: trial, recorded: record.job)
         return try follow(job: job, trial: trial, output: URL(fileURLWithPath: batch.outputPath), report: report)
     }
@@ -69,7 +66,7 @@ public struct SlurmRunner: TrialRunner {
         // Submitted once but forgotten by squeue: follow it (sacct, the run's summary, or a vanished job).
         if let recorded, Int(recorded) != nil { return recorded }
         try store.recordTrialJob(study: trial.study, number: trial.number, job: Self.submitting, state: nil)
-        let script = Self.sibling(of: trial.runDirectory, suffix: "sbatch")
+        let script = trial.sibling("sbatch")
         try AtomicFile.write(Data(batch.script().utf8), to: script)
         let id = try commands.submit(script: script, options: batch.sbatchOptions())
         try store.recordTrialJob(study: trial.study, number: trial.number, job: id, state: "PENDING")
@@ -143,11 +140,6 @@ public struct SlurmRunner: TrialRunner {
     /// (epoch, objective) of every complete line of `metrics.jsonl` that has the objective.
     private func objectives(_ results: RunResults) -> [(Int, Double)] {
         results.epochs().compactMap { line in line.values[sweep.metric].map { (line.epoch, $0) } }
-    }
-
-    /// `trials/0003.SUFFIX` beside the run directory `trials/0003`.
-    static func sibling(of runDirectory: URL, suffix: String) -> URL {
-        runDirectory.deletingLastPathComponent().appendingPathComponent("\(runDirectory.lastPathComponent).\(suffix)")
     }
 
     /// The job output's last three lines, for error messages.

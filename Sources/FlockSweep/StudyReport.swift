@@ -1,7 +1,6 @@
 import FlockStore
 import FlockTrain
 import Foundation
-import Yams
 
 /// A study as stored: its trials, the best one, and the best trial's training config.
 public struct StudyReport {
@@ -24,11 +23,13 @@ public struct StudyReport {
         return study.direction == "maximize" ? complete.max { $0.value! < $1.value! } : complete.min { $0.value! < $1.value! }
     }
 
-    /// The training config of `trial`: the study's base with the trial's parameters, ready to run.
+    /// The training config of `trial`, ready to run: the study's stored base (the resolved
+    /// config as YAML, as every version of the store holds it) decoded, with the trial's
+    /// parameters set on their fields.
     public func bestConfigYAML(_ trial: TrialRecord) throws -> String {
         let params = try JSONDecoder().decode([String: ParameterValue].self, from: Data(trial.params.utf8))
-        let config = try ConfigLoader.decode(yaml: study.base, overrides: SweepConfig.overrides(params), baseDirectory: "/")
-        return try ConfigLoader.yaml(of: config)
+        let base = try ConfigLoader.decode(yaml: study.base, baseDirectory: "/", fileName: "study '\(study.name)' base")
+        return try ConfigLoader.yaml(of: try base.setting(params))
     }
 
     public static func jsonObject(_ trial: TrialRecord) -> [String: Any] {

@@ -1,4 +1,5 @@
 import FlockTensor
+import FlockTrain
 import Foundation
 
 /// The Tree-structured Parzen Estimator (Bergstra et al., "Algorithms for Hyper-Parameter

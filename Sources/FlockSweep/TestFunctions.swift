@@ -1,3 +1,4 @@
+import FlockTrain
 import Foundation
 
 /// Standard black-box optimisation test functions, for the sampler benchmark and tests.

@@ -10,6 +10,11 @@ public struct TrialAssignment: Sendable {
     public let runDirectory: URL
     /// Continue from the run directory's last checkpoint (a retried trial).
     public let resume: Bool
+
+    /// A file beside the trial's run directory: `trials/0003.<suffix>`.
+    func sibling(_ suffix: String) -> URL {
+        runDirectory.deletingLastPathComponent().appendingPathComponent("\(runDirectory.lastPathComponent).\(suffix)")
+    }
 }
 
 /// How a trial ended.

@@ -1,4 +1,5 @@
 import FlockTensor
+import FlockTrain
 import Foundation
 
 /// Maps parameter values to the unit cube the GP models: a numeric parameter to one

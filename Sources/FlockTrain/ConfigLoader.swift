@@ -23,16 +23,46 @@ public enum ConfigLoader {
                               fileName: String = "config", layers: LayerRegistry = .standard) throws -> TrainingConfig {
         var node = try parse(yaml, fileName: fileName)
         for override in overrides { node = try apply(override: override, to: node) }
-        var config: TrainingConfig
+        return try resolved(decode(TrainingConfig.self, from: node, fileName: fileName, layers: layers), baseDirectory: baseDirectory)
+    }
+
+    /// Decodes any config type (a sweep file, say) from YAML with the checks a training
+    /// config gets: a mapping at the top level, no key that is a list, and errors by field
+    /// path. `layers` decodes any `model:` inside it.
+    public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String,
+                                            layers: LayerRegistry = .standard) throws -> T {
+        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, layers: layers)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, layers: LayerRegistry) throws -> T {
         do {
-            config = try YAMLDecoder().decode(TrainingConfig.self, from: node, userInfo: [.layerRegistry: layers])
+            return try YAMLDecoder().decode(T.self, from: node, userInfo: [.layerRegistry: layers])
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
-            throw ConfigError.from(error)
+            throw withFoundValue(ConfigError.from(error), error, in: node)
         } catch {
             throw ConfigError(path: "", "\(fileName): \(error)")
         }
+    }
+
+    /// A type mismatch with the scalar the YAML holds there: `workers: expected an
+    /// integer, got two` (Yams' error does not carry the value).
+    static func withFoundValue(_ error: ConfigError, _ decoding: DecodingError, in root: Node) -> ConfigError {
+        guard case let .typeMismatch(_, context) = decoding else { return error }
+        let found = context.codingPath.reduce(root as Node?) { node, key in
+            guard let index = key.intValue else { return node?.mapping?[Node(key.stringValue)] }
+            guard let items = node?.sequence.map(Array.init), index < items.count else { return nil }
+            return items[index]
+        }
+        guard let text = found?.scalar?.string else { return error }
+        return ConfigError(path: error.path, "\(error.message), got \(text)")
+    }
+
+    /// `config` validated, with its data, teacher and init-from paths made absolute
+    /// (relative ones are taken from `baseDirectory`).
+    public static func resolved(_ decoded: TrainingConfig, baseDirectory: String) throws -> TrainingConfig {
+        var config = decoded
         try config.validate()
         config.data.source = absolute(config.data.source, from: baseDirectory)
         config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
@@ -99,6 +129,11 @@ public enum ConfigLoader {
             throw ConfigError(path: pathText, "--set value '\(valueText)' is not valid YAML")
         }
         return try set(value, at: steps[...], in: root, pathText: pathText)
+    }
+
+    /// `root` with `value` at `pathText` (`[2].block[0].units`, relative to `root`).
+    static func set(_ value: Node, atPath pathText: String, in root: Node) throws -> Node {
+        try set(value, at: parsePath(pathText, override: pathText)[...], in: root, pathText: pathText)
     }
 
     private static func parsePath(_ text: String, override: String) throws -> [PathStep] {

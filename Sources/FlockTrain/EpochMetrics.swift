@@ -1,5 +1,6 @@
 import FlockComm
 import FlockNN
+import FlockStore
 import FlockTensor
 import Foundation
 

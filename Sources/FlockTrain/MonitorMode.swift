@@ -1,3 +1,5 @@
+import FlockStore
+
 /// Whether a monitored metric should go down (`min`) or up (`max`); `auto` decides from
 /// the name: scores (accuracy, precision, recall, f1, r2) go up, losses and errors down.
 public enum MonitorMode: String, Codable, Sendable, CaseIterable {
@@ -5,12 +7,11 @@ public enum MonitorMode: String, Codable, Sendable, CaseIterable {
 
     public func resolved(for monitor: String) -> MonitorMode {
         guard self == .auto else { return self }
-        let base = monitor.hasPrefix("val_") ? String(monitor.dropFirst(4)) : monitor
-        return MetricName(rawValue: base)?.higherIsBetter == true ? .max : .min
+        return MetricName.higherIsBetter(monitor) ? .max : .min
     }
 
     /// The metric names a config may monitor: `loss` and its metrics, with or without `val_`.
-    static func monitorable(_ config: TrainingConfig) -> [String] {
+    public static func monitorable(_ config: TrainingConfig) -> [String] {
         let names = ["loss"] + config.resolvedMetrics.map(\.rawValue)
         return names + (config.data.validationSplit > 0 ? names.map { "val_\($0)" } : [])
     }

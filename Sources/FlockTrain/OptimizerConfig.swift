@@ -135,29 +135,3 @@ public struct ScheduleConfig: Codable, Equatable, Sendable {
         return LearningRateSchedule(decay, warmupSteps: warmupSteps)
     }
 }
-
-/// Metric names accepted in `metrics:`.
-public enum MetricName: String, CaseIterable, Sendable {
-    case accuracy, precision, recall, f1, mse, rmse, mae, r2
-    /// ROC-AUC (binary; macro one-vs-rest for more classes), from 200-bucket histograms.
-    case auc
-
-    public var isClassification: Bool {
-        switch self {
-        case .accuracy, .precision, .recall, .f1, .auc: return true
-        default: return false
-        }
-    }
-
-    /// The metrics a config without `metrics:` gets: accuracy for classification, MSE for
-    /// regression.
-    public static func defaults(classification: Bool) -> [MetricName] { classification ? [.accuracy] : [.mse] }
-
-    /// Whether larger is better (for `summary.json["best"]`).
-    public var higherIsBetter: Bool {
-        switch self {
-        case .mse, .rmse, .mae: return false
-        default: return true
-        }
-    }
-}

@@ -1,6 +1,7 @@
 import FlockData
 import FlockNN
 import FlockParallel
+import FlockStore
 import FlockTensor
 import Foundation
 

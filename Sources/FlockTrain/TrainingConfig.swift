@@ -1,5 +1,6 @@
 import FlockData
 import FlockNN
+import FlockStore
 
 /// A training job as written in YAML. Every field has a default except `data` and `model`.
 ///

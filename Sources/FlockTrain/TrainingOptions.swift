@@ -1,5 +1,6 @@
 import FlockData
 import FlockNN
+import FlockStore
 
 /// How a `Trainer` trains, apart from the model, data, loss, optimizer, callbacks and
 /// step strategy: the loop's hyperparameters and the coordinator's policies.

@@ -1,3 +1,5 @@
+import FlockStore
+
 /// One epoch's results: `loss` and metrics on the training data, `val_`-prefixed ones
 /// on the validation split, the learning rate at the epoch's end and the throughput.
 public struct EpochRecord: Sendable {
@@ -56,8 +58,7 @@ struct BestValueTracker {
 
     mutating func observe(_ metrics: [String: Double]) {
         for (name, value) in metrics {
-            let base = name.hasPrefix("val_") ? String(name.dropFirst(4)) : name
-            let higherIsBetter = MetricName(rawValue: base)?.higherIsBetter ?? false
+            let higherIsBetter = MetricName.higherIsBetter(name)
             if let current = best[name] {
                 best[name] = higherIsBetter ? Swift.max(current, value) : Swift.min(current, value)
             } else {

@@ -34,15 +34,12 @@ struct SweepCommand: ParsableCommand {
             case .subprocess, .mpirun, .slurm:
                 // Before anything is written: a missing sbatch is the sweep file's problem.
                 let slurm = sweep.launcher == .slurm ? try SlurmCommands.locate() : nil
-                // Trials read the resolved base config (absolute data paths) plus their --set overrides.
-                let base = folder.appendingPathComponent("base.yaml")
-                try AtomicFile.write(Data(try ConfigLoader.yaml(of: sweep.base).utf8), to: base)
                 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
                 if let slurm {
-                    runner = try SlurmRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath,
+                    runner = try SlurmRunner(sweep: sweep, storePath: storePath,
                                              executable: executable, commands: slurm)
                 } else {
-                    runner = CommandRunner(sweep: sweep, baseConfigPath: base.path, storePath: storePath, executable: executable,
+                    runner = CommandRunner(sweep: sweep, storePath: storePath, executable: executable,
                                            mpiRanks: sweep.launcher == .mpirun ? sweep.ranksPerTrial : nil)
                 }
             }

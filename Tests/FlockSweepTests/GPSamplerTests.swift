@@ -1,3 +1,4 @@
+import FlockTrain
 import Foundation
 import Testing
 @testable import FlockSweep

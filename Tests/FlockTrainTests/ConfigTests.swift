@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func typeMismatchNamesTheField() {
-        #expect(message(base, ["optimizer.lr=fast"]) == "optimizer.lr: expected a number")
+        #expect(message(base, ["optimizer.lr=fast"]) == "optimizer.lr: expected a number, got fast")
         #expect(message(base, ["data.batch_size=[1]"]) == "data.batch_size: expected a single value, not a list or mapping")
     }
 

@@ -1,4 +1,5 @@
-/// A sampled hyperparameter value.
+/// A value set on one config field by its path (`TrainingConfig.set(_:to:)`): what a
+/// sweep samples for each hyperparameter.
 public enum ParameterValue: Codable, Sendable, Hashable, CustomStringConvertible {
     case double(Double)
     case int(Int)
@@ -20,7 +21,7 @@ public enum ParameterValue: Codable, Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    /// As text for a `--set key=value` override (YAML reads it back as the same type).
+    /// As text, e.g. for a `--set key=value` override (YAML reads it back as the same type).
     public var description: String {
         switch self {
         case let .double(value): return "\(value)"

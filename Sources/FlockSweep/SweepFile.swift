@@ -1,0 +1,238 @@
+import FlockNN
+import FlockTrain
+
+/// A sweep file as written, decoded like a training config: unknown fields, wrong types,
+/// out-of-range numbers and unknown choices are errors by field path
+/// (`sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe, gp, auto)`).
+/// `SweepConfig.parse` builds the study from it once the base config is loaded.
+struct SweepFile: Decodable {
+    let study: String
+    let seed: Int
+    /// `base: CONFIG.yaml`, relative to the sweep file's folder.
+    let baseFile: String?
+    /// `base_config:` inline, decoded but not yet validated or resolved.
+    let baseConfig: TrainingConfig?
+    let space: [ParameterSpec]
+    let objective: Objective
+    let budget: Budget
+    let sampler: SamplerSettings
+    let pruner: PrunerSettings
+    let workers: Int
+    let launcher: SweepConfig.Launcher
+    let ranksPerTrial: Int
+    let slurm: SlurmOptions?
+    let maxRetries: Int
+    let heartbeatTimeout: Double
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case study, base
+        case baseConfig = "base_config"
+        case space, objective, budget, sampler, pruner, workers, launcher
+        case ranksPerTrial = "ranks_per_trial"
+        case maxRetries = "max_retries"
+        case seed
+        case heartbeatTimeout = "heartbeat_timeout"
+        case slurm
+    }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        study = try c.decode(String.self, forKey: .study)
+        guard !study.isEmpty, !study.contains("/") else { throw ConfigError(path: "study", "expected a name without '/'") }
+        seed = try c.int(.seed, or: 0, in: 0...Int.max)
+        baseFile = try c.decodeIfPresent(String.self, forKey: .base)
+        baseConfig = try c.decodeIfPresent(TrainingConfig.self, forKey: .baseConfig)
+        if baseFile != nil && baseConfig != nil {
+            throw ConfigError(path: "base_config", "give `base: CONFIG.yaml` or an inline `base_config:`, not both")
+        }
+        guard let space = try c.decodeIfPresent([ParameterSpec].self, forKey: .space), !space.isEmpty else {
+            throw ConfigError(path: "space", "expected a list of parameters")
+        }
+        for (index, parameter) in space.enumerated() {
+            let earlier = space[..<index]
+            if earlier.contains(where: { $0.name == parameter.name }) {
+                throw ConfigError(path: "space[\(index)].name", "'\(parameter.name)' appears twice")
+            }
+            if let key = parameter.conditions.keys.sorted().first(where: { key in !earlier.contains { $0.name == key } }) {
+                throw ConfigError(path: "space[\(index)].when.\(key)", "conditions may only name parameters listed before this one")
+            }
+        }
+        self.space = space
+        objective = try c.value(.objective, or: Objective())
+        budget = try c.value(.budget, or: Budget())
+        sampler = try c.value(.sampler, or: SamplerSettings())
+        pruner = try c.value(.pruner, or: PrunerSettings())
+        workers = try c.int(.workers, or: 1, in: 1...1024)
+        launcher = try c.value(.launcher, or: .inProcess)
+        ranksPerTrial = try c.int(.ranksPerTrial, or: 1, in: 1...4096)
+        slurm = try c.decodeIfPresent(SlurmOptions.self, forKey: .slurm)
+        maxRetries = try c.int(.maxRetries, or: 1, in: 0...1000)
+        heartbeatTimeout = try c.value(.heartbeatTimeout, or: 30)
+        try Check.positive(heartbeatTimeout, atMost: 864_000, decoder.fieldPath(CodingKeys.heartbeatTimeout))
+    }
+
+    /// The base training config, validated, with its paths made absolute from `baseDirectory`.
+    func loadBase(baseDirectory: String) throws -> TrainingConfig {
+        if let baseFile {
+            return try ConfigLoader.load(path: baseFile.hasPrefix("/") ? baseFile : "\(baseDirectory)/\(baseFile)")
+        }
+        guard let baseConfig else {
+            throw ConfigError(path: "base", "a sweep needs `base: CONFIG.yaml` or an inline `base_config:`")
+        }
+        do { return try ConfigLoader.resolved(baseConfig, baseDirectory: baseDirectory) } catch let error as ConfigError {
+            throw error.nested(under: CodingKeys.baseConfig.stringValue)
+        }
+    }
+}
+
+/// `objective: {metric: val_accuracy, direction: maximize, use: best}`.
+struct Objective: Decodable {
+    enum Direction: String, ConfigChoice { case minimize, maximize }
+    /// The best value over a trial's epochs, or its last epoch's.
+    enum Use: String, ConfigChoice { case best, final }
+
+    var metric = "val_loss"
+    var direction = Direction.minimize
+    var use = Use.best
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case metric, direction, use }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        metric = try c.value(.metric, or: metric)
+        direction = try c.value(.direction, or: direction)
+        use = try c.value(.use, or: use)
+    }
+}
+
+/// `budget: {trials: 20, wall_seconds: 3600}`: the study ends at whichever comes first.
+struct Budget: Decodable {
+    var trials: Int?
+    var wallSeconds: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case trials
+        case wallSeconds = "wall_seconds"
+    }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trials = c.contains(.trials) ? try c.int(.trials, or: nil, in: 1...1_000_000) : nil
+        wallSeconds = try c.decodeIfPresent(Double.self, forKey: .wallSeconds)
+        // A year: a finite number, so a NaN or infinite budget cannot keep a driver going forever.
+        if let wallSeconds { try Check.positive(wallSeconds, atMost: 31_536_000, decoder.fieldPath(CodingKeys.wallSeconds)) }
+    }
+}
+
+/// `sampler: {name: tpe, startup_trials: 5, candidates: 100}`.
+struct SamplerSettings: Decodable {
+    enum Name: String, ConfigChoice { case grid, random, tpe, gp, auto }
+
+    var name = Name.tpe
+    /// TPE and GP: random trials before the model is used (default 5 for TPE, 10 for the GP).
+    var startupTrials: Int?
+    /// TPE and GP: candidates scored per suggestion (default 100 for TPE, 2048 for the GP).
+    var candidates: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, candidates
+        case startupTrials = "startup_trials"
+    }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.value(.name, or: name)
+        startupTrials = c.contains(.startupTrials) ? try c.int(.startupTrials, or: nil, in: 0...1_000_000) : nil
+        candidates = c.contains(.candidates) ? try c.int(.candidates, or: nil, in: 1...100_000) : nil
+    }
+
+    /// The sampler; `auto` picks the GP or TPE for `space` and `trialBudget`.
+    func make(space: SearchSpace, trialBudget: Int?, seed: Int) throws -> any Sampler {
+        let model = name != .auto ? name
+            : SamplerChoice.prefersGaussianProcess(space: space, trialBudget: trialBudget) ? .gp : .tpe
+        switch model {
+        case .grid:
+            guard space.grid() != nil else {
+                throw ConfigError(path: "sampler.name", "grid needs every parameter to be int or categorical (a float range has no grid)")
+            }
+            return GridSampler()
+        case .random:
+            return RandomSampler(seed: UInt64(seed))
+        case .gp:
+            return GPSampler(seed: UInt64(seed), startupTrials: startupTrials ?? 10, candidates: candidates ?? 2048)
+        case .tpe, .auto:
+            return TPESampler(seed: UInt64(seed), startupTrials: startupTrials ?? 5, candidates: candidates ?? 100)
+        }
+    }
+}
+
+/// `pruner: {name: asha, min_resource: 1, reduction_factor: 3}`. Resources are epochs.
+struct PrunerSettings: Decodable {
+    enum Name: String, ConfigChoice { case none, median, asha, hyperband }
+
+    var name = Name.none
+    var startupTrials = 5
+    var warmupSteps = 0
+    var minResource = 1
+    var reductionFactor = 3
+    /// Hyperband: the most epochs a trial gets; nil: the base config's epochs.
+    var maxResource: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+        case startupTrials = "startup_trials"
+        case warmupSteps = "warmup_steps"
+        case minResource = "min_resource"
+        case reductionFactor = "reduction_factor"
+        case maxResource = "max_resource"
+    }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.value(.name, or: name)
+        startupTrials = try c.int(.startupTrials, or: startupTrials, in: 0...1_000_000)
+        warmupSteps = try c.int(.warmupSteps, or: warmupSteps, in: 0...1_000_000)
+        // At most 10^6 epochs and η ≤ 1000, so rung steps never overflow.
+        minResource = try c.int(.minResource, or: minResource, in: 1...1_000_000)
+        reductionFactor = try c.int(.reductionFactor, or: reductionFactor, in: 2...1000)
+        maxResource = c.contains(.maxResource) ? try c.int(.maxResource, or: nil, in: minResource...1_000_000) : nil
+    }
+
+    /// The pruner; Hyperband's budget defaults to `epochs` of the base config.
+    func make(epochs: Int) -> any Pruner {
+        switch name {
+        case .none: return NoPruner()
+        case .median: return MedianPruner(startupTrials: startupTrials, warmupSteps: warmupSteps)
+        case .asha: return SuccessiveHalvingPruner(minResource: minResource, reductionFactor: reductionFactor)
+        case .hyperband:
+            return HyperbandPruner(minResource: minResource, maxResource: maxResource ?? max(epochs, minResource),
+                                   reductionFactor: reductionFactor)
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// An integer within `range` (`fallback` when absent; required when nil), with the
+    /// range in the error: `workers: expected an integer in 1...1024, got 0`.
+    func int(_ key: Key, or fallback: Int?, in range: ClosedRange<Int>) throws -> Int {
+        let number = try fallback.map { try value(key, or: $0) } ?? decode(Int.self, forKey: key)
+        guard range.contains(number) else {
+            let bounds = range.upperBound == Int.max ? "≥ \(range.lowerBound)" : "in \(range.lowerBound)...\(range.upperBound)"
+            throw ConfigError(path: ConfigError.render(codingPath + [key]), "expected an integer \(bounds), got \(number)")
+        }
+        return number
+    }
+}

@@ -1,0 +1,228 @@
+import FlockNN
+import Yams
+
+/// Setting one field of a decoded config by its path, with a typed value: how a sweep
+/// makes each trial's config from its base, keeping every other field as it is (no YAML
+/// round trip of the whole config).
+///
+/// ```swift
+/// var config = try ConfigLoader.load(path: "digits-mlp.yaml")
+/// try config.set("optimizer.lr", to: .double(0.01))
+/// try config.set("model[0].units", to: .int(64))
+/// try config.validate()
+/// ```
+extension TrainingConfig {
+    /// Sets the field at `path` to `value`. Throws a `ConfigError` at `path` when no
+    /// settable field has that path, when the value has the wrong type, or when the field
+    /// belongs to a callback the config leaves off. The config as a whole is checked by
+    /// `validate()` (`setting(_:)` does both).
+    ///
+    /// The settable fields are `settablePaths` (by key path, typed) and any field of a
+    /// layer, `model[i].field` or `model[i].block[j].field`: layers are registered kinds,
+    /// so a layer entry is re-decoded by its kind with the field changed, and its errors
+    /// name the field (`model[0].units: expected a positive integer, got -2`).
+    public mutating func set(_ path: String, to value: ParameterValue, layers: LayerRegistry = .standard) throws {
+        if path.hasPrefix("\(CodingKeys.model.stringValue)[") {
+            try setLayerField(path, to: value, layers: layers)
+            return
+        }
+        guard let field = Self.settableFields[path] else {
+            let section = path.split(separator: ".").first.map { "\($0)." } ?? path
+            let siblings = Self.settablePaths.filter { $0.hasPrefix(section) }
+            let listed = siblings.isEmpty ? ["model[i].<field>"] + Self.settablePaths : siblings
+            throw ConfigError(path: path, "not a field that can be set (expected one of: \(listed.joined(separator: ", ")))")
+        }
+        try field.set(&self, value, path)
+    }
+
+    /// The config with each `path: value` set (in path order), then validated.
+    public func setting(_ values: [String: ParameterValue], layers: LayerRegistry = .standard) throws -> TrainingConfig {
+        var config = self
+        for path in values.keys.sorted() { try config.set(path, to: values[path]!, layers: layers) }
+        try config.validate()
+        return config
+    }
+
+    /// The paths `set(_:to:)` takes besides the layers' fields, sorted.
+    public static var settablePaths: [String] { settableFields.keys.sorted() }
+
+    /// A layer field: the layer list is encoded (every layer kind writes all its fields),
+    /// the one field replaced, and the list decoded by the layers' kinds.
+    private mutating func setLayerField(_ path: String, to value: ParameterValue, layers: LayerRegistry) throws {
+        let modelKey = CodingKeys.model.stringValue
+        let relative = path.dropFirst(modelKey.count)
+        if let close = relative.firstIndex(of: "]"), let index = Int(relative.dropFirst().prefix(upTo: close)),
+           index >= model.count {
+            throw ConfigError(path: ConfigError.render([CodingKeys.model, AnyCodingKey(intValue: index)]),
+                              "the model has \(model.count) layer\(model.count == 1 ? "" : "s")")
+        }
+        let list = try Yams.compose(yaml: try YAMLEncoder().encode(model)) ?? Node([Node]())
+        let changed = try ConfigLoader.set(value.node, atPath: path, in: Node([(Node(modelKey), list)]))
+        guard let layerList = changed.mapping?[Node(modelKey)] else {
+            preconditionFailure("setting \(path) lost the model list")
+        }
+        do {
+            model = try YAMLDecoder().decode([LayerConfig].self, from: layerList, userInfo: [.layerRegistry: layers])
+        } catch let error as ConfigError {
+            throw error.nested(under: modelKey)
+        } catch let error as DecodingError {
+            throw ConfigLoader.withFoundValue(ConfigError.from(error), error, in: layerList).nested(under: modelKey)
+        }
+    }
+}
+
+/// How `set(_:to:)` writes one field.
+struct SettableField {
+    let set: (inout TrainingConfig, ParameterValue, String) throws -> Void
+}
+
+/// A field type a `ParameterValue` can be set on; nil when the value is of another kind.
+protocol SettableValue {
+    init?(setting value: ParameterValue)
+    /// The kind of value, in errors: `an integer`.
+    static var expected: String { get }
+}
+
+extension Int: SettableValue {
+    init?(setting value: ParameterValue) {
+        guard case let .int(number) = value else { return nil }
+        self = number
+    }
+    static var expected: String { "an integer" }
+}
+
+extension Double: SettableValue {
+    init?(setting value: ParameterValue) {
+        guard let number = value.doubleValue else { return nil }
+        self = number
+    }
+    static var expected: String { "a number" }
+}
+
+extension String: SettableValue {
+    init?(setting value: ParameterValue) {
+        guard case let .string(text) = value else { return nil }
+        self = text
+    }
+    static var expected: String { "a string" }
+}
+
+extension Bool: SettableValue {
+    /// A sweep's YAML `true`/`false` choices arrive as strings.
+    init?(setting value: ParameterValue) {
+        guard case let .string(text) = value, let flag = Bool(text) else { return nil }
+        self = flag
+    }
+    static var expected: String { "true or false" }
+}
+
+extension ParameterValue {
+    /// As a YAML scalar that decodes to the same value.
+    var node: Node { Node(description) }
+}
+
+extension TrainingConfig {
+    private typealias Keys = CodingKeys
+
+    /// Every field `set(_:to:)` writes by key path, by its config path. Not here: `name`,
+    /// the data's files and columns, `validation_split` (it changes which metrics exist),
+    /// `metrics`, `parallel` (the layout must match the ranks) and `init_from`.
+    static var settableFields: [String: SettableField] {
+        typealias Data = DataConfig.CodingKeys
+        typealias Loss = LossConfig.CodingKeys
+        typealias Optimizer = OptimizerConfig.CodingKeys
+        typealias Schedule = ScheduleConfig.CodingKeys
+        typealias Penalty = RegularizationConfig.CodingKeys
+        typealias Clip = GradientClippingConfig.CodingKeys
+        typealias Callbacks = CallbacksConfig.CodingKeys
+        typealias Stop = EarlyStopping.CodingKeys
+        typealias Plateau = ReduceLROnPlateau.CodingKeys
+        typealias Best = ModelCheckpoint.CodingKeys
+        typealias NaN = TerminateOnNaN.CodingKeys
+        let stopping = [Keys.callbacks, Callbacks.earlyStopping] as [any CodingKey]
+        let plateau = [Keys.callbacks, Callbacks.reduceLROnPlateau] as [any CodingKey]
+        let checkpoint = [Keys.callbacks, Callbacks.modelCheckpoint] as [any CodingKey]
+        let nan = [Keys.callbacks, Callbacks.terminateOnNaN] as [any CodingKey]
+        let hasStopping: (TrainingConfig) -> Bool = { $0.callbacks.earlyStopping != nil }
+        let hasPlateau: (TrainingConfig) -> Bool = { $0.callbacks.reduceLROnPlateau != nil }
+        let hasCheckpoint: (TrainingConfig) -> Bool = { $0.callbacks.modelCheckpoint != nil }
+        let hasNaN: (TrainingConfig) -> Bool = { $0.callbacks.terminateOnNaN != nil }
+        let fields: [(String, SettableField)] = [
+            field([Keys.seed], \.seed),
+            field([Keys.epochs], \.epochs),
+            field([Keys.data, Data.batchSize], \.data.batchSize),
+            field([Keys.data, Data.shuffle], \.data.shuffle),
+            field([Keys.data, Data.normalization], \.data.normalization),
+            field([Keys.data, Data.targetNormalization], \.data.targetNormalization),
+            field([Keys.data, Data.sampling], \.data.sampling),
+            field([Keys.data, Data.missing], \.data.missing),
+            field([Keys.data, Data.chunkRows], \.data.chunkRows),
+            field([Keys.loss, Loss.name], \.loss.name),
+            field([Keys.loss, Loss.labelSmoothing], \.loss.labelSmoothing),
+            field([Keys.loss, Loss.delta], \.loss.delta),
+            field([Keys.loss, Loss.fromLogits], \.loss.fromLogits),
+            field([Keys.loss, Loss.gamma], \.loss.gamma),
+            field([Keys.loss, Loss.temperature], \.loss.temperature),
+            field([Keys.loss, Loss.alpha], \.loss.alpha),
+            field([Keys.optimizer, Optimizer.name], \.optimizer.name),
+            field([Keys.optimizer, Optimizer.lr], \.optimizer.lr),
+            field([Keys.optimizer, Optimizer.momentum], \.optimizer.momentum),
+            field([Keys.optimizer, Optimizer.weightDecay], \.optimizer.weightDecay),
+            field([Keys.optimizer, Optimizer.beta1], \.optimizer.beta1),
+            field([Keys.optimizer, Optimizer.beta2], \.optimizer.beta2),
+            field([Keys.optimizer, Optimizer.epsilon], \.optimizer.epsilon),
+            field([Keys.optimizer, Optimizer.alpha], \.optimizer.alpha),
+            field([Keys.schedule, Schedule.name], \.schedule.name),
+            field([Keys.schedule, Schedule.stepSize], \.schedule.stepSize),
+            field([Keys.schedule, Schedule.gamma], \.schedule.gamma),
+            field([Keys.schedule, Schedule.minLR], \.schedule.minLR),
+            field([Keys.schedule, Schedule.warmupEpochs], \.schedule.warmupEpochs),
+            field([Keys.regularization, Penalty.l1], \.regularization.l1),
+            field([Keys.regularization, Penalty.l2], \.regularization.l2),
+            field([Keys.regularization, Penalty.maxNorm], \.regularization.maxNorm),
+            field([Keys.regularization, Penalty.weightNoise], \.regularization.weightNoise),
+            field([Keys.gradientClipping, Clip.maxNorm], \.gradientClipping.maxNorm),
+            field([Keys.gradientClipping, Clip.maxValue], \.gradientClipping.maxValue),
+            field(stopping + [Stop.patience], \.callbacks.earlyStopping!.patience, requires: hasStopping),
+            field(stopping + [Stop.minDelta], \.callbacks.earlyStopping!.minDelta, requires: hasStopping),
+            field(stopping + [Stop.startFromEpoch], \.callbacks.earlyStopping!.startFromEpoch, requires: hasStopping),
+            field(stopping + [Stop.restoreBestWeights], \.callbacks.earlyStopping!.restoreBestWeights, requires: hasStopping),
+            field(plateau + [Plateau.factor], \.callbacks.reduceLROnPlateau!.factor, requires: hasPlateau),
+            field(plateau + [Plateau.patience], \.callbacks.reduceLROnPlateau!.patience, requires: hasPlateau),
+            field(plateau + [Plateau.minDelta], \.callbacks.reduceLROnPlateau!.minDelta, requires: hasPlateau),
+            field(plateau + [Plateau.cooldown], \.callbacks.reduceLROnPlateau!.cooldown, requires: hasPlateau),
+            field(plateau + [Plateau.minLR], \.callbacks.reduceLROnPlateau!.minLR, requires: hasPlateau),
+            field(checkpoint + [Best.saveBest], \.callbacks.modelCheckpoint!.saveBest, requires: hasCheckpoint),
+            field(nan + [NaN.lrFactor], \.callbacks.terminateOnNaN!.lrFactor, requires: hasNaN),
+            field(nan + [NaN.maxRollbacks], \.callbacks.terminateOnNaN!.maxRollbacks, requires: hasNaN),
+            field([Keys.callbacks, Callbacks.csvLogger], \.callbacks.csvLogger),
+            field([Keys.callbacks, Callbacks.tensorBoard], \.callbacks.tensorBoard),
+        ]
+        return Dictionary(uniqueKeysWithValues: fields)
+    }
+
+    /// A field; `requires` says whether the callback it belongs to is on (its key path
+    /// unwraps the callback, so it is only written when it is).
+    private static func field<Value: SettableValue>(_ keys: [any CodingKey], _ keyPath: WritableKeyPath<TrainingConfig, Value>,
+                                                    requires present: ((TrainingConfig) -> Bool)? = nil) -> (String, SettableField) {
+        (ConfigError.render(keys), SettableField { config, value, path in
+            if let present, !present(config) {
+                throw ConfigError(path: path, "\(ConfigError.render(keys.dropLast())) is off in this config; turn it on there to set its fields")
+            }
+            config[keyPath: keyPath] = try typed(value, Value.self, path)
+        })
+    }
+
+    /// An optional field (nil: the default its section chooses).
+    private static func field<Value: SettableValue>(_ keys: [any CodingKey], _ keyPath: WritableKeyPath<TrainingConfig, Value?>)
+        -> (String, SettableField) {
+        (ConfigError.render(keys), SettableField { config, value, path in
+            config[keyPath: keyPath] = try typed(value, Value.self, path)
+        })
+    }
+
+    private static func typed<Value: SettableValue>(_ value: ParameterValue, _: Value.Type, _ path: String) throws -> Value {
+        guard let typed = Value(setting: value) else { throw ConfigError(path: path, "expected \(Value.expected), got \(value)") }
+        return typed
+    }
+}
