@@ -44,6 +44,10 @@ public final class ParameterStore {
     private var values: UnsafeMutableBufferPointer<Float>
     private var gradientValues: UnsafeMutableBufferPointer<Float>
     private var capacity = 0
+    /// Indices of the slots whose gradients backward does not compute (frozen parameters,
+    /// or those outside the current step phase's group): their weight-gradient work is
+    /// skipped and their gradients stay as they are.
+    public var gradientSkippedSlots: Set<Int> = []
     /// Parameter and buffer names → their index in `slots` / `bufferSlots`.
     private var parameterIndex: [String: Int] = [:]
     private var bufferNames: Set<String> = []

@@ -181,8 +181,10 @@ public final class Tape {
         }
     }
 
-    /// Lets an op add to a parameter's slice of the flat gradient buffer in place.
+    /// Lets an op add to a parameter's slice of the flat gradient buffer in place (not
+    /// called for a slot the store skips: its weight-gradient work is not done).
     public func accumulateParameterGradient(_ slot: ParameterSlot, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        guard !parameters.gradientSkippedSlots.contains(slot.index) else { return }
         parameters.withGradient(slot, body)
     }
 

@@ -9,6 +9,9 @@ struct PhaseUpdate {
     let groups: [ParameterGroup]
     let update: ApplyOptimizer
     let chain: GradientChain
+    /// The store's slots whose gradients this phase does not need (frozen, or another
+    /// phase's): backward skips their weight-gradient work.
+    let skippedSlots: Set<Int>
 }
 
 extension Trainer {
@@ -19,8 +22,10 @@ extension Trainer {
         return parts.step.phases.map { phase in
             let slots = store.slots.filter { phase.updates($0.name) }
             let update = ApplyOptimizer(phase.optimizer ?? optimizer)
-            return PhaseUpdate(phase: phase, groups: ParameterGroup.grouping(slots, scales: model.updateScales),
-                               update: update, chain: options.gradientChain(around: update))
+            let groups = ParameterGroup.grouping(slots, scales: model.updateScales)
+            let moving = Set(groups.filter { !$0.isFrozen }.flatMap(\.slots).map(\.index))
+            return PhaseUpdate(phase: phase, groups: groups, update: update, chain: options.gradientChain(around: update),
+                               skippedSlots: Set(store.slots.map(\.index)).subtracting(moving))
         }
     }
 }

@@ -36,6 +36,7 @@ extension Trainer {
         let stepNumber = optimizer.stepCount
         for (index, phase) in phaseUpdates.enumerated() {
             let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
+            parameters.gradientSkippedSlots = phase.skippedSlots
             let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: loss, step: stepNumber,
                                                       generator: &progress.dropoutGenerator)
             if let clean { parameters.restoreParameters(clean) }

@@ -39,6 +39,18 @@ final class TwoPhaseStep: TrainStep {
     }
 }
 
+/// The built-in step, remembering each parameter's gradient right after backward (before
+/// the gradient chain sees it).
+final class GradientRecordingStep: TrainStep {
+    var gradients: [String: [Float]] = [:]
+
+    func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome {
+        let outcome = try ModelStep().forwardBackward(batch, phase: phase, context: &context)
+        for slot in context.parameters.slots { gradients[slot.name] = context.parameters.gradient(of: slot).scalars }
+        return outcome
+    }
+}
+
 @Suite struct CustomTrainStepTests {
     static func trainer(_ data: TrainingData, step: StepParts, epochs: Int = 2) throws -> Trainer {
         let model = try Model([.dense(units: 24, activation: .relu), .dense(units: 10)],
@@ -124,5 +136,19 @@ final class TwoPhaseStep: TrainStep {
         }
         #expect(store.withGradients { $0.allSatisfy { $0 == 0 } }, "gradients are cleared after the step")
         #expect(trainer.optimizerState.isEmpty && trainer.phaseUpdates.map(\.update.optimizer.stepCount) == [1, 1])
+    }
+
+    @Test func backwardDoesNoGradientWorkForAFrozenLayer() throws {
+        let data = try LibraryTrainerTests.data()
+        let model = try Model([LayerConfig(Dense.Spec(units: 24, activation: .relu), trainable: false), .dense(units: 10)],
+                              inputShape: data.training.featureShape, seed: 5)
+        let recorder = GradientRecordingStep()
+        let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0, classWeights: nil),
+                                  optimizer: Adam(), step: .singleRank(recorder))
+        var accumulator = trainer.makeAccumulator()
+        #expect(try trainer.step(batches: 0..<1, order: Array(0..<data.training.count), learningRate: 0.01, accumulator: &accumulator))
+        #expect(recorder.gradients["layers.0.weight"]!.allSatisfy { $0 == 0 }, "the frozen weight's gradient was computed")
+        #expect(recorder.gradients["layers.0.bias"]!.allSatisfy { $0 == 0 })
+        #expect(recorder.gradients["layers.1.weight"]!.contains { $0 != 0 })
     }
 }
