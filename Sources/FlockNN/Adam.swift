@@ -72,6 +72,7 @@ public struct Adam: Optimizer {
 
     public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {
         try Self.checkNames(stateBuffers, allowed: ["first_moment", "second_moment"], optimizer: "Adam")
+        try Self.checkComplete(stateBuffers, names: ["first_moment", "second_moment"], optimizer: "Adam")
         firstMoment = stateBuffers["first_moment"] ?? []
         secondMoment = stateBuffers["second_moment"] ?? []
         self.stepCount = stepCount

@@ -52,8 +52,17 @@ extension Optimizer {
         }
     }
 
-    /// Makes sure a state buffer matches the parameter count.
+    /// Rejects a checkpointed state that holds some of this optimizer's buffers but not all
+    /// (a state is all of them, or none before the first step).
+    static func checkComplete(_ buffers: [String: [Float]], names: [String], optimizer: String) throws {
+        guard !buffers.isEmpty, let missing = names.first(where: { buffers[$0] == nil }) else { return }
+        throw OptimizerStateError(description: "optimizer state has \(buffers.keys.sorted().joined(separator: ", ")) but no \(missing), which \(optimizer) needs")
+    }
+
+    /// A fresh state buffer on the first step. A restored buffer of another size is a
+    /// programmer error: restoring checks the sizes (`Trainer` names the file and buffer).
     static func sized(_ state: inout [Float], _ count: Int) {
-        if state.count != count { state = [Float](repeating: 0, count: count) }
+        if state.isEmpty { state = [Float](repeating: 0, count: count) }
+        precondition(state.count == count, "an optimizer state of \(state.count) values for \(count) parameters")
     }
 }

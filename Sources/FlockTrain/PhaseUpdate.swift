@@ -42,8 +42,12 @@ extension Trainer {
         return buffers
     }
 
-    /// Restores what `optimizerState` saved; every phase has taken `stepCount` updates.
+    /// Restores what `optimizerState` saved; every phase has taken `stepCount` updates. A
+    /// buffer that does not hold one value per parameter of this rank is an error naming it.
     func restoreOptimizerState(_ buffers: [String: [Float]], stepCount: Int) throws {
+        for (name, values) in buffers.sorted(by: { $0.key < $1.key }) where values.count != parameters.count {
+            throw OptimizerStateError(description: "\(name) has \(values.count) values, this rank trains \(parameters.count) parameters")
+        }
         guard phaseUpdates.count > 1 else {
             return try phaseUpdates[0].update.optimizer.restore(stateBuffers: buffers, stepCount: stepCount)
         }

@@ -136,7 +136,8 @@ extension Trainer {
                 ("\(key)/\($0.name)", Tensor(shape: $0.shape, scalars: Array(buffer[$0.range])))
             }), placements: [:], source: source)
         }
-        let keys = Set(global.tensors.keys.compactMap { $0.split(separator: "/", maxSplits: 1).first.map(String.init) })
+        // `<buffer>/<parameter>`; a buffer of one of several phases is `<phase>/<buffer>`.
+        let keys = Set(global.tensors.keys.compactMap { name in name.lastIndex(of: "/").map { String(name[..<$0]) } })
         var local: [String: [Float]] = [:]
         for key in keys.sorted() {
             local[key] = try parameters.slots.flatMap { slot in
