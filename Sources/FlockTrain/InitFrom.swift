@@ -41,6 +41,8 @@ public struct InitializationReport: Sendable, Equatable, CustomStringConvertible
         if !mismatched.isEmpty { lines.append("  shape-mismatched, left fresh \(mismatched.count): \(mismatched.joined(separator: "; "))") }
         if !missing.isEmpty { lines.append("  not in the checkpoint, left fresh \(missing.count): \(missing.joined(separator: ", "))") }
         if !excluded.isEmpty { lines.append("  excluded \(excluded.count): \(excluded.joined(separator: ", "))") }
+        // Weights only: a new run's optimizer, step count and schedule start from the beginning.
+        lines.append("  the optimizer starts fresh (its state, step count and schedule are not taken from the checkpoint)")
         return lines.joined(separator: "\n")
     }
 

@@ -43,6 +43,7 @@ import Testing
         #expect(report.mismatched == ["layers.1.weight [10, 32] in the checkpoint, [16, 32] here", "layers.1.bias [10] in the checkpoint, [16] here"])
         #expect(report.missing == ["layers.2.weight", "layers.2.bias"])
         #expect(report.source.contains("the run's best checkpoint"))
+        #expect(report.description.hasSuffix("the optimizer starts fresh (its state, step count and schedule are not taken from the checkpoint)"))
         _ = try run.run()
         let before = try Self.weights(base), after = try Self.weights(tuned)
         // Frozen: exactly the base run's values after two epochs of training.
