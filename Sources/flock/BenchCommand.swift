@@ -107,12 +107,15 @@ struct AllreduceBench: ParsableCommand {
                 return bytes
             }
         }
-        let environment = try MPIEnvironment()
-        let comm = try environment.world()
         let machine = BenchmarkMachine.now(threads: 1)
-        let rows = BenchmarkFailure.abortingJob(environment, rank: comm.rank) { try benchmark.run(comm) }
-        defer { environment.finalize() }
-        guard comm.rank == 0 else { return }
+        let configured = benchmark
+        let (rank, measured) = try JobLauncher(launch: .mpirunRank).collectMPI { comm in
+            (rows: try configured.run(comm), size: comm.size, sharedMemory: comm.usesSharedMemory, hosts: comm.hosts,
+             hierarchical: comm.usesHierarchy)
+        }
+        guard rank == 0 else { return }
+        let (rows, comm) = (measured.rows, (size: measured.size, usesSharedMemory: measured.sharedMemory,
+                                            hosts: measured.hosts, usesHierarchy: measured.hierarchical))
         print("allreduce, \(comm.size) ranks, shared memory \(comm.usesSharedMemory), hosts \(comm.hosts), hierarchical \(comm.usesHierarchy), compression \(compression); bus bandwidth in GB/s (nccl-tests definition)")
         print("ratio: median of \(`repeat`) interleaved (MPI, flock) pairs, min–max")
         print("     bytes      flock        MPI    ratio (min–max)        local     memcpy")
@@ -184,24 +187,23 @@ struct DataParallelBench: ParsableCommand {
         benchmark.bucketBytes = max(1, Int(bucketMB * 1_048_576))
         let result: DataParallelBenchmark.Result
         var hosts = 1, hierarchical = false
+        let configured = benchmark
         if let ranks {
-            let configured = benchmark
-            result = try LocalCommunicator.run(ranks: ranks) { comm in
+            result = try JobLauncher(launch: .localRanks(ranks)).collect { comm in
+                guard let comm else { preconditionFailure("local ranks have a communicator") }
                 do { return try configured.run(comm) } catch let error as CommunicatorError {
                     throw error
                 } catch {
                     // Name the rank; a communicator error already does.
                     throw CommandFailure("rank \(comm.rank): \(error)")
                 }
-            }[0]
+            }.value
         } else {
-            let environment = try MPIEnvironment()
-            let world = try environment.world()
-            result = BenchmarkFailure.abortingJob(environment, rank: world.rank) { try benchmark.run(world) }
-            defer { environment.finalize() }
-            guard world.rank == 0 else { return }
-            hosts = world.hosts
-            hierarchical = world.usesHierarchy
+            let (rank, measured) = try JobLauncher(launch: .mpirunRank).collectMPI { world in
+                (result: try configured.run(world), hosts: world.hosts, hierarchical: world.usesHierarchy)
+            }
+            guard rank == 0 else { return }
+            (result, hosts, hierarchical) = (measured.result, measured.hosts, measured.hierarchical)
         }
         print("ddp: mlp 784-512-512-10, batch 128 per rank, \(result.ranks) ranks on \(hosts == 0 ? "several" : "\(hosts)") host\(hosts == 1 ? "" : "s")"
               + "\(hierarchical ? " (hierarchical allreduce)" : ""), 1 BLAS thread each, bucket \(bucketMB) MB, "
@@ -261,16 +263,20 @@ struct PipelineBench: ParsableCommand {
         benchmark.layersPerStage = layersPerStage
         let machine = BenchmarkMachine.now(threads: 1)
         let report: PipelineBenchmark.Report
+        let configured = benchmark
         if let ranks {
-            let configured = benchmark
-            report = try LocalCommunicator.run(ranks: ranks) { try configured.run($0) }[0]
+            report = try JobLauncher(launch: .localRanks(ranks)).collect { comm in
+                guard let comm else { preconditionFailure("local ranks have a communicator") }
+                return try configured.run(comm)
+            }.value
         } else {
-            let environment = try MPIEnvironment()
-            let world = try environment.world()
-            defer { environment.finalize() }
-            guard world.size >= 2 else { throw CommandFailure("flock bench pipeline: run under mpirun -np S with S ≥ 2 (one stage per rank), or pass --ranks S") }
-            report = BenchmarkFailure.abortingJob(environment, rank: world.rank) { try benchmark.run(world) }
-            guard world.rank == 0 else { return }
+            let (rank, measured) = try JobLauncher(launch: .mpirunRank).collectMPI { world -> PipelineBenchmark.Report? in
+                guard world.size >= 2 else { return nil }
+                return try configured.run(world)
+            }
+            guard let measured else { throw CommandFailure("flock bench pipeline: run under mpirun -np S with S ≥ 2 (one stage per rank), or pass --ranks S") }
+            guard rank == 0 else { return }
+            report = measured
         }
         print("pipeline: \(report.stages) stages × \(benchmark.layersPerStage) dense \(width) layers, micro-batches of \(microBatchRows) samples, 1 BLAS thread per rank")
         print("bubble: idle share of the busiest stage's step time (mean over stages, imbalance included, in brackets)")
@@ -300,17 +306,6 @@ struct PipelineBench: ParsableCommand {
                     .merging(result.versusDataParallel.json("versus_data_parallel")) { $1 }
             }
             try JSONOutput.print(["stages": report.stages, "results": results, "machine": machine.finished().json])
-        }
-    }
-}
-
-/// A benchmark rank that fails under mpirun: peers may be waiting in a collective, so
-/// the rank names itself on stderr and ends the whole job with a non-zero status.
-enum BenchmarkFailure {
-    static func abortingJob<T>(_ environment: MPIEnvironment, rank: Int, _ body: () throws -> T) -> T {
-        do { return try body() } catch {
-            FileHandle.standardError.write(Data("error: rank \(rank): \(error)\n".utf8))
-            environment.abort(code: 1)
         }
     }
 }

@@ -33,23 +33,46 @@ public struct JobLauncher: Sendable {
     /// Runs `body` on every rank of this process. Errors of a single process or of local
     /// ranks are thrown; an mpirun rank's error aborts the job (exit status 1).
     public func run(_ body: @escaping @Sendable ((any Communicator)?) throws -> Void) throws {
+        _ = try collect(body)
+    }
+
+    /// Runs `body` on this process's MPI rank — under mpirun, or as a one-rank MPI job
+    /// (singleton) — for programs that need MPI itself (a benchmark against
+    /// `MPI_Allreduce`). A rank's error is reported and aborts the job, as in `run`.
+    public func collectMPI<T>(_ body: (MPICommunicator) throws -> T) throws -> (rank: Int, value: T) {
+        BLASThreads.apply(ranksOnNode: RankLaunch.mpirunRank.ranksOnNode())
+        let environment = try MPIEnvironment()
+        let world = try environment.world()
+        defer { environment.finalize() }
+        do {
+            return (world.rank, try body(world))
+        } catch {
+            onRankFailure(world.rank, error)
+            environment.abort(code: 1)
+        }
+    }
+
+    /// Runs `body` on every rank of this process and returns the value of its first rank
+    /// with that rank's number (rank 0's for a single process or local ranks; under mpirun,
+    /// this process's rank): a benchmark prints what rank 0 measured.
+    public func collect<T: Sendable>(_ body: @escaping @Sendable ((any Communicator)?) throws -> T) throws -> (rank: Int, value: T) {
         BLASThreads.apply(ranksOnNode: launch.ranksOnNode())
         switch launch {
         case .singleProcess:
-            try body(nil)
+            return (0, try body(nil))
         case .localRanks(let ranks):
-            _ = try LocalCommunicator.run(ranks: ranks, deadline: deadline) { communicator in try body(communicator) }
+            return (0, try LocalCommunicator.run(ranks: ranks, deadline: deadline) { communicator in try body(communicator) }[0])
         case .mpirunRank:
             let environment = try MPIEnvironment()
             let world = try environment.world()
+            defer { environment.finalize() }
             do {
-                try body(world)
+                return (world.rank, try body(world))
             } catch {
                 onRankFailure(world.rank, error)
                 // Peers may be waiting in a collective: end the whole job, non-zero.
                 environment.abort(code: 1)
             }
-            environment.finalize()
         }
     }
 }
