@@ -48,6 +48,7 @@ public struct JobLauncher: Sendable {
             return (world.rank, try body(world))
         } catch {
             onRankFailure(world.rank, error)
+            // Peers may be waiting in a collective: end the whole job, non-zero.
             environment.abort(code: 1)
         }
     }
@@ -63,16 +64,7 @@ public struct JobLauncher: Sendable {
         case .localRanks(let ranks):
             return (0, try LocalCommunicator.run(ranks: ranks, deadline: deadline) { communicator in try body(communicator) }[0])
         case .mpirunRank:
-            let environment = try MPIEnvironment()
-            let world = try environment.world()
-            defer { environment.finalize() }
-            do {
-                return (world.rank, try body(world))
-            } catch {
-                onRankFailure(world.rank, error)
-                // Peers may be waiting in a collective: end the whole job, non-zero.
-                environment.abort(code: 1)
-            }
+            return try collectMPI { try body($0) }
         }
     }
 }
