@@ -123,8 +123,10 @@ public struct Doctor: Sendable {
     }
 
     private func mpirunWorks(environment: [String: String]) -> (Bool, String) {
-        let outcome = TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                     ["mpirun", "--oversubscribe", "-np", "2"] + probe,
+        // As the user's own mpirun runs: root needs OMPI_ALLOW_RUN_AS_ROOT (the fix says so).
+        var mpirun = MPIRunCommand(ranks: 2)
+        mpirun.asRoot = false
+        let outcome = TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"), mpirun.words(running: probe[0], Array(probe.dropFirst())),
                                      environment: environment, timeout: mpirunTimeout)
         let tail = outcome.output.split(separator: "\n").suffix(3).joined(separator: " | ")
         if let failure = outcome.startFailure { return (false, "could not start mpirun: \(failure)") }
