@@ -124,6 +124,13 @@ public struct Checkpoint {
         return state
     }
 
+    /// A checkpoint's config decoded and written again by this version, defaults filled in
+    /// (fields added since take their defaults), so a checkpoint from before a new config
+    /// field compares equal and still resumes.
+    static func rewritten(_ written: String) -> String {
+        (try? ConfigLoader.yaml(of: ConfigLoader.decode(yaml: written, baseDirectory: "/"))) ?? written
+    }
+
     /// Loads and verifies a checkpoint folder (or the `last` link). With `configYAML`, the
     /// checkpoint must come from the same resolved config; the error lists what differs.
     public static func load(_ url: URL, expectingConfig configYAML: String? = nil) throws -> Checkpoint {
@@ -153,12 +160,11 @@ public struct Checkpoint {
         }
         guard contents["config.yaml"] != nil else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
         if let configYAML {
-            let written = String(decoding: contents["config.yaml"]!, as: UTF8.self)
-            // Written again by this version (fields added since then take their defaults), so a
-            // checkpoint from before a new config field still resumes.
-            let theirs = (try? ConfigLoader.yaml(of: ConfigLoader.decode(yaml: written, baseDirectory: "/"))) ?? written
-            // Another layout (pipeline stages, tensor slices, schedule) resumes the same job.
-            let differences = theirs == configYAML ? [] : ConfigDifference.between(theirs, configYAML, ignoring: ConfigDifference.layoutFields)
+            let theirs = rewritten(String(decoding: contents["config.yaml"]!, as: UTF8.self))
+            // Another layout (pipeline stages, tensor slices, schedule) resumes the same job, and
+            // so do fields that only extend or watch it (more epochs, loggers).
+            let differences = theirs == configYAML ? [] : ConfigDifference.between(
+                theirs, configYAML, ignoring: ConfigDifference.layoutFields + ConfigDifference.extendingFields)
             if !differences.isEmpty {
                 throw LoadError(description: "\(folder.path): written by a different config: \(differences.joined(separator: "; "))")
             }

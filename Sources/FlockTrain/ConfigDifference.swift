@@ -7,6 +7,22 @@ enum ConfigDifference {
     static let layoutFields = ["parallel.pipeline", "parallel.tensor", "parallel.schedule", "parallel.micro_batches",
                                "parallel.partition"]
 
+    /// Fields that only extend a run or change how it is watched and kept (Keras'
+    /// `initial_epoch`, Lightning's larger `max_epochs`): a checkpoint resumes under other
+    /// values of them, with a note saying what changes.
+    static let extendingFields = ["epochs", "callbacks.early_stopping.patience", "callbacks.model_checkpoint.every_n_steps",
+                                  "callbacks.model_checkpoint.save_best", "callbacks.csv_logger", "callbacks.tensorboard"]
+
+    /// The changes of `fields` from the checkpoint's config to this run's, as field paths
+    /// (`epochs: checkpoint 3, this run 5`); none when the texts are not both YAML.
+    static func changes(_ old: String, _ new: String, in fields: [String]) -> [(field: String, line: String)] {
+        guard let parsedOld = try? SafeYAML.load(old), let parsedNew = try? SafeYAML.load(new) else { return [] }
+        let before = flatten(parsedOld), after = flatten(parsedNew)
+        return Set(before.keys).union(after.keys).sorted()
+            .filter { key in before[key] != after[key] && fields.contains { key == $0 || key.hasPrefix($0 + ".") } }
+            .map { key in (key, "\(key): checkpoint \(before[key] ?? "(absent)"), this run \(after[key] ?? "(absent)")") }
+    }
+
     /// The fields that differ, except those under a prefix in `ignoring`. Texts that are
     /// not both YAML, or differ in no field at all, give one line saying so; texts that
     /// differ only in ignored fields give none.

@@ -282,7 +282,8 @@ extension Trainer {
         let here = parts.layoutRecord ?? .init(data: 1, pipeline: 1, tensor: 1)
         guard written != here else { return [] }
         func describe(_ layout: TrainingState.LayoutRecord) -> String {
-            "\(layout.data * layout.pipeline * layout.tensor) ranks (data \(layout.data) × pipeline \(layout.pipeline) × tensor \(layout.tensor))"
+            let ranks = layout.data * layout.pipeline * layout.tensor
+            return "\(ranks) rank\(ranks == 1 ? "" : "s") (data \(layout.data) × pipeline \(layout.pipeline) × tensor \(layout.tensor))"
         }
         var notes = ["the checkpoint was written by \(describe(written)) and resumes on \(describe(here)): weights, optimizer state and the epoch position carry over"]
         notes.append("each rank's dropout stream starts afresh from the seed, so the run is not byte-identical to one that kept its layout")

@@ -42,8 +42,11 @@ public struct TrainingRun {
             // Every rank reads the same checkpoint and continues from it.
             let directory = try RunDirectory(path: path, resuming: true)
             let checkpoint = try Checkpoint.load(directory.checkpoints.appendingPathComponent("last"), expectingConfig: yaml)
-            resumeNotes = try trainer.resume(from: checkpoint)
+            let extensions = try Self.extensionNotes(checkpoint, config: config, yaml: yaml)
+            resumeNotes = try extensions + trainer.resume(from: checkpoint)
             if rank == 0 {
+                // The run directory says what runs from now on (more epochs, other loggers).
+                if !extensions.isEmpty { try directory.writeConfig(yaml) }
                 try directory.truncateMetrics(afterEpoch: checkpoint.state.epoch)
                 directory.removeUnfinishedCheckpoints()
                 created = directory
@@ -105,5 +108,21 @@ public struct TrainingRun {
             try directory.writeSummary(summary)
         }
         return summary
+    }
+}
+
+extension TrainingRun {
+    /// What a resume with more epochs or other watching fields changes, one note each; an
+    /// error when `epochs` is below the epochs the checkpoint has trained.
+    static func extensionNotes(_ checkpoint: Checkpoint, config: TrainingConfig, yaml: String) throws -> [String] {
+        guard let written = checkpoint.configYAML else { return [] }
+        let changes = ConfigDifference.changes(Checkpoint.rewritten(written), yaml, in: ConfigDifference.extendingFields)
+        if changes.contains(where: { $0.field == "epochs" }) && config.epochs < checkpoint.state.epoch {
+            throw ConfigError(path: "epochs", "the checkpoint has trained \(checkpoint.state.epoch) epochs; resume with epochs ≥ \(checkpoint.state.epoch) to continue it")
+        }
+        return changes.map { change in
+            guard change.field == "epochs" else { return "\(change.line): from now on" }
+            return "\(change.line): training continues to epoch \(config.epochs); a cosine schedule is stretched to the new length from the next step (step and exponential decay go by epoch and are unchanged)"
+        }
     }
 }

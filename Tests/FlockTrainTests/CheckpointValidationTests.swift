@@ -85,7 +85,7 @@ import Testing
                 .resume(from: try Checkpoint.load(url))
         }
         #expect(notes[0] == notes[1])
-        #expect(notes[0].first == "the checkpoint was written by 1 ranks (data 1 × pipeline 1 × tensor 1) and resumes on 2 ranks (data 2 × pipeline 1 × tensor 1): weights, optimizer state and the epoch position carry over")
+        #expect(notes[0].first == "the checkpoint was written by 1 rank (data 1 × pipeline 1 × tensor 1) and resumes on 2 ranks (data 2 × pipeline 1 × tensor 1): weights, optimizer state and the epoch position carry over")
         #expect(notes[0].contains { $0.hasPrefix("the data-parallel width changed (1 → 2)") })
     }
 }
