@@ -1,3 +1,4 @@
+import FlockStore
 import Foundation
 
 /// `flock bench compare A.json B.json`: every figure of two `flock bench all` results side
@@ -42,8 +43,7 @@ public struct BenchmarkComparison {
         var figures: [String: Double] = [:]
         for (benchmark, value) in result["benchmarks"] as? [String: Any] ?? [:] {
             for (field, number) in value as? [String: Any] ?? [:] {
-                if let number = number as? Double { figures["\(benchmark).\(field)"] = number }
-                else if let number = number as? Int { figures["\(benchmark).\(field)"] = Double(number) }
+                if let number = FlockJSON.number(number) { figures["\(benchmark).\(field)"] = number }
             }
         }
         return figures

@@ -1,3 +1,4 @@
+import FlockStore
 import Foundation
 
 /// Predictions for a data file, and writing them out.
@@ -46,10 +47,9 @@ extension Predictor {
             for (row, label) in result.labels.enumerated() {
                 var object: [String: Any] = ["prediction": label]
                 if withProbabilities {
-                    object["probabilities"] = Dictionary(uniqueKeysWithValues: zip(classNames, result.probabilities![row].map(Double.init)))
+                    object["probabilities"] = Dictionary(uniqueKeysWithValues: zip(classNames, result.probabilities![row]))
                 }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                lines.append(String(decoding: data, as: UTF8.self))
+                lines.append(try FlockJSON.string(object))
             }
         } else {
             lines.append((["prediction"] + (withProbabilities ? classNames.map { "p_\($0)" } : [])).map(csvField).joined(separator: ","))

@@ -117,18 +117,25 @@ public struct TrainingRun {
             try? store?.finishRun(id: runID, status: .failed, error: "\(error)")
             throw error
         }
-        try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
-        // Collective (a sharded model's pieces come together on rank 0), so before rank 0
-        // alone may throw a write error.
-        let whole = try trainer.wholeModelState()
-        if let writeError { throw writeError }
-        if let directory, let whole {
-            try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
-                                 to: directory.url.appendingPathComponent("model.safetensors"))
-            try AtomicFile.write(try trainer.data.preprocessing.encoded(),
-                                 to: directory.url.appendingPathComponent(Preprocessing.fileName))
-            try directory.writeSummary(summary)
+        // The store says completed only once everything the run writes is written, so it
+        // agrees with the exit status.
+        do {
+            // Collective (a sharded model's pieces come together on rank 0), so before rank 0
+            // alone may throw a write error.
+            let whole = try trainer.wholeModelState()
+            if let writeError { throw writeError }
+            if let directory, let whole {
+                try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
+                                     to: directory.url.appendingPathComponent("model.safetensors"))
+                try AtomicFile.write(try trainer.data.preprocessing.encoded(),
+                                     to: directory.url.appendingPathComponent(Preprocessing.fileName))
+                try directory.writeSummary(summary)
+            }
+        } catch {
+            try? store?.finishRun(id: runID, status: .failed, error: "\(error)")
+            throw error
         }
+        try? store?.finishRun(id: runID, status: summary.stoppedEarly ? .stoppedEarly : .completed)
         return summary
     }
 }

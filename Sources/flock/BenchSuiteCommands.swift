@@ -35,7 +35,7 @@ struct BenchAll: ParsableCommand {
         }
         if let store { try BenchmarkHistory.recordSuite(result, storePath: store) }
         if let output {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            let data = try FlockJSON.data(result, pretty: true)
             do { try AtomicFile.write(data, to: URL(fileURLWithPath: output)) } catch { throw CommandFailure("\(output): \(error)") }
             print("wrote \(output)")
             if json { try JSONOutput.print(result) }
@@ -59,7 +59,7 @@ struct BenchCompare: ParsableCommand {
     func run() throws {
         func load(_ path: String) throws -> [String: Any] {
             guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): file not found or unreadable") }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["benchmarks"] is [String: Any] else {
+            guard let object = try? FlockJSON.object(from: data) as? [String: Any], object["benchmarks"] is [String: Any] else {
                 throw CommandFailure("\(path): not a `flock bench all` result (expected a JSON object with \"benchmarks\")")
             }
             return object
