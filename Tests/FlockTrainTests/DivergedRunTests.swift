@@ -40,6 +40,15 @@ import Testing
         let record = try #require(try store.run(id: run.standardizedFileURL.path))
         #expect(record.status == .completed)
 
+        // What reads the run takes the non-finite values: `flock evaluate --json` prints
+        // strict JSON, `flock report` draws the run.
+        let evaluated = try ChildProcess.flock(["evaluate", config.path, "--checkpoint", run.path, "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.standardError)")
+        let printed = try JSONSerialization.jsonObject(with: Data(evaluated.standardOutput.utf8)) as? [String: Any]
+        #expect(FlockJSON.number((printed?["metrics"] as? [String: Any])?["val_loss"])?.isFinite == false, "\(evaluated.standardOutput)")
+        let report = try ChildProcess.flock(["report", run.path, "--output", folder.url.appendingPathComponent("report.html").path])
+        #expect(report.status == 0, "\(report.standardError)")
+
         // The last checkpoint's state.json holds the non-finite metrics and loads again,
         // also as a checkpoint from before wrote them ("nan", "inf").
         let stateData = try Data(contentsOf: run.appendingPathComponent("checkpoints/last/state.json"))
