@@ -27,16 +27,16 @@ public enum BenchmarkHistory {
     public static func lines(storePath: String, name: String?) throws -> [String] {
         let formatter = ISO8601DateFormatter()
         return try ExperimentStore(path: storePath).benchmarks(named: name).map { record in
-            let result = (try? JSONSerialization.jsonObject(with: Data(record.resultJSON.utf8))) as? [String: Any] ?? [:]
-            let headline = ["ratio", "efficiency"].first { result[$0] is Double }.map { key in
-                String(format: "%@ %.3f (%.3f–%.3f)", key, result[key] as! Double, result["\(key)_min"] as? Double ?? .nan,
-                       result["\(key)_max"] as? Double ?? .nan)
-            } ?? (result["samples_per_second"] as? Double).map { String(format: "%.0f samples/s", $0) } ?? ""
+            let result = (try? FlockJSON.object(from: Data(record.resultJSON.utf8))) as? [String: Any] ?? [:]
+            let headline = ["ratio", "efficiency"].first { FlockJSON.number(result[$0]) != nil }.map { key in
+                String(format: "%@ %.3f (%.3f–%.3f)", key, FlockJSON.number(result[key])!, FlockJSON.number(result["\(key)_min"]) ?? .nan,
+                       FlockJSON.number(result["\(key)_max"]) ?? .nan)
+            } ?? FlockJSON.number(result["samples_per_second"]).map { String(format: "%.0f samples/s", $0) } ?? ""
             return "\(formatter.string(from: record.recordedAt))  \(record.name.padding(toLength: 10, withPad: " ", startingAt: 0))  \(record.flockVersion)  \(headline)"
         }
     }
 
     static func json(_ object: [String: Any]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        try FlockJSON.string(object)
     }
 }

@@ -1,4 +1,5 @@
 import FlockParallel
+import FlockStore
 import FlockTensor
 import FlockTrain
 import Foundation
@@ -77,7 +78,7 @@ public struct BenchmarkSuite {
         let errorText = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard process.terminationStatus == 0,
-              let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+              let object = try? FlockJSON.object(from: Data(last.utf8)) as? [String: Any] else {
             let reason = errorText.split(separator: "\n").last.map(String.init) ?? "exit status \(process.terminationStatus)"
             return .failure(Failure(description: reason))
         }

@@ -1,7 +1,9 @@
 extension CSVReader {
-    /// The label column as targets: numbers stay numbers; if any label is not a number the
-    /// column holds class names, mapped to indices of the sorted distinct names (as
-    /// scikit-learn's LabelEncoder), or of `classNames` when given.
+    /// The label column as targets: numbers stay numbers; labels that are not numbers are
+    /// class names, mapped to indices of the sorted distinct names (as scikit-learn's
+    /// LabelEncoder), or of `classNames` when given. A column that mixes numbers and names
+    /// is an error at the first cell of the rarer kind (a text cell among class numbers
+    /// would otherwise become one more class).
     /// - Parameters:
     ///   - texts: (rows) the label cells, none empty.
     ///   - lines: (rows) the line each row starts on.
@@ -11,7 +13,17 @@ extension CSVReader {
             return (try Self.indices(of: texts, in: classNames, lines: lines, path: path), classNames)
         }
         let numbers = texts.map { Float($0) }
-        guard numbers.allSatisfy({ $0 != nil }) else {
+        let numeric = numbers.count(where: { $0 != nil })
+        if numeric > 0, numeric < numbers.count {
+            // The pattern is the kind most labels have (the first label's on a tie).
+            let expectNumbers = numeric * 2 > numbers.count || (numeric * 2 == numbers.count && numbers[0] != nil)
+            let row = numbers.firstIndex { ($0 != nil) != expectNumbers }!
+            let example = numbers.firstIndex { ($0 != nil) == expectNumbers }!
+            throw DataError.mixedLabels(path: path, line: lines[row], column: column, text: texts[row],
+                                        expected: expectNumbers ? numeric : numbers.count - numeric, of: numbers.count,
+                                        exampleLine: lines[example], example: texts[example], expectNumbers: expectNumbers)
+        }
+        guard numeric == numbers.count else {
             let names = Set(texts).sorted()
             return (try Self.indices(of: texts, in: names, lines: lines, path: path), names)
         }

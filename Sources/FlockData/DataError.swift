@@ -17,6 +17,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case missingLabel(path: String, line: Int, column: String)
     /// A label that is not one of the fixed class names (those the model was trained on).
     case unknownClass(path: String, line: Int, name: String, known: [String])
+    /// A label column of numbers with a name in it (or of names with a number): the first
+    /// label of the rarer kind, and how many of `total` are of the other (`expected`).
+    case mixedLabels(path: String, line: Int, column: String, text: String, expected: Int, of: Int,
+                     exampleLine: Int, example: String, expectNumbers: Bool)
     /// A quoted field opened on `line` is never closed.
     case unterminatedQuote(path: String, line: Int)
     /// Something other than blanks follows a quoted field's closing quote; `field` is 1-based.
@@ -51,6 +55,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             return "\(path):\(line): column \(column): the label is missing; every row needs one (fill it in or remove the row)"
         case let .unknownClass(path, line, name, known):
             return "\(path):\(line): label '\(name)' is not one of the \(known.count) known classes (\(Self.list(known)))"
+        case let .mixedLabels(path, line, column, text, expected, total, exampleLine, example, expectNumbers):
+            let (this, other) = expectNumbers ? ("is not a number", "numbers") : ("is a number", "class names")
+            return "\(path):\(line): column \(column): label '\(text)' \(this), but \(expected) of the \(total) labels are \(other)"
+                + " (line \(exampleLine): '\(example)'); a label column holds class numbers or class names, not both"
         case let .unterminatedQuote(path, line):
             return "\(path):\(line): a quoted field starts on this line but its closing quote is missing"
                 + " (a quote inside a quoted field is written \"\")"

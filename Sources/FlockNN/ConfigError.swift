@@ -135,6 +135,37 @@ public enum Check {
         }
     }
 
+    // MARK: Numbers used as 32-bit floats
+    // A Double that passes a check can fail it once narrowed: 0.99999999999 is 1.0 as a
+    // Float, 1e-50 is 0 and 1e39 is infinite. Fields the layers and optimizers hold as
+    // Float are checked after narrowing too.
+
+    /// `low ≤ value < high`, also as a 32-bit float.
+    public static func inRange(float value: Double, _ low: Double, _ high: Double, _ path: String) throws {
+        try inRange(value, low, high, path)
+        let narrowed = Float(value)
+        guard Double(narrowed) >= low, Double(narrowed) < high else {
+            throw ConfigError(path: path, "expected a number in [\(low), \(high)), got \(value), which is \(narrowed) as a 32-bit float")
+        }
+    }
+
+    /// Positive and finite, also as a 32-bit float.
+    public static func positive(float value: Double, _ path: String) throws {
+        try positive(value, path)
+        let narrowed = Float(value)
+        guard narrowed > 0, narrowed.isFinite else {
+            throw ConfigError(path: path, "expected a positive number, got \(value), which is \(narrowed) as a 32-bit float")
+        }
+    }
+
+    /// At least 0 and finite, also as a 32-bit float.
+    public static func nonNegative(float value: Double, _ path: String) throws {
+        try nonNegative(value, path)
+        guard Float(value).isFinite else {
+            throw ConfigError(path: path, "expected a number ≥ 0, got \(value), which is \(Float(value)) as a 32-bit float")
+        }
+    }
+
     /// `low ≤ value ≤ high` for an integer a user gives (counts, sizes): the bounds keep
     /// later arithmetic from overflowing.
     public static func within(_ value: Int, _ low: Int, _ high: Int, _ path: String) throws {

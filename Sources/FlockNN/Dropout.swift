@@ -26,7 +26,7 @@ public struct Dropout: Layer {
             guard let rate = try c.decodeIfPresent(Double.self, forKey: .rate) else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.rate), "a dropout layer needs rate")
             }
-            try Check.inRange(rate, 0, 1, decoder.fieldPath(CodingKeys.rate))
+            try Check.inRange(float: rate, 0, 1, decoder.fieldPath(CodingKeys.rate))
             self.init(rate: rate)
         }
 

@@ -71,10 +71,17 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         return layer
     }
 
-    /// Same kind and same fields.
+    /// Same kind and same fields: field by field when the kind is `Equatable` (so a field
+    /// its encoder leaves out still counts), otherwise by encoding.
     public static func == (lhs: LayerConfig, rhs: LayerConfig) -> Bool {
+        guard lhs.trainable == rhs.trainable, lhs.learningRateMultiplier == rhs.learningRateMultiplier else { return false }
+        if let spec = lhs.spec as? any Equatable { return spec.isEqual(to: rhs.spec) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return (try? encoder.encode(lhs)) == (try? encoder.encode(rhs))
     }
+}
+
+private extension Equatable {
+    func isEqual(to other: Any) -> Bool { (other as? Self).map { $0 == self } ?? false }
 }

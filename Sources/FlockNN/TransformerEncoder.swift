@@ -77,7 +77,7 @@ public struct TransformerEncoder: Layer {
             let mlpUnits = try c.decodeIfPresent(Int.self, forKey: .mlpUnits)
             if let mlpUnits { try Check.within(mlpUnits, 1, 1 << 20, decoder.fieldPath(CodingKeys.mlpUnits)) }
             let dropout = try c.value(.dropout, or: 0.0)
-            try Check.inRange(dropout, 0, 1, decoder.fieldPath(CodingKeys.dropout))
+            try Check.inRange(float: dropout, 0, 1, decoder.fieldPath(CodingKeys.dropout))
             let activation = try Activation.decode(c.decodeIfPresent(String.self, forKey: .activation),
                                                    path: decoder.fieldPath(CodingKeys.activation)) ?? .gelu
             guard activation != .softmax else {

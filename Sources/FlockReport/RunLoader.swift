@@ -16,7 +16,7 @@ enum RunLoader {
         run.epochs = epochs(jsonl: (try? String(contentsOf: metricsFile, encoding: .utf8)) ?? "")
         run.config = try? String(contentsOf: directory.appendingPathComponent("config.yaml"), encoding: .utf8)
         let summary = (try? Data(contentsOf: directory.appendingPathComponent("summary.json")))
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            .flatMap { try? FlockJSON.object(from: $0) as? [String: Any] }
         if let summary {
             run.stoppedEarly = summary["stopped_early"] as? Bool ?? false
             run.status = run.stoppedEarly ? "stopped_early" : "completed"
@@ -51,10 +51,10 @@ enum RunLoader {
     static func epochs(jsonl: String) -> [EpochValues] {
         var byEpoch: [Int: [String: Double]] = [:]
         for line in jsonl.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let epoch = (object["epoch"] as? NSNumber)?.doubleValue, epoch == epoch.rounded(), epoch >= 0 else { continue }
+            guard let object = try? FlockJSON.object(from: Data(line.utf8)) as? [String: Any],
+                  let epoch = FlockJSON.number(object["epoch"]), epoch == epoch.rounded(), epoch >= 0 else { continue }
             var values: [String: Double] = [:]
-            for (key, value) in object { if let number = value as? NSNumber { values[key] = number.doubleValue } }
+            for (key, value) in object { if let number = FlockJSON.number(value) { values[key] = number } }
             byEpoch[Int(epoch)] = values
         }
         return byEpoch.keys.sorted().map { EpochValues(epoch: $0, values: byEpoch[$0]!) }
@@ -74,7 +74,7 @@ enum RunLoader {
             .filter { $0.hasPrefix("epoch-") || $0.hasPrefix("step-") }
         let states: [(epoch: Int, rollbacks: Int)] = names.compactMap { name in
             let state = (try? Data(contentsOf: folder.appendingPathComponent(name).appendingPathComponent("state.json")))
-                .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+                .flatMap { try? FlockJSON.object(from: $0) as? [String: Any] }
             let epoch = name.hasPrefix("epoch-") ? Int(name.dropFirst(6)) : state?["epoch"] as? Int
             guard let epoch else { return nil }
             let callbacks = state?["callbacks"] as? [String: Any]

@@ -50,13 +50,11 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
 
     /// `best` decoded.
     public var bestMetrics: [String: Double] {
-        (try? JSONDecoder().decode([String: Double].self, from: Data(best.utf8))) ?? [:]
+        (try? FlockJSON.decoder.decode([String: Double].self, from: Data(best.utf8))) ?? [:]
     }
 
     static func encode(_ metrics: [String: Double]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(metrics.filter { $0.value.isFinite }), as: UTF8.self)
+        String(decoding: try FlockJSON.encoder().encode(metrics.filter { $0.value.isFinite }), as: UTF8.self)
     }
 }
 

@@ -34,7 +34,7 @@ public struct StudyReport {
 
     public static func jsonObject(_ trial: TrialRecord) -> [String: Any] {
         var object: [String: Any] = ["number": trial.number, "state": trial.state.rawValue, "retries": trial.retries,
-                                     "params": (try? JSONSerialization.jsonObject(with: Data(trial.params.utf8))) ?? [:]]
+                                     "params": (try? FlockJSON.object(from: Data(trial.params.utf8))) ?? [:]]
         if let value = trial.value { object["value"] = value }
         if let duration = trial.duration { object["seconds"] = duration }
         if let error = trial.error { object["error"] = error }

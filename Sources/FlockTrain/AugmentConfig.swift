@@ -27,9 +27,10 @@ public struct AugmentConfig: Codable, Equatable, Sendable {
         cropPadding = try c.value(.cropPadding, or: 0)
         noise = try c.value(.noise, or: 0)
         mixup = try c.value(.mixup, or: 0)
-        try Check.nonNegative(mixup, decoder.fieldPath(CodingKeys.mixup))
+        // As Floats: mixup's Beta(α, α) sampler never returns for an infinite α.
+        try Check.nonNegative(float: mixup, decoder.fieldPath(CodingKeys.mixup))
         try Check.nonNegative(cropPadding, decoder.fieldPath(CodingKeys.cropPadding))
-        try Check.nonNegative(noise, decoder.fieldPath(CodingKeys.noise))
+        try Check.nonNegative(float: noise, decoder.fieldPath(CodingKeys.noise))
     }
 
     /// The transforms, checked against the per-sample feature shape (errors at `path`).

@@ -68,6 +68,7 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         if let modelCheckpoint { try c.encode(modelCheckpoint, forKey: .modelCheckpoint) } else { try c.encode(false, forKey: .modelCheckpoint) }
         if let terminateOnNaN { try c.encode(terminateOnNaN, forKey: .terminateOnNaN) } else { try c.encode(false, forKey: .terminateOnNaN) }
         try c.encode(csvLogger, forKey: .csvLogger)
+        try c.encode(tensorBoard, forKey: .tensorBoard)
     }
 
     func validate(path: String, config: TrainingConfig) throws {

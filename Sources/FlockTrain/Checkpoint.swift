@@ -1,3 +1,4 @@
+import FlockStore
 import FlockTensor
 import Foundation
 
@@ -112,7 +113,7 @@ public struct Checkpoint {
         let manifest = try CheckpointManifest.read(folder)
         try manifest?.verify("state.json", stateData, in: folder)
         let state: TrainingState
-        do { state = try JSONValue.decoder.decode(TrainingState.self, from: stateData) } catch {
+        do { state = try TrainingState.decoded(from: stateData) } catch {
             throw LoadError(description: "\(statePath.path): not a valid checkpoint state: \(error)")
         }
         guard (1...TrainingState.currentFormatVersion).contains(state.formatVersion) else {

@@ -73,7 +73,36 @@ public enum ConfigLoader {
 
     /// The config as YAML, every default written out (what `config.yaml` in a run holds).
     public static func yaml(of config: TrainingConfig) throws -> String {
-        readableNumbers(try YAMLEncoder().encode(config))
+        let text = try YAMLEncoder().encode(config)
+        // Yams writes a double to 15 significant digits (0.6524384800808056 as
+        // 0.652438480080806); JSONEncoder's text of the same config has each one exactly
+        // (read as YAML, since JSONSerialization reads some a few ulps off on Linux).
+        guard let json = try? JSONEncoder().encode(config), let exact = try? Yams.compose(yaml: String(decoding: json, as: UTF8.self)),
+              let node = try Yams.compose(yaml: text) else {
+            return readableNumbers(text)
+        }
+        return try Yams.serialize(node: exactNumbers(node, exact))
+    }
+
+    /// `node` with each float scalar written as Swift prints the double at the same place
+    /// in `exact` (shortest text that reads back as the same double: `0.2`, `1e-05`).
+    private static func exactNumbers(_ node: Node, _ exact: Node?) -> Node {
+        switch node {
+        case var .scalar(scalar):
+            guard node.int == nil, node.float?.isFinite == true, let value = exact?.scalar.flatMap({ Double($0.string) }) else { return node }
+            scalar.string = "\(value)"
+            return .scalar(scalar)
+        case let .mapping(mapping):
+            let pairs = mapping.map { ($0.key, exactNumbers($0.value, $0.key.string.flatMap { exact?.mapping?[$0] })) }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style))
+        case let .sequence(sequence):
+            let items = sequence.enumerated().map { index, item in
+                exactNumbers(item, exact?.sequence.flatMap { $0.indices.contains(index) ? $0[index] : nil })
+            }
+            return .sequence(Node.Sequence(items, sequence.tag, sequence.style))
+        case .alias:
+            return node
+        }
     }
 
     /// Yams writes every float in exponent form (`0.2` as `2e-1`); rewrite such plain

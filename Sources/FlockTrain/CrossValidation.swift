@@ -1,5 +1,6 @@
 import FlockComm
 import FlockNN
+import FlockStore
 import Foundation
 
 /// k-fold cross-validation: the same job K times, fold i held out for validation in run
@@ -54,7 +55,7 @@ public struct CrossValidation {
         }
         let summary = Summary(folds: folds, values: values)
         if (communicator?.rank ?? 0) == 0 {
-            let data = try JSONSerialization.data(withJSONObject: summary.json, options: [.prettyPrinted, .sortedKeys])
+            let data = try FlockJSON.data(summary.json, pretty: true)
             try AtomicFile.write(data, to: URL(fileURLWithPath: runDirectory).appendingPathComponent("kfold.json"))
         }
         return summary

@@ -1,10 +1,12 @@
+import FlockStore
 import Foundation
 
 /// Any JSON value: how a checkpoint's `state.json` holds states whose types only their
 /// owners know (each callback's).
 ///
 /// Whole numbers keep their exact integer value (a UInt64 counter survives a checkpoint);
-/// non-finite doubles are written as the strings "nan", "inf" and "-inf".
+/// non-finite doubles are written as `FlockJSON` writes them ("NaN", "Infinity",
+/// "-Infinity"); checkpoints from before it wrote "nan", "inf" and "-inf" (`legacyDecoder`).
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
@@ -52,14 +54,13 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 
     /// An encoder that writes non-finite doubles as strings instead of failing.
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }
+    static var encoder: JSONEncoder { FlockJSON.encoder() }
 
     /// The decoder that reads them back.
-    static var decoder: JSONDecoder {
+    static var decoder: JSONDecoder { FlockJSON.decoder }
+
+    /// Reads the strings checkpoints written before `FlockJSON` used for non-finite doubles.
+    static var legacyDecoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder

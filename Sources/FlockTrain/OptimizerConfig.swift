@@ -41,19 +41,20 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 
     public func makeOptimizer(path: String) throws -> any Optimizer {
         try Check.oneOf(name, Self.names, "\(path).name", what: "optimizer")
-        try Check.positive(lr, "\(path).lr")
+        // Checked as the Float each optimizer holds (see Check.inRange(float:)).
+        try Check.positive(float: lr, "\(path).lr")
         let decay: Double = weightDecay ?? (name == "adamw" ? 0.01 : 0)
-        try Check.nonNegative(decay, "\(path).weight_decay")
-        if let epsilon { try Check.positive(epsilon, "\(path).epsilon") }
+        try Check.nonNegative(float: decay, "\(path).weight_decay")
+        if let epsilon { try Check.positive(float: epsilon, "\(path).epsilon") }
         for (field, value) in [("beta1", beta1), ("beta2", beta2), ("alpha", alpha)] {
-            if let value { try Check.inRange(value, 0, 1, "\(path).\(field)") }
+            if let value { try Check.inRange(float: value, 0, 1, "\(path).\(field)") }
         }
-        if let momentum { try Check.inRange(momentum, 0, 1, "\(path).momentum") }
+        if let momentum { try Check.inRange(float: momentum, 0, 1, "\(path).momentum") }
         switch name {
         case "sgd", "momentum", "nesterov":
             let mu = momentum ?? (name == "sgd" ? 0 : 0.9)
-            if name == "nesterov", mu == 0 {
-                throw ConfigError(path: "\(path).momentum", "nesterov needs momentum > 0")
+            if name == "nesterov", Float(mu) == 0 {
+                throw ConfigError(path: "\(path).momentum", "nesterov needs momentum > 0" + (mu == 0 ? "" : ", got \(mu), which is 0.0 as a 32-bit float"))
             }
             return SGD(momentum: Float(mu), nesterov: name == "nesterov", weightDecay: Float(decay))
         case "adagrad":

@@ -89,12 +89,14 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(collectiveTimeout, forKey: .collectiveTimeout)
         // Written only when on, so configs and checkpoints from before it read the same.
         if compression != .none { try c.encode(compression.rawValue, forKey: .compression) }
-        guard isModelParallel else { return }
-        try c.encode(pipeline, forKey: .pipeline)
-        try c.encode(tensor, forKey: .tensor)
-        try c.encode(schedule, forKey: .schedule)
-        try c.encode(microBatches, forKey: .microBatches)
-        try c.encode(partition, forKey: .partition)
+        // The model-parallel fields: all of them for a model-parallel job, otherwise those
+        // set to other than their defaults (kept so the resolved config says what was asked).
+        let defaults = ParallelConfig()
+        if isModelParallel || pipeline != defaults.pipeline { try c.encode(pipeline, forKey: .pipeline) }
+        if isModelParallel || tensor != defaults.tensor { try c.encode(tensor, forKey: .tensor) }
+        if isModelParallel || schedule != defaults.schedule { try c.encode(schedule, forKey: .schedule) }
+        if isModelParallel || microBatches != defaults.microBatches { try c.encode(microBatches, forKey: .microBatches) }
+        if isModelParallel || partition != defaults.partition { try c.encode(partition, forKey: .partition) }
     }
 
     func validate(path: String) throws {

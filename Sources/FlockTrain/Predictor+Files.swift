@@ -1,5 +1,6 @@
 import FlockData
 import FlockParallel
+import FlockStore
 import FlockTensor
 import Foundation
 
@@ -49,10 +50,9 @@ extension Predictor {
             for (row, label) in result.labels.enumerated() {
                 var object: [String: Any] = ["prediction": label]
                 if withProbabilities {
-                    object["probabilities"] = Dictionary(uniqueKeysWithValues: zip(classNames, result.probabilities![row].map(Double.init)))
+                    object["probabilities"] = Dictionary(uniqueKeysWithValues: zip(classNames, result.probabilities![row]))
                 }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                lines.append(String(decoding: data, as: UTF8.self))
+                lines.append(try FlockJSON.string(object))
             }
         } else {
             lines.append((["prediction"] + (withProbabilities ? classNames.map { "p_\($0)" } : [])).map(csvField).joined(separator: ","))

@@ -1,4 +1,5 @@
 import FlockData
+import FlockStore
 import FlockTensor
 import Foundation
 
@@ -101,14 +102,12 @@ public struct Preprocessing: Codable, Equatable, Sendable {
     }
 
     func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(self)
+        try FlockJSON.encoder(pretty: true).encode(self)
     }
 
     /// Reads `preprocessing.json`; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws -> Preprocessing {
-        do { return try JSONDecoder().decode(Preprocessing.self, from: data) } catch {
+        do { return try FlockJSON.decoder.decode(Preprocessing.self, from: data) } catch {
             throw Checkpoint.LoadError(description: "\(path): not a valid preprocessing file: \(error)")
         }
     }

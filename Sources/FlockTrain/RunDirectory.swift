@@ -1,3 +1,4 @@
+import FlockStore
 import Foundation
 
 /// A run's output folder: `config.yaml`, `metrics.jsonl`, `summary.json`, `checkpoints/`.
@@ -42,7 +43,7 @@ public struct RunDirectory: Sendable {
         var object: [String: Any] = ["epoch": record.epoch, "lr": Double(record.learningRate),
                                      "seconds": record.seconds, "samples_per_second": record.samplesPerSecond]
         for (name, value) in record.metrics { object[name] = value }
-        var line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        var line = try FlockJSON.data(object)
         line.append(UInt8(ascii: "\n"))
         try append(line, to: "metrics.jsonl")
         guard csv else { return }
@@ -80,7 +81,7 @@ public struct RunDirectory: Sendable {
             var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
             if name == "metrics.jsonl" {
                 lines = lines.filter { line in
-                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                    let object = try? FlockJSON.object(from: Data(line.utf8)) as? [String: Any]
                     return (object?["epoch"] as? Int ?? Int.max) <= epoch
                 }
             } else if let header = lines.first {
@@ -91,9 +92,7 @@ public struct RunDirectory: Sendable {
     }
 
     public func writeSummary(_ summary: TrainingSummary) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(summary.recordingBLAS()), to: url.appendingPathComponent("summary.json"))
+        try AtomicFile.write(try FlockJSON.encoder(pretty: true).encode(summary.recordingBLAS()), to: url.appendingPathComponent("summary.json"))
     }
 }
 

@@ -1,3 +1,4 @@
+import FlockStore
 import Foundation
 
 /// Reads what a run left in its directory: `summary.json` and `metrics.jsonl`, also while
@@ -19,7 +20,7 @@ public struct RunResults: Sendable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw RunResultsError(path: url.path, reason: "no summary (the run has not finished)")
         }
-        do { return try JSONDecoder().decode(TrainingSummary.self, from: data) } catch {
+        do { return try FlockJSON.decoder.decode(TrainingSummary.self, from: data) } catch {
             throw RunResultsError(path: url.path, reason: "not a run summary: \(error)")
         }
     }
@@ -28,7 +29,7 @@ public struct RunResults: Sendable {
     public func epochs() -> [EpochLine] {
         guard let text = try? String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            guard let values = try? JSONDecoder().decode([String: Double].self, from: Data(line.utf8)),
+            guard let values = try? FlockJSON.decoder.decode([String: Double].self, from: Data(line.utf8)),
                   let epoch = values["epoch"], epoch == epoch.rounded(), epoch >= 0 else { return nil }
             return EpochLine(epoch: Int(epoch), values: values)
         }

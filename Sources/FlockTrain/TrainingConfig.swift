@@ -317,10 +317,10 @@ public struct RegularizationConfig: Codable, Equatable, Sendable {
     }
 
     func validate(path: String) throws {
-        try Check.nonNegative(l1, "\(path).l1")
-        try Check.nonNegative(l2, "\(path).l2")
-        if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
-        if let weightNoise { try Check.nonNegative(weightNoise, "\(path).weight_noise") }
+        try Check.nonNegative(float: l1, "\(path).l1")
+        try Check.nonNegative(float: l2, "\(path).l2")
+        if let maxNorm { try Check.positive(float: maxNorm, "\(path).max_norm") }
+        if let weightNoise { try Check.nonNegative(float: weightNoise, "\(path).weight_noise") }
     }
 
     public var penalty: WeightPenalty { WeightPenalty(l1: Float(l1), l2: Float(l2)) }
@@ -350,7 +350,7 @@ public struct GradientClippingConfig: Codable, Equatable, Sendable {
     }
 
     func validate(path: String) throws {
-        if let maxNorm { try Check.positive(maxNorm, "\(path).max_norm") }
-        if let maxValue { try Check.positive(maxValue, "\(path).max_value") }
+        if let maxNorm { try Check.positive(float: maxNorm, "\(path).max_norm") }
+        if let maxValue { try Check.positive(float: maxValue, "\(path).max_value") }
     }
 }

@@ -23,7 +23,7 @@ extension TrainingData {
         }
         let (training, validation) = data.fold.map { Dataset.splitIndices(fold: $0.index, of: $0.count, count: count, seed: seed) }
             ?? Dataset.splitIndices(count: count, validationFraction: data.validationSplit, seed: seed)
-        guard !training.isEmpty else { throw DataError.empty(path: data.source) }
+        guard !training.isEmpty else { throw nothingToTrainOn(data, samples: count) }
         let trainingRows = training.sorted(), validationRows = validation.sorted()
         let preprocessing = try fitted ?? fit(file: file, trainingRows: trainingRows, shape: shape, classCount: classCount,
                                               config: config)

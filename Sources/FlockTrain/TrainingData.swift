@@ -39,7 +39,7 @@ public struct TrainingData: Sendable {
         }
         let (training, validation) = data.fold.map { all.split(fold: $0.index, of: $0.count, seed: UInt64(config.seed)) }
             ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
-        guard training.count > 0 else { throw DataError.empty(path: data.source) }
+        guard training.count > 0 else { throw Self.nothingToTrainOn(data, samples: all.count) }
         // Token ids are indices, never rescaled.
         let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
         let imputation = source.missing.isEmpty ? nil : FeatureStatistics(of: training.features).means
@@ -50,6 +50,13 @@ public struct TrainingData: Sendable {
             classNames: source.classNames, classCount: classCount,
             targetScaling: classCount == nil && data.targetNormalization == "standard" ? TargetScaling(fittingOn: training.targets) : nil)
         self.init(preprocessing: preprocessing, training: training, validation: validation)
+    }
+
+    /// The error for a split that leaves no training samples (a validation split just
+    /// below 1 holds out every sample of a small file).
+    static func nothingToTrainOn(_ data: DataConfig, samples: Int) -> ConfigError {
+        ConfigError(path: data.fold == nil ? "data.validation_split" : "data.fold",
+                    "holds out all \(samples) samples of \(data.source), leaving none to train on")
     }
 
     /// Raw splits through `preprocessing`.

@@ -18,6 +18,8 @@ public struct TrainingRun {
     public let store: ExperimentStore?
     private let runID: String
     private let heartbeat: RunHeartbeat?
+    /// Records epochs, checkpoints and how the run ended in the store (rank 0 only).
+    private let storeRecorder: RunStoreRecorder?
     /// What a resume could not carry over exactly (another layout); empty otherwise.
     public private(set) var resumeNotes: [String] = []
 
@@ -77,12 +79,14 @@ public struct TrainingRun {
                                          directory: created.url.path, pid: Int(ProcessInfo.processInfo.processIdentifier)))
             heartbeat = RunHeartbeat(store: store, runID: runID)
             try? store.recordBLAS(runID: runID, BLASChoice.current().json)
-            trainer.observers += [RunMetricsFiles(directory: created, csv: config.callbacks.csvLogger),
-                                  RunStoreRecorder(store: store, runID: runID)]
+            let recorder = RunStoreRecorder(store: store, runID: runID)
+            trainer.observers += [RunMetricsFiles(directory: created, csv: config.callbacks.csvLogger), recorder]
+            storeRecorder = recorder
             self.store = store
         } else {
             store = nil
             heartbeat = nil
+            storeRecorder = nil
         }
         trainer.observers.append(TrainingLog(rank: rank))
     }
@@ -96,17 +100,25 @@ public struct TrainingRun {
             throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
         let summary = try trainer.fit(onEpoch: onEpoch)
-        // Collective (a sharded model's pieces come together on rank 0), so before rank 0
-        // alone may throw a write error.
-        let whole = try trainer.wholeModelState()
-        if let failure = trainer.observers.lazy.compactMap(\.deferredFailure).first { throw failure }
-        if let directory, let whole {
-            try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
-                                 to: directory.url.appendingPathComponent("model.safetensors"))
-            try AtomicFile.write(try trainer.data.preprocessing.encoded(),
-                                 to: directory.url.appendingPathComponent(Preprocessing.fileName))
-            try directory.writeSummary(summary)
+        // The store says completed only once everything the run writes is written, so it
+        // agrees with the exit status.
+        do {
+            // Collective (a sharded model's pieces come together on rank 0), so before rank 0
+            // alone may throw a write error.
+            let whole = try trainer.wholeModelState()
+            if let failure = trainer.observers.lazy.compactMap(\.deferredFailure).first { throw failure }
+            if let directory, let whole {
+                try AtomicFile.write(try SafeTensors.encode(whole, like: trainer.model.parameters),
+                                     to: directory.url.appendingPathComponent("model.safetensors"))
+                try AtomicFile.write(try trainer.data.preprocessing.encoded(),
+                                     to: directory.url.appendingPathComponent(Preprocessing.fileName))
+                try directory.writeSummary(summary)
+            }
+        } catch {
+            storeRecorder?.recordEnd(.failure(error))
+            throw error
         }
+        storeRecorder?.recordEnd(.success(summary))
         return summary
     }
 }

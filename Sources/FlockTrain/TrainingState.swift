@@ -1,5 +1,6 @@
 import FlockStore
 import FlockTensor
+import Foundation
 
 /// Everything besides weights and optimizer buffers that an exact resume needs, as
 /// written to a checkpoint's `state.json`.
@@ -62,6 +63,15 @@ public struct TrainingState: Codable, Sendable, Equatable {
 }
 
 extension TrainingState {
+    /// Reads a `state.json`: non-finite numbers as `FlockJSON` writes them, or as
+    /// checkpoints from before it wrote them ("nan", "inf", "-inf").
+    public static func decoded(from data: Data) throws -> TrainingState {
+        do { return try JSONValue.decoder.decode(TrainingState.self, from: data) } catch {
+            guard let legacy = try? JSONValue.legacyDecoder.decode(TrainingState.self, from: data) else { throw error }
+            return legacy
+        }
+    }
+
     /// Where ModelCheckpoint's and TerminateOnNaN's states go in `callbacks` (the trainer's own keys).
     public static let modelCheckpointKey = "model_checkpoint"
     public static let terminateOnNaNKey = "terminate_on_nan"

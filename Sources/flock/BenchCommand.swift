@@ -67,7 +67,7 @@ struct TrainBench: ParsableCommand {
         print(measuredOn.summary)
         let object = result.json.merging(["machine": measuredOn.json]) { $1 }
         if let store { try BenchmarkHistory.record(object, name: "train_\(model)", storePath: store) }
-        if json { try JSONOutput.print(object) }
+        if json { try JSONOutput.print(result: object, benchmark: "train_\(model)") }
     }
 }
 
@@ -135,7 +135,7 @@ struct AllreduceBench: ParsableCommand {
                                          "hierarchical": comm.usesHierarchy, "compression": compression]
             // cluster/testbed says how many (simulated) hosts the ranks are spread over.
             if let hosts = ProcessInfo.processInfo.environment["FLOCK_TESTBED_HOSTS"].flatMap(Int.init) { object["hosts"] = hosts }
-            try JSONOutput.print(object)
+            try JSONOutput.print(result: object, benchmark: "allreduce")
         }
     }
 }
@@ -222,7 +222,7 @@ struct DataParallelBench: ParsableCommand {
                                       "machine": machine.finished().json] as [String: Any])
             .merging(result.efficiency.json("efficiency")) { $1 }
         if let store { try BenchmarkHistory.record(object, name: "ddp", storePath: store) }
-        if json { try JSONOutput.print(object) }
+        if json { try JSONOutput.print(result: object, benchmark: "ddp") }
     }
 }
 
@@ -305,7 +305,7 @@ struct PipelineBench: ParsableCommand {
                  "data_parallel_samples_per_second": report.dataParallelSamplesPerSecond[result.microBatches] ?? 0]
                     .merging(result.versusDataParallel.json("versus_data_parallel")) { $1 }
             }
-            try JSONOutput.print(["stages": report.stages, "results": results, "machine": machine.finished().json])
+            try JSONOutput.print(result: ["stages": report.stages, "results": results, "machine": machine.finished().json], benchmark: "pipeline")
         }
     }
 }
@@ -392,7 +392,7 @@ struct SamplerBench: ParsableCommand {
                 "ms_per_trial_max": result.millisecondsPerTrialRange.upperBound,
                 "machine": measuredOn.json,
             ]
-            try JSONOutput.print(object)
+            try JSONOutput.print(result: object, benchmark: "sampler")
         }
     }
 }

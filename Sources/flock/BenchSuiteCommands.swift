@@ -35,7 +35,7 @@ struct BenchAll: ParsableCommand {
         }
         if let store { try BenchmarkHistory.recordSuite(result, storePath: store) }
         if let output {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            let data = try FlockJSON.data(result, pretty: true)
             do { try AtomicFile.write(data, to: URL(fileURLWithPath: output)) } catch { throw CommandFailure("\(output): \(error)") }
             print("wrote \(output)")
             if json { try JSONOutput.print(result) }
@@ -48,7 +48,7 @@ struct BenchAll: ParsableCommand {
 struct BenchCompare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Two `flock bench all` results side by side; changes beyond both results' spreads are flagged.")
+        abstract: "Two results side by side (`flock bench all` files, or two `flock bench … --json` lines of one benchmark); changes beyond both results' spreads are flagged.")
 
     @Argument(help: "The earlier result (JSON).")
     var before: String
@@ -57,14 +57,18 @@ struct BenchCompare: ParsableCommand {
     var after: String
 
     func run() throws {
-        func load(_ path: String) throws -> [String: Any] {
+        func load(_ path: String) throws -> (path: String, result: [String: Any]) {
             guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): file not found or unreadable") }
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["benchmarks"] is [String: Any] else {
-                throw CommandFailure("\(path): not a `flock bench all` result (expected a JSON object with \"benchmarks\")")
+            // A saved `--json` run may hold the benchmark's printed lines before its JSON line.
+            let lastLine = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map { Data($0.utf8) }
+            guard let object = (try? FlockJSON.object(from: data) as? [String: Any]) ?? lastLine.flatMap({ try? FlockJSON.object(from: $0) as? [String: Any] }) else {
+                throw CommandFailure("\(path): not a JSON object (expected a `flock bench all` result or the JSON line of `flock bench … --json`)")
             }
-            return object
+            return (path, object)
         }
-        print(BenchmarkComparison(try load(before), try load(after)).table)
+        do { print(try BenchmarkComparison(files: try load(before), try load(after)).table) } catch let error as BenchmarkComparison.InputError {
+            throw CommandFailure(error.description)
+        }
     }
 }
 

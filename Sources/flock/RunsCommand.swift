@@ -32,7 +32,7 @@ struct RunsCommand: ParsableCommand {
                 if let finished = run.finishedAt { object["finished_at"] = formatter.string(from: finished) }
                 if let error = run.error { object["error"] = error }
                 if let blas = try? experimentStore.blas(runID: run.id),
-                   let recorded = try? JSONSerialization.jsonObject(with: Data(blas.utf8)) { object["blas"] = recorded }
+                   let recorded = try? FlockJSON.object(from: Data(blas.utf8)) { object["blas"] = recorded }
                 return object
             }
             try JSONOutput.print(objects, pretty: true)

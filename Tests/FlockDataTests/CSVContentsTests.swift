@@ -11,11 +11,32 @@ import Testing
     }
 
     @Test func classNameLabelsAreSortedAndMapped() throws {
-        let text = "x,species\n1,versicolor\n2,setosa\n3,virginica\n4,setosa\n5,10\n"
+        let text = "x,species\n1,versicolor\n2,setosa\n3,virginica\n4,setosa\n5,Iris-10\n"
         let contents = try CSVReader().parseContents(text, path: "iris.csv")
-        #expect(contents.classNames == ["10", "setosa", "versicolor", "virginica"])
+        #expect(contents.classNames == ["Iris-10", "setosa", "versicolor", "virginica"])
         #expect(contents.targets?.scalars == [2, 1, 3, 1, 0])
         #expect(try CSVReader().parse(text, path: "iris.csv").targets.scalars == [2, 1, 3, 1, 0])
+    }
+
+    /// A text cell among class numbers would become one more class (and the error would
+    /// blame the model's output size); a number among class names, one more name.
+    @Test func aLabelColumnMixingNumbersAndNamesIsAnErrorAtTheFirstOddCell() throws {
+        let numbers = #expect(throws: DataError.self) {
+            try CSVReader(labelColumn: .name("label")).parseContents("x,label\n1,0\n2,1\n3,cat\n4,2\n5,dog\n", path: "m.csv")
+        }
+        #expect(numbers?.description == "m.csv:4: column label: label 'cat' is not a number, but 3 of the 5 labels are numbers"
+            + " (line 2: '0'); a label column holds class numbers or class names, not both")
+        let names = #expect(throws: DataError.self) {
+            try CSVReader().parse("x,species\n1,setosa\n2,10\n3,virginica\n", path: "iris.csv")
+        }
+        #expect(names?.description == "iris.csv:3: column species: label '10' is a number, but 2 of the 3 labels are class names"
+            + " (line 2: 'setosa'); a label column holds class numbers or class names, not both")
+        // Streaming reads the label column the same way.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("mixed-\(UUID().uuidString).csv")
+        try "x,label\n1,0\n2,1\n3,cat\n4,2\n5,dog\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let streamed = #expect(throws: DataError.self) { try CSVRowBlocks(path: file.path, reader: CSVReader(), blockBytes: 8) }
+        #expect(streamed?.description.hasPrefix("\(file.path):4: column label: label 'cat' is not a number") == true)
     }
 
     @Test func givenClassNamesFixTheMapping() throws {

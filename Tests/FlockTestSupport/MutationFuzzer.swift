@@ -16,7 +16,7 @@ import Foundation
 /// ```
 public struct MutationFuzzer {
     public let seeds: [Data]
-    private var state: UInt64
+    private var generator: SeededRandom
 
     /// Numbers at the edges of what readers convert: signs, powers of two near Int32/Int
     /// limits, floats that overflow or are not numbers.
@@ -30,7 +30,7 @@ public struct MutationFuzzer {
     public init(seeds: [Data], seed: UInt64 = MutationFuzzer.seedFromEnvironment) {
         precondition(!seeds.isEmpty, "a fuzzer needs at least one valid input to mutate")
         self.seeds = seeds
-        state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed
+        generator = SeededRandom(seed: seed)
     }
 
     /// `FLOCK_FUZZ_ITERATIONS`, or `fallback` (the short CI run).
@@ -88,12 +88,5 @@ public struct MutationFuzzer {
         for offset in 0..<4 where at + offset < bytes.count { bytes[at + offset] = UInt8(truncatingIfNeeded: word >> (24 - 8 * offset)) }
     }
 
-    /// A uniform integer in 0..<bound (SplitMix64; bias is irrelevant here).
-    private mutating func random(_ bound: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(bound))
-    }
+    private mutating func random(_ bound: Int) -> Int { generator.below(bound) }
 }

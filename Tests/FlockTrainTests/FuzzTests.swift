@@ -52,30 +52,100 @@ import Testing
         }
     }
 
-    @Test func idxReader() {
-        // A 2×3 float32 tensor and 2 unsigned-byte labels, big-endian headers.
-        let floats: [UInt8] = [0, 0, 0x0D, 2, 0, 0, 0, 2, 0, 0, 0, 3] + (0..<6).flatMap { i -> [UInt8] in
-            let bits = Float(i).bitPattern
-            return [UInt8(bits >> 24), UInt8((bits >> 16) & 0xFF), UInt8((bits >> 8) & 0xFF), UInt8(bits & 0xFF)]
+    /// What the IDX reader accepts is what the bytes say: a header of 4 + 4·rank bytes whose
+    /// dimensions are the tensor's shape, exactly shape × element size bytes of data, and
+    /// each value as the type code reads it; written again as float32 IDX it reads back
+    /// bit for bit.
+    @Test func idxReader() throws {
+        func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+        func file(_ type: UInt8, _ shape: [UInt32], _ data: [UInt8]) -> Data { Data([0, 0, type, UInt8(shape.count)] + shape.flatMap(bigEndian) + data) }
+        let seeds = [
+            file(0x0D, [2, 3], (0..<6).flatMap { bigEndian(Float($0).bitPattern) }),  // float32, 2×3
+            file(0x08, [2], [7, 9]),                                                     // unsigned bytes
+            file(0x09, [3], [0xFF, 0x80, 5]),                                            // signed bytes
+            file(0x0B, [2], [0xFF, 0xFE, 0x01, 0x00]),                                   // int16
+            file(0x0C, [1, 1], bigEndian(0x8000_0001)),                                  // int32
+            file(0x0E, [1], bigEndian(0x4009_21FB) + bigEndian(0x5444_2D18)),            // float64 (π)
+        ]
+        var fuzzer = MutationFuzzer(seeds: seeds)
+        var accepted = 0
+        try fuzzer.run(iterations: MutationFuzzer.iterations(default: 3000)) { input in
+            let bytes = [UInt8](input)
+            guard let tensor = try? IDXReader.parse(bytes, path: "fuzz.idx") else { return }
+            accepted += 1
+            let rank = Int(bytes[3]), sizes: [UInt8: Int] = [0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8]
+            let shape = (0..<rank).map { axis in Int(bytes[(4 + 4 * axis)..<(8 + 4 * axis)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+            let size = try #require(sizes[bytes[2]], "accepted unknown type code \(bytes[2])")
+            #expect(bytes[0] == 0 && bytes[1] == 0 && tensor.shape == shape)
+            #expect(tensor.count == shape.reduce(1, *) && 4 + 4 * rank + tensor.count * size == bytes.count, "shape \(shape), \(bytes.count) bytes")
+            let data = Array(bytes[(4 + 4 * rank)...])
+            for index in [0, tensor.count / 2, tensor.count - 1] where tensor.count > 0 {
+                let element = data[(index * size)..<((index + 1) * size)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                let expected: Float = switch bytes[2] {
+                case 0x08: Float(element)
+                case 0x09: Float(Int8(truncatingIfNeeded: element))
+                case 0x0B: Float(Int16(truncatingIfNeeded: element))
+                case 0x0C: Float(Int32(truncatingIfNeeded: element))
+                case 0x0D: Float(bitPattern: UInt32(element))
+                default: Float(Double(bitPattern: element))
+                }
+                #expect(tensor.scalars[index].bitPattern == expected.bitPattern, "element \(index) of shape \(shape)")
+            }
+            let again = try IDXReader.parse(Array(file(0x0D, shape.map(UInt32.init), tensor.scalars.flatMap { bigEndian($0.bitPattern) })), path: "again.idx")
+            #expect(again.shape == tensor.shape && again.scalars.map(\.bitPattern) == tensor.scalars.map(\.bitPattern))
         }
-        let bytes: [UInt8] = [0, 0, 0x08, 1, 0, 0, 0, 2, 7, 9]
-        var fuzzer = MutationFuzzer(seeds: [Data(floats), Data(bytes)])
-        fuzzer.run(iterations: MutationFuzzer.iterations(default: 3000)) { input in
-            _ = try? IDXReader.parse([UInt8](input), path: "fuzz.idx")
-        }
+        #expect(accepted > seeds.count)
     }
 
+    /// What the safetensors reader accepts is what the file says: every tensor named in
+    /// the header with its shape, as many values as the shape holds, each the little-endian
+    /// F32 at its data offsets; written again (with the metadata, and a shard file's
+    /// placements) it reads back bit for bit.
     @Test func safetensorsReader() throws {
         let parameters = ParameterStore()
         var generator = RandomGenerator(seed: 1)
         _ = try Sequential([.dense(units: 3), .batchNorm()], inputShape: [2], parameters: parameters, generator: &generator)
         let model = try SafeTensors.encode(parameters, metadata: ["format": "pt"])
         let optimizer = try SafeTensors.encode(buffers: ["m": [1, 2, 3], "v": [4, 5, 6]])
-        var fuzzer = MutationFuzzer(seeds: [model, optimizer])
-        fuzzer.run(iterations: MutationFuzzer.iterations(default: 3000)) { input in
-            _ = try? SafeTensors.decodeWithMetadata(input, path: "fuzz.safetensors")
-            _ = try? ShardedState.decode(input, path: "fuzz.safetensors")
+        let shard = try ShardedState.encode(layout: [("w", [2, 1]), ("b", [1])], values: [1, -2, .nan],
+                                            placements: ["w": .slice(of: [4, 1], axis: 0, start: 2, length: 2)])
+        let seeds = [model, optimizer, shard]
+        var fuzzer = MutationFuzzer(seeds: seeds)
+        var accepted = 0
+        func bits(_ tensors: [String: Tensor]) -> [String: [UInt32]] { tensors.mapValues { $0.scalars.map(\.bitPattern) } }
+        try fuzzer.run(iterations: MutationFuzzer.iterations(default: 3000)) { input in
+            if let (tensors, metadata) = try? SafeTensors.decodeWithMetadata(input, path: "fuzz.safetensors") {
+                accepted += 1
+                let length = Int(input.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                let header = try #require(try JSONSerialization.jsonObject(with: input.subdata(in: 8..<(8 + length))) as? [String: Any])
+                #expect(Set(tensors.keys) == Set(header.keys).subtracting(["__metadata__"]))
+                for (name, tensor) in tensors {
+                    let entry = try #require(header[name] as? [String: Any]), offsets = try #require(entry["data_offsets"] as? [Int])
+                    #expect(entry["shape"] as? [Int] == tensor.shape && tensor.count == tensor.shape.reduce(1, *))
+                    let values = stride(from: 8 + length + offsets[0], to: 8 + length + offsets[1], by: 4).map { at in
+                        input[at..<(at + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                    }
+                    #expect(values == tensor.scalars.map(\.bitPattern), "tensor \(name)")
+                }
+                let names = tensors.keys.sorted()
+                let again = try names.flatMap { tensors[$0]!.scalars }.withUnsafeBufferPointer {
+                    try SafeTensors.encode(layout: names.map { ($0, tensors[$0]!.shape) }, values: $0, metadata: metadata)
+                }
+                let reread = try SafeTensors.decodeWithMetadata(again, path: "again.safetensors")
+                #expect(bits(reread.tensors) == bits(tensors) && reread.tensors.mapValues(\.shape) == tensors.mapValues(\.shape))
+                #expect(reread.metadata == metadata)
+            }
+            if let (tensors, placements) = try? ShardedState.decode(input, path: "fuzz.safetensors") {
+                let names = tensors.keys.sorted()
+                let again = try ShardedState.encode(layout: names.map { ($0, tensors[$0]!.shape) }, values: names.flatMap { tensors[$0]!.scalars },
+                                                    placements: placements)
+                let reread = try ShardedState.decode(again, path: "again.safetensors")
+                #expect(bits(reread.tensors) == bits(tensors))
+                let placed = placements.filter { tensors[$0.key] != nil }
+                #expect(reread.placements.filter { placed[$0.key] != nil } == placed)
+            }
         }
+        #expect(accepted > seeds.count)
     }
 
     /// A real checkpoint whose `state.json` is mutated and resealed (so the manifest lets it
