@@ -36,12 +36,12 @@ options.batchSize = 32
 options.learningRate = 0.002
 options.schedule = LearningRateSchedule(.cosine(minimum: 0))
 
-// One rank here; `DataParallelStep(layout: ParallelLayout(world: communicator))` trains
+// One rank here; `step: .dataParallel(layout: ParallelLayout(world: communicator))` trains
 // the same model data-parallel, and the trainer does not know the difference.
 let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(labelSmoothing: 0.05, classWeights: nil),
                           optimizer: Adam(),
                           callbacks: [EarlyStopping(patience: 5, restoreBestWeights: true), StopAtAccuracy(target: 0.985)],
-                          strategy: SingleRankStep(), options: options)
+                          step: .singleRank(), options: options)
 let summary = try trainer.fit { record in
     print("epoch \(record.epoch): val_loss \(record.metrics["val_loss"]!), val_accuracy \(record.metrics["val_accuracy"]!)")
 }
