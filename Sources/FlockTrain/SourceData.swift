@@ -16,7 +16,7 @@ struct SourceData {
     init(config: TrainingConfig) throws {
         let data = config.data
         labelsFile = data.labels ?? data.source
-        guard data.resolvedFormat == "csv" else {
+        guard data.resolvedFormat == .csv else {
             dataset = try IDXReader.readDataset(images: data.source, labels: data.labels ?? "")
             (featureColumns, labelColumn, classNames, missing) = (nil, nil, nil, [])
             lines = Array(1...max(dataset.count, 1))
@@ -31,7 +31,7 @@ struct SourceData {
         classNames = contents.classNames
         missing = contents.missing
         lines = contents.lines
-        if let first = missing.first, data.missing != "mean" {
+        if let first = missing.first, data.missing != .mean {
             throw DataError.missingValue(path: data.source, line: first.line, column: first.column)
         }
     }

@@ -30,7 +30,7 @@ extension TrainingConfig {
         options.checkpointing = callbacks.modelCheckpoint
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
-        options.balancedSampling = data.sampling == "balanced"
+        options.balancedSampling = data.sampling == .balanced
         options.augmentation = try data.augment?.augmentation(featureShape: data.resolvedShape ?? [], loss: loss, path: "data.augment")
         return options
     }

@@ -116,6 +116,21 @@ extension Bool: SettableValue {
     static var expected: String { "true or false" }
 }
 
+/// A closed choice is set from a sweep's string; another string is refused with the
+/// allowed values.
+extension DataConfig.Normalization: SettableValue {}
+extension DataConfig.TargetNormalization: SettableValue {}
+extension DataConfig.Sampling: SettableValue {}
+extension DataConfig.MissingValues: SettableValue {}
+
+extension SettableValue where Self: ConfigChoice {
+    init?(setting value: ParameterValue) {
+        guard case let .string(text) = value else { return nil }
+        self.init(rawValue: text)
+    }
+    static var expected: String { "one of \(allowedValues.joined(separator: ", "))" }
+}
+
 extension ParameterValue {
     /// As a YAML scalar that decodes to the same value.
     var node: Node { Node(description) }

@@ -83,10 +83,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if data.streaming && loss.name == "distillation" {
             throw ConfigError(path: "data.streaming", "distillation runs the teacher on the whole training file in memory; train the student with streaming: false")
         }
-        if data.sampling == "balanced" && loss.name == "distillation" {
+        if data.sampling == .balanced && loss.name == "distillation" {
             throw ConfigError(path: "data.sampling", "balanced sampling reads plain class labels; distillation's training targets carry the teacher's logits")
         }
-        if data.sampling == "balanced" && !loss.isClassification {
+        if data.sampling == .balanced && !loss.isClassification {
             throw ConfigError(path: "data.sampling", "balanced sampling draws classes equally often; loss '\(loss.name)' has no classes")
         }
         try regularization.validate(path: "regularization")
@@ -107,7 +107,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// A CSV file, or an IDX features file. Relative paths are relative to the config file.
     public var source: String
     /// `csv` or `idx`; by default from the file extension (`.csv` → csv, otherwise idx).
-    public var format: String?
+    public var format: Format?
     /// The IDX labels file (format idx only).
     public var labels: String?
     /// CSV: whether the first row names the columns.
@@ -117,7 +117,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Fraction of samples held out for validation (after a seeded shuffle).
     public var validationSplit: Double
     /// `standard`, `minmax` or `none`; fitted on the training split only.
-    public var normalization: String
+    public var normalization: Normalization
     public var batchSize: Int
     public var shuffle: Bool
     /// Per-sample feature shape each row is laid out in, e.g. `[1, 8, 8]` for the 64
@@ -130,18 +130,18 @@ public struct DataConfig: Codable, Equatable, Sendable {
     public var augment: AugmentConfig?
     /// Regression targets: `standard` (fitted on the training split, undone in metrics and
     /// predictions) or `none`. Classification ignores it.
-    public var targetNormalization: String
+    public var targetNormalization: TargetNormalization
     /// Cross-validation: hold out this fold (of `count`) instead of `validation_split`
     /// (`flock train --kfold K` sets it for each run).
     public var fold: FoldConfig?
     /// `uniform` (each sample once per epoch, shuffled) or `balanced` (drawn with
     /// replacement, each class equally often on average: oversampling rare classes).
-    public var sampling: String
+    public var sampling: Sampling
     /// CSV: the field separator, one character (`,` `;` `\t` `|`).
     public var delimiter: String
     /// CSV: an empty or `NA`-like feature cell is an `error`, or takes the training
     /// split's column `mean` (saved with the model).
-    public var missing: String
+    public var missing: MissingValues
     /// Read the file a block of rows at a time instead of loading it: for files larger
     /// than memory (CSV or IDX). Same splits and preprocessing as in memory.
     public var streaming: Bool
@@ -163,22 +163,22 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         source = try c.decode(String.self, forKey: .source)
-        format = try c.decodeIfPresent(String.self, forKey: .format)
+        format = try c.decodeIfPresent(Format.self, forKey: .format)
         labels = try c.decodeIfPresent(String.self, forKey: .labels)
         header = try c.value(.header, or: true)
         labelColumn = try c.value(.labelColumn, or: .index(-1))
         validationSplit = try c.value(.validationSplit, or: 0.2)
-        normalization = try c.value(.normalization, or: "standard")
+        normalization = try c.value(.normalization, or: .standard)
         batchSize = try c.value(.batchSize, or: 32)
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
         sequence = try c.decodeIfPresent(SequenceConfig.self, forKey: .sequence)
-        targetNormalization = try c.value(.targetNormalization, or: "standard")
+        targetNormalization = try c.value(.targetNormalization, or: .standard)
         fold = try c.decodeIfPresent(FoldConfig.self, forKey: .fold)
-        sampling = try c.value(.sampling, or: "uniform")
+        sampling = try c.value(.sampling, or: .uniform)
         delimiter = try c.value(.delimiter, or: ",")
-        missing = try c.value(.missing, or: "error")
+        missing = try c.value(.missing, or: .error)
         streaming = try c.value(.streaming, or: false)
         chunkRows = try c.value(.chunkRows, or: 8192)
     }
@@ -186,27 +186,22 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// The one-character `delimiter`.
     var delimiterCharacter: Character { delimiter.first ?? "," }
 
-    /// `csv` or `idx`.
-    public var resolvedFormat: String {
-        format ?? (source.lowercased().hasSuffix(".csv") ? "csv" : "idx")
+    /// `format`, or by the file's extension: `.csv` → csv, otherwise idx.
+    public var resolvedFormat: Format {
+        format ?? (source.lowercased().hasSuffix(".csv") ? .csv : .idx)
     }
 
     func validate(path: String) throws {
         guard !source.isEmpty else { throw ConfigError(path: "\(path).source", "expected a file path") }
-        try Check.oneOf(resolvedFormat, ["csv", "idx"], "\(path).format", what: "format")
-        if resolvedFormat == "idx", labels == nil {
+        if resolvedFormat == .idx, labels == nil {
             throw ConfigError(path: "\(path).labels", "format idx needs a labels file")
         }
         guard validationSplit >= 0, validationSplit < 1 else {
             throw ConfigError(path: "\(path).validation_split", "expected a number in [0, 1), got \(validationSplit)")
         }
-        try Check.oneOf(normalization, Normalizer.Method.allCases.map(\.rawValue), "\(path).normalization", what: "normalization")
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
-        try Check.oneOf(targetNormalization, ["standard", "none"], "\(path).target_normalization", what: "target normalization")
-        try Check.oneOf(sampling, ["uniform", "balanced"], "\(path).sampling", what: "sampling")
-        try Check.oneOf(missing, ["error", "mean"], "\(path).missing", what: "missing-value policy")
         try Check.within(chunkRows, 1, 1 << 30, "\(path).chunk_rows")
-        if streaming, sampling == "balanced" {
+        if streaming, sampling == .balanced {
             throw ConfigError(path: "\(path).sampling", "balanced sampling draws samples from anywhere in the file; with streaming: true use uniform")
         }
         guard delimiter.count == 1, delimiter != "\"", !delimiter.first!.isNewline else {

@@ -46,7 +46,7 @@ extension TrainingData {
         let data = config.data, blocks = file.blocks
         var isTraining = [Bool](repeating: false, count: blocks.rowCount)
         for row in trainingRows { isTraining[row] = true }
-        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization.rawValue) ?? .none
         var statistics = FeatureStatistics(width: blocks.rowWidth)
         // Nothing to fit and nothing to check: skip the pass over the file.
         let needsPass = method != .none || file.hasMissing || data.sequence != nil
@@ -62,7 +62,7 @@ extension TrainingData {
         return Preprocessing(featureColumns: file.featureColumns, labelColumn: file.labelColumn, featureShape: shape,
                              imputation: imputation, normalizer: statistics.normalizer(method, imputation: imputation),
                              classNames: file.classNames, classCount: classCount,
-                             targetScaling: classCount == nil && data.targetNormalization == "standard" ? TargetScaling(fittingOn: targets) : nil)
+                             targetScaling: classCount == nil && data.targetNormalization == .standard ? TargetScaling(fittingOn: targets) : nil)
     }
 
     init(preprocessing: Preprocessing, training: any SampleSource, validation: any SampleSource, shuffleWindow: Int?) {
@@ -96,7 +96,7 @@ private struct StreamedFile {
     init(config: TrainingConfig) throws {
         let data = config.data
         labelsFile = data.labels ?? data.source
-        guard data.resolvedFormat == "csv" else {
+        guard data.resolvedFormat == .csv else {
             let images = try IDXRowBlocks(path: data.source)
             let labels = try IDXReader.read(path: data.labels ?? "")
             guard labels.rank == 1 else {
@@ -114,7 +114,7 @@ private struct StreamedFile {
         let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter)
         let csv = try CSVRowBlocks(path: data.source, reader: reader)
         guard let labels = csv.targets else { preconditionFailure("a required label column was not read") }
-        if let first = csv.firstMissing, data.missing != "mean" {
+        if let first = csv.firstMissing, data.missing != .mean {
             throw DataError.missingValue(path: data.source, line: first.line, column: first.column)
         }
         (blocks, sampleShape, self.labels, lines) = (csv, [csv.rowWidth], labels, csv.lines)

@@ -41,14 +41,14 @@ public struct TrainingData: Sendable {
             ?? all.split(validationFraction: data.validationSplit, seed: UInt64(config.seed))
         guard training.count > 0 else { throw Self.nothingToTrainOn(data, samples: all.count) }
         // Token ids are indices, never rescaled.
-        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization) ?? .none
+        let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization.rawValue) ?? .none
         let imputation = source.missing.isEmpty ? nil : FeatureStatistics(of: training.features).means
         let preprocessing = fitted ?? Preprocessing(
             featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
             imputation: imputation,
             normalizer: Normalizer(method: method, fittingOn: Preprocessing.impute(training.features, with: imputation)),
             classNames: source.classNames, classCount: classCount,
-            targetScaling: classCount == nil && data.targetNormalization == "standard" ? TargetScaling(fittingOn: training.targets) : nil)
+            targetScaling: classCount == nil && data.targetNormalization == .standard ? TargetScaling(fittingOn: training.targets) : nil)
         self.init(preprocessing: preprocessing, training: training, validation: validation)
     }
 

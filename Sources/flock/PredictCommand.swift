@@ -26,7 +26,7 @@ struct PredictCommand: ParsableCommand {
         do {
             let predictor = try Predictor(path: checkpoint)
             // The format the model was trained on (a `.csv` name, or `data.format`).
-            let isCSV = predictor.config.data.resolvedFormat == "csv"
+            let isCSV = predictor.config.data.resolvedFormat == .csv
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
             let result = isCSV ? try predictor.predict(csv: data) : try predictor.predict(idx: data, labels: labels)
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false

@@ -23,11 +23,25 @@ import Testing
         do { _ = try decode(yaml, overrides); return nil } catch { return "\(error)" }
     }
 
+    @Test func theDataSectionsClosedChoicesNameTheFieldAndListTheValues() throws {
+        #expect(message(base, ["data.sampling=even"]) == "data.sampling: unknown value 'even' (expected one of: uniform, balanced)")
+        #expect(message(base, ["data.normalization=zscore"])
+                == "data.normalization: unknown value 'zscore' (expected one of: standard, minmax, none)")
+        #expect(message(base, ["data.missing=drop"]) == "data.missing: unknown value 'drop' (expected one of: error, mean)")
+        #expect(message(base, ["data.format=parquet"]) == "data.format: unknown value 'parquet' (expected one of: csv, idx)")
+        #expect(message(base, ["data.target_normalization=minmax"])
+                == "data.target_normalization: unknown value 'minmax' (expected one of: standard, none)")
+        var config = try decode(base)
+        try config.set("data.normalization", to: .string("minmax"))
+        #expect(config.data.normalization == .minmax && config.data.resolvedFormat == .csv)
+        #expect(throws: ConfigError.self) { try config.set("data.sampling", to: .string("even")) }
+    }
+
     @Test func defaultsFillEverythingButDataAndModel() throws {
         let config = try decode(base)
         #expect(config.epochs == 10 && config.name == "run")
         #expect(config.loss.name == "cross_entropy")
-        #expect(config.data.validationSplit == 0.2 && config.data.normalization == "standard")
+        #expect(config.data.validationSplit == 0.2 && config.data.normalization == .standard)
         #expect(config.data.source == "/data/data.csv")
         #expect(config.resolvedMetrics == [.accuracy])
     }
