@@ -24,6 +24,11 @@ public struct GradientUpdate {
     public let lossFinite: Bool
     /// Ranks averaging the gradients (a rank's non-finite loss is theirs only when 1).
     public let dataGroupSize: Int
+    /// The slots that move this phase, in buffer order (worked out once per step: the
+    /// transforms all walk them).
+    public let trainableSlots: [ParameterSlot]
+    /// The update's runs of the flat buffer, each with its group's learning rate.
+    public let updateSpans: [UpdateSpan]
 
     public init(parameters: ParameterStore, groups: [ParameterGroup], sharding: any ShardingPlan, learningRate: Float,
                 lossFinite: Bool, dataGroupSize: Int) {
@@ -33,11 +38,8 @@ public struct GradientUpdate {
         self.learningRate = learningRate
         self.lossFinite = lossFinite
         self.dataGroupSize = dataGroupSize
-    }
-
-    /// The slots that move this phase, in buffer order.
-    public var trainableSlots: [ParameterSlot] {
-        groups.filter { !$0.isFrozen }.flatMap(\.slots).sorted { $0.offset < $1.offset }
+        trainableSlots = groups.filter { !$0.isFrozen }.flatMap(\.slots).sorted { $0.offset < $1.offset }
+        updateSpans = ParameterGroup.spans(of: groups, learningRate: learningRate)
     }
 }
 
@@ -55,10 +57,9 @@ public struct GradientChain {
             update.parameters.zeroGradients()
             return false
         }
-        let spans = ParameterGroup.spans(of: update.groups, learningRate: 1)
         var cleared = 0
         update.parameters.withGradients { gradients in
-            for span in spans + [UpdateSpan(range: gradients.count..<gradients.count, learningRate: 1)] {
+            for span in update.updateSpans + [UpdateSpan(range: gradients.count..<gradients.count, learningRate: 1)] {
                 for i in cleared..<span.range.lowerBound { gradients[i] = 0 }
                 cleared = span.range.upperBound
             }

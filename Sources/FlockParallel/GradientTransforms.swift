@@ -77,7 +77,7 @@ public final class ApplyOptimizer: GradientTransform {
     public init(_ optimizer: any Optimizer) { self.optimizer = optimizer }
 
     public func apply(_ update: GradientUpdate) throws -> Bool {
-        optimizer.step(update.parameters, spans: ParameterGroup.spans(of: update.groups, learningRate: update.learningRate))
+        optimizer.step(update.parameters, spans: update.updateSpans)
         return true
     }
 }

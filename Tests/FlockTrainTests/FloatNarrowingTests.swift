@@ -63,15 +63,20 @@ import Testing
         ]
     }
 
-    @Test func everyFloatFieldAtItsEdgesIsAnErrorNamingItOrTrains() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanUp() }
-        // 8 rows of 4 features, 2 classes: 6 train one step (a batch of 8), 2 validate.
+    /// 8 rows of 4 features, 2 classes (6 train, 2 validate with `validation_split: 0.25`):
+    /// enough for a model to train a step, small enough to try hundreds of configs.
+    static func tinyData(in folder: TemporaryFolder) throws -> URL {
         let rows: [String] = (0..<8).map { (row: Int) -> String in
             let features: [String] = (0..<4).map { (column: Int) -> String in String(Double((row * 7 + column * 3) % 5) / 4) }
             return features.joined(separator: ",") + ",\(row % 2)"
         }
-        let data = try folder.write("tiny.csv", (["a,b,c,d,label"] + rows).joined(separator: "\n") + "\n")
+        return try folder.write("tiny.csv", (["a,b,c,d,label"] + rows).joined(separator: "\n") + "\n")
+    }
+
+    @Test func everyFloatFieldAtItsEdgesIsAnErrorNamingItOrTrains() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let data = try Self.tinyData(in: folder)
         let base = """
             epochs: 1
             data: {source: \(data.path), label_column: label, batch_size: 8, validation_split: 0.25}

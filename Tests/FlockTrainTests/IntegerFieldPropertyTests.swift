@@ -44,12 +44,7 @@ import Testing
     @Test func everyIntegerFieldAtItsEdgesIsAnErrorNamingItOrTrainsAStep() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        // 8 rows of 4 features, 2 classes: 6 train, 2 validate.
-        let rows: [String] = (0..<8).map { (row: Int) -> String in
-            let features: [String] = (0..<4).map { (column: Int) -> String in String(Double((row * 7 + column * 3) % 5) / 4) }
-            return features.joined(separator: ",") + ",\(row % 2)"
-        }
-        let data = try folder.write("tiny.csv", (["a,b,c,d,label"] + rows).joined(separator: "\n") + "\n")
+        let data = try FloatNarrowingTests.tinyData(in: folder)
         let base = """
             epochs: 1
             data: {source: \(data.path), label_column: label, batch_size: 6, validation_split: 0.25}

@@ -57,13 +57,15 @@ public struct JobLauncher: Sendable {
     /// with that rank's number (rank 0's for a single process or local ranks; under mpirun,
     /// this process's rank): a benchmark prints what rank 0 measured.
     public func collect<T: Sendable>(_ body: @escaping @Sendable ((any Communicator)?) throws -> T) throws -> (rank: Int, value: T) {
-        BLASThreads.apply(ranksOnNode: launch.ranksOnNode())
         switch launch {
         case .singleProcess:
+            BLASThreads.apply(ranksOnNode: 1)
             return (0, try body(nil))
         case .localRanks(let ranks):
+            BLASThreads.apply(ranksOnNode: ranks)
             return (0, try LocalCommunicator.run(ranks: ranks, deadline: deadline) { communicator in try body(communicator) }[0])
         case .mpirunRank:
+            // collectMPI divides the node's cores among its ranks.
             return try collectMPI { try body($0) }
         }
     }
