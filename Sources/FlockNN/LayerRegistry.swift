@@ -5,9 +5,9 @@
 /// through `userInfo[.layerRegistry]`.
 ///
 /// ```swift
-/// var registry = LayerRegistry.standard
-/// registry.register(Scale.Spec.self)        // {type: scale, factor: 2}
-/// let config = try ConfigLoader.load(path: "model.yaml", layers: registry)
+/// var kinds = ConfigKinds.standard
+/// kinds.layers.register(Scale.Spec.self)        // {type: scale, factor: 2}
+/// let config = try ConfigLoader.load(path: "model.yaml", kinds: kinds)
 /// ```
 public struct LayerRegistry: Sendable {
     /// Registered kinds in registration order (the order errors list them in).

@@ -1,90 +1,99 @@
 import FlockTensor
 
-/// A training objective. Classification losses take class indices as targets
-/// (`crossEntropy`) or 0/1 targets (`binaryCrossEntropy`); regression losses take
-/// targets of the prediction's shape.
-public enum Loss: Sendable, Equatable {
-    case meanSquaredError
-    case meanAbsoluteError
-    case huber(delta: Float)
-    case binaryCrossEntropy(fromLogits: Bool)
-    /// Softmax cross-entropy from logits.
-    case crossEntropy(labelSmoothing: Float, classWeights: [Float]?)
-    /// Softmax focal loss from logits (Lin et al. 2017), γ ≥ 0; targets are class indices.
-    case focal(gamma: Float)
-    /// Knowledge distillation (Hinton et al. 2015) from logits:
-    /// α · T²·KL(teacher_T ‖ student_T) + (1 − α) · cross-entropy with the label. Training
-    /// targets are rows (label, teacher logits…) (B, 1 + C); targets of class indices alone
-    /// (validation) give the cross-entropy.
-    case distillation(temperature: Float, alpha: Float)
+/// A training objective: a weighted sum of loss terms, each a registered `LossKind`
+/// reading the model's output against the batch's targets or features. The first term
+/// decides how the output is read (metrics, predictions, the output width).
+///
+/// ```swift
+/// let loss = Loss.crossEntropy(labelSmoothing: 0.1)
+/// let both = Loss(terms: [.init(CrossEntropyLoss()), .init(FocalLoss(gamma: 2), weight: 0.5)])
+/// ```
+public struct Loss: Sendable, CustomStringConvertible {
+    /// One term: `weight · kind(output, target)`.
+    public struct Term: Sendable {
+        public var kind: any LossKind
+        public var weight: Float
+        public var target: LossTarget
 
-    /// The loss's name in configs (`cross_entropy`, `mse`, …).
-    public var name: String {
-        switch self {
-        case .meanSquaredError: return "mse"
-        case .meanAbsoluteError: return "mae"
-        case .huber: return "huber"
-        case .binaryCrossEntropy: return "binary_cross_entropy"
-        case .crossEntropy: return "cross_entropy"
-        case .focal: return "focal"
-        case .distillation: return "distillation"
+        public init(_ kind: any LossKind, weight: Float = 1, target: LossTarget = .targets) {
+            self.kind = kind
+            self.weight = weight
+            self.target = target
         }
     }
 
+    /// At least one term.
+    public let terms: [Term]
+
+    public init(terms: [Term]) {
+        precondition(!terms.isEmpty, "a loss needs at least one term")
+        self.terms = terms
+    }
+
+    public init(_ kind: any LossKind) {
+        self.init(terms: [Term(kind)])
+    }
+
+    /// The first term's kind: how the model's output is read.
+    public var primary: any LossKind { terms[0].kind }
+    public var reading: OutputReading { primary.reading }
     /// Whether targets are class indices (and accuracy-like metrics apply).
-    public var isClassification: Bool {
-        switch self {
-        case .crossEntropy, .binaryCrossEntropy, .focal, .distillation: return true
-        default: return false
-        }
+    public var isClassification: Bool { reading.isClassification }
+    /// Whether the model outputs one logit per class, read through a softmax.
+    public var isSoftmaxClassifier: Bool { reading == .classLogits }
+    /// What the first term compares the output with.
+    public var primaryTarget: LossTarget { terms[0].target }
+
+    /// The loss's name in configs (`cross_entropy`; `cross_entropy + 0.5·focal` for a sum).
+    public var name: String {
+        terms.map { term in
+            (term.weight == 1 ? "" : "\(term.weight)·") + term.kind.name + (term.target == .targets ? "" : "(\(term.target.rawValue))")
+        }.joined(separator: " + ")
     }
 
-    /// Whether the model outputs one logit per class, read through a softmax (accuracy
-    /// from the largest, probabilities from the softmax).
-    public var isSoftmaxClassifier: Bool {
-        switch self {
-        case .crossEntropy, .focal, .distillation: return true
-        default: return false
-        }
-    }
+    public var description: String { "Loss(\(name): \(terms.map { String(describing: $0.kind) }.joined(separator: ", ")))" }
 
-    /// The loss of `prediction` against `target` on the tape. For `crossEntropy`,
-    /// `target` holds class indices as floats, shape (B), or class distributions (B, C)
-    /// (soft targets, as mixup makes).
-    public func callAsFunction(_ prediction: Variable, target: Tensor) -> Variable {
+    /// The loss of `prediction` on its tape: each term against the batch's `target` or
+    /// `features`, weighted and summed. One term of weight 1 is that term's loss as it is.
+    public func callAsFunction(_ prediction: Variable, target: Tensor, features: Tensor? = nil) -> Variable {
         let tape = prediction.tape
-        switch self {
-        case .meanSquaredError: return tape.meanSquaredError(prediction, target: target.reshaped(prediction.shape))
-        case .meanAbsoluteError: return tape.meanAbsoluteError(prediction, target: target.reshaped(prediction.shape))
-        case let .huber(delta): return tape.huber(prediction, target: target.reshaped(prediction.shape), delta: delta)
-        case let .binaryCrossEntropy(fromLogits):
-            return tape.binaryCrossEntropy(prediction, target: target.reshaped(prediction.shape), fromLogits: fromLogits)
-        case let .crossEntropy(smoothing, _) where target.rank == 2 && target.shape == prediction.shape:
-            // Target distributions (mixup); class weights are rejected for them at configuration.
-            return tape.softmaxCrossEntropy(prediction, targetDistributions: target, labelSmoothing: smoothing)
-        case let .crossEntropy(smoothing, weights):
-            return tape.softmaxCrossEntropy(prediction, labels: target.scalars.map { Int($0) },
-                                            labelSmoothing: smoothing, classWeights: weights)
-        case let .focal(gamma):
-            return tape.focalLoss(prediction, labels: target.scalars.map { Int($0) }, gamma: gamma)
-        case let .distillation(temperature, alpha):
-            guard target.rank == 2, target.shape[1] == prediction.shape[1] + 1 else {
-                return tape.softmaxCrossEntropy(prediction, labels: target.scalars.map { Int($0) })
+        var total: Variable?
+        for term in terms {
+            let compared: Tensor
+            switch term.target {
+            case .targets: compared = target
+            case .features:
+                guard let features else { preconditionFailure("loss term '\(term.kind.name)' reads the features; pass them") }
+                compared = features
             }
-            let (labels, teacher) = Self.splitDistillationTargets(target)
-            let soft = tape.distillationDivergence(prediction, teacherLogits: teacher, temperature: temperature)
-            let hard = tape.softmaxCrossEntropy(prediction, labels: labels)
-            return tape.add(tape.scale(soft, by: alpha), tape.scale(hard, by: 1 - alpha))
+            var value = term.kind(prediction, target: compared)
+            if term.weight != 1 { value = tape.scale(value, by: term.weight) }
+            total = total.map { tape.add($0, value) } ?? value
         }
+        return total!
     }
 
-    /// Rows (label, teacher logits…) (B, 1 + C) split into B labels and logits (B, C).
-    public static func splitDistillationTargets(_ target: Tensor) -> (labels: [Int], teacher: Tensor) {
-        let (rows, width) = (target.shape[0], target.shape[1])
-        let labels = (0..<rows).map { Int(target.scalars[$0 * width]) }
-        let teacher = Tensor(shape: [rows, width - 1], scalars: (0..<rows).flatMap { row in
-            target.scalars[(row * width + 1)..<((row + 1) * width)]
-        })
-        return (labels, teacher)
+    /// Whether targets may be class distributions (mixup's): every term on the targets takes them.
+    public var acceptsClassDistributions: Bool {
+        terms.allSatisfy { $0.target != .targets || $0.kind.acceptsClassDistributions }
+    }
+
+    /// What metrics compare the output with: what the first term reads (the features for
+    /// a reconstruction; class indices from distillation's rows or mixup's distributions).
+    public func metricTargets(_ targets: Tensor, features: Tensor) -> Tensor {
+        primaryTarget == .features ? features : primary.metricTargets(targets)
+    }
+
+    /// Softmax cross-entropy from logits.
+    public static func crossEntropy(labelSmoothing: Float = 0, classWeights: [Float]? = nil) -> Loss {
+        Loss(CrossEntropyLoss(labelSmoothing: Double(labelSmoothing), classWeights: classWeights?.map(Double.init)))
+    }
+    public static var meanSquaredError: Loss { Loss(MeanSquaredErrorLoss()) }
+    public static var meanAbsoluteError: Loss { Loss(MeanAbsoluteErrorLoss()) }
+    public static func huber(delta: Float) -> Loss { Loss(HuberLoss(delta: Double(delta))) }
+    public static func binaryCrossEntropy(fromLogits: Bool) -> Loss { Loss(BinaryCrossEntropyLoss(fromLogits: fromLogits)) }
+    public static func focal(gamma: Float) -> Loss { Loss(FocalLoss(gamma: Double(gamma))) }
+    public static func distillation(temperature: Float, alpha: Float) -> Loss {
+        Loss(DistillationLoss(temperature: Double(temperature), alpha: Double(alpha)))
     }
 }

@@ -25,7 +25,7 @@ extension ModelParallelStep {
             for send in try link.send(output.value, .evaluation, microBatch: 0, to: stage + 1) { try send.wait() }
             return try shareOutcome(nil, of: MicroBatch(features: features, targets: targets, gradientScale: 0), model: model)
         }
-        let objective = loss(output, target: targets)
+        let objective = loss(output, target: targets, features: features)
         let outcome = MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
         return try shareOutcome(outcome, of: MicroBatch(features: features, targets: targets, gradientScale: 0), model: model)
     }

@@ -156,7 +156,7 @@ extension ModelParallelStep {
             run.state[m].input = input
             run.state[m].output = output
             if isLastStage {
-                let objective = run.loss(output, target: pieces[m].targets)
+                let objective = run.loss(output, target: pieces[m].targets, features: pieces[m].features)
                 run.state[m].objective = objective
                 run.outcomes[m] = MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: pieces[m].targets)
             }

@@ -61,7 +61,7 @@ extension TrainStep {
         // Inference draws no random numbers; the generator is a placeholder.
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         let output = context.model.forward(tape.constant(features), context: &forward)
-        let objective = context.loss(output, target: targets)
+        let objective = context.loss(output, target: targets, features: features)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
     }
 }

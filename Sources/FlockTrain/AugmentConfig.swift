@@ -37,8 +37,11 @@ public struct AugmentConfig: Codable, Equatable, Sendable {
     func augmentation(featureShape: [Int], loss: LossConfig, path: String) throws -> Augmentation {
         let augmentation = Augmentation(horizontalFlip: horizontalFlip, verticalFlip: verticalFlip,
                                         cropPadding: cropPadding, noise: Float(noise), mixup: Float(mixup))
-        if mixup > 0 && (loss.name != "cross_entropy" || loss.classWeights != nil) {
-            throw ConfigError(path: "\(path).mixup", "mixup needs the cross_entropy loss without class_weights, got loss '\(loss.name)'\(loss.classWeights == nil ? "" : " with class_weights")")
+        let weighted = loss.terms.contains { $0.kind.classWeightCount != nil }
+        let mixable = loss.isClassification
+            && loss.terms.allSatisfy { $0.target != .targets || $0.kind.acceptsClassDistributions } && !weighted
+        if mixup > 0 && !mixable {
+            throw ConfigError(path: "\(path).mixup", "mixup needs the cross_entropy loss without class_weights, got loss '\(loss.name)'\(weighted ? " with class_weights" : "")")
         }
         if augmentation.needsImages && featureShape.count != 3 {
             throw ConfigError(path: path, "flips and crops need image features (channels, height, width), got per-sample shape \(featureShape) (set data.shape)")

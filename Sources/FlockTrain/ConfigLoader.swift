@@ -6,8 +6,8 @@ import Yams
 /// validates, and makes data paths absolute (relative ones are taken from the config
 /// file's folder).
 public enum ConfigLoader {
-    /// `layers` decodes `model:` (add your own layer kinds to it).
-    public static func load(path: String, overrides: [String] = [], layers: LayerRegistry = .standard) throws -> TrainingConfig {
+    /// `kinds` decodes `model:`, `loss:`, … (add your own kinds to it).
+    public static func load(path: String, overrides: [String] = [], kinds: ConfigKinds = .standard) throws -> TrainingConfig {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError(path: "", "\(path): config file not found")
         }
@@ -16,27 +16,27 @@ public enum ConfigLoader {
             throw ConfigError(path: "", "\(path): cannot read: \(error.localizedDescription)")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try decode(yaml: text, overrides: overrides, baseDirectory: folder, fileName: path, layers: layers)
+        return try decode(yaml: text, overrides: overrides, baseDirectory: folder, fileName: path, kinds: kinds)
     }
 
     public static func decode(yaml: String, overrides: [String] = [], baseDirectory: String,
-                              fileName: String = "config", layers: LayerRegistry = .standard) throws -> TrainingConfig {
+                              fileName: String = "config", kinds: ConfigKinds = .standard) throws -> TrainingConfig {
         var node = try parse(yaml, fileName: fileName)
         for override in overrides { node = try apply(override: override, to: node) }
-        return try resolved(decode(TrainingConfig.self, from: node, fileName: fileName, layers: layers), baseDirectory: baseDirectory)
+        return try resolved(decode(TrainingConfig.self, from: node, fileName: fileName, kinds: kinds), baseDirectory: baseDirectory)
     }
 
     /// Decodes any config type (a sweep file, say) from YAML with the checks a training
     /// config gets: a mapping at the top level, no key that is a list, and errors by field
-    /// path. `layers` decodes any `model:` inside it.
+    /// path. `kinds` decodes any `model:` or `loss:` inside it.
     public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String,
-                                            layers: LayerRegistry = .standard) throws -> T {
-        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, layers: layers)
+                                            kinds: ConfigKinds = .standard) throws -> T {
+        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, kinds: kinds)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, layers: LayerRegistry) throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, kinds: ConfigKinds) throws -> T {
         do {
-            return try YAMLDecoder().decode(T.self, from: node, userInfo: [.layerRegistry: layers])
+            return try YAMLDecoder().decode(T.self, from: node, userInfo: kinds.userInfo)
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {

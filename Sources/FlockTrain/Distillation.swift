@@ -10,7 +10,7 @@ extension TrainingData {
     /// `distillation`; unchanged otherwise. Validation keeps plain labels: its loss is
     /// the student's cross-entropy.
     func withTeacherLogits(config: TrainingConfig) throws -> TrainingData {
-        guard config.loss.name == "distillation", let path = config.loss.teacher else { return self }
+        guard let path = config.loss.teacher else { return self }
         let teacher: Predictor
         do {
             teacher = try Predictor(path: path)

@@ -35,20 +35,20 @@ struct MetricAccumulator {
         lossSum += Double(meanLoss) * Double(count)
         samples += count
         // Class labels were checked to be small non-negative integers when the data was read.
-        switch loss {
-        case .crossEntropy, .focal, .distillation:
+        switch loss.reading {
+        case .classLogits:
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.argmaxRows())
             if curves != nil {
                 let classes = outputs.count / max(count, 1), probabilities = Tensor.softmaxLastAxis(outputs.reshaped([count, classes]))
                 curves!.add(probabilities: (0..<count).map { Array(probabilities.scalars[($0 * classes)..<(($0 + 1) * classes)]) },
                             labels: targets.scalars.map { Int($0) })
             }
-        case let .binaryCrossEntropy(fromLogits):
+        case let .binary(fromLogits):
             let threshold: Float = fromLogits ? 0 : 0.5
             confusion?.add(actual: targets.scalars.map { Int($0) }, predicted: outputs.scalars.map { $0 > threshold ? 1 : 0 })
             let positive = outputs.scalars.map { fromLogits ? 1 / (1 + Foundation.exp(-$0)) : $0 }
             curves?.add(probabilities: positive.map { [1 - $0, $0] }, labels: targets.scalars.map { Int($0) })
-        default:
+        case .values:
             let predictions = targetScaling?.undo(outputs) ?? outputs, actual = targetScaling?.undo(targets) ?? targets
             regression.add(predictions: predictions.scalars, targets: actual.scalars)
         }

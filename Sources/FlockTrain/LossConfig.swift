@@ -1,103 +1,97 @@
 import FlockNN
 
-/// `loss: cross_entropy` or `loss: {name: cross_entropy, label_smoothing: 0.1}`.
+/// `loss: cross_entropy`, `loss: {name: cross_entropy, label_smoothing: 0.1}`, or a
+/// weighted sum of terms, each naming the target it reads:
+///
+/// ```yaml
+/// loss:
+///   - {name: cross_entropy}
+///   - {name: focal, gamma: 2, weight: 0.5}
+/// ```
+///
+/// Kinds come from the `LossRegistry` the loader is given (`userInfo[.lossRegistry]`).
 public struct LossConfig: Codable, Equatable, Sendable {
-    public static let names = ["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "focal", "distillation"]
+    /// At least one.
+    public var terms: [LossTermConfig]
 
-    public var name: String
-    /// Cross-entropy: ε in [0, 1).
-    public var labelSmoothing: Double?
-    /// Cross-entropy: one weight per class.
-    public var classWeights: [Double]?
-    /// Huber: the threshold δ.
-    public var delta: Double?
-    /// Binary cross-entropy: whether the model outputs logits (default) or probabilities.
-    public var fromLogits: Bool?
-    /// Focal: the focusing exponent γ (default 2).
-    public var gamma: Double?
-    /// Distillation: the teacher's checkpoint (a run directory or checkpoint folder,
-    /// relative to the config file), its softening temperature T (default 4), and α, the
-    /// weight of the teacher's term against the labels' cross-entropy (default 0.9).
-    public var teacher: String?
-    public var temperature: Double?
-    public var alpha: Double?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, delta
-        case labelSmoothing = "label_smoothing"
-        case classWeights = "class_weights"
-        case fromLogits = "from_logits"
-        case gamma, teacher, temperature, alpha
-    }
-
-    public init(name: String = "cross_entropy") {
-        self.name = name
+    public init(_ terms: [LossTermConfig] = [LossTermConfig(CrossEntropyLoss())]) {
+        self.terms = terms
     }
 
     public init(from decoder: any Decoder) throws {
-        if let shorthand = try? decoder.singleValueContainer().decode(String.self) {
-            self.init(name: shorthand)
-            return
+        if var list = try? decoder.unkeyedContainer() {
+            var terms: [LossTermConfig] = []
+            while !list.isAtEnd { terms.append(try list.decode(LossTermConfig.self)) }
+            guard !terms.isEmpty else {
+                throw ConfigError(path: ConfigError.render(decoder.codingPath), "a list of loss terms needs at least one term")
+            }
+            self.init(terms)
+        } else {
+            self.init([try LossTermConfig(from: decoder)])
         }
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(name: try c.value(.name, or: "cross_entropy"))
-        labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing)
-        classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
-        delta = try c.decodeIfPresent(Double.self, forKey: .delta)
-        fromLogits = try c.decodeIfPresent(Bool.self, forKey: .fromLogits)
-        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma)
-        teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
-        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
-        alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
     }
 
-    public var isClassification: Bool { ["cross_entropy", "binary_cross_entropy", "focal", "distillation"].contains(name) }
+    /// One term as a mapping (as configs have always written it); several as a list.
+    public func encode(to encoder: any Encoder) throws {
+        if terms.count == 1 { try terms[0].encode(to: encoder) } else { try terms.encode(to: encoder) }
+    }
 
+    /// The loss's name: its kind's for one term, each kind's joined by `+` for a sum.
+    public var name: String { terms.map(\.kind.name).joined(separator: "+") }
+    /// The distillation term's teacher checkpoint, if the loss has one; setting it sets
+    /// every distillation term's.
+    public var teacher: String? {
+        get { terms.lazy.compactMap { ($0.kind as? DistillationLoss)?.teacher }.first }
+        set {
+            for index in terms.indices {
+                guard var distillation = terms[index].kind as? DistillationLoss else { continue }
+                distillation.teacher = newValue
+                terms[index].kind = distillation
+            }
+        }
+    }
+    /// Whether a term distills a teacher (its training targets carry the teacher's logits).
+    public var distills: Bool { terms.contains { $0.kind is DistillationLoss } }
+    /// How the first term reads the model's output.
+    public var reading: OutputReading { terms[0].kind.reading }
+    public var isClassification: Bool { reading.isClassification }
+
+    /// A term's field path: `loss` for a lone term, `loss[i]` in a list.
+    func path(ofTerm index: Int, under path: String) -> String {
+        terms.count == 1 ? path : "\(path)[\(index)]"
+    }
+
+    /// The loss, after checking every term: its fields, and that the terms reading the
+    /// targets read the output as the first term does (class logits against class labels
+    /// cannot be summed with a regression on the same output), and that terms reading the
+    /// features compare values.
     public func makeLoss(path: String) throws -> Loss {
-        try Check.oneOf(name, Self.names, "\(path).name", what: "loss")
-        func reject(_ present: Bool, _ field: String) throws {
-            if present { throw ConfigError(path: "\(path).\(field)", "not a field of loss '\(name)'") }
-        }
-        if name != "cross_entropy" {
-            try reject(labelSmoothing != nil, "label_smoothing")
-            try reject(classWeights != nil, "class_weights")
-        }
-        if name != "huber" { try reject(delta != nil, "delta") }
-        if name != "binary_cross_entropy" { try reject(fromLogits != nil, "from_logits") }
-        if name != "focal" { try reject(gamma != nil, "gamma") }
-        if name != "distillation" {
-            try reject(teacher != nil, "teacher")
-            try reject(temperature != nil, "temperature")
-            try reject(alpha != nil, "alpha")
-        }
-        switch name {
-        case "focal":
-            let gamma = self.gamma ?? 2
-            try Check.inRange(gamma, 0, 100, "\(path).gamma")
-            return .focal(gamma: Float(gamma))
-        case "distillation":
-            guard let teacher, !teacher.isEmpty else {
-                throw ConfigError(path: "\(path).teacher", "distillation needs the teacher's checkpoint (a run directory or checkpoint folder)")
+        let primary = terms[0].kind.reading
+        for (index, term) in terms.enumerated() {
+            let termPath = self.path(ofTerm: index, under: path)
+            try term.validate(path: termPath)
+            switch term.target {
+            case .targets where term.kind.reading != primary && terms[0].target == .targets:
+                throw ConfigError(path: "\(termPath).name", "loss '\(term.kind.name)' reads the output as \(Self.describe(term.kind.reading)) but \(self.path(ofTerm: 0, under: path)) reads it as \(Self.describe(primary)); terms on the same output and targets must read it alike")
+            case .features where term.kind.reading != .values:
+                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on the features must compare values (mse, mae, huber)")
+            default: break
             }
-            let temperature = self.temperature ?? 4, alpha = self.alpha ?? 0.9
-            try Check.positive(temperature, atMost: 1000, "\(path).temperature")
-            guard alpha >= 0, alpha <= 1 else { throw ConfigError(path: "\(path).alpha", "expected a number in [0, 1], got \(alpha)") }
-            return .distillation(temperature: Float(temperature), alpha: Float(alpha))
-        case "cross_entropy":
-            let smoothing = labelSmoothing ?? 0
-            try Check.inRange(smoothing, 0, 1, "\(path).label_smoothing")
-            for (index, weight) in (classWeights ?? []).enumerated() {
-                try Check.nonNegative(weight, "\(path).class_weights[\(index)]")
+        }
+        if terms.contains(where: { $0.target == .features }), terms.contains(where: { $0.target == .targets }) {
+            let reading = terms.first { $0.target == .targets }!.kind.reading
+            guard reading == .values else {
+                throw ConfigError(path: path, "a term on the features and a term on the class labels cannot read the same output: the model has one output")
             }
-            return .crossEntropy(labelSmoothing: Float(smoothing), classWeights: classWeights?.map(Float.init))
-        case "binary_cross_entropy": return .binaryCrossEntropy(fromLogits: fromLogits ?? true)
-        case "mse": return .meanSquaredError
-        case "mae": return .meanAbsoluteError
-        default:
-            let threshold = delta ?? 1
-            try Check.positive(threshold, "\(path).delta")
-            return .huber(delta: Float(threshold))
+        }
+        return Loss(terms: terms.map(\.term))
+    }
+
+    private static func describe(_ reading: OutputReading) -> String {
+        switch reading {
+        case .classLogits: return "class logits"
+        case .binary(let fromLogits): return fromLogits ? "a binary class logit" : "a binary class probability"
+        case .values: return "values"
         }
     }
 }

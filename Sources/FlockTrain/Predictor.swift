@@ -64,16 +64,18 @@ public struct Predictor {
         let rows = inputs.shape.first ?? 0, batch = 512
         var outputs: [Tensor] = []
         var accumulator = MetricAccumulator(metrics: config.resolvedMetrics, loss: loss, classCount: preprocessing.classCount,
-                                            targetScaling: preprocessing.targetScaling)
+                                            targetScaling: loss.primaryTarget == .targets ? preprocessing.targetScaling : nil)
         let tape = Tape(parameters: model.parameters)
         for start in stride(from: 0, to: rows, by: batch) {
             let range = start..<min(start + batch, rows)
             tape.reset()
             var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
-            let output = model.forward(tape.constant(inputs.rows(range)), context: &context)
+            let batchInputs = inputs.rows(range)
+            let output = model.forward(tape.constant(batchInputs), context: &context)
             if let targets {
                 let trained = preprocessing.trainingTargets(targets.rows(range))
-                accumulator.add(meanLoss: loss(output, target: trained).value.scalar, outputs: output.value, targets: trained)
+                accumulator.add(meanLoss: loss(output, target: trained, features: batchInputs).value.scalar, outputs: output.value,
+                                targets: loss.metricTargets(trained, features: batchInputs))
             }
             outputs.append(output.value)
         }
@@ -84,18 +86,19 @@ public struct Predictor {
     /// Labels and probabilities of the model's outputs (N, k).
     func describe(_ outputs: Tensor, metrics: [String: Double]?) -> Result {
         let rows = outputs.shape.first ?? 0, width = rows == 0 ? 1 : outputs.count / rows
-        switch loss {
-        case .crossEntropy, .focal, .distillation:
+        switch loss.reading {
+        case .classLogits:
             let probabilities = Tensor.softmaxLastAxis(outputs.reshaped([rows, width]))
             let classes = outputs.reshaped([rows, width]).argmaxRows()
             return Result(outputs: outputs, labels: classes.map(preprocessing.className), probabilities: Self.rows(probabilities),
                           metrics: metrics)
-        case let .binaryCrossEntropy(fromLogits):
+        case let .binary(fromLogits):
             let positive = outputs.scalars.map { fromLogits ? 1 / (1 + Foundation.exp(-$0)) : $0 }
             return Result(outputs: outputs, labels: positive.map { preprocessing.className($0 > 0.5 ? 1 : 0) },
                           probabilities: positive.map { [1 - $0, $0] }, metrics: metrics)
-        default:
-            let original = preprocessing.original(outputs)
+        case .values:
+            // A reconstruction of the input stays in the model's (normalized) units.
+            let original = loss.primaryTarget == .targets ? preprocessing.original(outputs) : outputs
             let labels = (0..<rows).map { row in
                 (0..<width).map { String(original.scalars[row * width + $0]) }.joined(separator: " ")
             }

@@ -24,7 +24,7 @@ extension Trainer {
             var features = rows.features, targets = rows.targets
             if let augmentation = options.augmentation {
                 let epoch = progress.position.epoch
-                if augmentation.mixup > 0, case .crossEntropy = loss, let classes = data.classCount {
+                if augmentation.mixup > 0, loss.acceptsClassDistributions, let classes = data.classCount {
                     (features, targets) = try augmentation.mix(features, samples: indices, dataset: data.training,
                                                            classCount: classes, epoch: epoch, seed: options.seed)
                 }
@@ -42,8 +42,9 @@ extension Trainer {
             if let clean { parameters.restoreParameters(clean) }
             // Metrics come from the step's last phase (a GAN reports its generator's).
             if index == phaseUpdates.count - 1 {
-                for outcome in outcomes {
-                    accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: classTargets(outcome.targets))
+                for (outcome, batch) in zip(outcomes, microBatches) {
+                    accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
+                                    targets: loss.metricTargets(outcome.targets, features: batch.features))
                 }
             }
             let update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
@@ -57,7 +58,7 @@ extension Trainer {
     /// An empty accumulator of this job's metrics (regression metrics in the data's units).
     func makeAccumulator() -> MetricAccumulator {
         MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount,
-                          targetScaling: data.preprocessing.targetScaling)
+                          targetScaling: loss.primaryTarget == .targets ? data.preprocessing.targetScaling : nil)
     }
 
     /// Loss and metrics of the current model on `positions` of `samples` (all of them by
@@ -68,7 +69,8 @@ extension Trainer {
         for start in stride(from: positions.lowerBound, to: positions.upperBound, by: 512) {
             let batch = try samples.batch(Array(start..<min(start + 512, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
-            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs, targets: outcome.targets)
+            accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
+                            targets: loss.metricTargets(outcome.targets, features: batch.features))
         }
         return accumulator
     }
@@ -88,19 +90,5 @@ extension Trainer {
     public func evaluateValidation() throws -> (metrics: [String: Double], confusion: ConfusionMatrix?) {
         let accumulator = try evaluateValidationShard()
         return (accumulator.values(prefix: "val_"), accumulator.confusionMatrix)
-    }
-
-    /// Targets for metrics: under cross-entropy, mixup's distributions (B, C) count as their
-    /// larger class; anything else (class indices, regression targets) is passed through.
-    func classTargets(_ targets: Tensor) -> Tensor {
-        if case .distillation = loss, targets.rank == 2 {
-            return Tensor(shape: [targets.shape[0]], scalars: Loss.splitDistillationTargets(targets).labels.map(Float.init))
-        }
-        guard case .crossEntropy = loss, targets.rank == 2, targets.shape[1] > 1 else { return targets }
-        let classes = targets.shape[1]
-        return Tensor(shape: [targets.shape[0]], scalars: (0..<targets.shape[0]).map { row in
-            let values = targets.scalars[(row * classes)..<((row + 1) * classes)]
-            return Float(values.indices.max { values[$0] < values[$1] }! - row * classes)
-        })
     }
 }

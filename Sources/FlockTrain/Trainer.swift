@@ -222,15 +222,23 @@ public final class Trainer {
             throw ConfigError(path: "model[\(lastDense)].units",
                               "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")" + oneBasedLabelHint(data, loss: loss))
         }
-        if case let .crossEntropy(_, weights?) = loss, weights.count != expected {
-            throw ConfigError(path: "loss.class_weights", "expected \(expected) weights (one per class), got \(weights.count)")
+        for (index, term) in loss.terms.enumerated() {
+            let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
+            if let weights = term.kind.classWeightCount, weights != expected {
+                throw ConfigError(path: "\(path).class_weights", "expected \(expected) weights (one per class), got \(weights)")
+            }
+            let width = term.target == .features ? data.training.featureShape.reduce(1, *)
+                : term.kind.reading == .values ? data.training.targets.count / max(data.training.count, 1) : expected
+            guard width == produced else {
+                throw ConfigError(path: "\(path).target", "loss '\(term.kind.name)' compares the model's \(produced) outputs per sample with \(width) \(term.target.rawValue) per sample")
+            }
         }
     }
 
     /// For class labels 1…K (no 0): classes are numbered from 0, so K labels ask for K+1
     /// outputs; say so.
     static func oneBasedLabelHint(_ data: TrainingData, loss: Loss) -> String {
-        guard case .crossEntropy = loss, data.preprocessing.classNames == nil, let classes = data.classCount,
+        guard loss.primary is CrossEntropyLoss, data.preprocessing.classNames == nil, let classes = data.classCount,
               let smallest = (data.training.targets.scalars + data.validation.targets.scalars).min(), smallest >= 1 else { return "" }
         return "; the labels run from \(Int(smallest)) to \(classes - 1) and classes are numbered from 0, so label \(classes - 1) asks for \(classes) outputs — subtract 1 from the labels, or write them as class names"
     }

@@ -17,28 +17,34 @@ extension TrainingConfig {
     /// belongs to a callback the config leaves off. The config as a whole is checked by
     /// `validate()` (`setting(_:)` does both).
     ///
-    /// The settable fields are `settablePaths` (by key path, typed) and any field of a
-    /// layer, `model[i].field` or `model[i].block[j].field`: layers are registered kinds,
-    /// so a layer entry is re-decoded by its kind with the field changed, and its errors
-    /// name the field (`model[0].units: expected a positive integer, got -2`).
-    public mutating func set(_ path: String, to value: ParameterValue, layers: LayerRegistry = .standard) throws {
+    /// The settable fields are `settablePaths` (by key path, typed), any field of a
+    /// layer, `model[i].field` or `model[i].block[j].field`, and any field of the loss,
+    /// `loss.name`, `loss.label_smoothing` or `loss[1].weight`: layers and losses are
+    /// registered kinds, so the entry is re-decoded by its kind with the field changed,
+    /// and its errors name the field (`model[0].units: expected a positive integer, got -2`).
+    public mutating func set(_ path: String, to value: ParameterValue, kinds: ConfigKinds = .standard) throws {
         if path.hasPrefix("\(CodingKeys.model.stringValue)[") {
-            try setLayerField(path, to: value, layers: layers)
+            try setLayerField(path, to: value, layers: kinds.layers)
+            return
+        }
+        let lossKey = CodingKeys.loss.stringValue
+        if path == lossKey || path.hasPrefix("\(lossKey).") || path.hasPrefix("\(lossKey)[") {
+            loss = try Self.setting(path, to: value, in: loss, key: lossKey, userInfo: kinds.userInfo)
             return
         }
         guard let field = Self.settableFields[path] else {
             let section = path.split(separator: ".").first.map { "\($0)." } ?? path
             let siblings = Self.settablePaths.filter { $0.hasPrefix(section) }
-            let listed = siblings.isEmpty ? ["model[i].<field>"] + Self.settablePaths : siblings
+            let listed = siblings.isEmpty ? ["model[i].<field>", "loss.<field>"] + Self.settablePaths : siblings
             throw ConfigError(path: path, "not a field that can be set (expected one of: \(listed.joined(separator: ", ")))")
         }
         try field.set(&self, value, path)
     }
 
     /// The config with each `path: value` set (in path order), then validated.
-    public func setting(_ values: [String: ParameterValue], layers: LayerRegistry = .standard) throws -> TrainingConfig {
+    public func setting(_ values: [String: ParameterValue], kinds: ConfigKinds = .standard) throws -> TrainingConfig {
         var config = self
-        for path in values.keys.sorted() { try config.set(path, to: values[path]!, layers: layers) }
+        for path in values.keys.sorted() { try config.set(path, to: values[path]!, kinds: kinds) }
         try config.validate()
         return config
     }
@@ -56,17 +62,23 @@ extension TrainingConfig {
             throw ConfigError(path: ConfigError.render([CodingKeys.model, AnyCodingKey(intValue: index)]),
                               "the model has \(model.count) layer\(model.count == 1 ? "" : "s")")
         }
-        let list = try Yams.compose(yaml: try YAMLEncoder().encode(model)) ?? Node([Node]())
-        let changed = try ConfigLoader.set(value.node, atPath: path, in: Node([(Node(modelKey), list)]))
-        guard let layerList = changed.mapping?[Node(modelKey)] else {
-            preconditionFailure("setting \(path) lost the model list")
-        }
+        model = try Self.setting(path, to: value, in: model, key: modelKey, userInfo: ConfigKinds(layers: layers).userInfo)
+    }
+
+    /// `section` (the config's value at `key`) with the field at `path` set: encoded,
+    /// the one field replaced, and decoded again by its registered kinds, whose errors
+    /// name the field under `key`.
+    static func setting<Section: Codable>(_ path: String, to value: ParameterValue, in section: Section, key: String,
+                                          userInfo: [CodingUserInfoKey: Any]) throws -> Section {
+        let encoded = try Yams.compose(yaml: try YAMLEncoder().encode(section)) ?? Node([Node]())
+        let changed = try ConfigLoader.set(value.node, atPath: path, in: Node([(Node(key), encoded)]))
+        guard let node = changed.mapping?[Node(key)] else { preconditionFailure("setting \(path) lost \(key)") }
         do {
-            model = try YAMLDecoder().decode([LayerConfig].self, from: layerList, userInfo: [.layerRegistry: layers])
+            return try YAMLDecoder().decode(Section.self, from: node, userInfo: userInfo)
         } catch let error as ConfigError {
-            throw error.nested(under: modelKey)
+            throw error.nested(under: key)
         } catch let error as DecodingError {
-            throw ConfigLoader.withFoundValue(ConfigError.from(error), error, in: layerList).nested(under: modelKey)
+            throw ConfigLoader.withFoundValue(ConfigError.from(error), error, in: node).nested(under: key)
         }
     }
 }
@@ -144,7 +156,6 @@ extension TrainingConfig {
     /// `metrics`, `parallel` (the layout must match the ranks) and `init_from`.
     static var settableFields: [String: SettableField] {
         typealias Data = DataConfig.CodingKeys
-        typealias Loss = LossConfig.CodingKeys
         typealias Optimizer = OptimizerConfig.CodingKeys
         typealias Schedule = ScheduleConfig.CodingKeys
         typealias Penalty = RegularizationConfig.CodingKeys
@@ -172,13 +183,6 @@ extension TrainingConfig {
             field([Keys.data, Data.sampling], \.data.sampling),
             field([Keys.data, Data.missing], \.data.missing),
             field([Keys.data, Data.chunkRows], \.data.chunkRows),
-            field([Keys.loss, Loss.name], \.loss.name),
-            field([Keys.loss, Loss.labelSmoothing], \.loss.labelSmoothing),
-            field([Keys.loss, Loss.delta], \.loss.delta),
-            field([Keys.loss, Loss.fromLogits], \.loss.fromLogits),
-            field([Keys.loss, Loss.gamma], \.loss.gamma),
-            field([Keys.loss, Loss.temperature], \.loss.temperature),
-            field([Keys.loss, Loss.alpha], \.loss.alpha),
             field([Keys.optimizer, Optimizer.name], \.optimizer.name),
             field([Keys.optimizer, Optimizer.lr], \.optimizer.lr),
             field([Keys.optimizer, Optimizer.momentum], \.optimizer.momentum),

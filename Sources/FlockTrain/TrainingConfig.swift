@@ -80,10 +80,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
                                   "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
             }
         }
-        if data.streaming && loss.name == "distillation" {
+        if data.streaming && loss.distills {
             throw ConfigError(path: "data.streaming", "distillation runs the teacher on the whole training file in memory; train the student with streaming: false")
         }
-        if data.sampling == .balanced && loss.name == "distillation" {
+        if data.sampling == .balanced && loss.distills {
             throw ConfigError(path: "data.sampling", "balanced sampling reads plain class labels; distillation's training targets carry the teacher's logits")
         }
         if data.sampling == .balanced && !loss.isClassification {

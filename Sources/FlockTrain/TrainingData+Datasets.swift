@@ -26,10 +26,11 @@ extension TrainingData {
 extension TrainingData {
     /// Output width the model's last layer must produce for `loss` on this data.
     public func expectedOutputWidth(for loss: Loss) -> Int {
-        switch loss {
-        case .crossEntropy, .focal, .distillation: return classCount ?? 1
-        case .binaryCrossEntropy: return 1
-        default: return training.targets.count / Swift.max(training.count, 1)
+        switch loss.reading {
+        case .classLogits: return classCount ?? 1
+        case .binary: return 1
+        case .values where loss.primaryTarget == .features: return training.featureShape.reduce(1, *)
+        case .values: return training.targets.count / Swift.max(training.count, 1)
         }
     }
 }

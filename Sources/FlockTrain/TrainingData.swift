@@ -83,7 +83,7 @@ public struct TrainingData: Sendable {
             }
             return nil
         }
-        let binary = config.loss.name == "binary_cross_entropy"
+        let binary = if case .binary = config.loss.reading { true } else { false }
         if let names = classNames {
             if binary && names.count != 2 {
                 throw DataError.unreadable(path: config.data.source, reason: "binary_cross_entropy needs two classes, the labels name \(names.count): \(names.prefix(5).joined(separator: ", "))")

@@ -62,8 +62,8 @@ struct ConfigGenerator {
     static let layerKinds = LayerRegistry.standard.kinds.map { $0.typeName }
 
     mutating func config() -> ConfigSource {
-        let loss = random.pick(LossConfig.names)
-        let classification = LossConfig(name: loss).isClassification
+        let loss = random.pick(LossRegistry.standard.names)
+        let classification = LossRegistry.standard.kind(named: loss)!.init().reading.isClassification
         let validationSplit: Double? = random.coin() ? nil : (random.coin() ? 0 : Double.random(in: 0..<0.9, using: &random))
         let metricNames = MetricName.allCases.filter { $0.isClassification == classification }.map(\.rawValue)
         let metrics = random.coin() ? nil : metricNames.filter { _ in random.coin() }
@@ -76,7 +76,11 @@ struct ConfigGenerator {
         optionally("name", &fields) { .text($0.random.pick(["run", "digits-mlp", "sweep_7", "a b"])) }
         optionally("seed", &fields) { .integer($0.random.below(1 << 31)) }
         optionally("epochs", &fields) { .integer(1 + $0.random.below(1000)) }
-        if random.coin() || loss == "distillation" { fields.append(("loss", lossSource(loss))) } else if loss != "cross_entropy" {
+        if random.below(4) == 0 && loss != "binary_cross_entropy" {
+            // A weighted sum: terms of one kind read the output alike (binary terms only
+            // when their from_logits agree, which this does not arrange).
+            fields.append(("loss", .list((0..<(1 + random.below(2))).map { _ in lossSource(loss) })))
+        } else if random.coin() || loss == "distillation" { fields.append(("loss", lossSource(loss))) } else if loss != "cross_entropy" {
             fields.append(("loss", .map([("name", .text(loss))])))
         }
         if let metrics { fields.append(("metrics", .list(metrics.map { .text($0) }))) }
@@ -160,6 +164,9 @@ struct ConfigGenerator {
             optionally("alpha", &fields) { .number(Double.random(in: 0...1, using: &$0.random)) }
         default: break
         }
+        optionally("weight", &fields) { .number(Double.random(in: 0.001...1000, using: &$0.random)) }
+        optionally("target", &fields) { _ in .text("targets") }
+        optionally("output", &fields) { _ in .text("output") }
         return .map(shuffled(fields))
     }
 

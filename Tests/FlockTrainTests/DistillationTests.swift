@@ -50,7 +50,7 @@ import Testing
             "\(error)" == "loss.alpha: expected a number in [0, 1], got 1.5"
         }
         #expect { _ = try Self.config(dense, loss: "{name: focal, temperature: 2}", epochs: 1) } throws: { error in
-            "\(error)" == "loss.temperature: not a field of loss 'focal'"
+            "\(error)" == "loss.temperature: not a field of loss 'focal' (expected one of: gamma)"
         }
         let missing = try Self.config(dense, loss: "{name: distillation, teacher: /nonexistent/run}", epochs: 1)
         #expect { _ = try Trainer(config: missing) } throws: { error in

@@ -1,0 +1,54 @@
+import FlockTensor
+
+/// A loss kind: what one entry of a config's `loss:` holds
+/// (`{name: cross_entropy, label_smoothing: 0.1}`) and the function it computes on the
+/// tape. A new kind is one type plus one line in `LossRegistry.standard` (or a user's
+/// registry); nothing else switches on loss names.
+///
+/// Decoding reads the kind's own fields and rejects others
+/// (`rejectUnknownKeys(_:alsoAllowed: LossTermConfig.sharedKeys, owner: "loss 'focal'")`);
+/// `validate(path:)` checks their ranges; encoding writes the fields that are set.
+public protocol LossKind: Codable, Sendable, Equatable {
+    /// The `name:` in configs, e.g. `cross_entropy`.
+    static var typeName: String { get }
+    /// Every field at its default (`loss: focal` in a config).
+    init()
+    /// Throws a `ConfigError` at `path.field` for a field out of range.
+    func validate(path: String) throws
+    /// How the model's output is read: metrics, predictions and the output width follow.
+    var reading: OutputReading { get }
+    /// The mean loss of `prediction` (B, …) against `target` on the prediction's tape.
+    func callAsFunction(_ prediction: Variable, target: Tensor) -> Variable
+    /// Targets for metrics from this kind's training targets (distillation's rows of
+    /// label and teacher logits give the labels). Default: the targets.
+    func metricTargets(_ targets: Tensor) -> Tensor
+    /// How many per-class weights the kind holds, checked against the classes (default nil).
+    var classWeightCount: Int? { get }
+    /// Whether targets may be class distributions (B, C), as mixup makes (default false).
+    var acceptsClassDistributions: Bool { get }
+}
+
+extension LossKind {
+    public func validate(path: String) throws {}
+    public func metricTargets(_ targets: Tensor) -> Tensor { targets }
+    public var classWeightCount: Int? { nil }
+    public var acceptsClassDistributions: Bool { false }
+    /// The kind's name in configs.
+    public var name: String { Self.typeName }
+
+    /// Same kind and same fields.
+    func isEqual(to other: any LossKind) -> Bool { (other as? Self) == self }
+}
+
+/// How a loss reads the model's output.
+public enum OutputReading: Sendable, Equatable {
+    /// One logit per class, read through a softmax (accuracy from the largest).
+    case classLogits
+    /// One value per sample: the positive class's logit, or its probability.
+    case binary(fromLogits: Bool)
+    /// Values in the targets' units (regression, reconstruction).
+    case values
+
+    /// Whether targets are class indices (and accuracy-like metrics apply).
+    public var isClassification: Bool { self != .values }
+}

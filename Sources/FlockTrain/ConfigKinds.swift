@@ -1,0 +1,27 @@
+import FlockNN
+
+/// The registered kinds a training config is decoded with: layers (`model:`), losses
+/// (`loss:`), optimizers (`optimizer:`) and schedules (`schedule:`). Add your own to a
+/// copy of `standard` and hand it to `ConfigLoader`.
+///
+/// ```swift
+/// var kinds = ConfigKinds.standard
+/// kinds.layers.register(Scale.Spec.self)       // {type: scale, factor: 2}
+/// kinds.losses.register(LogCoshLoss.self)      // loss: log_cosh
+/// let config = try ConfigLoader.load(path: "model.yaml", kinds: kinds)
+/// ```
+public struct ConfigKinds: Sendable {
+    public var layers: LayerRegistry
+    public var losses: LossRegistry
+
+    public init(layers: LayerRegistry = .standard, losses: LossRegistry = .standard) {
+        self.layers = layers
+        self.losses = losses
+    }
+
+    /// Flock's own kinds.
+    public static let standard = ConfigKinds()
+
+    /// What decoders find the registries under.
+    var userInfo: [CodingUserInfoKey: Any] { [.layerRegistry: layers, .lossRegistry: losses] }
+}
