@@ -136,7 +136,7 @@ public struct SamplerBenchmark {
         let store = try ExperimentStore(path: storeFolder.appendingPathComponent("bench.sqlite").path)
         let sweep = try SweepConfig.parse("""
             study: overhead
-            base_config: {data: {source: /dev/null.csv}, model: [{type: dense, units: 1}], loss: mse}
+            base_config: {data: {source: /dev/null.csv}, model: [{type: dense, units: 1}], loss: mse, optimizer: {name: momentum}}
             space:
               - {name: optimizer.lr, type: float, low: 0.0001, high: 0.1, log: true}
               - {name: optimizer.momentum, type: float, low: 0.0, high: 0.9}

@@ -1,27 +1,16 @@
-import Foundation
-
-/// The learning rate as a function of the optimizer step.
+/// The learning rate as a function of the optimizer step: a registered `ScheduleKind`'s
+/// decay, with an optional linear warm-up that scales the rate by (s + 1)/W over the
+/// first W steps.
 ///
-/// Epoch-based decays (step, exponential) change at epoch boundaries, as PyTorch's
-/// `StepLR` / `ExponentialLR` stepped once per epoch; cosine annealing changes every
-/// step. An optional linear warm-up scales the rate by (s + 1)/W over the first W steps.
-public struct LearningRateSchedule: Sendable, Equatable {
-    public enum Decay: Sendable, Equatable {
-        case constant
-        /// lr · γ^⌊epoch / stepSize⌋
-        case step(stepSize: Int, gamma: Float)
-        /// lr · γ^epoch
-        case exponential(gamma: Float)
-        /// minimum + (lr − minimum) · (1 + cos(π·t/T))/2 over the steps after warm-up
-        /// (Loshchilov & Hutter 2017, without restarts).
-        case cosine(minimum: Float)
-    }
-
-    public var decay: Decay
+/// ```swift
+/// let schedule = LearningRateSchedule(CosineSchedule(minLR: 0), warmupSteps: 100)
+/// ```
+public struct LearningRateSchedule: Sendable, Equatable, CustomStringConvertible {
+    public var decay: any ScheduleKind
     /// Warm-up length in optimizer steps (0: none).
     public var warmupSteps: Int
 
-    public init(_ decay: Decay = .constant, warmupSteps: Int = 0) {
+    public init(_ decay: any ScheduleKind = ConstantSchedule(), warmupSteps: Int = 0) {
         self.decay = decay
         self.warmupSteps = warmupSteps
     }
@@ -32,23 +21,17 @@ public struct LearningRateSchedule: Sendable, Equatable {
     ///   - stepsPerEpoch: optimizer steps in one epoch.
     ///   - totalSteps: optimizer steps in the whole run.
     public func learningRate(base: Float, step: Int, stepsPerEpoch: Int, totalSteps: Int) -> Float {
-        let epoch = step / Swift.max(stepsPerEpoch, 1)
-        var rate: Float
-        switch decay {
-        case .constant:
-            rate = base
-        case let .step(stepSize, gamma):
-            rate = base * Float(Foundation.pow(Double(gamma), Double(epoch / Swift.max(stepSize, 1))))
-        case let .exponential(gamma):
-            rate = base * Float(Foundation.pow(Double(gamma), Double(epoch)))
-        case let .cosine(minimum):
-            let span = Swift.max(totalSteps - warmupSteps, 1)
-            let t = Double(Swift.min(Swift.max(step - warmupSteps, 0), span)) / Double(span)
-            rate = minimum + (base - minimum) * Float((1 + Foundation.cos(Double.pi * t)) / 2)
-        }
+        let clock = ScheduleClock(step: step, stepsPerEpoch: stepsPerEpoch, totalSteps: totalSteps, warmupSteps: warmupSteps)
+        var rate = decay.rate(base: base, at: clock)
         if step < warmupSteps {
             rate *= Float(step + 1) / Float(warmupSteps)
         }
         return rate
+    }
+
+    public var description: String { "\(decay.name) \(decay) warmup \(warmupSteps)" }
+
+    public static func == (lhs: LearningRateSchedule, rhs: LearningRateSchedule) -> Bool {
+        lhs.warmupSteps == rhs.warmupSteps && lhs.decay.isEqual(to: rhs.decay)
     }
 }

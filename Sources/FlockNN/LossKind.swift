@@ -37,7 +37,7 @@ extension LossKind {
     public var name: String { Self.typeName }
 
     /// Same kind and same fields.
-    func isEqual(to other: any LossKind) -> Bool { (other as? Self) == self }
+    public func isEqual(to other: any LossKind) -> Bool { (other as? Self) == self }
 }
 
 /// How a loss reads the model's output.

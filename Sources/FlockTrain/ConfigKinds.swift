@@ -13,15 +13,22 @@ import FlockNN
 public struct ConfigKinds: Sendable {
     public var layers: LayerRegistry
     public var losses: LossRegistry
+    public var optimizers: OptimizerRegistry
+    public var schedules: ScheduleRegistry
 
-    public init(layers: LayerRegistry = .standard, losses: LossRegistry = .standard) {
+    public init(layers: LayerRegistry = .standard, losses: LossRegistry = .standard,
+                optimizers: OptimizerRegistry = .standard, schedules: ScheduleRegistry = .standard) {
         self.layers = layers
         self.losses = losses
+        self.optimizers = optimizers
+        self.schedules = schedules
     }
 
     /// Flock's own kinds.
     public static let standard = ConfigKinds()
 
     /// What decoders find the registries under.
-    var userInfo: [CodingUserInfoKey: Any] { [.layerRegistry: layers, .lossRegistry: losses] }
+    var userInfo: [CodingUserInfoKey: Any] {
+        [.layerRegistry: layers, .lossRegistry: losses, .optimizerRegistry: optimizers, .scheduleRegistry: schedules]
+    }
 }

@@ -165,6 +165,16 @@ public enum ConfigLoader {
         try set(value, at: parsePath(pathText, override: pathText)[...], in: root, pathText: pathText)
     }
 
+    /// The value at `pathText` in `root`, nil when any step is missing.
+    static func value(atPath pathText: String, in root: Node) throws -> Node? {
+        try parsePath(pathText, override: pathText).reduce(Optional(root)) { node, step in
+            switch step {
+            case let .key(key): return node?.mapping?[Node(key)]
+            case let .index(index): return node?.sequence.flatMap { index < $0.count ? $0[index] : nil }
+            }
+        }
+    }
+
     private static func parsePath(_ text: String, override: String) throws -> [PathStep] {
         var steps: [PathStep] = []
         for part in text.split(separator: ".", omittingEmptySubsequences: false) {

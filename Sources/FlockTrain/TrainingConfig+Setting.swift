@@ -19,32 +19,47 @@ extension TrainingConfig {
     ///
     /// The settable fields are `settablePaths` (by key path, typed), any field of a
     /// layer, `model[i].field` or `model[i].block[j].field`, and any field of the loss,
-    /// `loss.name`, `loss.label_smoothing` or `loss[1].weight`: layers and losses are
-    /// registered kinds, so the entry is re-decoded by its kind with the field changed,
-    /// and its errors name the field (`model[0].units: expected a positive integer, got -2`).
+    /// optimizer or schedule (`loss.label_smoothing`, `loss[1].weight`, `optimizer.lr`,
+    /// `schedule.name`): these are registered kinds, so the entry is re-decoded by its
+    /// kind with the field changed, and its errors name the field
+    /// (`model[0].units: expected a positive integer, got -2`).
     public mutating func set(_ path: String, to value: ParameterValue, kinds: ConfigKinds = .standard) throws {
         if path.hasPrefix("\(CodingKeys.model.stringValue)[") {
             try setLayerField(path, to: value, layers: kinds.layers)
             return
         }
-        let lossKey = CodingKeys.loss.stringValue
-        if path == lossKey || path.hasPrefix("\(lossKey).") || path.hasPrefix("\(lossKey)[") {
-            loss = try Self.setting(path, to: value, in: loss, key: lossKey, userInfo: kinds.userInfo)
-            return
+        func within(_ key: CodingKeys) -> Bool {
+            path == key.stringValue || path.hasPrefix("\(key.stringValue).") || path.hasPrefix("\(key.stringValue)[")
         }
+        if within(.loss) {
+            loss = try Self.setting(path, to: value, in: loss, key: CodingKeys.loss.stringValue, userInfo: kinds.userInfo)
+        } else if within(.optimizer) {
+            optimizer = try Self.setting(path, to: value, in: optimizer, key: CodingKeys.optimizer.stringValue, userInfo: kinds.userInfo)
+        } else if within(.schedule) {
+            schedule = try Self.setting(path, to: value, in: schedule, key: CodingKeys.schedule.stringValue, userInfo: kinds.userInfo)
+        } else {
+            try setTypedField(path, to: value)
+        }
+    }
+
+    /// A field `settableFields` lists by key path.
+    private mutating func setTypedField(_ path: String, to value: ParameterValue) throws {
         guard let field = Self.settableFields[path] else {
             let section = path.split(separator: ".").first.map { "\($0)." } ?? path
             let siblings = Self.settablePaths.filter { $0.hasPrefix(section) }
-            let listed = siblings.isEmpty ? ["model[i].<field>", "loss.<field>"] + Self.settablePaths : siblings
+            let listed = siblings.isEmpty ? ["model[i].<field>", "loss.<field>", "optimizer.<field>", "schedule.<field>"] + Self.settablePaths : siblings
             throw ConfigError(path: path, "not a field that can be set (expected one of: \(listed.joined(separator: ", ")))")
         }
         try field.set(&self, value, path)
     }
 
-    /// The config with each `path: value` set (in path order), then validated.
+    /// The config with each `path: value` set (kinds' names first, then in path order), then validated.
     public func setting(_ values: [String: ParameterValue], kinds: ConfigKinds = .standard) throws -> TrainingConfig {
         var config = self
-        for path in values.keys.sorted() { try config.set(path, to: values[path]!, kinds: kinds) }
+        // A kind's name before its fields: `optimizer.name` picks the kind that
+        // `optimizer.momentum` then belongs to.
+        let ordered = values.keys.sorted { ($0.hasSuffix(".name") ? 0 : 1, $0) < ($1.hasSuffix(".name") ? 0 : 1, $1) }
+        for path in ordered { try config.set(path, to: values[path]!, kinds: kinds) }
         try config.validate()
         return config
     }
@@ -67,12 +82,30 @@ extension TrainingConfig {
 
     /// `section` (the config's value at `key`) with the field at `path` set: encoded,
     /// the one field replaced, and decoded again by its registered kinds, whose errors
-    /// name the field under `key`.
+    /// name the field under `key`. Setting a kind's `name` keeps the fields the new kind
+    /// also has and drops the others (they belonged to the kind it replaces: a sweep
+    /// choosing between `momentum` and `adam` drops the base config's `momentum: 0.8`
+    /// for Adam).
     static func setting<Section: Codable>(_ path: String, to value: ParameterValue, in section: Section, key: String,
                                           userInfo: [CodingUserInfoKey: Any]) throws -> Section {
         let encoded = try Yams.compose(yaml: try YAMLEncoder().encode(section)) ?? Node([Node]())
-        let changed = try ConfigLoader.set(value.node, atPath: path, in: Node([(Node(key), encoded)]))
-        guard let node = changed.mapping?[Node(key)] else { preconditionFailure("setting \(path) lost \(key)") }
+        var root = try ConfigLoader.set(value.node, atPath: path, in: Node([(Node(key), encoded)]))
+        let entry = path.hasSuffix(".name") ? String(path.dropLast(".name".count)) : nil
+        while true {
+            do {
+                return try decode(Section.self, from: root, key: key, userInfo: userInfo)
+            } catch let error as ConfigError where entry != nil && error.message.hasPrefix("not a field of")
+                        && error.path.hasPrefix(entry! + ".") && !error.path.dropFirst(entry!.count + 1).contains(where: { ".[".contains($0) }) {
+                let field = Node(String(error.path.dropFirst(entry!.count + 1)))
+                guard let mapping = try ConfigLoader.value(atPath: entry!, in: root)?.mapping, mapping[field] != nil else { throw error }
+                root = try ConfigLoader.set(Node(mapping.filter { $0.key != field }.map { ($0.key, $0.value) }), atPath: entry!, in: root)
+            }
+        }
+    }
+
+    private static func decode<Section: Decodable>(_: Section.Type, from root: Node, key: String,
+                                                  userInfo: [CodingUserInfoKey: Any]) throws -> Section {
+        guard let node = root.mapping?[Node(key)] else { preconditionFailure("setting lost \(key)") }
         do {
             return try YAMLDecoder().decode(Section.self, from: node, userInfo: userInfo)
         } catch let error as ConfigError {
@@ -156,8 +189,6 @@ extension TrainingConfig {
     /// `metrics`, `parallel` (the layout must match the ranks) and `init_from`.
     static var settableFields: [String: SettableField] {
         typealias Data = DataConfig.CodingKeys
-        typealias Optimizer = OptimizerConfig.CodingKeys
-        typealias Schedule = ScheduleConfig.CodingKeys
         typealias Penalty = RegularizationConfig.CodingKeys
         typealias Clip = GradientClippingConfig.CodingKeys
         typealias Callbacks = CallbacksConfig.CodingKeys
@@ -183,19 +214,6 @@ extension TrainingConfig {
             field([Keys.data, Data.sampling], \.data.sampling),
             field([Keys.data, Data.missing], \.data.missing),
             field([Keys.data, Data.chunkRows], \.data.chunkRows),
-            field([Keys.optimizer, Optimizer.name], \.optimizer.name),
-            field([Keys.optimizer, Optimizer.lr], \.optimizer.lr),
-            field([Keys.optimizer, Optimizer.momentum], \.optimizer.momentum),
-            field([Keys.optimizer, Optimizer.weightDecay], \.optimizer.weightDecay),
-            field([Keys.optimizer, Optimizer.beta1], \.optimizer.beta1),
-            field([Keys.optimizer, Optimizer.beta2], \.optimizer.beta2),
-            field([Keys.optimizer, Optimizer.epsilon], \.optimizer.epsilon),
-            field([Keys.optimizer, Optimizer.alpha], \.optimizer.alpha),
-            field([Keys.schedule, Schedule.name], \.schedule.name),
-            field([Keys.schedule, Schedule.stepSize], \.schedule.stepSize),
-            field([Keys.schedule, Schedule.gamma], \.schedule.gamma),
-            field([Keys.schedule, Schedule.minLR], \.schedule.minLR),
-            field([Keys.schedule, Schedule.warmupEpochs], \.schedule.warmupEpochs),
             field([Keys.regularization, Penalty.l1], \.regularization.l1),
             field([Keys.regularization, Penalty.l2], \.regularization.l2),
             field([Keys.regularization, Penalty.maxNorm], \.regularization.maxNorm),

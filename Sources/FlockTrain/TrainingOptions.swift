@@ -9,7 +9,7 @@ import FlockStore
 /// var options = TrainingOptions()
 /// options.epochs = 20
 /// options.batchSize = 64                       // global batch, split over data-parallel ranks
-/// options.schedule = LearningRateSchedule(.cosine(minimum: 0))
+/// options.schedule = LearningRateSchedule(CosineSchedule(minLR: 0))
 /// options.checkpointing = ModelCheckpoint(monitor: "val_accuracy")
 /// ```
 public struct TrainingOptions: Sendable {

@@ -5,14 +5,14 @@ import Testing
 
 @Suite struct ScheduleTests {
     @Test func stepDecayDropsEveryStepSizeEpochs() {
-        let schedule = LearningRateSchedule(.step(stepSize: 2, gamma: 0.5))
+        let schedule = LearningRateSchedule(StepDecaySchedule(stepSize: 2, gamma: 0.5))
         // 10 optimizer steps per epoch: epochs 0–1 at 1.0, 2–3 at 0.5, 4 at 0.25.
         let rates = [0, 19, 20, 39, 40].map { schedule.learningRate(base: 1, step: $0, stepsPerEpoch: 10, totalSteps: 100) }
         #expect(rates == [1, 1, 0.5, 0.5, 0.25])
     }
 
     @Test func exponentialDecayPerEpoch() {
-        let schedule = LearningRateSchedule(.exponential(gamma: 0.9))
+        let schedule = LearningRateSchedule(ExponentialDecaySchedule(gamma: 0.9))
         for epoch in 0..<5 {
             let rate = schedule.learningRate(base: 0.1, step: epoch * 4 + 3, stepsPerEpoch: 4, totalSteps: 20)
             #expect(abs(Double(rate) - 0.1 * pow(0.9, Double(epoch))) < 1e-7)
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func cosineAnnealsFromBaseToMinimum() {
-        let schedule = LearningRateSchedule(.cosine(minimum: 0.01))
+        let schedule = LearningRateSchedule(CosineSchedule(minLR: 0.01))
         for step in [0, 25, 50, 75, 100] {
             let expected = 0.01 + (1 - 0.01) * (1 + cos(Double.pi * Double(step) / 100)) / 2
             let rate = schedule.learningRate(base: 1, step: step, stepsPerEpoch: 10, totalSteps: 100)
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func linearWarmupThenSchedule() {
-        let schedule = LearningRateSchedule(.cosine(minimum: 0), warmupSteps: 4)
+        let schedule = LearningRateSchedule(CosineSchedule(minLR: 0), warmupSteps: 4)
         let warm = (0..<4).map { schedule.learningRate(base: 2, step: $0, stepsPerEpoch: 4, totalSteps: 44) }
         #expect(warm == [0.5, 1, 1.5, 2])
         let afterWarmup = schedule.learningRate(base: 2, step: 24, stepsPerEpoch: 4, totalSteps: 44)

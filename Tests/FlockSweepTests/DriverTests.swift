@@ -15,6 +15,7 @@ import Testing
             base_config:
               data: {source: \(digits), label_column: label}
               model: [{type: dense, units: 10}]
+              optimizer: {name: momentum}
             space:
               - {name: optimizer.lr, type: float, low: 0.001, high: 0.1, log: true}
               - {name: optimizer.momentum, type: float, low: 0.0, high: 0.9}

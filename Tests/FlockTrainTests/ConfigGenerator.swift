@@ -171,23 +171,34 @@ struct ConfigGenerator {
     }
 
     private mutating func optimizerSource() -> ConfigSource {
-        let name = random.pick(OptimizerConfig.names)
+        let name = random.pick(OptimizerRegistry.standard.names)
         var fields: [(String, ConfigSource)] = [("name", .text(name))]
         optionally("lr", &fields) { .number(Double.random(in: 1e-6...1, using: &$0.random)) }
-        // Nesterov needs momentum > 0; values stay clear of 1 so they narrow to Float below it.
-        optionally("momentum", &fields) { .number(Double.random(in: (name == "nesterov" ? 0.01 : 0)..<0.99, using: &$0.random)) }
         optionally("weight_decay", &fields) { .number(Double.random(in: 0...0.1, using: &$0.random)) }
-        optionally("beta1", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) }
-        optionally("beta2", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) }
-        optionally("epsilon", &fields) { .number(Double.random(in: 1e-10...1e-3, using: &$0.random)) }
-        optionally("alpha", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) }
+        // Each kind's own fields. Nesterov needs momentum > 0; values stay clear of 1 so
+        // they narrow to Float below it.
+        if ["sgd", "momentum", "nesterov"].contains(name) {
+            optionally("momentum", &fields) { .number(Double.random(in: (name == "nesterov" ? 0.01 : 0)..<0.99, using: &$0.random)) }
+        }
+        if ["adam", "adamw"].contains(name) {
+            optionally("beta1", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) }
+            optionally("beta2", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) }
+        }
+        if ["adam", "adamw", "adagrad", "rmsprop"].contains(name) {
+            optionally("epsilon", &fields) { .number(Double.random(in: 1e-10...1e-3, using: &$0.random)) }
+        }
+        if name == "rmsprop" { optionally("alpha", &fields) { .number(Double.random(in: 0..<0.99, using: &$0.random)) } }
         return .map(shuffled(fields))
     }
 
     private mutating func scheduleSource() -> ConfigSource {
-        mapOf([("name", { .text($0.random.pick(ScheduleConfig.names)) }), ("step_size", { .integer(1 + $0.random.below(100)) }),
-               ("gamma", { .number(Double.random(in: 0.01..<1, using: &$0.random)) }), ("min_lr", { .number($0.nonNegative()) }),
-               ("warmup_epochs", { .integer($0.random.below(10)) })])
+        let name = random.pick(ScheduleRegistry.standard.names)
+        var fields: [(String, ConfigSource)] = [("name", .text(name))]
+        optionally("warmup_epochs", &fields) { .integer($0.random.below(10)) }
+        if name == "step" { optionally("step_size", &fields) { .integer(1 + $0.random.below(100)) } }
+        if ["step", "exponential"].contains(name) { optionally("gamma", &fields) { .number(Double.random(in: 0.01..<1, using: &$0.random)) } }
+        if name == "cosine" { optionally("min_lr", &fields) { .number($0.nonNegative()) } }
+        return .map(shuffled(fields))
     }
 
     private mutating func parallelSource() -> ConfigSource {

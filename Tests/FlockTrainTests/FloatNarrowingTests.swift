@@ -36,8 +36,10 @@ import Testing
 
     static var fields: [Field] {
         var fields: [Field] = []
-        for name in OptimizerConfig.names {
-            for key in ["lr", "momentum", "weight_decay", "beta1", "beta2", "epsilon", "alpha"] {
+        let ownFields = ["sgd": ["momentum"], "momentum": ["momentum"], "nesterov": ["momentum"], "adagrad": ["epsilon"],
+                         "rmsprop": ["epsilon", "alpha"], "adam": ["beta1", "beta2", "epsilon"], "adamw": ["beta1", "beta2", "epsilon"]]
+        for name in OptimizerRegistry.standard.names {
+            for key in ["lr", "weight_decay"] + ownFields[name]! {
                 fields.append(Field(set: "optimizer.\(key)={}", path: "optimizer.\(key)", context: ["optimizer.name=\(name)"]))
             }
         }

@@ -34,7 +34,7 @@ var options = TrainingOptions()
 options.epochs = 30
 options.batchSize = 32
 options.learningRate = 0.002
-options.schedule = LearningRateSchedule(.cosine(minimum: 0))
+options.schedule = LearningRateSchedule(CosineSchedule(minLR: 0))
 
 // One rank here; `step: .dataParallel(layout: ParallelLayout(world: communicator))` trains
 // the same model data-parallel, and the trainer does not know the difference.
