@@ -138,9 +138,11 @@ struct ScaledMeanSquaredError: LossKind {
         var config = try Self.example("digits-mlp.yaml", [])
         try config.set("loss.label_smoothing", to: .double(0.2))
         #expect((config.loss.terms[0].kind as? CrossEntropyLoss)?.labelSmoothing == 0.2)
-        // Another kind re-decodes the term: a field the new kind lacks is named.
+        // Another kind keeps the fields it shares and drops the old kind's own.
+        try config.set("loss.name", to: .string("focal"))
+        #expect(config.loss.terms[0].kind as? FocalLoss == FocalLoss())
         #expect {
-            try config.set("loss.name", to: .string("focal"))
+            try config.set("loss.label_smoothing", to: .double(0.1))
         } throws: { error in
             "\(error)" == "loss.label_smoothing: not a field of loss 'focal' (expected one of: gamma)"
         }
@@ -154,4 +156,73 @@ struct ScaledMeanSquaredError: LossKind {
         #expect(sum.loss.terms[1].weight == 0.3 && (sum.loss.terms[1].kind as? FocalLoss)?.gamma == 1.5)
         try sum.validate()
     }
+}
+
+/// Optimizers and schedules as registered kinds.
+@Suite struct OptimizerAndScheduleKindsTests {
+    @Test func aKindsOwnFieldsAreCheckedAndAnotherKindsAreRefused() throws {
+        #expect {
+            try LossTermsTests.example("digits-mlp.yaml", ["optimizer={name: adam, momentum: 0.9}"])
+        } throws: { error in
+            "\(error)" == "optimizer.momentum: not a field of optimizer 'adam' (expected one of: beta1, beta2, epsilon)"
+        }
+        #expect {
+            try LossTermsTests.example("digits-mlp.yaml", ["schedule={name: cosine, gamma: 0.5}"])
+        } throws: { error in
+            "\(error)" == "schedule.gamma: not a field of schedule 'cosine' (expected one of: min_lr)"
+        }
+        #expect {
+            try LossTermsTests.example("digits-mlp.yaml", ["optimizer.name=adamax"])
+        } throws: { error in
+            "\(error)" == "optimizer.name: unknown optimizer 'adamax' (expected one of: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw)"
+        }
+        let adamW = try LossTermsTests.example("digits-mlp.yaml", ["optimizer={name: adamw, lr: 0.01}"])
+        let optimizer = try #require(try adamW.optimizer.makeOptimizer(path: "optimizer") as? Adam)
+        #expect(optimizer.weightDecay == 0.01 && optimizer.decoupledWeightDecay)
+    }
+
+    @Test func aSweepChangingTheOptimizerKeepsSharedFieldsAndDropsTheOldKindsOwn() throws {
+        var config = try LossTermsTests.example("digits-mlp.yaml", ["optimizer={name: momentum, lr: 0.02, momentum: 0.8, weight_decay: 0.001}"])
+        let adam = try config.setting(["optimizer.name": .string("adam"), "optimizer.beta2": .double(0.98)])
+        #expect(adam.optimizer.lr == 0.02 && adam.optimizer.weightDecay == 0.001)
+        #expect(adam.optimizer.kind as? Adam.Spec == { var spec = Adam.Spec(); spec.moments.beta2 = 0.98; return spec }())
+        try config.set("optimizer.momentum", to: .double(0.5))
+        #expect((config.optimizer.kind as? SGD.MomentumSpec)?.momentum == 0.5)
+        try config.set("schedule", to: .string("step"))
+        try config.set("schedule.step_size", to: .int(3))
+        #expect((config.schedule.kind as? StepDecaySchedule)?.stepSize == 3 && (config.schedule.kind as? StepDecaySchedule)?.gamma == nil)
+    }
+
+    @Test func aUserScheduleKindDrivesTheLearningRate() throws {
+        var kinds = ConfigKinds.standard
+        kinds.schedules.register(HalvingSchedule.self)
+        let config = try LossTermsTests.example("digits-mlp.yaml", ["epochs=3", "callbacks={model_checkpoint: false}",
+                                                                    "schedule={name: halving}"], kinds: kinds)
+        let trainer = try Trainer(config: config)
+        let recorder = EpochRecorder()
+        trainer.observers.append(recorder)
+        _ = try trainer.fit()
+        let rates = recorder.records.map { Double($0.learningRate) }
+        #expect(rates.count == 3)
+        for (epoch, rate) in rates.enumerated() {
+            #expect(abs(rate - 0.002 / Double(1 << epoch)) < 1e-9, "epoch \(epoch): \(rate)")
+        }
+    }
+}
+
+/// Every epoch's record.
+final class EpochRecorder: TrainingObserver {
+    var records: [EpochRecord] = []
+    func epochEnded(_ record: EpochRecord) throws { records.append(record) }
+}
+
+/// A user's schedule: the rate halves every epoch.
+struct HalvingSchedule: ScheduleKind {
+    static let typeName = "halving"
+    init() {}
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: ScheduleRegistry.sharedKeys, owner: "schedule 'halving'")
+    }
+    func encode(to encoder: any Encoder) throws {}
+    func rate(base: Float, at clock: ScheduleClock) -> Float { base / Float(1 << clock.epoch) }
 }
