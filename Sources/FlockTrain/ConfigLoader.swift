@@ -28,15 +28,19 @@ public enum ConfigLoader {
 
     /// Decodes any config type (a sweep file, say) from YAML with the checks a training
     /// config gets: a mapping at the top level, no key that is a list, and errors by field
-    /// path. `layers` decodes any `model:` inside it.
+    /// path. `layers` decodes any `model:` inside it; `userInfo` carries what else `T`'s
+    /// decoding reads (the sweep file's sampler and pruner registries), since this module
+    /// cannot name those.
     public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String,
-                                            layers: LayerRegistry = .standard) throws -> T {
-        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, layers: layers)
+                                            layers: LayerRegistry = .standard,
+                                            userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
+        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, layers: layers, userInfo: userInfo)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, layers: LayerRegistry) throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, layers: LayerRegistry,
+                                             userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
         do {
-            return try YAMLDecoder().decode(T.self, from: node, userInfo: [.layerRegistry: layers])
+            return try YAMLDecoder().decode(T.self, from: node, userInfo: userInfo.merging([.layerRegistry: layers]) { _, layers in layers })
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
