@@ -1,6 +1,7 @@
-/// A closed choice in a config (`sampler: {name: tpe}`, `direction: maximize`): a string
-/// enum whose decoding error names the field and lists the allowed values,
-/// `sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe, gp, auto)`.
+/// A closed choice in a config (`direction: maximize`, `launcher: slurm`): a string enum
+/// whose decoding error names the field and lists the allowed values,
+/// `objective.direction: unknown value 'max' (expected one of: minimize, maximize)`.
+/// (A choice a program may extend, such as a sweep's sampler, is a registry instead.)
 ///
 /// ```swift
 /// enum Direction: String, ConfigChoice { case minimize, maximize }

@@ -41,7 +41,11 @@ public struct GPSampler: Sampler {
     /// Starting points of the gradient-based refinement of the acquisition.
     public var localSearches = 10
 
-    public init(seed: UInt64 = 0, startupTrials: Int = 10, candidates: Int = 2048) {
+    public static let defaultStartupTrials = 10
+    public static let defaultCandidates = 2048
+
+    public init(seed: UInt64 = 0, startupTrials: Int = GPSampler.defaultStartupTrials,
+                candidates: Int = GPSampler.defaultCandidates) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates

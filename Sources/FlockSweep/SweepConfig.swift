@@ -46,18 +46,24 @@ public struct SweepConfig: Sendable {
     public let definition: String
 
     /// Reads and validates a sweep file; relative paths are taken from its folder.
-    public static func load(path: String) throws -> SweepConfig {
+    /// `samplers` and `pruners` are the kinds `sampler.name` and `pruner.name` may pick
+    /// (add your own to them).
+    public static func load(path: String, samplers: SamplerRegistry = .standard,
+                            pruners: PrunerRegistry = .standard) throws -> SweepConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigError(path: "", "\(path): sweep file not found")
         }
-        return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, fileName: path)
+        return try parse(text, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path, fileName: path,
+                         samplers: samplers, pruners: pruners)
     }
 
     /// Decodes and checks a sweep file (the types in `SweepFile`), loads its base config,
     /// and sets each parameter's extreme values on the base to catch a path that is not a
     /// settable field, or a value the training config refuses, before any trial runs.
-    public static func parse(_ text: String, baseDirectory: String, fileName: String = "sweep") throws -> SweepConfig {
-        let file = try ConfigLoader.decode(SweepFile.self, yaml: text, fileName: fileName)
+    public static func parse(_ text: String, baseDirectory: String, fileName: String = "sweep",
+                             samplers: SamplerRegistry = .standard, pruners: PrunerRegistry = .standard) throws -> SweepConfig {
+        let file = try ConfigLoader.decode(SweepFile.self, yaml: text, fileName: fileName,
+                                           userInfo: [.samplerRegistry: samplers, .prunerRegistry: pruners])
         let base = try file.loadBase(baseDirectory: baseDirectory)
         let space = SearchSpace(file.space)
         // Refused before anything enumerates it (a grid over 0...10^12 would run for hours).

@@ -2,7 +2,7 @@ import FlockNN
 import FlockTrain
 
 /// A sweep file as written, decoded like a training config: unknown fields, wrong types,
-/// out-of-range numbers and unknown choices are errors by field path
+/// out-of-range numbers and unknown choices or kinds are errors by field path
 /// (`sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe, gp, auto)`).
 /// `SweepConfig.parse` builds the study from it once the base config is loaded.
 struct SweepFile: Decodable {
@@ -15,8 +15,10 @@ struct SweepFile: Decodable {
     let space: [ParameterSpec]
     let objective: Objective
     let budget: Budget
-    let sampler: SamplerSettings
-    let pruner: PrunerSettings
+    /// The kind `sampler.name` picks in `userInfo[.samplerRegistry]` (default tpe).
+    let sampler: any SamplerSpec
+    /// The kind `pruner.name` picks in `userInfo[.prunerRegistry]` (default none).
+    let pruner: any PrunerSpec
     let workers: Int
     let launcher: SweepConfig.Launcher
     let ranksPerTrial: Int
@@ -61,8 +63,12 @@ struct SweepFile: Decodable {
         self.space = space
         objective = try c.value(.objective, or: Objective())
         budget = try c.value(.budget, or: Budget())
-        sampler = try c.value(.sampler, or: SamplerSettings())
-        pruner = try c.value(.pruner, or: PrunerSettings())
+        let samplers = decoder.userInfo[.samplerRegistry] as? SamplerRegistry ?? .standard
+        sampler = try c.section(.sampler).map { try samplers.kind(namedIn: $0, default: TPESamplerSpec.typeName).init(from: $0) }
+            ?? TPESamplerSpec()
+        let pruners = decoder.userInfo[.prunerRegistry] as? PrunerRegistry ?? .standard
+        pruner = try c.section(.pruner).map { try pruners.kind(namedIn: $0, default: NoPrunerSpec.typeName).init(from: $0) }
+            ?? NoPrunerSpec()
         workers = try c.int(.workers, or: 1, in: 1...1024)
         launcher = try c.value(.launcher, or: .inProcess)
         ranksPerTrial = try c.int(.ranksPerTrial, or: 1, in: 1...4096)
@@ -131,100 +137,14 @@ struct Budget: Decodable {
     }
 }
 
-/// `sampler: {name: tpe, startup_trials: 5, candidates: 100}`.
-struct SamplerSettings: Decodable {
-    enum Name: String, ConfigChoice { case grid, random, tpe, gp, auto }
-
-    var name = Name.tpe
-    /// TPE and GP: random trials before the model is used (default 5 for TPE, 10 for the GP).
-    var startupTrials: Int?
-    /// TPE and GP: candidates scored per suggestion (default 100 for TPE, 2048 for the GP).
-    var candidates: Int?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, candidates
-        case startupTrials = "startup_trials"
-    }
-
-    init() {}
-
-    init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.value(.name, or: name)
-        startupTrials = c.contains(.startupTrials) ? try c.int(.startupTrials, or: nil, in: 0...1_000_000) : nil
-        candidates = c.contains(.candidates) ? try c.int(.candidates, or: nil, in: 1...100_000) : nil
-    }
-
-    /// The sampler; `auto` picks the GP or TPE for `space` and `trialBudget`.
-    func make(space: SearchSpace, trialBudget: Int?, seed: Int) throws -> any Sampler {
-        let model = name != .auto ? name
-            : SamplerChoice.prefersGaussianProcess(space: space, trialBudget: trialBudget) ? .gp : .tpe
-        switch model {
-        case .grid:
-            guard space.grid() != nil else {
-                throw ConfigError(path: "sampler.name", "grid needs every parameter to be int or categorical (a float range has no grid)")
-            }
-            return GridSampler()
-        case .random:
-            return RandomSampler(seed: UInt64(seed))
-        case .gp:
-            return GPSampler(seed: UInt64(seed), startupTrials: startupTrials ?? 10, candidates: candidates ?? 2048)
-        case .tpe, .auto:
-            return TPESampler(seed: UInt64(seed), startupTrials: startupTrials ?? 5, candidates: candidates ?? 100)
-        }
-    }
-}
-
-/// `pruner: {name: asha, min_resource: 1, reduction_factor: 3}`. Resources are epochs.
-struct PrunerSettings: Decodable {
-    enum Name: String, ConfigChoice { case none, median, asha, hyperband }
-
-    var name = Name.none
-    var startupTrials = 5
-    var warmupSteps = 0
-    var minResource = 1
-    var reductionFactor = 3
-    /// Hyperband: the most epochs a trial gets; nil: the base config's epochs.
-    var maxResource: Int?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case name
-        case startupTrials = "startup_trials"
-        case warmupSteps = "warmup_steps"
-        case minResource = "min_resource"
-        case reductionFactor = "reduction_factor"
-        case maxResource = "max_resource"
-    }
-
-    init() {}
-
-    init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.value(.name, or: name)
-        startupTrials = try c.int(.startupTrials, or: startupTrials, in: 0...1_000_000)
-        warmupSteps = try c.int(.warmupSteps, or: warmupSteps, in: 0...1_000_000)
-        // At most 10^6 epochs and η ≤ 1000, so rung steps never overflow.
-        minResource = try c.int(.minResource, or: minResource, in: 1...1_000_000)
-        reductionFactor = try c.int(.reductionFactor, or: reductionFactor, in: 2...1000)
-        maxResource = c.contains(.maxResource) ? try c.int(.maxResource, or: nil, in: minResource...1_000_000) : nil
-    }
-
-    /// The pruner; Hyperband's budget defaults to `epochs` of the base config.
-    func make(epochs: Int) -> any Pruner {
-        switch name {
-        case .none: return NoPruner()
-        case .median: return MedianPruner(startupTrials: startupTrials, warmupSteps: warmupSteps)
-        case .asha: return SuccessiveHalvingPruner(minResource: minResource, reductionFactor: reductionFactor)
-        case .hyperband:
-            return HyperbandPruner(minResource: minResource, maxResource: maxResource ?? max(epochs, minResource),
-                                   reductionFactor: reductionFactor)
-        }
-    }
-}
-
 extension KeyedDecodingContainer {
+    /// A decoder for the mapping at `key`, nil when the key is absent or null: a sampler's
+    /// or pruner's kind is known only from its `name`, so the whole mapping goes to it.
+    func section(_ key: Key) throws -> (any Decoder)? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try superDecoder(forKey: key)
+    }
+
     /// An integer within `range` (`fallback` when absent; required when nil), with the
     /// range in the error: `workers: expected an integer in 1...1024, got 0`.
     func int(_ key: Key, or fallback: Int?, in range: ClosedRange<Int>) throws -> Int {

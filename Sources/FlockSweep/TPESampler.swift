@@ -34,7 +34,11 @@ public struct TPESampler: Sampler {
 
     /// Defaults chosen on Branin and Hartmann6 (50 trials, medians over 100 seeds; the
     /// neighbourhood of these values gives nearly the same medians, see the README).
-    public init(seed: UInt64 = 0, startupTrials: Int = 5, candidates: Int = 100) {
+    public static let defaultStartupTrials = 5
+    public static let defaultCandidates = 100
+
+    public init(seed: UInt64 = 0, startupTrials: Int = TPESampler.defaultStartupTrials,
+                candidates: Int = TPESampler.defaultCandidates) {
         self.seed = seed
         self.startupTrials = startupTrials
         self.candidates = candidates

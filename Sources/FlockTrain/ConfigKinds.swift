@@ -28,7 +28,7 @@ public struct ConfigKinds: Sendable {
     public static let standard = ConfigKinds()
 
     /// What decoders find the registries under.
-    var userInfo: [CodingUserInfoKey: Any] {
+    var userInfo: [CodingUserInfoKey: any Sendable] {
         [.layerRegistry: layers, .lossRegistry: losses, .optimizerRegistry: optimizers, .scheduleRegistry: schedules]
     }
 }

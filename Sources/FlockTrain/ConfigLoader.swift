@@ -28,15 +28,18 @@ public enum ConfigLoader {
 
     /// Decodes any config type (a sweep file, say) from YAML with the checks a training
     /// config gets: a mapping at the top level, no key that is a list, and errors by field
-    /// path. `kinds` decodes any `model:` or `loss:` inside it.
-    public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String,
-                                            kinds: ConfigKinds = .standard) throws -> T {
-        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, kinds: kinds)
+    /// path. `kinds` decodes any `model:`, `loss:`, `optimizer:` or `schedule:` inside it;
+    /// `userInfo` carries what else `T`'s decoding reads (the sweep file's sampler and
+    /// pruner registries), since this module cannot name those.
+    public static func decode<T: Decodable>(_ type: T.Type, yaml: String, fileName: String, kinds: ConfigKinds = .standard,
+                                            userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
+        try decode(type, from: try parse(yaml, fileName: fileName), fileName: fileName, kinds: kinds, userInfo: userInfo)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, kinds: ConfigKinds) throws -> T {
+    private static func decode<T: Decodable>(_ type: T.Type, from node: Node, fileName: String, kinds: ConfigKinds,
+                                             userInfo: [CodingUserInfoKey: any Sendable] = [:]) throws -> T {
         do {
-            return try YAMLDecoder().decode(T.self, from: node, userInfo: kinds.userInfo)
+            return try YAMLDecoder().decode(T.self, from: node, userInfo: kinds.userInfo.merging(userInfo) { ours, _ in ours })
         } catch let error as ConfigError {
             throw error
         } catch let error as DecodingError {
