@@ -71,11 +71,13 @@ import Testing
         #expect(rows.first?.values == ["0.01", "\(OptimizerConfig().lr)"])
     }
 
-    @Test func theComparisonTableNamesLayerFieldsAndACallbackThatIsOnInOneRunOnly() {
-        let stopping = Self.run("stopping", config: Self.config("callbacks: {early_stopping: {patience: 2}}", units: 12), ["val_loss": [1]])
+    @Test func theComparisonTableNamesLayerAndLossFieldsAndACallbackThatIsOnInOneRunOnly() {
+        let lines = "callbacks: {early_stopping: {patience: 2}}\nloss: {name: cross_entropy, class_weights: [1, 2.5]}"
+        let stopping = Self.run("stopping", config: Self.config(lines, units: 12), ["val_loss": [1]])
         let plain = Self.run("plain", config: Self.config(""), ["val_loss": [1]])
         let rows = Dictionary(uniqueKeysWithValues: ComparisonPage(runs: [stopping, plain]).differingSettings().map { ($0.key, $0.values) })
         #expect(rows["model[0].units"] == ["12", "10"])
+        #expect(rows["loss.class_weights[1]"] == ["2.5", ComparisonPage.notSet])
         #expect(rows["callbacks.early_stopping.patience"] == ["2", ComparisonPage.notSet])
         #expect(rows["callbacks.early_stopping.monitor"] == ["val_loss", ComparisonPage.notSet], "early stopping's default monitor")
         #expect(rows["optimizer.lr"] == nil, "the same in both runs")
