@@ -33,11 +33,6 @@ let package = Package(
         .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),
         .target(name: "FlockStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
-        .target(name: "FlockReport", dependencies: [
-            "FlockStore",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ]),
         .target(name: "FlockTrain", dependencies: [
             "FlockParallel", "FlockData", "FlockStore",
             .product(name: "Yams", package: "Yams"),
@@ -45,6 +40,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", "CBLAS"]),
+        // Reads runs' configs and studies' sweep files through their typed decoders.
+        .target(name: "FlockReport", dependencies: [
+            "FlockStore", "FlockTrain", "FlockSweep",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
         .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep"]),
         .executableTarget(name: "flock", dependencies: [

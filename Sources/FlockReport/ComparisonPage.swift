@@ -31,7 +31,7 @@ struct ComparisonPage {
             if runs.count > 12 { legend.append(LegendEntry(label: "+\(runs.count - 12) more (hover a line)", color: "#999999")) }
             legend.append(LegendEntry(label: "solid: validation, dashed: training", color: "#999999", dashed: true))
             return Chart(title: (base == "loss" ? "Loss" : base.prefix(1).uppercased() + base.dropFirst()) + ", all runs", xLabel: "epoch",
-                         yLabel: MetricUnits.label(base, config: runs.first?.config), series: lines, legend: legend,
+                         yLabel: MetricUnits.label(base, lossName: runs.first?.config?.lossName), series: lines, legend: legend,
                          logY: base == "loss" && MetricUnits.wantsLogAxis(lines.flatMap { $0.points.map(\.y) }), integerX: true)
         }
         let rates = runs.enumerated().compactMap { index, run -> ChartSeries? in
@@ -51,20 +51,27 @@ struct ComparisonPage {
         }, color: color, dashed: dashed)
     }
 
-    /// Key paths whose values are not the same in every run (data paths included: two runs
-    /// on different files differ), one column per run.
+    /// Config paths whose values (defaults included) are not the same in every run whose
+    /// config was read (data paths included: two runs on different files differ), one
+    /// column per run. A run whose config was not read has `(not read)` in every row.
     func differingSettings() -> [(key: String, values: [String])] {
-        let flat = runs.map { ConfigTree.flatten(yaml: $0.config ?? "") }
-        let keys = Set(flat.flatMap(\.keys)).sorted()
-        return keys.compactMap { key in
-            let values = flat.map { $0[key] ?? "(absent)" }
-            return Set(values).count > 1 ? (key, values) : nil
+        let settings = runs.map { $0.config?.typed?.flattenedSettings }
+        let read = settings.compactMap { $0 }
+        return Set(read.flatMap(\.keys)).sorted().compactMap { key in
+            guard Set(read.map { $0[key] ?? Self.notSet }).count > 1 else { return nil }
+            return (key, settings.map { $0.map { $0[key] ?? Self.notSet } ?? Self.notRead })
         }
     }
 
+    static let notSet = "(not set)", notRead = "(not read)"
+
     private func differences() -> String {
+        let unread = runs.filter { $0.config?.typed == nil }.map(\.name)
+        let note = unread.isEmpty ? "" : UnreadConfigNote.html("The config of \(unread.joined(separator: ", ")) could not be read or is missing: compared without it.")
         let rows = differingSettings()
-        guard !rows.isEmpty else { return "<p>All runs have the same config.</p>\n" }
-        return HTML.table(header: ["setting"] + runs.map(\.name), rows: rows.map { [$0.key] + $0.values })
+        guard !rows.isEmpty else {
+            return note + "<p>\(unread.isEmpty ? "All runs have the same config." : "The runs whose config was read have the same settings.")</p>\n"
+        }
+        return note + HTML.table(header: ["setting"] + runs.map(\.name), rows: rows.map { [$0.key] + $0.values })
     }
 }

@@ -1,11 +1,11 @@
 /// Axis labels with units for the quantities a run logs.
 enum MetricUnits {
     /// `accuracy (fraction of samples)`, `loss (cross_entropy)`, `rmse (target units)`.
-    static func label(_ base: String, config: String?) -> String {
+    /// `lossName`: the run's `RunConfig.lossName`, nil when its config was not read.
+    static func label(_ base: String, lossName: String?) -> String {
         switch base {
         case "loss":
-            let name = ConfigTree.value("loss", in: config) ?? ConfigTree.value("loss.name", in: config)
-            return name.map { "loss (\($0), per sample)" } ?? "loss (per sample)"
+            return lossName.map { "loss (\($0), per sample)" } ?? "loss (per sample)"
         case "accuracy": return "accuracy (fraction of samples)"
         case "precision", "recall", "f1": return "\(base) (macro average, 0–1)"
         case "auc": return "ROC AUC (0–1)"

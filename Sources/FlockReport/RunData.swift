@@ -32,8 +32,8 @@ struct RunData: Sendable {
     public var checkpointEpochs: [Int]
     public var stoppedEarly: Bool
     public var rollbacks: NaNRollbacks?
-    /// The resolved config, as YAML.
-    public var config: String?
+    /// The resolved config: its YAML and, when that decodes, the typed config.
+    var config: RunConfig?
     public var error: String?
 
     public init(name: String, directory: String? = nil, status: String = "unknown", epochs: [EpochValues] = [],
@@ -46,7 +46,7 @@ struct RunData: Sendable {
         self.checkpointEpochs = checkpointEpochs
         self.stoppedEarly = stoppedEarly
         self.rollbacks = rollbacks
-        self.config = config
+        self.config = config.map(RunConfig.init(text:))
         self.error = error
     }
 

@@ -14,7 +14,7 @@ enum RunLoader {
         }
         var run = RunData(name: directory.lastPathComponent, directory: directory.path)
         run.epochs = epochs(jsonl: (try? String(contentsOf: metricsFile, encoding: .utf8)) ?? "")
-        run.config = try? String(contentsOf: directory.appendingPathComponent("config.yaml"), encoding: .utf8)
+        run.config = (try? String(contentsOf: directory.appendingPathComponent("config.yaml"), encoding: .utf8)).map(RunConfig.init(text:))
         let summary = (try? Data(contentsOf: directory.appendingPathComponent("summary.json")))
             .flatMap { try? FlockJSON.object(from: $0) as? [String: Any] }
         if let summary {

@@ -1,4 +1,4 @@
-import FlockStore
+import FlockTrain
 
 /// The section of a report about one run: its curves with train and validation on the same
 /// axes, learning rate, throughput, marked epochs (checkpoints, early stop, best epoch,
@@ -14,6 +14,9 @@ struct RunPage {
         var html = "<section class=\"run\">\n<h2>Run \(HTML.escape(run.name))</h2>\n"
         html += "<p>" + HTML.escape(facts.joined(separator: " · ")) + "</p>\n"
         if let error = run.error { html += "<p class=\"message\">Error: \(HTML.escape(error))</p>\n" }
+        if let problem = run.config?.problem {
+            html += UnreadConfigNote.html("The config could not be read (\(problem)): it is shown as written below, and the best epoch is judged by val_loss.")
+        }
         guard !run.epochs.isEmpty else {
             return html + "<p class=\"message\">No epoch has finished yet: the curves appear when the first epoch is logged to metrics.jsonl.</p>\n</section>\n"
         }
@@ -22,7 +25,7 @@ struct RunPage {
         if !notes.isEmpty { html += "<ul class=\"events\">" + notes.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>\n" }
         html += "<div class=\"charts\">\n" + charts().map { HTML.figure($0) }.joined() + "</div>\n"
         if let config = run.config {
-            html += "<details><summary>config.yaml</summary><pre>\(HTML.escape(config))</pre></details>\n"
+            html += "<details\(config.typed == nil ? " open" : "")><summary>config.yaml</summary><pre>\(HTML.escape(config.text))</pre></details>\n"
         }
         return html + "</section>\n"
     }
@@ -57,7 +60,7 @@ struct RunPage {
         if !train.isEmpty { lines.append(series("training \(base)", train, base, color: Palette.train)) }
         if !validation.isEmpty { lines.append(series("validation \(base)", validation, "val_\(base)", color: Palette.validation, dashed: true)) }
         let title = base == "loss" ? "Loss" : base.prefix(1).uppercased() + base.dropFirst()
-        return Chart(title: title, xLabel: "epoch", yLabel: MetricUnits.label(base, config: run.config), series: lines,
+        return Chart(title: title, xLabel: "epoch", yLabel: MetricUnits.label(base, lossName: run.config?.lossName), series: lines,
                      markers: markers, logY: base == "loss" && MetricUnits.wantsLogAxis((train + validation).map(\.value)),
                      integerX: true)
     }
@@ -69,19 +72,14 @@ struct RunPage {
         }, color: color, dashed: dashed)
     }
 
-    /// The monitored metric of early stopping (default `val_loss`).
-    private var monitor: String {
-        ConfigTree.value("callbacks.early_stopping.monitor", in: run.config) ?? "val_loss"
-    }
+    /// The metric the best epoch is judged by (early stopping's when it is on).
+    private var monitor: String { RunConfig.bestEpochMonitor(run.config?.typed).name }
 
-    private var hasEarlyStopping: Bool {
-        ConfigTree.flatten(yaml: run.config ?? "").keys.contains { $0.hasPrefix("callbacks.early_stopping") }
-    }
-
-    /// The epoch with the best value of the monitored metric.
+    /// The epoch with the best value of the monitored metric, in its mode's direction.
     private var bestEpoch: (epoch: Int, value: Double)? {
-        let curve = run.curve(monitor)
-        return MetricName.higherIsBetter(monitor) ? curve.max { $0.value < $1.value } : curve.min { $0.value < $1.value }
+        let (name, mode) = RunConfig.bestEpochMonitor(run.config?.typed)
+        let curve = run.curve(name)
+        return mode == .max ? curve.max { $0.value < $1.value } : curve.min { $0.value < $1.value }
     }
 
     var markers: [ChartMarker] {
@@ -99,7 +97,7 @@ struct RunPage {
     }
 
     private func rollbackText(_ rollbacks: NaNRollbacks) -> String {
-        let factor = ConfigTree.value("callbacks.terminate_on_nan.lr_factor", in: run.config).map { ", learning rate ×\($0) each" } ?? ""
+        let factor = run.config?.rollbackLRFactor.map { ", learning rate ×\(NumberText.format($0)) each" } ?? ""
         return "NaN rollback\(rollbacks.count == 1 ? "" : "s"): \(rollbacks.count) by epoch \(rollbacks.byEpoch) (non-finite loss, back to the last checkpoint\(factor))"
     }
 
@@ -113,7 +111,7 @@ struct RunPage {
             if diagnosis.verdict == .underfitting {
                 notes.append("Validation loss was still falling when early stopping ended the run: its min_delta or patience may be too strict.")
             }
-        } else if hasEarlyStopping {
+        } else if run.config?.earlyStopping != nil {
             notes.append("Early stopping (monitoring \(monitor)) did not trigger.")
         }
         if let rollbacks = run.rollbacks { notes.append(rollbackText(rollbacks) + ".") }

@@ -1,4 +1,6 @@
 import FlockStore
+import FlockSweep
+import FlockTrain
 import Foundation
 
 /// A study as a report shows it: its trials with decoded parameters, intermediate values,
@@ -8,29 +10,37 @@ struct StudyData {
     let trials: [TrialRecord]
     /// Trial number → step → value.
     let curves: [Int: [Int: Double]]
+    /// The stored sweep file, typed; nil when this version does not read it (`definitionProblem` says why).
+    let definition: SweepDefinition?
+    let definitionProblem: String?
 
     init(snapshot: StudySnapshot, curves: [TrialCurveRecord]) {
         study = snapshot.study
         trials = snapshot.trials
         self.curves = Dictionary(curves.map { ($0.number, $0.values) }, uniquingKeysWith: { $1 })
+        do {
+            definition = try SweepDefinition(yaml: snapshot.study.definition, fileName: "study '\(snapshot.study.name)' sweep file")
+            definitionProblem = nil
+        } catch {
+            definition = nil
+            definitionProblem = UnreadConfigNote.reason(error)
+        }
     }
 
-    var maximize: Bool { study.direction == "maximize" }
+    /// The objective's direction from the sweep file; the store's record of it when the file was not read.
+    var maximize: Bool { definition?.maximize ?? (study.direction == "maximize") }
 
-    /// The objective's metric name from the sweep definition (`objective.metric`).
-    var metric: String { ConfigTree.value("objective.metric", in: study.definition) ?? "objective" }
+    /// `maximize` or `minimize`, as a sweep file writes it.
+    var direction: String { maximize ? "maximize" : "minimize" }
 
-    /// The search space's parameter names, in the definition's order, and whether each is on a log scale.
+    /// The objective's metric name from the sweep file (`objective.metric`).
+    var metric: String { definition?.metric ?? "objective" }
+
+    /// The search space's parameter names, in the definition's order, and whether each is
+    /// on a log scale; the trials' parameter names when the sweep file was not read.
     var space: [(name: String, log: Bool)] {
-        let flat = ConfigTree.flatten(yaml: study.definition)
-        var result: [(String, Bool)] = []
-        var index = 0
-        while let name = flat["space[\(index)].name"] {
-            result.append((name, flat["space[\(index)].log"] == "true"))
-            index += 1
-        }
-        if result.isEmpty { return Set(trials.flatMap { params($0).keys }).sorted().map { ($0, false) } }
-        return result
+        guard let definition else { return Set(trials.flatMap { params($0).keys }).sorted().map { ($0, false) } }
+        return definition.space.parameters.map { ($0.name, $0.isLogScale) }
     }
 
     func params(_ trial: TrialRecord) -> [String: TrialParameterValue] {
@@ -46,6 +56,13 @@ struct StudyData {
             }
         }
         return result
+    }
+
+    /// A trial's training config as the sweep made it: the study's stored base (decoded
+    /// from its text) with the trial's parameters set on their typed fields.
+    func trialConfig(_ trial: TrialRecord) throws -> TrainingConfig {
+        let base = try ConfigLoader.decode(TrainingConfig.self, yaml: study.base, fileName: "study '\(study.name)' base config")
+        return try base.setting(try JSONDecoder().decode([String: ParameterValue].self, from: Data(trial.params.utf8)))
     }
 
     /// The complete trial with the best objective in the study's direction.

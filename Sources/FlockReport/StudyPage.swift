@@ -1,4 +1,5 @@
 import FlockStore
+import FlockTrain
 import Foundation
 
 /// The report of a hyperparameter study: optimization history with the best so far, each
@@ -14,7 +15,10 @@ struct StudyPage {
         let states = ["complete", "pruned", "failed", "running", "waiting"].compactMap { name in
             counts.first { $0.key.rawValue == name }.map { "\($0.value) \(name)" }
         }
-        html += "<p>\(HTML.escape("objective: \(study.direction) \(data.metric) · \(data.trials.count) trials (\(states.joined(separator: ", ")))"))</p>\n"
+        html += "<p>\(HTML.escape("objective: \(data.direction) \(data.metric) · \(data.trials.count) trials (\(states.joined(separator: ", ")))"))</p>\n"
+        if let problem = data.definitionProblem {
+            html += UnreadConfigNote.html("The sweep file could not be read (\(problem)): the direction is the store's record of it, and the parameters are the trials' own.")
+        }
         guard !data.trials.isEmpty else {
             return html + "<p class=\"message\">This study has no trials yet: they appear as the sweep driver creates them.</p>\n</section>\n"
         }
@@ -59,7 +63,7 @@ struct StudyPage {
                       LegendEntry(label: "pruned (value when stopped)", color: Palette.pruned, shape: .cross),
                       LegendEntry(label: "best so far", color: Palette.best)]
         if !failed.isEmpty { legend.append(LegendEntry(label: "failed trial", color: Palette.failed, dashed: true)) }
-        return Chart(title: "Optimization history", xLabel: "trial number", yLabel: "\(data.metric) (\(data.study.direction))",
+        return Chart(title: "Optimization history", xLabel: "trial number", yLabel: "\(data.metric) (\(data.direction))",
                      series: [ChartSeries(name: "best so far", points: bestPoints, color: Palette.best, shape: .none),
                               ChartSeries(name: "complete", points: complete.map { ChartPoint(x: Double($0.number), y: $0.value!, tip: tip($0)) },
                                           color: Palette.complete, line: false),
@@ -136,11 +140,20 @@ struct StudyPage {
            let config = try? String(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("config.yaml"), encoding: .utf8) {
             return html + "<details open><summary>config.yaml of its run</summary><pre class=\"best-config\">\(HTML.escape(config))</pre></details>\n"
         }
-        // No run directory to read: the study's base config with the trial's parameters set.
-        var settings = ConfigTree.flatten(yaml: data.study.base)
-        for (key, value) in data.params(best) { settings[key] = value.text }
-        return html + "<details open><summary>config (the study's base with the trial's parameters)</summary><pre class=\"best-config\">"
-            + HTML.escape(settings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "\n")) + "</pre></details>\n"
+        return html + trialSettings(best)
+    }
+
+    /// No run directory to read: the trial's settings (the study's base config with its
+    /// parameters set), or the base as written when that cannot be made.
+    private func trialSettings(_ trial: TrialRecord) -> String {
+        let config: TrainingConfig
+        do { config = try data.trialConfig(trial) } catch {
+            return UnreadConfigNote.html("The trial's config could not be made (\(UnreadConfigNote.reason(error))): the study's base config as stored, without the trial's parameters:")
+                + "<details open><summary>base config</summary><pre class=\"best-config\">\(HTML.escape(data.study.base))</pre></details>\n"
+        }
+        let lines = config.flattenedSettings.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        return "<details open><summary>config (the study's base with the trial's parameters)</summary><pre class=\"best-config\">"
+            + HTML.escape(lines.joined(separator: "\n")) + "</pre></details>\n"
     }
 
     private func trialTable() -> String {

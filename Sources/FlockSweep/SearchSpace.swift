@@ -28,6 +28,14 @@ public struct ParameterSpec: Sendable, Equatable {
         conditions.allSatisfy { key, allowed in values[key].map(allowed.contains) ?? false }
     }
 
+    /// Whether values are drawn on a log scale (a categorical parameter's never are).
+    public var isLogScale: Bool {
+        switch domain {
+        case let .float(_, _, log), let .int(_, _, _, log): return log
+        case .categorical: return false
+        }
+    }
+
     /// Whether `value` lies in the domain.
     public func contains(_ value: ParameterValue) -> Bool {
         switch (domain, value) {

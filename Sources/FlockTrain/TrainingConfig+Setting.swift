@@ -116,14 +116,19 @@ extension TrainingConfig {
     }
 }
 
-/// How `set(_:to:)` writes one field.
+/// How `set(_:to:)` writes one field, and how `flattenedSettings` reads it back.
 struct SettableField {
     let set: (inout TrainingConfig, ParameterValue, String) throws -> Void
+    /// The field's value; nil when the config leaves it unset (an optional field at the
+    /// default its section chooses, or a field of a callback that is off).
+    let get: (TrainingConfig) -> ParameterValue?
 }
 
 /// A field type a `ParameterValue` can be set on; nil when the value is of another kind.
 protocol SettableValue {
     init?(setting value: ParameterValue)
+    /// The value `init?(setting:)` reads back as this one.
+    var setting: ParameterValue { get }
     /// The kind of value, in errors: `an integer`.
     static var expected: String { get }
 }
@@ -133,6 +138,7 @@ extension Int: SettableValue {
         guard case let .int(number) = value else { return nil }
         self = number
     }
+    var setting: ParameterValue { .int(self) }
     static var expected: String { "an integer" }
 }
 
@@ -141,6 +147,7 @@ extension Double: SettableValue {
         guard let number = value.doubleValue else { return nil }
         self = number
     }
+    var setting: ParameterValue { .double(self) }
     static var expected: String { "a number" }
 }
 
@@ -149,6 +156,7 @@ extension String: SettableValue {
         guard case let .string(text) = value else { return nil }
         self = text
     }
+    var setting: ParameterValue { .string(self) }
     static var expected: String { "a string" }
 }
 
@@ -158,6 +166,7 @@ extension Bool: SettableValue {
         guard case let .string(text) = value, let flag = Bool(text) else { return nil }
         self = flag
     }
+    var setting: ParameterValue { .string(description) }
     static var expected: String { "true or false" }
 }
 
@@ -173,6 +182,7 @@ extension SettableValue where Self: ConfigChoice {
         guard case let .string(text) = value else { return nil }
         self.init(rawValue: text)
     }
+    var setting: ParameterValue { .string(rawValue) }
     static var expected: String { "one of \(allowedValues.joined(separator: ", "))" }
 }
 
@@ -242,20 +252,23 @@ extension TrainingConfig {
     /// unwraps the callback, so it is only written when it is).
     private static func field<Value: SettableValue>(_ keys: [any CodingKey], _ keyPath: WritableKeyPath<TrainingConfig, Value>,
                                                     requires present: ((TrainingConfig) -> Bool)? = nil) -> (String, SettableField) {
-        (ConfigError.render(keys), SettableField { config, value, path in
+        (ConfigError.render(keys), SettableField(set: { config, value, path in
             if let present, !present(config) {
                 throw ConfigError(path: path, "\(ConfigError.render(keys.dropLast())) is off in this config; turn it on there to set its fields")
             }
             config[keyPath: keyPath] = try typed(value, Value.self, path)
-        })
+        }, get: { config in
+            if let present, !present(config) { return nil }
+            return config[keyPath: keyPath].setting
+        }))
     }
 
     /// An optional field (nil: the default its section chooses).
     private static func field<Value: SettableValue>(_ keys: [any CodingKey], _ keyPath: WritableKeyPath<TrainingConfig, Value?>)
         -> (String, SettableField) {
-        (ConfigError.render(keys), SettableField { config, value, path in
+        (ConfigError.render(keys), SettableField(set: { config, value, path in
             config[keyPath: keyPath] = try typed(value, Value.self, path)
-        })
+        }, get: { $0[keyPath: keyPath]?.setting }))
     }
 
     private static func typed<Value: SettableValue>(_ value: ParameterValue, _: Value.Type, _ path: String) throws -> Value {
