@@ -15,11 +15,13 @@ extension TrainingConfig {
     /// Each settable field that is set (`settableFields`, read back through the same
     /// table), the sections the table does not list field by field, from their encoding
     /// (each layer's fields, `model[1].block[0].units`; the loss's, class weights and
-    /// teacher included; the parallel layout), and the fields a sweep may not set that
+    /// teacher included; the optimizer's and schedule's; the parallel layout), and the fields a sweep may not set that
     /// still tell two runs apart (`unsettableSettings`). A path in both takes the table's text.
     public var flattenedSettings: [String: String] {
         let encoded = [Self.encodedSettings(of: model, at: CodingKeys.model.stringValue),
                        Self.encodedSettings(of: loss, at: CodingKeys.loss.stringValue),
+                       Self.encodedSettings(of: optimizer, at: CodingKeys.optimizer.stringValue),
+                       Self.encodedSettings(of: schedule, at: CodingKeys.schedule.stringValue),
                        Self.encodedSettings(of: parallel, at: CodingKeys.parallel.stringValue)]
         var result = encoded.reduce(into: [:]) { $0.merge($1) { $1 } }
         result.merge(Self.settableFields.compactMapValues { $0.get(self)?.description }) { $1 }
