@@ -61,6 +61,13 @@ public final class Model {
         root.forward(input, context: &context)
     }
 
+    /// (B, T): 1 at the padding positions of a batch of model inputs, as the last
+    /// top-level layer that marks padding (an embedding with `padding_id`) reads them; nil
+    /// when no layer does. What a batch carries as its padding mask.
+    public func paddingMask(forInput input: Tensor) -> Tensor? {
+        root.layers.last { $0.marksPadding }?.paddingMask(forModelInput: input)
+    }
+
     /// Every layer with its path, depth first (`layers`, `layers.0`, `layers.3.block.0`, …).
     public var namedLayers: [(path: String, layer: any Layer)] {
         var result: [(String, any Layer)] = []

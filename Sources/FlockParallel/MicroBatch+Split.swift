@@ -7,7 +7,8 @@ extension MicroBatch {
         return (0..<parts).map { part in
             let rows = split.range(of: part)
             return MicroBatch(features: features.rows(rows), targets: targets.rows(rows),
-                              gradientScale: gradientScale * Float(rows.count) / Float(sampleCount))
+                              gradientScale: gradientScale * Float(rows.count) / Float(sampleCount),
+                              paddingMask: paddingMask?.rows(rows))
         }
     }
 }

@@ -10,11 +10,16 @@ public struct MicroBatch {
     /// samples here, N data-parallel ranks and G samples in the whole step), so that after
     /// averaging over the ranks the gradient is the mean over all G samples.
     public let gradientScale: Float
+    /// (n, T): 1 at the sequence positions that are padding, for attention and pooling to
+    /// skip. Data of the batch, split with it and held by every pipeline stage; the step
+    /// fills it from the model's input when the data brings none (`Model.paddingMask`).
+    public var paddingMask: Tensor?
 
-    public init(features: Tensor, targets: Tensor, gradientScale: Float) {
+    public init(features: Tensor, targets: Tensor, gradientScale: Float, paddingMask: Tensor? = nil) {
         self.features = features
         self.targets = targets
         self.gradientScale = gradientScale
+        self.paddingMask = paddingMask
     }
 
     public var sampleCount: Int { features.shape.first ?? 0 }

@@ -18,7 +18,7 @@ extension ModelParallelStep {
             : try link.receive(.evaluation, microBatch: 0, from: stage - 1, expectedShape: [rows] + shard.inputShape)
         // Inference draws no random numbers; the generator is a placeholder.
         var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
-        context.sequencePadding = upstreamMaskSource?.paddingMask(forModelInput: features)
+        context.sequencePadding = model.paddingMask(forInput: features)
         let output = shard.forward(tape.constant(input), context: &context)
         try shard.tensorGroup?.rethrow()
         guard isLastStage else {

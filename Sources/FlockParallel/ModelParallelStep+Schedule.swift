@@ -150,7 +150,7 @@ extension ModelParallelStep {
             let input = stage == 0 ? tape.constant(pieces[m].features) : tape.leaf(run.state[m].receivedActivation!)
             run.state[m].receivedActivation = nil
             var context = ForwardContext(tape: tape, isTraining: true, generator: run.generator)
-            context.sequencePadding = upstreamMaskSource?.paddingMask(forModelInput: pieces[m].features)
+            context.sequencePadding = pieces[m].paddingMask
             let output = shard.forward(input, context: &context)
             run.generator = context.generator
             run.state[m].input = input

@@ -29,9 +29,6 @@ public final class ModelParallelStep: TrainStep {
     var tapes = TapePool()
     var trace = PipelineTrace()
     var evaluationTape: Tape?
-    /// The last layer of an earlier stage that marks a padding mask (an embedding with a
-    /// `padding_id`), which this stage's attention and pooling need.
-    var upstreamMaskSource: (any Layer)?
     /// Whether a stage that reaches a receive not yet landed runs its next deferred W pass
     /// meanwhile (``EarlyWeightPasses``); off only to compare with the schedule as planned.
     var fillsWaitsWithWeightPasses = true
@@ -55,12 +52,6 @@ public final class ModelParallelStep: TrainStep {
     public var partition: PipelinePartition? { sharding.partition }
     /// Start-up plan: the stages' layers, costs and shard sizes (for the log).
     public var plan: String { sharding.summary }
-
-    public func prepare(_ environment: StepEnvironment) throws {
-        guard let partition else { preconditionFailure("ModelParallelStep prepared before its sharding plan") }
-        let earlier = environment.model.root.layers[..<partition.layers(ofStage: stage).lowerBound]
-        upstreamMaskSource = earlier.last { $0.marksPadding }
-    }
 
     public func beginStep(_ context: inout StepContext) throws {
         // The ranks of a tensor group compute their replicated layers alike: one dropout stream.

@@ -5,7 +5,7 @@ public final class ModelStep: TrainStep {
     public init() {}
 
     public func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome {
-        var forward = context.beginForward(isTraining: true)
+        var forward = context.beginForward(isTraining: true, batch: batch)
         let output = context.model.forward(context.tape.constant(batch.features), context: &forward)
         let objective = context.loss(output, target: batch.targets, features: batch.features)
         return context.backward(from: objective, output: output, batch: batch, forward: forward)

@@ -90,6 +90,8 @@ public final class StepParts {
             context.sumAcrossDataGroup = try sync.beginMicroBatch(isLast: index == microBatches.count - 1,
                                                                   samples: batch.sampleCount)
             guard batch.sampleCount > 0 else { continue }
+            var batch = batch
+            if batch.paddingMask == nil { batch.paddingMask = environment.model.paddingMask(forInput: batch.features) }
             outcomes.append(try self.step.forwardBackward(batch, phase: phase, context: &context))
         }
         try sync.finishStep()

@@ -60,6 +60,7 @@ extension TrainStep {
         defer { tape.reset() }
         // Inference draws no random numbers; the generator is a placeholder.
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
+        forward.sequencePadding = context.model.paddingMask(forInput: features)
         let output = context.model.forward(tape.constant(features), context: &forward)
         let objective = context.loss(output, target: targets, features: features)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
@@ -135,11 +136,14 @@ public struct StepContext {
     public var tape: Tape { environment.tape }
     public var parameters: ParameterStore { environment.parameters }
 
-    /// Resets the tape and starts a forward pass that draws from this context's generator.
-    public func beginForward(isTraining: Bool) -> ForwardContext {
+    /// Resets the tape and starts a forward pass that draws from this context's generator,
+    /// with `batch`'s padding mask for the layers that read one.
+    public func beginForward(isTraining: Bool, batch: MicroBatch? = nil) -> ForwardContext {
         tape.reset()
-        return ForwardContext(tape: tape, isTraining: isTraining, generator: generator,
-                              sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
+        var forward = ForwardContext(tape: tape, isTraining: isTraining, generator: generator,
+                                     sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
+        forward.sequencePadding = batch?.paddingMask
+        return forward
     }
 
     /// Backward from `objective` seeded with the batch's weight, keeping what `forward`
