@@ -24,8 +24,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var loss: LossConfig
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
-    /// Metric names; empty means accuracy for classification, MSE for regression.
-    public var metrics: [String]
+    /// Empty means accuracy for classification, MSE for regression.
+    public var metrics: [MetricName]
     public var regularization: RegularizationConfig
     public var gradientClipping: GradientClippingConfig
     public var parallel: ParallelConfig
@@ -73,12 +73,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         _ = try loss.makeLoss(path: "loss")
         _ = try optimizer.makeOptimizer(path: "optimizer")
         _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")
-        for (index, metric) in metrics.enumerated() {
-            try Check.oneOf(metric, MetricName.allCases.map(\.rawValue), "metrics[\(index)]", what: "metric")
-            if let kind = MetricName(rawValue: metric), kind.isClassification != loss.isClassification {
-                throw ConfigError(path: "metrics[\(index)]",
-                                  "'\(metric)' is a \(kind.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
-            }
+        for (index, metric) in metrics.enumerated() where metric.isClassification != loss.isClassification {
+            throw ConfigError(path: "metrics[\(index)]",
+                              "'\(metric.rawValue)' is a \(metric.isClassification ? "classification" : "regression") metric but loss '\(loss.name)' is not")
         }
         if data.streaming && loss.distills {
             throw ConfigError(path: "data.streaming", "distillation runs the teacher on the whole training file in memory; train the student with streaming: false")
@@ -98,7 +95,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The metrics to compute, defaults filled in.
     public var resolvedMetrics: [MetricName] {
         if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
-        return metrics.compactMap(MetricName.init(rawValue:))
+        return metrics
     }
 }
 

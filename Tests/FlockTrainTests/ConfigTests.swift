@@ -53,7 +53,7 @@ import Testing
         #expect(config.optimizer.lr == 0.01)
         #expect((config.model[0].spec as? Dense.Spec)?.units == 64)
         #expect(config.schedule.name == "cosine")
-        #expect(config.metrics == ["accuracy", "f1"])
+        #expect(config.metrics == [.accuracy, .f1])
     }
 
     @Test func compressionIsNamedAndChecked() throws {
@@ -113,6 +113,8 @@ import Testing
         #expect(message(base, ["optimizer.name=adamax"])?.hasPrefix("optimizer.name: unknown optimizer 'adamax'") == true)
         #expect(message(base, ["loss=mse", "metrics=[accuracy]"])
                 == "metrics[0]: 'accuracy' is a classification metric but loss 'mse' is not")
+        #expect(message(base, ["metrics=[accuracy, f2]"])
+                == "metrics[1]: unknown value 'f2' (expected one of: accuracy, precision, recall, f1, mse, rmse, mae, r2, auc)")
         #expect(message(base, ["model[0].rate=0.1"]) == "model[0].rate: not a field of a dense layer (expected one of: units, activation, alpha, initializer, use_bias)")
     }
 
