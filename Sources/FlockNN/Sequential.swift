@@ -44,9 +44,17 @@ public struct Sequential: Layer {
         generator = builder.generator
     }
 
+    /// On a tape that records no backward (inference), each layer's output replaces what
+    /// came before it inside this chain: the values made since the chain began (never its
+    /// input or anything its caller made), but the newest output, go back to the tape's
+    /// storage pool.
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
+        let tape = context.tape, start = tape.nodeCount
         var x = input
-        for layer in layers { x = layer.forward(x, context: &context) }
+        for layer in layers {
+            x = layer.forward(x, context: &context)
+            if !tape.recordsBackward && x.id > start { tape.releaseValues(start..<x.id) }
+        }
         return x
     }
 

@@ -9,6 +9,7 @@ extension ModelParallelStep {
         guard let shard else { preconditionFailure("ModelParallelStep used before prepare") }
         let (model, loss) = (context.model, context.loss)
         let tape = evaluationTape ?? Tape(parameters: shard.parameters)
+        tape.recordsBackward = false
         evaluationTape = tape
         tape.reset()
         defer { tape.reset() }

@@ -57,7 +57,11 @@ extension TrainStep {
     public func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {
         let tape = context.tape
         tape.reset()
-        defer { tape.reset() }
+        tape.recordsBackward = false
+        defer {
+            tape.reset()
+            tape.recordsBackward = true
+        }
         // Inference draws no random numbers; the generator is a placeholder.
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         forward.sequencePadding = context.model.paddingMask(forInput: features)

@@ -54,6 +54,10 @@ public final class Tape {
     private var usedParameters: Set<Int> = []
     private var gradientReadyObservers: [(ParameterSlot) -> Void] = []
     private var storagePool = TensorStoragePool()
+    /// Whether ops record their backward. Off for inference: ops keep only their values,
+    /// and `releaseValues` may hand values no later op reads back to the storage pool, so a
+    /// forward pass holds about one layer's activations at a time.
+    public var recordsBackward = true
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
@@ -103,6 +107,7 @@ public final class Tape {
     /// store (weight work). Large parameters go through fused ops (`linear`) that read the
     /// store in place.
     public func parameter(_ slot: ParameterSlot) -> Variable {
+        guard recordsBackward else { return append(parameters.value(of: slot), requiresGradient: false, backward: nil) }
         let node = append(parameters.value(of: slot), requiresGradient: true, backward: nil)
         weightSteps[node.id] = { tape, gradient in
             tape.accumulateParameterGradient(slot) { target in
@@ -118,7 +123,7 @@ public final class Tape {
     /// Records an op's output. `backward` is kept only when some input needs a gradient.
     @discardableResult
     public func record(_ output: Tensor, inputs: [Variable], backward: @escaping (Tape, Tensor) -> Void) -> Variable {
-        let needsGradient = inputs.contains { requiresGradient[$0.id] }
+        let needsGradient = recordsBackward && inputs.contains { requiresGradient[$0.id] }
         guard needsGradient else { return append(output, requiresGradient: false, backward: nil) }
         return append(output, requiresGradient: true, backward: backward)
     }
@@ -128,6 +133,7 @@ public final class Tape {
     /// Call `noteUse(of:atNode:)` for each parameter read.
     public func recordWithWeights(_ output: Tensor, inputBackward: @escaping (Tape, Tensor) -> Void,
                                   weightBackward: @escaping (Tape, Tensor) -> Void) -> Variable {
+        guard recordsBackward else { return append(output, requiresGradient: false, backward: nil) }
         let node = append(output, requiresGradient: true, backward: inputBackward)
         weightSteps[node.id] = weightBackward
         return node
@@ -136,8 +142,26 @@ public final class Tape {
     /// Tells the tape that node `node` reads `slot`.
     /// The earliest node that reads a parameter is the last to send it a gradient.
     public func noteUse(of slot: ParameterSlot, atNode node: Int) {
+        guard recordsBackward else { return }
         if usedParameters.insert(slot.index).inserted {
             parametersFinishedAt[node, default: []].append(slot)
+        }
+    }
+
+    /// Nodes recorded so far: the id the next one gets.
+    public var nodeCount: Int { values.count }
+
+    /// Elements of the values this tape holds now (activations and their copies): what a
+    /// forward pass keeps alive, in Floats.
+    public var heldValueElements: Int { values.reduce(0) { $0 + $1.scalars.count } }
+
+    /// Gives the values of `nodes` back to the storage pool (inference only: no backward
+    /// will read them); reading one afterwards finds an empty tensor.
+    public func releaseValues(_ nodes: Range<Int>) {
+        precondition(!recordsBackward, "values are released only by a tape that records no backward")
+        for id in nodes.clamped(to: 0..<values.count) where !values[id].scalars.isEmpty {
+            storagePool.recycle(values[id])
+            values[id] = Tensor(shape: [0], scalars: [])
         }
     }
 

@@ -61,11 +61,13 @@ public struct Predictor {
     /// (class indices, or values in the data's units).
     public func predict(features raw: Tensor, targets: Tensor? = nil, source: String = "features") throws -> Result {
         let inputs = try preprocessing.inputs(raw, source: source)
-        let rows = inputs.shape.first ?? 0, batch = 512
+        // In the training batch size, on a tape that keeps one layer's activations at a time.
+        let rows = inputs.shape.first ?? 0, batch = config.data.batchSize
         var outputs: [Tensor] = []
         var accumulator = MetricAccumulator(metrics: config.resolvedMetrics, loss: loss, classCount: preprocessing.classCount,
                                             targetScaling: loss.primaryTarget == .targets ? preprocessing.targetScaling : nil)
         let tape = Tape(parameters: model.parameters)
+        tape.recordsBackward = false
         for start in stride(from: 0, to: rows, by: batch) {
             let range = start..<min(start + batch, rows)
             tape.reset()
