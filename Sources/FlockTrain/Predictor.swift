@@ -61,8 +61,9 @@ public struct Predictor {
     /// (class indices, or values in the data's units).
     public func predict(features raw: Tensor, targets: Tensor? = nil, source: String = "features") throws -> Result {
         let inputs = try preprocessing.inputs(raw, source: source)
-        // In the training batch size, on a tape that keeps one layer's activations at a time.
-        let rows = inputs.shape.first ?? 0, batch = config.data.batchSize
+        // In chunks of eval_batch_size (or the training batch size), on a tape that keeps
+        // one layer's activations at a time.
+        let rows = inputs.shape.first ?? 0, batch = config.data.evalBatchSize ?? config.data.batchSize
         var outputs: [Tensor] = []
         var accumulator = MetricAccumulator(metrics: config.resolvedMetrics, loss: loss, classCount: preprocessing.classCount,
                                             targetScaling: loss.primaryTarget == .targets ? preprocessing.targetScaling : nil)

@@ -15,6 +15,7 @@ extension TrainingConfig {
         var options = TrainingOptions()
         options.epochs = epochs
         options.batchSize = data.batchSize
+        options.evalBatchSize = data.evalBatchSize
         options.shuffle = data.shuffle
         options.seed = UInt64(seed)
         options.learningRate = optimizer.lr

@@ -62,12 +62,13 @@ extension Trainer {
     }
 
     /// Loss and metrics of the current model on `positions` of `samples` (all of them by
-    /// default), in inference mode (this rank only), in chunks of the training batch size:
-    /// the peak memory of evaluation follows the training batch, not the split's size.
+    /// default), in inference mode (this rank only), in chunks of `eval_batch_size` (the
+    /// training batch size by default): the peak memory of evaluation follows the chunk,
+    /// not the split's size.
     func evaluate(_ samples: any SampleSource, positions: Range<Int>? = nil) throws -> MetricAccumulator {
         var accumulator = makeAccumulator()
         let positions = positions ?? 0..<samples.count
-        let chunk = max(options.batchSize, 1)
+        let chunk = max(options.evalBatchSize ?? options.batchSize, 1)
         for start in stride(from: positions.lowerBound, to: positions.upperBound, by: chunk) {
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)

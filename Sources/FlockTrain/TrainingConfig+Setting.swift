@@ -218,6 +218,7 @@ extension TrainingConfig {
             field([Keys.seed], \.seed),
             field([Keys.epochs], \.epochs),
             field([Keys.data, Data.batchSize], \.data.batchSize),
+            field([Keys.data, Data.evalBatchSize], \.data.evalBatchSize),
             field([Keys.data, Data.shuffle], \.data.shuffle),
             field([Keys.data, Data.normalization], \.data.normalization),
             field([Keys.data, Data.targetNormalization], \.data.targetNormalization),

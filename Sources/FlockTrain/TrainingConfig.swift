@@ -116,6 +116,9 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// `standard`, `minmax` or `none`; fitted on the training split only.
     public var normalization: Normalization
     public var batchSize: Int
+    /// Rows per chunk of validation, evaluation and prediction (nil: `batch_size`): the
+    /// activations of one chunk are what inference holds.
+    public var evalBatchSize: Int?
     public var shuffle: Bool
     /// Per-sample feature shape each row is laid out in, e.g. `[1, 8, 8]` for the 64
     /// pixel columns of an 8×8 image as channels × height × width; nil keeps the reader's.
@@ -151,6 +154,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case labelColumn = "label_column"
         case validationSplit = "validation_split"
         case batchSize = "batch_size"
+        case evalBatchSize = "eval_batch_size"
         case targetNormalization = "target_normalization"
         case fold, sampling, delimiter, missing, streaming, sequence
         case chunkRows = "chunk_rows"
@@ -167,6 +171,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         validationSplit = try c.value(.validationSplit, or: 0.2)
         normalization = try c.value(.normalization, or: .standard)
         batchSize = try c.value(.batchSize, or: 32)
+        evalBatchSize = try c.decodeIfPresent(Int.self, forKey: .evalBatchSize)
         shuffle = try c.value(.shuffle, or: true)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         augment = try c.decodeIfPresent(AugmentConfig.self, forKey: .augment)
@@ -197,6 +202,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: "\(path).validation_split", "expected a number in [0, 1), got \(validationSplit)")
         }
         try Check.within(batchSize, 1, 1 << 24, "\(path).batch_size")
+        if let evalBatchSize { try Check.within(evalBatchSize, 1, 1 << 24, "\(path).eval_batch_size") }
         try Check.within(chunkRows, 1, 1 << 30, "\(path).chunk_rows")
         if streaming, sampling == .balanced {
             throw ConfigError(path: "\(path).sampling", "balanced sampling draws samples from anywhere in the file; with streaming: true use uniform")

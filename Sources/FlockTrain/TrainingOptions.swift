@@ -16,6 +16,8 @@ public struct TrainingOptions: Sendable {
     public var epochs = 10
     /// The global batch: all data-parallel ranks together.
     public var batchSize = 32
+    /// Rows per chunk of evaluation (nil: `batchSize`).
+    public var evalBatchSize: Int?
     /// Reshuffle the training data every epoch.
     public var shuffle = true
     /// Seeds shuffling and dropout (initialization is the model's).

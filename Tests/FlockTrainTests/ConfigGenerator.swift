@@ -114,6 +114,7 @@ struct ConfigGenerator {
         optionally("label_column", &fields) { $0.random.coin() ? .integer($0.random.below(11) - 5) : .text($0.random.pick(["label", "class", "target y"])) }
         optionally("normalization", &fields) { .text($0.random.pick(Normalizer.Method.allCases.map(\.rawValue))) }
         optionally("batch_size", &fields) { .integer(1 + $0.random.below(4096)) }
+        optionally("eval_batch_size", &fields) { .integer(1 + $0.random.below(4096)) }
         optionally("shuffle", &fields) { .bool($0.random.coin()) }
         switch random.below(3) {
         case 0: fields.append(("shape", .list((0..<(1 + random.below(3))).map { _ in .integer(1 + random.below(64)) })))

@@ -27,7 +27,7 @@ import Testing
     }
 
     static var fields: [Field] {
-        let top = ["seed", "epochs", "data.batch_size", "parallel.accumulate", "parallel.micro_batches", "parallel.pipeline",
+        let top = ["seed", "epochs", "data.batch_size", "data.eval_batch_size", "parallel.accumulate", "parallel.micro_batches", "parallel.pipeline",
                    "parallel.tensor"].map { Field(set: "\($0)={}", path: $0) }
         let sequence = ["model[0]={type: embedding, vocabulary: 6, dimensions: 4}", "data.sequence={tokens: true}"]
         return top + [

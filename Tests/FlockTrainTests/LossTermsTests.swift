@@ -226,3 +226,21 @@ struct HalvingSchedule: ScheduleKind {
     func encode(to encoder: any Encoder) throws {}
     func rate(base: Float, at clock: ScheduleClock) -> Float { base / Float(1 << clock.epoch) }
 }
+
+/// Evaluation in chunks of `data.eval_batch_size`.
+@Suite struct EvaluationChunkTests {
+    @Test func anyChunkSizeGivesTheSameValidationMetrics() throws {
+        func validation(_ chunk: Int?) throws -> [String: Double] {
+            let config = try LossTermsTests.example("digits-mlp.yaml", ["callbacks={model_checkpoint: false}"]
+                                                    + (chunk.map { ["data.eval_batch_size=\($0)"] } ?? []))
+            let trainer = try Trainer(config: config)
+            #expect(trainer.options.evalBatchSize == chunk)
+            return try trainer.evaluateValidation().metrics
+        }
+        let whole = try validation(1000), byBatch = try validation(nil), odd = try validation(7)
+        for metrics in [byBatch, odd] {
+            #expect(metrics["val_accuracy"] == whole["val_accuracy"])
+            #expect(abs(metrics["val_loss"]! - whole["val_loss"]!) < 1e-6 * whole["val_loss"]!)
+        }
+    }
+}
