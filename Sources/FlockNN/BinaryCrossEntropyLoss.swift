@@ -17,8 +17,7 @@ public struct BinaryCrossEntropyLoss: LossKind {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
-        fromLogits = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Bool.self, forKey: .fromLogits)
+        fromLogits = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Bool.self, forKey: .fromLogits)
     }
 
     public var reading: OutputReading { .binary(fromLogits: fromLogits ?? true) }

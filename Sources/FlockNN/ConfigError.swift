@@ -3,6 +3,9 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     /// Dotted path with indices, e.g. `optimizer.lr` or `model[2].units`; empty for the whole file.
     public let path: String
     public let message: String
+    /// Whether the error is a key the mapping's kind does not have (`rejectUnknownKeys`):
+    /// what a change of kind drops rather than refuses.
+    public internal(set) var isUnknownField = false
 
     public init(path: String, _ message: String) {
         self.path = path
@@ -20,7 +23,9 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public func nested(under parent: String) -> ConfigError {
         guard !parent.isEmpty else { return self }
         let joined = path.isEmpty ? parent : path.hasPrefix("[") ? parent + path : "\(parent).\(path)"
-        return ConfigError(path: joined, message)
+        var nested = ConfigError(path: joined, message)
+        nested.isUnknownField = isUnknownField
+        return nested
     }
 
     /// `[data, source]` → `data.source`; integer keys become `[i]`.
@@ -91,7 +96,9 @@ extension Decoder {
         for key in container.allKeys where !known.contains(key.stringValue) {
             let expected = allowed.isEmpty ? "no fields" : "expected one of: \(allowed.joined(separator: ", "))"
             let what = owner.map { "not a field of \($0)" } ?? "unknown field"
-            throw ConfigError(codingPath: codingPath + [key], "\(what) (\(expected))")
+            var error = ConfigError(codingPath: codingPath + [key], "\(what) (\(expected))")
+            error.isUnknownField = true
+            throw error
         }
     }
 }

@@ -23,8 +23,7 @@ public struct CrossEntropyLoss: LossKind {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try Self.container(decoder, CodingKeys.self)
         labelSmoothing = try c.decodeIfPresent(Double.self, forKey: .labelSmoothing)
         classWeights = try c.decodeIfPresent([Double].self, forKey: .classWeights)
     }

@@ -26,8 +26,7 @@ public struct DistillationLoss: LossKind {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try Self.container(decoder, CodingKeys.self)
         teacher = try c.decodeIfPresent(String.self, forKey: .teacher)
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
         alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)

@@ -16,8 +16,7 @@ public struct FocalLoss: LossKind {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
-        gamma = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .gamma)
+        gamma = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Double.self, forKey: .gamma)
     }
 
     public func validate(path: String) throws {

@@ -6,7 +6,7 @@ import FlockTensor
 /// registry); nothing else switches on loss names.
 ///
 /// Decoding reads the kind's own fields and rejects others
-/// (`rejectUnknownKeys(_:alsoAllowed: LossTermConfig.sharedKeys, owner: "loss 'focal'")`);
+/// (`Self.container(decoder, CodingKeys.self)`, or `Self.rejectFields(decoder)` for none);
 /// `validate(path:)` checks their ranges; encoding writes the fields that are set.
 public protocol LossKind: Codable, Sendable, Equatable {
     /// The `name:` in configs, e.g. `cross_entropy`.
@@ -38,7 +38,20 @@ extension LossKind {
 
     /// Same kind and same fields.
     public func isEqual(to other: any LossKind) -> Bool { (other as? Self) == self }
+
+    /// Decodes `Keys` of a kind, rejecting any other key but the shared ones
+    /// (`loss.gamma: not a field of loss 'mse' (no fields)`).
+    public static func container<Keys: CodingKey & CaseIterable>(_ decoder: any Decoder, _: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
+        try decoder.rejectUnknownKeys(Keys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(typeName)'")
+        return try decoder.container(keyedBy: Keys.self)
+    }
+
+    /// For a kind with no fields of its own (`mse`, `mae`): rejects any key but the shared ones.
+    public static func rejectFields(_ decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(typeName)'")
+    }
 }
+
 
 /// How a loss reads the model's output.
 public enum OutputReading: Sendable, Equatable {

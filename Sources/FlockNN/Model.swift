@@ -16,6 +16,9 @@ public final class Model {
     /// Per parameter name, the scale on its updates when not 1 (0: frozen), from the
     /// layers' `trainable` and `lr_multiplier`.
     public let updateScales: [String: Double]
+    /// The last top-level layer that marks padding (an embedding with `padding_id`), found
+    /// once: every batch asks it for its mask.
+    private let paddingMarker: (any Layer)?
 
     public var inputShape: [Int] { root.inputShape }
     /// Per-sample output shape.
@@ -35,6 +38,7 @@ public final class Model {
         root = try Sequential(layers, inputShape: inputShape, builder: &builder)
         generator = builder.generator
         updateScales = builder.updateScales
+        paddingMarker = root.layers.last { $0.marksPadding }
         parameters.compact()
         // Every slot built here must be listed by some layer: checkpoints, partitioning
         // and the consistency check walk the layer tree.
@@ -65,7 +69,7 @@ public final class Model {
     /// top-level layer that marks padding (an embedding with `padding_id`) reads them; nil
     /// when no layer does. What a batch carries as its padding mask.
     public func paddingMask(forInput input: Tensor) -> Tensor? {
-        root.layers.last { $0.marksPadding }?.paddingMask(forModelInput: input)
+        paddingMarker?.paddingMask(forModelInput: input)
     }
 
     /// Every layer with its path, depth first (`layers`, `layers.0`, `layers.3.block.0`, …).

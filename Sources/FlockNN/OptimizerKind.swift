@@ -32,35 +32,23 @@ extension OptimizerKind {
 
 /// The optimizer kinds a config may name, by their `name:`; passed to decoding through
 /// `userInfo[.optimizerRegistry]` (see `ConfigKinds`).
-public struct OptimizerRegistry: Sendable {
-    /// Keys every optimizer entry may hold besides its kind's own fields.
-    public static let sharedKeys: Set<String> = ["name", "lr", "weight_decay"]
+public typealias OptimizerRegistry = KindRegistry<any OptimizerKind.Type>
 
-    /// Registered kinds in registration order (the order errors list them in).
-    public private(set) var kinds: [any OptimizerKind.Type]
+extension KindRegistry where Kind == any OptimizerKind.Type {
+    /// Keys every optimizer entry may hold besides its kind's own fields.
+    public static var sharedKeys: Set<String> { ["name", "lr", "weight_decay"] }
 
     public init(_ kinds: [any OptimizerKind.Type]) {
-        self.kinds = []
-        for kind in kinds { register(kind) }
+        self.init(kinds, nameOf: { $0.typeName })
     }
 
     /// Flock's optimizer kinds: one line per kind.
-    public static let standard = OptimizerRegistry([
-        SGD.Spec.self, SGD.MomentumSpec.self, SGD.NesterovSpec.self, AdaGrad.Spec.self, RMSprop.Spec.self,
-        Adam.Spec.self, Adam.DecoupledSpec.self,
-    ])
-
-    /// Adds a kind; a kind with the same `typeName` is replaced.
-    public mutating func register(_ kind: any OptimizerKind.Type) {
-        kinds.removeAll { $0.typeName == kind.typeName }
-        kinds.append(kind)
+    public static var standard: OptimizerRegistry {
+        OptimizerRegistry([
+            SGD.Spec.self, SGD.MomentumSpec.self, SGD.NesterovSpec.self, AdaGrad.Spec.self, RMSprop.Spec.self,
+            Adam.Spec.self, Adam.DecoupledSpec.self,
+        ])
     }
-
-    public func kind(named typeName: String) -> (any OptimizerKind.Type)? {
-        kinds.first { $0.typeName == typeName }
-    }
-
-    public var names: [String] { kinds.map { $0.typeName } }
 }
 
 extension CodingUserInfoKey {

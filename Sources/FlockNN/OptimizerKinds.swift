@@ -1,38 +1,29 @@
 /// Flock's optimizer kinds as configs name them. Defaults follow PyTorch.
 extension SGD {
-    /// `sgd`: plain SGD, or with `momentum` (default 0).
-    public struct Spec: OptimizerKind {
-        public static let typeName = "sgd"
-        public var momentum: Double?
-        enum CodingKeys: String, CodingKey, CaseIterable { case momentum }
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            momentum = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Double.self, forKey: .momentum)
-        }
-        public func validate(path: String) throws { try SGD.checkMomentum(momentum, path: path) }
-        public func makeOptimizer(weightDecay: Float) -> any Optimizer {
-            SGD(momentum: Float(momentum ?? 0), weightDecay: weightDecay)
-        }
+    /// `sgd` (momentum 0 by default), `momentum` (heavy ball, 0.9) and `nesterov` (> 0;
+    /// 0.9): one kind each, differing only in their defaults.
+    public typealias Spec = VariantSpec<Plain>
+    public typealias MomentumSpec = VariantSpec<HeavyBall>
+    public typealias NesterovSpec = VariantSpec<Nesterov>
+
+    /// What tells the three SGD kinds apart.
+    public protocol Variant: Sendable {
+        static var typeName: String { get }
+        static var defaultMomentum: Double { get }
+        static var nesterov: Bool { get }
+    }
+    public enum Plain: Variant {
+        public static let typeName = "sgd", defaultMomentum = 0.0, nesterov = false
+    }
+    public enum HeavyBall: Variant {
+        public static let typeName = "momentum", defaultMomentum = 0.9, nesterov = false
+    }
+    public enum Nesterov: Variant {
+        public static let typeName = "nesterov", defaultMomentum = 0.9, nesterov = true
     }
 
-    /// `momentum`: heavy-ball SGD, momentum 0.9 by default.
-    public struct MomentumSpec: OptimizerKind {
-        public static let typeName = "momentum"
-        public var momentum: Double?
-        enum CodingKeys: String, CodingKey, CaseIterable { case momentum }
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            momentum = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Double.self, forKey: .momentum)
-        }
-        public func validate(path: String) throws { try SGD.checkMomentum(momentum, path: path) }
-        public func makeOptimizer(weightDecay: Float) -> any Optimizer {
-            SGD(momentum: Float(momentum ?? 0.9), weightDecay: weightDecay)
-        }
-    }
-
-    /// `nesterov`: Nesterov momentum (> 0; 0.9 by default).
-    public struct NesterovSpec: OptimizerKind {
-        public static let typeName = "nesterov"
+    public struct VariantSpec<Kind: Variant>: OptimizerKind {
+        public static var typeName: String { Kind.typeName }
         public var momentum: Double?
         enum CodingKeys: String, CodingKey, CaseIterable { case momentum }
         public init() {}
@@ -40,19 +31,15 @@ extension SGD {
             momentum = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Double.self, forKey: .momentum)
         }
         public func validate(path: String) throws {
-            try SGD.checkMomentum(momentum, path: path)
-            let mu = momentum ?? 0.9
-            if Float(mu) == 0 {
+            if let momentum { try Check.inRange(float: momentum, 0, 1, "\(path).momentum") }
+            let mu = momentum ?? Kind.defaultMomentum
+            if Kind.nesterov, Float(mu) == 0 {
                 throw ConfigError(path: "\(path).momentum", "nesterov needs momentum > 0" + (mu == 0 ? "" : ", got \(mu), which is 0.0 as a 32-bit float"))
             }
         }
         public func makeOptimizer(weightDecay: Float) -> any Optimizer {
-            SGD(momentum: Float(momentum ?? 0.9), nesterov: true, weightDecay: weightDecay)
+            SGD(momentum: Float(momentum ?? Kind.defaultMomentum), nesterov: Kind.nesterov, weightDecay: weightDecay)
         }
-    }
-
-    static func checkMomentum(_ momentum: Double?, path: String) throws {
-        if let momentum { try Check.inRange(float: momentum, 0, 1, "\(path).momentum") }
     }
 }
 
@@ -99,23 +86,26 @@ extension RMSprop {
 }
 
 extension Adam {
-    /// `adam`: `beta1` 0.9, `beta2` 0.999, `epsilon` 1e-8; weight decay added to the gradient.
-    public struct Spec: OptimizerKind {
-        public static let typeName = "adam"
-        public var moments = Moments()
-        public init() {}
-        public init(from decoder: any Decoder) throws {
-            moments = try Moments(Self.container(decoder, Moments.CodingKeys.self))
-        }
-        public func encode(to encoder: any Encoder) throws { try moments.encode(to: encoder) }
-        public func validate(path: String) throws { try moments.validate(path: path) }
-        public func makeOptimizer(weightDecay: Float) -> any Optimizer { moments.adam(weightDecay: weightDecay, decoupled: false) }
+    /// `adam` (weight decay added to the gradient) and `adamw` (decoupled weight decay,
+    /// 0.01 by default): `beta1` 0.9, `beta2` 0.999, `epsilon` 1e-8.
+    public typealias Spec = VariantSpec<Coupled>
+    public typealias DecoupledSpec = VariantSpec<Decoupled>
+
+    /// What tells Adam and AdamW apart.
+    public protocol Variant: Sendable {
+        static var typeName: String { get }
+        static var decoupled: Bool { get }
+    }
+    public enum Coupled: Variant {
+        public static let typeName = "adam", decoupled = false
+    }
+    public enum Decoupled: Variant {
+        public static let typeName = "adamw", decoupled = true
     }
 
-    /// `adamw`: Adam with decoupled weight decay (default 0.01).
-    public struct DecoupledSpec: OptimizerKind {
-        public static let typeName = "adamw"
-        public static var defaultWeightDecay: Double { 0.01 }
+    public struct VariantSpec<Kind: Variant>: OptimizerKind {
+        public static var typeName: String { Kind.typeName }
+        public static var defaultWeightDecay: Double { Kind.decoupled ? 0.01 : 0 }
         public var moments = Moments()
         public init() {}
         public init(from decoder: any Decoder) throws {
@@ -123,7 +113,9 @@ extension Adam {
         }
         public func encode(to encoder: any Encoder) throws { try moments.encode(to: encoder) }
         public func validate(path: String) throws { try moments.validate(path: path) }
-        public func makeOptimizer(weightDecay: Float) -> any Optimizer { moments.adam(weightDecay: weightDecay, decoupled: true) }
+        public func makeOptimizer(weightDecay: Float) -> any Optimizer {
+            moments.adam(weightDecay: weightDecay, decoupled: Kind.decoupled)
+        }
     }
 
     /// The fields Adam and AdamW share.

@@ -8,7 +8,7 @@ public struct MeanSquaredErrorLoss: LossKind {
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
+        try Self.rejectFields(decoder)
     }
 
     public func encode(to encoder: any Encoder) throws {}
@@ -26,7 +26,7 @@ public struct MeanAbsoluteErrorLoss: LossKind {
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(allowed: [], alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
+        try Self.rejectFields(decoder)
     }
 
     public func encode(to encoder: any Encoder) throws {}
@@ -53,8 +53,7 @@ public struct HuberLoss: LossKind {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LossTermConfig.sharedKeys, owner: "loss '\(Self.typeName)'")
-        delta = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .delta)
+        delta = try Self.container(decoder, CodingKeys.self).decodeIfPresent(Double.self, forKey: .delta)
     }
 
     public func validate(path: String) throws {

@@ -40,33 +40,20 @@ public struct ScheduleClock: Sendable {
 
 /// The schedule kinds a config may name, by their `name:`; passed to decoding through
 /// `userInfo[.scheduleRegistry]` (see `ConfigKinds`).
-public struct ScheduleRegistry: Sendable {
-    /// Keys every schedule entry may hold besides its kind's own fields.
-    public static let sharedKeys: Set<String> = ["name", "warmup_epochs"]
+public typealias ScheduleRegistry = KindRegistry<any ScheduleKind.Type>
 
-    public private(set) var kinds: [any ScheduleKind.Type]
+extension KindRegistry where Kind == any ScheduleKind.Type {
+    /// Keys every schedule entry may hold besides its kind's own fields.
+    public static var sharedKeys: Set<String> { ["name", "warmup_epochs"] }
 
     public init(_ kinds: [any ScheduleKind.Type]) {
-        self.kinds = []
-        for kind in kinds { register(kind) }
+        self.init(kinds, nameOf: { $0.typeName })
     }
 
     /// Flock's schedule kinds: one line per kind.
-    public static let standard = ScheduleRegistry([
-        ConstantSchedule.self, StepDecaySchedule.self, ExponentialDecaySchedule.self, CosineSchedule.self,
-    ])
-
-    /// Adds a kind; a kind with the same `typeName` is replaced.
-    public mutating func register(_ kind: any ScheduleKind.Type) {
-        kinds.removeAll { $0.typeName == kind.typeName }
-        kinds.append(kind)
+    public static var standard: ScheduleRegistry {
+        ScheduleRegistry([ConstantSchedule.self, StepDecaySchedule.self, ExponentialDecaySchedule.self, CosineSchedule.self])
     }
-
-    public func kind(named typeName: String) -> (any ScheduleKind.Type)? {
-        kinds.first { $0.typeName == typeName }
-    }
-
-    public var names: [String] { kinds.map { $0.typeName } }
 }
 
 extension CodingUserInfoKey {

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// The pruner kinds a sweep file may name in `pruner: {name: …}`; used like
 /// `SamplerRegistry`, through `userInfo[.prunerRegistry]`.
 ///

@@ -1,3 +1,5 @@
+import FlockNN
+
 /// The sampler kinds a sweep file may name in `sampler: {name: …}`.
 ///
 /// `SamplerRegistry.standard` holds Flock's kinds; a program adds its own with `register`

@@ -94,7 +94,7 @@ extension TrainingConfig {
         while true {
             do {
                 return try decode(Section.self, from: root, key: key, userInfo: userInfo)
-            } catch let error as ConfigError where entry != nil && error.message.hasPrefix("not a field of")
+            } catch let error as ConfigError where entry != nil && error.isUnknownField
                         && error.path.hasPrefix(entry! + ".") && !error.path.dropFirst(entry!.count + 1).contains(where: { ".[".contains($0) }) {
                 let field = Node(String(error.path.dropFirst(entry!.count + 1)))
                 guard let mapping = try ConfigLoader.value(atPath: entry!, in: root)?.mapping, mapping[field] != nil else { throw error }

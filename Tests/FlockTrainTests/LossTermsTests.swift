@@ -1,4 +1,5 @@
 import FlockNN
+import FlockParallel
 import FlockTensor
 import FlockTestSupport
 import Foundation
@@ -227,20 +228,48 @@ struct HalvingSchedule: ScheduleKind {
     func rate(base: Float, at clock: ScheduleClock) -> Float { base / Float(1 << clock.epoch) }
 }
 
+/// The built-in step, remembering the rows of each chunk evaluation hands it.
+final class ChunkRecordingStep: TrainStep {
+    var chunkRows: [Int] = []
+
+    func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome {
+        try ModelStep().forwardBackward(batch, phase: phase, context: &context)
+    }
+
+    func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {
+        chunkRows.append(features.shape[0])
+        return try ModelStep().evaluate(features: features, targets: targets, context: context)
+    }
+}
+
 /// Evaluation in chunks of `data.eval_batch_size`.
 @Suite struct EvaluationChunkTests {
-    @Test func anyChunkSizeGivesTheSameValidationMetrics() throws {
-        func validation(_ chunk: Int?) throws -> [String: Double] {
-            let config = try LossTermsTests.example("digits-mlp.yaml", ["callbacks={model_checkpoint: false}"]
-                                                    + (chunk.map { ["data.eval_batch_size=\($0)"] } ?? []))
-            let trainer = try Trainer(config: config)
-            #expect(trainer.options.evalBatchSize == chunk)
-            return try trainer.evaluateValidation().metrics
+    @Test func validationRunsInChunksOfTheEvalBatchSizeWithTheSameMetrics() throws {
+        let data = try LibraryTrainerTests.data()
+        func validation(_ chunk: Int?) throws -> (metrics: [String: Double], chunks: [Int]) {
+            let step = ChunkRecordingStep()
+            let model = try Model([.dense(units: 24, activation: .relu), .dense(units: 10)],
+                                  inputShape: data.training.featureShape, seed: 5)
+            var options = TrainingOptions()
+            options.batchSize = 64
+            options.evalBatchSize = chunk
+            let trainer = try Trainer(model: model, data: data, loss: .crossEntropy(), optimizer: Adam(),
+                                      step: .singleRank(step), options: options)
+            return (try trainer.evaluateValidation().metrics, step.chunkRows)
         }
-        let whole = try validation(1000), byBatch = try validation(nil), odd = try validation(7)
-        for metrics in [byBatch, odd] {
-            #expect(metrics["val_accuracy"] == whole["val_accuracy"])
-            #expect(abs(metrics["val_loss"]! - whole["val_loss"]!) < 1e-6 * whole["val_loss"]!)
+        let rows = data.validation.count
+        let whole = try validation(rows), byBatch = try validation(nil), odd = try validation(7)
+        #expect(whole.chunks == [rows])
+        #expect(byBatch.chunks == Array(repeating: 64, count: rows / 64) + (rows % 64 == 0 ? [] : [rows % 64]))
+        #expect(odd.chunks == Array(repeating: 7, count: rows / 7) + (rows % 7 == 0 ? [] : [rows % 7]))
+        for metrics in [byBatch.metrics, odd.metrics] {
+            #expect(metrics["val_accuracy"] == whole.metrics["val_accuracy"])
+            #expect(abs(metrics["val_loss"]! - whole.metrics["val_loss"]!) < 1e-6 * whole.metrics["val_loss"]!)
         }
+    }
+
+    @Test func theConfigFieldReachesTheTrainer() throws {
+        let config = try LossTermsTests.example("digits-mlp.yaml", ["data.eval_batch_size=7"])
+        #expect(try Trainer(config: config).options.evalBatchSize == 7)
     }
 }

@@ -1,35 +1,7 @@
 import FlockNN
 
-/// Kinds that a sweep file picks by name (`sampler: {name: tpe}`), each under one name, in
-/// registration order (the order errors list them in). `SamplerRegistry` and
-/// `PrunerRegistry` are this registry over their spec types; a program adds its own kinds
-/// with `register` and hands the registry to `SweepConfig.load` or `parse`.
-public struct KindRegistry<Kind: Sendable>: Sendable {
-    /// Registered kinds in registration order.
-    public private(set) var kinds: [Kind]
-    /// A kind's `name:` in sweep files (its spec type's `typeName`).
-    private let nameOf: @Sendable (Kind) -> String
-
-    init(_ kinds: [Kind], nameOf: @escaping @Sendable (Kind) -> String) {
-        self.kinds = []
-        self.nameOf = nameOf
-        for kind in kinds { register(kind) }
-    }
-
-    /// The registered names, in registration order.
-    public var names: [String] { kinds.map(nameOf) }
-
-    /// Adds a kind; a kind with the same name is replaced.
-    public mutating func register(_ kind: Kind) {
-        let name = nameOf(kind)
-        kinds.removeAll { nameOf($0) == name }
-        kinds.append(kind)
-    }
-
-    public func kind(named name: String) -> Kind? {
-        kinds.first { nameOf($0) == name }
-    }
-
+/// Sweep files name a sampler or pruner by `name:`.
+extension KindRegistry {
     /// The kind named by the `name:` of the mapping `decoder` reads (`fallback` when it has
     /// none), or an error at that field listing the registered names:
     /// `sampler.name: unknown value 'bayes' (expected one of: grid, random, tpe, gp, auto)`.
