@@ -58,11 +58,12 @@ public struct Checkpoint {
     }
 
     /// Writes checkpoint `name` holding `files` (model and optimizer files, whole or
-    /// sharded), `config.yaml` and `state.json`.
-    @discardableResult
+    /// sharded), `config.yaml` and `state.json`. Each file is streamed to disk and hashed
+    /// as it goes; `state.json` (which lists the others' checksums) and the manifest come last.
     /// `afterEachStep` runs after each file is written and after the folder is committed
     /// (fault tests pause there to kill a writer mid-checkpoint).
-    public static func write(name: String, in folder: URL, files: [String: Data], configYAML: String,
+    @discardableResult
+    public static func write(name: String, in folder: URL, files: [String: CheckpointFile], configYAML: String,
                              state: TrainingState, afterEachStep: () -> Void = {}) throws -> URL {
         let manager = FileManager.default
         let final = folder.appendingPathComponent(name)
@@ -70,20 +71,23 @@ public struct Checkpoint {
         try? manager.removeItem(at: temporary)
         try FileWriter.createDirectory(temporary)
         var files = files
-        files["config.yaml"] = Data(configYAML.utf8)
-        var state = state
-        state.files = files.mapValues { SHA256.hex(of: $0) }
-        let encoder = JSONValue.encoder
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        files["state.json"] = try encoder.encode(state)
-        files[CheckpointManifest.fileName] = try CheckpointManifest(files: files).encoded()
-        // state.json and the manifest last: a folder with them has everything before them.
-        func order(_ name: String) -> Int { name == CheckpointManifest.fileName ? 2 : name == "state.json" ? 1 : 0 }
+        files["config.yaml"] = .bytes(Data(configYAML.utf8))
         do {
-            for name in files.keys.sorted(by: { (order($0), $0) < (order($1), $1) }) {
-                try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
+            var hashes: [String: String] = [:]
+            for name in files.keys.sorted() {
+                hashes[name] = try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
                 afterEachStep()
             }
+            var state = state
+            state.files = hashes
+            let encoder = JSONValue.encoder
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            // state.json and the manifest last: a folder with them has everything before them.
+            hashes["state.json"] = try writeSynced(.bytes(try encoder.encode(state)), to: temporary.appendingPathComponent("state.json"))
+            afterEachStep()
+            let manifest = try CheckpointManifest(hashes: hashes).encoded()
+            _ = try writeSynced(.bytes(manifest), to: temporary.appendingPathComponent(CheckpointManifest.fileName))
+            afterEachStep()
         } catch {
             // A full disk: give back what this checkpoint took; the last one stays whole.
             try? manager.removeItem(at: temporary)
@@ -233,8 +237,11 @@ public struct Checkpoint {
 
     // MARK: Files
 
-    static func writeSynced(_ data: Data, to url: URL) throws {
-        try FileWriter.write(data, to: url.path, sync: true)
+    /// Writes and fsyncs `file`; returns its SHA-256 (hex).
+    static func writeSynced(_ file: CheckpointFile, to url: URL) throws -> String {
+        let output = try SyncedFileOutput(path: url.path)
+        try file.write(to: output)
+        return try output.finish()
     }
 
     static func syncDirectory(_ url: URL) throws {

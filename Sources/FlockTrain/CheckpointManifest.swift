@@ -28,6 +28,11 @@ public struct CheckpointManifest: Codable, Sendable, Equatable {
         self.files = files.mapValues { SHA256.hex(of: $0) }
     }
 
+    /// The manifest of files already hashed (name → SHA-256 hex).
+    public init(hashes: [String: String]) {
+        files = hashes
+    }
+
     func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

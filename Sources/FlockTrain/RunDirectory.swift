@@ -105,9 +105,19 @@ public struct RunDirectoryError: Error, CustomStringConvertible {
 /// Write-to-temporary, fsync, rename: the file at `url` is either the old one or the new one.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
+        try write(to: url) { try $0.append(data) }
+    }
+
+    /// Writes the file `fill` streams into the output, atomically; a failure removes the
+    /// temporary file and leaves `url` as it was.
+    static func write(to url: URL, _ fill: (SyncedFileOutput) throws -> Void) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do { try FileWriter.write(data, to: temporary.path, sync: true) } catch {
+        do {
+            let output = try SyncedFileOutput(path: temporary.path)
+            try fill(output)
+            _ = try output.finish()
+        } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }

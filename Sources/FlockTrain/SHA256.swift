@@ -14,7 +14,7 @@ public struct SHA256 {
     public static func hex<Bytes: DataProtocol>(of bytes: Bytes) -> String {
         var hasher = SHA256()
         hasher.update(bytes)
-        return hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return hasher.hexDigest()
     }
 
     /// Adds `bytes` to the message; a file may be hashed in chunks of any size.
@@ -25,6 +25,11 @@ public struct SHA256 {
     /// The 32-byte digest of everything added so far.
     public func finalize() -> [UInt8] {
         Array(hasher.finalize())
+    }
+
+    /// The digest of everything added so far as 64 lowercase hex digits.
+    public func hexDigest() -> String {
+        finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 }
 

@@ -17,54 +17,22 @@ public enum SafeTensors {
     /// The bytes of a safetensors file holding every parameter and buffer of `parameters`
     /// (PyTorch's `state_dict`: running statistics included).
     public static func encode(_ parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
-        try encode(parameters.snapshotState(), like: parameters, metadata: metadata)
+        try SafeTensorsFile.model(parameters, metadata: metadata).encoded()
     }
 
     /// Other values (e.g. the best weights so far) in `parameters`' state layout and names.
     public static func encode(_ values: [Float], like parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
-        try values.withUnsafeBufferPointer { pointer in
-            try encode(layout: parameters.stateLayout, values: pointer, metadata: metadata)
-        }
+        try SafeTensorsFile.values(values, layout: parameters.stateLayout, metadata: metadata).encoded()
     }
 
     /// Named flat buffers (an optimizer's state), each stored with shape [count].
     public static func encode(buffers: [String: [Float]], metadata: [String: String] = [:]) throws -> Data {
-        let names = buffers.keys.sorted()
-        let values = names.flatMap { buffers[$0]! }
-        return try values.withUnsafeBufferPointer { pointer in
-            try encode(layout: names.map { ($0, [buffers[$0]!.count]) }, values: pointer, metadata: metadata)
-        }
+        try SafeTensorsFile.buffers(buffers, metadata: metadata).encoded()
     }
 
-    /// `values` holds the tensors of `layout` back to back, in order.
-    static func encode(layout: [(name: String, shape: [Int])], values: UnsafeBufferPointer<Float>,
-                       metadata: [String: String]) throws -> Data {
-        var header: [String: Any] = [:]
-        var offset = 0
-        for (name, shape) in layout {
-            let bytes = shape.reduce(1, *) * 4
-            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + bytes]]
-            offset += bytes
-        }
-        precondition(offset == values.count * 4, "layout covers \(offset / 4) values, buffer has \(values.count)")
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
-        var data = Data(capacity: 8 + json.count + offset)
-        var length = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
-        data.append(json)
-        // Little-endian F32, as the format requires (and as this machine stores them).
-        for value in values {
-            var bits = value.bitPattern.littleEndian
-            withUnsafeBytes(of: &bits) { data.append(contentsOf: $0) }
-        }
-        return data
-    }
-
-    /// Writes `parameters` to `url` atomically.
-    public static func write(_ parameters: ParameterStore, to url: URL, metadata: [String: String] = [:]) throws {
-        try AtomicFile.write(try encode(parameters, metadata: metadata), to: url)
+    /// Writes `file` to `url` atomically, streamed: no copy of the file is built in memory.
+    public static func write(_ file: SafeTensorsFile, to url: URL) throws {
+        try AtomicFile.write(to: url) { output in try file.stream { try output.append($0) } }
     }
 
     /// Reads every tensor of a safetensors file: name → (shape, values). F32 only.

@@ -17,14 +17,19 @@ import Foundation
 public enum ShardedState {
     static let placementsKey = "flock.placements"
 
-    /// A shard file's bytes: `values` laid out as `layout` (local shapes), each tensor
-    /// with its placement.
-    static func encode(layout: [(name: String, shape: [Int])], values: [Float], placements: [String: ShardPlacement]) throws -> Data {
+    /// A shard file: `values` laid out as `layout` (local shapes), each tensor with its placement.
+    static func file(layout: [(name: String, shape: [Int])], values: [Float],
+                     placements: [String: ShardPlacement]) throws -> SafeTensorsFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let placed = Dictionary(uniqueKeysWithValues: layout.map { ($0.name, placements[$0.name] ?? .whole($0.shape)) })
         let metadata = [placementsKey: String(decoding: try encoder.encode(placed), as: UTF8.self)]
-        return try values.withUnsafeBufferPointer { try SafeTensors.encode(layout: layout, values: $0, metadata: metadata) }
+        return .values(values, layout: layout, metadata: metadata)
+    }
+
+    /// A shard file's bytes (see `file`).
+    static func encode(layout: [(name: String, shape: [Int])], values: [Float], placements: [String: ShardPlacement]) throws -> Data {
+        try file(layout: layout, values: values, placements: placements).encoded()
     }
 
     /// A shard file's tensors and their placements (whole when the file names none).

@@ -57,12 +57,13 @@ extension Trainer {
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord)
-        var files = shardFiles ?? [:]
-        files[Preprocessing.fileName] = try data.preprocessing.encoded()
+        var files = (shardFiles ?? [:]).mapValues(CheckpointFile.bytes)
+        files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if shardFiles == nil {
-            files["model.safetensors"] = try SafeTensors.encode(parameters)
-            files["optimizer.safetensors"] = try SafeTensors.encode(buffers: optimizerState)
-            files["best_model.safetensors"] = try progress.bestWeights.map { try SafeTensors.encode($0, like: parameters) }
+            // Streamed from the parameter buffer and the optimizer's moments: no copy.
+            files["model.safetensors"] = .tensors(.model(parameters))
+            files["optimizer.safetensors"] = .tensors(.buffers(optimizerState))
+            files["best_model.safetensors"] = progress.bestWeights.map { .tensors(.values($0, layout: parameters.stateLayout)) }
         }
         try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state,
                              afterEachStep: checkpointWriteHook ?? {})
@@ -159,6 +160,14 @@ extension Trainer {
             throw Checkpoint.LoadError(description: "\(source): has a tensor \(extra) that the model does not")
         }
         parameters.restoreState(try localState(from: checkpoint.modelTensors, source: source))
+    }
+
+    /// The whole model's file on rank 0 (nil on the other ranks): streamed from the
+    /// parameters when the model is whole, put together from every shard when it is
+    /// sharded. Collective.
+    public func wholeModelFile() throws -> SafeTensorsFile? {
+        guard parts.sharding.shardName != nil else { return rank == 0 ? .model(parameters) : nil }
+        return try wholeModelState().map { .values($0, layout: model.parameters.stateLayout) }
     }
 
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on

@@ -128,9 +128,8 @@ import Testing
                     #expect(values == tensor.scalars.map(\.bitPattern), "tensor \(name)")
                 }
                 let names = tensors.keys.sorted()
-                let again = try names.flatMap { tensors[$0]!.scalars }.withUnsafeBufferPointer {
-                    try SafeTensors.encode(layout: names.map { ($0, tensors[$0]!.shape) }, values: $0, metadata: metadata)
-                }
+                let again = try SafeTensorsFile.values(names.flatMap { tensors[$0]!.scalars },
+                                                       layout: names.map { ($0, tensors[$0]!.shape) }, metadata: metadata).encoded()
                 let reread = try SafeTensors.decodeWithMetadata(again, path: "again.safetensors")
                 #expect(bits(reread.tensors) == bits(tensors) && reread.tensors.mapValues(\.shape) == tensors.mapValues(\.shape))
                 #expect(reread.metadata == metadata)

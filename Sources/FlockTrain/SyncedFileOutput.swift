@@ -1,0 +1,46 @@
+import Foundation
+
+/// A file written in pieces with POSIX calls, hashed (SHA-256) as it goes and fsynced when
+/// finished, so a large file is written and checksummed without being held in memory.
+/// A failure names the file and the system's reason (see `FileWriter.Failure`).
+final class SyncedFileOutput {
+    let path: String
+    private var descriptor: Int32
+    private var hasher = SHA256()
+    private(set) var byteCount = 0
+
+    /// Creates (or truncates) `path`.
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw FileWriter.Failure(path: path, operation: "create", code: errno) }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        hasher.update(bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileWriter.Failure(path: path, operation: "write", code: errno)
+            }
+            offset += written
+        }
+        byteCount += bytes.count
+    }
+
+    func append(_ data: Data) throws {
+        try data.withUnsafeBytes { try append($0) }
+    }
+
+    /// Fsyncs and closes the file; returns the SHA-256 (hex) of everything written.
+    func finish() throws -> String {
+        defer { close(descriptor); descriptor = -1 }
+        guard fsync(descriptor) == 0 else { throw FileWriter.Failure(path: path, operation: "sync", code: errno) }
+        return hasher.hexDigest()
+    }
+}
