@@ -35,6 +35,8 @@ public struct AdaGrad: Optimizer {
         stepCount += 1
     }
 
+    public var stateValuesPerParameter: Int { 1 }
+
     public var stateBuffers: [String: [Float]] { sumOfSquares.isEmpty ? [:] : ["sum_of_squares": sumOfSquares] }
 
     public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {

@@ -66,6 +66,8 @@ public struct Adam: Optimizer {
         }
     }
 
+    public var stateValuesPerParameter: Int { 2 }
+
     public var stateBuffers: [String: [Float]] {
         firstMoment.isEmpty ? [:] : ["first_moment": firstMoment, "second_moment": secondMoment]
     }

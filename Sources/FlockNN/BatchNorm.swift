@@ -26,7 +26,8 @@ public struct BatchNorm: Layer {
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let statistics: BatchStatistics = context.isTraining
-            ? .batch(momentum: momentum, sumAcrossRanks: synchronized ? context.sumAcrossDataGroup : nil)
+            ? .batch(momentum: context.updatesRunningStatistics ? momentum : 0,
+                     sumAcrossRanks: synchronized ? context.sumAcrossDataGroup : nil)
             : .running
         return context.tape.batchNormalization(input, scale: scale, shift: shift, runningMean: runningMean,
                                                runningVariance: runningVariance, statistics: statistics, epsilon: epsilon)

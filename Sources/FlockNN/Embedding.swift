@@ -93,7 +93,7 @@ public struct Embedding: Layer {
                                           initializer: .normal(mean: 0, standardDeviation: 1))
             if let paddingID {
                 // The padding row starts at zero, as PyTorch's padding_idx.
-                builder.parameters.withParameter(table) { $0[(paddingID * units)..<((paddingID + 1) * units)].update(repeating: 0) }
+                builder.zero((paddingID * units)..<((paddingID + 1) * units), of: table)
             }
             return Embedding(table: table, paddingID: paddingID, outputShape: inputShape + [units])
         }

@@ -1,8 +1,8 @@
 import FlockTensor
 import Foundation
 
-/// How a parameter's first values are drawn. Seeded: every draw comes from the caller's
-/// `RandomGenerator`. fan-in/fan-out follow Glorot & Bengio (2010) and He et al. (2015).
+/// How a parameter's first values are drawn. Seeded: element i of a parameter takes draw i
+/// of the parameter's own counter-based stream (see `ParameterInitialization`). fan-in/fan-out follow Glorot & Bengio (2010) and He et al. (2015).
 public enum Initializer: Sendable, Equatable {
     case zeros
     case ones
@@ -37,24 +37,31 @@ public enum Initializer: Sendable, Equatable {
         }
     }
 
+    /// Fills `buffer` with elements `offset ..< offset + buffer.count` (flat, row-major) of
+    /// a parameter whose values are drawn from `stream`: element i takes draw i, so a slice
+    /// gets the values the whole parameter has there.
     public func fill(_ buffer: UnsafeMutableBufferPointer<Float>, fanIn: Int, fanOut: Int,
-                     generator: inout RandomGenerator) {
+                     stream: CounterRandom, offset: Int = 0) {
         let fanIn = Float(Swift.max(fanIn, 1)), fanOut = Float(Swift.max(fanOut, 1))
-        for i in 0..<buffer.count {
-            switch self {
-            case .zeros: buffer[i] = 0
-            case .ones: buffer[i] = 1
-            case let .uniform(low, high): buffer[i] = generator.nextUniform(low, high)
-            case let .normal(mean, deviation): buffer[i] = mean + deviation * generator.nextNormal()
-            case .xavierUniform:
-                let limit = (6 / (fanIn + fanOut)).squareRoot()
-                buffer[i] = generator.nextUniform(-limit, limit)
-            case .xavierNormal: buffer[i] = (2 / (fanIn + fanOut)).squareRoot() * generator.nextNormal()
-            case .heUniform:
-                let limit = (6 / fanIn).squareRoot()
-                buffer[i] = generator.nextUniform(-limit, limit)
-            case .heNormal: buffer[i] = (2 / fanIn).squareRoot() * generator.nextNormal()
-            }
+        func uniform(_ i: Int, _ low: Float, _ high: Float) -> Float { low + (high - low) * stream.uniform(UInt64(offset + i)) }
+        func normal(_ i: Int) -> Float { stream.normal(UInt64(offset + i)) }
+        switch self {
+        case .zeros: buffer.update(repeating: 0)
+        case .ones: buffer.update(repeating: 1)
+        case let .uniform(low, high): for i in buffer.indices { buffer[i] = uniform(i, low, high) }
+        case let .normal(mean, deviation): for i in buffer.indices { buffer[i] = mean + deviation * normal(i) }
+        case .xavierUniform:
+            let limit = (6 / (fanIn + fanOut)).squareRoot()
+            for i in buffer.indices { buffer[i] = uniform(i, -limit, limit) }
+        case .xavierNormal:
+            let deviation = (2 / (fanIn + fanOut)).squareRoot()
+            for i in buffer.indices { buffer[i] = deviation * normal(i) }
+        case .heUniform:
+            let limit = (6 / fanIn).squareRoot()
+            for i in buffer.indices { buffer[i] = uniform(i, -limit, limit) }
+        case .heNormal:
+            let deviation = (2 / fanIn).squareRoot()
+            for i in buffer.indices { buffer[i] = deviation * normal(i) }
         }
     }
 }

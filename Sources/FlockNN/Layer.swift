@@ -15,6 +15,9 @@ public struct ForwardContext {
     /// (B, T): 1 where a sequence position is padding, set by an `Embedding` with a
     /// `padding_id`; attention hides those keys and mean pooling skips them.
     public var sequencePadding: Tensor?
+    /// False while a block runs its forward again for backward (recomputation): training
+    /// mode, but normalization layers leave their running statistics as the first run set them.
+    public var updatesRunningStatistics = true
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

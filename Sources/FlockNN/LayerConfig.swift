@@ -14,15 +14,18 @@ public struct LayerConfig: Codable, Sendable, Equatable {
     public var trainable: Bool
     /// `lr_multiplier: 0.1` scales the layer's (and its children's) updates.
     public var learningRateMultiplier: Double
+    /// `recompute: true` trains the layer with activation recomputation (`RecomputedLayer`).
+    public var recompute: Bool
 
-    public init(_ spec: any LayerSpec, trainable: Bool = true, learningRateMultiplier: Double = 1) {
+    public init(_ spec: any LayerSpec, trainable: Bool = true, learningRateMultiplier: Double = 1, recompute: Bool = false) {
         self.spec = spec
         self.trainable = trainable
         self.learningRateMultiplier = learningRateMultiplier
+        self.recompute = recompute
     }
 
     /// Keys every layer entry may hold besides its kind's own fields.
-    public static let sharedKeys: Set<String> = ["type", "trainable", "lr_multiplier"]
+    public static let sharedKeys: Set<String> = ["type", "trainable", "lr_multiplier", "recompute"]
 
     /// This layer's scale on its parameters' updates: 0 when frozen.
     var updateScale: Double { trainable ? learningRateMultiplier : 0 }
@@ -31,7 +34,7 @@ public struct LayerConfig: Codable, Sendable, Equatable {
     public var type: String { Swift.type(of: spec).typeName }
 
     enum CodingKeys: String, CodingKey {
-        case type, trainable
+        case type, trainable, recompute
         case learningRateMultiplier = "lr_multiplier"
     }
 
@@ -45,6 +48,7 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         spec = try kind.init(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         trainable = try c.decodeIfPresent(Bool.self, forKey: .trainable) ?? true
+        recompute = try c.decodeIfPresent(Bool.self, forKey: .recompute) ?? false
         learningRateMultiplier = try c.decodeIfPresent(Double.self, forKey: .learningRateMultiplier) ?? 1
         guard learningRateMultiplier.isFinite, learningRateMultiplier >= 0, learningRateMultiplier <= 1e6 else {
             throw ConfigError(path: decoder.fieldPath(CodingKeys.learningRateMultiplier),
@@ -56,6 +60,7 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(type, forKey: .type)
         if !trainable { try container.encode(trainable, forKey: .trainable) }
+        if recompute { try container.encode(recompute, forKey: .recompute) }
         if learningRateMultiplier != 1 { try container.encode(learningRateMultiplier, forKey: .learningRateMultiplier) }
         try spec.encode(to: encoder)
     }
@@ -68,13 +73,20 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         defer { builder.updateScale = inherited }
         let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
         if let oversized = builder.oversized { throw builder.error(oversized) }
-        return layer
+        guard recompute else { return layer }
+        guard !layer.synchronizesStatistics && !layer.marksPadding else {
+            // Run again in backward, a synchronized batch norm would call a collective out
+            // of step with the gradient buckets; a padding marker sets what later layers read.
+            throw builder.error("recompute: a layer with synchronized batch normalization or a padding_id cannot be recomputed")
+        }
+        return RecomputedLayer(layer)
     }
 
     /// Same kind and same fields: field by field when the kind is `Equatable` (so a field
     /// its encoder leaves out still counts), otherwise by encoding.
     public static func == (lhs: LayerConfig, rhs: LayerConfig) -> Bool {
-        guard lhs.trainable == rhs.trainable, lhs.learningRateMultiplier == rhs.learningRateMultiplier else { return false }
+        guard lhs.trainable == rhs.trainable, lhs.learningRateMultiplier == rhs.learningRateMultiplier,
+              lhs.recompute == rhs.recompute else { return false }
         if let spec = lhs.spec as? any Equatable { return spec.isEqual(to: rhs.spec) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys

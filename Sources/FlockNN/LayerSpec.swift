@@ -21,8 +21,8 @@ public protocol LayerSpec: Codable, Sendable {
     var tensorParallelRole: TensorParallelRole { get }
 }
 
-/// Builds layers: registers parameters and buffers under the current path and draws
-/// their initial values from one seeded generator, in build order.
+/// Builds layers: registers parameters and buffers under the current path and draws each
+/// parameter's initial values from its own counter-based stream, keyed by (seed, path).
 public struct LayerBuilder {
     public let parameters: ParameterStore
     public var generator: RandomGenerator
@@ -35,10 +35,15 @@ public struct LayerBuilder {
     public var updateScale = 1.0
     /// Parameters registered with a scale other than 1, by name.
     public private(set) var updateScales: [String: Double] = [:]
+    /// How each parameter registered here was (and any slice of it can be) initialized, by name.
+    public private(set) var initializations: [String: ParameterInitialization] = [:]
+    /// The seed of every parameter's stream: a digest of `generator`'s starting state.
+    public let initializationSeed: UInt64
 
     public init(parameters: ParameterStore, generator: RandomGenerator, path: [String], configPath: String) {
         self.parameters = parameters
         self.generator = generator
+        initializationSeed = generator.state.reduce(0x6A09_E667_F3BC_C908) { CounterRandom(key: $0 ^ $1).bits(0) }
         self.path = path
         self.configPath = configPath
     }
@@ -57,16 +62,25 @@ public struct LayerBuilder {
         return try body(&self)
     }
 
-    /// Registers a trainable parameter `<path>.<name>` filled by `initializer`
-    /// (zero when nil, drawing nothing).
+    /// Registers a trainable parameter `<path>.<name>` filled by `initializer` (zero when
+    /// nil) from its own stream keyed by (seed, path): see `ParameterInitialization`.
     public mutating func parameter(_ name: String, shape: [Int], isDecayed: Bool, initializer: Initializer?,
                                    fanIn: Int = 0, fanOut: Int = 0) -> ParameterSlot {
         let slot = parameters.register(name: qualified(name), shape: affordable(name, shape), isDecayed: isDecayed)
         if updateScale != 1 { updateScales[slot.name] = updateScale }
-        if let initializer {
-            parameters.withParameter(slot) { initializer.fill($0, fanIn: fanIn, fanOut: fanOut, generator: &generator) }
-        }
+        let initialization = ParameterInitialization(initializer: initializer, fanIn: fanIn, fanOut: fanOut,
+                                                     stream: CounterRandom(seed: initializationSeed, name: slot.name))
+        initializations[slot.name] = initialization
+        if initializer != nil && parameters.holdsValues { parameters.withParameter(slot) { initialization.fill($0) } }
         return slot
+    }
+
+    /// Sets elements `range` (flat) of `slot` to zero, now and in every slice made of it
+    /// later (an embedding's padding row).
+    public mutating func zero(_ range: Range<Int>, of slot: ParameterSlot) {
+        initializations[slot.name]?.zeroed.append(range)
+        guard parameters.holdsValues else { return }
+        parameters.withParameter(slot) { UnsafeMutableBufferPointer(rebasing: $0[range]).update(repeating: 0) }
     }
 
     /// Registers a non-trainable buffer `<path>.<name>`.

@@ -16,6 +16,8 @@ public final class Model {
     /// Per parameter name, the scale on its updates when not 1 (0: frozen), from the
     /// layers' `trainable` and `lr_multiplier`.
     public let updateScales: [String: Double]
+    /// How each parameter was initialized, by name: any slice of it can be made again alone.
+    public let initializations: [String: ParameterInitialization]
     /// The last top-level layer that marks padding (an embedding with `padding_id`), found
     /// once: every batch asks it for its mask.
     private let paddingMarker: (any Layer)?
@@ -38,6 +40,7 @@ public final class Model {
         root = try Sequential(layers, inputShape: inputShape, builder: &builder)
         generator = builder.generator
         updateScales = builder.updateScales
+        initializations = builder.initializations
         paddingMarker = root.layers.last { $0.marksPadding }
         parameters.compact()
         // Every slot built here must be listed by some layer: checkpoints, partitioning

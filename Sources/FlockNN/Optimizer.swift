@@ -17,6 +17,9 @@ public protocol Optimizer {
     var stateBuffers: [String: [Float]] { get }
     /// Restores what `stateBuffers` and `stepCount` described.
     mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws
+    /// The values of state the optimizer keeps per parameter once it has stepped (Adam 2,
+    /// momentum 1, plain SGD 0): what memory estimates count before any is allocated.
+    var stateValuesPerParameter: Int { get }
 }
 
 /// A checkpointed optimizer state that does not fit this optimizer.
@@ -39,6 +42,9 @@ public struct UpdateSpan: Sendable, Equatable {
 }
 
 extension Optimizer {
+    /// Two (Adam's, the most any built-in optimizer keeps) for an optimizer that does not say.
+    public var stateValuesPerParameter: Int { 2 }
+
     /// One update of every parameter with learning rate `learningRate`, then zeroes the
     /// gradients.
     public mutating func step(_ parameters: ParameterStore, learningRate: Float) {

@@ -38,6 +38,8 @@ public struct RMSprop: Optimizer {
         stepCount += 1
     }
 
+    public var stateValuesPerParameter: Int { 1 }
+
     public var stateBuffers: [String: [Float]] { meanSquare.isEmpty ? [:] : ["mean_square": meanSquare] }
 
     public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {

@@ -49,6 +49,8 @@ public struct SGD: Optimizer {
         stepCount += 1
     }
 
+    public var stateValuesPerParameter: Int { momentum > 0 ? 1 : 0 }
+
     public var stateBuffers: [String: [Float]] { velocity.isEmpty ? [:] : ["velocity": velocity] }
 
     public mutating func restore(stateBuffers: [String: [Float]], stepCount: Int) throws {

@@ -5,8 +5,9 @@ import FlockTensor
 /// top-level layers and, in a tensor-parallel group, this rank's slices of their Dense
 /// layers. Its store holds only this rank's parameters and buffers, named as in the whole
 /// model (`layers.4.weight`), each with its `ShardPlacement` in the global tensor, and
-/// starts from the whole model's values, so a sharded run begins exactly where an
-/// unsharded one with the same seed does.
+/// starts from the whole model's values — copied from a whole model in memory, or made
+/// slice by slice from a model description (`ParameterStore(holdsValues: false)`) — so
+/// a sharded run begins exactly where an unsharded one with the same seed does.
 ///
 /// Tensor parallelism splits top-level Dense layers: a Dense followed (through
 /// elementwise activation or dropout layers) by another Dense makes a column → row pair;
@@ -72,7 +73,11 @@ public final class ModelShard {
         rowBiasNames = Set(built.flatMap(Self.rowBiases).map(\.name))
         inputShape = globalShapes[range.lowerBound]
         outputShape = globalShapes[range.upperBound]
-        copyValues(from: model.parameters)
+        if model.parameters.holdsValues {
+            copyValues(from: model.parameters)
+        } else {
+            initializeValues(model.initializations)
+        }
     }
 
     /// Runs the shard's layers on a batch (B, inputShape…) → (B, outputShape…).
@@ -99,6 +104,21 @@ public final class ModelShard {
         for slot in parameters.bufferSlots {
             let source = whole.bufferSlots.first { $0.name == slot.name }!
             whole.withBuffer(source) { global in parameters.withBuffer(slot) { $0.update(fromContentsOf: global) } }
+        }
+    }
+
+    /// Makes each parameter's slice from its initialization in the whole model (a pure
+    /// function of seed, path and element): what `copyValues` would take from the whole
+    /// model built in memory, without building it. Buffers keep the values they were
+    /// registered with.
+    public func initializeValues(_ initializations: [String: ParameterInitialization]) {
+        for slot in parameters.slots {
+            let initialization = initializations[slot.name]!, placement = placements[slot.name]!
+            parameters.withParameter(slot) { local in
+                placement.forEachRun { globalStart, localStart, count in
+                    initialization.fill(UnsafeMutableBufferPointer(rebasing: local[localStart..<(localStart + count)]), from: globalStart)
+                }
+            }
         }
     }
 

@@ -58,9 +58,16 @@ public final class ParameterStore {
     /// Set by `releaseStorage()`: the counts the freed buffers had.
     private var released: (parameters: Int, buffers: Int)?
 
-    public init() {
+    /// False for a store that only describes its parameters and buffers (names, shapes,
+    /// offsets, counts) and holds no values: a model's description, as PyTorch's meta
+    /// device, from which a rank builds only the slices it owns.
+    public let holdsValues: Bool
+
+    public init(holdsValues: Bool = true) {
         values = .allocate(capacity: 0)
         gradientValues = .allocate(capacity: 0)
+        self.holdsValues = holdsValues
+        if !holdsValues { released = (0, 0) }
     }
 
     deinit {
@@ -103,6 +110,13 @@ public final class ParameterStore {
     public func register(name: String, shape: [Int], isDecayed: Bool) -> ParameterSlot {
         precondition(parameterIndex[name] == nil, "parameter \(name) registered twice")
         precondition(ownsGradientMemory, "parameters registered after the gradients moved to external memory")
+        if !holdsValues, let counts = released {
+            let slot = ParameterSlot(index: slots.count, name: name, offset: counts.parameters, shape: shape, isDecayed: isDecayed)
+            released = (counts.parameters + slot.count, counts.buffers)
+            slots.append(slot)
+            parameterIndex[name] = slot.index
+            return slot
+        }
         precondition(released == nil, "parameter \(name) registered after the store released its storage")
         let slot = ParameterSlot(index: slots.count, name: name, offset: values.count,
                                  shape: shape, isDecayed: isDecayed)
@@ -125,8 +139,12 @@ public final class ParameterStore {
     @discardableResult
     public func registerBuffer(name: String, shape: [Int], initialValue: Float) -> BufferSlot {
         precondition(parameterIndex[name] == nil && !bufferNames.contains(name), "buffer \(name) registered twice")
-        let slot = BufferSlot(index: bufferSlots.count, name: name, offset: bufferValues.count, shape: shape)
-        bufferValues += [Float](repeating: initialValue, count: slot.count)
+        let slot = BufferSlot(index: bufferSlots.count, name: name, offset: released?.buffers ?? bufferValues.count, shape: shape)
+        if !holdsValues, let counts = released {
+            released = (counts.parameters, counts.buffers + slot.count)
+        } else {
+            bufferValues += [Float](repeating: initialValue, count: slot.count)
+        }
         bufferSlots.append(slot)
         bufferNames.insert(name)
         return slot

@@ -3,7 +3,8 @@ import Foundation
 /// How a batch normalization node gets its statistics.
 public enum BatchStatistics {
     /// From this batch (training): the running statistics are updated with `momentum`
-    /// (PyTorch's convention: new = (1 − m)·old + m·batch, the variance unbiased).
+    /// (PyTorch's convention: new = (1 − m)·old + m·batch, the variance unbiased; momentum 0
+    /// leaves them as they are).
     /// `sumAcrossRanks`, when given, sums a vector over the data-parallel group in place,
     /// so every rank normalizes with the statistics of the global batch (synchronized
     /// batch normalization); backward sums its two reductions the same way.
@@ -37,11 +38,14 @@ extension Tape {
             mean = means.map(Float.init)
             inverseDeviation = variances.map { Float(1 / (($0 + Double(epsilon)).squareRoot())) }
             let unbiased = count > 1 ? count / (count - 1) : 1
-            store.withBuffer(runningMean) { rm in
-                for c in 0..<channels { rm[c] = (1 - momentum) * rm[c] + momentum * mean[c] }
-            }
-            store.withBuffer(runningVariance) { rv in
-                for c in 0..<channels { rv[c] = (1 - momentum) * rv[c] + momentum * Float(variances[c] * unbiased) }
+            // Momentum 0: a forward run again for backward (recomputation) leaves them alone.
+            if momentum != 0 {
+                store.withBuffer(runningMean) { rm in
+                    for c in 0..<channels { rm[c] = (1 - momentum) * rm[c] + momentum * mean[c] }
+                }
+                store.withBuffer(runningVariance) { rv in
+                    for c in 0..<channels { rv[c] = (1 - momentum) * rv[c] + momentum * Float(variances[c] * unbiased) }
+                }
             }
             reduceBackward = sumAcrossRanks
         case .running:

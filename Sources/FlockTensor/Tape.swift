@@ -139,6 +139,18 @@ public final class Tape {
         return node
     }
 
+    /// Records a block whose backward runs it again (activation recomputation): the node
+    /// needs a gradient whatever its inputs, and counts as reading `parameters`, so their
+    /// gradient-ready events fire once `backward` (which adds their gradients to the store)
+    /// has run.
+    public func recordRecomputed(_ output: Tensor, parameters: [ParameterSlot],
+                                 backward: @escaping (Tape, Tensor) -> Void) -> Variable {
+        guard recordsBackward else { return append(output, requiresGradient: false, backward: nil) }
+        let node = append(output, requiresGradient: true, backward: backward)
+        for slot in parameters { noteUse(of: slot, atNode: node.id) }
+        return node
+    }
+
     /// Tells the tape that node `node` reads `slot`.
     /// The earliest node that reads a parameter is the last to send it a gradient.
     public func noteUse(of slot: ParameterSlot, atNode node: Int) {

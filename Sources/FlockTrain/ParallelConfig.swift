@@ -31,9 +31,19 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     public var partition: PartitionConfig
     /// Gradients crossing hosts as 16-bit values with error feedback (none, bf16, fp16).
     public var compression: WireCompression
+    /// Activation recomputation: `blocks` recomputes every top-level residual and
+    /// Transformer encoder block (as `recompute: true` on each).
+    public var recompute: Recompute
+
+    /// `parallel.recompute`.
+    public enum Recompute: String, ConfigChoice {
+        case none, blocks
+        /// The layer kinds `blocks` recomputes.
+        static let blockTypes: Set<String> = ["residual", "transformer_encoder"]
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case accumulate, overlap, pipeline, tensor, schedule, partition, compression
+        case accumulate, overlap, pipeline, tensor, schedule, partition, compression, recompute
         case bucketMB = "bucket_mb"
         case collectiveTimeout = "collective_timeout"
         case microBatches = "micro_batches"
@@ -49,6 +59,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         microBatches = 4
         partition = .parameters
         compression = .none
+        recompute = .none
     }
 
     /// Chosen with `flock bench ddp` on the 2-core development machine (see README).
@@ -77,6 +88,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
                               "unknown compression '\(compressionName)' (expected one of: \(WireCompression.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         self.compression = compression
+        recompute = try c.value(.recompute, or: .none)
     }
 
     /// The model-parallel fields are written only for a model-parallel job, so a data-parallel
@@ -89,6 +101,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(collectiveTimeout, forKey: .collectiveTimeout)
         // Written only when on, so configs and checkpoints from before it read the same.
         if compression != .none { try c.encode(compression.rawValue, forKey: .compression) }
+        if recompute != .none { try c.encode(recompute, forKey: .recompute) }
         // The model-parallel fields: all of them for a model-parallel job, otherwise those
         // set to other than their defaults (kept so the resolved config says what was asked).
         let defaults = ParallelConfig()

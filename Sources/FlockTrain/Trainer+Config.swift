@@ -1,13 +1,34 @@
 import FlockComm
 import FlockNN
 import FlockParallel
+import FlockTensor
 
 /// A `TrainingConfig` as a builder of a trainer's parts.
 extension TrainingConfig {
     /// The model of `model:` for per-sample inputs of `inputShape`, initialized from the
-    /// config's seed.
-    public func makeModel(inputShape: [Int]) throws -> Model {
-        try Model(model, inputShape: inputShape, seed: UInt64(seed))
+    /// config's seed. With `holdingValues: false`, only its description (names, shapes,
+    /// initializations; no memory for values): what a model-parallel rank builds its
+    /// shard from.
+    public func makeModel(inputShape: [Int], holdingValues: Bool = true) throws -> Model {
+        try Model(layersToBuild, inputShape: inputShape, generator: RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream),
+                  parameters: ParameterStore(holdsValues: holdingValues))
+    }
+
+    /// `model:` with `parallel.recompute: blocks` applied.
+    var layersToBuild: [LayerConfig] {
+        guard parallel.recompute == .blocks else { return model }
+        return model.map { layer in
+            var layer = layer
+            if ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            return layer
+        }
+    }
+
+    /// Whether a rank starts from the model's description alone: under model parallelism
+    /// each rank makes only its shard's initial values, unless the whole model's values
+    /// are needed first (`init_from` loads them; partitioning by profiled time runs them).
+    var startsFromShards: Bool {
+        parallel.isModelParallel && initFrom == nil && parallel.partition.partitioning != .time
     }
 
     /// The loop's options; `trainingSamples` sets the steps per epoch that warm-up needs.
@@ -74,11 +95,23 @@ extension Trainer {
                             preprocessing: Preprocessing? = nil) throws {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
-        let model = try config.makeModel(inputShape: data.training.featureShape)
+        let shardOnly = config.startsFromShards && (communicator?.size ?? 1) > 1
+        let optimizer = try config.optimizer.makeOptimizer(path: "optimizer")
+        if !shardOnly {
+            // Every rank will hold the whole model: one whose state cannot fit is refused
+            // before its weights are allocated.
+            let described = try config.makeModel(inputShape: data.training.featureShape, holdingValues: false).parameters
+            try Self.checkEveryRankFits(MemoryEstimate(parameters: described.count, buffers: described.stateCount - described.count,
+                                                       optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
+                                                       activationBytes: 0, dataBytes: 0,
+                                                       available: Self.availablePerRank(world: communicator)),
+                                        world: communicator)
+        }
+        let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.loss.makeLoss(path: "loss")
-        try self.init(model: model, data: data, loss: loss, optimizer: try config.optimizer.makeOptimizer(path: "optimizer"),
+        try self.init(model: model, data: data, loss: loss, optimizer: optimizer,
                       callbacks: config.callbacks.epochEndCallbacks,
                       step: try config.makeStepParts(communicator: communicator),
                       options: try config.makeOptions(trainingSamples: data.training.count))

@@ -26,6 +26,8 @@ import Foundation
 /// `val_accuracy` is the accuracy on the whole validation set, as in a one-rank run.
 public final class Trainer {
     public let model: Model
+    /// This rank's memory at its peak, estimated at start-up (printed by `flock train`).
+    public let memoryEstimate: MemoryEstimate
     public let data: TrainingData
     public let loss: Loss
     /// Epoch-end callbacks with their running state (decided on rank 0).
@@ -100,6 +102,9 @@ public final class Trainer {
         progress = TrainingProgress(dropoutGenerator: RandomGenerator(seed: options.seed,
                                                                      stream: SeedStream.dropout &+ UInt64(step.worldRank) << 32))
         try step.prepare(model: model, configHash: ModelConsistency.fnv1a(options.identity))
+        // Before the optimizer allocates its state: a layout that cannot fit stops here.
+        memoryEstimate = Self.memoryEstimate(model: model, parts: step, optimizer: optimizer, data: data, options: options)
+        try Self.checkEveryRankFits(memoryEstimate, world: step.world)
         phaseUpdates = Self.phaseUpdates(of: step, model: model, optimizer: optimizer, options: options)
     }
 

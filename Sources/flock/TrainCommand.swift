@@ -76,6 +76,7 @@ struct TrainCommand: ParsableCommand {
         if isLeader, let report = training.trainer.initializationReport { print(report) }
         let plan = training.trainer.parts.sharding.summary
         if isLeader && !plan.isEmpty { print(plan) }
+        if isLeader { print(training.trainer.memoryEstimate.line) }
         // The bar clears its line at an epoch's end before the epoch's line is printed.
         if isLeader, let bar = ProgressBar.forStandardOutput() { training.trainer.observers.append(bar) }
         let summary = try training.run { record in

@@ -102,22 +102,21 @@ import Testing
 
     @Test(arguments: variances)
     func initializerVariance(name: String, variance: Double) {
-        var generator = RandomGenerator(seed: 3)
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 40_000)
         defer { buffer.deallocate() }
-        Initializer(name: name)!.fill(buffer, fanIn: 400, fanOut: 100, generator: &generator)
+        Initializer(name: name)!.fill(buffer, fanIn: 400, fanOut: 100, stream: CounterRandom(seed: 3, name: "layers.0.weight"))
         let mean = buffer.reduce(0.0) { $0 + Double($1) } / 40_000
         let measured = buffer.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / 40_000
         #expect(abs(measured - variance) / variance < 0.05, "\(name): variance \(measured), expected \(variance)")
     }
 
     @Test func zerosAndOnesInitializers() {
-        var generator = RandomGenerator(seed: 3)
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4)
         defer { buffer.deallocate() }
-        Initializer.ones.fill(buffer, fanIn: 2, fanOut: 2, generator: &generator)
+        let stream = CounterRandom(seed: 3, name: "w")
+        Initializer.ones.fill(buffer, fanIn: 2, fanOut: 2, stream: stream)
         #expect(Array(buffer) == [1, 1, 1, 1])
-        Initializer.zeros.fill(buffer, fanIn: 2, fanOut: 2, generator: &generator)
+        Initializer.zeros.fill(buffer, fanIn: 2, fanOut: 2, stream: stream)
         #expect(Array(buffer) == [0, 0, 0, 0])
     }
 }

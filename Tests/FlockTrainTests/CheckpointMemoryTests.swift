@@ -14,17 +14,7 @@ import Testing
     @Test func checkpointsOfAModelNearTheMemoryLimitAreWrittenWithoutACopy() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let config = try folder.write("wide.yaml", """
-            seed: 1
-            epochs: 1
-            data: {source: \(ChildProcess.digitsCSV), label_column: label, validation_split: 0.9, batch_size: 64}
-            model:
-              - {type: dense, units: 2048, activation: relu}
-              - {type: dense, units: 2048, activation: relu}
-              - {type: dense, units: 2048, activation: relu}
-              - {type: dense, units: 10}
-            optimizer: {name: adam, lr: 0.001}
-            """)
+        let config = try MemoryEstimateTests.wideConfig(in: folder)
         let limit = try MemoryLimit(bytes: 260 << 20)
         defer { limit.remove() }
         let run = folder.url.appendingPathComponent("run")
