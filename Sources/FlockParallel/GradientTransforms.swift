@@ -73,11 +73,21 @@ public struct ClipByGlobalNorm: GradientTransform {
 /// group's multiplier. Holds the optimizer and its state (checkpointed by the trainer).
 public final class ApplyOptimizer: GradientTransform {
     public var optimizer: any Optimizer
+    /// Under ZeRO stage 1: the rows whose state this rank keeps and updates (the optimizer's
+    /// state is then in that shard's layout).
+    public let shard: OptimizerStateShard?
 
-    public init(_ optimizer: any Optimizer) { self.optimizer = optimizer }
+    public init(_ optimizer: any Optimizer, shard: OptimizerStateShard? = nil) {
+        self.optimizer = optimizer
+        self.shard = shard
+    }
 
     public func apply(_ update: GradientUpdate) throws -> Bool {
-        optimizer.step(update.parameters, spans: update.updateSpans)
+        if let shard {
+            try shard.step(&optimizer, spans: update.updateSpans)
+        } else {
+            optimizer.step(update.parameters, spans: update.updateSpans)
+        }
         return true
     }
 }

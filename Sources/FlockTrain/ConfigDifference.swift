@@ -5,7 +5,7 @@ enum ConfigDifference {
     /// Fields that say how a job is laid out over its ranks, not what it trains: a
     /// checkpoint resumes under other values of them.
     static let layoutFields = ["parallel.pipeline", "parallel.tensor", "parallel.schedule", "parallel.micro_batches",
-                               "parallel.partition"]
+                               "parallel.partition", "parallel.zero", "parallel.recompute"]
 
     /// Fields that only extend a run or change how it is watched and kept (Keras'
     /// `initial_epoch`, Lightning's larger `max_epochs`): a checkpoint resumes under other

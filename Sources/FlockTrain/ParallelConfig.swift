@@ -31,6 +31,9 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     public var partition: PartitionConfig
     /// Gradients crossing hosts as 16-bit values with error feedback (none, bf16, fp16).
     public var compression: WireCompression
+    /// Sharded data parallelism (ZeRO stage): 0 off; 1 each data rank keeps and updates
+    /// the optimizer's state of its rows of every parameter only.
+    public var zero: Int
     /// Activation recomputation: `blocks` recomputes every top-level residual and
     /// Transformer encoder block (as `recompute: true` on each).
     public var recompute: Recompute
@@ -43,7 +46,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case accumulate, overlap, pipeline, tensor, schedule, partition, compression, recompute
+        case accumulate, overlap, pipeline, tensor, schedule, partition, compression, recompute, zero
         case bucketMB = "bucket_mb"
         case collectiveTimeout = "collective_timeout"
         case microBatches = "micro_batches"
@@ -60,6 +63,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         partition = .parameters
         compression = .none
         recompute = .none
+        zero = 0
     }
 
     /// Chosen with `flock bench ddp` on the 2-core development machine (see README).
@@ -89,6 +93,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         }
         self.compression = compression
         recompute = try c.value(.recompute, or: .none)
+        zero = try c.value(.zero, or: 0)
     }
 
     /// The model-parallel fields are written only for a model-parallel job, so a data-parallel
@@ -102,6 +107,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         // Written only when on, so configs and checkpoints from before it read the same.
         if compression != .none { try c.encode(compression.rawValue, forKey: .compression) }
         if recompute != .none { try c.encode(recompute, forKey: .recompute) }
+        if zero != 0 { try c.encode(zero, forKey: .zero) }
         // The model-parallel fields: all of them for a model-parallel job, otherwise those
         // set to other than their defaults (kept so the resolved config says what was asked).
         let defaults = ParallelConfig()
@@ -121,6 +127,9 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try Check.within(pipeline, 1, 4096, "\(path).pipeline")
         try Check.within(tensor, 1, 4096, "\(path).tensor")
         try Check.within(microBatches, 1, 4096, "\(path).micro_batches")
+        guard (0...1).contains(zero) else {
+            throw ConfigError(path: "\(path).zero", "expected 0 (off) or 1 (optimizer state sharded), got \(zero); stages 2 and 3 are not built yet")
+        }
         if compression != .none && isModelParallel {
             throw ConfigError(path: "\(path).compression",
                               "compression applies to data-parallel gradients only, not to a job with pipeline or tensor parallelism")

@@ -1,5 +1,6 @@
 import FlockNN
 import FlockParallel
+import FlockTensor
 
 /// One phase of an optimizer step as the trainer runs it: the phase, the parameter groups
 /// it moves (from the layers' `trainable` and `lr_multiplier`), its update (optimizer and
@@ -21,7 +22,7 @@ extension Trainer {
         let store = parts.parameters(of: model)
         return parts.step.phases.map { phase in
             let slots = store.slots.filter { phase.updates($0.name) }
-            let update = ApplyOptimizer(phase.optimizer ?? optimizer)
+            let update = ApplyOptimizer(phase.optimizer ?? optimizer, shard: optimizerStateShard(store, parts: parts, options: options))
             let groups = ParameterGroup.grouping(slots, scales: model.updateScales)
             let moving = Set(groups.filter { !$0.isFrozen }.flatMap(\.slots).map(\.index))
             return PhaseUpdate(phase: phase, groups: groups, update: update, chain: options.gradientChain(around: update),
@@ -31,8 +32,19 @@ extension Trainer {
 }
 
 extension Trainer {
+    /// Under `zero: 1` with more than one data rank, this rank's rows of `store`: split on
+    /// the axis a tensor-parallel slice is split on, else the first.
+    static func optimizerStateShard(_ store: ParameterStore, parts: StepParts, options: TrainingOptions) -> OptimizerStateShard? {
+        guard options.zeroStage >= 1, let group = parts.dataGroup, group.size > 1 else { return nil }
+        return OptimizerStateShard(parameters: store, group: group) { parts.sharding.placement(ofTensor: $0.name)?.axis }
+    }
+
+    /// This rank's rows of the optimizer state under ZeRO (every phase's shard has the same rows).
+    var optimizerStateShard: OptimizerStateShard? { phaseUpdates[0].update.shard }
+
     /// The optimizers' state for checkpoints: one phase's buffers as they are; with several
-    /// phases, each buffer named after its phase (`discriminator/first_moment`).
+    /// phases, each buffer named after its phase (`discriminator/first_moment`). Under ZeRO,
+    /// in the layout of this rank's rows (`OptimizerStateShard.store`).
     var optimizerState: [String: [Float]] {
         guard phaseUpdates.count > 1 else { return optimizer.stateBuffers }
         var buffers: [String: [Float]] = [:]
@@ -48,6 +60,8 @@ extension Trainer {
         for (name, values) in buffers.sorted(by: { $0.key < $1.key }) where values.count != parameters.count {
             throw OptimizerStateError(description: "\(name) has \(values.count) values, this rank trains \(parameters.count) parameters")
         }
+        // Under ZeRO each phase's optimizer holds this rank's rows only.
+        let buffers = optimizerStateShard.map { shard in buffers.mapValues { shard.rows(of: $0) } } ?? buffers
         guard phaseUpdates.count > 1 else {
             return try phaseUpdates[0].update.optimizer.restore(stateBuffers: buffers, stepCount: stepCount)
         }

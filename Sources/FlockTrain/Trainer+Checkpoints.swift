@@ -59,10 +59,10 @@ extension Trainer {
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord)
         var files = (shardFiles ?? [:]).mapValues(CheckpointFile.bytes)
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
-        if shardFiles == nil {
+        if parts.sharding.shardName == nil {
             // Streamed from the parameter buffer and the optimizer's moments: no copy.
             files["model.safetensors"] = .tensors(.model(parameters))
-            files["optimizer.safetensors"] = .tensors(.buffers(optimizerState))
+            if optimizerStateShard == nil { files["optimizer.safetensors"] = .tensors(.buffers(optimizerState)) }
             files["best_model.safetensors"] = progress.bestWeights.map { .tensors(.values($0, layout: parameters.stateLayout)) }
         }
         try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state,
@@ -188,17 +188,59 @@ extension Trainer {
 
     /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
     /// job is not sharded, and on every other rank). Collective.
+    /// Under ZeRO, the optimizer moments as every rank's file (of its rows). Collective.
     func gatherShardFiles() throws -> [String: Data]? {
-        guard let shard = parts.sharding.shardName else { return nil }
+        var zeroFiles: [String: Data]? = nil
+        if let zero = optimizerStateShard {
+            let file = "optimizer.zero-\(parts.dataRank).\(parts.sharding.shardName ?? "whole").safetensors"
+            zeroFiles = try gatherFromEveryRank([file: try encodedOptimizerRows(zero)])
+        }
+        guard let shard = parts.sharding.shardName else { return zeroFiles }
         var files: [String: Data] = [:]
         if parts.dataRank == 0 {
             files["model.\(shard).safetensors"] = try encodedShard(parameters.snapshotState())
-            let moments = ShardedState.optimizerLayout(optimizerState, parameters: parameters, placements: shardPlacements)
-            files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
-                                                                             placements: moments.placements)
+            if optimizerStateShard == nil {
+                let moments = ShardedState.optimizerLayout(optimizerState, parameters: parameters, placements: shardPlacements)
+                files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
+                                                                                 placements: moments.placements)
+            }
             if let best = progress.bestWeights { files["best_model.\(shard).safetensors"] = try encodedShard(best) }
         }
-        return try gatherOnRankZero(files)
+        return try gatherOnRankZero(files).map { $0.merging(zeroFiles ?? [:]) { $1 } }
+    }
+
+    /// This rank's rows of every optimizer buffer as a shard file: `<buffer>/<parameter>`,
+    /// each placed in the global tensor (the model's placement narrowed to the rows).
+    func encodedOptimizerRows(_ zero: OptimizerStateShard) throws -> Data {
+        var layout: [(name: String, shape: [Int])] = [], values: [Float] = [], placements: [String: ShardPlacement] = [:]
+        let state = optimizerState
+        for key in state.keys.sorted() {
+            for (slot, rows) in zip(parameters.slots, zero.store.slots) where rows.count > 0 {
+                let name = "\(key)/\(slot.name)"
+                layout.append((name, rows.shape))
+                values += state[key]![rows.range]
+                placements[name] = Self.narrowed(placement(of: slot.name, localShape: slot.shape), to: zero.placement(of: slot))
+            }
+        }
+        return try ShardedState.encode(layout: layout, values: values, placements: placements)
+    }
+
+    /// `rows` (a slice of a local tensor) within the global tensor the local one is `placed` in.
+    static func narrowed(_ placed: ShardPlacement, to rows: ShardPlacement) -> ShardPlacement {
+        guard let axis = rows.axis else { return placed }
+        return .slice(of: placed.globalShape, axis: axis, start: (placed.axis == axis ? placed.start : 0) + rows.start, length: rows.length)
+    }
+
+    /// Every rank's `files` on rank 0 (nil on the other ranks). Collective.
+    func gatherFromEveryRank(_ files: [String: Data]) throws -> [String: Data]? {
+        guard let world = parts.world, world.size > 1 else { return files }
+        guard rank == 0 else {
+            try FileTransfer.send(files, to: 0, over: world)
+            return nil
+        }
+        var gathered = files
+        for source in 1..<world.size { gathered.merge(try FileTransfer.receive(from: source, over: world)) { $1 } }
+        return gathered
     }
 
     /// Where each of this rank's parameters and buffers sits in the whole model.

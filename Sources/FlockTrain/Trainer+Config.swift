@@ -41,6 +41,7 @@ extension TrainingConfig {
         options.seed = UInt64(seed)
         options.learningRate = optimizer.lr
         options.accumulate = parallel.accumulate
+        options.zeroStage = parallel.zero
         options.schedule = try schedule.makeSchedule(stepsPerEpoch: options.stepsPerEpoch(sampleCount: trainingSamples),
                                                      path: "schedule")
         options.metrics = resolvedMetrics

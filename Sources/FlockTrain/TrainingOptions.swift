@@ -27,6 +27,8 @@ public struct TrainingOptions: Sendable {
     public var schedule = LearningRateSchedule()
     /// Global batches per optimizer step (gradient accumulation).
     public var accumulate = 1
+    /// ZeRO stage: 1 shards the optimizer's state across the data group (`OptimizerStateShard`).
+    public var zeroStage = 0
     /// Metrics besides the loss; empty: accuracy for classification, MSE for regression.
     public var metrics: [MetricName] = []
     /// L1/L2 penalties on weights (not biases).

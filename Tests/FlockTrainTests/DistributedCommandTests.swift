@@ -57,6 +57,24 @@ import Testing
         #expect(try weights(local) == weights(mpi))
     }
 
+    /// ZeRO stage 1 under MPI: the same weights as plain data parallelism as threads, and a
+    /// checkpoint with one optimizer file per rank.
+    @Test func zeroOneUnderMPIEqualsPlainDataParallelism() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder)
+        let plain = folder.url.appendingPathComponent("plain"), sharded = folder.url.appendingPathComponent("zero")
+        let threads = try ChildProcess.flock(["train", config.path, "--ranks", "2", "--run-dir", plain.path])
+        #expect(threads.status == 0, "\(threads.standardError)")
+        let processes = try mpirun(["-np", "2", ChildProcess.flockExecutable.path, "train", config.path, "--set", "parallel.zero=1",
+                                    "--run-dir", sharded.path])
+        #expect(processes.status == 0, "\(processes.standardError)")
+        #expect(try weights(plain) == weights(sharded))
+        let last = sharded.appendingPathComponent("checkpoints/last").resolvingSymlinksInPath()
+        let files = try FileManager.default.contentsOfDirectory(atPath: last.path)
+        #expect(files.contains("optimizer.zero-1.whole.safetensors") && !files.contains("optimizer.safetensors"), "\(files)")
+    }
+
     @Test func aRankWithAnotherModelFailsAtStartUpUnderMPI() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

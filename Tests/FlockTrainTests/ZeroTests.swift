@@ -1,0 +1,102 @@
+import FlockComm
+import FlockNN
+import FlockParallel
+import FlockTensor
+import FlockTestSupport
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// `parallel.zero: 1`: each data rank keeps the optimizer's state of its rows only, and the
+/// weights after every step are bit for bit those of plain data parallelism — at 2, 3 and 4
+/// ranks, with widths no rank count divides, AdamW and clipping by global norm, and with
+/// pipeline and tensor parallelism; its checkpoints hold every rank's rows and load into
+/// any other stage and rank count.
+@Suite struct ZeroTests {
+    static func config(zero: Int, pipeline: Int = 1, tensor: Int = 1, epochs: Int = 2) throws -> TrainingConfig {
+        try ConfigLoader.decode(yaml: """
+            seed: 3
+            epochs: \(epochs)
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, validation_split: 0.8, batch_size: 48}
+            model:
+              - {type: dense, units: 7, activation: relu}
+              - {type: dense, units: 5, activation: tanh}
+              - {type: dense, units: 10}
+            optimizer: {name: adamw, lr: 0.01, weight_decay: 0.01}
+            gradient_clipping: {max_norm: 0.5}
+            parallel: {zero: \(zero), pipeline: \(pipeline), tensor: \(tensor)}
+            """, baseDirectory: "/")
+    }
+
+    struct RankState: Sendable {
+        let state: [Float]
+        let optimizer: [String: [Float]]
+        let wholeCount: Int
+    }
+
+    /// Each rank's parameters and buffers and optimizer buffers after training `config`
+    /// (checkpointing into `folder`, or resuming from its last checkpoint).
+    static func train(_ config: TrainingConfig, ranks: Int, folder: URL? = nil, resumeOnly: Bool = false) throws -> [RankState] {
+        try LocalCommunicator.run(ranks: ranks, deadline: 120) { communicator in
+            let trainer = try Trainer(config: config, communicator: communicator)
+            trainer.checkpointFolder = communicator.rank == 0 ? folder : nil
+            trainer.sharedCheckpointFolder = folder
+            if resumeOnly, let folder {
+                try trainer.resume(from: Checkpoint.load(folder.appendingPathComponent("last")))
+            } else {
+                _ = try trainer.fit()
+            }
+            return RankState(state: trainer.parameters.snapshotState(), optimizer: trainer.optimizer.stateBuffers,
+                             wholeCount: trainer.parameters.count)
+        }
+    }
+
+    @Test(arguments: [2, 3, 4])
+    func zeroOneEqualsDataParallelism(ranks: Int) throws {
+        let plain = try Self.train(Self.config(zero: 0), ranks: ranks), sharded = try Self.train(Self.config(zero: 1), ranks: ranks)
+        for rank in 0..<ranks {
+            #expect(sharded[rank].state == plain[rank].state, "rank \(rank) of \(ranks)")
+            // Weights (7, 64), (5, 7), (10, 5) and their biases: at most ⌈rows / ranks⌉ rows of each.
+            let most = [(7, 65), (5, 8), (10, 6)].reduce(0) { $0 + ($1.0 + ranks - 1) / ranks * $1.1 }
+            let rows = sharded[rank].optimizer["first_moment"]?.count ?? 0
+            #expect(rows > 0 && rows <= most, "rank \(rank) keeps \(rows) of \(sharded[rank].wholeCount) moments")
+        }
+        #expect(sharded.map { $0.optimizer["first_moment"]!.count }.reduce(0, +) == sharded[0].wholeCount)
+    }
+
+    @Test(arguments: [(2, 1), (1, 2)])
+    func zeroOneEqualsDataParallelismWithModelParallelism(pipeline: Int, tensor: Int) throws {
+        let ranks = 2 * pipeline * tensor
+        let plain = try Self.train(Self.config(zero: 0, pipeline: pipeline, tensor: tensor), ranks: ranks)
+        let sharded = try Self.train(Self.config(zero: 1, pipeline: pipeline, tensor: tensor), ranks: ranks)
+        for rank in 0..<ranks { #expect(sharded[rank].state == plain[rank].state, "rank \(rank), P\(pipeline) T\(tensor)") }
+    }
+
+    /// The moments written by 2 ranks at zero 1 are those of plain data parallelism, and
+    /// load into 3 ranks at zero 1 (each its rows) and into one rank (all of them).
+    @Test func zeroCheckpointsLoadIntoOtherStagesAndRankCounts() throws {
+        let sharded = try TemporaryFolder(), plain = try TemporaryFolder()
+        defer { sharded.cleanUp(); plain.cleanUp() }
+        _ = try Self.train(Self.config(zero: 1, epochs: 1), ranks: 2, folder: sharded.url)
+        _ = try Self.train(Self.config(zero: 0, epochs: 1), ranks: 2, folder: plain.url)
+        let reference = try Checkpoint.load(plain.url.appendingPathComponent("last")).optimizer
+        let written = try Checkpoint.load(sharded.url.appendingPathComponent("last"))
+        #expect(written.optimizerTensors != nil && written.optimizer.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: sharded.url.appendingPathComponent("last").resolvingSymlinksInPath().path)
+        #expect(files.contains("optimizer.zero-0.whole.safetensors") && files.contains("optimizer.zero-1.whole.safetensors"), "\(files)")
+
+        let one = try Self.train(Self.config(zero: 0, epochs: 1), ranks: 1, folder: sharded.url, resumeOnly: true)
+        #expect(one[0].optimizer == reference)
+        let three = try Self.train(Self.config(zero: 1, epochs: 1), ranks: 3, folder: sharded.url, resumeOnly: true)
+        let moments = reference["second_moment"]!
+        let rows = try LocalCommunicator.run(ranks: 3, deadline: 30) { communicator in
+            let model = try Self.config(zero: 0).makeModel(inputShape: [64])
+            return OptimizerStateShard(parameters: model.parameters, group: communicator).rows(of: moments)
+        }
+        for rank in 0..<3 { #expect(three[rank].optimizer["second_moment"] == rows[rank], "rank \(rank) of 3") }
+    }
+
+    @Test func stagesTwoAndThreeAreNamedAsNotBuilt() {
+        #expect(throws: ConfigError.self) { try Self.config(zero: 2).validate() }
+    }
+}
