@@ -63,17 +63,22 @@ public struct Checkpoint {
     /// `afterEachStep` runs after each file is written and after the folder is committed
     /// (fault tests pause there to kill a writer mid-checkpoint).
     @discardableResult
+    /// Files other ranks already wrote into `prepared` (its temporary folder, see
+    /// `temporaryFolder`) are listed by their hashes in `written`.
     public static func write(name: String, in folder: URL, files: [String: CheckpointFile], configYAML: String,
-                             state: TrainingState, afterEachStep: () -> Void = {}) throws -> URL {
+                             state: TrainingState, prepared: URL? = nil, written: [String: String] = [:],
+                             afterEachStep: () -> Void = {}) throws -> URL {
         let manager = FileManager.default
         let final = folder.appendingPathComponent(name)
-        let temporary = folder.appendingPathComponent(".tmp-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
-        try? manager.removeItem(at: temporary)
-        try FileWriter.createDirectory(temporary)
+        let temporary = prepared ?? temporaryFolder(name: name, in: folder, writer: Int(ProcessInfo.processInfo.processIdentifier))
+        if prepared == nil {
+            try? manager.removeItem(at: temporary)
+            try FileWriter.createDirectory(temporary)
+        }
         var files = files
         files["config.yaml"] = .bytes(Data(configYAML.utf8))
         do {
-            var hashes: [String: String] = [:]
+            var hashes = written
             for name in files.keys.sorted() {
                 hashes[name] = try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
                 afterEachStep()
@@ -105,6 +110,11 @@ public struct Checkpoint {
         try rename(link, folder.appendingPathComponent("last"))
         try syncDirectory(folder)
         return final
+    }
+
+    /// Where checkpoint `name` is put together before it is committed by process `writer`.
+    public static func temporaryFolder(name: String, in folder: URL, writer: Int) -> URL {
+        folder.appendingPathComponent(".tmp-\(name)-\(writer)")
     }
 
     /// A checkpoint folder's `state.json` alone (no tensor file is read), checked against

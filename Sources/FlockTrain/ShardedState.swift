@@ -20,11 +20,18 @@ public enum ShardedState {
     /// A shard file: `values` laid out as `layout` (local shapes), each tensor with its placement.
     static func file(layout: [(name: String, shape: [Int])], values: [Float],
                      placements: [String: ShardPlacement]) throws -> SafeTensorsFile {
+        try file(layout: layout, placements: placements) { emit in try values.withUnsafeBufferPointer(emit) }
+    }
+
+    /// A shard file streamed from `values` (see `SafeTensorsFile.ValueSource`), each tensor
+    /// with its placement.
+    static func file(layout: [(name: String, shape: [Int])], placements: [String: ShardPlacement],
+                     values: @escaping SafeTensorsFile.ValueSource) throws -> SafeTensorsFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let placed = Dictionary(uniqueKeysWithValues: layout.map { ($0.name, placements[$0.name] ?? .whole($0.shape)) })
         let metadata = [placementsKey: String(decoding: try encoder.encode(placed), as: UTF8.self)]
-        return .values(values, layout: layout, metadata: metadata)
+        return SafeTensorsFile(layout: layout, metadata: metadata, values: values)
     }
 
     /// A shard file's bytes (see `file`).

@@ -44,7 +44,7 @@ extension Trainer {
             generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
             if let epochMetricSums { sums = try world.allgather(epochMetricSums) }
         }
-        let shardFiles = try gatherShardFiles()
+        let delivery = try deliverShardFiles(try ownShardFiles(), name: name)
         guard rank == 0, let folder = checkpointFolder else { return }
         // Decide what to keep first, so the state saved already lists this checkpoint.
         var checkpointing = options.checkpointing ?? ModelCheckpoint(saveBest: 0)
@@ -57,7 +57,7 @@ extension Trainer {
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord)
-        var files = (shardFiles ?? [:]).mapValues(CheckpointFile.bytes)
+        var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if parts.sharding.shardName == nil {
             // Streamed from the parameter buffer and the optimizer's moments: no copy.
@@ -66,7 +66,7 @@ extension Trainer {
             files["best_model.safetensors"] = progress.bestWeights.map { .tensors(.values($0, layout: parameters.stateLayout)) }
         }
         try Checkpoint.write(name: name, in: folder, files: files, configYAML: options.identity, state: state,
-                             afterEachStep: checkpointWriteHook ?? {})
+                             prepared: delivery.prepared, written: delivery.written, afterEachStep: checkpointWriteHook ?? {})
         for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         for observer in observers { observer.checkpointWritten(folder.appendingPathComponent(name), state: state) }
     }
@@ -184,63 +184,6 @@ extension Trainer {
         return try model.parameters.stateLayout.flatMap { entry in
             try global.extract(entry.name, placement: .whole(entry.shape), source: "the gathered shards")
         }
-    }
-
-    /// Under model parallelism, each shard's files, gathered on rank 0 (nil there when the
-    /// job is not sharded, and on every other rank). Collective.
-    /// Under ZeRO, the optimizer moments as every rank's file (of its rows). Collective.
-    func gatherShardFiles() throws -> [String: Data]? {
-        var zeroFiles: [String: Data]? = nil
-        if let zero = optimizerStateShard {
-            let file = "optimizer.zero-\(parts.dataRank).\(parts.sharding.shardName ?? "whole").safetensors"
-            zeroFiles = try gatherFromEveryRank([file: try encodedOptimizerRows(zero)])
-        }
-        guard let shard = parts.sharding.shardName else { return zeroFiles }
-        var files: [String: Data] = [:]
-        if parts.dataRank == 0 {
-            files["model.\(shard).safetensors"] = try encodedShard(parameters.snapshotState())
-            if optimizerStateShard == nil {
-                let moments = ShardedState.optimizerLayout(optimizerState, parameters: parameters, placements: shardPlacements)
-                files["optimizer.\(shard).safetensors"] = try ShardedState.encode(layout: moments.layout, values: moments.values,
-                                                                                 placements: moments.placements)
-            }
-            if let best = progress.bestWeights { files["best_model.\(shard).safetensors"] = try encodedShard(best) }
-        }
-        return try gatherOnRankZero(files).map { $0.merging(zeroFiles ?? [:]) { $1 } }
-    }
-
-    /// This rank's rows of every optimizer buffer as a shard file: `<buffer>/<parameter>`,
-    /// each placed in the global tensor (the model's placement narrowed to the rows).
-    func encodedOptimizerRows(_ zero: OptimizerStateShard) throws -> Data {
-        var layout: [(name: String, shape: [Int])] = [], values: [Float] = [], placements: [String: ShardPlacement] = [:]
-        let state = optimizerState
-        for key in state.keys.sorted() {
-            for (slot, rows) in zip(parameters.slots, zero.store.slots) where rows.count > 0 {
-                let name = "\(key)/\(slot.name)"
-                layout.append((name, rows.shape))
-                values += state[key]![rows.range]
-                placements[name] = Self.narrowed(placement(of: slot.name, localShape: slot.shape), to: zero.placement(of: slot))
-            }
-        }
-        return try ShardedState.encode(layout: layout, values: values, placements: placements)
-    }
-
-    /// `rows` (a slice of a local tensor) within the global tensor the local one is `placed` in.
-    static func narrowed(_ placed: ShardPlacement, to rows: ShardPlacement) -> ShardPlacement {
-        guard let axis = rows.axis else { return placed }
-        return .slice(of: placed.globalShape, axis: axis, start: (placed.axis == axis ? placed.start : 0) + rows.start, length: rows.length)
-    }
-
-    /// Every rank's `files` on rank 0 (nil on the other ranks). Collective.
-    func gatherFromEveryRank(_ files: [String: Data]) throws -> [String: Data]? {
-        guard let world = parts.world, world.size > 1 else { return files }
-        guard rank == 0 else {
-            try FileTransfer.send(files, to: 0, over: world)
-            return nil
-        }
-        var gathered = files
-        for source in 1..<world.size { gathered.merge(try FileTransfer.receive(from: source, over: world)) { $1 } }
-        return gathered
     }
 
     /// Where each of this rank's parameters and buffers sits in the whole model.

@@ -36,11 +36,14 @@ import Testing
 
     /// Each rank's parameters and buffers and optimizer buffers after training `config`
     /// (checkpointing into `folder`, or resuming from its last checkpoint).
-    static func train(_ config: TrainingConfig, ranks: Int, folder: URL? = nil, resumeOnly: Bool = false) throws -> [RankState] {
+    /// With `unshared`, the other ranks do not see rank 0's folder (as on hosts without a
+    /// shared file system): their files travel to rank 0.
+    static func train(_ config: TrainingConfig, ranks: Int, folder: URL? = nil, resumeOnly: Bool = false,
+                      unshared: Bool = false) throws -> [RankState] {
         try LocalCommunicator.run(ranks: ranks, deadline: 120) { communicator in
             let trainer = try Trainer(config: config, communicator: communicator)
             trainer.checkpointFolder = communicator.rank == 0 ? folder : nil
-            trainer.sharedCheckpointFolder = folder
+            trainer.sharedCheckpointFolder = unshared && communicator.rank > 0 ? folder?.appendingPathComponent("elsewhere") : folder
             if resumeOnly, let folder {
                 try trainer.resume(from: Checkpoint.load(folder.appendingPathComponent("last")))
             } else {
@@ -94,6 +97,20 @@ import Testing
             return OptimizerStateShard(parameters: model.parameters, group: communicator).rows(of: moments)
         }
         for rank in 0..<3 { #expect(three[rank].optimizer["second_moment"] == rows[rank], "rank \(rank) of 3") }
+    }
+
+    /// Ranks that cannot see the checkpoint folder send their rows to rank 0: the same
+    /// checkpoint, byte for byte.
+    @Test func withoutASharedFolderTheRowsTravelToRankZero() throws {
+        let shared = try TemporaryFolder(), unshared = try TemporaryFolder()
+        defer { shared.cleanUp(); unshared.cleanUp() }
+        _ = try Self.train(Self.config(zero: 1, epochs: 1), ranks: 3, folder: shared.url)
+        _ = try Self.train(Self.config(zero: 1, epochs: 1), ranks: 3, folder: unshared.url, unshared: true)
+        for file in ["optimizer.zero-1.whole.safetensors", "optimizer.zero-2.whole.safetensors", "model.safetensors"] {
+            let written = try Data(contentsOf: shared.url.appendingPathComponent("last/\(file)"))
+            #expect(try Data(contentsOf: unshared.url.appendingPathComponent("last/\(file)")) == written, "\(file)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: unshared.url.appendingPathComponent("elsewhere").path))
     }
 
     @Test func stagesTwoAndThreeAreNamedAsNotBuilt() {
