@@ -59,15 +59,15 @@ public struct ShardPlacement: Codable, Equatable, Sendable {
 
     /// The contiguous runs the local tensor makes in the global one: for a split on
     /// `axis`, one run of `length × inner` values per index of the outer axes.
-    func forEachRun(_ body: (_ globalStart: Int, _ localStart: Int, _ count: Int) -> Void) {
+    public func forEachRun(_ body: (_ globalStart: Int, _ localStart: Int, _ count: Int) throws -> Void) rethrows {
         guard let axis else {
-            body(0, 0, globalShape.reduce(1, *))
+            try body(0, 0, globalShape.reduce(1, *))
             return
         }
         let outer = globalShape[..<axis].reduce(1, *), inner = globalShape[(axis + 1)...].reduce(1, *)
         let run = length * inner
         for o in 0..<outer {
-            body((o * globalShape[axis] + start) * inner, o * run, run)
+            try body((o * globalShape[axis] + start) * inner, o * run, run)
         }
     }
 }

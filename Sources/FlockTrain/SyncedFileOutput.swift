@@ -9,10 +9,11 @@ final class SyncedFileOutput {
     private var hasher = SHA256()
     private(set) var byteCount = 0
 
-    /// Creates (or truncates) `path`.
-    init(path: String) throws {
+    /// Creates (or truncates) `path`; with `truncating: false`, opens it as it is (for
+    /// `write(_:at:)` into a file another process laid out).
+    init(path: String, truncating: Bool = true) throws {
         self.path = path
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        descriptor = open(path, O_WRONLY | O_CREAT | (truncating ? O_TRUNC : 0), 0o644)
         guard descriptor >= 0 else { throw FileWriter.Failure(path: path, operation: "create", code: errno) }
     }
 
@@ -31,6 +32,24 @@ final class SyncedFileOutput {
             offset += written
         }
         byteCount += bytes.count
+    }
+
+    /// Writes `bytes` at byte `offset` (not hashed: the file is not written in order).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileWriter.Failure(path: path, operation: "write", code: errno)
+            }
+            done += written
+        }
+    }
+
+    /// Sets the file's length to `length` bytes (what is added reads as zeros).
+    func extend(to length: Int) throws {
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw FileWriter.Failure(path: path, operation: "resize", code: errno) }
     }
 
     func append(_ data: Data) throws {

@@ -162,14 +162,6 @@ extension Trainer {
         parameters.restoreState(try localState(from: checkpoint.modelTensors, source: source))
     }
 
-    /// The whole model's file on rank 0 (nil on the other ranks): streamed from the
-    /// parameters when the model is whole, put together from every shard when it is
-    /// sharded. Collective.
-    public func wholeModelFile() throws -> SafeTensorsFile? {
-        guard parts.sharding.shardName != nil else { return rank == 0 ? .model(parameters) : nil }
-        return try wholeModelState().map { .values($0, layout: model.parameters.stateLayout) }
-    }
-
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
     /// rank 0, put together from every shard; nil on the other ranks. Collective.
     public func wholeModelState() throws -> [Float]? {

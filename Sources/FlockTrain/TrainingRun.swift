@@ -105,10 +105,10 @@ public struct TrainingRun {
         do {
             // Collective (a sharded model's pieces come together on rank 0), so before rank 0
             // alone may throw a write error.
-            let whole = try trainer.wholeModelFile()
+            try trainer.writeWholeModel(to: directory?.url.appendingPathComponent("model.safetensors"),
+                                        sharedURL: URL(fileURLWithPath: runID).appendingPathComponent("model.safetensors"))
             if let failure = trainer.observers.lazy.compactMap(\.deferredFailure).first { throw failure }
-            if let directory, let whole {
-                try SafeTensors.write(whole, to: directory.url.appendingPathComponent("model.safetensors"))
+            if let directory {
                 try AtomicFile.write(try trainer.data.preprocessing.encoded(),
                                      to: directory.url.appendingPathComponent(Preprocessing.fileName))
                 try directory.writeSummary(summary)

@@ -22,6 +22,24 @@ import Testing
 
     func weights(_ runDirectory: URL) throws -> [Float] { try DistributedCommandTests().weights(runDirectory) }
 
+    /// The shards write the final model into one file at their offsets (tensor slices
+    /// split on both axes, a row-parallel bias on one slice): it holds exactly the weights
+    /// of the last checkpoint, put together from the shards' files.
+    @Test func theShardsWriteTheWholeModelsFileThemselves() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 1).path
+        let run = folder.url.appendingPathComponent("run")
+        let trained = try ChildProcess.flock(["train", config, "--ranks", "4", "--set", "parallel.tensor=2", "--run-dir", run.path])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let written = try SafeTensors.read(run.appendingPathComponent("model.safetensors"))
+        let checkpoint = try Checkpoint.load(run.appendingPathComponent("checkpoints/last")).model
+        #expect(written.keys.sorted() == checkpoint.keys.sorted() && written.count == 6)
+        for (name, tensor) in checkpoint { #expect(written[name]?.scalars == tensor.scalars && written[name]?.shape == tensor.shape, "\(name)") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
     @Test func twoStagesUnderMPIEqualLocalRanksAndOneRank() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

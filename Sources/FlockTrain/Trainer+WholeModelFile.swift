@@ -1,0 +1,82 @@
+import FlockParallel
+import FlockTensor
+import Foundation
+
+/// The final `model.safetensors` of a sharded run, written by the shards themselves: rank
+/// 0 lays out the whole model's file (header, then room for every tensor), each shard
+/// owner writes its tensors' bytes at their offsets, and rank 0 renames the file into
+/// place once all have, so no rank holds the whole model.
+extension Trainer {
+    /// Writes the whole model's file at `url` (rank 0's path; the other ranks name the same
+    /// file through `sharedURL`). Collective. Where the ranks do not share the folder, the
+    /// shards travel to rank 0, which writes the file.
+    public func writeWholeModel(to url: URL?, sharedURL: URL?) throws {
+        guard parts.sharding.shardName != nil, let world = parts.world, world.size > 1 else {
+            if rank == 0, let url { try SafeTensors.write(.model(parameters), to: url) }
+            return
+        }
+        let layout = model.parameters.stateLayout
+        let file = SafeTensorsFile(layout: layout) { _ in }
+        let header = try file.header()
+        var announced: [Int64] = [0, 0]
+        if rank == 0, let url {
+            let writer = Int64(ProcessInfo.processInfo.processIdentifier)
+            let temporary = Self.temporaryModelURL(url, writer: writer)
+            let output = try SyncedFileOutput(path: temporary.path)
+            try output.append(header)
+            try output.extend(to: header.count + 4 * file.valueCount)
+            _ = try output.finish()
+            announced = [1, writer]
+        }
+        announced = try world.broadcast(announced, root: 0)
+        let temporary = announced[0] == 1 ? (rank == 0 ? url : sharedURL).map { Self.temporaryModelURL($0, writer: announced[1]) } : nil
+        let shared = try world.allreduce([Int32(temporary.map { FileManager.default.fileExists(atPath: $0.path) } == true ? 1 : 0)],
+                                         operation: .min)[0] == 1
+        guard shared, let temporary else {
+            if rank == 0, let temporary { try? FileManager.default.removeItem(at: temporary) }
+            if let whole = try wholeModelState(), rank == 0, let url { try SafeTensors.write(.values(whole, layout: layout), to: url) }
+            return
+        }
+        var failure: (any Error)?
+        do { try writeOwnTensors(into: temporary, dataStart: header.count, layout: layout) } catch { failure = error }
+        let everyone = try world.allreduce([Int32(failure == nil ? 1 : 0)], operation: .min)[0] == 1
+        if let failure { throw failure }
+        guard everyone else {
+            if rank == 0 { try? FileManager.default.removeItem(at: temporary) }
+            throw RunDirectoryError(path: url?.path ?? temporary.path, reason: "a rank could not write its part of the model")
+        }
+        if rank == 0, let url, Foundation.rename(temporary.path, url.path) != 0 {
+            throw RunDirectoryError(path: url.path, reason: "rename failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func temporaryModelURL(_ url: URL, writer: Int64) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(writer)")
+    }
+
+    /// This rank's tensors (if it is its shard's first data replica), each run of values at
+    /// its byte offset in the whole model's file; a tensor every slice holds whole is
+    /// written by the first tensor slice alone.
+    private func writeOwnTensors(into url: URL, dataStart: Int, layout: [(name: String, shape: [Int])]) throws {
+        guard parts.dataRank == 0 else { return }
+        let firstSlice = (parts.layout?.coordinates.tensor ?? 0) == 0
+        var offsets: [String: Int] = [:], next = 0
+        for (name, shape) in layout {
+            offsets[name] = next
+            next += shape.reduce(1, *)
+        }
+        let output = try SyncedFileOutput(path: url.path, truncating: false)
+        // Little-endian F32, as the format requires and as this machine stores them.
+        func write(_ name: String, _ shape: [Int], _ values: UnsafeMutableBufferPointer<Float>) throws {
+            let placement = placement(of: name, localShape: shape)
+            guard !placement.isWhole || firstSlice, let start = offsets[name] else { return }
+            try placement.forEachRun { globalStart, localStart, count in
+                let run = UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[localStart..<(localStart + count)]))
+                try output.write(run, at: dataStart + 4 * (start + globalStart))
+            }
+        }
+        for slot in parameters.slots { try parameters.withParameter(slot) { try write(slot.name, slot.shape, $0) } }
+        for slot in parameters.bufferSlots { try parameters.withBuffer(slot) { try write(slot.name, slot.shape, $0) } }
+        _ = try output.finish()
+    }
+}
