@@ -94,6 +94,10 @@ struct ConfigGenerator {
             generator.mapOf([("max_norm", { .number($0.positive()) }), ("max_value", { .number($0.positive()) })])
         }
         optionally("parallel", &fields) { $0.parallelSource() }
+        optionally("elastic", &fields) { generator in
+            generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),
+                             ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) })])
+        }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
             .map([("checkpoint", .text("/runs/base/checkpoints/best"))]

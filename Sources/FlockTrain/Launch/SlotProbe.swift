@@ -1,0 +1,52 @@
+import Foundation
+
+/// Which slots a supervised job may use: the hosts of a hostfile that answer (each
+/// probed with a one-rank `mpirun` on it), or, on this machine alone, a count.
+public enum SlotProbe {
+    /// One hostfile line: `node1 slots=4` (no `slots=`: one).
+    public struct Host: Equatable, Sendable {
+        public var name: String
+        public var slots: Int
+    }
+
+    /// The hosts of an Open MPI hostfile; `#` starts a comment.
+    public static func hosts(inHostfile path: String) throws -> [Host] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw LaunchError("--hostfile \(path): cannot read: \(error.localizedDescription)")
+        }
+        var hosts: [Host] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let words = line.split(whereSeparator: \.isWhitespace)
+            guard let name = words.first else { continue }
+            var slots = 1
+            for word in words.dropFirst() where word.hasPrefix("slots=") {
+                guard let count = Int(word.dropFirst(6)), count > 0 else {
+                    throw LaunchError("--hostfile \(path):\(index + 1): expected slots=<positive integer>, got '\(word)'")
+                }
+                slots = count
+            }
+            hosts.append(Host(name: String(name), slots: slots))
+        }
+        guard !hosts.isEmpty else { throw LaunchError("--hostfile \(path): names no host") }
+        return hosts
+    }
+
+    /// The hosts that start a process under `mpirun` within `timeout` seconds each.
+    static func answering(_ hosts: [Host], timeout: TimeInterval = 20) -> [Host] {
+        hosts.filter { host in
+            var command = MPIRunCommand(ranks: 1)
+            command.oversubscribe = false
+            var words = command.words(running: "true", [])
+            words.insert(contentsOf: ["--host", host.name], at: 1)
+            return TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"), words,
+                                  environment: ProcessInfo.processInfo.environment, timeout: timeout).succeeded
+        }
+    }
+
+    /// `hosts` as a hostfile's text.
+    static func hostfile(_ hosts: [Host]) -> String {
+        hosts.map { "\($0.name) slots=\($0.slots)\n" }.joined()
+    }
+}
