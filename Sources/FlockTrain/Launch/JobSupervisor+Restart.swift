@@ -16,7 +16,10 @@ extension JobSupervisor {
         }
         guard let next = ElasticWidth.choose(slots: slots, requested: job.ranks, minimum: job.minRanks,
                                              batchSize: job.batchSize, modelParallel: job.modelParallel) else {
-            throw giveUp("\(cause); \(max(slots, 0)) slot\(slots == 1 ? "" : "s") left, fewer than elastic.min_ranks \(job.minRanks) (or no width from it up splits the global batch of \(job.batchSize)); the last checkpoint is in \(job.runDirectory)/checkpoints/last")
+            let shortfall = slots < job.minRanks
+                ? "\(max(slots, 0)) slot\(slots == 1 ? "" : "s") left, fewer than elastic.min_ranks \(job.minRanks)"
+                : "no width from elastic.min_ranks \(job.minRanks) to the \(slots) slots left splits the global batch of \(job.batchSize) into whole model-parallel groups"
+            throw giveUp("\(cause); \(shortfall); the last checkpoint is in \(job.runDirectory)/checkpoints/last")
         }
         let lastStep = channel.progress()
         let fromStep = try checkpointStep()
