@@ -8,7 +8,8 @@ public struct JobRestart: Codable, Sendable, Equatable {
     public var ranksAfter: Int
     /// Optimizer steps trained past the checkpoint the job restarted from, done again.
     public var stepsLost: Int
-    /// From the failure being noticed to the relaunched job's first step.
+    /// From the failure (mpirun's exit, or a hung job's last step) to the relaunched job's
+    /// first step, host probing included.
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {

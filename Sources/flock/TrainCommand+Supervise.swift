@@ -20,6 +20,11 @@ extension TrainCommand {
         }
     }
 
+    /// The ranks' collective deadline: the config's, else FLOCK_COLLECTIVE_TIMEOUT's, else 300 s.
+    private func deadline(_ resolved: TrainingConfig) -> Double {
+        resolved.parallel.collectiveTimeout ?? CollectiveDeadline.fromEnvironment(ProcessInfo.processInfo.environment)
+    }
+
     /// Starts and heals the job; exits with the supervisor's status when it cannot.
     func supervise(_ resolved: TrainingConfig, ranks: Int) throws {
         let here = FileManager.default.currentDirectoryPath
@@ -38,7 +43,8 @@ extension TrainCommand {
         let job = SupervisedJob(train: train, ranks: ranks,
                                 maxRestarts: maxRestarts ?? elastic.maxRestarts ?? ElasticConfig.defaultMaxRestarts,
                                 minRanks: elastic.minRanks ?? 1, hostfile: hostfile.map(absolute),
-                                batchSize: resolved.data.batchSize, modelParallel: resolved.parallel.pipeline * resolved.parallel.tensor)
+                                batchSize: resolved.data.batchSize, modelParallel: resolved.parallel.pipeline * resolved.parallel.tensor,
+                                stallSeconds: elastic.stallSeconds ?? deadline(resolved) + 60)
         let supervisor = JobSupervisor(job: job, storePath: train.storePath) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }

@@ -96,7 +96,8 @@ struct ConfigGenerator {
         optionally("parallel", &fields) { $0.parallelSource() }
         optionally("elastic", &fields) { generator in
             generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),
-                             ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) })])
+                             ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) }),
+                             ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) })])
         }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in

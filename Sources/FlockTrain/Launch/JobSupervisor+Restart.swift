@@ -25,7 +25,8 @@ extension JobSupervisor {
         let fromStep = try checkpointStep()
         let lost = max(0, (lastStep ?? fromStep) - fromStep)
         log("supervisor: \(cause) at step \(lastStep.map(String.init) ?? "?"); restart \(launches) of \(job.maxRestarts) on \(next) rank\(next == 1 ? "" : "s") from step \(fromStep)")
-        return PendingRestart(cause: cause, ranksBefore: width, ranksAfter: next, stepsLost: lost, fromStep: fromStep, failedAt: Date())
+        return PendingRestart(cause: cause, ranksBefore: width, ranksAfter: next, stepsLost: lost, fromStep: fromStep,
+                              failedAt: outcome.failedAt)
     }
 
     /// The optimizer step of `checkpoints/last`; with none yet, the run starts over (its
@@ -45,6 +46,7 @@ extension JobSupervisor {
 
     /// Why the launch ended, as mpirun or the ranks' records say.
     static func cause(_ outcome: SupervisedAttempt.Outcome, _ failures: [RankFailure]) -> String {
+        if let reason = outcome.endedBecause { return reason }
         let text = outcome.errorTail
         let pattern = #/process rank (\d+) with PID \d+ on node (\S+) exited on signal (\d+) \(([^)]*)\)/#
         if let match = text.firstMatch(of: pattern) {

@@ -53,6 +53,7 @@ public final class JobSupervisor {
                 try writeRestartsToSummary()
                 return restarts
             }
+            // Probing is part of the restart's time: `seconds` runs from the failure.
             if let all = hostfileHosts { hosts = SlotProbe.answering(all) }
             let next = try restart(after: outcome, width: width, slots: hosts.map { $0.reduce(0) { $0 + $1.slots } } ?? width - 1)
             (width, resume, pending) = (next.ranksAfter, true, next)
@@ -77,10 +78,14 @@ public final class JobSupervisor {
         let attempt = SupervisedAttempt(command: job.command(width: width, resume: resume, hostfile: hostfile, exported: exported),
                                         environment: environment)
         try attempt.start()
+        var watch = StallWatch(limit: job.stallSeconds)
         let outcome = attempt.wait(stop: stop) {
-            guard let waiting = pending, let step = channel.progress(), step > waiting.fromStep else { return }
-            record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt))
-            pending = nil
+            let step = channel.progress()
+            if let waiting = pending, let step, step > waiting.fromStep {
+                record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt))
+                pending = nil
+            }
+            return watch.stalled(at: step)
         }
         // A relaunch that ended before its first step still counts, timed to its end.
         if let waiting = pending { record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt)) }

@@ -34,7 +34,7 @@ public enum SlotProbe {
     }
 
     /// The hosts that start a process under `mpirun` within `timeout` seconds each.
-    static func answering(_ hosts: [Host], timeout: TimeInterval = 20) -> [Host] {
+    static func answering(_ hosts: [Host], timeout: TimeInterval = 10) -> [Host] {
         hosts.filter { host in
             var command = MPIRunCommand(ranks: 1)
             command.oversubscribe = false

@@ -11,6 +11,16 @@ final class SupervisedAttempt {
         var errorTail: String
         /// The signal that stopped the job from outside (SIGTERM to the supervisor).
         var stoppedBy: Int32?
+        /// Why the supervisor ended a job that had not ended itself (it hung).
+        var endedBecause: String? = nil
+        /// When the job failed: mpirun's exit, or a hung job's last sign of life.
+        var failedAt = Date()
+    }
+
+    /// A job that stopped moving: why, and since when.
+    struct Hang {
+        var reason: String
+        var since: Date
     }
 
     private let process = Process()
@@ -33,18 +43,23 @@ final class SupervisedAttempt {
         }
     }
 
-    /// Polls until mpirun exits, calling `tick` every 50 ms; a stop request ends the job.
-    func wait(stop: StopRequest, tick: () -> Void) -> Outcome {
+    /// Polls until mpirun exits, calling `tick` every 50 ms; a stop request ends the job,
+    /// and so does a reason `tick` returns.
+    func wait(stop: StopRequest, tick: () -> Hang?) -> Outcome {
         while process.isRunning {
             if let signal = stop.signal {
                 end()
                 return Outcome(status: 128 + signal, errorTail: tail.text(), stoppedBy: signal)
             }
-            tick()
+            if let hang = tick() {
+                end()
+                return Outcome(status: 128 + SIGTERM, errorTail: tail.text(), stoppedBy: nil, endedBecause: hang.reason,
+                               failedAt: hang.since)
+            }
             usleep(50_000)
         }
         process.waitUntilExit()
-        tick()
+        _ = tick()
         let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         return Outcome(status: status, errorTail: tail.text(), stoppedBy: nil)
     }

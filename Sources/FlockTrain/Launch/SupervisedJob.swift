@@ -18,13 +18,15 @@ public struct SupervisedJob: Sendable {
     /// a relaunch may take keep both whole.
     public var batchSize: Int
     public var modelParallel: Int
+    /// No step for this long ends a launch as hung.
+    public var stallSeconds: Double
 
     /// The run directory, absolute (the supervisor always names one, so each launch
     /// continues the same run).
     public var runDirectory: String { train.runDirectory ?? "" }
 
     public init(train: TrainProcess, ranks: Int, maxRestarts: Int, minRanks: Int, hostfile: String?,
-                batchSize: Int, modelParallel: Int) {
+                batchSize: Int, modelParallel: Int, stallSeconds: Double) {
         self.train = train
         self.ranks = ranks
         self.maxRestarts = maxRestarts
@@ -32,6 +34,7 @@ public struct SupervisedJob: Sendable {
         self.hostfile = hostfile
         self.batchSize = batchSize
         self.modelParallel = modelParallel
+        self.stallSeconds = stallSeconds
     }
 
     /// The supervisor's configuration, checked: an error names the flag or config field.
@@ -58,6 +61,11 @@ public struct SupervisedJob: Sendable {
         // On this machine alone, more ranks than cores need leave; a hostfile's slots say how many fit.
         mpirun.oversubscribe = hostfile == nil && width > ProcessInfo.processInfo.activeProcessorCount
         mpirun.exported = exported
-        return mpirun.words(running: rank.executable.path, rank.arguments)
+        let words = mpirun.words(running: rank.executable.path, rank.arguments)
+        // mpirun gets SIGTERM if the supervisor dies, even by SIGKILL, and ends its job.
+        return Self.setpriv.map { [$0, "--pdeathsig", "TERM"] + words } ?? words
     }
+
+    /// util-linux's `setpriv`, when installed.
+    static let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 }
