@@ -109,6 +109,34 @@ struct SlurmSweepTests {
         }
     }
 
+    /// `train.sbatch` with MAX_RESTARTS: a supervised job whose rank 1 dies at step 25 is
+    /// relaunched on the allocation's node (probed through a hostfile) and completes.
+    @Test func theTrainBatchScriptHealsAKilledRankWithMaxRestarts() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let script = ChildProcess.repositoryRoot.appendingPathComponent("cluster/slurm/train.sbatch").path
+        let run = folder.url.appendingPathComponent("run")
+        try withCluster(folder) { slurm in
+            let environment = slurm.environment.merging([
+                "FLOCK": ChildProcess.flockExecutable.path, "RUN_DIR": run.path, "MAX_RESTARTS": "1",
+                "FLOCK_FAULT_KILL": "1:25", "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            ]) { $1 }
+            let outcome = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+                ["sbatch", "--wait", "--nodes=1", "--ntasks-per-node=2", "--output=\(folder.url.path)/job.out", script,
+                 ChildProcess.repositoryRoot.appendingPathComponent("examples/digits-mlp.yaml").path, "--set", "epochs=2",
+                 "--set", "elastic.snapshot_every_steps=10"],
+                timeout: 180, environment: environment, stopSignal: SIGTERM)
+            let output = (try? String(contentsOf: folder.url.appendingPathComponent("job.out"), encoding: .utf8)) ?? ""
+            #expect(outcome.status == 0, "\(outcome.output) \(output)")
+            #expect(output.contains("supervisor: rank 1 on"), "\(output)")
+            struct Restart: Decodable { let ranks_before: Int; let ranks_after: Int }
+            struct Summary: Decodable { let world_size: Int; let restarts: [Restart]? }
+            let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json")))
+            #expect(summary.world_size == 2 && summary.restarts?.count == 1, "\(output)")
+            #expect(try slurm.jobs().map(\.state) == ["COMPLETED"])
+        }
+    }
+
     @Test func aPrunedTrialsJobIsCancelled() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

@@ -33,20 +33,40 @@ public enum SlotProbe {
         return hosts
     }
 
-    /// The hosts that start a process under `mpirun` within `timeout` seconds each.
+    /// The hosts that start a process under `mpirun` within `timeout` seconds, all probed at
+    /// once (a lost host costs the timeout once, not once per host).
     static func answering(_ hosts: [Host], timeout: TimeInterval = 10) -> [Host] {
-        hosts.filter { host in
-            var command = MPIRunCommand(ranks: 1)
-            command.oversubscribe = false
-            var words = command.words(running: "true", [])
-            words.insert(contentsOf: ["--host", host.name], at: 1)
-            return TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"), words,
-                                  environment: ProcessInfo.processInfo.environment, timeout: timeout).succeeded
+        let answers = Answers(count: hosts.count)
+        let done = DispatchGroup()
+        // A thread per host: each mostly waits on its mpirun, and a pool the size of the
+        // cores would probe a few at a time.
+        for (index, host) in hosts.enumerated() {
+            done.enter()
+            Thread.detachNewThread {
+                var command = MPIRunCommand(ranks: 1)
+                command.oversubscribe = false
+                var words = command.words(running: "true", [])
+                words.insert(contentsOf: ["--host", host.name], at: 1)
+                answers.set(index, TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"), words,
+                                                  environment: ProcessInfo.processInfo.environment, timeout: timeout).succeeded)
+                done.leave()
+            }
         }
+        done.wait()
+        return hosts.indices.filter(answers.get).map { hosts[$0] }
     }
 
     /// `hosts` as a hostfile's text.
     static func hostfile(_ hosts: [Host]) -> String {
         hosts.map { "\($0.name) slots=\($0.slots)\n" }.joined()
     }
+}
+
+/// Each probed host's answer, set from the probing threads.
+private final class Answers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Bool]
+    init(count: Int) { values = Array(repeating: false, count: count) }
+    func set(_ index: Int, _ value: Bool) { lock.lock(); values[index] = value; lock.unlock() }
+    func get(_ index: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return values[index] }
 }
