@@ -1,8 +1,9 @@
 import Foundation
 
 /// A test hook: `FLOCK_FAULT_KILL=R:S` makes rank R SIGKILL itself right after optimizer
-/// step S, in the first launch of a supervised job only (`FLOCK_RESTART` unset or 0), so a
-/// fault test kills a real rank process at a known step. Never set in production.
+/// step S in the first launch of a job; `R0:S0,R1:S1,…` names one kill per launch of a
+/// supervised job (entry k acts in launch k, `FLOCK_RESTART=k`), so a fault test kills real
+/// rank processes at known steps, again and again. Never set in production.
 final class RankFaultInjection: TrainingObserver {
     static let variable = "FLOCK_FAULT_KILL"
 
@@ -10,10 +11,14 @@ final class RankFaultInjection: TrainingObserver {
     private let step: Int
     private weak var trainer: Trainer?
 
-    /// nil unless the variable names this launch (a malformed value is ignored: it is a test hook).
+    /// nil unless the variable names a kill for this launch (a malformed value is ignored:
+    /// it is a test hook).
     init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        guard let text = environment[Self.variable], (environment[SupervisorChannel.attemptVariable] ?? "0") == "0" else { return nil }
-        let parts = text.split(separator: ":").compactMap { Int($0) }
+        guard let text = environment[Self.variable] else { return nil }
+        let attempt = environment[SupervisorChannel.attemptVariable].flatMap(Int.init) ?? 0
+        let kills = text.split(separator: ",")
+        guard attempt >= 0, attempt < kills.count else { return nil }
+        let parts = kills[attempt].split(separator: ":").compactMap { Int($0) }
         guard parts.count == 2 else { return nil }
         rank = parts[0]
         step = parts[1]

@@ -30,6 +30,34 @@ extension TestbedTests {
         #expect(try leftovers() == [])
     }
 
+    /// Ten ranks, drawn at random (seeded), each kill itself at a random step of its launch: the
+    /// job heals ten times on both hosts and ends with the validation accuracy of an
+    /// uninterrupted job (within 0.005; with no dropout and the same layout it is the same).
+    @Test func tenRandomKillsInOneJobEndAsAnUninterruptedJob() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 6)  // 30 steps an epoch
+        var random = SeededRandom(seed: 30)
+        let kills = (0..<10).map { k in "\(random.below(4)):\(15 + 14 * k + random.below(5))" }
+        let run = folder.url.appendingPathComponent("run"), reference = folder.url.appendingPathComponent("reference")
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher"],
+                                  ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
+                                   "--set", "elastic.snapshot_every_steps=10", "--max-restarts", "10"],
+                                  timeout: 300, environment: ["FLOCK_FAULT_KILL": kills.joined(separator: ",")])
+        #expect(!outcome.timedOut && outcome.status == 0, "\(kills) \(outcome.output)")
+        let restarts = try summaryRestarts(run)
+        #expect(restarts.count == 10 && restarts.allSatisfy { $0["ranks_after"] as? Int == 4 }, "\(kills) \(restarts)")
+        let uninterrupted = try ChildProcess.flock(["train", config.path, "--ranks", "4", "--run-dir", reference.path])
+        #expect(uninterrupted.status == 0, "\(uninterrupted.output)")
+        func accuracy(_ run: URL) throws -> Double? {
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as? [String: Any]
+            return (summary?["final"] as? [String: Any])?["val_accuracy"] as? Double
+        }
+        let healed = try accuracy(run), expected = try accuracy(reference)
+        #expect(healed != nil && expected != nil && abs(healed! - expected!) <= 0.005, "\(String(describing: healed)) vs \(String(describing: expected))")
+        #expect(try leftovers() == [])
+    }
+
     /// Host 1 is lost silently (its processes killed, its links down): mpirun waits on its
     /// daemon forever, so the supervisor's stall watch ends the launch; host 1 no longer
     /// answers, and the job goes on with host 0's 2 ranks and completes.
