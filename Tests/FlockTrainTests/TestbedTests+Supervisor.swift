@@ -64,9 +64,11 @@ extension TestbedTests {
     @Test func aLostHostLeavesTheJobToTheOtherHost() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let config = try writeConfig(folder, epochs: 30)
+        // 1,200 steps: far from done 4 s in on a quiet machine (~125 steps/s here); a host lost
+        // before the first step is healed the same way.
+        let config = try writeConfig(folder, epochs: 40)
         let run = folder.url.appendingPathComponent("run")
-        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "8"],
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "4"],
                                   ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
                                    "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=10"],
                                   timeout: 240)
