@@ -308,6 +308,8 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
             let colors = Set(all.map { $0.values[0] })
             return SubGroups(colors.map { c in (c, LocalGroup(size: all.filter { $0.values[0] == c }.count, faults: [])) })
         } as! SubGroups
+        // Each member links its new group under this one (once: adopting is idempotent).
+        group.adopt(groups.byColor[color]!)
         return LocalCommunicator(group: groups.byColor[color]!, rank: members.firstIndex(of: rank)!, deadline: deadline)
     }
 

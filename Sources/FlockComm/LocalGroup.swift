@@ -50,6 +50,9 @@ final class LocalGroup: @unchecked Sendable {
     private var rendezvous: [Int: Rendezvous] = [:]
     private var failure: String?
     private var mailboxes: [MailboxKey: [[UInt8]]] = [:]
+    /// Groups split from this one: a failure here reaches them, so a rank waiting in a
+    /// pipeline, tensor or data group learns of a dead rank as the world does.
+    private var subgroups: [LocalGroup] = []
 
     private struct MailboxKey: Hashable {
         let source: Int, destination: Int, tag: Int
@@ -60,12 +63,25 @@ final class LocalGroup: @unchecked Sendable {
         self.faults = faults
     }
 
-    /// Records that a rank failed, so every rank still waiting stops with `peerFailed`.
+    /// Records that a rank failed, so every rank still waiting stops with `peerFailed`,
+    /// here and in every group split from this one.
     func fail(_ reason: String) {
         condition.lock()
         if failure == nil { failure = reason }
         condition.broadcast()
+        let below = subgroups
         condition.unlock()
+        // Outside the lock: a subgroup takes its own, never this one's.
+        for group in below { group.fail(reason) }
+    }
+
+    /// Makes `group` (split from this one) fail with it; failed already if this one has.
+    func adopt(_ group: LocalGroup) {
+        condition.lock()
+        if !subgroups.contains(where: { $0 === group }) { subgroups.append(group) }
+        let reason = failure
+        condition.unlock()
+        if let reason { group.fail(reason) }
     }
 
     var failureReason: String? {

@@ -97,6 +97,21 @@ extension ExperimentStore {
                 t.add(column: "jobState", .text)
             }
         }
+        migrator.registerMigration("run restarts") { db in
+            // A supervised job relaunched after a lost rank: why, how wide before and
+            // after, what it cost.
+            try db.create(table: "restart") { t in
+                t.column("runID", .text).notNull().references("run", onDelete: .cascade)
+                t.column("number", .integer).notNull()
+                t.column("cause", .text).notNull()
+                t.column("ranksBefore", .integer).notNull()
+                t.column("ranksAfter", .integer).notNull()
+                t.column("stepsLost", .integer).notNull()
+                t.column("seconds", .double).notNull()
+                t.column("recordedAt", .datetime).notNull()
+                t.primaryKey(["runID", "number"])
+            }
+        }
         return migrator
     }
 }

@@ -51,6 +51,13 @@ extension TrainingConfig {
         options.clipValue = gradientClipping.maxValue.map(Float.init)
         options.clipNorm = gradientClipping.maxNorm.map(Float.init)
         options.checkpointing = callbacks.modelCheckpoint
+        if let every = elastic?.snapshotEverySteps {
+            // A restart resumes from the newest checkpoint, so the snapshot interval bounds
+            // the steps it loses.
+            var checkpointing = options.checkpointing ?? ModelCheckpoint()
+            checkpointing.everyNSteps = min(checkpointing.everyNSteps ?? every, every)
+            options.checkpointing = checkpointing
+        }
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == .balanced

@@ -32,9 +32,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var callbacks: CallbacksConfig
     /// Start from another run's weights (transfer learning); nil: initialize from the seed.
     public var initFrom: InitFromConfig?
+    /// Restarts of a supervised job (`--np N`); nil: the defaults.
+    public var elastic: ElasticConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks
+        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, elastic
         case gradientClipping = "gradient_clipping"
         case initFrom = "init_from"
     }
@@ -56,6 +58,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         parallel = try c.value(.parallel, or: ParallelConfig())
         callbacks = try c.value(.callbacks, or: CallbacksConfig())
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
+        elastic = try c.decodeIfPresent(ElasticConfig.self, forKey: .elastic)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }
@@ -90,6 +93,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try gradientClipping.validate(path: "gradient_clipping")
         try parallel.validate(path: "parallel")
         try callbacks.validate(path: "callbacks", config: self)
+        try elastic?.validate(path: "elastic")
     }
 
     /// The metrics to compute, defaults filled in.

@@ -89,6 +89,10 @@ public struct TrainingRun {
             storeRecorder = nil
         }
         trainer.observers.append(TrainingLog(rank: rank))
+        if rank == 0, let channel = SupervisorChannel.fromEnvironment(), let progress = SupervisedProgress(channel: channel) {
+            trainer.observers.append(progress)
+        }
+        if let fault = RankFaultInjection() { trainer.observers.append(fault) }
     }
 
     /// Trains (the observers append each epoch to `metrics.jsonl` and the store), then

@@ -25,9 +25,11 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var samplesPerSecond: Double
     /// The BLAS kernel the run used and how it was chosen.
     public var blas: BLASChoice? = nil
+    /// The restarts of a supervised job (`--np N`); absent for a job that ran unsupervised.
+    public var restarts: [JobRestart]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case best, final, blas
+        case best, final, blas, restarts
         case epochsRun = "epochs_run"
         case stoppedEarly = "stopped_early"
         case worldSize = "world_size"

@@ -32,6 +32,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong(TrainProcess.Option.exitWithPID), help: .hidden)
     var exitWithPID: Int32?
 
+    @Option(name: .customLong(TrainProcess.Option.np), help: "Supervise an mpirun job of N ranks: relaunch it on the slots still alive when a rank or host dies, from the newest checkpoint.")
+    var np: Int?
+
+    @Option(name: .customLong(TrainProcess.Option.maxRestarts), help: "With --np: relaunches before giving up (default elastic.max_restarts, else \(ElasticConfig.defaultMaxRestarts)).")
+    var maxRestarts: Int?
+
+    @Option(name: .customLong(TrainProcess.Option.hostfile), help: "With --np: the Open MPI hostfile of the hosts to run on, probed again before each relaunch.")
+    var hostfile: String?
+
     @Option(help: "k-fold cross-validation: train K times, fold i held out in <run-dir>/fold-i; report each metric's mean and spread.")
     var kfold: Int?
 
@@ -39,16 +48,27 @@ struct TrainCommand: ParsableCommand {
         if let kfold, kfold < 2 { throw ValidationError("--kfold: expected at least 2 folds, got \(kfold)") }
         if kfold != nil && resume { throw ValidationError("--kfold cannot be combined with --resume: resume each fold's run (<run-dir>/fold-i) instead") }
         do { _ = try RankLaunch.choose(ranks: ranks) } catch { throw ValidationError("\(error)") }
+        try validateSupervision()
     }
 
     func run() throws {
         if let exitWithPID { ParentWatch.exit(whenGone: exitWithPID) }
         let resolved: TrainingConfig
         do { resolved = try ConfigLoader.load(path: config, overrides: overrides) } catch {
-            throw CommandFailure("\(config): \(error)")
+            let failure = CommandFailure("\(config): \(error)")
+            SupervisorChannel.fromEnvironment()?.recordFailure(rank: RankLaunch.mpirunWorldRank() ?? 0, failure)
+            throw failure
         }
+        if let np { return try supervise(resolved, ranks: np) }
         let launch = try RankLaunch.choose(ranks: ranks)
         var launcher = JobLauncher(launch: launch)
+        if let channel = SupervisorChannel.fromEnvironment() {
+            // The supervisor learns whether this was a lost rank or an error that would recur.
+            launcher.onRankFailure = { rank, error in
+                FileHandle.standardError.write(Data("error: rank \(rank): \(error)\n".utf8))
+                channel.recordFailure(rank: rank, error)
+            }
+        }
         if case .localRanks = launch, let timeout = resolved.parallel.collectiveTimeout { launcher.deadline = timeout }
         let command = self
         do {

@@ -84,27 +84,48 @@ struct SlurmSweepTests {
         }
     }
 
+    /// `cluster/slurm/train.sbatch` on the one local node (the script asks for 2 nodes) with 2
+    /// tasks, training digits with `settings`; returns the job's output and `summary.json`.
+    func trainBatchJob(_ slurm: LocalSlurm, _ folder: TemporaryFolder, settings: [String], environment extra: [String: String] = [:],
+                       timeout: TimeInterval = 120) throws -> (output: String, summary: [String: Any]) {
+        let script = ChildProcess.repositoryRoot.appendingPathComponent("cluster/slurm/train.sbatch").path
+        let run = folder.url.appendingPathComponent("run")
+        let environment = slurm.environment.merging([
+            "FLOCK": ChildProcess.flockExecutable.path, "RUN_DIR": run.path,
+            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        ]) { $1 }.merging(extra) { $1 }
+        let outcome = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
+            ["sbatch", "--wait", "--nodes=1", "--ntasks-per-node=2", "--output=\(folder.url.path)/job.out", script,
+             ChildProcess.repositoryRoot.appendingPathComponent("examples/digits-mlp.yaml").path] + settings.flatMap { ["--set", $0] },
+            timeout: timeout, environment: environment, stopSignal: SIGTERM)
+        let output = (try? String(contentsOf: folder.url.appendingPathComponent("job.out"), encoding: .utf8)) ?? ""
+        #expect(outcome.status == 0, "\(outcome.output) \(output)")
+        let summary = (try? Data(contentsOf: run.appendingPathComponent("summary.json")))
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+        return (output, summary)
+    }
+
     /// `cluster/slurm/train.sbatch` (data-parallel `flock train`, mpirun inside the allocation) on the local node.
     @Test func theTrainBatchScriptTrainsOnTwoRanks() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let script = ChildProcess.repositoryRoot.appendingPathComponent("cluster/slurm/train.sbatch").path
-        let run = folder.url.appendingPathComponent("run")
         try withCluster(folder) { slurm in
-            let environment = slurm.environment.merging([
-                "FLOCK": ChildProcess.flockExecutable.path, "RUN_DIR": run.path,
-                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-            ]) { $1 }
-            // The script asks for 2 nodes; this cluster has one.
-            let outcome = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
-                ["sbatch", "--wait", "--nodes=1", "--ntasks-per-node=2", "--output=\(folder.url.path)/job.out", script,
-                 ChildProcess.repositoryRoot.appendingPathComponent("examples/digits-mlp.yaml").path, "--set", "epochs=1"],
-                timeout: 120, environment: environment, stopSignal: SIGTERM)
-            let output = (try? String(contentsOf: folder.url.appendingPathComponent("job.out"), encoding: .utf8)) ?? ""
-            #expect(outcome.status == 0, "\(outcome.output) \(output)")
-            struct Summary: Decodable { let world_size: Int; let epochs_run: Int }
-            let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json")))
-            #expect(summary.world_size == 2 && summary.epochs_run == 1, "\(output)")
+            let job = try trainBatchJob(slurm, folder, settings: ["epochs=1"])
+            #expect(job.summary["world_size"] as? Int == 2 && job.summary["epochs_run"] as? Int == 1, "\(job.output)")
+            #expect(try slurm.jobs().map(\.state) == ["COMPLETED"])
+        }
+    }
+
+    /// `train.sbatch` with MAX_RESTARTS: a supervised job whose rank 1 dies at step 25 is
+    /// relaunched on the allocation's node (probed through a hostfile) and completes.
+    @Test func theTrainBatchScriptHealsAKilledRankWithMaxRestarts() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        try withCluster(folder) { slurm in
+            let job = try trainBatchJob(slurm, folder, settings: ["epochs=2", "elastic.snapshot_every_steps=10"],
+                                        environment: ["MAX_RESTARTS": "1", "FLOCK_FAULT_KILL": "1:25"], timeout: 180)
+            #expect(job.output.contains("supervisor: rank 1 on"), "\(job.output)")
+            #expect(job.summary["world_size"] as? Int == 2 && (job.summary["restarts"] as? [Any])?.count == 1, "\(job.output)")
             #expect(try slurm.jobs().map(\.state) == ["COMPLETED"])
         }
     }

@@ -94,6 +94,11 @@ struct ConfigGenerator {
             generator.mapOf([("max_norm", { .number($0.positive()) }), ("max_value", { .number($0.positive()) })])
         }
         optionally("parallel", &fields) { $0.parallelSource() }
+        optionally("elastic", &fields) { generator in
+            generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),
+                             ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) }),
+                             ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) })])
+        }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
             .map([("checkpoint", .text("/runs/base/checkpoints/best"))]
@@ -220,6 +225,8 @@ struct ConfigGenerator {
         optionally("accumulate", &fields) { .integer(1 + $0.random.below(8)) }
         optionally("overlap", &fields) { .bool($0.random.coin()) }
         optionally("collective_timeout", &fields) { .number(Double.random(in: 0.5...600, using: &$0.random)) }
+        optionally("recompute", &fields) { .text($0.random.pick(ParallelConfig.Recompute.allowedValues)) }
+        optionally("zero", &fields) { .integer($0.random.below(2)) }
         if pipeline == 1 && tensor == 1 {
             optionally("compression", &fields) { .text($0.random.pick(WireCompression.allCases.map(\.rawValue))) }
         }
@@ -277,6 +284,7 @@ struct ConfigGenerator {
         var fields: [(String, ConfigSource)] = [("type", .text(type))]
         optionally("trainable", &fields) { .bool($0.random.coin()) }
         optionally("lr_multiplier", &fields) { .number(Double.random(in: 0...10, using: &$0.random)) }
+        optionally("recompute", &fields) { .bool($0.random.coin()) }
         fields += layerFields(type, depth: depth)
         return .map(shuffled(fields))
     }

@@ -58,6 +58,7 @@ import Testing
             ("callbacks.model_checkpoint", ModelCheckpoint.CodingKeys.allCases.map(\.rawValue)),
             ("callbacks.terminate_on_nan", TerminateOnNaN.CodingKeys.allCases.map(\.rawValue)),
             ("init_from", InitFromConfig.CodingKeys.allCases.map(\.rawValue)),
+            ("elastic", ElasticConfig.CodingKeys.allCases.map(\.rawValue)),
         ]
         for (prefix, keys) in sections {
             for key in keys {

@@ -18,6 +18,10 @@ public struct MPIRunCommand: Sendable, Equatable {
     /// remote ranks through srun; ranks are not bound to cores and get the job's
     /// `OPENBLAS_NUM_THREADS`.
     public var insideSlurmAllocation = false
+    /// The hosts and their slots (`--hostfile`); nil: this machine or the Slurm allocation.
+    public var hostfile: String? = nil
+    /// Environment variables passed on to every rank (`-x NAME`), remote ones included.
+    public var exported: [String] = []
 
     public init(ranks: Int) { self.ranks = ranks }
 
@@ -26,7 +30,9 @@ public struct MPIRunCommand: Sendable, Equatable {
         var words = ["mpirun"]
         if oversubscribe { words.append("--oversubscribe") }
         if asRoot { words.append("--allow-run-as-root") }
+        if let hostfile { words += ["--hostfile", hostfile] }
         words += ["-np", "\(ranks)"]
+        for name in exported { words += ["-x", name] }
         if insideSlurmAllocation { words += ["--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS"] }
         return words + [executable] + arguments
     }

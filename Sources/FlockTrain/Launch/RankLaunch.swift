@@ -38,6 +38,11 @@ public enum RankLaunch: Equatable, Sendable {
         }
     }
 
+    /// This process's rank in its mpirun job (`OMPI_COMM_WORLD_RANK`), before MPI starts; nil outside one.
+    public static func mpirunWorldRank(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        environment["OMPI_COMM_WORLD_RANK"].flatMap(Int.init)
+    }
+
     /// Ranks sharing this node's cores (`OMPI_COMM_WORLD_LOCAL_SIZE` under mpirun).
     public func ranksOnNode(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
         switch self {

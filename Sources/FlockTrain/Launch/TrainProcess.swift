@@ -21,6 +21,9 @@ public struct TrainProcess: Sendable, Equatable {
         public static let resume = "resume"
         public static let ranks = "ranks"
         public static let exitWithPID = "exit-with-pid"
+        public static let np = "np"
+        public static let maxRestarts = "max-restarts"
+        public static let hostfile = "hostfile"
     }
 
     /// The `flock` executable.

@@ -1,0 +1,35 @@
+import FlockStore
+
+/// One restart of a supervised job, as `summary.json` lists it under `"restarts"`.
+public struct JobRestart: Codable, Sendable, Equatable {
+    /// Why the job ended (`rank 3 exited on signal 9 (Killed)`).
+    public var cause: String
+    public var ranksBefore: Int
+    public var ranksAfter: Int
+    /// Optimizer steps trained past the checkpoint the job restarted from, done again.
+    public var stepsLost: Int
+    /// From the failure (mpirun's exit, or a hung job's last step) to the relaunched job's
+    /// first step, host probing included.
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case cause, seconds
+        case ranksBefore = "ranks_before"
+        case ranksAfter = "ranks_after"
+        case stepsLost = "steps_lost"
+    }
+
+    public init(cause: String, ranksBefore: Int, ranksAfter: Int, stepsLost: Int, seconds: Double) {
+        self.cause = cause
+        self.ranksBefore = ranksBefore
+        self.ranksAfter = ranksAfter
+        self.stepsLost = stepsLost
+        self.seconds = seconds
+    }
+
+    /// The store's row for restart `number` of run `runID`.
+    public func record(runID: String, number: Int) -> RestartRecord {
+        RestartRecord(runID: runID, number: number, cause: cause, ranksBefore: ranksBefore, ranksAfter: ranksAfter,
+                      stepsLost: stepsLost, seconds: seconds)
+    }
+}

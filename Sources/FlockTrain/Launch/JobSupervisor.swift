@@ -1,0 +1,109 @@
+import FlockStore
+import Foundation
+
+/// Runs a `flock train` job under `mpirun` and heals it: when a rank or host dies (the
+/// whole `mpirun` job ends: Open MPI 4.1 has no ULFM), it relaunches on the slots still
+/// alive — the hostfile's hosts that answer, or on this machine the ranks less the one
+/// lost — down to `minRanks`, resuming from the newest complete checkpoint. An error of
+/// the job itself (a rank's failure record says so) is not retried. Each restart goes to
+/// the store at once and into `summary.json` when the job completes.
+///
+/// ```swift
+/// let supervisor = JobSupervisor(job: job, storePath: nil) { print($0) }
+/// let restarts = try supervisor.run()
+/// ```
+public final class JobSupervisor {
+    public let job: SupervisedJob
+    public private(set) var restarts: [JobRestart] = []
+    let channel: SupervisorChannel
+    let storePath: String
+    let log: (String) -> Void
+    private let stop = StopRequest()
+    private(set) var launches = 0
+
+    /// A restart whose relaunched job has not trained a step yet.
+    struct PendingRestart {
+        var cause: String, ranksBefore: Int, ranksAfter: Int, stepsLost: Int, fromStep: Int, failedAt: Date
+    }
+
+    public init(job: SupervisedJob, storePath: String?, log: @escaping (String) -> Void) {
+        self.job = job
+        self.log = log
+        let run = URL(fileURLWithPath: job.runDirectory)
+        channel = SupervisorChannel(folder: URL(fileURLWithPath: job.runDirectory + ".supervisor"))
+        self.storePath = storePath ?? run.deletingLastPathComponent().appendingPathComponent("flock.sqlite").path
+    }
+
+    var runID: String { URL(fileURLWithPath: job.runDirectory).standardizedFileURL.path }
+
+    /// Runs the job to its end; throws `SupervisorError` when it cannot be healed or is stopped.
+    public func run() throws -> [JobRestart] {
+        try job.validate()
+        defer { try? FileManager.default.removeItem(at: channel.folder) }
+        var width = job.ranks, resume = job.train.resume
+        let hostfileHosts = try job.hostfile.map { try SlotProbe.hosts(inHostfile: $0) }
+        var hosts = hostfileHosts
+        var pending: PendingRestart? = nil
+        while true {
+            let outcome = try launch(width: width, resume: resume, hosts: hosts, pending: &pending)
+            if let signal = outcome.stoppedBy {
+                throw SupervisorError(exitStatus: 128 + signal, description: "stopped by signal \(signal): the job's processes were ended; continue it with --resume")
+            }
+            if outcome.status == 0 {
+                try writeRestartsToSummary()
+                return restarts
+            }
+            // Probing is part of the restart's time: `seconds` runs from the failure.
+            if let all = hostfileHosts { hosts = SlotProbe.answering(all) }
+            let next = try restart(after: outcome, width: width, slots: hosts.map { $0.reduce(0) { $0 + $1.slots } } ?? width - 1)
+            (width, resume, pending) = (next.ranksAfter, true, next)
+        }
+    }
+
+    /// One launch, watched until it ends; a pending restart is recorded once the job trains.
+    private func launch(width: Int, resume: Bool, hosts: [SlotProbe.Host]?, pending: inout PendingRestart?) throws -> SupervisedAttempt.Outcome {
+        try channel.reset()
+        var hostfile: String? = nil
+        if let hosts {
+            let file = channel.folder.appendingPathComponent("hostfile")
+            try SlotProbe.hostfile(hosts).write(to: file, atomically: true, encoding: .utf8)
+            hostfile = file.path
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment[SupervisorChannel.variable] = channel.folder.path
+        environment[SupervisorChannel.attemptVariable] = "\(launches)"
+        if environment["OPENBLAS_NUM_THREADS"] == nil { environment["OPENBLAS_NUM_THREADS"] = "1" }
+        let exported = environment.keys.filter { $0.hasPrefix("FLOCK_") || $0 == "OPENBLAS_NUM_THREADS" }.sorted()
+        launches += 1
+        let attempt = SupervisedAttempt(command: job.command(width: width, resume: resume, hostfile: hostfile, exported: exported),
+                                        environment: environment)
+        try attempt.start()
+        var watch = StallWatch(limit: job.stallSeconds)
+        let outcome = attempt.wait(stop: stop) {
+            let step = channel.progress()
+            if let waiting = pending, let step, step > waiting.fromStep {
+                record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt))
+                pending = nil
+            }
+            return watch.stalled(at: step)
+        }
+        // A relaunch that ended before its first step still counts, timed to its end.
+        if let waiting = pending { record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt)) }
+        pending = nil
+        return outcome
+    }
+
+    private func record(_ restart: PendingRestart, seconds: Double) {
+        let entry = JobRestart(cause: restart.cause, ranksBefore: restart.ranksBefore, ranksAfter: restart.ranksAfter,
+                               stepsLost: restart.stepsLost, seconds: seconds)
+        restarts.append(entry)
+        log("supervisor: training again on \(restart.ranksAfter) ranks \(String(format: "%.1f", seconds)) s after the failure (\(restart.stepsLost) steps lost)")
+        do {
+            let store = try ExperimentStore(path: storePath)
+            let number = try store.restarts(runID: runID).count + 1
+            try store.recordRestart(entry.record(runID: runID, number: number))
+        } catch {
+            log("supervisor: warning: the restart is not in the store: \(error)")
+        }
+    }
+}
