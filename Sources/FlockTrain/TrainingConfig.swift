@@ -32,9 +32,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var callbacks: CallbacksConfig
     /// Start from another run's weights (transfer learning); nil: initialize from the seed.
     public var initFrom: InitFromConfig?
+    /// The inputs of the matrix products: `float32`, `bf16` or `auto`; nil: float32 (left
+    /// out of the resolved config, so a config without it keeps its identity).
+    public var precision: PrecisionChoice?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks
+        case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, precision
         case gradientClipping = "gradient_clipping"
         case initFrom = "init_from"
     }
@@ -56,6 +59,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         parallel = try c.value(.parallel, or: ParallelConfig())
         callbacks = try c.value(.callbacks, or: CallbacksConfig())
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
+        precision = try c.decodeIfPresent(PrecisionChoice.self, forKey: .precision)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }

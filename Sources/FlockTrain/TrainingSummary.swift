@@ -25,9 +25,11 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var samplesPerSecond: Double
     /// The BLAS kernel the run used and how it was chosen.
     public var blas: BLASChoice? = nil
+    /// The matrix products' precision the run used and why.
+    public var precision: PrecisionRecord? = nil
 
     enum CodingKeys: String, CodingKey {
-        case best, final, blas
+        case best, final, blas, precision
         case epochsRun = "epochs_run"
         case stoppedEarly = "stopped_early"
         case worldSize = "world_size"

@@ -93,6 +93,7 @@ struct ConfigGenerator {
         optionally("gradient_clipping", &fields) { generator in
             generator.mapOf([("max_norm", { .number($0.positive()) }), ("max_value", { .number($0.positive()) })])
         }
+        optionally("precision", &fields) { .text(["float32", "bf16", "auto"][$0.random.below(3)]) }
         optionally("parallel", &fields) { $0.parallelSource() }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
