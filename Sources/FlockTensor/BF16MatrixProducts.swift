@@ -56,11 +56,11 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        // A is rounded into dense (m, k) even when transposed: oneDNN's brgemm runs a
-        // transposed (`ba`) bf16 source at about 2/3 the speed of a plain one (99 against
-        // 140 GFLOP/s for 512×128×512, ONEDNN_VERBOSE), and the transpose costs little
-        // inside the conversion it needs anyway. B's layout is repacked by the kernel itself.
-        let shape = BF16MatmulPrimitive.Shape(transposeA: false, transposeB: transposeB, m: m, n: n, k: k,
+        // Operands stay in their stored order (a transposed one is a `ba` layout to oneDNN):
+        // transposing A while rounding it was measured no faster (CPU time of the MLP and
+        // Transformer benches within noise), since brgemm repacks its operands' blocks anyway,
+        // while a transposing reorder reads Float32 with strides (4x slower for 128×2048).
+        let shape = BF16MatmulPrimitive.Shape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                               ldc: ldc, alpha: alpha, beta: beta)
         guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else {
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -69,18 +69,18 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         }
         // Stored order: A is (m, k), or (k, m) when transposed; B is (k, n) or (n, k).
         omp_set_num_threads(Int32(threads))
-        let leftBits = round(a, rows: m, columns: k, strides: transposeA ? (1, lda) : (lda, 1), into: &left)
-        let rightBits = round(b, rows: transposeB ? n : k, columns: transposeB ? k : n, strides: (ldb, 1), into: &right)
+        let leftBits = round(a, rows: transposeA ? k : m, columns: transposeA ? m : k, stride: lda, into: &left)
+        let rightBits = round(b, rows: transposeB ? n : k, columns: transposeB ? k : n, stride: ldb, into: &right)
         primitive.execute(a: leftBits, b: rightBits, c: c, stream: stream)
     }
 
-    /// The `rows` × `columns` Float32 matrix at `strides` (between rows, between columns)
-    /// rounded to bf16 into `buffer`, dense row-major. oneDNN's reorder where it has one
-    /// (vectorized for this CPU; Swift code is compiled for baseline x86-64), Swift otherwise.
-    private func round(_ source: UnsafePointer<Float>, rows: Int, columns: Int, strides: (Int, Int),
+    /// `rows` rows of `columns` Float32 values `stride` apart, rounded to bf16 into
+    /// `buffer`, dense. oneDNN's reorder where it has one (vectorized for this CPU; Swift
+    /// code is compiled for baseline x86-64), `BF16.convert` otherwise.
+    private func round(_ source: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int,
                        into buffer: inout BF16Buffer) -> UnsafePointer<UInt16> {
         let target = buffer.reserve(rows * columns)
-        let shape = BF16RoundingPrimitive.Shape(rows: rows, columns: columns, rowStride: strides.0, columnStride: strides.1)
+        let shape = BF16RoundingPrimitive.Shape(rows: rows, columns: columns, stride: stride)
         let rounding: BF16RoundingPrimitive?
         if let cached = roundings[shape] { rounding = cached } else {
             rounding = BF16RoundingPrimitive(shape, engine: engine)
@@ -88,14 +88,8 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         }
         if let rounding {
             rounding.execute(source, into: target, stream: stream)
-        } else if strides.1 == 1 {
-            for row in 0..<rows { BF16.convert(source + row * strides.0, to: target + row * columns, count: columns) }
         } else {
-            for row in 0..<rows {
-                for column in 0..<columns {
-                    target[row * columns + column] = BF16.bits(of: source[row * strides.0 + column * strides.1])
-                }
-            }
+            for row in 0..<rows { BF16.convert(source + row * stride, to: target + row * columns, count: columns) }
         }
         return UnsafePointer(target)
     }

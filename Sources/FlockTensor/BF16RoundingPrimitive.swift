@@ -1,8 +1,7 @@
 import CDNNL
 
-/// One oneDNN reorder for one operand shape: a `rows` × `columns` Float32 matrix at any
-/// strides (a transposed operand has `columnStride` ≠ 1) rounded to bf16 (nearest, ties
-/// to even) into a dense row-major buffer — converted and, where asked, transposed in one pass.
+/// One oneDNN reorder for one operand shape: `rows` rows of `columns` Float32 values,
+/// rows `stride` apart, rounded to bf16 (nearest, ties to even) into a dense buffer.
 ///
 /// Why oneDNN and not a Swift loop: Flock is compiled for baseline x86-64, so a Swift
 /// loop runs on SSE2 at best, while oneDNN's JIT reorder converts with `vcvtneps2bf16` on
@@ -14,9 +13,7 @@ import CDNNL
 /// bf16 dot products (`vdpbf16ps`, subnormals as zero too) cannot tell apart.
 final class BF16RoundingPrimitive {
     struct Shape: Hashable {
-        var rows: Int, columns: Int
-        /// Of the Float32 source: elements between rows, between columns.
-        var rowStride: Int, columnStride: Int
+        var rows: Int, columns: Int, stride: Int
     }
 
     private let primitive: OneDNNPrimitive
@@ -24,7 +21,7 @@ final class BF16RoundingPrimitive {
     /// nil when oneDNN has no reorder for it (the caller then rounds in Swift).
     init?(_ shape: Shape, engine: dnnl_engine_t) {
         var source = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns,
-                                            strides: (shape.rowStride, shape.columnStride), type: dnnl_f32)
+                                            strides: (shape.stride, 1), type: dnnl_f32)
         var target = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns, strides: (shape.columns, 1), type: dnnl_bf16)
         var attributes: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")
