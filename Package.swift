@@ -25,9 +25,11 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // oneDNN for bf16 products; no pkg-config file, linked by its module map.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Implementation, lowest first
-        .target(name: "FlockTensor", dependencies: ["CBLAS"]),
+        .target(name: "FlockTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
         .target(name: "FlockComm", dependencies: ["CMPI"]),
         .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Flock needs on a Debian machine that already has the Swift toolchain:
-# OpenBLAS, OpenMPI and SQLite development packages. Safe to run again.
+# OpenBLAS, oneDNN, OpenMPI and SQLite development packages. Safe to run again.
 set -euo pipefail
 
 # FLOCK_TEST_PACKAGES: more packages the caller needs (run-tests.sh: the browser the report tests use).
-packages=(libopenblas-dev libopenmpi-dev openmpi-bin libsqlite3-dev pkg-config ${FLOCK_TEST_PACKAGES:-})
+packages=(libopenblas-dev libdnnl-dev libopenmpi-dev openmpi-bin libsqlite3-dev pkg-config ${FLOCK_TEST_PACKAGES:-})
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -65,7 +65,7 @@ public struct CNNBenchmark {
     }
 }
 
-/// A fixed list of sgemm calls on preallocated operands, run back to back.
+/// A fixed list of matrix products (sgemm, or bf16 ones) on preallocated operands, run back to back.
 final class GemmSequence {
     struct Product {
         let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
@@ -75,9 +75,11 @@ final class GemmSequence {
     private let left: [[Float]]
     private let right: [[Float]]
     private var results: [[Float]]
+    private let kernel: MatrixProducts
 
-    init(_ products: [Product]) {
+    init(_ products: [Product], kernel: MatrixProducts = .float32) {
         self.products = products
+        self.kernel = kernel
         left = products.map { [Float](repeating: 0.01, count: $0.m * $0.k) }
         right = products.map { [Float](repeating: 0.02, count: $0.k * $0.n) }
         results = products.map { [Float](repeating: 0, count: $0.m * $0.n) }
@@ -85,9 +87,9 @@ final class GemmSequence {
 
     func run() {
         for (i, p) in products.enumerated() {
-            BLAS.gemm(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
-                      a: left[i], lda: p.transposeA ? p.m : p.k, b: right[i], ldb: p.transposeB ? p.k : p.n,
-                      beta: 0, c: &results[i], ldc: p.n)
+            kernel.gemm(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
+                        a: left[i], lda: p.transposeA ? p.m : p.k, b: right[i], ldb: p.transposeB ? p.k : p.n,
+                        beta: 0, c: &results[i], ldc: p.n)
         }
     }
 }

@@ -26,13 +26,15 @@ public struct TrainBenchmark {
         public let overheadMilliseconds: Double
         /// The sgemm calls' speed in the ceiling run (median).
         public let ceilingGFLOPS: Double
-        /// The OpenBLAS core that ran (e.g. "Cooperlake").
+        /// The OpenBLAS core that ran (e.g. "Cooperlake"), or oneDNN's bf16 ISA.
         public let kernel: String
         public let threads: Int
+        /// The matrix products' inputs in both measurements.
+        public let precision: MatrixPrecision
 
         /// Times `pairs` interleaved (ceiling, step) pairs of `steps` steps each.
         static func measure(model: String, pairs: Int, steps: Int, batchSize: Int, flopsPerStep: Double, threads: Int,
-                            step: () -> Void, ceiling: () -> Void) -> Result {
+                            precision: MatrixPrecision = .float32, step: () -> Void, ceiling: () -> Void) -> Result {
             var stepTimes: [Double] = [], gemmTimes: [Double] = []
             let ratio = PairedRatio.measure(pairs: pairs, baseline: {
                 gemmTimes.append(Stopwatch.seconds { for _ in 0..<steps { ceiling() } } / Double(steps))
@@ -44,12 +46,14 @@ public struct TrainBenchmark {
             let stepTime = PairedRatio.quantile(stepTimes.sorted(), 0.5), gemmTime = PairedRatio.quantile(gemmTimes.sorted(), 0.5)
             return Result(model: model, samplesPerSecond: Double(batchSize) / stepTime, ceilingSamplesPerSecond: Double(batchSize) / gemmTime,
                           ratio: ratio, overheadMilliseconds: (stepTime - gemmTime) * 1000, ceilingGFLOPS: flopsPerStep / gemmTime / 1e9,
-                          kernel: BLASKernel.coreName, threads: threads)
+                          kernel: precision == .bf16 ? "oneDNN bf16 \(OneDNN.effectiveISA)" : BLASKernel.coreName,
+                          threads: threads, precision: precision)
         }
 
         public var json: [String: Any] {
             ["model": model, "samples_per_second": samplesPerSecond, "ceiling_samples_per_second": ceilingSamplesPerSecond,
-             "ceiling_gflops": ceilingGFLOPS, "kernel": kernel, "threads": threads, "overhead_ms_per_step": overheadMilliseconds]
+             "ceiling_gflops": ceilingGFLOPS, "kernel": kernel, "threads": threads, "overhead_ms_per_step": overheadMilliseconds,
+             "precision": precision.rawValue]
                 .merging(ratio.json("ratio")) { $1 }
         }
     }
@@ -61,6 +65,8 @@ public struct TrainBenchmark {
     public var trials = 5
     /// BLAS threads for both measurements.
     public var threads = 1
+    /// The step's and the ceiling's matrix products (`MixedPrecision.resolve` makes bf16 ones).
+    public var products = MatrixProducts.float32
 
     public init() {}
 
@@ -75,14 +81,15 @@ public struct TrainBenchmark {
     public func run() -> Result {
         BLAS.setThreadCount(threads)
         let mlp = SyntheticModel.mlp(layerSizes: layerSizes, batchSize: batchSize)
-        let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize)
+        mlp.parameters.matrixProducts = products
+        let gemms = GemmPlan(layerSizes: layerSizes, batchSize: batchSize, products: products)
         for _ in 0..<5 { mlp.step(); gemms.run() }
         return Result.measure(model: "mlp", pairs: trials, steps: steps, batchSize: batchSize, flopsPerStep: flopsPerStep,
-                              threads: threads, step: { mlp.step() }, ceiling: { gemms.run() })
+                              threads: threads, precision: products.precision, step: { mlp.step() }, ceiling: { gemms.run() })
     }
 }
 
-/// The sgemm calls of one MLP training step, on preallocated buffers.
+/// The matrix products of one MLP training step (sgemm, or bf16 ones), on preallocated buffers.
 private final class GemmPlan {
     private struct Layer { let inputs: Int; let outputs: Int }
     private let layers: [Layer]
@@ -91,9 +98,11 @@ private final class GemmPlan {
     private var weights: [[Float]]
     private var weightGradients: [[Float]]
     private var inputGradients: [[Float]]
+    private let products: MatrixProducts
 
-    init(layerSizes: [Int], batchSize: Int) {
+    init(layerSizes: [Int], batchSize: Int, products: MatrixProducts) {
         self.batchSize = batchSize
+        self.products = products
         layers = zip(layerSizes, layerSizes.dropFirst()).map { Layer(inputs: $0, outputs: $1) }
         activations = layerSizes.map { [Float](repeating: 0.5, count: batchSize * $0) }
         weights = layers.map { [Float](repeating: 0.01, count: $0.inputs * $0.outputs) }
@@ -104,18 +113,18 @@ private final class GemmPlan {
     func run() {
         let b = batchSize
         for (i, layer) in layers.enumerated() {
-            BLAS.gemm(transposeA: false, transposeB: true, m: b, n: layer.outputs, k: layer.inputs,
-                      a: activations[i], lda: layer.inputs, b: weights[i], ldb: layer.inputs,
-                      beta: 0, c: &activations[i + 1], ldc: layer.outputs)
+            products.gemm(transposeA: false, transposeB: true, m: b, n: layer.outputs, k: layer.inputs,
+                              a: activations[i], lda: layer.inputs, b: weights[i], ldb: layer.inputs,
+                              beta: 0, c: &activations[i + 1], ldc: layer.outputs)
         }
         for (i, layer) in layers.enumerated().reversed() {
-            BLAS.gemm(transposeA: true, transposeB: false, m: layer.outputs, n: layer.inputs, k: b,
-                      a: inputGradients[i + 1], lda: layer.outputs, b: activations[i], ldb: layer.inputs,
-                      beta: 1, c: &weightGradients[i], ldc: layer.inputs)
+            products.gemm(transposeA: true, transposeB: false, m: layer.outputs, n: layer.inputs, k: b,
+                              a: inputGradients[i + 1], lda: layer.outputs, b: activations[i], ldb: layer.inputs,
+                              beta: 1, c: &weightGradients[i], ldc: layer.inputs)
             if i > 0 {
-                BLAS.gemm(transposeA: false, transposeB: false, m: b, n: layer.inputs, k: layer.outputs,
-                          a: inputGradients[i + 1], lda: layer.outputs, b: weights[i], ldb: layer.inputs,
-                          beta: 0, c: &inputGradients[i], ldc: layer.inputs)
+                products.gemm(transposeA: false, transposeB: false, m: b, n: layer.inputs, k: layer.outputs,
+                                  a: inputGradients[i + 1], lda: layer.outputs, b: weights[i], ldb: layer.inputs,
+                                  beta: 0, c: &inputGradients[i], ldc: layer.inputs)
             }
         }
     }

@@ -20,6 +20,8 @@ public struct TransformerBenchmark {
     public var trials = 5
     /// BLAS threads for both measurements.
     public var threads = 1
+    /// The step's and the ceiling's matrix products (Dense and attention).
+    public var products = MatrixProducts.float32
     static let (sequence, width, heads, hidden, blocks, classes) = (64, 128, 4, 512, 2, 10)
 
     public init() {}
@@ -37,10 +39,11 @@ public struct TransformerBenchmark {
         BLAS.setThreadCount(threads)
         let model = SyntheticModel(layers: Self.layers, inputShape: [Self.sequence, Self.width], classes: Self.classes,
                                    batchSize: batchSize)
-        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
+        model.parameters.matrixProducts = products
+        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize), kernel: products)
         for _ in 0..<2 { model.step(); gemms.run() }
         return TrainBenchmark.Result.measure(model: "transformer", pairs: trials, steps: steps, batchSize: batchSize,
-                                             flopsPerStep: flopsPerStep, threads: threads,
+                                             flopsPerStep: flopsPerStep, threads: threads, precision: products.precision,
                                              step: { model.step() }, ceiling: { gemms.run() })
     }
 

@@ -48,6 +48,10 @@ public final class ParameterStore {
     /// or those outside the current step phase's group): their weight-gradient work is
     /// skipped and their gradients stay as they are.
     public var gradientSkippedSlots: Set<Int> = []
+    /// How the tapes recording on this store multiply matrices (Dense/`linear`,
+    /// attention): Float32 `sgemm` unless mixed precision chose bf16. The values and
+    /// gradients here stay Float32 either way.
+    public var matrixProducts: MatrixProducts = .float32
     /// Parameter and buffer names → their index in `slots` / `bufferSlots`.
     private var parameterIndex: [String: Int] = [:]
     private var bufferNames: Set<String> = []

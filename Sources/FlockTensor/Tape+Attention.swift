@@ -24,7 +24,7 @@ public struct AttentionMask: Sendable {
 
 extension Tape {
     /// Multi-head scaled dot-product attention (Vaswani et al. 2017), per head h:
-    /// `O_h = softmax(Q_h K_hᵀ / √d + mask) V_h`, fused: one sgemm per (sample, head) and
+    /// `O_h = softmax(Q_h K_hᵀ / √d + mask) V_h`, fused: one matrix product per (sample, head) and
     /// product, heads read in place as column blocks (no copies into per-head tensors).
     ///
     /// Shapes: query, key, value (B, T, H·d) with head h in columns h·d..<(h+1)·d;
@@ -42,7 +42,8 @@ extension Tape {
         if let padding = mask.keyPadding {
             precondition(padding.shape == [batch, steps], "key padding mask \(padding.shape) for inputs \(shape)")
         }
-        let geometry = AttentionGeometry(batch: batch, steps: steps, width: width, heads: heads)
+        let geometry = AttentionGeometry(batch: batch, steps: steps, width: width, heads: heads,
+                                         products: parameters.matrixProducts)
         let (q, k, v) = (query.value, key.value, value.value)
         var probabilities = Tensor(zeros: [batch, heads, steps, steps])
         let y = makeTensor(shape: shape, uninitializedFill: { out in
@@ -63,8 +64,12 @@ extension Tape {
 /// The sizes of one attention call and its per-(sample, head) kernels.
 struct AttentionGeometry {
     let batch: Int, steps: Int, width: Int, heads: Int
-    init(batch: Int, steps: Int, width: Int, heads: Int) {
+    /// The five products of each (sample, head): bf16 inputs under mixed precision; the
+    /// softmax and its gradient stay Float32.
+    let products: MatrixProducts
+    init(batch: Int, steps: Int, width: Int, heads: Int, products: MatrixProducts = .float32) {
         (self.batch, self.steps, self.width, self.heads) = (batch, steps, width, heads)
+        self.products = products
     }
     var headWidth: Int { width / heads }
     var scale: Float { 1 / Float(headWidth).squareRoot() }
@@ -85,18 +90,18 @@ struct AttentionGeometry {
                             for h in 0..<heads {
                                 let scores = p.baseAddress! + block(b, h), at = offset(b, h)
                                 // S(T, T) = Q_h · K_hᵀ / √d
-                                BLAS.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                                          a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
-                                          beta: 0, c: scores, ldc: t)
+                                products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
+                                              a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
+                                              beta: 0, c: scores, ldc: t)
                                 for i in 0..<t {
                                     Self.maskedSoftmax(scores + i * t, count: t) {
                                         mask.allows(sample: b, query: i, key: $0, steps: t, padding: padding)
                                     }
                                 }
                                 // O_h(T, d) = P · V_h
-                                BLAS.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                                          a: scores, lda: t, b: pv.baseAddress! + at, ldb: width,
-                                          beta: 0, c: output.baseAddress! + at, ldc: width)
+                                products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
+                                              a: scores, lda: t, b: pv.baseAddress! + at, ldb: width,
+                                              beta: 0, c: output.baseAddress! + at, ldc: width)
                             }
                         }
                     }
@@ -125,13 +130,13 @@ struct AttentionGeometry {
                 for h in 0..<heads {
                     let probs = pp.baseAddress! + block(b, h), at = offset(b, h), scores = dsp.baseAddress!
                     // dV_h(T, d) = Pᵀ · dO_h
-                    BLAS.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                              a: probs, lda: t, b: pg.baseAddress! + at, ldb: width,
-                              beta: 0, c: dvp.baseAddress! + at, ldc: width)
+                    products.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
+                                  a: probs, lda: t, b: pg.baseAddress! + at, ldb: width,
+                                  beta: 0, c: dvp.baseAddress! + at, ldc: width)
                     // dP(T, T) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
-                    BLAS.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
-                              a: pg.baseAddress! + at, lda: width, b: pv.baseAddress! + at, ldb: width,
-                              beta: 0, c: scores, ldc: t)
+                    products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
+                                  a: pg.baseAddress! + at, lda: width, b: pv.baseAddress! + at, ldb: width,
+                                  beta: 0, c: scores, ldc: t)
                     for i in 0..<t {
                         let row = scores + i * t, prow = probs + i * t
                         var dot: Float = 0
@@ -139,12 +144,12 @@ struct AttentionGeometry {
                         for j in 0..<t { row[j] = prow[j] * (row[j] - dot) }
                     }
                     // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
-                    BLAS.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                              a: scores, lda: t, b: pk.baseAddress! + at, ldb: width,
-                              beta: 0, c: dqp.baseAddress! + at, ldc: width)
-                    BLAS.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                              a: scores, lda: t, b: pq.baseAddress! + at, ldb: width,
-                              beta: 0, c: dkp.baseAddress! + at, ldc: width)
+                    products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: scale,
+                                  a: scores, lda: t, b: pk.baseAddress! + at, ldb: width,
+                                  beta: 0, c: dqp.baseAddress! + at, ldc: width)
+                    products.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t, alpha: scale,
+                                  a: scores, lda: t, b: pq.baseAddress! + at, ldb: width,
+                                  beta: 0, c: dkp.baseAddress! + at, ldc: width)
                 }
             }
         }}}}}}}}}

@@ -1,6 +1,6 @@
-/// The fused dense op: one sgemm plus a bias (and optionally ReLU) in one pass over the
-/// output, reading and writing the parameter store in place (no copy of the weight into
-/// the graph).
+/// The fused dense op: one matrix product (sgemm, or bf16 inputs under mixed precision)
+/// plus a bias (and optionally ReLU) in one pass over the output, reading and writing the
+/// parameter store in place (no copy of the weight into the graph).
 extension Tape {
     /// `y = x · Wᵀ + b`, or `relu(x · Wᵀ + b)` with `relu: true`.
     ///
@@ -18,6 +18,7 @@ extension Tape {
         var outputShape = input.shape
         outputShape[outputShape.count - 1] = outFeatures
         let store = parameters
+        let products = store.matrixProducts
 
         let y = makeTensor(shape: outputShape, uninitializedFill: { out in
             var beta: Float = 0
@@ -34,9 +35,9 @@ extension Tape {
             if inFeatures > 0 {
                 input.scalars.withUnsafeBufferPointer { px in
                     store.withParameter(weight) { w in
-                        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                                  a: px.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                  beta: beta, c: out.baseAddress!, ldc: outFeatures)
+                        products.gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                                      a: px.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                                      beta: beta, c: out.baseAddress!, ldc: outFeatures)
                     }
                 }
             }
@@ -53,9 +54,9 @@ extension Tape {
             let dx = tape.makeTensor(shape: input.shape, uninitializedFill: { out in
                 gz.scalars.withUnsafeBufferPointer { pg in
                     store.withParameter(weight) { w in
-                        BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
-                                  a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                  beta: 0, c: out.baseAddress!, ldc: inFeatures)
+                        products.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                      a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
+                                      beta: 0, c: out.baseAddress!, ldc: inFeatures)
                     }
                 }
             })
@@ -69,9 +70,9 @@ extension Tape {
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
                     tape.accumulateParameterGradient(weight) { dw in
-                        BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
-                                  a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
-                                  beta: 1, c: dw.baseAddress!, ldc: inFeatures)
+                        products.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                                      a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                      beta: 1, c: dw.baseAddress!, ldc: inFeatures)
                     }
                 }
                 // db(out) += Σ_rows g

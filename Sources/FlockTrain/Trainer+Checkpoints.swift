@@ -56,7 +56,8 @@ extension Trainer {
                                   samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
-                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord)
+                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord,
+                                  precision: precision.used)
         var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if parts.sharding.shardName == nil {
@@ -79,6 +80,7 @@ extension Trainer {
     @discardableResult
     public func resume(from checkpoint: Checkpoint) throws -> [String] {
         try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
+        try keepPrecision(checkpoint.state.precision ?? .float32, source: checkpoint.url.appendingPathComponent("state.json").path)
         let modelSource = checkpoint.url.appendingPathComponent("model.safetensors").path
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")

@@ -61,6 +61,7 @@ extension TrainingConfig {
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == .balanced
+        options.precision = precision ?? .float32
         options.augmentation = try data.augment?.augmentation(featureShape: data.resolvedShape ?? [], loss: loss, path: "data.augment")
         return options
     }

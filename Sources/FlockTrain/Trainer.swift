@@ -53,6 +53,9 @@ public final class Trainer {
     var progress: TrainingProgress
     /// Each phase of the step with its parameter groups, optimizer and gradient chain.
     var phaseUpdates: [PhaseUpdate] = []
+    /// The matrix products' precision and why (`options.precision` resolved at start-up;
+    /// a resume keeps the checkpoint's).
+    public internal(set) var precision: PrecisionRecord
 
     /// The parameters this rank trains: the model's, or its shard's under model parallelism.
     public var parameters: ParameterStore { parts.parameters(of: model) }
@@ -99,6 +102,7 @@ public final class Trainer {
         sampler = DistributedSampler(sampleCount: data.training.count, globalBatchSize: options.batchSize,
                                      rank: step.dataRank, worldSize: dataRanks)
         metricNames = options.resolvedMetrics(for: loss)
+        precision = PrecisionRecord(configured: options.precision)
         progress = TrainingProgress(dropoutGenerator: RandomGenerator(seed: options.seed,
                                                                      stream: SeedStream.dropout &+ UInt64(step.worldRank) << 32))
         try step.prepare(model: model, configHash: ModelConsistency.fnv1a(options.identity))
@@ -106,6 +110,7 @@ public final class Trainer {
         memoryEstimate = Self.memoryEstimate(model: model, parts: step, optimizer: optimizer, data: data, options: options)
         try Self.checkEveryRankFits(memoryEstimate, world: step.world)
         phaseUpdates = Self.phaseUpdates(of: step, model: model, optimizer: optimizer, options: options)
+        try usePrecision(options.precision)
     }
 
     /// Optimizer steps per epoch (one per `accumulate` global batches).
@@ -195,7 +200,8 @@ public final class Trainer {
         try restoreBestWeightsAtEnd()
         return TrainingSummary(epochsRun: epochsRun, best: progress.tracker.best, final: progress.lastMetrics,
                                stoppedEarly: stoppedEarly, worldSize: worldSize,
-                               samplesPerSecond: Double(progress.samplesSeen) / Swift.max(progress.trainingSeconds, 1e-9))
+                               samplesPerSecond: Double(progress.samplesSeen) / Swift.max(progress.trainingSeconds, 1e-9),
+                               precision: precision)
     }
 
     private func reportBatch(epoch: Int, startBatch: Int, started: UInt64, loss: Double) {

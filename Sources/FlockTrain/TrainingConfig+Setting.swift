@@ -216,6 +216,7 @@ extension TrainingConfig {
         let hasNaN: (TrainingConfig) -> Bool = { $0.callbacks.terminateOnNaN != nil }
         let fields: [(String, SettableField)] = [
             field([Keys.seed], \.seed),
+            field([Keys.precision], \.precision),
             field([Keys.epochs], \.epochs),
             field([Keys.data, Data.batchSize], \.data.batchSize),
             field([Keys.data, Data.evalBatchSize], \.data.evalBatchSize),

@@ -34,9 +34,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var initFrom: InitFromConfig?
     /// Restarts of a supervised job (`--np N`); nil: the defaults.
     public var elastic: ElasticConfig?
+    /// The inputs of the matrix products: `float32`, `bf16` or `auto`; nil: float32 (left
+    /// out of the resolved config, so a config without it keeps its identity).
+    public var precision: PrecisionChoice?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, elastic
+        case precision
         case gradientClipping = "gradient_clipping"
         case initFrom = "init_from"
     }
@@ -59,6 +63,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         callbacks = try c.value(.callbacks, or: CallbacksConfig())
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
         elastic = try c.decodeIfPresent(ElasticConfig.self, forKey: .elastic)
+        precision = try c.decodeIfPresent(PrecisionChoice.self, forKey: .precision)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }

@@ -51,6 +51,9 @@ public struct TrainingOptions: Sendable {
     public var augmentation: Augmentation?
     /// Draw each epoch's samples with replacement, each class equally often on average.
     public var balancedSampling = false
+    /// The inputs of the matrix products (Dense, attention); weights, gradients and
+    /// optimizer state stay Float32. Resolved at start-up (`MixedPrecision`).
+    public var precision = PrecisionChoice.float32
 
     public init() {}
 

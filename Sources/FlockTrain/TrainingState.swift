@@ -38,6 +38,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var epochMetricSums: [[Double]]? = nil
     /// How the writing job's ranks were laid out (absent: data parallel over `worldSize`).
     public var layout: LayoutRecord? = nil
+    /// The matrix products' precision the run trained in (absent: float32); resume keeps it.
+    public var precision: MatrixPrecision? = nil
 
     /// A job's layout as `state.json` records it.
     public struct LayoutRecord: Codable, Sendable, Equatable {
@@ -58,7 +60,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case configHash = "config_hash"
         case worldSize = "world_size"
         case epochMetricSums = "epoch_metric_sums"
-        case layout
+        case layout, precision
     }
 }
 

@@ -27,9 +27,11 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var blas: BLASChoice? = nil
     /// The restarts of a supervised job (`--np N`); absent for a job that ran unsupervised.
     public var restarts: [JobRestart]? = nil
+    /// The matrix products' precision the run used and why.
+    public var precision: PrecisionRecord? = nil
 
     enum CodingKeys: String, CodingKey {
-        case best, final, blas, restarts
+        case best, final, blas, restarts, precision
         case epochsRun = "epochs_run"
         case stoppedEarly = "stopped_early"
         case worldSize = "world_size"

@@ -21,6 +21,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "BLAS threads for the step and the ceiling (default 1).")
     var threads = 1
 
+    @Option(help: "Matrix products' inputs for the step and the ceiling: float32 or bf16 (oneDNN, Float32 accumulation; mlp and transformer).")
+    var precision = "float32"
+
     @Option(help: "Interleaved (ceiling, step) pairs; the ratio is their median, with its spread.")
     var `repeat` = 5
 
@@ -34,15 +37,22 @@ struct TrainBench: ParsableCommand {
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
         guard ["mlp", "cnn", "transformer"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
+        guard ["float32", "bf16"].contains(precision) else { throw ValidationError("--precision: unknown precision '\(precision)' (expected: float32, bf16)") }
+        if precision == "bf16" && model == "cnn" { throw ValidationError("--precision bf16: convolutions stay Float32; use --model mlp or transformer") }
     }
 
     func run() throws {
         let machine = BenchmarkMachine.now(threads: threads)
+        let products: MatrixProducts
+        do { products = try MixedPrecision.resolve(precision == "bf16" ? .bf16 : .float32, threads: threads).0 } catch {
+            throw CommandFailure("\(error)")
+        }
         let result: TrainBenchmark.Result
         if model == "transformer" {
             var benchmark = TransformerBenchmark()
             benchmark.threads = threads
             benchmark.trials = `repeat`
+            benchmark.products = products
             result = benchmark.run()
         } else if model == "cnn" {
             var benchmark = CNNBenchmark()
@@ -53,14 +63,16 @@ struct TrainBench: ParsableCommand {
             var benchmark = TrainBenchmark()
             benchmark.threads = threads
             benchmark.trials = `repeat`
+            benchmark.products = products
             result = benchmark.run()
         }
         let measuredOn = machine.finished()
         let description = model == "transformer" ? "transformer 2 pre-norm encoder blocks (d 128, 4 heads, MLP 512 ReLU) on 64x128, mean pool, 128-10"
             : model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
-        print("model \(description), batch \(model == "transformer" ? TransformerBenchmark().batchSize : 128), SGD momentum, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
+        print("model \(description), batch \(model == "transformer" ? TransformerBenchmark().batchSize : 128), SGD momentum, \(result.precision.rawValue) products, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
-        print(String(format: "ceiling:  %10.0f samples/s (cblas_sgemm at the step's shapes: %.1f GFLOP/s)",
+        let ceiling = result.precision == .bf16 ? "oneDNN bf16 matmul" : "cblas_sgemm"
+        print(String(format: "ceiling:  %10.0f samples/s (\(ceiling) at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
         print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))

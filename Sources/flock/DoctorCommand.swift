@@ -5,7 +5,7 @@ import Foundation
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check this machine: CPU, BLAS kernel and threads, MPI and mpirun, SQLite; each problem with its fix.")
+        abstract: "Check this machine: CPU, BLAS kernel and threads, oneDNN and bf16, MPI and mpirun, SQLite; each problem with its fix.")
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -26,6 +26,10 @@ struct DoctorCommand: ParsableCommand {
             print("         self-check \(verdict.core): \(verdict.passed ? "passed" : "rejected"), \(verdict.reason)")
         }
         print("threads: \(report.blas.choice.threads)")
+        let precision = report.precision
+        let check = precision.selfCheckError.map { ", bf16 self-check max relative error \(String(format: "%.1e", $0))" } ?? ""
+        print("onednn:  \(precision.library), \(precision.isa), native bf16 \(precision.nativeBF16 ? "yes" : "no")\(check)")
+        print("precision: auto picks \(precision.used.rawValue) (\(precision.detail))")
         print("mpi:     \(report.mpi.library.split(separator: "\n").first ?? "")")
         print("mpirun:  \(report.mpi.mpirunWorks ? "works" : "fails"): \(report.mpi.mpirunDetail)")
         print("sqlite:  \(report.sqlite)")

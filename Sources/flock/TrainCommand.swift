@@ -92,6 +92,7 @@ struct TrainCommand: ParsableCommand {
             print(resume ? "resuming \(directory.url.path) after epoch \(training.trainer.completedEpochs)"
                          : "run directory: \(directory.url.path)")
         }
+        if isLeader { print(training.trainer.precision) }
         if isLeader { for note in training.resumeNotes { print("note: \(note)") } }
         if isLeader, let report = training.trainer.initializationReport { print(report) }
         let plan = training.trainer.parts.sharding.summary

@@ -93,6 +93,7 @@ struct ConfigGenerator {
         optionally("gradient_clipping", &fields) { generator in
             generator.mapOf([("max_norm", { .number($0.positive()) }), ("max_value", { .number($0.positive()) })])
         }
+        optionally("precision", &fields) { .text(["float32", "bf16", "auto"][$0.random.below(3)]) }
         optionally("parallel", &fields) { $0.parallelSource() }
         optionally("elastic", &fields) { generator in
             generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),

@@ -1,6 +1,7 @@
 import Foundation
 import FlockTestSupport
 import Testing
+import FlockTensor
 @testable import FlockTrain
 
 /// The launching API: which launch, the trial command line, reading a run's results.
@@ -107,7 +108,7 @@ import Testing
         let outcome = try ChildProcess.flock(["doctor", "--json"], timeout: 180, environment: ["XDG_CACHE_HOME": folder.url.path])
         #expect(outcome.status == 0, "\(outcome.output)")
         let object = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as! [String: Any]
-        #expect(Set(object.keys) == ["cpu", "blas", "mpi", "sqlite", "problems"])
+        #expect(Set(object.keys) == ["cpu", "blas", "mpi", "sqlite", "precision", "problems"])
         let cpu = object["cpu"] as! [String: Any]
         #expect((cpu["model"] as? String)?.isEmpty == false)
         #expect((cpu["features"] as? [String])?.contains("sse2") == true)
@@ -126,6 +127,10 @@ import Testing
         #expect(mpi["mpirun_works"] as? Bool == true, "\(mpi)")
         #expect((object["sqlite"] as? String)?.split(separator: ".").count == 3)
         #expect(object["problems"] is [Any])
+        let precision = object["precision"] as! [String: Any]
+        #expect((precision["library"] as? String)?.hasPrefix("oneDNN ") == true && precision["isa"] is String)
+        #expect(precision["configured"] as? String == "auto")
+        #expect(precision["used"] as? String == (OneDNN.hasNativeBF16 ? "bf16" : "float32"), "\(precision)")
     }
 
     @Test func aCoreBelowTheCPUIsAProblemWithAFix() throws {

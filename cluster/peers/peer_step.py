@@ -6,14 +6,17 @@ import time
 import torch
 
 
-def make_step(model, features, labels):
-    """A closure running forward, softmax cross-entropy, backward and SGD (lr 0.01, momentum 0.9)."""
+def make_step(model, features, labels, autocast_bf16=False):
+    """A closure running forward, softmax cross-entropy, backward and SGD (lr 0.01, momentum 0.9);
+    with `autocast_bf16`, forward and loss under CPU autocast to bfloat16 (Float32 weights)."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_function = torch.nn.CrossEntropyLoss()
 
     def step():
         optimizer.zero_grad(set_to_none=False)
-        loss_function(model(features), labels).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast_bf16):
+            loss = loss_function(model(features), labels)
+        loss.backward()
         optimizer.step()
 
     return step

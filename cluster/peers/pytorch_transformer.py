@@ -32,6 +32,8 @@ class Classifier(torch.nn.Module):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--autocast", choices=["none", "bf16"], default="none",
+                        help="bf16: torch.autocast on the CPU (the peer of flock bench train --precision bf16)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--trials", type=int, default=5)
@@ -41,9 +43,9 @@ def main():
     model = Classifier()
     features = torch.randn(args.batch, 64, 128)
     labels = torch.randint(0, 10, (args.batch,))
-    step = make_step(model, features, labels)
+    step = make_step(model, features, labels, autocast_bf16=args.autocast == "bf16")
     seconds = median_step_seconds(step, warmup=2, steps=args.steps, trials=args.trials)
-    print(f"pytorch {torch.__version__} threads {args.threads}: {args.batch / seconds:.0f} samples/s "
+    print(f"pytorch {torch.__version__} threads {args.threads} autocast {args.autocast}: {args.batch / seconds:.0f} samples/s "
           f"({seconds * 1000:.2f} ms/step), oneDNN: {torch.backends.mkldnn.is_available()}")
 
 

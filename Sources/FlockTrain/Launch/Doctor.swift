@@ -4,7 +4,8 @@ import FlockTensor
 import Foundation
 
 /// What `flock doctor` finds: the CPU and its vector features, the BLAS library and the
-/// core it runs, the MPI library and whether `mpirun` works here, SQLite; and each
+/// core it runs, oneDNN and whether bf16 products run natively and pass their self-check,
+/// the MPI library and whether `mpirun` works here, SQLite; and each
 /// problem with its fix.
 public struct DoctorReport: Codable, Sendable {
     public struct CPU: Codable, Sendable {
@@ -56,6 +57,8 @@ public struct DoctorReport: Codable, Sendable {
     public var blas: BLASReport
     public var mpi: MPIReport
     public var sqlite: String
+    /// oneDNN, its instruction set, and what `precision: auto` picks here.
+    public var precision: PrecisionRecord
     public var problems: [Problem]
 }
 
@@ -73,6 +76,11 @@ public struct Doctor: Sendable {
         var problems: [DoctorReport.Problem] = []
         let (blas, blasProblems) = examineBLAS(cpu: cpu, environment: environment)
         problems += blasProblems
+        let precision = (try? MixedPrecision.resolve(.auto, threads: 1).1) ?? PrecisionRecord(configured: .auto)
+        if cpu.features.contains("avx512_bf16") && !precision.nativeBF16 {
+            problems.append(.init(problem: "the CPU has avx512_bf16 but \(precision.library) runs \(precision.isa)",
+                                  fix: "unset ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA so precision: auto can use bf16"))
+        }
         let (works, detail) = mpirunWorks(environment: environment)
         if !works {
             problems.append(.init(problem: "mpirun -np 2 did not run a 2-rank allreduce: \(detail)",
@@ -83,6 +91,7 @@ public struct Doctor: Sendable {
             blas: blas,
             mpi: .init(library: MPIEnvironment.libraryVersion, mpirunWorks: works, mpirunDetail: detail),
             sqlite: ExperimentStore.sqliteVersion,
+            precision: precision,
             problems: problems)
         return report
     }

@@ -1,0 +1,126 @@
+import CDNNL
+
+/// bf16 matrix products with Float32 accumulation and Float32 output, on oneDNN's matmul
+/// (brgemm kernels on AVX512-BF16 or AMX): each Float32 operand is rounded to bf16
+/// (nearest, ties to even) into a buffer this object keeps, then multiplied.
+///
+/// One per rank (it keeps primitives per shape, buffers and a stream, and is used by one
+/// thread at a time). Products too thin to gain stay on `sgemm`: oneDNN's bf16 kernel is
+/// slower than OpenBLAS when the output has fewer than `minimumColumns` columns (a
+/// 10-class head: 17 against 38 GFLOP/s measured here), so those run in Float32 — a rule
+/// of the shape alone, the same on every rank.
+///
+/// Threads: Debian's oneDNN runs its parallel regions on OpenMP (libgomp), apart from
+/// OpenBLAS's pthreads pool. `threads` sets the calling thread's OpenMP team before every
+/// product (`omp_set_num_threads` is per thread), so each rank of a ranks-as-threads job
+/// keeps its own share of the cores, as its BLAS threads do.
+public final class BF16MatrixProducts: MatrixProductKernel {
+    /// Outputs narrower than this multiply in Float32.
+    public static let minimumColumns = 16
+
+    public let threads: Int
+    private let engine: dnnl_engine_t
+    private let stream: dnnl_stream_t
+    /// nil for a shape oneDNN cannot run here (it then runs on sgemm).
+    private var primitives: [BF16MatmulPrimitive.Shape: BF16MatmulPrimitive?] = [:]
+    /// nil for a shape oneDNN cannot reorder (it is then rounded by `BF16.convert`).
+    private var roundings: [BF16RoundingPrimitive.Shape: BF16RoundingPrimitive?] = [:]
+    private var left = BF16Buffer(), right = BF16Buffer()
+
+    /// Throws when oneDNN has no CPU engine (a broken installation).
+    public init(threads: Int = 1) throws {
+        precondition(threads >= 1, "bf16 products need at least one thread, got \(threads)")
+        self.threads = threads
+        var engine: dnnl_engine_t?
+        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else {
+            throw OneDNNError(description: "\(OneDNN.library) could not create a CPU engine")
+        }
+        var stream: dnnl_stream_t?
+        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
+            dnnl_engine_destroy(engine)
+            throw OneDNNError(description: "\(OneDNN.library) could not create a CPU stream")
+        }
+        self.engine = engine
+        self.stream = stream
+    }
+
+    deinit {
+        primitives.removeAll()
+        roundings.removeAll()
+        dnnl_stream_destroy(stream)
+        dnnl_engine_destroy(engine)
+    }
+
+    /// `C(m×n) = alpha · op(A)(m×k) · op(B)(k×n) + beta · C` with A and B rounded to bf16;
+    /// row-major with `BLAS.gemm`'s arguments.
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Operands stay in their stored order (a transposed one is a `ba` layout to oneDNN):
+        // transposing A while rounding it was measured no faster (CPU time of the MLP and
+        // Transformer benches within noise), since brgemm repacks its operands' blocks anyway,
+        // while a transposing reorder reads Float32 with strides (4x slower for 128×2048).
+        let shape = BF16MatmulPrimitive.Shape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                              ldc: ldc, alpha: alpha, beta: beta)
+        guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else {
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // Stored order: A is (m, k), or (k, m) when transposed; B is (k, n) or (n, k).
+        omp_set_num_threads(Int32(threads))
+        let leftBits = round(a, rows: transposeA ? k : m, columns: transposeA ? m : k, stride: lda, into: &left)
+        let rightBits = round(b, rows: transposeB ? n : k, columns: transposeB ? k : n, stride: ldb, into: &right)
+        primitive.execute(a: leftBits, b: rightBits, c: c, stream: stream)
+    }
+
+    /// `rows` rows of `columns` Float32 values `stride` apart, rounded to bf16 into
+    /// `buffer`, dense. oneDNN's reorder where it has one (vectorized for this CPU; Swift
+    /// code is compiled for baseline x86-64), `BF16.convert` otherwise.
+    private func round(_ source: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int,
+                       into buffer: inout BF16Buffer) -> UnsafePointer<UInt16> {
+        let target = buffer.reserve(rows * columns)
+        let shape = BF16RoundingPrimitive.Shape(rows: rows, columns: columns, stride: stride)
+        let rounding: BF16RoundingPrimitive?
+        if let cached = roundings[shape] { rounding = cached } else {
+            rounding = BF16RoundingPrimitive(shape, engine: engine)
+            roundings[shape] = .some(rounding)
+        }
+        if let rounding {
+            rounding.execute(source, into: target, stream: stream)
+        } else {
+            for row in 0..<rows { BF16.convert(source + row * stride, to: target + row * columns, count: columns) }
+        }
+        return UnsafePointer(target)
+    }
+
+    private func primitive(for shape: BF16MatmulPrimitive.Shape) -> BF16MatmulPrimitive? {
+        if let cached = primitives[shape] { return cached }
+        omp_set_num_threads(Int32(threads))  // oneDNN sizes its blocking by the team it will get
+        let made = BF16MatmulPrimitive(shape, engine: engine)
+        primitives[shape] = .some(made)
+        return made
+    }
+}
+
+/// A oneDNN call that failed for a reason a person can act on (installation, CPU).
+public struct OneDNNError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(description: String) { self.description = description }
+}
+
+/// A growing bf16 buffer an operand is rounded into, dense in its stored order.
+private struct BF16Buffer {
+    private var storage = UnsafeMutablePointer<UInt16>.allocate(capacity: 0)
+    private var capacity = 0
+
+    /// Room for `count` values; the old contents are not kept.
+    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+        if count > capacity {
+            storage.deallocate()
+            storage = .allocate(capacity: count)
+            capacity = count
+        }
+        return storage
+    }
+}
