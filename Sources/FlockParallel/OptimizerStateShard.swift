@@ -95,11 +95,12 @@ public final class OptimizerStateShard {
         return compact
     }
 
-    /// Calls `body` with each contiguous run of this rank's rows: its range in the whole
-    /// store's flat buffer and in the compact store's.
-    func forEachOwnedRun(rank: Int? = nil, _ body: (_ full: Range<Int>, _ compact: Range<Int>) -> Void) {
+    /// Calls `body` with each contiguous run of `rank`'s rows (this rank's by default) of
+    /// the slots `slots`: its range in the whole store's flat buffer and in the rank's
+    /// compact store, counted from the first of `slots`.
+    func forEachOwnedRun(rank: Int? = nil, slots: Range<Int>? = nil, _ body: (_ full: Range<Int>, _ compact: Range<Int>) -> Void) {
         var compactOffset = 0
-        for slot in parameters.slots {
+        for slot in parameters.slots[slots ?? parameters.slots.indices] {
             let placement = owned[rank ?? group.rank][slot.index]
             placement.forEachRun { slotStart, localStart, count in
                 let full = (slot.offset + slotStart)..<(slot.offset + slotStart + count)
@@ -109,18 +110,38 @@ public final class OptimizerStateShard {
         }
     }
 
-    /// Every rank's rows into every rank's whole store: one all-gather of the compact
-    /// stores (varying counts), then each rank's runs put in place.
+    /// Values the all-gather moves at a time (whole parameters, at least one), so its
+    /// receive buffer stays small: 16 MB, or one parameter when that is larger.
+    public var gatherChunkElements = 1 << 22
+
+    /// Every rank's rows into every rank's whole store: an all-gather (varying counts) of
+    /// the compact stores' values, a run of slots at a time, each rank's runs then put in place.
     private func allgatherRows() throws {
-        let counts = (0..<group.size).map { rank in owned[rank].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
+        var first = 0
+        while first < parameters.slots.count {
+            var end = first + 1, elements = parameters.slots[first].count
+            while end < parameters.slots.count && elements + parameters.slots[end].count <= gatherChunkElements {
+                elements += parameters.slots[end].count
+                end += 1
+            }
+            try allgatherRows(ofSlots: first..<end)
+            first = end
+        }
+    }
+
+    private func allgatherRows(ofSlots slots: Range<Int>) throws {
+        let counts = (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
+        let mine = store.slots[slots].first.map { $0.offset..<($0.offset + counts[group.rank]) } ?? 0..<0
         var gathered = [Float](repeating: 0, count: counts.reduce(0, +))
-        try store.withParameters { mine in
-            try gathered.withUnsafeMutableBufferPointer { try group.allgather(UnsafeBufferPointer(mine), into: $0, counts: counts) }
+        try store.withParameters { values in
+            try gathered.withUnsafeMutableBufferPointer {
+                try group.allgather(UnsafeBufferPointer(rebasing: values[mine]), into: $0, counts: counts)
+            }
         }
         var rankOffset = 0
         parameters.withParameters { target in
             for rank in 0..<group.size {
-                forEachOwnedRun(rank: rank) { full, compact in
+                forEachOwnedRun(rank: rank, slots: slots) { full, compact in
                     for (t, s) in zip(full, compact) { target[t] = gathered[rankOffset + s] }
                 }
                 rankOffset += counts[rank]
