@@ -14,18 +14,18 @@ public struct AdaGrad: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
-        Self.sized(&sumOfSquares, parameters.count)
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
+        Self.sized(&sumOfSquares, stateCount)
         let eps = epsilon, decay = weightDecay
         parameters.withParameters { p in
             parameters.withGradients { g in
                 sumOfSquares.withUnsafeMutableBufferPointer { s in
                     for span in spans {
-                        let lr = span.learningRate
+                        let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
                         for i in span.range {
                             let grad = g[i] + decay * p[i]
-                            s[i] += grad * grad
-                            p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                            s[i &+ shift] += grad * grad
+                            p[i] -= lr * grad / (s[i &+ shift].squareRoot() + eps)
                             g[i] = 0
                         }
                     }

@@ -34,9 +34,9 @@ public struct Adam: Optimizer {
         Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
-    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
-        Self.sized(&firstMoment, parameters.count)
-        Self.sized(&secondMoment, parameters.count)
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
+        Self.sized(&firstMoment, stateCount)
+        Self.sized(&secondMoment, stateCount)
         stepCount += 1
         let b1 = beta1, b2 = beta2, eps = epsilon
         let correction1 = 1 - Float(Foundation.pow(Double(b1), Double(stepCount)))
@@ -48,14 +48,14 @@ public struct Adam: Optimizer {
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
                         for span in spans {
-                            let lr = span.learningRate
+                            let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
                             let shrink = decoupled ? 1 - lr * decay : 1
                             for i in span.range {
                                 let grad = g[i] + l2 * p[i]
-                                m[i] = b1 * m[i] + (1 - b1) * grad
-                                v[i] = b2 * v[i] + (1 - b2) * grad * grad
-                                let mHat = m[i] / correction1
-                                let vHat = v[i] / correction2
+                                m[i &+ shift] = b1 * m[i &+ shift] + (1 - b1) * grad
+                                v[i &+ shift] = b2 * v[i &+ shift] + (1 - b2) * grad * grad
+                                let mHat = m[i &+ shift] / correction1
+                                let vHat = v[i &+ shift] / correction2
                                 p[i] = p[i] * shrink - lr * mHat / (vHat.squareRoot() + eps)
                                 g[i] = 0
                             }

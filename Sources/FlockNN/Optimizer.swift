@@ -9,7 +9,9 @@ public protocol Optimizer {
     /// Applies one update to each span of the flat buffers with the span's learning rate,
     /// then zeroes those gradients. Elements outside every span (frozen parameters, another
     /// phase's group) and their state are left as they are.
-    mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan])
+    /// The state holds `stateCount` values per buffer; span s reads and writes them at
+    /// `s.stateStart…` (the store's own offsets unless the state is a shard's: ZeRO).
+    mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int)
     /// Number of updates applied so far.
     var stepCount: Int { get }
     /// The optimizer's state for checkpoints: named buffers, each one value per parameter
@@ -34,10 +36,14 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
 public struct UpdateSpan: Sendable, Equatable {
     public let range: Range<Int>
     public let learningRate: Float
+    /// Where the span's first element's optimizer state is: `range.lowerBound` for a state
+    /// laid out as the store, elsewhere for a shard's (ZeRO keeps only its rows' state).
+    public let stateStart: Int
 
-    public init(range: Range<Int>, learningRate: Float) {
+    public init(range: Range<Int>, learningRate: Float, stateStart: Int? = nil) {
         self.range = range
         self.learningRate = learningRate
+        self.stateStart = stateStart ?? range.lowerBound
     }
 }
 
@@ -49,6 +55,11 @@ extension Optimizer {
     /// gradients.
     public mutating func step(_ parameters: ParameterStore, learningRate: Float) {
         step(parameters, spans: [UpdateSpan(range: 0..<parameters.count, learningRate: learningRate)])
+    }
+
+    /// One update whose state follows the store's layout (one value per parameter).
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
+        step(parameters, spans: spans, stateCount: parameters.count)
     }
 
     /// Rejects a checkpointed state written by another kind of optimizer.

@@ -17,18 +17,18 @@ public struct RMSprop: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
-        Self.sized(&meanSquare, parameters.count)
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
+        Self.sized(&meanSquare, stateCount)
         let a = alpha, eps = epsilon, decay = weightDecay
         parameters.withParameters { p in
             parameters.withGradients { g in
                 meanSquare.withUnsafeMutableBufferPointer { s in
                     for span in spans {
-                        let lr = span.learningRate
+                        let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
                         for i in span.range {
                             let grad = g[i] + decay * p[i]
-                            s[i] = a * s[i] + (1 - a) * grad * grad
-                            p[i] -= lr * grad / (s[i].squareRoot() + eps)
+                            s[i &+ shift] = a * s[i &+ shift] + (1 - a) * grad * grad
+                            p[i] -= lr * grad / (s[i &+ shift].squareRoot() + eps)
                             g[i] = 0
                         }
                     }

@@ -21,13 +21,13 @@ public struct SGD: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan]) {
+    public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
         let mu = momentum, decay = weightDecay, nesterov = nesterov
-        if mu > 0 { Self.sized(&velocity, parameters.count) }
+        if mu > 0 { Self.sized(&velocity, stateCount) }
         parameters.withParameters { p in
             parameters.withGradients { g in
                 for span in spans {
-                    let lr = span.learningRate
+                    let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
                     if mu == 0 {
                         for i in span.range {
                             p[i] -= lr * (g[i] + decay * p[i])
@@ -38,8 +38,8 @@ public struct SGD: Optimizer {
                     velocity.withUnsafeMutableBufferPointer { v in
                         for i in span.range {
                             let grad = g[i] + decay * p[i]
-                            v[i] = mu * v[i] + grad
-                            p[i] -= lr * (nesterov ? grad + mu * v[i] : v[i])
+                            v[i &+ shift] = mu * v[i &+ shift] + grad
+                            p[i] -= lr * (nesterov ? grad + mu * v[i &+ shift] : v[i &+ shift])
                             g[i] = 0
                         }
                     }

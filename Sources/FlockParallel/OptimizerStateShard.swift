@@ -9,13 +9,14 @@ import FlockTensor
 /// Parameters are split one by one along their first axis, as FSDP2 shards them (or, for
 /// a tensor-parallel slice, along the axis it is already split on), the first
 /// `rows % ranks` ranks holding one row more; a parameter of rank 0 (a scalar) stays
-/// whole on data rank 0. Each rank's rows live in a compact store of their own, which
-/// the optimizer steps exactly as it would step those elements of the whole store: the
-/// weights after every step are bit for bit those of plain data parallelism, while the
-/// optimizer's state takes 1/N of the memory.
+/// whole on data rank 0. The optimizer updates this rank's rows in place in the whole
+/// store, its state laid out as `store` describes (this rank's rows of each parameter,
+/// back to back): the weights after every step are bit for bit those of plain data
+/// parallelism, while the optimizer's state takes 1/N of the memory.
 public final class OptimizerStateShard {
     public let group: any Communicator
-    /// This rank's rows of every parameter, named as in the whole store.
+    /// This rank's rows of every parameter, named as in the whole store: a description
+    /// (no values) of the optimizer state's layout.
     public let store: ParameterStore
     let parameters: ParameterStore
     /// Per rank, per slot of `parameters`: the rows that rank holds (local to the slot).
@@ -28,11 +29,10 @@ public final class OptimizerStateShard {
         owned = (0..<group.size).map { rank in
             parameters.slots.map { Self.rows(of: $0, rank: rank, ranks: group.size, axis: axis($0) ?? 0) }
         }
-        store = ParameterStore()
+        store = ParameterStore(holdsValues: false)
         for (slot, placement) in zip(parameters.slots, owned[group.rank]) {
             store.register(name: slot.name, shape: placement.localShape, isDecayed: slot.isDecayed)
         }
-        store.compact()
     }
 
     /// The rows of `slot` that `rank` of `ranks` holds.
@@ -47,43 +47,24 @@ public final class OptimizerStateShard {
     /// This rank's rows of `slot` within the slot's (local) tensor.
     public func placement(of slot: ParameterSlot) -> ShardPlacement { owned[group.rank][slot.index] }
 
-    /// One update: this rank's rows of the parameters and their (averaged) gradients go
-    /// into the compact store, `optimizer` steps them with `spans` carried over, the new
-    /// rows go back, every gradient in `spans` is cleared, and the ranks all-gather the
-    /// rows. Collective over the group.
+    /// One update: `optimizer` steps this rank's rows of `spans` in the whole store, its
+    /// state at their places in the shard's layout; every gradient in `spans` is cleared,
+    /// and the ranks all-gather the rows. Collective over the group.
     public func step(_ optimizer: inout any Optimizer, spans: [UpdateSpan]) throws {
-        var compactSpans: [UpdateSpan] = []
+        var ownedSpans: [UpdateSpan] = []
         forEachOwnedRun { full, compact in
-            copy(from: parameters, full, to: store, compact)
             for span in spans {
                 let overlap = span.range.clamped(to: full)
                 guard !overlap.isEmpty else { continue }
-                let start = compact.lowerBound + overlap.lowerBound - full.lowerBound
-                compactSpans.append(UpdateSpan(range: start..<(start + overlap.count), learningRate: span.learningRate))
+                ownedSpans.append(UpdateSpan(range: overlap, learningRate: span.learningRate,
+                                             stateStart: compact.lowerBound + overlap.lowerBound - full.lowerBound))
             }
         }
-        optimizer.step(store, spans: compactSpans)
-        forEachOwnedRun { full, compact in
-            store.withParameters { source in
-                parameters.withParameters { target in
-                    _ = UnsafeMutableBufferPointer(rebasing: target[full]).update(fromContentsOf: UnsafeMutableBufferPointer(rebasing: source[compact]))
-                }
-            }
-        }
+        optimizer.step(parameters, spans: ownedSpans, stateCount: store.count)
         parameters.withGradients { gradients in
             for span in spans { UnsafeMutableBufferPointer(rebasing: gradients[span.range]).update(repeating: 0) }
         }
         try allgatherRows()
-    }
-
-    /// Copies rows `full` of `source`'s parameters and gradients into `compact` of `target`'s.
-    private func copy(from source: ParameterStore, _ full: Range<Int>, to target: ParameterStore, _ compact: Range<Int>) {
-        source.withParameters { from in
-            target.withParameters { _ = UnsafeMutableBufferPointer(rebasing: $0[compact]).update(fromContentsOf: UnsafeMutableBufferPointer(rebasing: from[full])) }
-        }
-        source.withGradients { from in
-            target.withGradients { _ = UnsafeMutableBufferPointer(rebasing: $0[compact]).update(fromContentsOf: UnsafeMutableBufferPointer(rebasing: from[full])) }
-        }
     }
 
     /// This rank's rows of `values`, a buffer of one value per element of the whole store.
@@ -131,12 +112,15 @@ public final class OptimizerStateShard {
 
     private func allgatherRows(ofSlots slots: Range<Int>) throws {
         let counts = (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
-        let mine = store.slots[slots].first.map { $0.offset..<($0.offset + counts[group.rank]) } ?? 0..<0
-        var gathered = [Float](repeating: 0, count: counts.reduce(0, +))
-        try store.withParameters { values in
-            try gathered.withUnsafeMutableBufferPointer {
-                try group.allgather(UnsafeBufferPointer(rebasing: values[mine]), into: $0, counts: counts)
+        var mine = [Float](repeating: 0, count: counts[group.rank])
+        parameters.withParameters { values in
+            forEachOwnedRun(slots: slots) { full, compact in
+                for (t, s) in zip(compact, full) { mine[t] = values[s] }
             }
+        }
+        var gathered = [Float](repeating: 0, count: counts.reduce(0, +))
+        try mine.withUnsafeBufferPointer { send in
+            try gathered.withUnsafeMutableBufferPointer { try group.allgather(send, into: $0, counts: counts) }
         }
         var rankOffset = 0
         parameters.withParameters { target in
