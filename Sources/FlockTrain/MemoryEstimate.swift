@@ -12,6 +12,8 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var parameters: Int
     public var buffers: Int
     public var optimizerValuesPerParameter: Int
+    /// Ranks the optimizer's state is sharded over (`parallel.zero: 1`); 1 when it is not.
+    public var optimizerShards = 1
     /// Outputs of the layers this rank runs for its share of one batch, twice (the values
     /// backward keeps and their gradients): an estimate, not a count of every op.
     public var activationBytes: Int
@@ -24,14 +26,20 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// for a small model on one rank.
     public static let runtimeBytes = 64 << 20
 
-    /// Weights and gradients (4 bytes each), the optimizer's state, buffers.
-    public var stateBytes: Int { parameters * (8 + 4 * optimizerValuesPerParameter) + 4 * buffers }
+    /// Weights and gradients (4 bytes each), the optimizer's state (this rank's share), buffers.
+    public var stateBytes: Int {
+        parameters * 8 + 4 * optimizerValuesPerParameter * parameters / max(1, optimizerShards) + 4 * buffers
+    }
+
+    /// Bytes per parameter as the line and the error write them: `16` or, sharded, `8 + 8/2`.
+    var bytesPerParameter: String {
+        optimizerShards > 1 ? "\(8) + \(4 * optimizerValuesPerParameter)/\(optimizerShards)" : "\(8 + 4 * optimizerValuesPerParameter)"
+    }
     public var totalBytes: Int { stateBytes + activationBytes + dataBytes + Self.runtimeBytes }
 
     /// The start-up line: `memory per rank: ~0.35 GB = state 0.14 GB (8.5M parameters × 16 B) + …`.
     public var line: String {
-        let perParameter = 8 + 4 * optimizerValuesPerParameter
-        var text = "memory per rank: ~\(Self.gigabytes(totalBytes)) = state \(Self.gigabytes(stateBytes)) (\(Self.count(parameters)) parameters × \(perParameter) B) + activations ~\(Self.gigabytes(activationBytes)) + data \(Self.gigabytes(dataBytes)) + runtime \(Self.gigabytes(Self.runtimeBytes))"
+        var text = "memory per rank: ~\(Self.gigabytes(totalBytes)) = state \(Self.gigabytes(stateBytes)) (\(Self.count(parameters)) parameters × \(bytesPerParameter) B) + activations ~\(Self.gigabytes(activationBytes)) + data \(Self.gigabytes(dataBytes)) + runtime \(Self.gigabytes(Self.runtimeBytes))"
         if let available { text += "; \(Self.gigabytes(available)) available" }
         return text
     }
@@ -39,7 +47,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// Throws when the state and runtime alone cannot fit in `available`.
     public func check() throws {
         guard let available, stateBytes + Self.runtimeBytes > available else { return }
-        throw ConfigError(path: "parallel", "this rank would hold \(Self.gigabytes(stateBytes)) of training state (\(Self.count(parameters)) parameters × \(8 + 4 * optimizerValuesPerParameter) bytes: weights, gradients, optimizer state) plus \(Self.gigabytes(Self.runtimeBytes)) of runtime, but may use \(Self.gigabytes(available)) (the cgroup limit or the node's available memory, shared by its ranks): shard the model over more ranks (parallel.pipeline, parallel.tensor) or use a smaller one")
+        throw ConfigError(path: "parallel", "this rank would hold \(Self.gigabytes(stateBytes)) of training state (\(Self.count(parameters)) parameters × \(bytesPerParameter) bytes: weights, gradients, optimizer state) plus \(Self.gigabytes(Self.runtimeBytes)) of runtime, but may use \(Self.gigabytes(available)) (the cgroup limit or the node's available memory, shared by its ranks): shard the model over more ranks (parallel.pipeline, parallel.tensor) or use a smaller one")
     }
 
     /// Activations of `layers` (top level) for `rows` samples, by their output shapes.

@@ -110,11 +110,11 @@ extension Trainer {
             // Every rank will hold the whole model: one whose state cannot fit is refused
             // before its weights are allocated.
             let described = try config.makeModel(inputShape: data.training.featureShape, holdingValues: false).parameters
-            try Self.checkEveryRankFits(MemoryEstimate(parameters: described.count, buffers: described.stateCount - described.count,
-                                                       optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
-                                                       activationBytes: 0, dataBytes: 0,
-                                                       available: Self.availablePerRank(world: communicator)),
-                                        world: communicator)
+            var estimate = MemoryEstimate(parameters: described.count, buffers: described.stateCount - described.count,
+                                          optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
+                                          activationBytes: 0, dataBytes: 0, available: Self.availablePerRank(world: communicator))
+            if config.parallel.zero >= 1 { estimate.optimizerShards = (communicator?.size ?? 1) / (config.parallel.pipeline * config.parallel.tensor) }
+            try Self.checkEveryRankFits(estimate, world: communicator)
         }
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)
         // Before the parts shard or broadcast the model: every rank loads the same values.

@@ -13,10 +13,12 @@ extension Trainer {
         let shard = (parts.sharding as? ModelShardingPlan)?.shard
         let rows = max(1, options.batchSize / max(1, parts.dataGroupSize))
         let dataBytes = MemoryEstimate.dataBytes(of: data.training) + MemoryEstimate.dataBytes(of: data.validation)
-        return MemoryEstimate(parameters: store.count, buffers: store.stateCount - store.count,
-                              optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
-                              activationBytes: MemoryEstimate.activationBytes(of: shard?.layers ?? model.root.layers, rows: rows),
-                              dataBytes: dataBytes, available: availablePerRank(world: parts.world))
+        var estimate = MemoryEstimate(parameters: store.count, buffers: store.stateCount - store.count,
+                                      optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
+                                      activationBytes: MemoryEstimate.activationBytes(of: shard?.layers ?? model.root.layers, rows: rows),
+                                      dataBytes: dataBytes, available: availablePerRank(world: parts.world))
+        if options.zeroStage >= 1 { estimate.optimizerShards = parts.dataGroupSize }
+        return estimate
     }
 
     /// What one rank may use: ranks as threads share their process's limit; MPI ranks on

@@ -118,6 +118,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: unshared.url.appendingPathComponent("elsewhere").path))
     }
 
+    /// The start-up estimate counts a rank's share of the optimizer's state: 8 bytes per
+    /// parameter whole, Adam's 8 over the 2 ranks.
+    @Test func theEstimateCountsTheShareOfTheOptimizersState() throws {
+        let lines = try LocalCommunicator.run(ranks: 2, deadline: 60) { communicator in
+            try Trainer(config: Self.config(zero: 1), communicator: communicator).memoryEstimate.line
+        }
+        // 64·7 + 7 + 7·5 + 5 + 5·10 + 10 = 555 parameters: 555 × (8 + 4) bytes.
+        #expect(lines.allSatisfy { $0.contains("state 0 MB (555 parameters × 8 + 8/2 B)") }, "\(lines)")
+        let plain = try LocalCommunicator.run(ranks: 2, deadline: 60) { communicator in
+            try Trainer(config: Self.config(zero: 0), communicator: communicator).memoryEstimate.stateBytes
+        }
+        #expect(plain == [555 * 16, 555 * 16])
+    }
+
     @Test func stagesTwoAndThreeAreNamedAsNotBuilt() {
         #expect(throws: ConfigError.self) { try Self.config(zero: 2).validate() }
     }
