@@ -138,8 +138,10 @@ final class LocalGroup: @unchecked Sendable {
         condition.broadcast()
         let limit = Date().addingTimeInterval(deadline)
         while true {
-            if let failure { throw error(.peerFailed(failure)) }
+            // A collective every rank reached completes, even if a rank failed afterwards
+            // (before this one woke): the failure surfaces at the next collective.
             if meeting.arrivals[phase].allSatisfy({ $0 }) { return }
+            if let failure { throw error(.peerFailed(failure)) }
             if !condition.wait(until: limit), Date() >= limit {
                 let missing = meeting.arrivals[phase].indices.filter { !meeting.arrivals[phase][$0] }
                 let thrown = error(.timedOut(seconds: deadline, missingRanks: missing))
