@@ -10,8 +10,13 @@ import FlockTensor
 /// of the layer itself; gradient-ready events still fire as its backward ends.
 public struct RecomputedLayer: Layer {
     public let inner: any Layer
+    /// Every parameter of `inner` (worked out once: the recorded node reads them all).
+    private let parameters: [ParameterSlot]
 
-    public init(_ inner: any Layer) { self.inner = inner }
+    public init(_ inner: any Layer) {
+        self.inner = inner
+        parameters = inner.allParameters
+    }
 
     public var outputShape: [Int] { inner.outputShape }
     public var children: [(name: String, layer: any Layer)] { inner.children }
@@ -31,7 +36,7 @@ public struct RecomputedLayer: Layer {
         tape.releaseValues(start..<tape.nodeCount)
         tape.recordsBackward = true
         let inner = inner
-        return tape.recordRecomputed(output, parameters: inner.allParameters) { tape, gradient in
+        return tape.recordRecomputed(output, parameters: parameters) { tape, gradient in
             let again = Tape(parameters: tape.parameters)
             var replay = ForwardContext(copying: before, tape: again)
             let x = input.requiresGradient ? again.leaf(input.value) : again.constant(input.value)

@@ -70,8 +70,10 @@ public final class OptimizerStateShard {
     /// This rank's rows of `values`, a buffer of one value per element of the whole store.
     public func rows(of values: [Float]) -> [Float] {
         var compact = [Float](repeating: 0, count: store.count)
-        forEachOwnedRun { full, part in
-            for (target, source) in zip(part, full) { compact[target] = values[source] }
+        values.withUnsafeBufferPointer { source in
+            compact.withUnsafeMutableBufferPointer { target in
+                forEachOwnedRun { full, part in Self.copy(source[full], into: target[part]) }
+            }
         }
         return compact
     }
@@ -114,8 +116,8 @@ public final class OptimizerStateShard {
         let counts = (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
         var mine = [Float](repeating: 0, count: counts[group.rank])
         parameters.withParameters { values in
-            forEachOwnedRun(slots: slots) { full, compact in
-                for (t, s) in zip(compact, full) { mine[t] = values[s] }
+            mine.withUnsafeMutableBufferPointer { packed in
+                forEachOwnedRun(slots: slots) { full, compact in Self.copy(values[full], into: packed[compact]) }
             }
         }
         var gathered = [Float](repeating: 0, count: counts.reduce(0, +))
@@ -123,13 +125,21 @@ public final class OptimizerStateShard {
             try gathered.withUnsafeMutableBufferPointer { try group.allgather(send, into: $0, counts: counts) }
         }
         var rankOffset = 0
-        parameters.withParameters { target in
-            for rank in 0..<group.size {
-                forEachOwnedRun(rank: rank, slots: slots) { full, compact in
-                    for (t, s) in zip(full, compact) { target[t] = gathered[rankOffset + s] }
+        gathered.withUnsafeMutableBufferPointer { received in
+            parameters.withParameters { target in
+                for rank in 0..<group.size {
+                    forEachOwnedRun(rank: rank, slots: slots) { full, compact in
+                        let start = rankOffset + compact.lowerBound
+                        Self.copy(received[start..<(start + compact.count)], into: target[full])
+                    }
+                    rankOffset += counts[rank]
                 }
-                rankOffset += counts[rank]
             }
         }
+    }
+
+    /// Copies one run of values (both slices hold the same count).
+    private static func copy<Source: Collection<Float>>(_ source: Source, into target: Slice<UnsafeMutableBufferPointer<Float>>) {
+        _ = UnsafeMutableBufferPointer(rebasing: target).update(fromContentsOf: source)
     }
 }

@@ -20,11 +20,6 @@ public enum SafeTensors {
         try SafeTensorsFile.model(parameters, metadata: metadata).encoded()
     }
 
-    /// Other values (e.g. the best weights so far) in `parameters`' state layout and names.
-    public static func encode(_ values: [Float], like parameters: ParameterStore, metadata: [String: String] = [:]) throws -> Data {
-        try SafeTensorsFile.values(values, layout: parameters.stateLayout, metadata: metadata).encoded()
-    }
-
     /// Named flat buffers (an optimizer's state), each stored with shape [count].
     public static func encode(buffers: [String: [Float]], metadata: [String: String] = [:]) throws -> Data {
         try SafeTensorsFile.buffers(buffers, metadata: metadata).encoded()

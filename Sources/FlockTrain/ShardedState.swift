@@ -49,23 +49,6 @@ public enum ShardedState {
             throw Checkpoint.LoadError(description: "\(path): __metadata__ \(placementsKey) is not a map of placements: \(error)")
         }
     }
-
-    /// The optimizer's flat buffers (one value per parameter of `parameters`) as per-parameter
-    /// tensors `<buffer>/<parameter>`.
-    static func optimizerLayout(_ buffers: [String: [Float]], parameters: ParameterStore,
-                                placements: [String: ShardPlacement]) -> (layout: [(name: String, shape: [Int])], values: [Float], placements: [String: ShardPlacement]) {
-        var layout: [(name: String, shape: [Int])] = [], values: [Float] = [], placed: [String: ShardPlacement] = [:]
-        for key in buffers.keys.sorted() {
-            let buffer = buffers[key]!
-            for slot in parameters.slots {
-                let name = "\(key)/\(slot.name)"
-                layout.append((name, slot.shape))
-                values += buffer[slot.range]
-                placed[name] = placements[slot.name] ?? .whole(slot.shape)
-            }
-        }
-        return (layout, values, placed)
-    }
 }
 
 /// Global tensors put together from shards, tracking which values some shard supplied.

@@ -106,23 +106,32 @@ extension Trainer {
     /// The checkpoint's temporary folder, made by rank 0, when every rank sees it there;
     /// nil (and the folder gone) otherwise. Collective.
     func sharedTemporaryFolder(name: String) throws -> URL? {
+        try sharedItem(at: { rankZero in rankZero ? self.checkpointFolder : self.sharedCheckpointFolder },
+                       named: { Checkpoint.temporaryFolder(name: name, in: $0, writer: Int($1)) }) { folder in
+            try? FileManager.default.removeItem(at: folder)
+            try FileWriter.createDirectory(folder)
+        }
+    }
+
+    /// A file or folder that rank 0 makes (`make`) at `named(base, writer)` — `base` from
+    /// `at(true)` on rank 0, `at(false)` on the others, `writer` rank 0's process id — when
+    /// every rank sees it (a file system they share); nil, and the item removed, otherwise.
+    /// Collective.
+    func sharedItem(at base: (_ rankZero: Bool) -> URL?, named: (URL, Int64) -> URL,
+                    make: (URL) throws -> Void) throws -> URL? {
         guard let world = parts.world else { return nil }
         var announced: [Int64] = [0, 0]
-        if rank == 0, let folder = checkpointFolder {
-            let writer = Int(ProcessInfo.processInfo.processIdentifier)
-            let temporary = Checkpoint.temporaryFolder(name: name, in: folder, writer: writer)
-            try? FileManager.default.removeItem(at: temporary)
-            try FileWriter.createDirectory(temporary)
-            announced = [1, Int64(writer)]
+        if rank == 0, let folder = base(true) {
+            let writer = Int64(ProcessInfo.processInfo.processIdentifier)
+            try make(named(folder, writer))
+            announced = [1, writer]
         }
         announced = try world.broadcast(announced, root: 0)
-        let temporary = announced[0] == 1
-            ? (rank == 0 ? checkpointFolder : sharedCheckpointFolder).map { Checkpoint.temporaryFolder(name: name, in: $0, writer: Int(announced[1])) }
-            : nil
-        let seen = temporary.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
+        let item = announced[0] == 1 ? base(rank == 0).map { named($0, announced[1]) } : nil
+        let seen = item.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
         let everywhere = try world.allreduce([Int32(seen ? 1 : 0)], operation: .min)[0] == 1
-        if !everywhere, rank == 0, let temporary { try? FileManager.default.removeItem(at: temporary) }
-        return everywhere ? temporary : nil
+        if !everywhere, rank == 0, let item { try? FileManager.default.removeItem(at: item) }
+        return everywhere ? item : nil
     }
 
     /// Every rank's `files` on rank 0 (nil on the other ranks). Collective.

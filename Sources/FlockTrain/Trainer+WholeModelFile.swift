@@ -18,22 +18,15 @@ extension Trainer {
         let layout = model.parameters.stateLayout
         let file = SafeTensorsFile(layout: layout) { _ in }
         let header = try file.header()
-        var announced: [Int64] = [0, 0]
-        if rank == 0, let url {
-            let writer = Int64(ProcessInfo.processInfo.processIdentifier)
-            let temporary = Self.temporaryModelURL(url, writer: writer)
+        let name = (url ?? sharedURL)?.lastPathComponent ?? "model.safetensors"
+        let shared = try sharedItem(at: { rankZero in (rankZero ? url : sharedURL)?.deletingLastPathComponent() },
+                                    named: { Self.temporaryModelURL($0, name: name, writer: $1) }) { temporary in
             let output = try SyncedFileOutput(path: temporary.path)
             try output.append(header)
             try output.extend(to: header.count + 4 * file.valueCount)
             _ = try output.finish()
-            announced = [1, writer]
         }
-        announced = try world.broadcast(announced, root: 0)
-        let temporary = announced[0] == 1 ? (rank == 0 ? url : sharedURL).map { Self.temporaryModelURL($0, writer: announced[1]) } : nil
-        let shared = try world.allreduce([Int32(temporary.map { FileManager.default.fileExists(atPath: $0.path) } == true ? 1 : 0)],
-                                         operation: .min)[0] == 1
-        guard shared, let temporary else {
-            if rank == 0, let temporary { try? FileManager.default.removeItem(at: temporary) }
+        guard let temporary = shared else {
             if let whole = try wholeModelState(), rank == 0, let url { try SafeTensors.write(.values(whole, layout: layout), to: url) }
             return
         }
@@ -50,8 +43,8 @@ extension Trainer {
         }
     }
 
-    static func temporaryModelURL(_ url: URL, writer: Int64) -> URL {
-        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(writer)")
+    static func temporaryModelURL(_ folder: URL, name: String, writer: Int64) -> URL {
+        folder.appendingPathComponent(".\(name).tmp-\(writer)")
     }
 
     /// This rank's tensors (if it is its shard's first data replica), each run of values at
