@@ -47,6 +47,11 @@ public protocol Communicator: AnyObject {
     /// Starts an allreduce and returns at once; the result is in `buffer` after `wait()`.
     func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                operation: ReduceOperation) throws -> any PendingOperation
+    /// Starts a reduce-scatter and returns at once; rank r's block of the result is in
+    /// `receive` after `wait()`. Both buffers must stay valid and untouched until then
+    /// (ZeRO stage 2 reduce-scatters gradient buckets while backward goes on).
+    func startReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                   operation: ReduceOperation) throws -> any PendingOperation
     /// `startAllreduce` whose part that crosses hosts travels as `compression` (16-bit
     /// values with error feedback). Backends without hosts to cross ignore it.
     func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,

@@ -200,7 +200,11 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                      operation: ReduceOperation) throws {
         try checkReduceScatter(send: send.count, receive: receive.count)
-        let sequence = nextSequence()
+        try reduceScatter(send, into: receive, operation: operation, sequence: nextSequence())
+    }
+
+    private func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                      operation: ReduceOperation, sequence: Int) throws {
         defer { group.leave(sequence: sequence) }
         let mine = CollectiveContribution(operation: "reduceScatter", count: receive.count, agreement: operation.rawValue,
                                           send: UnsafeRawPointer(send.baseAddress))
@@ -277,21 +281,39 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
 
     public func startAllreduce<T: CommunicatorScalar>(_ buffer: UnsafeMutableBufferPointer<T>,
                                                       operation: ReduceOperation) throws -> any PendingOperation {
-        // The sequence number is taken now, in program order; the work runs beside the caller
-        // on this rank's background thread, behind the nonblocking collectives started before.
+        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
+        return startInBackground { worker, sequence in
+            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
+            try worker.allreduce(restored, operation: operation, sequence: sequence)
+        }
+    }
+
+    public func startReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                          operation: ReduceOperation) throws -> any PendingOperation {
+        try checkReduceScatter(send: send.count, receive: receive.count)
+        let sendAddress = UInt(bitPattern: send.baseAddress), sendCount = send.count
+        let receiveAddress = UInt(bitPattern: receive.baseAddress), receiveCount = receive.count
+        return startInBackground { worker, sequence in
+            try worker.reduceScatter(UnsafeBufferPointer(start: UnsafePointer<T>(bitPattern: sendAddress), count: sendCount),
+                                     into: UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: receiveAddress),
+                                                                      count: receiveCount),
+                                     operation: operation, sequence: sequence)
+        }
+    }
+
+    /// Runs `work` beside the caller on this rank's background thread, behind the
+    /// nonblocking collectives started before, with a sequence number taken now in program
+    /// order. Buffers travel as addresses: they stay the caller's until `wait()`.
+    private func startInBackground(_ work: @escaping @Sendable (LocalCommunicator, Int) throws -> Void) -> any PendingOperation {
         let sequence = nextSequence()
         let pending = BackgroundOperation()
-        let address = UInt(bitPattern: buffer.baseAddress), count = buffer.count
         // A private clone holding this call's deadline and step: the caller may change its own
         // (the next step) while this runs.
         let worker = LocalCommunicator(group: group, rank: rank, deadline: deadline)
         worker.step = step
         backgroundStarted = true
         background.submit {
-            let restored = UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: address), count: count)
-            do { try worker.allreduce(restored, operation: operation, sequence: sequence); pending.finish(nil) } catch {
-                pending.finish(error)
-            }
+            do { try work(worker, sequence); pending.finish(nil) } catch { pending.finish(error) }
         }
         return pending
     }

@@ -334,11 +334,35 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
-            try verifyAgreement("reduceScatter", code: 5, count: receive.count,
-                                agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
-            guard receive.count > 0 else { return }
-            let mpiOperation = operation == .max ? flock_mpi_max() : operation == .min ? flock_mpi_min() : flock_mpi_sum()
-            // Block r of every rank, one reduce per block (MPI counts are Int32; blocks of any size work).
+            try performReduceScatter(send, into: receive, operation: operation, sequence: sequence, settings: settings)
+        }
+    }
+
+    public func startReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                          operation: ReduceOperation) throws -> any PendingOperation {
+        try checkReduceScatter(send: send.count, receive: receive.count)
+        let sendAddress = UInt(bitPattern: send.baseAddress), sendCount = send.count
+        return startInBackground(receive) { [self] restored, sequence, settings in
+            let source = UnsafeBufferPointer(start: UnsafePointer<T>(bitPattern: sendAddress), count: sendCount)
+            try performReduceScatter(source, into: restored, operation: operation, sequence: sequence, settings: settings)
+        }
+    }
+
+    /// One `MPI_Ireduce_scatter_block` when a block's count fits MPI's Int32, else one
+    /// reduce per block in pieces; on the communication thread.
+    private func performReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                             operation: ReduceOperation, sequence: Int, settings: CallSettings) throws {
+        try verifyAgreement("reduceScatter", code: 5, count: receive.count,
+                            agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
+        guard receive.count > 0 else { return }
+        let mpiOperation = operation == .max ? flock_mpi_max() : operation == .min ? flock_mpi_min() : flock_mpi_sum()
+        if receive.count <= Int(Int32.max) {
+            var request: MPI_Request? = nil
+            try check(MPI_Ireduce_scatter_block(send.baseAddress, receive.baseAddress, Int32(receive.count), T.mpiDatatype,
+                                                mpiOperation, comm, &request),
+                      "MPI_Ireduce_scatter_block", "reduceScatter", receive.count, settings)
+            try wait(&request, "reduceScatter", receive.count, sequence, settings)
+        } else {
             for owner in 0..<size {
                 try inPieces(receive.count) { offset, piece in
                     var request: MPI_Request? = nil
@@ -349,8 +373,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                     try wait(&request, "reduceScatter", receive.count, sequence, settings)
                 }
             }
-            if operation == .average { for i in 0..<receive.count { receive[i] = T.divided(receive[i], by: size) } }
         }
+        if operation == .average { for i in 0..<receive.count { receive[i] = T.divided(receive[i], by: size) } }
     }
 
     // MARK: Point to point

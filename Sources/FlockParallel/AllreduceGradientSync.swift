@@ -48,11 +48,7 @@ public final class AllreduceGradientSync: GradientSync {
 
     public func beginMicroBatch(isLast: Bool, samples: Int) throws -> ((inout [Double]) -> Void)? {
         dataParallel?.prepare(synchronize: isLast)
-        // Synchronized statistics need every rank in every layer's collective: a micro-batch
-        // that leaves some rank without samples (a last batch smaller than the group) keeps
-        // per-rank statistics instead.
-        guard let statistics, try communicator.allreduce([Double(samples)], operation: .min)[0] > 0 else { return nil }
-        return statistics.sum
+        return try statistics?.forMicroBatch(samples: samples)
     }
 
     public func finishStep() throws {
@@ -73,11 +69,20 @@ public final class AllreduceGradientSync: GradientSync {
 /// The sum over the data group that synchronized batch normalization calls inside forward
 /// and backward, where nothing can throw: the first failure is kept and thrown after the
 /// step.
-private final class StatisticsSum {
+final class StatisticsSum {
     let communicator: any Communicator
     private var failure: (any Error)?
 
     init(communicator: any Communicator) { self.communicator = communicator }
+
+    /// The sum for a micro-batch with `samples` on this rank. Synchronized statistics need
+    /// every rank in every layer's collective: a micro-batch that leaves some rank without
+    /// samples (a last batch smaller than the group) keeps per-rank statistics instead.
+    /// Collective.
+    func forMicroBatch(samples: Int) throws -> ((inout [Double]) -> Void)? {
+        guard try communicator.allreduce([Double(samples)], operation: .min)[0] > 0 else { return nil }
+        return sum
+    }
 
     func sum(_ values: inout [Double]) {
         guard failure == nil else { return }

@@ -29,6 +29,9 @@ public struct GradientUpdate {
     public let trainableSlots: [ParameterSlot]
     /// The update's runs of the flat buffer, each with its group's learning rate.
     public let updateSpans: [UpdateSpan]
+    /// Under ZeRO stage 2: the rows whose averaged gradients this rank holds (the others
+    /// read zero); transforms work on these and reduce what is global over their group.
+    public var gradientRows: OptimizerStateShard?
 
     public init(parameters: ParameterStore, groups: [ParameterGroup], sharding: any ShardingPlan, learningRate: Float,
                 lossFinite: Bool, dataGroupSize: Int) {
@@ -40,6 +43,25 @@ public struct GradientUpdate {
         self.dataGroupSize = dataGroupSize
         trainableSlots = groups.filter { !$0.isFrozen }.flatMap(\.slots).sorted { $0.offset < $1.offset }
         updateSpans = ParameterGroup.spans(of: groups, learningRate: learningRate)
+    }
+}
+
+extension GradientUpdate {
+    /// Calls `body` with each run of the flat buffer whose gradients of `slot` this rank
+    /// holds: the whole slot, or under ZeRO stage 2 this rank's rows of it.
+    public func forEachGradientRun(of slot: ParameterSlot, _ body: (Range<Int>) -> Void) {
+        guard let gradientRows else { return body(slot.range) }
+        gradientRows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in body(full) }
+    }
+
+    /// Whether `value` holds on every rank that holds gradients of the model: every shard,
+    /// and under ZeRO stage 2 every data rank. Collective.
+    func everyGradientHolderAgrees(_ value: Bool) throws -> Bool {
+        var value = value
+        if let group = gradientRows?.group {
+            value = try group.allreduce([value ? 1 : 0] as [Int32], operation: .min)[0] == 1
+        }
+        return try sharding.allShardsAgree(value)
     }
 }
 

@@ -7,12 +7,16 @@ public struct SkipNonFiniteStep: GradientTransform {
 
     public func apply(_ update: GradientUpdate) throws -> Bool {
         var finite = true
-        for slot in update.trainableSlots where finite {
-            finite = update.parameters.withGradient(slot) { $0.allSatisfy(\.isFinite) }
+        update.parameters.withGradients { gradients in
+            for slot in update.trainableSlots where finite {
+                update.forEachGradientRun(of: slot) { run in
+                    if finite { finite = gradients[run].allSatisfy(\.isFinite) }
+                }
+            }
         }
-        // The averaged gradients are the same on every rank, so every rank decides alike;
+        // The averaged gradients are the same on every replica, so every rank decides alike;
         // a rank's non-finite loss makes them non-finite too.
-        return try update.sharding.allShardsAgree(finite) && (update.dataGroupSize > 1 || update.lossFinite)
+        return try update.everyGradientHolderAgrees(finite) && (update.dataGroupSize > 1 || update.lossFinite)
     }
 }
 
@@ -32,14 +36,16 @@ public struct PenalizeAndClipValues: GradientTransform {
         let penalty = penalty
         let clamps = limit != nil, limit = limit ?? .infinity
         let parameters = update.parameters
-        for slot in update.trainableSlots {
-            let penalized = slot.isDecayed && penalty.isActive
-            parameters.withParameter(slot) { w in
-                parameters.withGradient(slot) { g in
-                    for i in 0..<g.count {
-                        var gradient = g[i]
-                        if penalized { gradient += penalty.gradient(at: w[i]) }
-                        g[i] = clamps ? Swift.min(Swift.max(gradient, -limit), limit) : gradient
+        parameters.withParameters { w in
+            parameters.withGradients { g in
+                for slot in update.trainableSlots {
+                    let penalized = slot.isDecayed && penalty.isActive
+                    update.forEachGradientRun(of: slot) { run in
+                        for i in run {
+                            var gradient = g[i]
+                            if penalized { gradient += penalty.gradient(at: w[i]) }
+                            g[i] = clamps ? Swift.min(Swift.max(gradient, -limit), limit) : gradient
+                        }
                     }
                 }
             }
@@ -57,12 +63,15 @@ public struct ClipByGlobalNorm: GradientTransform {
 
     public func apply(_ update: GradientUpdate) throws -> Bool {
         let slots = update.trainableSlots
-        let norm = Float(try update.sharding.squaredNorm(of: update.parameters, slots: slots).squareRoot())
+        let squared = try update.sharding.squaredNorm(of: update.parameters, slots: slots, rows: update.gradientRows)
+        let norm = Float(squared.squareRoot())
         guard norm > maxNorm else { return true }
         let scale = maxNorm / (norm + 1e-6)
-        for slot in slots {
-            update.parameters.withGradient(slot) { g in
-                for i in 0..<g.count { g[i] *= scale }
+        update.parameters.withGradients { g in
+            for slot in slots {
+                update.forEachGradientRun(of: slot) { run in
+                    for i in run { g[i] *= scale }
+                }
             }
         }
         return true

@@ -62,11 +62,13 @@ public final class ModelShardingPlan: ShardingPlan {
     }
 
     /// Each stage's and tensor slice's share, replicated parameters counted once.
-    public func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot]) throws -> Double {
+    public func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot], rows: OptimizerStateShard?) throws -> Double {
         let counted = slots.filter { shard?.isReplicatedAcrossTensorGroup($0) != true || parallelLayout.coordinates.tensor == 0 }
-        let local = Self.localSquaredNorm(of: parameters, slots: counted)
-        // Data replicas hold the same averaged gradients: sum over one replica's shards.
-        let sums = try parallelLayout.world.allreduce([parallelLayout.coordinates.data == 0 ? local : 0], operation: .sum)
+        let local = Self.localSquaredNorm(of: parameters, slots: counted, rows: rows)
+        // Data replicas hold the same averaged gradients: sum over one replica's shards,
+        // or under ZeRO stage 2 over every data rank's rows.
+        let counts = rows != nil || parallelLayout.coordinates.data == 0
+        let sums = try parallelLayout.world.allreduce([counts ? local : 0], operation: .sum)
         return sums[0]
     }
 

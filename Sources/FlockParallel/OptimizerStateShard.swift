@@ -22,9 +22,15 @@ public final class OptimizerStateShard {
     /// Per rank, per slot of `parameters`: the rows that rank holds (local to the slot).
     let owned: [[ShardPlacement]]
 
+    /// Under ZeRO stage 2 this rank holds only its rows' gradients, and the update clears
+    /// only those (the others were given back by the reduce-scatter and read zero).
+    public let gradientsAreSharded: Bool
+
     /// `axis(of:)` names the axis a parameter is split on (nil: the first).
-    public init(parameters: ParameterStore, group: any Communicator, axis: (ParameterSlot) -> Int? = { _ in nil }) {
+    public init(parameters: ParameterStore, group: any Communicator, gradientsAreSharded: Bool = false,
+                axis: (ParameterSlot) -> Int? = { _ in nil }) {
         self.group = group
+        self.gradientsAreSharded = gradientsAreSharded
         self.parameters = parameters
         owned = (0..<group.size).map { rank in
             parameters.slots.map { Self.rows(of: $0, rank: rank, ranks: group.size, axis: axis($0) ?? 0) }
@@ -62,7 +68,9 @@ public final class OptimizerStateShard {
         }
         optimizer.step(parameters, spans: ownedSpans, stateCount: store.count)
         parameters.withGradients { gradients in
-            for span in spans { UnsafeMutableBufferPointer(rebasing: gradients[span.range]).update(repeating: 0) }
+            for span in gradientsAreSharded ? ownedSpans : spans {
+                UnsafeMutableBufferPointer(rebasing: gradients[span.range]).update(repeating: 0)
+            }
         }
         try allgatherRows()
     }

@@ -35,8 +35,9 @@ public protocol ShardingPlan: AnyObject {
     func allShardsAgree(_ value: Bool) throws -> Bool
 
     /// ‖g‖² of the whole model's gradients of `slots`, given this rank's `parameters`
-    /// (replicated parts counted once). Collective.
-    func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot]) throws -> Double
+    /// (replicated parts counted once); under ZeRO stage 2 each data rank holds only
+    /// `rows` of the gradients, summed over their group. Collective.
+    func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot], rows: OptimizerStateShard?) throws -> Double
 }
 
 extension ShardingPlan {
@@ -44,11 +45,22 @@ extension ShardingPlan {
     public var worldRank: Int { layout?.world.rank ?? 0 }
     public var worldSize: Int { layout?.world.size ?? 1 }
 
-    /// Σ g² over `slots` of `parameters` in slot order, in Double.
-    static func localSquaredNorm(of parameters: ParameterStore, slots: some Sequence<ParameterSlot>) -> Double {
+    /// ‖g‖² of the whole model's gradients of `slots` with every rank holding them all.
+    /// Collective.
+    public func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot]) throws -> Double {
+        try squaredNorm(of: parameters, slots: slots, rows: nil)
+    }
+
+    /// Σ g² over `slots` of `parameters` in slot order, in Double: this rank's `rows` of
+    /// them when given.
+    static func localSquaredNorm(of parameters: ParameterStore, slots: some Sequence<ParameterSlot>,
+                                 rows: OptimizerStateShard? = nil) -> Double {
         var sum = 0.0
-        for slot in slots {
-            parameters.withGradient(slot) { for g in $0 { sum += Double(g) * Double(g) } }
+        parameters.withGradients { gradients in
+            for slot in slots {
+                let add = { (run: Range<Int>) in for g in gradients[run] { sum += Double(g) * Double(g) } }
+                if let rows { rows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in add(full) } } else { add(slot.range) }
+            }
         }
         return sum
     }
@@ -74,7 +86,9 @@ public final class WholeModelPlan: ShardingPlan {
     public var shardOwnerRanks: [Int] { [0] }
     public func allShardsAgree(_ value: Bool) throws -> Bool { value }
 
-    public func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot]) throws -> Double {
-        Self.localSquaredNorm(of: parameters, slots: slots)
+    public func squaredNorm(of parameters: ParameterStore, slots: [ParameterSlot], rows: OptimizerStateShard?) throws -> Double {
+        let local = Self.localSquaredNorm(of: parameters, slots: slots, rows: rows)
+        guard let rows else { return local }
+        return try rows.group.allreduce([local], operation: .sum)[0]
     }
 }

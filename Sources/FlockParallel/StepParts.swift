@@ -29,22 +29,36 @@ public final class StepParts {
         StepParts(step: step, sync: NoGradientSync(), sharding: WholeModelPlan())
     }
 
-    /// Every rank of `layout` holds the whole model; its data group averages gradients.
+    /// Every rank of `layout` holds the whole model; its data group averages gradients,
+    /// or with `shardsGradients` (ZeRO stage 2) reduce-scatters them into each rank's rows.
     public static func dataParallel(layout: ParallelLayout, step: any TrainStep = ModelStep(), bucketBytes: Int = 1 << 20,
-                                    overlap: Bool = true, compression: WireCompression = .none) -> StepParts {
-        StepParts(step: step,
-                  sync: AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap,
-                                              compression: compression),
-                  sharding: WholeModelPlan(layout: layout))
+                                    overlap: Bool = true, compression: WireCompression = .none,
+                                    shardsGradients: Bool = false) -> StepParts {
+        let sync: any GradientSync = shardsGradients
+            ? ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap)
+            : AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap,
+                                    compression: compression)
+        return StepParts(step: step, sync: sync, sharding: WholeModelPlan(layout: layout))
     }
 
-    /// Pipeline stages and tensor slices (`step`'s layout), data parallel across the rest.
-    public static func modelParallel(_ step: ModelParallelStep) -> StepParts {
+    /// Pipeline stages and tensor slices (`step`'s layout), data parallel across the rest
+    /// (gradients reduce-scattered into each data rank's rows with `shardsGradients`).
+    public static func modelParallel(_ step: ModelParallelStep, shardsGradients: Bool = false) -> StepParts {
         let layout = step.layout
-        let sync: any GradientSync = layout.dataParallelSize > 1
-            ? AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false)
-            : NoGradientSync()
-        return StepParts(step: step, sync: sync, sharding: step.sharding)
+        let sharding = step.sharding
+        let sync: any GradientSync
+        if layout.dataParallelSize == 1 {
+            sync = NoGradientSync()
+        } else if shardsGradients {
+            // Rows split on the axis a tensor-parallel slice is already split on, as the
+            // optimizer state's shard does.
+            sync = ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false) {
+                [unowned sharding] slot in sharding.placement(ofTensor: slot.name)?.axis
+            }
+        } else {
+            sync = AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false)
+        }
+        return StepParts(step: step, sync: sync, sharding: sharding)
     }
 
     public var layout: ParallelLayout? { sharding.layout }

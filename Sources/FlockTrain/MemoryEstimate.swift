@@ -14,6 +14,9 @@ public struct MemoryEstimate: Sendable, Equatable {
     public var optimizerValuesPerParameter: Int
     /// Ranks the optimizer's state is sharded over (`parallel.zero: 1`); 1 when it is not.
     public var optimizerShards = 1
+    /// Ranks the gradients between steps are sharded over (`parallel.zero: 2`); 1 when
+    /// every rank keeps them all.
+    public var gradientShards = 1
     /// Outputs of the layers this rank runs for its share of one batch, twice (the values
     /// backward keeps and their gradients): an estimate, not a count of every op.
     public var activationBytes: Int
@@ -26,14 +29,19 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// for a small model on one rank.
     public static let runtimeBytes = 64 << 20
 
-    /// Weights and gradients (4 bytes each), the optimizer's state (this rank's share), buffers.
+    /// Weights and gradients (4 bytes each; gradients this rank's share), the optimizer's
+    /// state (this rank's share), buffers.
     public var stateBytes: Int {
-        parameters * 8 + 4 * optimizerValuesPerParameter * parameters / max(1, optimizerShards) + 4 * buffers
+        parameters * 4 + 4 * parameters / max(1, gradientShards)
+            + 4 * optimizerValuesPerParameter * parameters / max(1, optimizerShards) + 4 * buffers
     }
 
-    /// Bytes per parameter as the line and the error write them: `16` or, sharded, `8 + 8/2`.
+    /// Bytes per parameter as the line and the error write them: `16` or, sharded,
+    /// `8 + 8/2` (zero 1) and `4 + 4/2 + 8/2` (zero 2).
     var bytesPerParameter: String {
-        optimizerShards > 1 ? "\(8) + \(4 * optimizerValuesPerParameter)/\(optimizerShards)" : "\(8 + 4 * optimizerValuesPerParameter)"
+        let state = 4 * optimizerValuesPerParameter
+        if gradientShards > 1 { return "4 + 4/\(gradientShards) + \(state)/\(optimizerShards)" }
+        return optimizerShards > 1 ? "8 + \(state)/\(optimizerShards)" : "\(8 + state)"
     }
     public var totalBytes: Int { stateBytes + activationBytes + dataBytes + Self.runtimeBytes }
 

@@ -32,11 +32,14 @@ extension Trainer {
 }
 
 extension Trainer {
-    /// Under `zero: 1` with more than one data rank, this rank's rows of `store`: split on
-    /// the axis a tensor-parallel slice is split on, else the first.
+    /// Under `zero: 1` or `2` with more than one data rank, this rank's rows of `store`:
+    /// split on the axis a tensor-parallel slice is split on, else the first (the rows the
+    /// stage-2 gradient sync reduce-scatters into).
     static func optimizerStateShard(_ store: ParameterStore, parts: StepParts, options: TrainingOptions) -> OptimizerStateShard? {
         guard options.zeroStage >= 1, let group = parts.dataGroup, group.size > 1 else { return nil }
-        return OptimizerStateShard(parameters: store, group: group) { parts.sharding.placement(ofTensor: $0.name)?.axis }
+        return OptimizerStateShard(parameters: store, group: group, gradientsAreSharded: options.zeroStage >= 2) {
+            parts.sharding.placement(ofTensor: $0.name)?.axis
+        }
     }
 
     /// This rank's rows of the optimizer state under ZeRO (every phase's shard has the same rows).

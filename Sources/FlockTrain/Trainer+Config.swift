@@ -85,12 +85,13 @@ extension TrainingConfig {
         }
         guard parallel.isModelParallel else {
             return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
-                                 compression: parallel.compression)
+                                 compression: parallel.compression, shardsGradients: parallel.zero >= 2)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
                                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes,
-                                                profileRows: microBatchRows))
+                                                profileRows: microBatchRows),
+                             shardsGradients: parallel.zero >= 2)
     }
 }
 
@@ -113,7 +114,9 @@ extension Trainer {
             var estimate = MemoryEstimate(parameters: described.count, buffers: described.stateCount - described.count,
                                           optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
                                           activationBytes: 0, dataBytes: 0, available: Self.availablePerRank(world: communicator))
-            if config.parallel.zero >= 1 { estimate.optimizerShards = (communicator?.size ?? 1) / (config.parallel.pipeline * config.parallel.tensor) }
+            let dataRanks = (communicator?.size ?? 1) / (config.parallel.pipeline * config.parallel.tensor)
+            if config.parallel.zero >= 1 { estimate.optimizerShards = dataRanks }
+            if config.parallel.zero >= 2 { estimate.gradientShards = dataRanks }
             try Self.checkEveryRankFits(estimate, world: communicator)
         }
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)

@@ -18,6 +18,7 @@ extension Trainer {
                                       activationBytes: MemoryEstimate.activationBytes(of: shard?.layers ?? model.root.layers, rows: rows),
                                       dataBytes: dataBytes, available: availablePerRank(world: parts.world))
         if options.zeroStage >= 1 { estimate.optimizerShards = parts.dataGroupSize }
+        if options.zeroStage >= 2 { estimate.gradientShards = parts.dataGroupSize }
         return estimate
     }
 

@@ -47,9 +47,10 @@ extension Trainer {
                                     targets: loss.metricTargets(outcome.targets, features: batch.features))
                 }
             }
-            let update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
+            var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
                                         learningRate: learningRate, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
                                         dataGroupSize: parts.dataGroupSize)
+            if phase.update.shard?.gradientsAreSharded == true { update.gradientRows = phase.update.shard }
             guard try phase.chain.apply(update) else { return false }
         }
         return true

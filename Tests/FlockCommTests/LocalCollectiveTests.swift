@@ -67,7 +67,16 @@ func contribution(rank: Int, index: Int) -> Float {
                 try scatterSource.withUnsafeBufferPointer { send in
                     try scattered.withUnsafeMutableBufferPointer { try comm.reduceScatter(send, into: $0, operation: .sum) }
                 }
-                return [broadcast, gathered, gatheredVarying, scattered]
+                // The nonblocking form, with a blocking collective started while it travels.
+                let started = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+                defer { started.deallocate() }
+                started.initialize(repeating: -1)
+                try scatterSource.withUnsafeBufferPointer { send in
+                    let pending = try comm.startReduceScatter(send, into: started, operation: .sum)
+                    _ = try comm.allreduce([Float(1)], operation: .sum)
+                    try pending.wait()
+                }
+                return [broadcast, gathered, gatheredVarying, scattered, Array(started)]
             }
             let check = Array(0..<min(count, 40)) + (count > 40 ? [count - 1] : [])
             for rank in 0..<ranks {
@@ -77,6 +86,7 @@ func contribution(rank: Int, index: Int) -> Float {
                     for peer in 0..<ranks { #expect(gathered[peer * count + i] == contribution(rank: peer, index: i)) }
                     let block = rank * count + i
                     #expect(scattered[i] == (0..<ranks).map { contribution(rank: $0, index: block) }.reduce(0, +))
+                    #expect(outcome[rank][4][i] == scattered[i], "started reduce-scatter, rank \(rank) index \(i)")
                 }
                 var offset = 0
                 for peer in 0..<ranks {

@@ -78,6 +78,16 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
             let expected = (0..<n).map { value(rank: $0, index: me * count + i) }.reduce(0, +)
             try expect(scattered[i] == expected, "reduceScatter index \(i)", checks: &checks)
         }
+        // The nonblocking form, with a blocking collective run while it travels.
+        var started = [Float](repeating: -1, count: count)
+        try source.withUnsafeBufferPointer { send in
+            try started.withUnsafeMutableBufferPointer { receive in
+                let pending = try comm.startReduceScatter(send, into: receive, operation: .sum)
+                _ = try comm.allreduce([Float(1)], operation: .sum)
+                try pending.wait()
+            }
+        }
+        for i in sampled { try expect(started[i] == scattered[i], "startReduceScatter index \(i)", checks: &checks) }
     }
 
     // Ring send/receive with two tags received in reverse order.

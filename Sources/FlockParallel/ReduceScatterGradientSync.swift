@@ -1,0 +1,206 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+
+/// ZeRO stage 2 (Rajbhandari et al., 2020): each data rank ends a step with the averaged
+/// gradients of only its rows of every parameter (the rows ``OptimizerStateShard`` gives
+/// it, whose optimizer state it keeps), reduce-scattered bucket by bucket while backward
+/// runs. A bucket is packed by owner as soon as its last gradient is ready, its pages are
+/// given back at once, and at most `maxInFlight` buckets travel at a time: a rank holds
+/// the whole model's gradients only for the layers backward is still working on. The
+/// other rows read zero after ``finishStep()``, so the gradient transforms work on this
+/// rank's rows and reduce what is global (norms, the finite check) over the group.
+public final class ReduceScatterGradientSync: GradientSync {
+    public let communicator: any Communicator
+    public let bucketBytes: Int
+    public let overlap: Bool
+    /// Buckets whose reduce-scatter may be in flight at once; starting one more waits
+    /// for the oldest, which bounds the memory of packed buckets.
+    public var maxInFlight = 4
+    /// The axis each parameter is split on (nil: the first), as the optimizer state's shard.
+    let axis: (ParameterSlot) -> Int?
+    /// Set by `prepare`: whose rows are whose, and the buckets' packing.
+    public private(set) var rows: OptimizerStateShard?
+    private var memory: ReleasableGradientMemory?
+    private var parameters: ParameterStore?
+    private var buckets: GradientBuckets?
+    private var packing: [BucketPacking] = []
+    private var remaining: [Int] = []
+    private var inFlight: [InFlightBucket] = []
+    private var started: Set<Int> = []
+    private var synchronizing = true
+    private var failure: (any Error)?
+    private var statistics: StatisticsSum?
+
+    public init(communicator: any Communicator, bucketBytes: Int = 1 << 20, overlap: Bool = true,
+                axis: @escaping (ParameterSlot) -> Int? = { _ in nil }) {
+        self.communicator = communicator
+        self.bucketBytes = bucketBytes
+        self.overlap = overlap
+        self.axis = axis
+    }
+
+    public var group: (any Communicator)? { communicator }
+
+    /// Moves the gradients into releasable memory, works out each bucket's packing and
+    /// broadcasts the first replica's parameters and buffers. Collective.
+    public func prepare(parameters: ParameterStore, model: Model) throws {
+        let memory = try ReleasableGradientMemory(count: parameters.count)
+        parameters.useGradientMemory(memory.buffer)
+        let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
+        let buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)
+        packing = buckets.buckets.map { BucketPacking(bucket: $0, rows: rows) }
+        remaining = buckets.buckets.map(\.slots.count)
+        (self.memory, self.parameters, self.rows, self.buckets) = (memory, parameters, rows, buckets)
+        try parameters.withParameters { try communicator.broadcast($0, root: 0) }
+        try synchronizeBuffers()
+        statistics = communicator.size > 1 && model.hasSynchronizedStatistics ? StatisticsSum(communicator: communicator) : nil
+    }
+
+    public func attach(to tape: Tape) {
+        tape.addGradientReadyObserver { [unowned self] slot in self.gradientReady(slot) }
+    }
+
+    public func beginStep(_ step: Int) throws {
+        statistics?.clear()
+        try synchronizeBuffers()
+    }
+
+    public func beginMicroBatch(isLast: Bool, samples: Int) throws -> ((inout [Double]) -> Void)? {
+        synchronizing = isLast
+        remaining = buckets?.buckets.map(\.slots.count) ?? []
+        return try statistics?.forMicroBatch(samples: samples)
+    }
+
+    private func gradientReady(_ slot: ParameterSlot) {
+        guard synchronizing && overlap, let buckets else { return }
+        let bucket = buckets.bucketOfSlot[slot.index]
+        remaining[bucket] -= 1
+        if remaining[bucket] == 0 { start(bucket) }
+    }
+
+    /// Packs `bucket` by owner, gives its gradient pages back and starts its reduce-scatter;
+    /// the oldest bucket in flight is finished first when `maxInFlight` travel already.
+    /// Errors are kept for `finishStep` (this runs inside backward, where nothing throws).
+    private func start(_ bucket: Int) {
+        guard failure == nil, !started.contains(bucket), let memory else { return }
+        started.insert(bucket)
+        do {
+            while inFlight.count >= max(maxInFlight, 1) { try complete(inFlight.removeFirst()) }
+            let plan = packing[bucket]
+            let flight = InFlightBucket(bucket: bucket, sendCount: plan.blockCount * communicator.size,
+                                        receiveCount: plan.blockCount)
+            plan.pack(memory.buffer, into: flight.send)
+            memory.release(plan.range)
+            try flight.start(on: communicator)
+            inFlight.append(flight)
+        } catch {
+            failure = error
+        }
+    }
+
+    /// Waits for `flight` and writes this rank's averaged rows into place.
+    private func complete(_ flight: InFlightBucket) throws {
+        try flight.operation?.wait()
+        guard let memory else { return }
+        packing[flight.bucket].unpackOwn(from: UnsafeBufferPointer(flight.receive), into: memory.buffer)
+    }
+
+    /// Starts the buckets backward did not (unused parameters, no overlap, a rank without
+    /// samples) in bucket order and waits for every one in flight.
+    public func finishStep() throws {
+        defer { started = []; inFlight = [] }
+        guard synchronizing, let buckets else { return }
+        for bucket in buckets.buckets.indices where !started.contains(bucket) { start(bucket) }
+        var firstError = failure
+        for flight in inFlight {
+            do { try complete(flight) } catch { firstError = firstError ?? error }
+        }
+        failure = nil
+        if let firstError { throw firstError }
+        try statistics?.rethrow()
+    }
+
+    public func synchronizeBuffers() throws {
+        guard let parameters, !parameters.bufferSlots.isEmpty else { return }
+        try parameters.withBuffers { try communicator.broadcast($0, root: 0) }
+    }
+
+    public func synchronizeModelState() throws {
+        guard let parameters else { return }
+        try parameters.withParameters { try communicator.broadcast($0, root: 0) }
+        try synchronizeBuffers()
+    }
+}
+
+/// One bucket's reduce-scatter: its packed gradients (one block per rank, padded to the
+/// longest) and this rank's averaged block, in memory of its own that stays put until the
+/// operation is waited for.
+private final class InFlightBucket {
+    let bucket: Int
+    let send: UnsafeMutableBufferPointer<Float>
+    let receive: UnsafeMutableBufferPointer<Float>
+    var operation: (any PendingOperation)?
+
+    init(bucket: Int, sendCount: Int, receiveCount: Int) {
+        self.bucket = bucket
+        send = .allocate(capacity: sendCount)
+        send.initialize(repeating: 0)
+        receive = .allocate(capacity: receiveCount)
+        receive.initialize(repeating: 0)
+    }
+
+    deinit {
+        send.deallocate()
+        receive.deallocate()
+    }
+
+    func start(on communicator: any Communicator) throws {
+        operation = try communicator.startReduceScatter(UnsafeBufferPointer(send), into: receive, operation: .average)
+    }
+}
+
+/// Where each rank's rows of one bucket's parameters sit: runs of the flat buffer, each
+/// with its place in the rank's block.
+struct BucketPacking {
+    /// The bucket's elements in the flat gradient buffer.
+    let range: Range<Int>
+    /// Per rank, (run in the flat buffer, start in that rank's block).
+    let runs: [[(full: Range<Int>, blockStart: Int)]]
+    let ownRank: Int
+    /// Elements of every rank's block (the largest rank's count).
+    let blockCount: Int
+
+    init(bucket: GradientBuckets.Bucket, rows: OptimizerStateShard) {
+        range = bucket.range
+        let slots = bucket.slots.min()!..<(bucket.slots.max()! + 1)
+        var runs: [[(full: Range<Int>, blockStart: Int)]] = []
+        for rank in 0..<rows.group.size {
+            var mine: [(full: Range<Int>, blockStart: Int)] = []
+            rows.forEachOwnedRun(rank: rank, slots: slots) { full, compact in mine.append((full, compact.lowerBound)) }
+            runs.append(mine)
+        }
+        self.runs = runs
+        ownRank = rows.group.rank
+        blockCount = runs.map { $0.reduce(0) { $0 + $1.full.count } }.max() ?? 0
+    }
+
+    /// Every rank's rows of `gradients` into its block of `send`.
+    func pack(_ gradients: UnsafeMutableBufferPointer<Float>, into send: UnsafeMutableBufferPointer<Float>) {
+        for (rank, rankRuns) in runs.enumerated() {
+            for run in rankRuns {
+                let start = rank * blockCount + run.blockStart
+                _ = UnsafeMutableBufferPointer(rebasing: send[start..<(start + run.full.count)])
+                    .update(fromContentsOf: gradients[run.full])
+            }
+        }
+    }
+
+    /// This rank's averaged block back to its rows of `gradients`.
+    func unpackOwn(from block: UnsafeBufferPointer<Float>, into gradients: UnsafeMutableBufferPointer<Float>) {
+        for run in runs[ownRank] {
+            _ = UnsafeMutableBufferPointer(rebasing: gradients[run.full])
+                .update(fromContentsOf: block[run.blockStart..<(run.blockStart + run.full.count)])
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The flat gradient buffer in private anonymous pages that can be handed back to the
+/// kernel: ZeRO stage 2 releases a bucket's gradients once they are packed for the
+/// reduce-scatter, so a rank holds the whole model's gradients only while backward
+/// makes them, not from one step to the next.
+///
+/// Released pages read as zeros on the next touch (`MADV_DONTNEED` on a private anonymous
+/// mapping), which is what the next backward accumulates into; elements that share a page
+/// with gradients still in use are set to zero instead.
+final class ReleasableGradientMemory {
+    let buffer: UnsafeMutableBufferPointer<Float>
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedBytes: Int
+    private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// `count` zeroed Floats, not yet resident.
+    init(count: Int) throws {
+        mappedBytes = max(count, 1) * MemoryLayout<Float>.stride
+        let address = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let address, address != MAP_FAILED else {
+            throw GradientMemoryError(description: "could not map \(mappedBytes) bytes for gradients: \(String(cString: strerror(errno)))")
+        }
+        mapping = address
+        buffer = UnsafeMutableBufferPointer(start: address.assumingMemoryBound(to: Float.self), count: count)
+    }
+
+    deinit { munmap(mapping, mappedBytes) }
+
+    /// Sets `range` (elements) to zero, giving its whole pages back to the kernel.
+    func release(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        let stride = MemoryLayout<Float>.stride
+        let start = UInt(bitPattern: buffer.baseAddress! + range.lowerBound)
+        let end = UInt(bitPattern: buffer.baseAddress! + range.upperBound)
+        let page = UInt(pageSize)
+        let firstWhole = (start + page - 1) / page * page, lastWhole = end / page * page
+        guard firstWhole < lastWhole else {
+            UnsafeMutableBufferPointer(rebasing: buffer[range]).update(repeating: 0)
+            return
+        }
+        let headCount = Int(firstWhole - start) / stride, tailCount = Int(end - lastWhole) / stride
+        UnsafeMutableBufferPointer(rebasing: buffer[range.lowerBound..<(range.lowerBound + headCount)]).update(repeating: 0)
+        UnsafeMutableBufferPointer(rebasing: buffer[(range.upperBound - tailCount)..<range.upperBound]).update(repeating: 0)
+        madvise(UnsafeMutableRawPointer(bitPattern: firstWhole), Int(lastWhole - firstWhole), MADV_DONTNEED)
+    }
+}
+
+/// The gradient memory could not be made.
+struct GradientMemoryError: Error, CustomStringConvertible {
+    let description: String
+}

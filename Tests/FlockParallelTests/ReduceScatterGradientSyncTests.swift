@@ -1,0 +1,97 @@
+import FlockComm
+import FlockNN
+import FlockTensor
+import Foundation
+import Testing
+@testable import FlockParallel
+
+/// ZeRO stage 2's gradient sync on ranks as threads: after a step each rank holds the
+/// average of its own rows and zeros elsewhere, and the transforms that need the whole
+/// model's gradients (norm, finite check) reduce over the group.
+@Suite struct ReduceScatterGradientSyncTests {
+    /// Shapes whose first axes no rank count of 2–4 divides evenly, and a scalar.
+    static let shapes: [[Int]] = [[7, 3], [5], [2, 2], []]
+
+    static func store() -> ParameterStore {
+        let store = ParameterStore()
+        for (index, shape) in shapes.enumerated() { _ = store.register(name: "p\(index)", shape: shape, isDecayed: true) }
+        return store
+    }
+
+    /// Rank r's gradient of element i: distinct per rank and element.
+    static func gradient(rank: Int, index: Int) -> Float { Float(index % 11) * 0.25 + Float(rank) * 1.5 - 2 }
+
+    /// Every rank's gradients after the sync, and the rows each rank owns (flat indices).
+    static func synchronize(ranks: Int, bucketBytes: Int, maxInFlight: Int) throws -> [(gradients: [Float], owned: Set<Int>)] {
+        try LocalCommunicator.run(ranks: ranks, deadline: 30) { communicator in
+            let store = Self.store()
+            let sync = ReduceScatterGradientSync(communicator: communicator, bucketBytes: bucketBytes, overlap: true)
+            sync.maxInFlight = maxInFlight
+            try sync.prepare(parameters: store, model: try Model([.dense(units: 1)], inputShape: [1], seed: 1))
+            try sync.beginStep(0)
+            _ = try sync.beginMicroBatch(isLast: true, samples: 1)
+            store.withGradients { g in for i in g.indices { g[i] = Self.gradient(rank: communicator.rank, index: i) } }
+            try sync.finishStep()
+            var owned = Set<Int>()
+            sync.rows!.forEachOwnedRun { full, _ in owned.formUnion(full) }
+            return (store.withGradients { Array($0) }, owned)
+        }
+    }
+
+    @Test(arguments: [(2, 1 << 20, 4), (3, 8, 1), (4, 12, 2)])
+    func eachRankHoldsTheAverageOfItsRowsAndZerosElsewhere(ranks: Int, bucketBytes: Int, maxInFlight: Int) throws {
+        let outcome = try Self.synchronize(ranks: ranks, bucketBytes: bucketBytes, maxInFlight: maxInFlight)
+        let count = Self.store().count
+        for (rank, result) in outcome.enumerated() {
+            for i in 0..<count {
+                let average = (0..<ranks).map { Self.gradient(rank: $0, index: i) }.reduce(0, +) / Float(ranks)
+                let expected = result.owned.contains(i) ? average : 0
+                #expect(abs(result.gradients[i] - expected) < 1e-6, "rank \(rank) element \(i): \(result.gradients[i]) vs \(expected)")
+            }
+        }
+        // Every element is some rank's, and one rank's only.
+        #expect(outcome.map(\.owned.count).reduce(0, +) == count)
+        #expect(outcome.reduce(Set<Int>()) { $0.union($1.owned) }.count == count)
+    }
+
+    /// Clipping by global norm on rows gives each rank its rows of what clipping the whole
+    /// averaged gradient gives.
+    @Test func clippingOnRowsUsesTheWholeModelsNorm() throws {
+        let ranks = 3
+        let outcome = try LocalCommunicator.run(ranks: ranks, deadline: 30) { communicator in
+            let store = Self.store()
+            let rows = OptimizerStateShard(parameters: store, group: communicator, gradientsAreSharded: true)
+            var owned = Set<Int>()
+            rows.forEachOwnedRun { full, _ in owned.formUnion(full) }
+            store.withGradients { g in for i in g.indices { g[i] = owned.contains(i) ? Self.gradient(rank: 0, index: i) : 0 } }
+            var update = GradientUpdate(parameters: store, groups: ParameterGroup.grouping(store.slots, scales: [:]),
+                                        sharding: WholeModelPlan(), learningRate: 1, lossFinite: true, dataGroupSize: ranks)
+            update.gradientRows = rows
+            _ = try ClipByGlobalNorm(maxNorm: 1).apply(update)
+            return (store.withGradients { Array($0) }, owned)
+        }
+        let whole = (0..<Self.store().count).map { Self.gradient(rank: 0, index: $0) }
+        let norm = whole.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        for (gradients, owned) in outcome {
+            for i in owned {
+                #expect(abs(gradients[i] - whole[i] / (norm + 1e-6)) < 1e-5, "element \(i)")
+            }
+        }
+    }
+
+    /// One rank's non-finite row skips the step on every rank.
+    @Test func aNonFiniteRowOnOneRankSkipsEveryRank() throws {
+        let decisions = try LocalCommunicator.run(ranks: 2, deadline: 30) { communicator in
+            let store = Self.store()
+            let rows = OptimizerStateShard(parameters: store, group: communicator, gradientsAreSharded: true)
+            var first: Int?
+            rows.forEachOwnedRun { full, _ in first = first ?? full.lowerBound }
+            store.withGradients { g in if communicator.rank == 1, let first { g[first] = .infinity } }
+            var update = GradientUpdate(parameters: store, groups: ParameterGroup.grouping(store.slots, scales: [:]),
+                                        sharding: WholeModelPlan(), learningRate: 1, lossFinite: true, dataGroupSize: 2)
+            update.gradientRows = rows
+            return try SkipNonFiniteStep().apply(update)
+        }
+        #expect(decisions == [false, false])
+    }
+}
