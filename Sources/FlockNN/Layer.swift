@@ -18,6 +18,9 @@ public struct ForwardContext {
     /// False while a block runs its forward again for backward (recomputation): training
     /// mode, but normalization layers leave their running statistics as the first run set them.
     public var updatesRunningStatistics = true
+    /// Under ZeRO stage 3: gathers a layer's parameters before a recomputed layer reads
+    /// them and gives them back after (nil: every parameter is always resident).
+    public var parameterResidency: (any ParameterResidency)?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

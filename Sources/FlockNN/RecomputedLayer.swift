@@ -26,17 +26,32 @@ public struct RecomputedLayer: Layer {
     public var marksPadding: Bool { inner.marksPadding }
     public func paddingMask(forModelInput input: Tensor) -> Tensor? { inner.paddingMask(forModelInput: input) }
 
+    /// Under ZeRO stage 3 (`context.parameterResidency`) the layer's parameters are
+    /// gathered for the forward and again for the forward backward runs, and given back
+    /// after each: between them the rank holds only its rows.
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let tape = context.tape
-        guard context.isTraining, tape.recordsBackward else { return inner.forward(input, context: &context) }
+        let residency = context.parameterResidency, parameters = parameters
+        // Gathered once here: the layers inside read what this one gathered.
+        context.parameterResidency = nil
+        defer { context.parameterResidency = residency }
+        residency?.gather(parameters)
+        guard context.isTraining, tape.recordsBackward else {
+            // Inference: the tape copies the values it reads, so they go back at once.
+            defer { residency?.release(parameters) }
+            return inner.forward(input, context: &context)
+        }
         let before = context
         let start = tape.nodeCount
         tape.recordsBackward = false
         let output = inner.forward(input, context: &context).value
         tape.releaseValues(start..<tape.nodeCount)
         tape.recordsBackward = true
+        residency?.release(parameters)
         let inner = inner
         return tape.recordRecomputed(output, parameters: parameters) { tape, gradient in
+            residency?.gather(parameters)
+            defer { residency?.release(parameters) }
             let again = Tape(parameters: tape.parameters)
             var replay = ForwardContext(copying: before, tape: again)
             let x = input.requiresGradient ? again.leaf(input.value) : again.constant(input.value)

@@ -40,6 +40,14 @@ public protocol GradientSync: AnyObject {
 
     /// Makes every replica's parameters and buffers its first replica's. Collective.
     func synchronizeModelState() throws
+
+    /// Under ZeRO stage 3: what gathers each layer's parameters around its use (nil: every
+    /// rank holds them all).
+    var parameterResidency: (any ParameterResidency)? { get }
+}
+
+extension GradientSync {
+    public var parameterResidency: (any ParameterResidency)? { nil }
 }
 
 /// Gradients stay where they are: one rank, or a layout without data replicas.

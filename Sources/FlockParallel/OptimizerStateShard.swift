@@ -25,6 +25,9 @@ public final class OptimizerStateShard {
     /// Under ZeRO stage 2 this rank holds only its rows' gradients, and the update clears
     /// only those (the others were given back by the reduce-scatter and read zero).
     public let gradientsAreSharded: Bool
+    /// Whether every rank holds the whole model after an update (stages 1 and 2: the rows
+    /// are all-gathered); under stage 3 each layer's rows are gathered when it runs.
+    public var gathersAfterUpdate = true
 
     /// `axis(of:)` names the axis a parameter is split on (nil: the first).
     public init(parameters: ParameterStore, group: any Communicator, gradientsAreSharded: Bool = false,
@@ -72,7 +75,7 @@ public final class OptimizerStateShard {
                 UnsafeMutableBufferPointer(rebasing: gradients[span.range]).update(repeating: 0)
             }
         }
-        try allgatherRows()
+        if gathersAfterUpdate { try allgatherRows() }
     }
 
     /// This rank's rows of `values`, a buffer of one value per element of the whole store.
@@ -89,7 +92,7 @@ public final class OptimizerStateShard {
     /// Calls `body` with each contiguous run of `rank`'s rows (this rank's by default) of
     /// the slots `slots`: its range in the whole store's flat buffer and in the rank's
     /// compact store, counted from the first of `slots`.
-    func forEachOwnedRun(rank: Int? = nil, slots: Range<Int>? = nil, _ body: (_ full: Range<Int>, _ compact: Range<Int>) -> Void) {
+    public func forEachOwnedRun(rank: Int? = nil, slots: Range<Int>? = nil, _ body: (_ full: Range<Int>, _ compact: Range<Int>) -> Void) {
         var compactOffset = 0
         for slot in parameters.slots[slots ?? parameters.slots.indices] {
             let placement = owned[rank ?? group.rank][slot.index]
@@ -120,7 +123,8 @@ public final class OptimizerStateShard {
         }
     }
 
-    private func allgatherRows(ofSlots slots: Range<Int>) throws {
+    /// Every rank's rows of `slots` (consecutive) into every rank's whole store. Collective.
+    func allgatherRows(ofSlots slots: Range<Int>) throws {
         let counts = (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
         var mine = [Float](repeating: 0, count: counts[group.rank])
         parameters.withParameters { values in

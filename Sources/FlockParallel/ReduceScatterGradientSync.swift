@@ -6,7 +6,7 @@ import FlockTensor
 /// gradients of only its rows of every parameter (the rows ``OptimizerStateShard`` gives
 /// it, whose optimizer state it keeps), reduce-scattered bucket by bucket while backward
 /// runs. A bucket is packed by owner as soon as its last gradient is ready, its pages are
-/// given back at once, and at most `maxInFlight` buckets travel at a time: a rank holds
+/// given back at once, and at most `maxInFlightBytes` of packed buckets travel at a time: a rank holds
 /// the whole model's gradients only for the layers backward is still working on. The
 /// other rows read zero after ``finishStep()``, so the gradient transforms work on this
 /// rank's rows and reduce what is global (norms, the finite check) over the group.
@@ -14,14 +14,14 @@ public final class ReduceScatterGradientSync: GradientSync {
     public let communicator: any Communicator
     public let bucketBytes: Int
     public let overlap: Bool
-    /// Buckets whose reduce-scatter may be in flight at once; starting one more waits
-    /// for the oldest, which bounds the memory of packed buckets.
-    public var maxInFlight = 4
+    /// Bytes of packed buckets whose reduce-scatter may be in flight at once (one bucket
+    /// at least); starting one more waits for the oldest, which bounds their memory.
+    public var maxInFlightBytes = 16 << 20
     /// The axis each parameter is split on (nil: the first), as the optimizer state's shard.
     let axis: (ParameterSlot) -> Int?
     /// Set by `prepare`: whose rows are whose, and the buckets' packing.
     public private(set) var rows: OptimizerStateShard?
-    private var memory: ReleasableGradientMemory?
+    private var memory: ReleasableMemory?
     private var parameters: ParameterStore?
     private var buckets: GradientBuckets?
     private var packing: [BucketPacking] = []
@@ -32,9 +32,14 @@ public final class ReduceScatterGradientSync: GradientSync {
     private var failure: (any Error)?
     private var statistics: StatisticsSum?
 
+    /// ZeRO stage 3: the parameters' values are sharded too (``ShardedParameterResidency``).
+    public let shardsParameters: Bool
+    public private(set) var residency: ShardedParameterResidency?
+
     public init(communicator: any Communicator, bucketBytes: Int = 1 << 20, overlap: Bool = true,
-                axis: @escaping (ParameterSlot) -> Int? = { _ in nil }) {
+                shardsParameters: Bool = false, axis: @escaping (ParameterSlot) -> Int? = { _ in nil }) {
         self.communicator = communicator
+        self.shardsParameters = shardsParameters
         self.bucketBytes = bucketBytes
         self.overlap = overlap
         self.axis = axis
@@ -43,16 +48,29 @@ public final class ReduceScatterGradientSync: GradientSync {
     public var group: (any Communicator)? { communicator }
 
     /// Moves the gradients into releasable memory, works out each bucket's packing and
-    /// broadcasts the first replica's parameters and buffers. Collective.
+    /// broadcasts the first replica's parameters and buffers. Under stage 3, `parameters`
+    /// is a description: its values go into releasable memory too, each rank making its
+    /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
-        let memory = try ReleasableGradientMemory(count: parameters.count)
-        parameters.useGradientMemory(memory.buffer)
+        let memory = try ReleasableMemory(count: parameters.count)
+        if shardsParameters {
+            guard !parameters.holdsValues else {
+                throw ParallelLayout.LayoutError(description: "zero 3 starts from a model description, not a built model")
+            }
+            let values = try ReleasableMemory(count: parameters.count)
+            parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
+            let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
+            residency = ShardedParameterResidency(rows: rows, memory: values)
+            residency?.initializeOwnRows(model.initializations)
+        } else {
+            parameters.useGradientMemory(memory.buffer)
+        }
         let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
         let buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)
         packing = buckets.buckets.map { BucketPacking(bucket: $0, rows: rows) }
         remaining = buckets.buckets.map(\.slots.count)
         (self.memory, self.parameters, self.rows, self.buckets) = (memory, parameters, rows, buckets)
-        try parameters.withParameters { try communicator.broadcast($0, root: 0) }
+        if !shardsParameters { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
         try synchronizeBuffers()
         statistics = communicator.size > 1 && model.hasSynchronizedStatistics ? StatisticsSum(communicator: communicator) : nil
     }
@@ -80,14 +98,17 @@ public final class ReduceScatterGradientSync: GradientSync {
     }
 
     /// Packs `bucket` by owner, gives its gradient pages back and starts its reduce-scatter;
-    /// the oldest bucket in flight is finished first when `maxInFlight` travel already.
+    /// the oldest buckets in flight are finished first while the packed bytes in flight
+    /// would pass `maxInFlightBytes`.
     /// Errors are kept for `finishStep` (this runs inside backward, where nothing throws).
     private func start(_ bucket: Int) {
         guard failure == nil, !started.contains(bucket), let memory else { return }
         started.insert(bucket)
         do {
-            while inFlight.count >= max(maxInFlight, 1) { try complete(inFlight.removeFirst()) }
             let plan = packing[bucket]
+            while !inFlight.isEmpty && inFlightBytes + plan.packedBytes > maxInFlightBytes {
+                try complete(inFlight.removeFirst())
+            }
             let flight = InFlightBucket(bucket: bucket, sendCount: plan.blockCount * communicator.size,
                                         receiveCount: plan.blockCount)
             plan.pack(memory.buffer, into: flight.send)
@@ -98,6 +119,8 @@ public final class ReduceScatterGradientSync: GradientSync {
             failure = error
         }
     }
+
+    private var inFlightBytes: Int { inFlight.reduce(0) { $0 + packing[$1.bucket].packedBytes } }
 
     /// Waits for `flight` and writes this rank's averaged rows into place.
     private func complete(_ flight: InFlightBucket) throws {
@@ -119,6 +142,7 @@ public final class ReduceScatterGradientSync: GradientSync {
         failure = nil
         if let firstError { throw firstError }
         try statistics?.rethrow()
+        try residency?.rethrow()
     }
 
     public func synchronizeBuffers() throws {
@@ -126,11 +150,14 @@ public final class ReduceScatterGradientSync: GradientSync {
         try parameters.withBuffers { try communicator.broadcast($0, root: 0) }
     }
 
+    /// Under stage 3 each rank holds (and restored) its own rows: only the buffers travel.
     public func synchronizeModelState() throws {
         guard let parameters else { return }
-        try parameters.withParameters { try communicator.broadcast($0, root: 0) }
+        if !shardsParameters { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
         try synchronizeBuffers()
     }
+
+    public var parameterResidency: (any ParameterResidency)? { residency }
 }
 
 /// One bucket's reduce-scatter: its packed gradients (one block per rank, padded to the
@@ -170,6 +197,8 @@ struct BucketPacking {
     let ownRank: Int
     /// Elements of every rank's block (the largest rank's count).
     let blockCount: Int
+    /// Bytes of its packed form and this rank's block while in flight.
+    var packedBytes: Int { 4 * blockCount * (runs.count + 1) }
 
     init(bucket: GradientBuckets.Bucket, rows: OptimizerStateShard) {
         range = bucket.range

@@ -30,12 +30,15 @@ public final class StepParts {
     }
 
     /// Every rank of `layout` holds the whole model; its data group averages gradients,
-    /// or with `shardsGradients` (ZeRO stage 2) reduce-scatters them into each rank's rows.
+    /// or with `shardsGradients` (ZeRO stage 2) reduce-scatters them into each rank's rows;
+    /// with `shardsParameters` (stage 3, from a model description) each rank keeps only its
+    /// rows of the values too, gathered layer by layer.
     public static func dataParallel(layout: ParallelLayout, step: any TrainStep = ModelStep(), bucketBytes: Int = 1 << 20,
                                     overlap: Bool = true, compression: WireCompression = .none,
-                                    shardsGradients: Bool = false) -> StepParts {
-        let sync: any GradientSync = shardsGradients
-            ? ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap)
+                                    shardsGradients: Bool = false, shardsParameters: Bool = false) -> StepParts {
+        let sync: any GradientSync = shardsGradients || shardsParameters
+            ? ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap,
+                                        shardsParameters: shardsParameters)
             : AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: bucketBytes, overlap: overlap,
                                     compression: compression)
         return StepParts(step: step, sync: sync, sharding: WholeModelPlan(layout: layout))

@@ -65,6 +65,7 @@ extension TrainStep {
         // Inference draws no random numbers; the generator is a placeholder.
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         forward.sequencePadding = context.model.paddingMask(forInput: features)
+        forward.parameterResidency = context.environment.parameterResidency
         let output = context.model.forward(tape.constant(features), context: &forward)
         let objective = context.loss(output, target: targets, features: features)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
@@ -106,6 +107,9 @@ public final class StepEnvironment {
     /// A tape on `parameters` whose gradient-ready events reach the gradient sync (reset it
     /// per micro-batch; its storage is kept).
     public let tape: Tape
+    /// Under ZeRO stage 3, what gathers each recomputed layer's parameters (every forward
+    /// context carries it).
+    public let parameterResidency: (any ParameterResidency)?
 
     init(model: Model, parameters: ParameterStore, sharding: any ShardingPlan, sync: any GradientSync) {
         self.model = model
@@ -113,6 +117,7 @@ public final class StepEnvironment {
         self.sharding = sharding
         self.sync = sync
         tape = Tape(parameters: parameters)
+        parameterResidency = sync.parameterResidency
         sync.attach(to: tape)
     }
 }
@@ -147,6 +152,7 @@ public struct StepContext {
         var forward = ForwardContext(tape: tape, isTraining: isTraining, generator: generator,
                                      sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
         forward.sequencePadding = batch?.paddingMask
+        forward.parameterResidency = environment.parameterResidency
         return forward
     }
 

@@ -64,8 +64,11 @@ public final class ParameterStore {
 
     /// False for a store that only describes its parameters and buffers (names, shapes,
     /// offsets, counts) and holds no values: a model's description, as PyTorch's meta
-    /// device, from which a rank builds only the slices it owns.
-    public let holdsValues: Bool
+    /// device, from which a rank builds only the slices it owns (or to which it attaches
+    /// storage, ZeRO stage 3).
+    public private(set) var holdsValues: Bool
+    /// False once the values live in memory someone else owns (`attachStorage`).
+    private var ownsValueMemory = true
 
     public init(holdsValues: Bool = true) {
         values = .allocate(capacity: 0)
@@ -75,8 +78,26 @@ public final class ParameterStore {
     }
 
     deinit {
-        values.deallocate()
+        if ownsValueMemory { values.deallocate() }
         if ownsGradientMemory { gradientValues.deallocate() }
+    }
+
+    /// Gives a description store its storage: values and gradients in memory someone else
+    /// owns (`count` elements each, as they are: zero where nothing was written yet), that
+    /// outlives the store; buffers at their initial values. ZeRO stage 3 puts both in pages
+    /// it hands back to the kernel, so a rank holds the values of its own rows and of the
+    /// layer it runs.
+    public func attachStorage(values memory: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>) {
+        precondition(!holdsValues && released != nil, "storage is attached to a model description only")
+        precondition(memory.count == count && gradients.count == count, "storage of \(memory.count) and \(gradients.count) elements for \(count) parameters")
+        values.deallocate()
+        gradientValues.deallocate()
+        values = memory
+        gradientValues = gradients
+        (ownsValueMemory, ownsGradientMemory) = (false, false)
+        capacity = memory.count
+        released = nil
+        holdsValues = true
     }
 
     /// Moves the gradients into `memory` (e.g. a communicator's shared window, so that an
@@ -98,6 +119,7 @@ public final class ParameterStore {
     /// a shard of it. Reading values afterwards is a programmer error.
     public func releaseStorage() {
         guard released == nil else { return }
+        precondition(ownsValueMemory, "a store with attached storage keeps it")
         released = (values.count, bufferValues.count)
         values.deallocate()
         values = .allocate(capacity: 0)
@@ -146,9 +168,10 @@ public final class ParameterStore {
         let slot = BufferSlot(index: bufferSlots.count, name: name, offset: released?.buffers ?? bufferValues.count, shape: shape)
         if !holdsValues, let counts = released {
             released = (counts.parameters, counts.buffers + slot.count)
-        } else {
-            bufferValues += [Float](repeating: initialValue, count: slot.count)
         }
+        // A description keeps its buffers' initial values too (they are small), for the
+        // storage attached to it later.
+        bufferValues += [Float](repeating: initialValue, count: slot.count)
         bufferSlots.append(slot)
         bufferNames.insert(name)
         return slot

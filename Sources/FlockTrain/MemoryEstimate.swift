@@ -17,6 +17,9 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// Ranks the gradients between steps are sharded over (`parallel.zero: 2`); 1 when
     /// every rank keeps them all.
     public var gradientShards = 1
+    /// Ranks the weights are sharded over (`parallel.zero: 3`); 1 when every rank holds
+    /// them all. One layer's gathered weights come on top (counted with the runtime).
+    public var parameterShards = 1
     /// Outputs of the layers this rank runs for its share of one batch, twice (the values
     /// backward keeps and their gradients): an estimate, not a count of every op.
     public var activationBytes: Int
@@ -32,14 +35,15 @@ public struct MemoryEstimate: Sendable, Equatable {
     /// Weights and gradients (4 bytes each; gradients this rank's share), the optimizer's
     /// state (this rank's share), buffers.
     public var stateBytes: Int {
-        parameters * 4 + 4 * parameters / max(1, gradientShards)
+        4 * parameters / max(1, parameterShards) + 4 * parameters / max(1, gradientShards)
             + 4 * optimizerValuesPerParameter * parameters / max(1, optimizerShards) + 4 * buffers
     }
 
     /// Bytes per parameter as the line and the error write them: `16` or, sharded,
-    /// `8 + 8/2` (zero 1) and `4 + 4/2 + 8/2` (zero 2).
+    /// `8 + 8/2` (zero 1), `4 + 4/2 + 8/2` (zero 2) and `16/2` (zero 3).
     var bytesPerParameter: String {
         let state = 4 * optimizerValuesPerParameter
+        if parameterShards > 1 { return "\(8 + state)/\(parameterShards)" }
         if gradientShards > 1 { return "4 + 4/\(gradientShards) + \(state)/\(optimizerShards)" }
         return optimizerShards > 1 ? "8 + \(state)/\(optimizerShards)" : "\(8 + state)"
     }

@@ -127,8 +127,11 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try Check.within(pipeline, 1, 4096, "\(path).pipeline")
         try Check.within(tensor, 1, 4096, "\(path).tensor")
         try Check.within(microBatches, 1, 4096, "\(path).micro_batches")
-        guard (0...2).contains(zero) else {
-            throw ConfigError(path: "\(path).zero", "expected 0 (off), 1 (optimizer state sharded) or 2 (gradients too), got \(zero); stage 3 is not built yet")
+        guard (0...3).contains(zero) else {
+            throw ConfigError(path: "\(path).zero", "expected 0 (off), 1 (optimizer state sharded), 2 (gradients too) or 3 (parameters too), got \(zero)")
+        }
+        if zero == 3 && isModelParallel {
+            throw ConfigError(path: "\(path).zero", "zero 3 shards parameters across data ranks only; with pipeline or tensor parallelism it is not built yet (use zero 2)")
         }
         if compression != .none && zero >= 2 {
             throw ConfigError(path: "\(path).compression", "compression applies to allreduced gradients, not to zero 2's reduce-scatter")

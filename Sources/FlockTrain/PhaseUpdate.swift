@@ -37,9 +37,11 @@ extension Trainer {
     /// stage-2 gradient sync reduce-scatters into).
     static func optimizerStateShard(_ store: ParameterStore, parts: StepParts, options: TrainingOptions) -> OptimizerStateShard? {
         guard options.zeroStage >= 1, let group = parts.dataGroup, group.size > 1 else { return nil }
-        return OptimizerStateShard(parameters: store, group: group, gradientsAreSharded: options.zeroStage >= 2) {
+        let shard = OptimizerStateShard(parameters: store, group: group, gradientsAreSharded: options.zeroStage >= 2) {
             parts.sharding.placement(ofTensor: $0.name)?.axis
         }
+        shard.gathersAfterUpdate = options.zeroStage < 3
+        return shard
     }
 
     /// This rank's rows of the optimizer state under ZeRO (every phase's shard has the same rows).

@@ -60,7 +60,7 @@ extension Trainer {
                                   precision: precision.used)
         var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
-        if parts.sharding.shardName == nil {
+        if parts.sharding.shardName == nil && shardedParameters == nil {
             // Streamed from the parameter buffer and the optimizer's moments: no copy.
             files["model.safetensors"] = .tensors(.model(parameters))
             if optimizerStateShard == nil { files["optimizer.safetensors"] = .tensors(.buffers(optimizerState)) }
@@ -86,6 +86,8 @@ extension Trainer {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")
         }
         parameters.restoreState(try localState(from: checkpoint.modelTensors, source: modelSource))
+        // Zero 3 keeps its own rows of what it loaded.
+        shardedParameters?.releaseAll()
         do { try restoreOptimizerState(try localOptimizerState(checkpoint), stepCount: checkpoint.state.step) } catch let error as Checkpoint.LoadError {
             throw error
         } catch {
@@ -167,6 +169,14 @@ extension Trainer {
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
     /// rank 0, put together from every shard; nil on the other ranks. Collective.
     public func wholeModelState() throws -> [Float]? {
+        if let sharded = shardedParameters {
+            // Every rank holds the whole model for this moment (the fallback without a
+            // shared folder): each layer's rows gathered, copied on rank 0, given back.
+            sharded.gather(parameters.slots)
+            defer { sharded.releaseAll() }
+            try sharded.rethrow()
+            return rank == 0 ? parameters.snapshotState() : nil
+        }
         guard parts.sharding.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }
         let mine = parts.dataRank == 0 ? ["model.rank-\(rank).safetensors": try encodedShard(parameters.snapshotState())] : [:]
         guard let files = try gatherOnRankZero(mine) else { return nil }

@@ -14,12 +14,13 @@ extension TrainingConfig {
                   parameters: ParameterStore(holdsValues: holdingValues))
     }
 
-    /// `model:` with `parallel.recompute: blocks` applied.
+    /// `model:` with `parallel.recompute: blocks` applied; under `zero: 3` every top-level
+    /// layer is recomputed: the unit whose parameters are gathered around each use.
     var layersToBuild: [LayerConfig] {
-        guard parallel.recompute == .blocks else { return model }
+        guard parallel.recompute == .blocks || parallel.zero == 3 else { return model }
         return model.map { layer in
             var layer = layer
-            if ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            if parallel.zero == 3 || ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
             return layer
         }
     }
@@ -85,7 +86,8 @@ extension TrainingConfig {
         }
         guard parallel.isModelParallel else {
             return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
-                                 compression: parallel.compression, shardsGradients: parallel.zero >= 2)
+                                 compression: parallel.compression, shardsGradients: parallel.zero >= 2,
+                                 shardsParameters: parallel.zero >= 3)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
@@ -105,11 +107,11 @@ extension Trainer {
                             preprocessing: Preprocessing? = nil) throws {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
-        let shardOnly = config.startsFromShards && (communicator?.size ?? 1) > 1
+        let shardOnly = (config.startsFromShards || config.parallel.zero == 3) && (communicator?.size ?? 1) > 1
         let optimizer = try config.optimizer.makeOptimizer(path: "optimizer")
-        if !shardOnly {
-            // Every rank will hold the whole model: one whose state cannot fit is refused
-            // before its weights are allocated.
+        if !(config.startsFromShards && (communicator?.size ?? 1) > 1) {
+            // Every rank will hold the whole model (or its rows, zero 3): one whose state
+            // cannot fit is refused before its weights are allocated.
             let described = try config.makeModel(inputShape: data.training.featureShape, holdingValues: false).parameters
             var estimate = MemoryEstimate(parameters: described.count, buffers: described.stateCount - described.count,
                                           optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
@@ -117,6 +119,7 @@ extension Trainer {
             let dataRanks = (communicator?.size ?? 1) / (config.parallel.pipeline * config.parallel.tensor)
             if config.parallel.zero >= 1 { estimate.optimizerShards = dataRanks }
             if config.parallel.zero >= 2 { estimate.gradientShards = dataRanks }
+            if config.parallel.zero >= 3 { estimate.parameterShards = dataRanks }
             try Self.checkEveryRankFits(estimate, world: communicator)
         }
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)

@@ -19,6 +19,7 @@ extension Trainer {
                                       dataBytes: dataBytes, available: availablePerRank(world: parts.world))
         if options.zeroStage >= 1 { estimate.optimizerShards = parts.dataGroupSize }
         if options.zeroStage >= 2 { estimate.gradientShards = parts.dataGroupSize }
+        if options.zeroStage >= 3 { estimate.parameterShards = parts.dataGroupSize }
         return estimate
     }
 

@@ -17,6 +17,9 @@ extension Trainer {
     /// every rank).
     var writesShardFiles: Bool { parts.sharding.shardName != nil || optimizerStateShard != nil }
 
+    /// Under ZeRO stage 3, this rank's rows of the weights and the gathering of the rest.
+    var shardedParameters: ShardedParameterResidency? { (parts.sync as? ReduceScatterGradientSync)?.residency }
+
     /// This rank's own files, streamed from where their values lie: the first data
     /// replica's shard of the model, optimizer and best weights (`model.<shard>.safetensors`,
     /// …), and under ZeRO its optimizer rows (`optimizer.zero-<data rank>.<shard>.safetensors`).
@@ -44,8 +47,33 @@ extension Trainer {
             })
             let name = "optimizer.zero-\(parts.dataRank).\(parts.sharding.shardName ?? "whole").safetensors"
             files[name] = try optimizerFile(slots: rows.map { ($0.0, $0.1.range, $0.1.shape) }, placements: placements)
+            if shardedParameters != nil {
+                files["model.zero-\(parts.dataRank).whole.safetensors"] = try modelRowsFile(zero, rows: rows, placements: placements)
+            }
         }
         return files
+    }
+
+    /// Under ZeRO stage 3: this rank's rows of every weight (each placed in the global
+    /// tensor), and on data rank 0 the buffers, whole.
+    private func modelRowsFile(_ zero: OptimizerStateShard, rows: [(ParameterSlot, ParameterSlot)],
+                               placements: [String: ShardPlacement]) throws -> SafeTensorsFile {
+        let store = parameters
+        let buffers = parts.dataRank == 0 ? store.bufferSlots : []
+        var layout = rows.map { ($0.0.name, $0.1.shape) }
+        var placed = placements
+        for slot in buffers {
+            layout.append((slot.name, slot.shape))
+            placed[slot.name] = .whole(slot.shape)
+        }
+        var runs: [Range<Int>] = []
+        for (slot, _) in rows { zero.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in runs.append(full) } }
+        return try ShardedState.file(layout: layout, placements: placed) { emit in
+            try store.withParameters { values in
+                for run in runs { try emit(UnsafeBufferPointer(rebasing: values[run])) }
+            }
+            for slot in buffers { try store.withBuffer(slot) { try emit(UnsafeBufferPointer($0)) } }
+        }
     }
 
     /// The optimizer's buffers as `<buffer>/<parameter>` tensors: for each slot, the values

@@ -66,11 +66,26 @@ extension Trainer {
     /// default), in inference mode (this rank only), in chunks of `eval_batch_size` (the
     /// training batch size by default): the peak memory of evaluation follows the chunk,
     /// not the split's size.
+    ///
+    /// Under ZeRO stage 3 every layer's forward gathers its parameters from the whole data
+    /// group, so the ranks run in step: one with fewer chunks runs a placeholder forward of
+    /// one sample for each it lacks, and counts nothing from it.
     func evaluate(_ samples: any SampleSource, positions: Range<Int>? = nil) throws -> MetricAccumulator {
         var accumulator = makeAccumulator()
         let positions = positions ?? 0..<samples.count
         let chunk = max(options.evalBatchSize ?? options.batchSize, 1)
-        for start in stride(from: positions.lowerBound, to: positions.upperBound, by: chunk) {
+        let starts = Array(stride(from: positions.lowerBound, to: positions.upperBound, by: chunk))
+        var chunks = starts.count
+        if parts.sync.parameterResidency != nil, let group = parts.dataGroup {
+            chunks = Int(try group.allreduce([Int64(starts.count)], operation: .max)[0])
+        }
+        for index in 0..<chunks {
+            guard index < starts.count else {
+                let placeholder = try samples.batch([0])
+                _ = try parts.evaluate(features: placeholder.features, targets: placeholder.targets, loss: loss)
+                continue
+            }
+            let start = starts[index]
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
@@ -85,7 +100,8 @@ extension Trainer {
         try parts.synchronizeBuffers()
         let dataRanks = parts.dataGroupSize
         let shard = DistributedSampler.shard(parts.dataRank, of: dataRanks, count: data.validation.count)
-        var accumulator = shard.isEmpty ? makeAccumulator() : try evaluate(data.validation, positions: shard)
+        let inStep = parts.sync.parameterResidency != nil && data.validation.count > 0
+        var accumulator = shard.isEmpty && !inStep ? makeAccumulator() : try evaluate(data.validation, positions: shard)
         try accumulator.reduce(across: parts.dataGroup)
         return accumulator
     }

@@ -11,7 +11,7 @@ extension Trainer {
     /// file through `sharedURL`). Collective. Where the ranks do not share the folder, the
     /// shards travel to rank 0, which writes the file.
     public func writeWholeModel(to url: URL?, sharedURL: URL?) throws {
-        guard parts.sharding.shardName != nil, let world = parts.world, world.size > 1 else {
+        guard parts.sharding.shardName != nil || shardedParameters != nil, let world = parts.world, world.size > 1 else {
             if rank == 0, let url { try SafeTensors.write(.model(parameters), to: url) }
             return
         }
@@ -51,13 +51,16 @@ extension Trainer {
     /// its byte offset in the whole model's file; a tensor every slice holds whole is
     /// written by the first tensor slice alone.
     private func writeOwnTensors(into url: URL, dataStart: Int, layout: [(name: String, shape: [Int])]) throws {
-        guard parts.dataRank == 0 else { return }
-        let firstSlice = (parts.layout?.coordinates.tensor ?? 0) == 0
         var offsets: [String: Int] = [:], next = 0
         for (name, shape) in layout {
             offsets[name] = next
             next += shape.reduce(1, *)
         }
+        if shardedParameters != nil, let zero = optimizerStateShard {
+            return try writeOwnRows(zero, into: url, dataStart: dataStart, offsets: offsets)
+        }
+        guard parts.dataRank == 0 else { return }
+        let firstSlice = (parts.layout?.coordinates.tensor ?? 0) == 0
         let output = try SyncedFileOutput(path: url.path, truncating: false)
         // Little-endian F32, as the format requires and as this machine stores them.
         func write(_ name: String, _ shape: [Int], _ values: UnsafeMutableBufferPointer<Float>) throws {
@@ -70,6 +73,29 @@ extension Trainer {
         }
         for slot in parameters.slots { try parameters.withParameter(slot) { try write(slot.name, slot.shape, $0) } }
         for slot in parameters.bufferSlots { try parameters.withBuffer(slot) { try write(slot.name, slot.shape, $0) } }
+        _ = try output.finish()
+    }
+
+    /// Under ZeRO stage 3: this rank's rows of every weight at their offsets (a whole
+    /// parameter's rows are one run of its row-major values), and on data rank 0 the buffers.
+    private func writeOwnRows(_ zero: OptimizerStateShard, into url: URL, dataStart: Int, offsets: [String: Int]) throws {
+        var runs: [(file: Int, values: Range<Int>)] = []
+        for slot in parameters.slots {
+            guard let start = offsets[slot.name] else { continue }
+            zero.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in
+                runs.append((dataStart + 4 * (start + full.lowerBound - slot.offset), full))
+            }
+        }
+        let output = try SyncedFileOutput(path: url.path, truncating: false)
+        try parameters.withParameters { values in
+            for run in runs { try output.write(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[run.values])), at: run.file) }
+        }
+        if parts.dataRank == 0 {
+            for slot in parameters.bufferSlots {
+                guard let start = offsets[slot.name] else { continue }
+                try parameters.withBuffer(slot) { try output.write(UnsafeRawBufferPointer($0), at: dataStart + 4 * start) }
+            }
+        }
         _ = try output.finish()
     }
 }

@@ -22,11 +22,11 @@ import Testing
     static func gradient(rank: Int, index: Int) -> Float { Float(index % 11) * 0.25 + Float(rank) * 1.5 - 2 }
 
     /// Every rank's gradients after the sync, and the rows each rank owns (flat indices).
-    static func synchronize(ranks: Int, bucketBytes: Int, maxInFlight: Int) throws -> [(gradients: [Float], owned: Set<Int>)] {
+    static func synchronize(ranks: Int, bucketBytes: Int, maxInFlightBytes: Int) throws -> [(gradients: [Float], owned: Set<Int>)] {
         try LocalCommunicator.run(ranks: ranks, deadline: 30) { communicator in
             let store = Self.store()
             let sync = ReduceScatterGradientSync(communicator: communicator, bucketBytes: bucketBytes, overlap: true)
-            sync.maxInFlight = maxInFlight
+            sync.maxInFlightBytes = maxInFlightBytes
             try sync.prepare(parameters: store, model: try Model([.dense(units: 1)], inputShape: [1], seed: 1))
             try sync.beginStep(0)
             _ = try sync.beginMicroBatch(isLast: true, samples: 1)
@@ -38,9 +38,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [(2, 1 << 20, 4), (3, 8, 1), (4, 12, 2)])
-    func eachRankHoldsTheAverageOfItsRowsAndZerosElsewhere(ranks: Int, bucketBytes: Int, maxInFlight: Int) throws {
-        let outcome = try Self.synchronize(ranks: ranks, bucketBytes: bucketBytes, maxInFlight: maxInFlight)
+    @Test(arguments: [(2, 1 << 20, 1 << 20), (3, 8, 1), (4, 12, 100)])
+    func eachRankHoldsTheAverageOfItsRowsAndZerosElsewhere(ranks: Int, bucketBytes: Int, maxInFlightBytes: Int) throws {
+        let outcome = try Self.synchronize(ranks: ranks, bucketBytes: bucketBytes, maxInFlightBytes: maxInFlightBytes)
         let count = Self.store().count
         for (rank, result) in outcome.enumerated() {
             for i in 0..<count {

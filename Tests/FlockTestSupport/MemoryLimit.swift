@@ -38,6 +38,19 @@ public struct MemoryLimit {
                              timeout: timeout, directory: directory)
     }
 
+    /// The file a process writes its pid to, to join the group (a wrapper of its own).
+    public var procsPath: String { procsFile.path }
+
+    /// The most memory the group's processes held at once (v1 `memory.max_usage_in_bytes`,
+    /// v2 `memory.peak`); nil where the kernel does not say.
+    public var peakBytes: Int? {
+        for name in ["memory.max_usage_in_bytes", "memory.peak"] {
+            if let text = try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8),
+               let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return bytes }
+        }
+        return nil
+    }
+
     /// Removes the group (after its processes are gone).
     public func remove() { rmdir(folder.path) }
 }

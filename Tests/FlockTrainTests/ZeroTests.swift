@@ -181,8 +181,59 @@ import Testing
                 "\(lines.map(\.line))")
     }
 
-    @Test func stageThreeIsNamedAsNotBuilt() {
-        #expect(throws: ConfigError.self) { try Self.config(zero: 3).validate() }
+    /// Zero 3 keeps each rank's rows of the weights and gathers a layer's rows as it runs:
+    /// the whole model, gathered at the end, is plain data parallelism's to 1e-5; the
+    /// validation shards of 3 ranks differ in size, so evaluation runs in step too.
+    @Test(arguments: [2, 3, 4])
+    func zeroThreeEqualsDataParallelism(ranks: Int) throws {
+        let plain = try Self.train(Self.config(zero: 0), ranks: ranks)
+        let sharded = try LocalCommunicator.run(ranks: ranks, deadline: 120) { communicator in
+            let trainer = try Trainer(config: Self.config(zero: 3), communicator: communicator)
+            let summary = try trainer.fit()
+            let own = trainer.parameters.withParameters { values in values.filter { $0 != 0 }.count }
+            return (try trainer.wholeModelState(), own, summary.final["val_loss"] ?? .nan)
+        }
+        #expect(Self.close(try #require(sharded[0].0), plain[0].state))
+        // Between steps a rank holds about 1/N of the weights (its rows), the rest given back.
+        let most = [(7, 65), (5, 8), (10, 6)].reduce(0) { $0 + ($1.0 + ranks - 1) / ranks * $1.1 }
+        for rank in 0..<ranks { #expect(sharded[rank].1 <= most, "rank \(rank) holds \(sharded[rank].1) non-zero weights") }
+        #expect(sharded.allSatisfy { $0.2 == sharded[0].2 && $0.2.isFinite })
+    }
+
+    /// `flock train --ranks 3` at zero 3: the final model file, written by each rank's rows,
+    /// is plain data parallelism's; its checkpoint (each rank's rows in a file of its own)
+    /// resumes on one rank at zero 0.
+    @Test func zeroThreeWritesTheModelFromEachRanksRows() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try folder.write("zero.yaml", try ConfigLoader.yaml(of: Self.config(zero: 0)))
+        let plain = folder.url.appendingPathComponent("plain"), sharded = folder.url.appendingPathComponent("zero")
+        let one = try ChildProcess.flock(["train", config.path, "--ranks", "3", "--run-dir", plain.path])
+        #expect(one.status == 0, "\(one.standardError)")
+        let three = try ChildProcess.flock(["train", config.path, "--ranks", "3", "--set", "parallel.zero=3", "--run-dir", sharded.path])
+        #expect(three.status == 0, "\(three.standardError)")
+        #expect(three.standardOutput.contains("555 parameters × 16/3 B"), "\(three.standardOutput)")
+        let names = try Self.config(zero: 0).makeModel(inputShape: [64]).parameters.stateLayout.map(\.name)
+        func weights(_ run: URL) throws -> [Float] {
+            let tensors = try SafeTensors.read(run.appendingPathComponent("model.safetensors"))
+            return names.flatMap { tensors[$0]!.scalars }
+        }
+        #expect(Self.close(try weights(sharded), try weights(plain)))
+        let last = sharded.appendingPathComponent("checkpoints/last").resolvingSymlinksInPath()
+        let files = try FileManager.default.contentsOfDirectory(atPath: last.path)
+        #expect(files.contains("model.zero-2.whole.safetensors") && !files.contains("model.safetensors"), "\(files)")
+        let resumed = try Self.train(Self.config(zero: 0, epochs: 2), ranks: 1, folder: sharded.appendingPathComponent("checkpoints"),
+                                     resumeOnly: true)
+        #expect(Self.close(resumed[0].state, try weights(sharded)))
+    }
+
+    @Test func zeroThreeRefusesWhatNeedsWholeWeights() {
+        #expect(throws: ConfigError.self) { try Self.config(zero: 3, pipeline: 2).validate() }
+        #expect(throws: ConfigError.self) {
+            var config = try Self.config(zero: 3)
+            config.regularization.maxNorm = 1
+            try config.validate()
+        }
         #expect(throws: ConfigError.self) {
             var config = try Self.config(zero: 2)
             config.parallel.compression = .bf16

@@ -1,14 +1,15 @@
 import Foundation
 
-/// The flat gradient buffer in private anonymous pages that can be handed back to the
-/// kernel: ZeRO stage 2 releases a bucket's gradients once they are packed for the
-/// reduce-scatter, so a rank holds the whole model's gradients only while backward
-/// makes them, not from one step to the next.
+/// A flat buffer (gradients, or under ZeRO stage 3 parameter values) in private anonymous
+/// pages that can be handed back to the kernel: ZeRO stage 2 releases a bucket's
+/// gradients once they are packed for the reduce-scatter, so a rank holds the whole
+/// model's gradients only while backward makes them; stage 3 releases a layer's gathered
+/// values once it has run.
 ///
 /// Released pages read as zeros on the next touch (`MADV_DONTNEED` on a private anonymous
 /// mapping), which is what the next backward accumulates into; elements that share a page
-/// with gradients still in use are set to zero instead.
-final class ReleasableGradientMemory {
+/// with values still in use are set to zero instead.
+final class ReleasableMemory {
     let buffer: UnsafeMutableBufferPointer<Float>
     private let mapping: UnsafeMutableRawPointer
     private let mappedBytes: Int
@@ -19,7 +20,7 @@ final class ReleasableGradientMemory {
         mappedBytes = max(count, 1) * MemoryLayout<Float>.stride
         let address = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let address, address != MAP_FAILED else {
-            throw GradientMemoryError(description: "could not map \(mappedBytes) bytes for gradients: \(String(cString: strerror(errno)))")
+            throw ReleasableMemoryError(description: "could not map \(mappedBytes) bytes: \(String(cString: strerror(errno)))")
         }
         mapping = address
         buffer = UnsafeMutableBufferPointer(start: address.assumingMemoryBound(to: Float.self), count: count)
@@ -46,7 +47,7 @@ final class ReleasableGradientMemory {
     }
 }
 
-/// The gradient memory could not be made.
-struct GradientMemoryError: Error, CustomStringConvertible {
+/// The memory could not be mapped.
+struct ReleasableMemoryError: Error, CustomStringConvertible {
     let description: String
 }
