@@ -35,6 +35,8 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// ZeRO stage 3: the parameters' values are sharded too (``ShardedParameterResidency``).
     public let shardsParameters: Bool
     public private(set) var residency: ShardedParameterResidency?
+    /// Stage 2 from a description: the weights' memory, kept as long as the store uses it.
+    private var startingValues: ReleasableMemory?
 
     public init(communicator: any Communicator, bucketBytes: Int = 1 << 20, overlap: Bool = true,
                 shardsParameters: Bool = false, axis: @escaping (ParameterSlot) -> Int? = { _ in nil }) {
@@ -53,17 +55,25 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
         let memory = try ReleasableMemory(count: parameters.count)
-        if shardsParameters {
-            guard !parameters.holdsValues else {
+        if parameters.holdsValues {
+            guard !shardsParameters else {
                 throw ParallelLayout.LayoutError(description: "zero 3 starts from a model description, not a built model")
             }
+            parameters.useGradientMemory(memory.buffer)
+        } else {
+            // A description: no page of the weights or gradients was touched yet. Stage 3
+            // makes this rank's rows only; stage 2 every value (each rank the same ones).
             let values = try ReleasableMemory(count: parameters.count)
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
             let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
-            residency = ShardedParameterResidency(rows: rows, memory: values)
-            residency?.initializeOwnRows(model.initializations)
-        } else {
-            parameters.useGradientMemory(memory.buffer)
+            let residency = ShardedParameterResidency(rows: rows, memory: values)
+            if shardsParameters {
+                residency.initializeOwnRows(model.initializations)
+                self.residency = residency
+            } else {
+                residency.initializeEveryRow(model.initializations)
+                self.startingValues = values
+            }
         }
         let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
         let buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)

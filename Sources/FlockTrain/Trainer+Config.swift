@@ -107,7 +107,9 @@ extension Trainer {
                             preprocessing: Preprocessing? = nil) throws {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
-        let shardOnly = (config.startsFromShards || config.parallel.zero == 3) && (communicator?.size ?? 1) > 1
+        // Zero 2 and 3 start from a description too: their gradient sync gives it storage.
+        let zeroFromDescription = config.parallel.zero >= 2 && !config.parallel.isModelParallel && config.initFrom == nil
+        let shardOnly = (config.startsFromShards || zeroFromDescription) && (communicator?.size ?? 1) > 1
         let optimizer = try config.optimizer.makeOptimizer(path: "optimizer")
         if !(config.startsFromShards && (communicator?.size ?? 1) > 1) {
             // Every rank will hold the whole model (or its rows, zero 3): one whose state
