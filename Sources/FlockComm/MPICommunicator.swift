@@ -348,10 +348,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    /// One `MPI_Ireduce_scatter_block` when a block's count fits MPI's Int32, else one
-    /// reduce per block in pieces; on the communication thread.
+    /// Through the node's shared memory when the group is on one node; otherwise one
+    /// `MPI_Ireduce_scatter_block` when a block's count fits MPI's Int32, else one reduce
+    /// per block in pieces. On the communication thread.
     private func performReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                              operation: ReduceOperation, sequence: Int, settings: CallSettings) throws {
+        if let node, send.count * MemoryLayout<T>.stride >= settings.sharedMemoryThresholdBytes {
+            return try node.reduceScatter(send, into: receive, operation: operation, deadline: settings.deadline,
+                                          error: makeError("reduceScatter", receive.count, sequence, settings))
+        }
         try verifyAgreement("reduceScatter", code: 5, count: receive.count,
                             agreement: ReduceOperation.allCases.firstIndex(of: operation)!, sequence: sequence, settings: settings)
         guard receive.count > 0 else { return }

@@ -132,22 +132,8 @@ final class NodeSharedMemory {
         let count = buffer.count
         let elementBytes = MemoryLayout<T>.stride
         let located = locate(UnsafeRawPointer(buffer.baseAddress), bytes: count * elementBytes)
-        let header = controls[rank]
-        header[Header.count] = Int64(count)
-        header[Header.operation] = Int64(ReduceOperation.allCases.firstIndex(of: operation)!)
-        header[Header.elementSize] = Int64(elementBytes)
-        header[Header.allocation] = Int64(located?.0 ?? -1)
-        header[Header.offset] = Int64(located?.1 ?? -1)
-        try barrier(deadline: deadline, error: error)
-
-        // Every rank reads the same headers, so every rank takes the same decision.
-        let counts = controls.map { $0[Header.count] }
-        if Set(counts).count > 1 { throw error(.mismatch("element counts per rank \(counts)")) }
-        let operations = controls.map { $0[Header.operation] }, sizes = controls.map { $0[Header.elementSize] }
-        if Set(operations).count > 1 || Set(sizes).count > 1 {
-            throw error(.mismatch("reduce operations \(operations.map { ReduceOperation.allCases[Int($0)].rawValue }), element sizes \(sizes)"))
-        }
-        guard count > 0 else { return }
+        try announce(count: count, operation: operation, elementBytes: elementBytes, located: located, deadline: deadline, error: error)
+        guard count > 0 else { return try barrier(deadline: deadline, error: error) }
         let allocationIDs = controls.map { $0[Header.allocation] }, offsets = controls.map { $0[Header.offset] }
         if allocationIDs[0] >= 0 && Set(allocationIDs).count == 1 && Set(offsets).count == 1 {
             let bases = allocations[Int(allocationIDs[0])].bases
@@ -168,6 +154,59 @@ final class NodeSharedMemory {
                 start += length
             }
         }
+    }
+
+    /// Publishes this rank's call in its header and meets the others; throws on every rank
+    /// when they disagree (every rank reads the same headers, so every rank decides alike).
+    private func announce(count: Int, operation: ReduceOperation, elementBytes: Int, located: (Int, Int)?,
+                          deadline: Double, error: (CommunicatorError.Reason) -> CommunicatorError) throws {
+        let header = controls[rank]
+        header[Header.count] = Int64(count)
+        header[Header.operation] = Int64(ReduceOperation.allCases.firstIndex(of: operation)!)
+        header[Header.elementSize] = Int64(elementBytes)
+        header[Header.allocation] = Int64(located?.0 ?? -1)
+        header[Header.offset] = Int64(located?.1 ?? -1)
+        try barrier(deadline: deadline, error: error)
+        let counts = controls.map { $0[Header.count] }
+        if Set(counts).count > 1 { throw error(.mismatch("element counts per rank \(counts)")) }
+        let operations = controls.map { $0[Header.operation] }, sizes = controls.map { $0[Header.elementSize] }
+        if Set(operations).count > 1 || Set(sizes).count > 1 {
+            throw error(.mismatch("reduce operations \(operations.map { ReduceOperation.allCases[Int($0)].rawValue }), element sizes \(sizes)"))
+        }
+    }
+
+    // MARK: Reduce-scatter
+
+    /// Block r of the combined `send`s (size × `receive.count`) into rank r's `receive`,
+    /// through the scratch windows a piece at a time: each rank copies the piece of every
+    /// block into its scratch, then rank r combines piece r of every rank's scratch. A
+    /// rank reads (size − 1) pieces and writes one per piece: no copy through MPI.
+    func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                              operation: ReduceOperation, deadline: Double,
+                                              error: (CommunicatorError.Reason) -> CommunicatorError) throws {
+        let count = receive.count, elementBytes = MemoryLayout<T>.stride
+        try announce(count: count, operation: operation, elementBytes: elementBytes, located: nil, deadline: deadline, error: error)
+        // With nothing to move, a barrier still keeps a fast rank from overwriting its
+        // header (the next collective) before the others have read it.
+        guard count > 0 else { return try barrier(deadline: deadline, error: error) }
+        let piece = max(scratchBytes / elementBytes / size, 1)
+        var start = 0
+        while start < count {
+            let length = min(piece, count - start)
+            let mine = scratch[rank].assumingMemoryBound(to: T.self)
+            for owner in 0..<size { (mine + owner * length).update(from: send.baseAddress! + owner * count + start, count: length) }
+            try barrier(deadline: deadline, error: error)
+            let peers = scratch.map { $0.assumingMemoryBound(to: T.self) + rank * length }
+            let target = receive.baseAddress! + start
+            target.update(from: peers[0], count: length)
+            for peer in 1..<size {
+                for i in 0..<length { target[i] = operation.combine(target[i], peers[peer][i]) }
+            }
+            // Scratch is reused by the next piece: wait until everyone has read its part.
+            try barrier(deadline: deadline, error: error)
+            start += length
+        }
+        if operation == .average { for i in 0..<count { receive[i] = T.divided(receive[i], by: size) } }
     }
 
     /// peers[p] holds rank p's `count` inputs. Rank r combines block r of every rank and
