@@ -38,6 +38,11 @@ public final class ConvolutionKernels {
     /// input); Float32 ones on im2col + sgemm unless timing chose otherwise.
     public var defaultKernel: ConvolutionKernel { precision == .bf16 ? .onednn : .im2col }
 
+    /// `choices` as `state.json` lists them, in a fixed order (by shape).
+    public var choiceList: [ConvolutionChoice] {
+        choices.map { ConvolutionChoice(shape: $0.key, kernel: $0.value) }.sorted { $0.shape.description < $1.shape.description }
+    }
+
     /// The kernel `shape` runs on.
     public func kernel(for shape: ConvolutionShape) -> ConvolutionKernel {
         if let chosen = choices[shape] { return chosen }

@@ -16,6 +16,11 @@ public struct ConvolutionShape: Hashable, Codable, Sendable, CustomStringConvert
         self.groups = groups
     }
 
+    var geometry: WindowGeometry {
+        WindowGeometry(channels: channels, height: height, width: width, kernel: (kernelHeight, kernelWidth),
+                       stride: (strideHeight, strideWidth), pad: (padTop, padLeft), output: (outputHeight, outputWidth))
+    }
+
     /// Padding below and right that oneDNN needs for the same output size (SAME pads the
     /// odd row there; VALID's rows a stride leaves over are simply not read).
     var padBottom: Int { Swift.max((outputHeight - 1) * strideHeight + kernelHeight - height - padTop, 0) }
@@ -32,4 +37,15 @@ public struct ConvolutionShape: Hashable, Codable, Sendable, CustomStringConvert
 public enum ConvolutionKernel: String, Codable, Sendable, CaseIterable {
     case im2col
     case onednn
+}
+
+/// The kernel chosen for one shape: what `state.json` lists under `convolutions`.
+public struct ConvolutionChoice: Codable, Sendable, Equatable {
+    public var shape: ConvolutionShape
+    public var kernel: ConvolutionKernel
+
+    public init(shape: ConvolutionShape, kernel: ConvolutionKernel) {
+        self.shape = shape
+        self.kernel = kernel
+    }
 }
