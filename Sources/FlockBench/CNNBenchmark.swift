@@ -23,6 +23,8 @@ public struct CNNBenchmark {
     public var threads = 1
     /// The step's and the ceiling's matrix products; the convolutions run in the same precision.
     public var products = MatrixProducts.float32
+    /// Every convolution on this kernel instead of timing both (a before/after comparison).
+    public var forcedKernel: ConvolutionKernel?
     /// The kernel `run` chose for each convolution (timed as the trainer times them at start-up).
     public private(set) var chosen: [ConvolutionChoice] = []
 
@@ -51,7 +53,9 @@ public struct CNNBenchmark {
         let cnn = SyntheticModel(layers: CNNBenchmark.layers, inputShape: [1, 28, 28], classes: 10, batchSize: batchSize)
         cnn.parameters.matrixProducts = products
         if let kernels = try? ConvolutionKernels(precision: products.precision, threads: threads) {
-            kernels.choices = ConvolutionTiming.choose(Self.convolutionShapes, batch: batchSize, kernels: kernels, products: products)
+            kernels.choices = forcedKernel.map { kernel in Dictionary(uniqueKeysWithValues: Self.convolutionShapes.map { ($0, kernel) }) }
+                ?? ConvolutionTiming.choose(Self.convolutionShapes, batch: batchSize, kernels: kernels, products: products,
+                                            inputGradient: [Self.convolutionShapes[1]])
             cnn.parameters.convolutions = kernels
             chosen = kernels.choiceList
         }

@@ -12,7 +12,9 @@ public enum TrainBenchModel {
 
     /// Measures `model` (a key of `descriptions`); the notes say what the run chose
     /// (the CNN's convolution kernels).
-    public static func run(_ model: String, threads: Int, trials: Int, products: MatrixProducts) -> (TrainBenchmark.Result, [String]) {
+    /// `convolutions` forces the CNN's kernel (nil: timed per shape, as a trainer does).
+    public static func run(_ model: String, threads: Int, trials: Int, products: MatrixProducts,
+                           convolutions: ConvolutionKernel? = nil) -> (TrainBenchmark.Result, [String]) {
         switch model {
         case "transformer":
             var benchmark = TransformerBenchmark()
@@ -25,6 +27,7 @@ public enum TrainBenchModel {
         case "cnn":
             var benchmark = CNNBenchmark()
             (benchmark.threads, benchmark.trials, benchmark.products) = (threads, trials, products)
+            benchmark.forcedKernel = convolutions
             let result = benchmark.run()
             return (result, benchmark.chosen.map { "convolution \($0.shape): \($0.kernel.rawValue)" })
         default:

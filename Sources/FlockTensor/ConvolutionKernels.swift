@@ -18,6 +18,9 @@ public final class ConvolutionKernels {
     public var choices: [ConvolutionShape: ConvolutionKernel] = [:]
     /// Every shape the tapes asked about, in first-seen order (the start-up survey).
     public private(set) var seenShapes: [ConvolutionShape] = []
+    /// The seen shapes some call of which needed its input's gradient (not a model's
+    /// first convolution): what timing includes the backward-data pass for.
+    public private(set) var shapesNeedingInputGradient: Set<ConvolutionShape> = []
     private let context: OneDNNContext
     /// nil for a shape oneDNN cannot run here (it then runs on im2col).
     private var convolutions: [OneDNNConvolution.Key: OneDNNConvolution?] = [:]
@@ -43,10 +46,11 @@ public final class ConvolutionKernels {
         choices.map { ConvolutionChoice(shape: $0.key, kernel: $0.value) }.sorted { $0.shape.description < $1.shape.description }
     }
 
-    /// The kernel `shape` runs on.
-    public func kernel(for shape: ConvolutionShape) -> ConvolutionKernel {
+    /// The kernel `shape` runs on, for a call whose input needs a gradient or not.
+    public func kernel(for shape: ConvolutionShape, inputGradient: Bool = true) -> ConvolutionKernel {
         if let chosen = choices[shape] { return chosen }
         if !seenShapes.contains(shape) { seenShapes.append(shape) }
+        if inputGradient { shapesNeedingInputGradient.insert(shape) }
         return defaultKernel
     }
 

@@ -10,10 +10,11 @@ public enum ConvolutionTiming {
     public static let margin = 0.1
 
     /// The kernel for each of `shapes` at `batch` samples, on `kernels` (their precision,
-    /// threads and primitives) with im2col's products on `products`. Leaves
+    /// threads and primitives) with im2col's products on `products`; the backward-data
+    /// pass is timed for the shapes in `inputGradient` only (as the step runs it). Leaves
     /// `kernels.choices` as it found them.
-    public static func choose(_ shapes: [ConvolutionShape], batch: Int, kernels: ConvolutionKernels,
-                              products: MatrixProducts, repetitions: Int = 3) -> [ConvolutionShape: ConvolutionKernel] {
+    public static func choose(_ shapes: [ConvolutionShape], batch: Int, kernels: ConvolutionKernels, products: MatrixProducts,
+                              inputGradient: Set<ConvolutionShape>, repetitions: Int = 5) -> [ConvolutionShape: ConvolutionKernel] {
         let saved = kernels.choices
         defer { kernels.choices = saved }
         var chosen: [ConvolutionShape: ConvolutionKernel] = [:]
@@ -22,7 +23,8 @@ public enum ConvolutionTiming {
             var seconds: [ConvolutionKernel: Double] = [:]
             for kernel in ConvolutionKernel.allCases {
                 kernels.choices[shape] = kernel
-                seconds[kernel] = bestSeconds(shape, batch: batch, kernels: kernels, products: products, repetitions: repetitions)
+                seconds[kernel] = bestSeconds(shape, batch: batch, kernels: kernels, products: products,
+                                              inputGradient: inputGradient.contains(shape), repetitions: repetitions)
             }
             let standard = kernels.defaultKernel, other: ConvolutionKernel = standard == .im2col ? .onednn : .im2col
             chosen[shape] = seconds[other]! < seconds[standard]! * (1 - margin) ? other : standard
@@ -33,7 +35,7 @@ public enum ConvolutionTiming {
     /// The fastest of `repetitions` forward-and-backward passes, after one unmeasured
     /// pass (primitive creation, first touch of buffers).
     static func bestSeconds(_ shape: ConvolutionShape, batch: Int, kernels: ConvolutionKernels,
-                            products: MatrixProducts, repetitions: Int) -> Double {
+                            products: MatrixProducts, inputGradient: Bool, repetitions: Int) -> Double {
         let store = ParameterStore()
         let weight = store.register(name: "w", shape: [shape.filters, shape.channels / shape.groups, shape.kernelHeight, shape.kernelWidth],
                                     isDecayed: true)
@@ -49,7 +51,8 @@ public enum ConvolutionTiming {
         for repetition in 0...repetitions {
             let start = ContinuousClock.now
             let tape = Tape(parameters: store)
-            let y = tape.convolution2D(tape.leaf(input), weight: weight, bias: bias, geometry: geometry, groups: shape.groups)
+            let x = inputGradient ? tape.leaf(input) : tape.constant(input)
+            let y = tape.convolution2D(x, weight: weight, bias: bias, geometry: geometry, groups: shape.groups)
             tape.backward(from: y, gradient: y.value)
             let elapsed = ContinuousClock.now - start
             if repetition > 0 { best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }

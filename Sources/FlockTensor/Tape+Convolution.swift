@@ -27,7 +27,7 @@ extension Tape {
         let batch = input.shape[0]
         let store = parameters
         let shape = ConvolutionShape(geometry: geometry, filters: filters, groups: groups)
-        if let kernels = store.convolutions, kernels.kernel(for: shape) == .onednn,
+        if let kernels = store.convolutions, kernels.kernel(for: shape, inputGradient: x.requiresGradient) == .onednn,
            let primitives = kernels.convolution(for: shape, batch: batch) {
             return oneDNNConvolution(x, weight: weight, bias: bias, relu: relu,
                                      run: OneDNNConvolutionRun(kernels: kernels, primitives: primitives, filters: filters))

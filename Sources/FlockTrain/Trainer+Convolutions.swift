@@ -23,7 +23,7 @@ extension Trainer {
         var codes = [Int64](repeating: 0, count: shapes.count)
         if rank == 0 {
             let chosen = ConvolutionTiming.choose(shapes, batch: max(options.batchSize / parts.dataGroupSize, 1),
-                                                  kernels: kernels, products: products)
+                                                  kernels: kernels, products: products, inputGradient: kernels.shapesNeedingInputGradient)
             codes = shapes.map { chosen[$0] == .onednn ? 1 : 0 }
         }
         if let world = parts.world, world.size > 1 { codes = try world.broadcast(codes, root: 0) }

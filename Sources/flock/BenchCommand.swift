@@ -24,6 +24,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Matrix products' and convolutions' inputs for the step and the ceiling: float32 or bf16 (oneDNN, Float32 accumulation).")
     var precision = "float32"
 
+    @Option(help: "The CNN's convolutions: timed (each shape on the faster of im2col and oneDNN, as training chooses), im2col or onednn.")
+    var convolutions = "timed"
+
     @Option(help: "Also run the PyTorch peer (cluster/peers/pytorch_<model>.py, from the current folder) with this Python, same threads, autocast bf16 under --precision bf16.")
     var peer: String?
 
@@ -38,6 +41,9 @@ struct TrainBench: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
+        guard convolutions == "timed" || ConvolutionKernel(rawValue: convolutions) != nil else {
+            throw ValidationError("--convolutions: expected timed, im2col or onednn, got '\(convolutions)'")
+        }
         guard TrainBenchModel.descriptions[model] != nil else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer, lstm)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
         guard ["float32", "bf16"].contains(precision) else { throw ValidationError("--precision: unknown precision '\(precision)' (expected: float32, bf16)") }
@@ -49,7 +55,8 @@ struct TrainBench: ParsableCommand {
         do { products = try MixedPrecision.resolve(precision == "bf16" ? .bf16 : .float32, threads: threads).0 } catch {
             throw CommandFailure("\(error)")
         }
-        let (result, notes) = TrainBenchModel.run(model, threads: threads, trials: `repeat`, products: products)
+        let (result, notes) = TrainBenchModel.run(model, threads: threads, trials: `repeat`, products: products,
+                                                   convolutions: ConvolutionKernel(rawValue: convolutions))
         let measuredOn = machine.finished()
         print("model \(TrainBenchModel.descriptions[model]!), SGD momentum, \(result.precision.rawValue) products, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         for note in notes { print(note) }

@@ -80,12 +80,14 @@ func relativeDifference(_ value: [Float], _ reference: [Float]) -> Float {
     }
 
     /// Without a choice, Float32 stays on im2col and bf16 goes to oneDNN; every shape
-    /// asked about is listed once for the start-up survey.
+    /// asked about is listed once for the start-up survey, with whether a call needed
+    /// its input's gradient.
     @Test func defaultsAndSurvey() throws {
         let shape = ConvolutionShape(geometry: ConvolutionCase().geometry, filters: 4, groups: 1)
         let float32 = try ConvolutionKernels(precision: .float32), bf16 = try ConvolutionKernels(precision: .bf16)
-        #expect(float32.kernel(for: shape) == .im2col && bf16.kernel(for: shape) == .onednn)
+        #expect(float32.kernel(for: shape, inputGradient: false) == .im2col && bf16.kernel(for: shape) == .onednn)
+        #expect(float32.shapesNeedingInputGradient.isEmpty && bf16.shapesNeedingInputGradient == [shape])
         _ = float32.kernel(for: shape)
-        #expect(float32.seenShapes == [shape])
+        #expect(float32.seenShapes == [shape] && float32.shapesNeedingInputGradient == [shape])
     }
 }
