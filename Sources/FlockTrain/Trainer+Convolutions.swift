@@ -17,7 +17,8 @@ extension Trainer {
         model.parameters.convolutions = kernels
         parameters.convolutions = kernels
         let modelParallel = parts.layout.map { $0.pipelineStages > 1 || $0.tensorWidth > 1 } ?? false
-        guard !modelParallel else { return }
+        // A description-only store (shard-only start-up) cannot run the survey's forward pass.
+        guard !modelParallel, parameters.holdsValues, model.parameters.holdsValues else { return }
         let shapes = surveyConvolutionShapes(kernels)
         guard !shapes.isEmpty else { return }
         var codes = [Int64](repeating: 0, count: shapes.count)
