@@ -20,43 +20,55 @@ public enum ConvolutionTiming {
         var chosen: [ConvolutionShape: ConvolutionKernel] = [:]
         for shape in shapes {
             guard kernels.convolution(for: shape, batch: batch) != nil else { chosen[shape] = .im2col; continue }
-            var seconds: [ConvolutionKernel: Double] = [:]
-            for kernel in ConvolutionKernel.allCases {
-                kernels.choices[shape] = kernel
-                seconds[kernel] = bestSeconds(shape, batch: batch, kernels: kernels, products: products,
-                                              inputGradient: inputGradient.contains(shape), repetitions: repetitions)
+            let pass = ConvolutionPass(shape, batch: batch, kernels: kernels, products: products,
+                                       inputGradient: inputGradient.contains(shape))
+            // One unmeasured pass each (primitive creation, first touch of buffers), then the
+            // two kernels alternate, so a change in the machine's load hits both alike.
+            var best: [ConvolutionKernel: Double] = [:]
+            for repetition in 0...repetitions {
+                for kernel in ConvolutionKernel.allCases {
+                    let seconds = pass.seconds(on: kernel)
+                    if repetition > 0 { best[kernel] = min(best[kernel] ?? .infinity, seconds) }
+                }
             }
             let standard = kernels.defaultKernel, other: ConvolutionKernel = standard == .im2col ? .onednn : .im2col
-            chosen[shape] = seconds[other]! < seconds[standard]! * (1 - margin) ? other : standard
+            chosen[shape] = best[other]! < best[standard]! * (1 - margin) ? other : standard
         }
         return chosen
     }
+}
 
-    /// The fastest of `repetitions` forward-and-backward passes, after one unmeasured
-    /// pass (primitive creation, first touch of buffers).
-    static func bestSeconds(_ shape: ConvolutionShape, batch: Int, kernels: ConvolutionKernels,
-                            products: MatrixProducts, inputGradient: Bool, repetitions: Int) -> Double {
-        let store = ParameterStore()
-        let weight = store.register(name: "w", shape: [shape.filters, shape.channels / shape.groups, shape.kernelHeight, shape.kernelWidth],
-                                    isDecayed: true)
-        let bias = store.register(name: "b", shape: [shape.filters], isDecayed: false)
+/// One convolution's forward-and-backward pass on a throwaway store, timed on either kernel.
+private struct ConvolutionPass {
+    let shape: ConvolutionShape
+    let kernels: ConvolutionKernels
+    let inputGradient: Bool
+    let store = ParameterStore()
+    let weight: ParameterSlot, bias: ParameterSlot
+    let input: Tensor
+
+    init(_ shape: ConvolutionShape, batch: Int, kernels: ConvolutionKernels, products: MatrixProducts, inputGradient: Bool) {
+        (self.shape, self.kernels, self.inputGradient) = (shape, kernels, inputGradient)
+        weight = store.register(name: "w", shape: [shape.filters, shape.channels / shape.groups, shape.kernelHeight, shape.kernelWidth],
+                                isDecayed: true)
+        bias = store.register(name: "b", shape: [shape.filters], isDecayed: false)
         store.setValue(Tensor(shape: weight.shape) { out in for i in out.indices { out[i] = Float(i % 7) * 0.01 - 0.03 } }, of: weight)
         store.matrixProducts = products
         store.convolutions = kernels
-        let input = Tensor(shape: [batch, shape.channels, shape.height, shape.width]) { out in
+        input = Tensor(shape: [batch, shape.channels, shape.height, shape.width]) { out in
             for i in out.indices { out[i] = Float(i % 13) * 0.1 - 0.6 }
         }
-        let geometry = shape.geometry
-        var best = Double.infinity
-        for repetition in 0...repetitions {
-            let start = ContinuousClock.now
-            let tape = Tape(parameters: store)
-            let x = inputGradient ? tape.leaf(input) : tape.constant(input)
-            let y = tape.convolution2D(x, weight: weight, bias: bias, geometry: geometry, groups: shape.groups)
-            tape.backward(from: y, gradient: y.value)
-            let elapsed = ContinuousClock.now - start
-            if repetition > 0 { best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
-        }
-        return best
+    }
+
+    /// Seconds of one pass with `kernel` running the shape.
+    func seconds(on kernel: ConvolutionKernel) -> Double {
+        kernels.choices[shape] = kernel
+        let start = ContinuousClock.now
+        let tape = Tape(parameters: store)
+        let x = inputGradient ? tape.leaf(input) : tape.constant(input)
+        let y = tape.convolution2D(x, weight: weight, bias: bias, geometry: shape.geometry, groups: shape.groups)
+        tape.backward(from: y, gradient: y.value)
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
