@@ -10,6 +10,9 @@ static inline int flock_dnnl_arg_dst(void) { return DNNL_ARG_DST; }
 static inline int flock_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
 static inline int flock_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
 static inline int flock_dnnl_arg_to(void) { return DNNL_ARG_TO; }
+static inline int flock_dnnl_arg_diff_src(void) { return DNNL_ARG_DIFF_SRC; }
+static inline int flock_dnnl_arg_diff_weights(void) { return DNNL_ARG_DIFF_WEIGHTS; }
+static inline int flock_dnnl_arg_diff_dst(void) { return DNNL_ARG_DIFF_DST; }
 
 // libgomp, oneDNN's threading runtime in Debian's build (no omp.h on clang's path):
 // the team size of parallel regions the calling thread starts. Per thread, so each

@@ -13,14 +13,28 @@ import Foundation
 /// SGD with momentum. The ceiling runs exactly the sgemm calls the step makes (each
 /// convolution as one sgemm over the batch's im2col matrix: forward W·columns, backward
 /// g·columnsᵀ and, for every layer but the first, the input-side product), back to back.
+/// The step's convolutions run on the kernel `ConvolutionTiming` picks per shape, as a
+/// trainer's do (im2col, or oneDNN's convolution; in bf16 under `products: .bf16`).
 public struct CNNBenchmark {
     public var batchSize = 128
     public var steps = 20
     public var trials = 5
     /// BLAS threads for both measurements.
     public var threads = 1
+    /// The step's and the ceiling's matrix products; the convolutions run in the same precision.
+    public var products = MatrixProducts.float32
+    /// Every convolution on this kernel instead of timing both (a before/after comparison).
+    public var forcedKernel: ConvolutionKernel?
+    /// The kernel `run` chose for each convolution (timed as the trainer times them at start-up).
+    public private(set) var chosen: [ConvolutionChoice] = []
 
     public init() {}
+
+    /// The two convolutions' shapes.
+    static let convolutionShapes = [(1, 28, 16), (16, 14, 32)].map { channels, size, filters in
+        ConvolutionShape(geometry: WindowGeometry(channels: channels, height: size, width: size, kernel: (3, 3), stride: (1, 1),
+                                                  padding: .same)!, filters: filters, groups: 1)
+    }
 
     /// Floating-point operations of the step's sgemm calls (2·m·n·k each).
     public var flopsPerStep: Double {
@@ -34,13 +48,21 @@ public struct CNNBenchmark {
         .flatten, .dense(units: 128, activation: .relu), .dense(units: 10),
     ]
 
-    public func run() -> TrainBenchmark.Result {
+    public mutating func run() -> TrainBenchmark.Result {
         BLAS.setThreadCount(threads)
         let cnn = SyntheticModel(layers: CNNBenchmark.layers, inputShape: [1, 28, 28], classes: 10, batchSize: batchSize)
-        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize))
+        cnn.parameters.matrixProducts = products
+        if let kernels = try? ConvolutionKernels(precision: products.precision, threads: threads) {
+            kernels.choices = forcedKernel.map { kernel in Dictionary(uniqueKeysWithValues: Self.convolutionShapes.map { ($0, kernel) }) }
+                ?? ConvolutionTiming.choose(Self.convolutionShapes, batch: batchSize, kernels: kernels, products: products,
+                                            inputGradient: [Self.convolutionShapes[1]])
+            cnn.parameters.convolutions = kernels
+            chosen = kernels.choiceList
+        }
+        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize), kernel: products)
         for _ in 0..<3 { cnn.step(); gemms.run() }
         return TrainBenchmark.Result.measure(model: "cnn", pairs: trials, steps: steps, batchSize: batchSize, flopsPerStep: flopsPerStep,
-                                             threads: threads, step: { cnn.step() }, ceiling: { gemms.run() })
+                                             threads: threads, precision: products.precision, step: { cnn.step() }, ceiling: { gemms.run() })
     }
 
     /// The sgemm shapes of one step, in the order the step runs them.
@@ -69,6 +91,13 @@ public struct CNNBenchmark {
 final class GemmSequence {
     struct Product {
         let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+
+        /// A dense layer input → output over `rows` rows: forward x·Wᵀ, backward gᵀ·x and g·W.
+        static func dense(_ rows: Int, _ input: Int, _ output: Int) -> [Product] {
+            [Product(transposeA: false, transposeB: true, m: rows, n: output, k: input),
+             Product(transposeA: true, transposeB: false, m: output, n: input, k: rows),
+             Product(transposeA: false, transposeB: false, m: rows, n: input, k: output)]
+        }
     }
 
     private let products: [Product]

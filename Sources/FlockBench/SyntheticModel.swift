@@ -56,6 +56,23 @@ final class SyntheticModel {
     }
 }
 
+extension TrainBenchmark.Result {
+    /// A `SyntheticModel` of `layers` (its products on `kernel`) against `products` run
+    /// back to back on the same kernel, after `warmUp` unmeasured rounds of both.
+    static func measure(model name: String, layers: [LayerConfig], inputShape: [Int], classes: Int, batchSize: Int,
+                        products: [GemmSequence.Product], kernel: MatrixProducts, threads: Int, pairs: Int, steps: Int,
+                        warmUp: Int = 2) -> Self {
+        BLAS.setThreadCount(threads)
+        let model = SyntheticModel(layers: layers, inputShape: inputShape, classes: classes, batchSize: batchSize)
+        model.parameters.matrixProducts = kernel
+        let gemms = GemmSequence(products, kernel: kernel)
+        for _ in 0..<warmUp { model.step(); gemms.run() }
+        let flops = products.reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+        return measure(model: name, pairs: pairs, steps: steps, batchSize: batchSize, flopsPerStep: flops, threads: threads,
+                       precision: kernel.precision, step: { model.step() }, ceiling: { gemms.run() })
+    }
+}
+
 /// Wall-clock seconds of a block of work.
 enum Stopwatch {
     static func seconds(_ body: () throws -> Void) rethrows -> Double {

@@ -36,27 +36,15 @@ public struct TransformerBenchmark {
         + [.sequencePool(.mean), .dense(units: classes)]
 
     public func run() -> TrainBenchmark.Result {
-        BLAS.setThreadCount(threads)
-        let model = SyntheticModel(layers: Self.layers, inputShape: [Self.sequence, Self.width], classes: Self.classes,
-                                   batchSize: batchSize)
-        model.parameters.matrixProducts = products
-        let gemms = GemmSequence(Self.stepProducts(batchSize: batchSize), kernel: products)
-        for _ in 0..<2 { model.step(); gemms.run() }
-        return TrainBenchmark.Result.measure(model: "transformer", pairs: trials, steps: steps, batchSize: batchSize,
-                                             flopsPerStep: flopsPerStep, threads: threads, precision: products.precision,
-                                             step: { model.step() }, ceiling: { gemms.run() })
+        .measure(model: "transformer", layers: Self.layers, inputShape: [Self.sequence, Self.width], classes: Self.classes, batchSize: batchSize,
+                 products: Self.stepProducts(batchSize: batchSize), kernel: products, threads: threads, pairs: trials, steps: steps)
     }
 
     /// The sgemm shapes of one step (their order within a phase does not change the FLOPs).
     static func stepProducts(batchSize b: Int) -> [GemmSequence.Product] {
         let (t, d, f) = (sequence, width, hidden), rows = b * sequence, head = width / heads
         typealias P = GemmSequence.Product
-        // A dense layer in → out over `count` rows: forward x·Wᵀ, backward gᵀ·x and g·W.
-        func dense(_ count: Int, _ input: Int, _ output: Int) -> [P] {
-            [P(transposeA: false, transposeB: true, m: count, n: output, k: input),
-             P(transposeA: true, transposeB: false, m: output, n: input, k: count),
-             P(transposeA: false, transposeB: false, m: count, n: input, k: output)]
-        }
+        let dense = P.dense
         // Per (sample, head): S = Q·Kᵀ, O = P·V; backward dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = dS·K, dK = dSᵀ·Q.
         let attention = [P(transposeA: false, transposeB: true, m: t, n: t, k: head),
                          P(transposeA: false, transposeB: false, m: t, n: head, k: t),

@@ -48,13 +48,7 @@ final class BF16MatmulPrimitive {
             var scale = shape.alpha
             OneDNN.check(dnnl_primitive_attr_set_output_scales(attributes, 1, 0, &scale), "set_output_scales")
         }
-        if shape.beta != 0 {
-            var postOps: dnnl_post_ops_t?
-            OneDNN.check(dnnl_post_ops_create(&postOps), "post_ops_create")
-            defer { dnnl_post_ops_destroy(postOps) }
-            OneDNN.check(dnnl_post_ops_append_sum(postOps, shape.beta), "post_ops_append_sum")
-            OneDNN.check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set_post_ops")
-        }
+        if shape.beta != 0 { OneDNN.appendSum(shape.beta, to: attributes) }
         var descriptor: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil) == dnnl_success else { return nil }
         return descriptor

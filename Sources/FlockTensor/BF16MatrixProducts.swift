@@ -19,8 +19,9 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     public static let minimumColumns = 16
 
     public let threads: Int
-    private let engine: dnnl_engine_t
-    private let stream: dnnl_stream_t
+    private let context: OneDNNContext
+    private var engine: dnnl_engine_t { context.engine }
+    private var stream: dnnl_stream_t { context.stream }
     /// nil for a shape oneDNN cannot run here (it then runs on sgemm).
     private var primitives: [BF16MatmulPrimitive.Shape: BF16MatmulPrimitive?] = [:]
     /// nil for a shape oneDNN cannot reorder (it is then rounded by `BF16.convert`).
@@ -31,24 +32,13 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     public init(threads: Int = 1) throws {
         precondition(threads >= 1, "bf16 products need at least one thread, got \(threads)")
         self.threads = threads
-        var engine: dnnl_engine_t?
-        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else {
-            throw OneDNNError(description: "\(OneDNN.library) could not create a CPU engine")
-        }
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
-            dnnl_engine_destroy(engine)
-            throw OneDNNError(description: "\(OneDNN.library) could not create a CPU stream")
-        }
-        self.engine = engine
-        self.stream = stream
+        context = try OneDNNContext()
     }
 
     deinit {
+        // The primitives before the engine they were made on.
         primitives.removeAll()
         roundings.removeAll()
-        dnnl_stream_destroy(stream)
-        dnnl_engine_destroy(engine)
     }
 
     /// `C(m×n) = alpha · op(A)(m×k) · op(B)(k×n) + beta · C` with A and B rounded to bf16;

@@ -20,20 +20,11 @@ final class BF16RoundingPrimitive {
 
     /// nil when oneDNN has no reorder for it (the caller then rounds in Swift).
     init?(_ shape: Shape, engine: dnnl_engine_t) {
-        var source = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns,
+        let source = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns,
                                             strides: (shape.stride, 1), type: dnnl_f32)
-        var target = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns, strides: (shape.columns, 1), type: dnnl_bf16)
-        var attributes: dnnl_primitive_attr_t?
-        OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")
-        defer { dnnl_primitive_attr_destroy(attributes) }
-        // Its own scratchpad, as the matmul's: the library's would be shared by the ranks' threads.
-        OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
-        var descriptor: dnnl_primitive_desc_t?
-        guard dnnl_reorder_primitive_desc_create(&descriptor, &source, engine, &target, engine, attributes) == dnnl_success,
-              let descriptor else { return nil }
-        defer { dnnl_primitive_desc_destroy(descriptor) }
-        primitive = OneDNNPrimitive(descriptor, arguments: [(flock_dnnl_arg_from(), source), (flock_dnnl_arg_to(), target)],
-                                    engine: engine, name: "reorder")
+        let target = OneDNNPrimitive.matrix(rows: shape.rows, columns: shape.columns, strides: (shape.columns, 1), type: dnnl_bf16)
+        guard let reorder = OneDNNReorder.make(from: source, to: target, engine: engine) else { return nil }
+        primitive = reorder
     }
 
     /// Rounds `source` into `target` (room for rows × columns) on `stream`.

@@ -52,6 +52,8 @@ public final class ParameterStore {
     /// attention): Float32 `sgemm` unless mixed precision chose bf16. The values and
     /// gradients here stay Float32 either way.
     public var matrixProducts: MatrixProducts = .float32
+    /// How those tapes run Conv2D per shape (nil: im2col with `matrixProducts` throughout).
+    public var convolutions: ConvolutionKernels?
     /// Parameter and buffer names → their index in `slots` / `bufferSlots`.
     private var parameterIndex: [String: Int] = [:]
     private var bufferNames: Set<String> = []

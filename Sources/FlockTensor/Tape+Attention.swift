@@ -82,6 +82,8 @@ struct AttentionGeometry {
     func forward(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask,
                  probabilities p: UnsafeMutableBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
         let (t, d) = (steps, headWidth)
+        // Without a mask every key counts: the softmax runs without a test per element.
+        let unmasked = !mask.causal && mask.keyPadding == nil
         q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
                 v.scalars.withUnsafeBufferPointer { pv in
@@ -93,7 +95,8 @@ struct AttentionGeometry {
                                 products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
                                               a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
                                               beta: 0, c: scores, ldc: t)
-                                for i in 0..<t {
+                                for i in 0..<t where unmasked { Self.softmax(scores + i * t, count: t) }
+                                for i in 0..<t where !unmasked {
                                     Self.maskedSoftmax(scores + i * t, count: t) {
                                         mask.allows(sample: b, query: i, key: $0, steps: t, padding: padding)
                                     }
@@ -154,6 +157,22 @@ struct AttentionGeometry {
             }
         }}}}}}}}}
         return (dq, dk, dv)
+    }
+
+    /// Softmax of `count` scores in place, every key admitted: what `maskedSoftmax` gives
+    /// when `allowed` admits all, operation for operation.
+    @inline(__always)
+    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
+        var largest = -Float.infinity
+        for j in 0..<count { largest = Swift.max(largest, row[j]) }
+        var total: Float = 0
+        for j in 0..<count {
+            let e = Foundation.exp(row[j] - largest)
+            row[j] = e
+            total += e
+        }
+        let inverse = 1 / total
+        for j in 0..<count { row[j] *= inverse }
     }
 
     /// Softmax of `count` scores in place over the keys `allowed` admits; the others

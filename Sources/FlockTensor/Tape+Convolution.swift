@@ -1,6 +1,8 @@
-/// The 2-D convolution op: im2col over the whole batch, one sgemm per channel group, and
-/// bias (and optionally ReLU) in the pass that lays the output out as NCHW. Reads and
-/// writes the parameter store in place, as `linear` does.
+/// The 2-D convolution op: im2col over the whole batch, one matrix product per channel
+/// group (the store's `matrixProducts`), and bias (and optionally ReLU) in the pass that
+/// lays the output out as NCHW — or oneDNN's convolution where the store's
+/// `convolutions` runs the shape there. Reads and writes the parameter store in place,
+/// as `linear` does.
 extension Tape {
     /// `y = conv(x, W) + b`, or its ReLU with `relu: true`; cross-correlation, as every
     /// framework computes it.
@@ -23,8 +25,14 @@ extension Tape {
                      && weight.shape == [filters, geometry.channels / groups, geometry.kernelHeight, geometry.kernelWidth],
                      "convolution \(weight.name): weight \(weight.shape) does not suit \(groups) groups of \(geometry)")
         let batch = input.shape[0]
-        let work = ConvolutionWork(geometry: geometry, batch: batch, filters: filters, groups: groups)
         let store = parameters
+        let shape = ConvolutionShape(geometry: geometry, filters: filters, groups: groups)
+        if let kernels = store.convolutions, kernels.kernel(for: shape, inputGradient: x.requiresGradient) == .onednn,
+           let primitives = kernels.convolution(for: shape, batch: batch) {
+            return oneDNNConvolution(x, weight: weight, bias: bias, relu: relu,
+                                     run: OneDNNConvolutionRun(kernels: kernels, primitives: primitives, filters: filters))
+        }
+        let work = ConvolutionWork(geometry: geometry, batch: batch, filters: filters, groups: groups)
         let columns = input.scalars.withUnsafeBufferPointer { px in
             Tensor(shape: [work.patchRows, work.patchColumns]) { out in
                 Im2Col.unfold(px.baseAddress!, batch: batch, geometry: geometry, into: out.baseAddress!)
@@ -36,7 +44,7 @@ extension Tape {
         let transposed = TransposedGradient(work: work, relu: relu, output: y)
         let node = recordWithWeights(y, inputBackward: { tape, g in
             guard inputNeedsGradient else { return }
-            let dColumns = work.columnGradient(transposed.gradient(from: g), weight: weight, store: store)
+            let dColumns = work.columnGradient(transposed.gradient(from: g, tape: tape), weight: weight, store: store)
             var dx = Tensor(zeros: input.shape)
             dx.scalars.withUnsafeMutableBufferPointer { out in
                 dColumns.scalars.withUnsafeBufferPointer { pc in
@@ -45,7 +53,7 @@ extension Tape {
             }
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
-            work.accumulateWeightGradients(transposed.gradient(from: g), columns: columns, weight: weight, bias: bias, tape: tape)
+            work.accumulateWeightGradients(transposed.gradient(from: g, tape: tape), columns: columns, weight: weight, bias: bias, tape: tape)
         })
         noteUse(of: weight, atNode: node.id)
         if let bias { noteUse(of: bias, atNode: node.id) }
@@ -53,7 +61,7 @@ extension Tape {
     }
 }
 
-/// The matrix shapes of one convolution call and its three sgemm products.
+/// The matrix shapes of one im2col convolution call and its three matrix products.
 struct ConvolutionWork {
     let geometry: WindowGeometry
     let batch: Int
@@ -76,7 +84,7 @@ struct ConvolutionWork {
             columns.scalars.withUnsafeBufferPointer { pc in
                 store.withParameter(weight) { w in
                     for group in 0..<groups {
-                        BLAS.gemm(transposeA: false, transposeB: false, m: filtersPerGroup, n: patchColumns, k: rowsPerGroup,
+                        store.matrixProducts.gemm(transposeA: false, transposeB: false, m: filtersPerGroup, n: patchColumns, k: rowsPerGroup,
                                   a: w.baseAddress! + group * filtersPerGroup * rowsPerGroup, lda: rowsPerGroup,
                                   b: pc.baseAddress! + group * rowsPerGroup * patchColumns, ldb: patchColumns,
                                   beta: 0, c: out.baseAddress! + group * filtersPerGroup * patchColumns, ldc: patchColumns)
@@ -106,7 +114,7 @@ struct ConvolutionWork {
             transposedGradient.scalars.withUnsafeBufferPointer { pg in
                 store.withParameter(weight) { w in
                     for group in 0..<groups {
-                        BLAS.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: patchColumns, k: filtersPerGroup,
+                        store.matrixProducts.gemm(transposeA: true, transposeB: false, m: rowsPerGroup, n: patchColumns, k: filtersPerGroup,
                                   a: w.baseAddress! + group * filtersPerGroup * rowsPerGroup, lda: rowsPerGroup,
                                   b: pg.baseAddress! + group * filtersPerGroup * patchColumns, ldb: patchColumns,
                                   beta: 0, c: out.baseAddress! + group * rowsPerGroup * patchColumns, ldc: patchColumns)
@@ -123,7 +131,7 @@ struct ConvolutionWork {
             columns.scalars.withUnsafeBufferPointer { pc in
                 tape.accumulateParameterGradient(weight) { dw in
                     for group in 0..<groups {
-                        BLAS.gemm(transposeA: false, transposeB: true, m: filtersPerGroup, n: rowsPerGroup, k: patchColumns,
+                        tape.parameters.matrixProducts.gemm(transposeA: false, transposeB: true, m: filtersPerGroup, n: rowsPerGroup, k: patchColumns,
                                   a: pg.baseAddress! + group * filtersPerGroup * patchColumns, lda: patchColumns,
                                   b: pc.baseAddress! + group * rowsPerGroup * patchColumns, ldb: patchColumns,
                                   beta: 1, c: dw.baseAddress! + group * filtersPerGroup * rowsPerGroup, ldc: rowsPerGroup)
@@ -148,29 +156,19 @@ struct ConvolutionWork {
 /// (F, B·P); computed on first use and shared by the input and weight parts of backward.
 private final class TransposedGradient {
     let work: ConvolutionWork
-    let relu: Bool
-    let output: Tensor
+    let masked: MaskedGradient
     private var cached: Tensor?
 
     init(work: ConvolutionWork, relu: Bool, output: Tensor) {
         self.work = work
-        self.relu = relu
-        self.output = output
+        masked = MaskedGradient(relu: relu, output: output)
     }
 
-    func gradient(from g: Tensor) -> Tensor {
+    func gradient(from g: Tensor, tape: Tape) -> Tensor {
         if let cached { return cached }
         let plane = work.geometry.outputPlane, filters = work.filters, columns = work.patchColumns
-        var masked = g
-        if relu {
-            masked = Tensor(shape: g.shape) { out in
-                output.scalars.withUnsafeBufferPointer { py in
-                    g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
-                }
-            }
-        }
         let result = Tensor(shape: [filters, columns]) { out in
-            masked.scalars.withUnsafeBufferPointer { pg in
+            masked.gradient(from: g, tape: tape).scalars.withUnsafeBufferPointer { pg in
                 for b in 0..<work.batch {
                     for f in 0..<filters {
                         (out.baseAddress! + f * columns + b * plane)

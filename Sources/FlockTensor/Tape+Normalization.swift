@@ -108,10 +108,10 @@ extension Tape {
                 for i in segment.indices { segment[i] = (segment[i] - Float(mean)) * inverse }
             }
         }
+        let channelOf = ChannelWalk(spatial: spatial, channels: channels)
         let y = Tensor(shape: input.shape) { out in
-            for i in 0..<input.count {
-                let c = (i / spatial) % channels
-                out[i] = gamma[c] * normalized.scalars[i] + beta[c]
+            normalized.scalars.withUnsafeBufferPointer { pn in
+                channelOf.forEach(0..<input.count) { i, c in out[i] = gamma[c] * pn[i] + beta[c] }
             }
         }
         let inputNeedsGradient = x.requiresGradient
@@ -119,29 +119,33 @@ extension Tape {
             guard inputNeedsGradient else { return }
             // Per segment, with d = γ·g: dx = (d − mean(d) − x̂·mean(d·x̂)) / σ.
             let dx = Tensor(shape: input.shape) { out in
-                for s in 0..<segments {
-                    let range = (s * segmentLength)..<((s + 1) * segmentLength)
-                    var meanD = 0.0, meanDX = 0.0
-                    for i in range {
-                        let d = Double(g.scalars[i] * gamma[(i / spatial) % channels])
-                        meanD += d
-                        meanDX += d * Double(normalized.scalars[i])
-                    }
-                    meanD /= Double(segmentLength)
-                    meanDX /= Double(segmentLength)
-                    for i in range {
-                        let d = g.scalars[i] * gamma[(i / spatial) % channels]
-                        out[i] = (d - Float(meanD) - normalized.scalars[i] * Float(meanDX)) * inverseDeviation[s]
+                g.scalars.withUnsafeBufferPointer { pg in
+                    normalized.scalars.withUnsafeBufferPointer { pn in
+                        for s in 0..<segments {
+                            let range = (s * segmentLength)..<((s + 1) * segmentLength)
+                            var meanD = 0.0, meanDX = 0.0
+                            channelOf.forEach(range) { i, c in
+                                let d = Double(pg[i] * gamma[c])
+                                meanD += d
+                                meanDX += d * Double(pn[i])
+                            }
+                            let (shiftD, shiftDX) = (Float(meanD / Double(segmentLength)), Float(meanDX / Double(segmentLength)))
+                            let inverse = inverseDeviation[s]
+                            channelOf.forEach(range) { i, c in out[i] = (pg[i] * gamma[c] - shiftD - pn[i] * shiftDX) * inverse }
+                        }
                     }
                 }
             }
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
             var dGamma = [Double](repeating: 0, count: channels), dBeta = [Double](repeating: 0, count: channels)
-            for i in 0..<input.count {
-                let c = (i / spatial) % channels
-                dBeta[c] += Double(g.scalars[i])
-                dGamma[c] += Double(g.scalars[i] * normalized.scalars[i])
+            g.scalars.withUnsafeBufferPointer { pg in
+                normalized.scalars.withUnsafeBufferPointer { pn in
+                    channelOf.forEach(0..<input.count) { i, c in
+                        dBeta[c] += Double(pg[i])
+                        dGamma[c] += Double(pg[i] * pn[i])
+                    }
+                }
             }
             tape.accumulateParameterGradient(shift) { db in for c in 0..<channels { db[c] += Float(dBeta[c]) } }
             tape.accumulateParameterGradient(scale) { dg in for c in 0..<channels { dg[c] += Float(dGamma[c]) } }
@@ -149,6 +153,29 @@ extension Tape {
         noteUse(of: scale, atNode: node.id)
         noteUse(of: shift, atNode: node.id)
         return node
+    }
+}
+
+/// The channel of each element of a (…, C, S) tensor, walked in order with counters
+/// instead of a division and a remainder per element.
+struct ChannelWalk {
+    let spatial: Int
+    let channels: Int
+
+    /// Calls `body(i, channel of i)` for every i in `range`, in order.
+    @inline(__always)
+    func forEach(_ range: Range<Int>, _ body: (Int, Int) -> Void) {
+        guard !range.isEmpty else { return }
+        var channel = (range.lowerBound / spatial) % channels, position = range.lowerBound % spatial
+        for i in range {
+            body(i, channel)
+            position += 1
+            if position == spatial {
+                position = 0
+                channel += 1
+                if channel == channels { channel = 0 }
+            }
+        }
     }
 }
 

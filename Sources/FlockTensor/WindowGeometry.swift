@@ -46,6 +46,14 @@ public struct WindowGeometry: Sendable, Equatable {
         }
     }
 
+    /// A geometry as recorded (`ConvolutionShape`): sizes, strides, top/left padding and
+    /// output size as given.
+    init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int), output: (Int, Int)) {
+        (self.channels, self.height, self.width) = (channels, height, width)
+        (kernelHeight, kernelWidth, strideHeight, strideWidth) = (kernel.0, kernel.1, stride.0, stride.1)
+        (padTop, padLeft, outputHeight, outputWidth) = (pad.0, pad.1, output.0, output.1)
+    }
+
     /// Input pixels per channel (H·W).
     public var inputPlane: Int { height * width }
     /// Output pixels per channel (OH·OW).

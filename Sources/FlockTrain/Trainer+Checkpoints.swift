@@ -57,7 +57,7 @@ extension Trainer {
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord,
-                                  precision: precision.used)
+                                  precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList })
         var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if parts.sharding.shardName == nil && shardedParameters == nil {
@@ -81,6 +81,7 @@ extension Trainer {
     public func resume(from checkpoint: Checkpoint) throws -> [String] {
         try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
         try keepPrecision(checkpoint.state.precision ?? .float32, source: checkpoint.url.appendingPathComponent("state.json").path)
+        keepConvolutionKernels(checkpoint.state.convolutions)
         let modelSource = checkpoint.url.appendingPathComponent("model.safetensors").path
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")

@@ -2,8 +2,9 @@ import FlockTensor
 
 /// The matrix products' precision: chosen at start-up, kept by a resume.
 extension Trainer {
-    /// Resolves `choice` on every rank (collective with several) and hands the products
-    /// to the model's and this rank's parameter stores, which every tape reads.
+    /// Resolves `choice` on every rank (collective with several) and hands the products,
+    /// and convolution kernels in that precision, to the model's and this rank's
+    /// parameter stores, which every tape reads.
     /// `configured` is what the record says the config asked for (default `choice`).
     func usePrecision(_ choice: PrecisionChoice, configured: PrecisionChoice? = nil) throws {
         var (products, record) = try MixedPrecision.resolve(choice, threads: BLAS.threadCount, world: parts.world)
@@ -11,6 +12,7 @@ extension Trainer {
         model.parameters.matrixProducts = products
         parameters.matrixProducts = products
         precision = record
+        try chooseConvolutionKernels(precision: record.used, products: products)
     }
 
     /// A resume continues in the precision the checkpoint was trained in: under `auto`

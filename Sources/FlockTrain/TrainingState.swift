@@ -40,6 +40,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var layout: LayoutRecord? = nil
     /// The matrix products' precision the run trained in (absent: float32); resume keeps it.
     public var precision: MatrixPrecision? = nil
+    /// The kernel each Conv2D shape ran on (absent: chosen afresh); resume keeps them.
+    public var convolutions: [ConvolutionChoice]? = nil
 
     /// A job's layout as `state.json` records it.
     public struct LayoutRecord: Codable, Sendable, Equatable {
@@ -60,7 +62,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case configHash = "config_hash"
         case worldSize = "world_size"
         case epochMetricSums = "epoch_metric_sums"
-        case layout, precision
+        case layout, precision, convolutions
     }
 }
 

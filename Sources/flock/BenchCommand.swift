@@ -13,16 +13,22 @@ struct BenchCommand: ParsableCommand {
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "One MLP or CNN training step vs the cblas_sgemm ceiling of the same shapes, on the BLAS kernel this process runs.")
+        abstract: "One MLP, CNN, Transformer or LSTM training step vs the ceiling of the same matrix products, on the kernels this process runs; optionally its PyTorch peer beside it.")
 
-    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128; transformer (2 pre-norm encoder blocks, d 128, 4 heads, sequence 64, MLP 512), batch 32.")
+    @Option(help: "Model to time: mlp (784-512-512-10) or cnn (conv16-pool-conv32-pool-dense128-10 on 1×28×28), batch 128; transformer (2 pre-norm encoder blocks, d 128, 4 heads, sequence 64, MLP 512), batch 32; lstm (256 units over 32 steps of 1 value, dense 3), batch 32.")
     var model = "mlp"
 
     @Option(help: "BLAS threads for the step and the ceiling (default 1).")
     var threads = 1
 
-    @Option(help: "Matrix products' inputs for the step and the ceiling: float32 or bf16 (oneDNN, Float32 accumulation; mlp and transformer).")
+    @Option(help: "Matrix products' and convolutions' inputs for the step and the ceiling: float32 or bf16 (oneDNN, Float32 accumulation).")
     var precision = "float32"
+
+    @Option(help: "The CNN's convolutions: timed (each shape on the faster of im2col and oneDNN, as training chooses), im2col or onednn.")
+    var convolutions = "timed"
+
+    @Option(help: "Also run the PyTorch peer (cluster/peers/pytorch_<model>.py, from the current folder) with this Python, same threads, autocast bf16 under --precision bf16.")
+    var peer: String?
 
     @Option(help: "Interleaved (ceiling, step) pairs; the ratio is their median, with its spread.")
     var `repeat` = 5
@@ -35,10 +41,12 @@ struct TrainBench: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat: expected 1 to 1000, got \(`repeat`)") }
-        guard ["mlp", "cnn", "transformer"].contains(model) else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer)") }
+        guard convolutions == "timed" || ConvolutionKernel(rawValue: convolutions) != nil else {
+            throw ValidationError("--convolutions: expected timed, im2col or onednn, got '\(convolutions)'")
+        }
+        guard TrainBenchModel.descriptions[model] != nil else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer, lstm)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
         guard ["float32", "bf16"].contains(precision) else { throw ValidationError("--precision: unknown precision '\(precision)' (expected: float32, bf16)") }
-        if precision == "bf16" && model == "cnn" { throw ValidationError("--precision bf16: convolutions stay Float32; use --model mlp or transformer") }
     }
 
     func run() throws {
@@ -47,35 +55,22 @@ struct TrainBench: ParsableCommand {
         do { products = try MixedPrecision.resolve(precision == "bf16" ? .bf16 : .float32, threads: threads).0 } catch {
             throw CommandFailure("\(error)")
         }
-        let result: TrainBenchmark.Result
-        if model == "transformer" {
-            var benchmark = TransformerBenchmark()
-            benchmark.threads = threads
-            benchmark.trials = `repeat`
-            benchmark.products = products
-            result = benchmark.run()
-        } else if model == "cnn" {
-            var benchmark = CNNBenchmark()
-            benchmark.threads = threads
-            benchmark.trials = `repeat`
-            result = benchmark.run()
-        } else {
-            var benchmark = TrainBenchmark()
-            benchmark.threads = threads
-            benchmark.trials = `repeat`
-            benchmark.products = products
-            result = benchmark.run()
-        }
+        let (result, notes) = TrainBenchModel.run(model, threads: threads, trials: `repeat`, products: products,
+                                                   convolutions: ConvolutionKernel(rawValue: convolutions))
         let measuredOn = machine.finished()
-        let description = model == "transformer" ? "transformer 2 pre-norm encoder blocks (d 128, 4 heads, MLP 512 ReLU) on 64x128, mean pool, 128-10"
-            : model == "cnn" ? "cnn conv3x3(16)-maxpool2-conv3x3(32)-maxpool2-1568-128-10 on 1x28x28" : "mlp 784-512-512-10"
-        print("model \(description), batch \(model == "transformer" ? TransformerBenchmark().batchSize : 128), SGD momentum, \(result.precision.rawValue) products, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
+        print("model \(TrainBenchModel.descriptions[model]!), SGD momentum, \(result.precision.rawValue) products, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
+        for note in notes { print(note) }
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
         let ceiling = result.precision == .bf16 ? "oneDNN bf16 matmul" : "cblas_sgemm"
         print(String(format: "ceiling:  %10.0f samples/s (\(ceiling) at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
         print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))
+        if let peer {
+            do { print("peer:     " + (try PyTorchPeer(python: peer, model: model, threads: threads, bf16: precision == "bf16").run())) } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
         print(measuredOn.summary)
         let object = result.json.merging(["machine": measuredOn.json]) { $1 }
         if let store { try BenchmarkHistory.record(object, name: "train_\(model)", storePath: store) }

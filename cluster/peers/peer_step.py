@@ -1,5 +1,6 @@
 """What the PyTorch peers share: one SGD-with-momentum training step on a fixed synthetic
 batch, and its timing as the median of trials after warm-up (as `flock bench` measures)."""
+import argparse
 import statistics
 import time
 
@@ -36,3 +37,19 @@ def median_step_seconds(step, warmup, steps, trials, between_trials=lambda: None
             step()
         times.append(combine(time.perf_counter() - start) / steps)
     return statistics.median(times)
+
+
+def peer_arguments(batch, steps):
+    """The peers' command line (--threads, --autocast none|bf16, --batch, --steps, --trials),
+    parsed, with PyTorch's intra-op threads and seed set from it."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--autocast", choices=["none", "bf16"], default="none",
+                        help="bf16: torch.autocast on the CPU (the peer of flock bench train --precision bf16)")
+    parser.add_argument("--batch", type=int, default=batch)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--trials", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(7)
+    return args

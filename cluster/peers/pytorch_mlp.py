@@ -7,23 +7,13 @@ momentum 0.9, on the CPU with N intra-op threads. Prints samples/s as the median
 
     python3 cluster/peers/pytorch_mlp.py --threads 1
 """
-import argparse
 import torch
 
-from peer_step import make_step, median_step_seconds
+from peer_step import make_step, median_step_seconds, peer_arguments
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--autocast", choices=["none", "bf16"], default="none",
-                        help="bf16: torch.autocast on the CPU (the peer of flock bench train --precision bf16)")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--trials", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(7)
+    args = peer_arguments(batch=128, steps=60)
     model = torch.nn.Sequential(
         torch.nn.Linear(784, 512), torch.nn.ReLU(),
         torch.nn.Linear(512, 512), torch.nn.ReLU(),

@@ -10,10 +10,9 @@ CPU with N intra-op threads. Prints samples/s as the median of 5 trials of 5 ste
 
     python3 cluster/peers/pytorch_transformer.py --threads 1
 """
-import argparse
 import torch
 
-from peer_step import make_step, median_step_seconds
+from peer_step import make_step, median_step_seconds, peer_arguments
 
 
 class Classifier(torch.nn.Module):
@@ -30,16 +29,7 @@ class Classifier(torch.nn.Module):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--autocast", choices=["none", "bf16"], default="none",
-                        help="bf16: torch.autocast on the CPU (the peer of flock bench train --precision bf16)")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=5)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(7)
+    args = peer_arguments(batch=32, steps=5)
     model = Classifier()
     features = torch.randn(args.batch, 64, 128)
     labels = torch.randint(0, 10, (args.batch,))

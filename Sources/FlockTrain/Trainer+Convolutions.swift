@@ -1,0 +1,47 @@
+import FlockNN
+import FlockTensor
+
+/// Which kernel each Conv2D shape runs on: chosen at start-up, kept by a resume.
+extension Trainer {
+    /// Gives this rank's stores a `ConvolutionKernels` in `precision` and fills its
+    /// choices: a forward pass on one zero sample lists the model's convolution shapes,
+    /// rank 0 times both kernels on each at this rank's batch and broadcasts the winners
+    /// (collective with several ranks), so every rank runs the same kernels. Under
+    /// pipeline or tensor parallelism, where ranks hold different layers, no timing: each
+    /// shape runs on `defaultKernel`, a rule every rank agrees on. Without oneDNN (a broken
+    /// installation) Float32 stays on im2col.
+    func chooseConvolutionKernels(precision: MatrixPrecision, products: MatrixProducts) throws {
+        model.parameters.convolutions = nil
+        parameters.convolutions = nil
+        guard let kernels = try? ConvolutionKernels(precision: precision, threads: BLAS.threadCount) else { return }
+        model.parameters.convolutions = kernels
+        parameters.convolutions = kernels
+        let modelParallel = parts.layout.map { $0.pipelineStages > 1 || $0.tensorWidth > 1 } ?? false
+        // A description-only store (shard-only start-up) cannot run the survey's forward pass.
+        guard !modelParallel, parameters.holdsValues, model.parameters.holdsValues else { return }
+        let shapes = surveyConvolutionShapes(kernels)
+        guard !shapes.isEmpty else { return }
+        var codes = [Int64](repeating: 0, count: shapes.count)
+        if rank == 0 {
+            let chosen = ConvolutionTiming.choose(shapes, batch: max(options.batchSize / parts.dataGroupSize, 1),
+                                                  kernels: kernels, products: products, inputGradient: kernels.shapesNeedingInputGradient)
+            codes = shapes.map { chosen[$0] == .onednn ? 1 : 0 }
+        }
+        if let world = parts.world, world.size > 1 { codes = try world.broadcast(codes, root: 0) }
+        for (shape, code) in zip(shapes, codes) { kernels.choices[shape] = code == 1 ? .onednn : .im2col }
+    }
+
+    /// A resume runs each shape on the kernel the checkpoint's run chose.
+    func keepConvolutionKernels(_ saved: [ConvolutionChoice]?) {
+        guard let saved, let kernels = parameters.convolutions else { return }
+        for choice in saved { kernels.choices[choice.shape] = choice.kernel }
+    }
+
+    /// The convolution shapes of one inference forward pass on a zero sample, in order.
+    private func surveyConvolutionShapes(_ kernels: ConvolutionKernels) -> [ConvolutionShape] {
+        let tape = Tape(parameters: parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
+        _ = model.forward(tape.constant(Tensor(zeros: [1] + model.inputShape)), context: &context)
+        return kernels.seenShapes
+    }
+}
