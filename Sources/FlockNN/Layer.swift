@@ -18,6 +18,12 @@ public struct ForwardContext {
     /// False while a block runs its forward again for backward (recomputation): training
     /// mode, but normalization layers leave their running statistics as the first run set them.
     public var updatesRunningStatistics = true
+    /// Loss terms layers add themselves (a sampling layer's KL term), each a scalar
+    /// already weighted; the step adds them to the objective.
+    public var addedLosses: [Variable] = []
+    /// Noise keyed by (seed, step, sample) for the batch's rows, so that any number of
+    /// ranks draws what one rank draws; nil outside a trainer's step.
+    public var sampleNoise: SampleNoise?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

@@ -65,8 +65,7 @@ extension TrainStep {
         // Inference draws no random numbers; the generator is a placeholder.
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         forward.sequencePadding = context.model.paddingMask(forInput: features)
-        let output = context.model.forward(tape.constant(features), context: &forward)
-        let objective = context.loss(output, target: targets, features: features)
+        let (objective, output) = context.runModel(features, targets: targets, forward: &forward)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
     }
 }
@@ -147,7 +146,18 @@ public struct StepContext {
         var forward = ForwardContext(tape: tape, isTraining: isTraining, generator: generator,
                                      sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
         forward.sequencePadding = batch?.paddingMask
+        forward.sampleNoise = batch?.sampleNoise
         return forward
+    }
+
+    /// The model on `features` and the loss on its outputs (each term's named output and
+    /// target, plus the terms layers added in `forward`); `output` is the one the loss's
+    /// first term reads, for metrics.
+    public func runModel(_ features: Tensor, targets: Tensor,
+                         forward: inout ForwardContext) -> (objective: Variable, output: Variable) {
+        let outputs = model.forwardOutputs(tape.constant(features), context: &forward)
+        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses)
+        return (objective, outputs[loss.primaryOutput]!)
     }
 
     /// Backward from `objective` seeded with the batch's weight, keeping what `forward`

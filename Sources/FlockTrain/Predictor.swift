@@ -34,8 +34,8 @@ public struct Predictor {
         self.choice = choice ?? "checkpoint \(checkpoint.url.path)"
         config = try ConfigLoader.decode(yaml: yaml, baseDirectory: "/")
         self.preprocessing = preprocessing
-        loss = try config.loss.makeLoss(path: "loss")
-        model = try Model(config.model, inputShape: preprocessing.featureShape, seed: UInt64(config.seed))
+        loss = try config.makeLoss()
+        model = try config.makeModel(inputShape: preprocessing.featureShape)
         let source = checkpoint.url.appendingPathComponent("model.safetensors").path
         let values = try model.parameters.stateLayout.flatMap { entry in
             try checkpoint.modelTensors.extract(entry.name, placement: .whole(entry.shape), source: source)
@@ -74,15 +74,16 @@ public struct Predictor {
             tape.reset()
             var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
             let batchInputs = inputs.rows(range)
-            let output = model.forward(tape.constant(batchInputs), context: &context)
+            let named = model.forwardOutputs(tape.constant(batchInputs), context: &context)
+            let output = named[loss.primaryOutput]!
             if let targets {
-                let trained = preprocessing.trainingTargets(targets.rows(range))
-                accumulator.add(meanLoss: loss(output, target: trained, features: batchInputs).value.scalar, outputs: output.value,
-                                targets: loss.metricTargets(trained, features: batchInputs))
+                let trained = preprocessing.trainingTargets(targets.rows(range)), values = model.inputTensors(batchInputs)
+                accumulator.add(meanLoss: loss(named, target: trained, inputs: values, added: context.addedLosses).value.scalar,
+                                outputs: output.value, targets: loss.metricTargets(trained, inputs: values))
             }
             outputs.append(output.value)
         }
-        let all = Tensor.concatenatingRows(outputs, featureShape: model.outputShape)
+        let all = Tensor.concatenatingRows(outputs, featureShape: model.outputShape(of: loss.primaryOutput))
         return describe(all, metrics: targets == nil ? nil : accumulator.values())
     }
 

@@ -10,8 +10,13 @@ extension TrainingConfig {
     /// initializations; no memory for values): what a model-parallel rank builds its
     /// shard from.
     public func makeModel(inputShape: [Int], holdingValues: Bool = true) throws -> Model {
-        try Model(layersToBuild, inputShape: inputShape, generator: RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream),
-                  parameters: ParameterStore(holdsValues: holdingValues))
+        let generator = RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream)
+        if let graph {
+            return try Model(graph: graph, featureShape: inputShape, generator: generator,
+                             parameters: ParameterStore(holdsValues: holdingValues))
+        }
+        return try Model(layersToBuild, inputShape: inputShape, generator: generator,
+                         parameters: ParameterStore(holdsValues: holdingValues))
     }
 
     /// `model:` with `parallel.recompute: blocks` applied.
@@ -83,6 +88,11 @@ extension TrainingConfig {
         } catch let error as ParallelLayout.LayoutError {
             throw ConfigError(path: "parallel", error.description)
         }
+        if let graph, parallel.isModelParallel {
+            // Stages and tensor slices split a chain of layers; a graph's nodes branch and merge.
+            let node = graph.nodes.first { $0.inputs.count > 1 || $0.shares != nil } ?? graph.nodes[0]
+            throw ConfigError(path: "parallel", "pipeline and tensor parallelism split a layer list; model node '\(node.name)' cannot be split (\(node.inputs.count > 1 ? "it merges \(node.inputs.joined(separator: ", "))" : node.shares != nil ? "it shares \(node.shares!)'s layers" : "a graph model")): train it data parallel (pipeline: 1, tensor: 1)")
+        }
         guard parallel.isModelParallel else {
             return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
                                  compression: parallel.compression)
@@ -119,7 +129,7 @@ extension Trainer {
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
-        let loss = try config.loss.makeLoss(path: "loss")
+        let loss = try config.makeLoss()
         try self.init(model: model, data: data, loss: loss, optimizer: optimizer,
                       callbacks: config.callbacks.epochEndCallbacks,
                       step: try config.makeStepParts(communicator: communicator),

@@ -18,6 +18,7 @@ extension Trainer {
     func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
         let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
         let dataRanks = parts.dataGroupSize
+        let stepNumber = optimizer.stepCount
         let microBatches = try batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
             let rows = try data.training.batch(indices)
@@ -31,9 +32,9 @@ extension Trainer {
                 features = augmentation.apply(features, samples: indices, epoch: epoch, seed: options.seed)
             }
             return MicroBatch(features: features, targets: targets,
-                              gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
+                              gradientScale: Float(indices.count * dataRanks) / Float(stepSamples),
+                              sampleNoise: SampleNoise(seed: UInt64(options.seed), step: stepNumber, samples: indices))
         }
-        let stepNumber = optimizer.stepCount
         for (index, phase) in phaseUpdates.enumerated() {
             let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
             parameters.gradientSkippedSlots = phase.skippedSlots
@@ -44,7 +45,7 @@ extension Trainer {
             if index == phaseUpdates.count - 1 {
                 for (outcome, batch) in zip(outcomes, microBatches) {
                     accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                                    targets: loss.metricTargets(outcome.targets, features: batch.features))
+                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
                 }
             }
             let update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
@@ -73,7 +74,7 @@ extension Trainer {
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                            targets: loss.metricTargets(outcome.targets, features: batch.features))
+                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
         }
         return accumulator
     }

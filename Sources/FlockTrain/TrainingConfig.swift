@@ -20,7 +20,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: Int
     public var epochs: Int
     public var data: DataConfig
+    /// `model:` as a layer list (the one-chain graph); empty when `graph` holds the model.
     public var model: [LayerConfig]
+    /// `model:` as a mapping of `inputs`, `nodes` and `outputs`; nil for a layer list.
+    public var graph: ModelGraphConfig?
     public var loss: LossConfig
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
@@ -52,7 +55,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         seed = try c.value(.seed, or: 0)
         epochs = try c.value(.epochs, or: 10)
         data = try c.decode(DataConfig.self, forKey: .data)
-        model = try c.decode([LayerConfig].self, forKey: .model)
+        if let graph = try? c.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .model), !graph.allKeys.isEmpty {
+            self.graph = try c.decode(ModelGraphConfig.self, forKey: .model)
+            model = []
+        } else {
+            model = try c.decode([LayerConfig].self, forKey: .model)
+        }
         loss = try c.value(.loss, or: LossConfig())
         optimizer = try c.value(.optimizer, or: OptimizerConfig())
         schedule = try c.value(.schedule, or: ScheduleConfig())
@@ -77,8 +85,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard seed >= 0 else { throw ConfigError(path: "seed", "expected an integer ≥ 0, got \(seed)") }
         try Check.within(epochs, 1, 1_000_000, "epochs")
         try data.validate(path: "data")
-        guard !model.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
-        _ = try loss.makeLoss(path: "loss")
+        if let graph {
+            try graph.validate(path: "model")
+        } else if model.isEmpty {
+            throw ConfigError(path: "model", "expected at least one layer")
+        }
+        _ = try makeLoss()
         _ = try optimizer.makeOptimizer(path: "optimizer")
         _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")
         for (index, metric) in metrics.enumerated() where metric.isClassification != loss.isClassification {
@@ -99,6 +111,34 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try parallel.validate(path: "parallel")
         try callbacks.validate(path: "callbacks", config: self)
         try elastic?.validate(path: "elastic")
+    }
+
+    /// In the order the fields are declared (as a synthesized encoder writes them);
+    /// `model:` is the graph's mapping or the layer list.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(data, forKey: .data)
+        if let graph { try c.encode(graph, forKey: .model) } else { try c.encode(model, forKey: .model) }
+        try c.encode(loss, forKey: .loss)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(metrics, forKey: .metrics)
+        try c.encode(regularization, forKey: .regularization)
+        try c.encode(gradientClipping, forKey: .gradientClipping)
+        try c.encode(parallel, forKey: .parallel)
+        try c.encode(callbacks, forKey: .callbacks)
+        try c.encodeIfPresent(initFrom, forKey: .initFrom)
+        try c.encodeIfPresent(elastic, forKey: .elastic)
+        try c.encodeIfPresent(precision, forKey: .precision)
+    }
+
+    /// The loss, its outputs and targets checked against the model's names.
+    public func makeLoss() throws -> Loss {
+        guard let graph else { return try loss.makeLoss(path: "loss") }
+        return try loss.makeLoss(path: "loss", outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.map(\.name))
     }
 
     /// The metrics to compute, defaults filled in.

@@ -1,0 +1,92 @@
+import FlockComm
+import FlockNN
+import FlockParallel
+import FlockTensor
+import FlockTestSupport
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// Graph models from YAML trained end to end: data parallel, losses over named outputs,
+/// and the strategies that cannot split a graph.
+@Suite struct GraphTrainingTests {
+    /// A small VAE on the digits: the sampling layer's ε is keyed by (seed, step, sample).
+    static func vae(_ overrides: [String] = []) throws -> TrainingConfig {
+        let yaml = """
+            seed: 3
+            epochs: 1
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 48}
+            model:
+              inputs: [{name: image}]
+              nodes:
+                - {name: encoder, inputs: [image], layers: [{type: dense, units: 24, activation: tanh}, {type: dense, units: 8}]}
+                - {name: code, inputs: [encoder], layers: [{type: sampling, kl_weight: 0.5}]}
+                - {name: decoder, inputs: [code], layers: [{type: dense, units: 24, activation: tanh}, {type: dense, units: 64}]}
+              outputs: [decoder, code]
+            loss: {terms: [{name: mse, output: decoder, target: image}]}
+            optimizer: {name: adam, lr: 0.003}
+            """
+        return try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/")
+    }
+
+    @Test func aVAEOnTwoRanksEqualsOneRankAndReportsTheLossOverBoth() throws {
+        let config = try Self.vae()
+        let single = try Trainer(config: config)
+        let initial = single.parameters.snapshotParameters()
+        let summary = try single.fit()
+        let one = single.parameters.snapshotParameters()
+        let two = try LocalCommunicator.run(ranks: 2, deadline: 120) { comm -> ([Float], Double) in
+            let trainer = try Trainer(config: config, communicator: comm)
+            let summary = try trainer.fit()
+            return (trainer.parameters.snapshotParameters(), summary.final["loss"]!)
+        }
+        #expect(two[0].0 == two[1].0)
+        let difference = DataParallelTests.relativeDifference(two[0].0, one)
+        #expect(difference < 1e-5, "relative difference \(difference)")
+        #expect(DataParallelTests.relativeDifference(one, initial) > 1e-2, "nothing trained")
+        // The epoch's loss is the mean over every sample of both ranks, as one rank sees it.
+        let loss = summary.final["loss"]!
+        #expect(abs(two[0].1 - loss) < 1e-5 * abs(loss), "two ranks report \(two[0].1), one rank \(loss)")
+        #expect(two[1].1 == two[0].1)
+    }
+
+    @Test func theKLTermIsPartOfTheReportedLoss() throws {
+        let without = try Trainer(config: try Self.vae(["model.nodes[1].layers[0].kl_weight=0"])).evaluateValidation().metrics
+        let with = try Trainer(config: try Self.vae()).evaluateValidation().metrics
+        #expect(with["val_loss"]! > without["val_loss"]! + 1e-4, "with KL \(with["val_loss"]!), without \(without["val_loss"]!)")
+    }
+
+    @Test func pipelineParallelismRefusesAGraphNamingTheNode() throws {
+        var config = try Self.vae()
+        config.graph!.nodes.append(GraphNodeConfig(name: "both", inputs: ["decoder", "image"], op: .add))
+        config.graph!.outputs = ["both"]
+        config.loss = LossConfig([LossTermConfig(MeanSquaredErrorLoss(), target: .input("image"), output: "both")])
+        config.parallel.pipeline = 2
+        let refused = config
+        var error: (any Error)?
+        do {
+            _ = try LocalCommunicator.run(ranks: 2, deadline: 30) { comm in _ = try Trainer(config: refused, communicator: comm); return 0 }
+        } catch let thrown { error = thrown }
+        #expect("\(error.map { "\($0)" } ?? "no error")".contains("model node 'both' cannot be split (it merges decoder, image)"),
+                "\(String(describing: error))")
+    }
+
+    @Test func lossTermsNameOutputsAndTargetsTheModelHas() throws {
+        func message(_ term: String) -> String {
+            do { _ = try Self.vae(["loss=\(term)"]); return "no error" } catch { return "\(error)" }
+        }
+        #expect(message("{name: mse, output: decoder, target: imag}")
+                == "loss.target: unknown value 'imag' (expected one of: targets, features, image)")
+        #expect(message("{name: mse, output: recon, target: image}")
+                == "loss.output: unknown output 'recon' (expected one of: decoder, code)")
+        #expect(message("{name: cross_entropy, output: decoder, target: image}")
+                == "loss.target: loss 'cross_entropy' reads class labels; a term on image must compare values (mse, mae, huber)")
+    }
+
+    @Test func aGraphConfigSurvivesAnEncodeDecodeRoundTrip() throws {
+        let config = try Self.vae()
+        let yaml = try ConfigLoader.yaml(of: config)
+        #expect(try ConfigLoader.decode(yaml: yaml, baseDirectory: "/") == config)
+        #expect(yaml.contains("shares") == false && yaml.contains("nodes:"))
+    }
+}
