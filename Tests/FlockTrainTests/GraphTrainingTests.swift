@@ -29,8 +29,8 @@ import Testing
         return try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/")
     }
 
-    @Test func aVAEOnTwoRanksEqualsOneRankAndReportsTheLossOverBoth() throws {
-        let config = try Self.vae()
+    @Test func theVAEExampleOnTwoRanksEqualsOneRankAndReportsTheLossOverBoth() throws {
+        let config = try LossTermsTests.example("vae-digits.yaml", ["epochs=1"])
         let single = try Trainer(config: config)
         let initial = single.parameters.snapshotParameters()
         let summary = try single.fit()
@@ -88,5 +88,30 @@ import Testing
         let yaml = try ConfigLoader.yaml(of: config)
         #expect(try ConfigLoader.decode(yaml: yaml, baseDirectory: "/") == config)
         #expect(yaml.contains("shares") == false && yaml.contains("nodes:"))
+    }
+
+    @Test func generateDecodesPriorDrawsThroughTheDecoderInTheDataUnits() throws {
+        let folder = try TemporaryFolder()
+        let config = try Self.vae()
+        let run = folder.url.appendingPathComponent("vae")
+        _ = try TrainingRun(config: config, runDirectory: run.path).run()
+        let predictor = try Predictor(path: run.path)
+        let samples = try predictor.generate(samples: 5, seed: 4)
+        #expect(samples.shape == [5, 64])
+        #expect(try predictor.generate(samples: 5, seed: 4) == samples)
+        #expect(try predictor.generate(samples: 5, seed: 5) != samples)
+        // By hand: z ~ N(0, 1) from the seed, through the decoder's layers, then the
+        // normalization undone.
+        var generator = RandomGenerator(seed: 4)
+        let z = Tensor.normal(shape: [5, 4], using: &generator)   // the code: half the encoder's 8 outputs
+        let tape = Tape(parameters: predictor.model.parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
+        let decoded = predictor.model.graph!.blocks["decoder"]!.forward(tape.constant(z), context: &context).value
+        #expect(predictor.preprocessing.normalizer.inverse(decoded) == samples)
+        // Pixels come back in the data's units (0…16), not standardized ones.
+        #expect(samples.scalars.max()! > 4)
+        let csv = predictor.generatedCSV(samples)
+        #expect(csv.hasPrefix("p0,p1,") && csv.split(separator: "\n").count == 6)
+        #expect(throws: ConfigError.self) { try predictor.generate(samples: 2, latent: "nowhere") }
     }
 }
