@@ -92,6 +92,7 @@ import Testing
 
     @Test func generateDecodesPriorDrawsThroughTheDecoderInTheDataUnits() throws {
         let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
         let config = try Self.vae()
         let run = folder.url.appendingPathComponent("vae")
         _ = try TrainingRun(config: config, runDirectory: run.path).run()
@@ -113,5 +114,22 @@ import Testing
         let csv = predictor.generatedCSV(samples)
         #expect(csv.hasPrefix("p0,p1,") && csv.split(separator: "\n").count == 6)
         #expect(throws: ConfigError.self) { try predictor.generate(samples: 2, latent: "nowhere") }
+    }
+
+    @Test func theGenerateCommandWritesCSVThatPredictReadsBack() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let run = folder.url.appendingPathComponent("vae")
+        _ = try TrainingRun(config: try Self.vae(), runDirectory: run.path).run()
+        let out = folder.url.appendingPathComponent("samples.csv")
+        let generated = try ChildProcess.flock(["generate", run.path, "--samples", "7", "--output", out.path])
+        #expect(generated.status == 0, "\(generated.standardError)")
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 8 && lines[0].hasPrefix("p0,p1,") && lines[1].split(separator: ",").count == 64)
+        let predicted = try ChildProcess.flock(["predict", run.path, "--data", out.path])
+        #expect(predicted.status == 0, "\(predicted.standardError)")
+        let unknown = try ChildProcess.flock(["generate", run.path, "--latent", "nowhere"])
+        #expect(unknown.status != 0 && unknown.standardError.contains("latent: unknown node 'nowhere' (expected one of: encoder, code, decoder)"),
+                "\(unknown.standardError)")
     }
 }
