@@ -29,6 +29,11 @@ public final class Model {
     public var outputShape: [Int] { graph?.outputShape ?? root.outputShape }
     /// Per-sample shape of output `name` (a graph's, or the layer list's one).
     public func outputShape(of name: String) -> [Int] { graph?.shapes[name] ?? outputShape }
+    /// The layers at the top of the model, in the order they run: a list's, or each graph
+    /// node's own layers (a shared node's are counted once).
+    public var topLayers: [any Layer] {
+        graph.map { graph in graph.children.map(\.layer) } ?? root.layers
+    }
     /// The outputs loss terms may read: `output` for a layer list, a graph's named ones.
     public var outputNames: [String] { graph?.outputs ?? [LossTermConfig.modelOutput] }
     /// The batch values loss terms may compare with besides `targets`: the whole feature

@@ -23,6 +23,8 @@ public struct ModelGraph: Layer {
         public let outputShape: [Int]
     }
 
+    /// What the graph was built from.
+    public let config: ModelGraphConfig
     public let featureShape: [Int]
     public let inputs: [Input]
     public let nodes: [Node]
@@ -43,6 +45,7 @@ public struct ModelGraph: Layer {
     /// (`model.nodes[2].inputs`) whose shapes do not fit.
     public init(_ config: ModelGraphConfig, featureShape: [Int], builder: inout LayerBuilder) throws {
         try config.validate(path: "model")
+        self.config = config
         self.featureShape = featureShape
         inputs = try Self.layOut(config.inputs, featureShape: featureShape)
         var shapes = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.shape) })

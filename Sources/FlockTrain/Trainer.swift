@@ -281,7 +281,8 @@ public final class Trainer {
     static func identity(of model: Model, loss: Loss, optimizer: any Optimizer, options: TrainingOptions) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let layers = (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
+        let encoded = model.graph.map { try? encoder.encode($0.config) } ?? (try? encoder.encode(model.layers))
+        let layers = encoded.map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
         return [layers, "input \(model.inputShape)", "loss \(loss)", "optimizer \(optimizer)",
                 "epochs \(options.epochs) batch \(options.batchSize) shuffle \(options.shuffle) seed \(options.seed)",
                 "lr \(options.learningRate) schedule \(options.schedule) accumulate \(options.accumulate)",
