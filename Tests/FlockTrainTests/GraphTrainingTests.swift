@@ -132,4 +132,20 @@ import Testing
         #expect(unknown.status != 0 && unknown.standardError.contains("latent: unknown node 'nowhere' (expected one of: encoder, code, decoder)"),
                 "\(unknown.standardError)")
     }
+
+    @Test func aResumedVAEEndsBitForBitAsAnUninterruptedOne() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let whole = folder.url.appendingPathComponent("whole"), split = folder.url.appendingPathComponent("split")
+        _ = try TrainingRun(config: try Self.vae(["epochs=3"]), runDirectory: whole.path).run()
+        _ = try TrainingRun(config: try Self.vae(["epochs=2"]), runDirectory: split.path).run()
+        _ = try TrainingRun(config: try Self.vae(["epochs=3"]), runDirectory: split.path, resume: true).run()
+        func last(_ run: URL) throws -> [Float] {
+            try Predictor(path: run.appendingPathComponent("checkpoints/last").path).model.parameters.snapshotParameters()
+        }
+        let uninterrupted = try last(whole)
+        #expect(try last(split) == uninterrupted)
+        #expect(try Predictor(path: whole.appendingPathComponent("checkpoints/last").path).model.parameters.slots.map(\.name).first
+                == "encoder.0.weight")
+    }
 }
