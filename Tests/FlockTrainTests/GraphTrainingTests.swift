@@ -29,8 +29,11 @@ import Testing
         return try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/")
     }
 
-    @Test func theVAEExampleOnTwoRanksEqualsOneRankAndReportsTheLossOverBoth() throws {
-        let config = try LossTermsTests.example("vae-digits.yaml", ["epochs=1"])
+    /// The sampling layer's ε and the denoiser's corruption are keyed by (seed, step,
+    /// sample): two ranks train the model one rank trains.
+    @Test(arguments: ["vae-digits.yaml", "autoencoder-digits.yaml"])
+    func theGraphExamplesOnTwoRanksEqualOneRankAndReportTheLossOverBoth(example: String) throws {
+        let config = try LossTermsTests.example(example, ["epochs=1"])
         let single = try Trainer(config: config)
         let initial = single.parameters.snapshotParameters()
         let summary = try single.fit()
