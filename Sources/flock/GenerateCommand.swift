@@ -16,8 +16,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The node the prior replaces (default: the node whose last layer is a sampling layer).")
     var latent: String?
 
-    @Option(name: .customLong("from-output"), help: "The output to decode to (default: the one the loss's first term reads).")
-    var fromOutput: String?
+    @Option(name: .customLong("model-output"), help: "The output to decode to (default: the one the loss's first term reads).")
+    var modelOutput: String?
 
     @Option(help: "Seed of the prior's draws.")
     var seed: UInt64 = 0
@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
         guard (1...1_000_000).contains(samples) else { throw ValidationError("--samples: expected 1 to 1000000, got \(samples)") }
         do {
             let predictor = try Predictor(path: checkpoint)
-            let rows = try predictor.generate(samples: samples, latent: latent, output: fromOutput, seed: seed)
+            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed)
             let text = predictor.generatedCSV(rows)
             if let output {
                 try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))

@@ -131,6 +131,12 @@ import Testing
         #expect(lines.count == 8 && lines[0].hasPrefix("p0,p1,") && lines[1].split(separator: ",").count == 64)
         let predicted = try ChildProcess.flock(["predict", run.path, "--data", out.path])
         #expect(predicted.status == 0, "\(predicted.standardError)")
+        // Another named output: the codes, four values a row.
+        let codes = try ChildProcess.flock(["predict", run.path, "--data", out.path, "--model-output", "code"])
+        let firstCode = codes.standardOutput.split(separator: "\n").dropFirst().first.map { $0.split(separator: " ").count }
+        #expect(codes.status == 0 && firstCode == 4, "\(codes.output)")
+        let noSuchOutput = try ChildProcess.flock(["predict", run.path, "--data", out.path, "--model-output", "encoder"])
+        #expect(noSuchOutput.standardError.contains("output: unknown output 'encoder' (expected one of: decoder, code)"), "\(noSuchOutput.output)")
         let unknown = try ChildProcess.flock(["generate", run.path, "--latent", "nowhere"])
         #expect(unknown.status != 0 && unknown.standardError.contains("latent: unknown node 'nowhere' (expected one of: encoder, code, decoder)"),
                 "\(unknown.standardError)")
