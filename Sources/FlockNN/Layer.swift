@@ -57,6 +57,9 @@ public protocol Layer {
     /// Whether the layer marks a padding mask for the layers after it (an embedding with a
     /// `padding_id`).
     var marksPadding: Bool { get }
+    /// Whether the layer (or one inside it) adds loss terms to `ForwardContext.addedLosses`
+    /// (a sampling layer's KL term): such a layer cannot be recomputed.
+    var addsLosses: Bool { get }
     /// The (B, T) padding mask (1 at padding) this layer marks, from the batch's model
     /// input; nil when it marks none. Pipeline stages after this layer's compute it from
     /// the same batch, since the mask does not travel with activations.
@@ -69,6 +72,7 @@ extension Layer {
     public var ownBuffers: [BufferSlot] { [] }
     public var synchronizesStatistics: Bool { false }
     public var marksPadding: Bool { false }
+    public var addsLosses: Bool { children.contains { $0.layer.addsLosses } }
     public func paddingMask(forModelInput input: Tensor) -> Tensor? { nil }
 
     /// Every parameter of this layer and its descendants, in registration order.

@@ -12,6 +12,7 @@ public struct Sampling: Layer {
     public let outputShape: [Int]
     /// The layer's path, which keys its noise stream.
     public let path: String
+    public var addsLosses: Bool { klWeight > 0 }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let tape = context.tape, axis = input.shape.count - 1, half = input.shape[axis] / 2

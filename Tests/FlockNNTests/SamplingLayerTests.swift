@@ -104,4 +104,28 @@ import Testing
         let reference = layers[2].forward(layers[0].forward(direct.tape.constant(Self.input), context: &direct), context: &direct)
         #expect(reference.value.scalars == y.value.scalars)
     }
+
+    @Test func aLayerThatAddsALossTermCannotBeRecomputed() {
+        let block = LayerConfig(Sequential.Spec([.dense(units: 4), .sampling()]), recompute: true)
+        #expect(throws: ConfigError(path: "model[0]", "recompute: a layer with synchronized batch normalization, a padding_id or a loss term of its own (sampling) cannot be recomputed")) {
+            _ = try Model([block], inputShape: [3], seed: 1)
+        }
+    }
+
+    @Test func aRecomputedBlockDrawsTheSameKeyedNoiseInItsReplay() throws {
+        func gradients(recompute: Bool) throws -> [Float] {
+            let block = LayerConfig(Sequential.Spec([.dense(units: 4, activation: .tanh), .gaussianNoise(stddev: 0.5), .dense(units: 2)]),
+                                    recompute: recompute)
+            let model = try Model([block], inputShape: [4], seed: 6)
+            let tape = Tape(parameters: model.parameters)
+            var context = ForwardContext(tape: tape, isTraining: true, generator: RandomGenerator(seed: 1))
+            context.sampleNoise = Self.noise
+            model.parameters.zeroGradients()
+            tape.backward(from: tape.sum(tape.square(model.forward(tape.constant(Self.input), context: &context))))
+            return model.parameters.withGradients { Array($0) }
+        }
+        let plain = try gradients(recompute: false), recomputed = try gradients(recompute: true)
+        let error = zip(plain, recomputed).map { abs($0 - $1) }.max()!
+        #expect(error < 1e-6, "the replay drew other noise: gradients differ by \(error)")
+    }
 }
