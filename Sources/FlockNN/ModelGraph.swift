@@ -137,6 +137,8 @@ public struct ModelGraph: Layer {
 
     /// Each input's columns of `features` (B, featureShape…) as (B, shape…), by name.
     public func inputTensors(_ features: Tensor) -> [String: Tensor] {
+        // One input over the whole row (an autoencoder's): the features themselves, no copy.
+        if inputs.count == 1, inputs[0].shape == featureShape { return [inputs[0].name: features] }
         let rows = features.shape.first ?? 0, width = featureShape.reduce(1, *)
         var result: [String: Tensor] = [:]
         for input in inputs {
