@@ -79,11 +79,14 @@ public struct StepPhase {
     public let parameterPrefixes: [String]
     /// This phase's own optimizer (a GAN's two Adams); nil: a fresh copy of the trainer's.
     public let optimizer: (any Optimizer)?
+    /// This phase's own objective; nil: the trainer's loss.
+    public let loss: Loss?
 
-    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil) {
+    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil, loss: Loss? = nil) {
         self.name = name
         self.parameterPrefixes = parameterPrefixes
         self.optimizer = optimizer
+        self.loss = loss
     }
 
     /// One phase over every trainable parameter.

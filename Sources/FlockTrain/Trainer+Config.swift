@@ -79,7 +79,7 @@ extension TrainingConfig {
             guard !parallel.isModelParallel else {
                 throw ConfigError(path: "parallel", "\(ParallelLayout.describe(pipelineStages: parallel.pipeline, tensorWidth: parallel.tensor)) need at least \(parallel.pipeline * parallel.tensor) ranks (mpirun -np N or --ranks N); this job has one")
             }
-            return .singleRank()
+            return .singleRank(ModelStep(phases: try makePhases()))
         }
         if let timeout = parallel.collectiveTimeout { communicator.deadline = timeout }
         let layout: ParallelLayout
@@ -94,8 +94,8 @@ extension TrainingConfig {
             throw ConfigError(path: "parallel", "pipeline and tensor parallelism split a layer list; model node '\(node.name)' cannot be split (\(node.inputs.count > 1 ? "it merges \(node.inputs.joined(separator: ", "))" : node.shares != nil ? "it shares \(node.shares!)'s layers" : "a graph model")): train it data parallel (pipeline: 1, tensor: 1)")
         }
         guard parallel.isModelParallel else {
-            return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
-                                 compression: parallel.compression)
+            return .dataParallel(layout: layout, step: ModelStep(phases: try makePhases()), bucketBytes: parallel.bucketBytes,
+                                 overlap: parallel.overlap, compression: parallel.compression)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
@@ -130,6 +130,10 @@ extension Trainer {
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.makeLoss()
+        for (index, phase) in (config.phases ?? []).enumerated()
+        where !model.parameters.slots.contains(where: { slot in phase.prefixes.contains { slot.name.hasPrefix($0) } }) {
+            throw ConfigError(path: "phases[\(index)].parameters", "no parameter path starts with \(phase.prefixes.joined(separator: " or ")) (parameters: \(model.parameters.slots.map(\.name).joined(separator: ", ")))")
+        }
         try self.init(model: model, data: data, loss: loss, optimizer: optimizer,
                       callbacks: config.callbacks.epochEndCallbacks,
                       step: try config.makeStepParts(communicator: communicator),

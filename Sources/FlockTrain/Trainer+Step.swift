@@ -38,7 +38,7 @@ extension Trainer {
         for (index, phase) in phaseUpdates.enumerated() {
             let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
             parameters.gradientSkippedSlots = phase.skippedSlots
-            let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: loss, step: stepNumber,
+            let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: phase.phase.loss ?? loss, step: stepNumber,
                                                       generator: &progress.dropoutGenerator)
             if let clean { parameters.restoreParameters(clean) }
             // Metrics come from the step's last phase (a GAN reports its generator's).

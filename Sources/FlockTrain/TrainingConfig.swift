@@ -1,5 +1,6 @@
 import FlockData
 import FlockNN
+import FlockParallel
 import FlockStore
 
 /// A training job as written in YAML. Every field has a default except `data` and `model`.
@@ -40,10 +41,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The inputs of the matrix products: `float32`, `bf16` or `auto`; nil: float32 (left
     /// out of the resolved config, so a config without it keeps its identity).
     public var precision: PrecisionChoice?
+    /// Several phases per optimizer step, each its own parameter group, optimizer and
+    /// loss; nil: one phase over every parameter.
+    public var phases: [PhaseConfig]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, elastic
-        case precision
+        case precision, phases
         case gradientClipping = "gradient_clipping"
         case initFrom = "init_from"
     }
@@ -72,6 +76,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
         elastic = try c.decodeIfPresent(ElasticConfig.self, forKey: .elastic)
         precision = try c.decodeIfPresent(PrecisionChoice.self, forKey: .precision)
+        phases = try c.decodeIfPresent([PhaseConfig].self, forKey: .phases)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }
@@ -91,6 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             throw ConfigError(path: "model", "expected at least one layer")
         }
         _ = try makeLoss()
+        _ = try makePhases()
         _ = try optimizer.makeOptimizer(path: "optimizer")
         _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")
         for (index, metric) in metrics.enumerated() where metric.isClassification != loss.isClassification {
@@ -133,12 +139,31 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(initFrom, forKey: .initFrom)
         try c.encodeIfPresent(elastic, forKey: .elastic)
         try c.encodeIfPresent(precision, forKey: .precision)
+        try c.encodeIfPresent(phases, forKey: .phases)
     }
 
     /// The loss, its outputs and targets checked against the model's names.
-    public func makeLoss() throws -> Loss {
-        guard let graph else { return try loss.makeLoss(path: "loss") }
-        return try loss.makeLoss(path: "loss", outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.map(\.name))
+    public func makeLoss() throws -> Loss { try makeLoss(loss, path: "loss") }
+
+    private func makeLoss(_ loss: LossConfig, path: String) throws -> Loss {
+        guard let graph else { return try loss.makeLoss(path: path) }
+        return try loss.makeLoss(path: path, outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.map(\.name))
+    }
+
+    /// The step's phases from `phases:` (one over everything when there are none).
+    public func makePhases() throws -> [StepPhase] {
+        guard let phases else { return [.whole] }
+        guard !phases.isEmpty else { throw ConfigError(path: "phases", "expected at least one phase, or no phases: field") }
+        if parallel.isModelParallel {
+            throw ConfigError(path: "phases", "phases run with data parallelism only (pipeline: 1, tensor: 1)")
+        }
+        return try phases.enumerated().map { index, phase in
+            let path = "phases[\(index)]"
+            try phase.validate(path: path, earlier: Array(phases[..<index]))
+            return StepPhase(name: phase.name, parameterPrefixes: phase.prefixes,
+                             optimizer: try phase.optimizer?.makeOptimizer(path: "\(path).optimizer"),
+                             loss: try phase.loss.map { try makeLoss($0, path: "\(path).loss") })
+        }
     }
 
     /// The metrics to compute, defaults filled in.
