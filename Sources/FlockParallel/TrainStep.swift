@@ -81,12 +81,17 @@ public struct StepPhase {
     public let optimizer: (any Optimizer)?
     /// This phase's own objective; nil: the trainer's loss.
     public let loss: Loss?
+    /// This phase's learning rate over the trainer's (a config phase's own `lr` over the
+    /// config's), on the same schedule.
+    public let learningRateScale: Float
 
-    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil, loss: Loss? = nil) {
+    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil, loss: Loss? = nil,
+                learningRateScale: Float = 1) {
         self.name = name
         self.parameterPrefixes = parameterPrefixes
         self.optimizer = optimizer
         self.loss = loss
+        self.learningRateScale = learningRateScale
     }
 
     /// One phase over every trainable parameter.

@@ -15,7 +15,8 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
     /// Node names or parameter path prefixes (`decoder`, `layers.0`): the parameters whose
     /// path starts with one of them, followed by a dot.
     public var parameters: [String]
-    /// nil: the config's `optimizer`.
+    /// nil: the config's `optimizer`. Its `lr` follows the config's schedule, scaled by
+    /// its ratio to the config's `optimizer.lr`.
     public var optimizer: OptimizerConfig?
     /// nil: the config's `loss`.
     public var loss: LossConfig?

@@ -49,7 +49,7 @@ extension Trainer {
                 }
             }
             let update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
-                                        learningRate: learningRate, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
+                                        learningRate: learningRate * phase.phase.learningRateScale, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
                                         dataGroupSize: parts.dataGroupSize)
             guard try phase.chain.apply(update) else { return false }
         }

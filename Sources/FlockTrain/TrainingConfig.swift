@@ -162,7 +162,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             try phase.validate(path: path, earlier: Array(phases[..<index]))
             return StepPhase(name: phase.name, parameterPrefixes: phase.prefixes,
                              optimizer: try phase.optimizer?.makeOptimizer(path: "\(path).optimizer"),
-                             loss: try phase.loss.map { try makeLoss($0, path: "\(path).loss") })
+                             loss: try phase.loss.map { try makeLoss($0, path: "\(path).loss") },
+                             learningRateScale: Float(phase.optimizer.map { $0.lr / optimizer.lr } ?? 1))
         }
     }
 
