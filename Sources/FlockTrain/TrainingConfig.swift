@@ -154,9 +154,6 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public func makePhases() throws -> [StepPhase] {
         guard let phases else { return [.whole] }
         guard !phases.isEmpty else { throw ConfigError(path: "phases", "expected at least one phase, or no phases: field") }
-        if parallel.isModelParallel {
-            throw ConfigError(path: "phases", "phases run with data parallelism only (pipeline: 1, tensor: 1)")
-        }
         return try phases.enumerated().map { index, phase in
             let path = "phases[\(index)]"
             try phase.validate(path: path, earlier: Array(phases[..<index]))

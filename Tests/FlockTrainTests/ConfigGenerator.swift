@@ -100,6 +100,10 @@ struct ConfigGenerator {
                              ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) }),
                              ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) })])
         }
+        optionally("phases", &fields) { generator in
+            .list([.map([("name", .text("first")), ("parameters", .list([.text("layers.0")])), ("optimizer", generator.optimizerSource())]),
+                   .map([("name", .text("rest")), ("parameters", .list([.text("layers")]))])])
+        }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
             .map([("checkpoint", .text("/runs/base/checkpoints/best"))]
