@@ -67,4 +67,14 @@ import Testing
         #expect(DataParallelTests.relativeDifference(a, b) < 1e-4, "\(DataParallelTests.relativeDifference(a, b))")
         #expect(DataParallelTests.relativeDifference(a, c) > 1e-3)
     }
+
+    @Test func pipelineParallelismRefusesPhases() throws {
+        let config = try DataParallelTests.config(["phases=[{name: first, parameters: [layers.0]}]", "parallel.pipeline=2"])
+        var error: (any Error)?
+        do {
+            _ = try LocalCommunicator.run(ranks: 2, deadline: 30) { comm in _ = try Trainer(config: config, communicator: comm); return 0 }
+        } catch let thrown { error = thrown }
+        #expect(error.map { "\($0)" }?.contains("phases: phases run with data parallelism only (pipeline: 1, tensor: 1)") == true,
+                "\(String(describing: error))")
+    }
 }
