@@ -42,6 +42,21 @@ public struct Normalizer: Sendable, Equatable, Codable {
         return result
     }
 
+    /// Back to the data's units: `x / scale + offset` per feature (a constant feature,
+    /// scale 0, comes back as its offset).
+    public func inverse(_ features: Tensor) -> Tensor {
+        guard method != .none, !offset.isEmpty else { return features }
+        var result = features
+        let width = offset.count
+        result.scalars.withUnsafeMutableBufferPointer { x in
+            for i in 0..<x.count {
+                let scale = self.scale[i % width]
+                x[i] = scale == 0 ? offset[i % width] : x[i] / scale + offset[i % width]
+            }
+        }
+        return result
+    }
+
     public func apply(_ dataset: Dataset) -> Dataset {
         Dataset(features: apply(dataset.features), targets: dataset.targets)
     }

@@ -1,14 +1,20 @@
 import FlockTensor
 
 /// Additive Gaussian noise N(0, σ²) on its input during training, a regularizer (as
-/// Keras' `GaussianNoise`); the identity at inference. Put first, it perturbs the inputs.
+/// Keras' `GaussianNoise`); the identity at inference. Put first, it perturbs the inputs
+/// (a denoising autoencoder's corruption). In a trainer's step the noise is keyed by
+/// (seed, step, sample, layer path) (`ForwardContext.sampleNoise`), so `--ranks N` draws
+/// what one rank draws; elsewhere it comes from the context's generator.
 public struct GaussianNoise: Layer {
     public let standardDeviation: Float
     public let outputShape: [Int]
+    /// The layer's path, which keys its noise stream.
+    public var path = ""
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         guard context.isTraining, standardDeviation > 0 else { return input }
-        let noise = Tensor.normal(shape: input.shape, standardDeviation: standardDeviation, using: &context.generator)
+        let noise = context.sampleNoise.map { $0.normal(path: path, shape: input.shape) * standardDeviation }
+            ?? Tensor.normal(shape: input.shape, standardDeviation: standardDeviation, using: &context.generator)
         return context.tape.add(input, context.tape.constant(noise))
     }
 
@@ -38,7 +44,7 @@ public struct GaussianNoise: Layer {
 
         public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
             guard stddev >= 0, stddev.isFinite else { throw builder.error("stddev: expected a number ≥ 0, got \(stddev)") }
-            return GaussianNoise(standardDeviation: Float(stddev), outputShape: inputShape)
+            return GaussianNoise(standardDeviation: Float(stddev), outputShape: inputShape, path: builder.path.joined(separator: "."))
         }
     }
 }

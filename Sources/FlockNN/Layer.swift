@@ -21,6 +21,12 @@ public struct ForwardContext {
     /// Under ZeRO stage 3: gathers a layer's parameters before a recomputed layer reads
     /// them and gives them back after (nil: every parameter is always resident).
     public var parameterResidency: (any ParameterResidency)?
+    /// Loss terms layers add themselves (a sampling layer's KL term), each a scalar
+    /// already weighted; the step adds them to the objective.
+    public var addedLosses: [Variable] = []
+    /// Noise keyed by (seed, step, sample) for the batch's rows, so that any number of
+    /// ranks draws what one rank draws; nil outside a trainer's step.
+    public var sampleNoise: SampleNoise?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {
@@ -54,6 +60,9 @@ public protocol Layer {
     /// Whether the layer marks a padding mask for the layers after it (an embedding with a
     /// `padding_id`).
     var marksPadding: Bool { get }
+    /// Whether the layer (or one inside it) adds loss terms to `ForwardContext.addedLosses`
+    /// (a sampling layer's KL term): such a layer cannot be recomputed.
+    var addsLosses: Bool { get }
     /// The (B, T) padding mask (1 at padding) this layer marks, from the batch's model
     /// input; nil when it marks none. Pipeline stages after this layer's compute it from
     /// the same batch, since the mask does not travel with activations.
@@ -66,6 +75,7 @@ extension Layer {
     public var ownBuffers: [BufferSlot] { [] }
     public var synchronizesStatistics: Bool { false }
     public var marksPadding: Bool { false }
+    public var addsLosses: Bool { children.contains { $0.layer.addsLosses } }
     public func paddingMask(forModelInput input: Tensor) -> Tensor? { nil }
 
     /// Every parameter of this layer and its descendants, in registration order.

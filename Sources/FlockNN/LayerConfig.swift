@@ -74,10 +74,11 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
         if let oversized = builder.oversized { throw builder.error(oversized) }
         guard recompute else { return layer }
-        guard !layer.synchronizesStatistics && !layer.marksPadding else {
+        guard !layer.synchronizesStatistics && !layer.marksPadding && !layer.addsLosses else {
             // Run again in backward, a synchronized batch norm would call a collective out
-            // of step with the gradient buckets; a padding marker sets what later layers read.
-            throw builder.error("recompute: a layer with synchronized batch normalization or a padding_id cannot be recomputed")
+            // of step with the gradient buckets; a padding marker sets what later layers read;
+            // a loss term added in the first run would not reach backward.
+            throw builder.error("recompute: a layer with synchronized batch normalization, a padding_id or a loss term of its own (sampling) cannot be recomputed")
         }
         return RecomputedLayer(layer)
     }

@@ -42,6 +42,8 @@ extension KindRegistry where Kind == any LayerSpec.Type {
             LSTM.Spec.self,
             GRU.Spec.self,
             GaussianNoise.Spec.self,
+            Sampling.Spec.self,
+            StopGradient.Spec.self,
         ])
     }
 }

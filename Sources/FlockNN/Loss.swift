@@ -14,11 +14,15 @@ public struct Loss: Sendable, CustomStringConvertible {
         public var kind: any LossKind
         public var weight: Float
         public var target: LossTarget
+        /// The model output it reads (`output` for a layer list; a graph's named one).
+        public var output: String
 
-        public init(_ kind: any LossKind, weight: Float = 1, target: LossTarget = .targets) {
+        public init(_ kind: any LossKind, weight: Float = 1, target: LossTarget = .targets,
+                    output: String = LossTermConfig.modelOutput) {
             self.kind = kind
             self.weight = weight
             self.target = target
+            self.output = output
         }
     }
 
@@ -43,11 +47,14 @@ public struct Loss: Sendable, CustomStringConvertible {
     public var isSoftmaxClassifier: Bool { reading == .classLogits }
     /// What the first term compares the output with.
     public var primaryTarget: LossTarget { terms[0].target }
+    /// The output the first term reads: the one metrics and predictions read.
+    public var primaryOutput: String { terms[0].output }
 
     /// The loss's name in configs (`cross_entropy`; `cross_entropy + 0.5·focal` for a sum).
     public var name: String {
         terms.map { term in
             (term.weight == 1 ? "" : "\(term.weight)·") + term.kind.name + (term.target == .targets ? "" : "(\(term.target.rawValue))")
+                + (term.output == LossTermConfig.modelOutput ? "" : "[\(term.output)]")
         }.joined(separator: " + ")
     }
 
@@ -56,21 +63,34 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// The loss of `prediction` on its tape: each term against the batch's `target` or
     /// `features`, weighted and summed. One term of weight 1 is that term's loss as it is.
     public func callAsFunction(_ prediction: Variable, target: Tensor, features: Tensor? = nil) -> Variable {
-        let tape = prediction.tape
+        self([LossTermConfig.modelOutput: prediction], target: target,
+             inputs: features.map { [LossTarget.features.rawValue: $0] } ?? [:])
+    }
+
+    /// The loss of a model's named `outputs`: each term's output against the batch's
+    /// `target` or one of `inputs` (`features`, a graph's named inputs), weighted and
+    /// summed, then the terms layers `added` themselves (already weighted).
+    public func callAsFunction(_ outputs: [String: Variable], target: Tensor, inputs: [String: Tensor],
+                               added: [Variable] = []) -> Variable {
         var total: Variable?
         for term in terms {
+            guard let prediction = outputs[term.output] else {
+                preconditionFailure("loss term '\(term.kind.name)' reads output '\(term.output)', which the model does not have")
+            }
+            let tape = prediction.tape
             let compared: Tensor
-            switch term.target {
-            case .targets: compared = target
-            case .features:
-                guard let features else { preconditionFailure("loss term '\(term.kind.name)' reads the features; pass them") }
-                compared = features
+            if term.target == .targets {
+                compared = target
+            } else if let input = inputs[term.target.rawValue] {
+                compared = input
+            } else {
+                preconditionFailure("loss term '\(term.kind.name)' reads '\(term.target.rawValue)'; pass it")
             }
             var value = term.kind(prediction, target: compared)
             if term.weight != 1 { value = tape.scale(value, by: term.weight) }
             total = total.map { tape.add($0, value) } ?? value
         }
-        return total!
+        return added.reduce(total!) { $0.tape.add($0, $1) }
     }
 
     /// Whether targets may be class distributions (mixup's): every term on the targets takes them.
@@ -81,7 +101,16 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// What metrics compare the output with: what the first term reads (the features for
     /// a reconstruction; class indices from distillation's rows or mixup's distributions).
     public func metricTargets(_ targets: Tensor, features: Tensor) -> Tensor {
-        primaryTarget == .features ? features : primary.metricTargets(targets)
+        metricTargets(targets, inputs: [LossTarget.features.rawValue: features])
+    }
+
+    /// The same, with a graph's named inputs (`Model.inputTensors`) to read from.
+    public func metricTargets(_ targets: Tensor, inputs: [String: Tensor]) -> Tensor {
+        guard primaryTarget != .targets else { return primary.metricTargets(targets) }
+        guard let input = inputs[primaryTarget.rawValue] else {
+            preconditionFailure("the loss's first term reads '\(primaryTarget.rawValue)'; pass it")
+        }
+        return input
     }
 
     /// Softmax cross-entropy from logits.

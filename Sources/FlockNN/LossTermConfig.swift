@@ -58,27 +58,55 @@ public struct LossTermConfig: Codable, Sendable, Equatable {
         if output != Self.modelOutput { try c.encode(output, forKey: .output) }
     }
 
-    /// Checks the weight, the output and the kind's fields, naming them under `path`.
-    public func validate(path: String) throws {
+    /// Checks the weight, the output and target names (against a model's `outputs` and
+    /// `inputs`; a layer list's by default) and the kind's fields, naming them under `path`.
+    public func validate(path: String, outputs: [String] = [modelOutput], inputs: [String] = [LossTarget.features.rawValue]) throws {
         try Check.positive(weight, atMost: 1e6, "\(path).weight")
-        guard output == Self.modelOutput else {
-            throw ConfigError(path: "\(path).output", "unknown output '\(output)' (expected one of: \(Self.modelOutput))")
+        guard outputs.contains(output) else {
+            throw ConfigError(path: "\(path).output", "unknown output '\(output)' (expected one of: \(outputs.joined(separator: ", ")))")
+        }
+        guard target == .targets || inputs.contains(target.rawValue) else {
+            throw ConfigError(path: "\(path).target", "unknown value '\(target.rawValue)' (expected one of: \(([LossTarget.targets.rawValue] + inputs).joined(separator: ", ")))")
         }
         try kind.validate(path: path)
     }
 
     /// The term as the loss computes it.
-    public var term: Loss.Term { Loss.Term(kind, weight: Float(weight), target: target) }
+    public var term: Loss.Term { Loss.Term(kind, weight: Float(weight), target: target, output: output) }
 
     public static func == (lhs: LossTermConfig, rhs: LossTermConfig) -> Bool {
         lhs.weight == rhs.weight && lhs.target == rhs.target && lhs.output == rhs.output && lhs.kind.isEqual(to: rhs.kind)
     }
 }
 
-/// What a loss term compares the model's output with.
-public enum LossTarget: String, ConfigChoice {
+/// What a loss term compares the model's output with: `targets` (the batch's labels or
+/// regression values), `features` (the whole feature row: a reconstruction) or a graph's
+/// named input (`image`). Which names a model offers is checked against the model
+/// (`LossConfig.makeLoss(path:outputs:inputs:)`).
+public struct LossTarget: Codable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
     /// The batch's targets (labels, regression values).
-    case targets
+    public static let targets = LossTarget(rawValue: "targets")
     /// The batch's (normalized) features: a reconstruction of the model's input.
-    case features
+    public static let features = LossTarget(rawValue: "features")
+    /// A graph's named input (its columns of the normalized feature row).
+    public static func input(_ name: String) -> LossTarget { LossTarget(rawValue: name) }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard !text.isEmpty else {
+            throw ConfigError(path: ConfigError.render(decoder.codingPath), "expected targets, features or a model input's name")
+        }
+        self.init(rawValue: text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }

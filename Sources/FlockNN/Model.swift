@@ -11,8 +11,10 @@ import FlockTensor
 public final class Model {
     public let parameters: ParameterStore
     public let root: Sequential
-    /// What the model was built from.
+    /// What the model was built from: a layer list (the one-chain graph), empty for a graph.
     public let layers: [LayerConfig]
+    /// The graph, for a model of named inputs, nodes and outputs; nil for a layer list.
+    public let graph: ModelGraph?
     /// Per parameter name, the scale on its updates when not 1 (0: frozen), from the
     /// layers' `trainable` and `lr_multiplier`.
     public let updateScales: [String: Double]
@@ -23,8 +25,20 @@ public final class Model {
     private let paddingMarker: (any Layer)?
 
     public var inputShape: [Int] { root.inputShape }
-    /// Per-sample output shape.
-    public var outputShape: [Int] { root.outputShape }
+    /// Per-sample output shape (a graph's first output's).
+    public var outputShape: [Int] { graph?.outputShape ?? root.outputShape }
+    /// Per-sample shape of output `name` (a graph's, or the layer list's one).
+    public func outputShape(of name: String) -> [Int] { graph?.shapes[name] ?? outputShape }
+    /// The layers at the top of the model, in the order they run: a list's, or each graph
+    /// node's own layers (a shared node's are counted once).
+    public var topLayers: [any Layer] {
+        graph.map { graph in graph.children.map(\.layer) } ?? root.layers
+    }
+    /// The outputs loss terms may read: `output` for a layer list, a graph's named ones.
+    public var outputNames: [String] { graph?.outputs ?? [LossTermConfig.modelOutput] }
+    /// The batch values loss terms may compare with besides `targets`: the whole feature
+    /// row (`features`), and a graph's named inputs.
+    public var inputNames: [String] { [LossTarget.features.rawValue] + (graph?.inputs.map(\.name) ?? []) }
 
     /// Builds `layers` for per-sample inputs of `inputShape`, drawing initial values from
     /// `generator`. Throws a `ConfigError` naming the layer (`model[2]`) that cannot take
@@ -42,10 +56,33 @@ public final class Model {
         updateScales = builder.updateScales
         initializations = builder.initializations
         paddingMarker = root.layers.last { $0.marksPadding }
+        graph = nil
+        try Self.checkListed(root, parameters: parameters, after: (parametersBefore, buffersBefore))
+    }
+
+    /// Builds a graph for feature rows of `featureShape`: each node's parameters under its
+    /// name (`code.0.weight`), initial values keyed by (seed, path) as a list's are.
+    public init(graph config: ModelGraphConfig, featureShape: [Int], generator: RandomGenerator,
+                parameters: ParameterStore = ParameterStore()) throws {
+        self.parameters = parameters
+        layers = []
+        let (parametersBefore, buffersBefore) = (parameters.slots.count, parameters.bufferSlots.count)
+        var builder = LayerBuilder(parameters: parameters, generator: generator, path: [], configPath: "model")
+        let graph = try ModelGraph(config, featureShape: featureShape, builder: &builder)
+        root = try Sequential([], inputShape: featureShape, builder: &builder)
+        updateScales = builder.updateScales
+        initializations = builder.initializations
+        paddingMarker = nil
+        self.graph = graph
+        try Self.checkListed(graph, parameters: parameters, after: (parametersBefore, buffersBefore))
+    }
+
+    /// Every slot built after `before` must be listed by some layer of `top`: checkpoints,
+    /// partitioning and the consistency check walk the layer tree.
+    private static func checkListed(_ top: any Layer, parameters: ParameterStore, after before: (Int, Int)) throws {
+        let (parametersBefore, buffersBefore) = before
         parameters.compact()
-        // Every slot built here must be listed by some layer: checkpoints, partitioning
-        // and the consistency check walk the layer tree.
-        let listed = Set(root.allParameters.map(\.index)), listedBuffers = Set(root.allBuffers.map(\.index))
+        let listed = Set(top.allParameters.map(\.index)), listedBuffers = Set(top.allBuffers.map(\.index))
         if let missing = parameters.slots[parametersBefore...].first(where: { !listed.contains($0.index) }) {
             throw ConfigError(path: "model", "parameter \(missing.name) was registered but no layer lists it in ownParameters")
         }
@@ -63,9 +100,25 @@ public final class Model {
     /// The random stream of parameter initialization, apart from data shuffling and dropout.
     public static let initializationStream: UInt64 = 1
 
-    /// Runs the model on a batch (B, inputShape…).
+    /// Runs the model on a batch (B, inputShape…): its (first) output.
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
-        root.forward(input, context: &context)
+        graph?.forward(input, context: &context) ?? root.forward(input, context: &context)
+    }
+
+    /// Runs the model on a batch (B, inputShape…): every output, by name (`output` for a
+    /// layer list).
+    public func forwardOutputs(_ input: Variable, context: inout ForwardContext) -> [String: Variable] {
+        guard let graph else { return [LossTermConfig.modelOutput: root.forward(input, context: &context)] }
+        let values = graph.values(input, context: &context)
+        return Dictionary(uniqueKeysWithValues: graph.outputs.map { ($0, values[$0]!) })
+    }
+
+    /// The batch values loss terms compare with, by name: `features` (B, inputShape…) and
+    /// a graph's inputs, its columns (B, shape…).
+    public func inputTensors(_ features: Tensor) -> [String: Tensor] {
+        var tensors = graph?.inputTensors(features) ?? [:]
+        tensors[LossTarget.features.rawValue] = features
+        return tensors
     }
 
     /// (B, T): 1 at the padding positions of a batch of model inputs, as the last
@@ -82,7 +135,11 @@ public final class Model {
             result.append((path, layer))
             for child in layer.children { visit(child.layer, "\(path).\(child.name)") }
         }
-        visit(root, "layers")
+        if let graph {
+            for child in graph.children { visit(child.layer, child.name) }
+        } else {
+            visit(root, "layers")
+        }
         return result
     }
 }

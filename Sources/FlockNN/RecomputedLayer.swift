@@ -63,12 +63,13 @@ public struct RecomputedLayer: Layer {
 }
 
 extension ForwardContext {
-    /// `context` on `tape`, for a forward run again: the same dropout stream and padding,
+    /// `context` on `tape`, for a forward run again: the same dropout stream, keyed noise and padding,
     /// running statistics left alone.
     init(copying context: ForwardContext, tape: Tape) {
         self.init(tape: tape, isTraining: context.isTraining, generator: context.generator,
                   sumAcrossDataGroup: context.sumAcrossDataGroup)
         sequencePadding = context.sequencePadding
+        sampleNoise = context.sampleNoise
         updatesRunningStatistics = false
     }
 }

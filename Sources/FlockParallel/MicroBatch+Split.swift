@@ -8,7 +8,7 @@ extension MicroBatch {
             let rows = split.range(of: part)
             return MicroBatch(features: features.rows(rows), targets: targets.rows(rows),
                               gradientScale: gradientScale * Float(rows.count) / Float(sampleCount),
-                              paddingMask: paddingMask?.rows(rows))
+                              paddingMask: paddingMask?.rows(rows), sampleNoise: sampleNoise?.rows(rows))
         }
     }
 }

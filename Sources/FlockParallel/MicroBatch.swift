@@ -1,3 +1,4 @@
+import FlockNN
 import FlockTensor
 
 /// One micro-batch of this rank's share of an optimizer step.
@@ -14,12 +15,17 @@ public struct MicroBatch {
     /// skip. Data of the batch, split with it and held by every pipeline stage; the step
     /// fills it from the model's input when the data brings none (`Model.paddingMask`).
     public var paddingMask: Tensor?
+    /// The rows' noise keyed by (seed, step, sample): what a sampling layer draws; nil:
+    /// such layers draw from the step's generator.
+    public var sampleNoise: SampleNoise?
 
-    public init(features: Tensor, targets: Tensor, gradientScale: Float, paddingMask: Tensor? = nil) {
+    public init(features: Tensor, targets: Tensor, gradientScale: Float, paddingMask: Tensor? = nil,
+                sampleNoise: SampleNoise? = nil) {
         self.features = features
         self.targets = targets
         self.gradientScale = gradientScale
         self.paddingMask = paddingMask
+        self.sampleNoise = sampleNoise
     }
 
     public var sampleCount: Int { features.shape.first ?? 0 }

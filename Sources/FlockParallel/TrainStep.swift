@@ -66,8 +66,7 @@ extension TrainStep {
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         forward.sequencePadding = context.model.paddingMask(forInput: features)
         forward.parameterResidency = context.environment.parameterResidency
-        let output = context.model.forward(tape.constant(features), context: &forward)
-        let objective = context.loss(output, target: targets, features: features)
+        let (objective, output) = context.runModel(features, targets: targets, forward: &forward)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
     }
 }
@@ -81,11 +80,19 @@ public struct StepPhase {
     public let parameterPrefixes: [String]
     /// This phase's own optimizer (a GAN's two Adams); nil: a fresh copy of the trainer's.
     public let optimizer: (any Optimizer)?
+    /// This phase's own objective; nil: the trainer's loss.
+    public let loss: Loss?
+    /// This phase's learning rate over the trainer's (a config phase's own `lr` over the
+    /// config's), on the same schedule.
+    public let learningRateScale: Float
 
-    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil) {
+    public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil, loss: Loss? = nil,
+                learningRateScale: Float = 1) {
         self.name = name
         self.parameterPrefixes = parameterPrefixes
         self.optimizer = optimizer
+        self.loss = loss
+        self.learningRateScale = learningRateScale
     }
 
     /// One phase over every trainable parameter.
@@ -153,7 +160,18 @@ public struct StepContext {
                                      sumAcrossDataGroup: isTraining ? sumAcrossDataGroup : nil)
         forward.sequencePadding = batch?.paddingMask
         forward.parameterResidency = environment.parameterResidency
+        forward.sampleNoise = batch?.sampleNoise
         return forward
+    }
+
+    /// The model on `features` and the loss on its outputs (each term's named output and
+    /// target, plus the terms layers added in `forward`); `output` is the one the loss's
+    /// first term reads, for metrics.
+    public func runModel(_ features: Tensor, targets: Tensor,
+                         forward: inout ForwardContext) -> (objective: Variable, output: Variable) {
+        let outputs = model.forwardOutputs(tape.constant(features), context: &forward)
+        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses)
+        return (objective, outputs[loss.primaryOutput]!)
     }
 
     /// Backward from `objective` seeded with the batch's weight, keeping what `forward`

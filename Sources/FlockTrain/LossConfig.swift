@@ -18,8 +18,16 @@ public struct LossConfig: Codable, Equatable, Sendable {
         self.terms = terms
     }
 
+    enum CodingKeys: String, CodingKey { case terms }
+
     public init(from decoder: any Decoder) throws {
-        if var list = try? decoder.unkeyedContainer() {
+        if let keyed = try? decoder.container(keyedBy: CodingKeys.self), keyed.contains(.terms) {
+            // `loss: {terms: [...]}`: the list form, spelled as a mapping.
+            try decoder.rejectUnknownKeys(allowed: [CodingKeys.terms.stringValue], owner: "a loss with terms")
+            let terms = try keyed.decode([LossTermConfig].self, forKey: .terms)
+            guard !terms.isEmpty else { throw ConfigError(path: decoder.fieldPath(CodingKeys.terms), "expected at least one term") }
+            self.init(terms)
+        } else if var list = try? decoder.unkeyedContainer() {
             var terms: [LossTermConfig] = []
             while !list.isAtEnd { terms.append(try list.decode(LossTermConfig.self)) }
             guard !terms.isEmpty else {
@@ -61,30 +69,31 @@ public struct LossConfig: Codable, Equatable, Sendable {
         terms.count == 1 ? path : "\(path)[\(index)]"
     }
 
-    /// The loss, after checking every term: its fields, and that the terms reading the
-    /// targets read the output as the first term does (class logits against class labels
-    /// cannot be summed with a regression on the same output), and that terms reading the
-    /// features compare values.
-    public func makeLoss(path: String) throws -> Loss {
-        let primary = terms[0].kind.reading
-        for (index, term) in terms.enumerated() {
+    /// The loss, after checking every term: its fields, the output and target it names
+    /// (a model's `outputs` and `inputs`: a layer list's by default; a term with no
+    /// `output:` reads a graph's first), and that terms on one output read it alike: class
+    /// logits against class labels cannot be summed with a regression on the same output,
+    /// and a term on an input compares values.
+    public func makeLoss(path: String, outputs: [String] = [LossTermConfig.modelOutput],
+                         inputs: [String] = [LossTarget.features.rawValue]) throws -> Loss {
+        var resolved = terms
+        for index in resolved.indices where !outputs.contains(LossTermConfig.modelOutput) && resolved[index].output == LossTermConfig.modelOutput {
+            resolved[index].output = outputs[0]
+        }
+        for (index, term) in resolved.enumerated() {
             let termPath = self.path(ofTerm: index, under: path)
-            try term.validate(path: termPath)
-            switch term.target {
-            case .targets where term.kind.reading != primary && terms[0].target == .targets:
-                throw ConfigError(path: "\(termPath).name", "loss '\(term.kind.name)' reads the output as \(Self.describe(term.kind.reading)) but \(self.path(ofTerm: 0, under: path)) reads it as \(Self.describe(primary)); terms on the same output and targets must read it alike")
-            case .features where term.kind.reading != .values:
-                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on the features must compare values (mse, mae, huber)")
-            default: break
+            try term.validate(path: termPath, outputs: outputs, inputs: inputs)
+            if term.target != .targets, term.kind.reading != .values {
+                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on \(term.target.rawValue) must compare values (mse, mae, huber)")
             }
-        }
-        if terms.contains(where: { $0.target == .features }), terms.contains(where: { $0.target == .targets }) {
-            let reading = terms.first { $0.target == .targets }!.kind.reading
-            guard reading == .values else {
-                throw ConfigError(path: path, "a term on the features and a term on the class labels cannot read the same output: the model has one output")
+            let sameOutput = resolved[..<index].enumerated().filter { $0.element.output == term.output }
+            guard let (firstIndex, first) = sameOutput.first, term.kind.reading != first.kind.reading else { continue }
+            if term.target == .targets, first.target == .targets {
+                throw ConfigError(path: "\(termPath).name", "loss '\(term.kind.name)' reads the output as \(Self.describe(term.kind.reading)) but \(self.path(ofTerm: firstIndex, under: path)) reads it as \(Self.describe(first.kind.reading)); terms on the same output and targets must read it alike")
             }
+            throw ConfigError(path: path, "a term on \(term.target == .targets ? first.target.rawValue : term.target.rawValue) and a term on the class labels cannot read the same output '\(term.output)'")
         }
-        return Loss(terms: terms.map(\.term))
+        return Loss(terms: resolved.map(\.term))
     }
 
     private static func describe(_ reading: OutputReading) -> String {

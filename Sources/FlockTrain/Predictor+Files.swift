@@ -7,8 +7,8 @@ import Foundation
 /// Predictions for a data file, and writing them out.
 extension Predictor {
     /// Every row of the CSV file `path`, in order, through the saved preprocessing and the
-    /// model; metrics too when the file has the label column.
-    public func predict(csv path: String) throws -> Result {
+    /// model; metrics too when the file has the label column. `output`: a graph's named output.
+    public func predict(csv path: String, output: String? = nil) throws -> Result {
         let data = config.data
         // The training columns in the training order, found by name; the label may be absent.
         let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter,
@@ -18,12 +18,12 @@ extension Predictor {
         if let first = read.missing.first, preprocessing.imputation == nil {
             throw DataError.missingValue(path: path, line: first.line, column: first.column)
         }
-        return try predict(features: read.features, targets: read.targets, source: path)
+        return try predict(features: read.features, targets: read.targets, source: path, output: output)
     }
 
     /// Every sample of the IDX features file `path` (N, d…), in order, with metrics when
     /// `labels` names its IDX labels file (N).
-    public func predict(idx path: String, labels: String? = nil) throws -> Result {
+    public func predict(idx path: String, labels: String? = nil, output: String? = nil) throws -> Result {
         let images = try IDXReader.read(path: path)
         guard let rows = images.shape.first else {
             throw DataError.invalidIDX(path: path, reason: "a features file needs at least one dimension (samples)")
@@ -38,7 +38,8 @@ extension Predictor {
             }
             return targets
         }
-        return try predict(features: images.reshaped([rows, images.count / max(rows, 1)]), targets: targets, source: path)
+        return try predict(features: images.reshaped([rows, images.count / max(rows, 1)]), targets: targets, source: path,
+                           output: output)
     }
 
     /// The predictions as CSV (`prediction` column, then one `p_<class>` column per class

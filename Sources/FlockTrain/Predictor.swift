@@ -34,8 +34,8 @@ public struct Predictor {
         self.choice = choice ?? "checkpoint \(checkpoint.url.path)"
         config = try ConfigLoader.decode(yaml: yaml, baseDirectory: "/")
         self.preprocessing = preprocessing
-        loss = try config.loss.makeLoss(path: "loss")
-        model = try Model(config.model, inputShape: preprocessing.featureShape, seed: UInt64(config.seed))
+        loss = try config.makeLoss()
+        model = try config.makeModel(inputShape: preprocessing.featureShape)
         let source = checkpoint.url.appendingPathComponent("model.safetensors").path
         let values = try model.parameters.stateLayout.flatMap { entry in
             try checkpoint.modelTensors.extract(entry.name, placement: .whole(entry.shape), source: source)
@@ -58,8 +58,16 @@ public struct Predictor {
     }
 
     /// Predictions for raw feature rows (N, columns…) and, optionally, their raw targets
-    /// (class indices, or values in the data's units).
-    public func predict(features raw: Tensor, targets: Tensor? = nil, source: String = "features") throws -> Result {
+    /// (class indices, or values in the data's units). `output` names a graph's output
+    /// (default: the one the loss's first term reads; another comes as plain values,
+    /// without metrics).
+    public func predict(features raw: Tensor, targets: Tensor? = nil, source: String = "features",
+                        output: String? = nil) throws -> Result {
+        let outputName = output ?? loss.primaryOutput
+        guard model.outputNames.contains(outputName) else {
+            throw ConfigError(path: "output", "unknown output '\(outputName)' (expected one of: \(model.outputNames.joined(separator: ", ")))")
+        }
+        let isPrimary = outputName == loss.primaryOutput
         let inputs = try preprocessing.inputs(raw, source: source)
         // In chunks of eval_batch_size (or the training batch size), on a tape that keeps
         // one layer's activations at a time.
@@ -74,22 +82,24 @@ public struct Predictor {
             tape.reset()
             var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
             let batchInputs = inputs.rows(range)
-            let output = model.forward(tape.constant(batchInputs), context: &context)
-            if let targets {
-                let trained = preprocessing.trainingTargets(targets.rows(range))
-                accumulator.add(meanLoss: loss(output, target: trained, features: batchInputs).value.scalar, outputs: output.value,
-                                targets: loss.metricTargets(trained, features: batchInputs))
+            let named = model.forwardOutputs(tape.constant(batchInputs), context: &context)
+            let output = named[outputName]!
+            if isPrimary, let targets {
+                let trained = preprocessing.trainingTargets(targets.rows(range)), values = model.inputTensors(batchInputs)
+                accumulator.add(meanLoss: loss(named, target: trained, inputs: values, added: context.addedLosses).value.scalar,
+                                outputs: output.value, targets: loss.metricTargets(trained, inputs: values))
             }
             outputs.append(output.value)
         }
-        let all = Tensor.concatenatingRows(outputs, featureShape: model.outputShape)
-        return describe(all, metrics: targets == nil ? nil : accumulator.values())
+        let all = Tensor.concatenatingRows(outputs, featureShape: model.outputShape(of: outputName))
+        return describe(all, metrics: targets == nil || !isPrimary ? nil : accumulator.values(), isPrimary: isPrimary)
     }
 
     /// Labels and probabilities of the model's outputs (N, k).
-    func describe(_ outputs: Tensor, metrics: [String: Double]?) -> Result {
+    /// Another output than the loss's first reads comes as plain values.
+    func describe(_ outputs: Tensor, metrics: [String: Double]?, isPrimary: Bool = true) -> Result {
         let rows = outputs.shape.first ?? 0, width = rows == 0 ? 1 : outputs.count / rows
-        switch loss.reading {
+        switch isPrimary ? loss.reading : .values {
         case .classLogits:
             let probabilities = Tensor.softmaxLastAxis(outputs.reshaped([rows, width]))
             let classes = outputs.reshaped([rows, width]).argmaxRows()
@@ -101,7 +111,7 @@ public struct Predictor {
                           probabilities: positive.map { [1 - $0, $0] }, metrics: metrics)
         case .values:
             // A reconstruction of the input stays in the model's (normalized) units.
-            let original = loss.primaryTarget == .targets ? preprocessing.original(outputs) : outputs
+            let original = isPrimary && loss.primaryTarget == .targets ? preprocessing.original(outputs) : outputs
             let labels = (0..<rows).map { row in
                 (0..<width).map { String(original.scalars[row * width + $0]) }.joined(separator: " ")
             }

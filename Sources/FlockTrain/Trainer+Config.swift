@@ -10,8 +10,13 @@ extension TrainingConfig {
     /// initializations; no memory for values): what a model-parallel rank builds its
     /// shard from.
     public func makeModel(inputShape: [Int], holdingValues: Bool = true) throws -> Model {
-        try Model(layersToBuild, inputShape: inputShape, generator: RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream),
-                  parameters: ParameterStore(holdsValues: holdingValues))
+        let generator = RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream)
+        if let graph {
+            return try Model(graph: graph, featureShape: inputShape, generator: generator,
+                             parameters: ParameterStore(holdsValues: holdingValues))
+        }
+        return try Model(layersToBuild, inputShape: inputShape, generator: generator,
+                         parameters: ParameterStore(holdsValues: holdingValues))
     }
 
     /// `model:` with `parallel.recompute: blocks` applied; under `zero: 3` every top-level
@@ -75,7 +80,7 @@ extension TrainingConfig {
             guard !parallel.isModelParallel else {
                 throw ConfigError(path: "parallel", "\(ParallelLayout.describe(pipelineStages: parallel.pipeline, tensorWidth: parallel.tensor)) need at least \(parallel.pipeline * parallel.tensor) ranks (mpirun -np N or --ranks N); this job has one")
             }
-            return .singleRank()
+            return .singleRank(ModelStep(phases: try makePhases()))
         }
         if let timeout = parallel.collectiveTimeout { communicator.deadline = timeout }
         let layout: ParallelLayout
@@ -84,10 +89,18 @@ extension TrainingConfig {
         } catch let error as ParallelLayout.LayoutError {
             throw ConfigError(path: "parallel", error.description)
         }
+        if let graph, parallel.isModelParallel {
+            // Stages and tensor slices split a chain of layers; a graph's nodes branch and merge.
+            let node = graph.nodes.first { $0.inputs.count > 1 || $0.shares != nil } ?? graph.nodes[0]
+            throw ConfigError(path: "parallel", "pipeline and tensor parallelism split a layer list; model node '\(node.name)' cannot be split (\(node.inputs.count > 1 ? "it merges \(node.inputs.joined(separator: ", "))" : node.shares != nil ? "it shares \(node.shares!)'s layers" : "a graph model")): train it data parallel (pipeline: 1, tensor: 1)")
+        }
+        if phases != nil, parallel.isModelParallel {
+            throw ConfigError(path: "phases", "phases run with data parallelism only (pipeline: 1, tensor: 1)")
+        }
         guard parallel.isModelParallel else {
-            return .dataParallel(layout: layout, bucketBytes: parallel.bucketBytes, overlap: parallel.overlap,
-                                 compression: parallel.compression, shardsGradients: parallel.zero >= 2,
-                                 shardsParameters: parallel.zero >= 3)
+            return .dataParallel(layout: layout, step: ModelStep(phases: try makePhases()), bucketBytes: parallel.bucketBytes,
+                                 overlap: parallel.overlap, compression: parallel.compression,
+                                 shardsGradients: parallel.zero >= 2, shardsParameters: parallel.zero >= 3)
         }
         let microBatchRows = data.batchSize / max(1, layout.dataParallelSize * parallel.microBatches)
         return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
@@ -127,7 +140,11 @@ extension Trainer {
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
-        let loss = try config.loss.makeLoss(path: "loss")
+        let loss = try config.makeLoss()
+        for (index, phase) in (config.phases ?? []).enumerated()
+        where !model.parameters.slots.contains(where: { slot in phase.prefixes.contains { slot.name.hasPrefix($0) } }) {
+            throw ConfigError(path: "phases[\(index)].parameters", "no parameter path starts with \(phase.prefixes.joined(separator: " or ")) (parameters: \(model.parameters.slots.map(\.name).joined(separator: ", ")))")
+        }
         try self.init(model: model, data: data, loss: loss, optimizer: optimizer,
                       callbacks: config.callbacks.epochEndCallbacks,
                       step: try config.makeStepParts(communicator: communicator),

@@ -15,7 +15,7 @@ extension Trainer {
         let dataBytes = MemoryEstimate.dataBytes(of: data.training) + MemoryEstimate.dataBytes(of: data.validation)
         var estimate = MemoryEstimate(parameters: store.count, buffers: store.stateCount - store.count,
                                       optimizerValuesPerParameter: optimizer.stateValuesPerParameter,
-                                      activationBytes: MemoryEstimate.activationBytes(of: shard?.layers ?? model.root.layers, rows: rows),
+                                      activationBytes: MemoryEstimate.activationBytes(of: shard?.layers ?? model.topLayers, rows: rows),
                                       dataBytes: dataBytes, available: availablePerRank(world: parts.world))
         if options.zeroStage >= 1 { estimate.optimizerShards = parts.dataGroupSize }
         if options.zeroStage >= 2 { estimate.gradientShards = parts.dataGroupSize }

@@ -18,6 +18,7 @@ extension Trainer {
     func step(batches: Range<Int>, order: [Int], learningRate: Float, accumulator: inout MetricAccumulator) throws -> Bool {
         let stepSamples = batches.reduce(0) { $0 + sampler.globalCount(ofBatch: $1) }
         let dataRanks = parts.dataGroupSize
+        let stepNumber = optimizer.stepCount
         let microBatches = try batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
             let rows = try data.training.batch(indices)
@@ -31,24 +32,24 @@ extension Trainer {
                 features = augmentation.apply(features, samples: indices, epoch: epoch, seed: options.seed)
             }
             return MicroBatch(features: features, targets: targets,
-                              gradientScale: Float(indices.count * dataRanks) / Float(stepSamples))
+                              gradientScale: Float(indices.count * dataRanks) / Float(stepSamples),
+                              sampleNoise: SampleNoise(seed: UInt64(options.seed), step: stepNumber, samples: indices))
         }
-        let stepNumber = optimizer.stepCount
         for (index, phase) in phaseUpdates.enumerated() {
             let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
             parameters.gradientSkippedSlots = phase.skippedSlots
-            let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: loss, step: stepNumber,
+            let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: phase.phase.loss ?? loss, step: stepNumber,
                                                       generator: &progress.dropoutGenerator)
             if let clean { parameters.restoreParameters(clean) }
             // Metrics come from the step's last phase (a GAN reports its generator's).
             if index == phaseUpdates.count - 1 {
                 for (outcome, batch) in zip(outcomes, microBatches) {
                     accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                                    targets: loss.metricTargets(outcome.targets, features: batch.features))
+                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
                 }
             }
             var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
-                                        learningRate: learningRate, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
+                                        learningRate: learningRate * phase.phase.learningRateScale, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
                                         dataGroupSize: parts.dataGroupSize)
             if phase.update.shard?.gradientsAreSharded == true { update.gradientRows = phase.update.shard }
             guard try phase.chain.apply(update) else { return false }
@@ -89,7 +90,7 @@ extension Trainer {
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                            targets: loss.metricTargets(outcome.targets, features: batch.features))
+                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
         }
         return accumulator
     }

@@ -228,6 +228,7 @@ public final class Trainer {
             throw ConfigError(path: "model", "the model takes inputs of shape \(model.inputShape) but the data's samples have shape \(data.training.featureShape)")
         }
         let produced = model.outputShape.reduce(1, *), expected = data.expectedOutputWidth(for: loss)
+        if model.graph != nil { return try checkGraphFit(model: model, data: data, loss: loss) }
         guard produced == expected else {
             let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
             throw ConfigError(path: "model[\(lastDense)].units",
@@ -246,6 +247,26 @@ public final class Trainer {
         }
     }
 
+    /// Each term's output against what it compares it with, by element count per sample.
+    static func checkGraphFit(model: Model, data: TrainingData, loss: Loss) throws {
+        let targetsPerSample = data.training.targets.count / max(data.training.count, 1)
+        var inputWidths = [LossTarget.features.rawValue: data.training.featureShape.reduce(1, *)]
+        for input in model.graph?.inputs ?? [] { inputWidths[input.name] = input.columns.count }
+        for (index, term) in loss.terms.enumerated() {
+            let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
+            let produced = model.outputShape(of: term.output).reduce(1, *)
+            let width: Int
+            if term.target == .targets {
+                width = term.kind.reading == .values ? targetsPerSample : (term.kind.reading == .classLogits ? data.classCount ?? 1 : 1)
+            } else {
+                width = inputWidths[term.target.rawValue] ?? 0
+            }
+            guard width == produced else {
+                throw ConfigError(path: "\(path).output", "loss '\(term.kind.name)' compares output '\(term.output)' (\(produced) values per sample) with \(width) \(term.target.rawValue) per sample")
+            }
+        }
+    }
+
     /// For class labels 1…K (no 0): classes are numbered from 0, so K labels ask for K+1
     /// outputs; say so.
     static func oneBasedLabelHint(_ data: TrainingData, loss: Loss) -> String {
@@ -260,7 +281,8 @@ public final class Trainer {
     static func identity(of model: Model, loss: Loss, optimizer: any Optimizer, options: TrainingOptions) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let layers = (try? encoder.encode(model.layers)).map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
+        let encoded = model.graph.map { try? encoder.encode($0.config) } ?? (try? encoder.encode(model.layers))
+        let layers = encoded.map { String(decoding: $0, as: UTF8.self) } ?? "\(model.layers.map(\.type))"
         return [layers, "input \(model.inputShape)", "loss \(loss)", "optimizer \(optimizer)",
                 "epochs \(options.epochs) batch \(options.batchSize) shuffle \(options.shuffle) seed \(options.seed)",
                 "lr \(options.learningRate) schedule \(options.schedule) accumulate \(options.accumulate)",

@@ -18,7 +18,9 @@ extension TrainingConfig {
     /// teacher included; the optimizer's and schedule's; the parallel layout), and the fields a sweep may not set that
     /// still tell two runs apart (`unsettableSettings`). A path in both takes the table's text.
     public var flattenedSettings: [String: String] {
-        let encoded = [Self.encodedSettings(of: model, at: CodingKeys.model.stringValue),
+        let modelSettings = graph.map { Self.encodedSettings(of: $0, at: CodingKeys.model.stringValue) }
+            ?? Self.encodedSettings(of: model, at: CodingKeys.model.stringValue)
+        let encoded = [modelSettings,
                        Self.encodedSettings(of: loss, at: CodingKeys.loss.stringValue),
                        Self.encodedSettings(of: optimizer, at: CodingKeys.optimizer.stringValue),
                        Self.encodedSettings(of: schedule, at: CodingKeys.schedule.stringValue),

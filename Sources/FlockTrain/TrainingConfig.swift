@@ -1,5 +1,6 @@
 import FlockData
 import FlockNN
+import FlockParallel
 import FlockStore
 
 /// A training job as written in YAML. Every field has a default except `data` and `model`.
@@ -20,7 +21,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: Int
     public var epochs: Int
     public var data: DataConfig
+    /// `model:` as a layer list (the one-chain graph); empty when `graph` holds the model.
     public var model: [LayerConfig]
+    /// `model:` as a mapping of `inputs`, `nodes` and `outputs`; nil for a layer list.
+    public var graph: ModelGraphConfig?
     public var loss: LossConfig
     public var optimizer: OptimizerConfig
     public var schedule: ScheduleConfig
@@ -37,10 +41,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The inputs of the matrix products: `float32`, `bf16` or `auto`; nil: float32 (left
     /// out of the resolved config, so a config without it keeps its identity).
     public var precision: PrecisionChoice?
+    /// Several phases per optimizer step, each its own parameter group, optimizer and
+    /// loss; nil: one phase over every parameter.
+    public var phases: [PhaseConfig]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, elastic
-        case precision
+        case precision, phases
         case gradientClipping = "gradient_clipping"
         case initFrom = "init_from"
     }
@@ -52,7 +59,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         seed = try c.value(.seed, or: 0)
         epochs = try c.value(.epochs, or: 10)
         data = try c.decode(DataConfig.self, forKey: .data)
-        model = try c.decode([LayerConfig].self, forKey: .model)
+        if let graph = try? c.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .model), !graph.allKeys.isEmpty {
+            self.graph = try c.decode(ModelGraphConfig.self, forKey: .model)
+            model = []
+        } else {
+            model = try c.decode([LayerConfig].self, forKey: .model)
+        }
         loss = try c.value(.loss, or: LossConfig())
         optimizer = try c.value(.optimizer, or: OptimizerConfig())
         schedule = try c.value(.schedule, or: ScheduleConfig())
@@ -64,6 +76,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
         elastic = try c.decodeIfPresent(ElasticConfig.self, forKey: .elastic)
         precision = try c.decodeIfPresent(PrecisionChoice.self, forKey: .precision)
+        phases = try c.decodeIfPresent([PhaseConfig].self, forKey: .phases)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
         }
@@ -77,8 +90,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard seed >= 0 else { throw ConfigError(path: "seed", "expected an integer ≥ 0, got \(seed)") }
         try Check.within(epochs, 1, 1_000_000, "epochs")
         try data.validate(path: "data")
-        guard !model.isEmpty else { throw ConfigError(path: "model", "expected at least one layer") }
-        _ = try loss.makeLoss(path: "loss")
+        if let graph {
+            try graph.validate(path: "model")
+        } else if model.isEmpty {
+            throw ConfigError(path: "model", "expected at least one layer")
+        }
+        _ = try makeLoss()
+        _ = try makePhases()
         _ = try optimizer.makeOptimizer(path: "optimizer")
         _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "schedule")
         for (index, metric) in metrics.enumerated() where metric.isClassification != loss.isClassification {
@@ -113,8 +131,56 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if initFrom != nil {
             throw ConfigError(path: "init_from", "zero 3 starts each rank from its own rows; loading init_from into them is not built yet")
         }
+        if graph != nil {
+            throw ConfigError(path: "parallel.zero", "zero 3 gathers the weights of each top-level layer of a layer list; for a graph model (inputs/nodes/outputs) it is not built yet (use zero 2)")
+        }
         if callbacks.earlyStopping?.restoreBestWeights == true {
             throw ConfigError(path: "callbacks.early_stopping.restore_best_weights", "zero 3 keeps only a rank's rows of the weights; keeping the best ones is not built yet")
+        }
+    }
+
+    /// In the order the fields are declared (as a synthesized encoder writes them);
+    /// `model:` is the graph's mapping or the layer list.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(data, forKey: .data)
+        if let graph { try c.encode(graph, forKey: .model) } else { try c.encode(model, forKey: .model) }
+        try c.encode(loss, forKey: .loss)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(metrics, forKey: .metrics)
+        try c.encode(regularization, forKey: .regularization)
+        try c.encode(gradientClipping, forKey: .gradientClipping)
+        try c.encode(parallel, forKey: .parallel)
+        try c.encode(callbacks, forKey: .callbacks)
+        try c.encodeIfPresent(initFrom, forKey: .initFrom)
+        try c.encodeIfPresent(elastic, forKey: .elastic)
+        try c.encodeIfPresent(precision, forKey: .precision)
+        try c.encodeIfPresent(phases, forKey: .phases)
+    }
+
+    /// The loss, its outputs and targets checked against the model's names.
+    public func makeLoss() throws -> Loss { try makeLoss(loss, path: "loss") }
+
+    private func makeLoss(_ loss: LossConfig, path: String) throws -> Loss {
+        guard let graph else { return try loss.makeLoss(path: path) }
+        return try loss.makeLoss(path: path, outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.map(\.name))
+    }
+
+    /// The step's phases from `phases:` (one over everything when there are none).
+    public func makePhases() throws -> [StepPhase] {
+        guard let phases else { return [.whole] }
+        guard !phases.isEmpty else { throw ConfigError(path: "phases", "expected at least one phase, or no phases: field") }
+        return try phases.enumerated().map { index, phase in
+            let path = "phases[\(index)]"
+            try phase.validate(path: path, earlier: Array(phases[..<index]))
+            return StepPhase(name: phase.name, parameterPrefixes: phase.prefixes,
+                             optimizer: try phase.optimizer?.makeOptimizer(path: "\(path).optimizer"),
+                             loss: try phase.loss.map { try makeLoss($0, path: "\(path).loss") },
+                             learningRateScale: Float(phase.optimizer.map { $0.lr / optimizer.lr } ?? 1))
         }
     }
 

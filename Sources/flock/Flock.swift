@@ -7,12 +7,12 @@ struct FlockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flock",
         abstract: "Train neural networks on CPU clusters.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self, ReportCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, GenerateCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self, ReportCommand.self,
                       BenchCommand.self, DoctorCommand.self, MPIProbeCommand.self, BLASSelfCheckCommand.self])
 
     /// Commands that compute run on the best BLAS core; this may re-execute the process,
     /// so it comes before anything else (MPI, threads).
-    static let computing: Set<String> = ["train", "evaluate", "predict", "sweep", "bench", "doctor", "_blas-selfcheck"]
+    static let computing: Set<String> = ["train", "evaluate", "predict", "generate", "sweep", "bench", "doctor", "_blas-selfcheck"]
 
     static func main() {
         if let command = CommandLine.arguments.dropFirst().first, computing.contains(command) {

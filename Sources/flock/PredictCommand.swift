@@ -19,6 +19,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Write the predictions here (.jsonl or .json: JSON lines; otherwise CSV). Default: standard output.")
     var output: String?
 
+    @Option(name: .customLong("model-output"), help: "A graph model's named output to predict (default: the one the loss's first term reads).")
+    var modelOutput: String?
+
     @Flag(help: "Add each class's probability.")
     var probabilities = false
 
@@ -28,7 +31,8 @@ struct PredictCommand: ParsableCommand {
             // The format the model was trained on (a `.csv` name, or `data.format`).
             let isCSV = predictor.config.data.resolvedFormat == .csv
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
-            let result = isCSV ? try predictor.predict(csv: data) : try predictor.predict(idx: data, labels: labels)
+            let result = isCSV ? try predictor.predict(csv: data, output: modelOutput)
+                : try predictor.predict(idx: data, labels: labels, output: modelOutput)
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false
             let text = try Predictor.format(result, classNames: predictor.classNames, asJSONLines: asJSONLines,
                                             probabilities: probabilities)

@@ -100,6 +100,10 @@ struct ConfigGenerator {
                              ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) }),
                              ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) })])
         }
+        optionally("phases", &fields) { generator in
+            .list([.map([("name", .text("first")), ("parameters", .list([.text("layers.0")])), ("optimizer", generator.optimizerSource())]),
+                   .map([("name", .text("rest")), ("parameters", .list([.text("layers")]))])])
+        }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
             .map([("checkpoint", .text("/runs/base/checkpoints/best"))]
@@ -344,7 +348,8 @@ struct ConfigGenerator {
         case "sequence_pool": return fieldsOf([("mode", { .text($0.random.pick(["mean", "last", "first"])) })])
         case "simple_rnn", "lstm", "gru": return [("units", .integer(1 + random.below(256)))] + fieldsOf([("return_sequences", flag)])
         case "gaussian_noise": return [("stddev", .number(nonNegative()))]
-        default: return []  // flatten, global_avg_pool: no fields of their own
+        case "sampling": return [("kl_weight", .number(nonNegative()))]
+        default: return []  // flatten, global_avg_pool, stop_gradient: no fields of their own
         }
     }
 

@@ -67,7 +67,7 @@ import Testing
             }
         }
         let kinds = Set(generatedLayerFields.map { String($0.split(separator: ".")[0]) })
-        #expect(kinds == Set(ConfigGenerator.layerKinds.filter { !["flatten", "global_avg_pool"].contains($0) }))
+        #expect(kinds == Set(ConfigGenerator.layerKinds.filter { !["flatten", "global_avg_pool", "stop_gradient"].contains($0) }))
         #expect(paths.isSuperset(of: ["model.type"]))
         let missed = encodedLayerFields.subtracting(generatedLayerFields)
         #expect(missed.isEmpty, "layer fields the encoder writes but no generated config sets: \(missed.sorted())")

@@ -1,0 +1,37 @@
+import FlockTensor
+
+/// How a graph node joins several inputs into one value.
+public enum MergeOp: String, ConfigChoice {
+    /// Elementwise sum: every input of one shape.
+    case add
+    /// Along the last axis: inputs that differ only in their last size.
+    case concatenate
+    /// Elementwise product: every input of one shape.
+    case multiply
+
+    /// The per-sample shape of the merged value; nil when `shapes` cannot be merged.
+    public func outputShape(_ shapes: [[Int]]) -> [Int]? {
+        let first = shapes[0]
+        switch self {
+        case .add, .multiply:
+            return shapes.allSatisfy { $0 == first } ? first : nil
+        case .concatenate:
+            guard shapes.allSatisfy({ $0.count == first.count && $0.dropLast() == first.dropLast() }) else { return nil }
+            return first.dropLast() + [shapes.reduce(0) { $0 + $1.last! }]
+        }
+    }
+
+    /// What `outputShape` asks of the inputs, for errors.
+    public var requirement: String {
+        self == .concatenate ? "inputs that differ only in their last size" : "inputs of one shape"
+    }
+
+    /// Merges (B, shape…) values on their tape.
+    public func apply(_ values: [Variable], tape: Tape) -> Variable {
+        switch self {
+        case .add: return values.dropFirst().reduce(values[0]) { tape.add($0, $1) }
+        case .multiply: return values.dropFirst().reduce(values[0]) { tape.multiply($0, $1) }
+        case .concatenate: return tape.concatenate(values, axis: values[0].shape.count - 1)
+        }
+    }
+}

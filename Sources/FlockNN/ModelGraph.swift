@@ -1,0 +1,152 @@
+import FlockTensor
+
+/// A built `ModelGraphConfig`: its inputs as column ranges of the feature row, its nodes
+/// with their layers, in order. Each node with layers owns a `Sequential` at its name
+/// (`code.0.weight`); a node that shares runs the owner's `Sequential` again, so the
+/// parameters' gradients add up over every use.
+public struct ModelGraph: Layer {
+    /// One named input: columns `columns` of the flattened feature row, as (B, shape…).
+    public struct Input: Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let columns: Range<Int>
+    }
+
+    /// One built node.
+    public struct Node {
+        public let name: String
+        public let inputs: [String]
+        public let merge: MergeOp?
+        /// The node whose layers run here: this node's own name, another's (`shares`), or
+        /// nil for a merge alone.
+        public let blockOwner: String?
+        public let outputShape: [Int]
+    }
+
+    /// What the graph was built from.
+    public let config: ModelGraphConfig
+    public let featureShape: [Int]
+    public let inputs: [Input]
+    public let nodes: [Node]
+    public let outputs: [String]
+    /// The layers of each node that has its own, by node name.
+    public let blocks: [String: Sequential]
+    /// Per-sample shape of every input and node, by name.
+    public let shapes: [String: [Int]]
+
+    public var outputShape: [Int] { shapes[outputs[0]]! }
+
+    public var children: [(name: String, layer: any Layer)] {
+        nodes.compactMap { node in blocks[node.name].map { (node.name, $0 as any Layer) } }
+    }
+
+    /// Builds `config` for feature rows of `featureShape`, registering each node's
+    /// parameters under its name. Throws a `ConfigError` naming the field
+    /// (`model.nodes[2].inputs`) whose shapes do not fit.
+    public init(_ config: ModelGraphConfig, featureShape: [Int], builder: inout LayerBuilder) throws {
+        try config.validate(path: "model")
+        self.config = config
+        self.featureShape = featureShape
+        inputs = try Self.layOut(config.inputs, featureShape: featureShape)
+        var shapes = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.shape) })
+        var blocks: [String: Sequential] = [:], nodes: [Node] = []
+        for (index, node) in config.nodes.enumerated() {
+            let path = "model.nodes[\(index)]"
+            let inputShapes = node.inputs.map { shapes[$0]! }
+            var shape = inputShapes[0]
+            if let op = node.op {
+                guard let merged = op.outputShape(inputShapes) else {
+                    throw ConfigError(path: "\(path).inputs", "\(op.rawValue) takes \(op.requirement), got \(zip(node.inputs, inputShapes).map { "\($0): \($1)" }.joined(separator: ", "))")
+                }
+                shape = merged
+            }
+            if let layers = node.layers {
+                // Config paths `model.nodes[1].layers[0]`, parameter paths `<node>.0.weight`.
+                let block = try builder.nested(node.name, configSuffix: ".nodes[\(index)].layers") { child in
+                    try Sequential(layers, inputShape: shape, builder: &child)
+                }
+                blocks[node.name] = block
+                shape = block.outputShape
+            } else if let owner = node.shares, let block = blocks[owner] {
+                guard block.inputShape == shape else {
+                    throw ConfigError(path: "\(path).inputs", "node '\(owner)' takes inputs of shape \(block.inputShape), got \(shape)")
+                }
+                shape = block.outputShape
+            }
+            shapes[node.name] = shape
+            nodes.append(Node(name: node.name, inputs: node.inputs, merge: node.op,
+                              blockOwner: node.layers != nil ? node.name : node.shares, outputShape: shape))
+        }
+        self.nodes = nodes
+        self.blocks = blocks
+        self.shapes = shapes
+        outputs = config.outputs
+    }
+
+    /// The inputs as consecutive column ranges of the flattened feature row, which they
+    /// must cover exactly.
+    private static func layOut(_ configs: [GraphInputConfig], featureShape: [Int]) throws -> [Input] {
+        let width = featureShape.reduce(1, *)
+        var offset = 0, inputs: [Input] = []
+        for config in configs {
+            let shape = config.shape ?? featureShape
+            let count = shape.reduce(1, *)
+            inputs.append(Input(name: config.name, shape: shape, columns: offset..<(offset + count)))
+            offset += count
+        }
+        guard offset == width else {
+            throw ConfigError(path: "model.inputs", "the inputs take \(offset) columns of the feature row but the data's samples have \(width) (shape \(featureShape))")
+        }
+        return inputs
+    }
+
+    /// Every input and node's value on a batch of feature rows (B, featureShape…), by name.
+    public func values(_ features: Variable, context: inout ForwardContext) -> [String: Variable] {
+        values(given: inputValues(features, tape: context.tape), context: &context)
+    }
+
+    /// The values of the nodes that `given` (inputs, or any node's value: a decoder's code)
+    /// lets compute, with `given`; a node already given is not run, one whose inputs are
+    /// missing is left out.
+    public func values(given: [String: Variable], context: inout ForwardContext) -> [String: Variable] {
+        var values = given
+        for node in nodes where values[node.name] == nil {
+            let taken = node.inputs.compactMap { values[$0] }
+            guard taken.count == node.inputs.count else { continue }
+            var x = node.merge?.apply(taken, tape: context.tape) ?? taken[0]
+            if let owner = node.blockOwner { x = blocks[owner]!.forward(x, context: &context) }
+            values[node.name] = x
+        }
+        return values
+    }
+
+    /// The named inputs: views of the feature row's columns, (B, shape…) each.
+    private func inputValues(_ features: Variable, tape: Tape) -> [String: Variable] {
+        if inputs.count == 1, inputs[0].shape == featureShape { return [inputs[0].name: features] }
+        let rows = features.shape[0]
+        let flat = tape.reshape(features, to: [rows, featureShape.reduce(1, *)])
+        return Dictionary(uniqueKeysWithValues: inputs.map { input in
+            (input.name, tape.reshape(tape.slice(flat, axis: 1, range: input.columns), to: [rows] + input.shape))
+        })
+    }
+
+    /// The first output, as a layer of one input and one output runs.
+    public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
+        values(input, context: &context)[outputs[0]]!
+    }
+
+    /// Each input's columns of `features` (B, featureShape…) as (B, shape…), by name.
+    public func inputTensors(_ features: Tensor) -> [String: Tensor] {
+        // One input over the whole row (an autoencoder's): the features themselves, no copy.
+        if inputs.count == 1, inputs[0].shape == featureShape { return [inputs[0].name: features] }
+        let rows = features.shape.first ?? 0, width = featureShape.reduce(1, *)
+        var result: [String: Tensor] = [:]
+        for input in inputs {
+            var scalars: [Float] = []
+            scalars.reserveCapacity(rows * input.columns.count)
+            for row in 0..<rows { scalars += features.scalars[(row * width + input.columns.lowerBound)..<(row * width + input.columns.upperBound)] }
+            result[input.name] = Tensor(shape: [rows] + input.shape, scalars: scalars)
+        }
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+import FlockTensor
+
+/// A VAE's reparameterization (Kingma & Welling, "Auto-Encoding Variational Bayes",
+/// 2014): the input's last axis holds [μ | log σ²] halves, (B, …, 2D) → (B, …, D); in
+/// training the output is μ + exp(log σ² / 2)·ε with ε ~ N(0, 1) keyed by (seed, step,
+/// sample) (`ForwardContext.sampleNoise`), at inference μ. The layer adds
+/// `kl_weight · KL(N(μ, σ²) ‖ N(0, 1))`, summed over a sample's elements and averaged
+/// over the batch, to the loss:
+/// KL = ½ Σ (μ² + σ² − log σ² − 1).
+public struct Sampling: Layer {
+    public let klWeight: Float
+    public let outputShape: [Int]
+    /// The layer's path, which keys its noise stream.
+    public let path: String
+    public var addsLosses: Bool { klWeight > 0 }
+
+    public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
+        let tape = context.tape, axis = input.shape.count - 1, half = input.shape[axis] / 2
+        let mean = tape.slice(input, axis: axis, range: 0..<half)
+        let logVariance = tape.slice(input, axis: axis, range: half..<(2 * half))
+        if klWeight > 0 { context.addedLosses.append(klDivergence(mean: mean, logVariance: logVariance, tape: tape)) }
+        guard context.isTraining else { return mean }
+        let epsilon = context.sampleNoise?.normal(path: path, shape: mean.shape)
+            ?? Tensor.normal(shape: mean.shape, using: &context.generator)
+        let deviation = tape.exp(tape.scale(logVariance, by: 0.5))
+        return tape.add(mean, tape.multiply(deviation, tape.constant(epsilon)))
+    }
+
+    /// `kl_weight`·½·Σ(μ² + exp(log σ²) − log σ² − 1) / B, a scalar.
+    private func klDivergence(mean: Variable, logVariance: Variable, tape: Tape) -> Variable {
+        let rows = Float(max(mean.shape[0], 1)), elements = Float(mean.value.scalars.count)
+        let terms = tape.subtract(tape.add(tape.square(mean), tape.exp(logVariance)), logVariance)
+        let summed = tape.sum(terms)
+        return tape.scale(tape.add(summed, tape.constant(Tensor(scalar: -elements))), by: 0.5 * klWeight / rows)
+    }
+
+    /// `{type: sampling, kl_weight: 1}`
+    public struct Spec: LayerSpec, Equatable {
+        public static let typeName = "sampling"
+        public var klWeight: Double
+
+        public init(klWeight: Double = 1) { self.klWeight = klWeight }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case klWeight = "kl_weight"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a sampling layer")
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let klWeight = try c.value(.klWeight, or: 1.0)
+            try Check.nonNegative(float: klWeight, decoder.fieldPath(CodingKeys.klWeight))
+            self.init(klWeight: klWeight)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(klWeight, forKey: .klWeight)
+        }
+
+        public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
+            guard klWeight >= 0, klWeight.isFinite else { throw builder.error("kl_weight: expected a number ≥ 0, got \(klWeight)") }
+            guard let last = inputShape.last, last % 2 == 0 else {
+                throw builder.error("a sampling layer takes [mean | log_var] halves: expected an even last size, got input shape \(inputShape)")
+            }
+            return Sampling(klWeight: Float(klWeight), outputShape: inputShape.dropLast() + [last / 2],
+                            path: builder.path.joined(separator: "."))
+        }
+    }
+}
+
+extension LayerConfig {
+    /// A VAE's reparameterization over [mean | log_var] halves, adding `klWeight`·KL.
+    public static func sampling(klWeight: Double = 1) -> LayerConfig { LayerConfig(Sampling.Spec(klWeight: klWeight)) }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Flock
+import Foundation
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Samples from a generative graph model: z ~ N(0, 1) at its latent node, decoded to its output.")
+
+    @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
+    var checkpoint: String
+
+    @Option(help: "How many samples to draw.")
+    var samples: Int = 16
+
+    @Option(help: "The node the prior replaces (default: the node whose last layer is a sampling layer).")
+    var latent: String?
+
+    @Option(name: .customLong("model-output"), help: "The output to decode to (default: the one the loss's first term reads).")
+    var modelOutput: String?
+
+    @Option(help: "Seed of the prior's draws.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Write the samples here as CSV (a header of the feature columns). Default: standard output.")
+    var output: String?
+
+    func run() throws {
+        guard (1...1_000_000).contains(samples) else { throw ValidationError("--samples: expected 1 to 1000000, got \(samples)") }
+        do {
+            let predictor = try Predictor(path: checkpoint)
+            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed)
+            let text = predictor.generatedCSV(rows)
+            if let output {
+                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+                print("\(samples) samples from \(predictor.choice) → \(output)")
+            } else {
+                print(text, terminator: "")
+            }
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
