@@ -211,13 +211,8 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         let all = try begin(mine, sequence: sequence)
         let n = receive.count
         if n > 0 {
-            let offset = rank * n
-            let sources = all.map { $0.send!.assumingMemoryBound(to: T.self) + offset }
-            receive.baseAddress!.update(from: sources[0], count: n)
-            for peer in 1..<size {
-                for i in 0..<n { receive[i] = operation.combine(receive[i], sources[peer][i]) }
-            }
-            if operation == .average { for i in 0..<n { receive[i] = T.divided(receive[i], by: size) } }
+            let sources = all.map { UnsafePointer($0.send!.assumingMemoryBound(to: T.self) + rank * n) }
+            ReduceKernel.combine(sources, into: receive.baseAddress!, count: n, operation: operation)
         }
         try phase(1, mine, sequence: sequence)
     }

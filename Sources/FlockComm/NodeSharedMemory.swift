@@ -196,17 +196,12 @@ final class NodeSharedMemory {
             let mine = scratch[rank].assumingMemoryBound(to: T.self)
             for owner in 0..<size { (mine + owner * length).update(from: send.baseAddress! + owner * count + start, count: length) }
             try barrier(deadline: deadline, error: error)
-            let peers = scratch.map { $0.assumingMemoryBound(to: T.self) + rank * length }
-            let target = receive.baseAddress! + start
-            target.update(from: peers[0], count: length)
-            for peer in 1..<size {
-                for i in 0..<length { target[i] = operation.combine(target[i], peers[peer][i]) }
-            }
+            let peers = scratch.map { UnsafePointer($0.assumingMemoryBound(to: T.self) + rank * length) }
+            ReduceKernel.combine(peers, into: receive.baseAddress! + start, count: length, operation: operation)
             // Scratch is reused by the next piece: wait until everyone has read its part.
             try barrier(deadline: deadline, error: error)
             start += length
         }
-        if operation == .average { for i in 0..<count { receive[i] = T.divided(receive[i], by: size) } }
     }
 
     /// peers[p] holds rank p's `count` inputs. Rank r combines block r of every rank and

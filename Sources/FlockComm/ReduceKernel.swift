@@ -1,6 +1,28 @@
 /// The inner loop of every allreduce here: combine one block of all ranks' buffers and
 /// write the result back into all of them.
 enum ReduceKernel {
+    /// target[i] = op over p of sources[p][i] for i in 0..<count, in rank order (average:
+    /// the sum divided by the number of sources): a reduce-scatter's own block. Float sums
+    /// run as plain loops the compiler vectorises.
+    static func combine<T: CommunicatorScalar>(_ sources: [UnsafePointer<T>], into target: UnsafeMutablePointer<T>,
+                                               count: Int, operation: ReduceOperation) {
+        guard count > 0, let first = sources.first else { return }
+        if T.self == Float.self, operation == .sum || operation == .average {
+            let out = UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self)
+            let inputs = sources.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }
+            out.update(from: inputs[0], count: count)
+            for source in inputs.dropFirst() { for i in 0..<count { out[i] += source[i] } }
+            if operation == .average {
+                let ranks = Float(inputs.count)
+                for i in 0..<count { out[i] /= ranks }
+            }
+            return
+        }
+        target.update(from: first, count: count)
+        for source in sources.dropFirst() { for i in 0..<count { target[i] = operation.combine(target[i], source[i]) } }
+        if operation == .average { for i in 0..<count { target[i] = T.divided(target[i], by: sources.count) } }
+    }
+
     /// For each i in `range`: r = op over p of buffers[p][i], in rank order (so every
     /// backend gets the same bits), then buffers[p][i] = r for every p. Works in
     /// cache-sized pieces, so the sums are still hot when they are written out.

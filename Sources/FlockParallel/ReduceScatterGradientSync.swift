@@ -54,7 +54,8 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// is a description: its values go into releasable memory too, each rank making its
     /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
-        let memory = try ReleasableMemory(count: parameters.count)
+        // Gradients are refaulted every step: huge pages keep that cheap.
+        let memory = try ReleasableMemory(count: parameters.count, hugePages: true)
         if parameters.holdsValues {
             guard !shardsParameters else {
                 throw ParallelLayout.LayoutError(description: "zero 3 starts from a model description, not a built model")
@@ -63,7 +64,9 @@ public final class ReduceScatterGradientSync: GradientSync {
         } else {
             // A description: no page of the weights or gradients was touched yet. Stage 3
             // makes this rank's rows only; stage 2 every value (each rank the same ones).
-            let values = try ReleasableMemory(count: parameters.count)
+            // The weights' pages are released at a finer grain: holding little of them is what
+            // stage 3 is for.
+            let values = try ReleasableMemory(count: parameters.count, hugePages: false)
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
             let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
             let residency = ShardedParameterResidency(rows: rows, memory: values)
