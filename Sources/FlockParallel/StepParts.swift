@@ -106,7 +106,10 @@ public final class StepParts {
         for (index, batch) in microBatches.enumerated() {
             context.sumAcrossDataGroup = try sync.beginMicroBatch(isLast: index == microBatches.count - 1,
                                                                   samples: batch.sampleCount)
-            guard batch.sampleCount > 0 else { continue }
+            guard batch.sampleCount > 0 else {
+                if let residency = environment.parameterResidency { environment.model.takePartInGathers(residency) }
+                continue
+            }
             var batch = batch
             if batch.paddingMask == nil { batch.paddingMask = environment.model.paddingMask(forInput: batch.features) }
             outcomes.append(try self.step.forwardBackward(batch, phase: phase, context: &context))
@@ -130,4 +133,17 @@ public final class StepParts {
     /// Makes every replica's parameters and buffers its first replica's (after rank 0
     /// restored best weights). Collective.
     public func synchronizeModelState() throws { try sync.synchronizeModelState() }
+}
+
+extension Model {
+    /// Under ZeRO stage 3, on a rank without samples in a micro-batch: the gathers the
+    /// other ranks' forward and backward make (each recomputed top-level layer's, in
+    /// forward order and then in reverse), with nothing computed, so none waits for it.
+    func takePartInGathers(_ residency: any ParameterResidency) {
+        let units = root.layers.filter { $0 is RecomputedLayer }.map(\.allParameters).filter { !$0.isEmpty }
+        for parameters in units + units.reversed() {
+            residency.gather(parameters)
+            residency.release(parameters)
+        }
+    }
 }

@@ -200,6 +200,23 @@ import Testing
         #expect(sharded.allSatisfy { $0.2 == sharded[0].2 && $0.2.isFinite })
     }
 
+    /// A last batch of 3 samples on 4 ranks leaves one rank without samples: it still takes
+    /// part in every layer's gathers, and the model is plain data parallelism's.
+    @Test func zeroThreeWithARankWithoutSamples() throws {
+        var plainConfig = try Self.config(zero: 0, epochs: 1), shardedConfig = try Self.config(zero: 3, epochs: 1)
+        plainConfig.data.batchSize = 356
+        shardedConfig.data.batchSize = 356
+        let plain = try Self.train(plainConfig, ranks: 4)
+        let config = shardedConfig
+        let sharded = try LocalCommunicator.run(ranks: 4, deadline: 60) { communicator in
+            let trainer = try Trainer(config: config, communicator: communicator)
+            _ = try trainer.fit()
+            return (try trainer.wholeModelState(), trainer.data.training.count)
+        }
+        #expect(sharded[0].1 % 356 < 4 && sharded[0].1 % 356 > 0, "the last batch leaves a rank without samples: \(sharded[0].1) samples")
+        #expect(Self.close(try #require(sharded[0].0), plain[0].state))
+    }
+
     /// `flock train --ranks 3` at zero 3: the final model file, written by each rank's rows,
     /// is plain data parallelism's; its checkpoint (each rank's rows in a file of its own)
     /// resumes on one rank at zero 0.
