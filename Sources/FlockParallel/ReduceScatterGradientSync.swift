@@ -54,36 +54,38 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// is a description: its values go into releasable memory too, each rank making its
     /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
+        let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
         // Gradients are refaulted every step: huge pages keep that cheap.
         let memory = try ReleasableMemory(count: parameters.count, hugePages: true)
-        if parameters.holdsValues {
+        let builtModel = parameters.holdsValues
+        if builtModel {
             guard !shardsParameters else {
                 throw ParallelLayout.LayoutError(description: "zero 3 starts from a model description, not a built model")
             }
             parameters.useGradientMemory(memory.buffer)
         } else {
             // A description: no page of the weights or gradients was touched yet. Stage 3
-            // makes this rank's rows only; stage 2 every value (each rank the same ones).
-            // The weights' pages are released at a finer grain: holding little of them is what
-            // stage 3 is for.
+            // makes this rank's rows only, in pages released at a fine grain (holding
+            // little of the weights is what it is for); stage 2 every value, alike on
+            // every rank, so nothing needs broadcasting.
             let values = try ReleasableMemory(count: parameters.count, hugePages: false)
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
-            let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
-            let residency = ShardedParameterResidency(rows: rows, memory: values)
             if shardsParameters {
+                let residency = ShardedParameterResidency(rows: rows, memory: values)
                 residency.initializeOwnRows(model.initializations)
                 self.residency = residency
             } else {
-                residency.initializeEveryRow(model.initializations)
-                self.startingValues = values
+                for slot in parameters.slots {
+                    model.initializations[slot.name]?.fill(UnsafeMutableBufferPointer(rebasing: values.buffer[slot.range]))
+                }
+                startingValues = values
             }
         }
-        let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
         let buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)
         packing = buckets.buckets.map { BucketPacking(bucket: $0, rows: rows) }
         remaining = buckets.buckets.map(\.slots.count)
         (self.memory, self.parameters, self.rows, self.buckets) = (memory, parameters, rows, buckets)
-        if !shardsParameters { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
+        if builtModel { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
         try synchronizeBuffers()
         statistics = communicator.size > 1 && model.hasSynchronizedStatistics ? StatisticsSum(communicator: communicator) : nil
     }

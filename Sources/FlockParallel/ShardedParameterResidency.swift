@@ -54,14 +54,6 @@ public final class ShardedParameterResidency: ParameterResidency {
         }
     }
 
-    /// Sets every value to its initial one (stage 2 from a description: every rank holds
-    /// the whole model, made alike on each).
-    func initializeEveryRow(_ initializations: [String: ParameterInitialization]) {
-        for slot in rows.parameters.slots {
-            initializations[slot.name]?.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[slot.range]))
-        }
-    }
-
     /// Throws the first failure of a gather since the last call.
     public func rethrow() throws {
         defer { failure = nil }
