@@ -50,8 +50,7 @@ extension GradientUpdate {
     /// Calls `body` with each run of the flat buffer whose gradients of `slot` this rank
     /// holds: the whole slot, or under ZeRO stage 2 this rank's rows of it.
     public func forEachGradientRun(of slot: ParameterSlot, _ body: (Range<Int>) -> Void) {
-        guard let gradientRows else { return body(slot.range) }
-        gradientRows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in body(full) }
+        slot.forEachRun(heldUnder: gradientRows, body)
     }
 
     /// Whether `value` holds on every rank that holds gradients of the model: every shard,

@@ -104,6 +104,12 @@ public final class OptimizerStateShard {
         }
     }
 
+    /// Calls `body` with each run of the whole store's flat buffer holding this rank's rows
+    /// of `slot`.
+    public func forEachOwnedRun(of slot: ParameterSlot, _ body: (Range<Int>) -> Void) {
+        forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in body(full) }
+    }
+
     /// Values the all-gather moves at a time (whole parameters, at least one), so its
     /// receive buffer stays small: 16 MB, or one parameter when that is larger.
     public var gatherChunkElements = 1 << 22
@@ -153,5 +159,14 @@ public final class OptimizerStateShard {
     /// Copies one run of values (both slices hold the same count).
     private static func copy<Source: Collection<Float>>(_ source: Source, into target: Slice<UnsafeMutableBufferPointer<Float>>) {
         _ = UnsafeMutableBufferPointer(rebasing: target).update(fromContentsOf: source)
+    }
+}
+
+extension ParameterSlot {
+    /// Calls `body` with each run of the flat buffer of this slot a rank holds: the whole
+    /// slot, or under ZeRO its `rows`.
+    public func forEachRun(heldUnder rows: OptimizerStateShard?, _ body: (Range<Int>) -> Void) {
+        guard let rows else { return body(range) }
+        rows.forEachOwnedRun(of: self, body)
     }
 }

@@ -187,9 +187,9 @@ private final class InFlightBucket {
     init(bucket: Int, sendCount: Int, receiveCount: Int) {
         self.bucket = bucket
         send = .allocate(capacity: sendCount)
-        send.initialize(repeating: 0)
+        // Floats need no initialization: `pack` writes every element of `send`, the
+        // reduce-scatter every element of `receive`.
         receive = .allocate(capacity: receiveCount)
-        receive.initialize(repeating: 0)
     }
 
     deinit {
@@ -229,14 +229,18 @@ struct BucketPacking {
         blockCount = runs.map { $0.reduce(0) { $0 + $1.full.count } }.max() ?? 0
     }
 
-    /// Every rank's rows of `gradients` into its block of `send`.
+    /// Every rank's rows of `gradients` into its block of `send`, each block's padding
+    /// (past a rank with fewer rows) zeroed.
     func pack(_ gradients: UnsafeMutableBufferPointer<Float>, into send: UnsafeMutableBufferPointer<Float>) {
         for (rank, rankRuns) in runs.enumerated() {
+            var filled = 0
             for run in rankRuns {
                 let start = rank * blockCount + run.blockStart
                 _ = UnsafeMutableBufferPointer(rebasing: send[start..<(start + run.full.count)])
                     .update(fromContentsOf: gradients[run.full])
+                filled += run.full.count
             }
+            UnsafeMutableBufferPointer(rebasing: send[(rank * blockCount + filled)..<((rank + 1) * blockCount)]).update(repeating: 0)
         }
     }
 

@@ -36,7 +36,7 @@ public final class ShardedParameterResidency: ParameterResidency {
     /// The ranges of `slot` outside this rank's rows, released; its own rows stay.
     private func releaseOthersRows(of slot: ParameterSlot) {
         var next = slot.offset
-        rows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in
+        rows.forEachOwnedRun(of: slot) { full in
             memory.release(next..<full.lowerBound)
             next = full.upperBound
         }
@@ -48,7 +48,7 @@ public final class ShardedParameterResidency: ParameterResidency {
     func initializeOwnRows(_ initializations: [String: ParameterInitialization]) {
         for slot in rows.parameters.slots {
             guard let initialization = initializations[slot.name] else { continue }
-            rows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in
+            rows.forEachOwnedRun(of: slot) { full in
                 initialization.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[full]), from: full.lowerBound - slot.offset)
             }
         }

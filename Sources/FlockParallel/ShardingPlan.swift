@@ -58,8 +58,7 @@ extension ShardingPlan {
         var sum = 0.0
         parameters.withGradients { gradients in
             for slot in slots {
-                let add = { (run: Range<Int>) in for g in gradients[run] { sum += Double(g) * Double(g) } }
-                if let rows { rows.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in add(full) } } else { add(slot.range) }
+                slot.forEachRun(heldUnder: rows) { run in for g in gradients[run] { sum += Double(g) * Double(g) } }
             }
         }
         return sum

@@ -67,7 +67,7 @@ extension Trainer {
             placed[slot.name] = .whole(slot.shape)
         }
         var runs: [Range<Int>] = []
-        for (slot, _) in rows { zero.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in runs.append(full) } }
+        for (slot, _) in rows { zero.forEachOwnedRun(of: slot) { runs.append($0) } }
         return try ShardedState.file(layout: layout, placements: placed) { emit in
             try store.withParameters { values in
                 for run in runs { try emit(UnsafeBufferPointer(rebasing: values[run])) }

@@ -82,7 +82,7 @@ extension Trainer {
         var runs: [(file: Int, values: Range<Int>)] = []
         for slot in parameters.slots {
             guard let start = offsets[slot.name] else { continue }
-            zero.forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in
+            zero.forEachOwnedRun(of: slot) { full in
                 runs.append((dataStart + 4 * (start + full.lowerBound - slot.offset), full))
             }
         }
