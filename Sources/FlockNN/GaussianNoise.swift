@@ -13,8 +13,7 @@ public struct GaussianNoise: Layer {
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         guard context.isTraining, standardDeviation > 0 else { return input }
-        let noise = context.sampleNoise.map { $0.normal(path: path, shape: input.shape) * standardDeviation }
-            ?? Tensor.normal(shape: input.shape, standardDeviation: standardDeviation, using: &context.generator)
+        let noise = context.standardNormal(path: path, shape: input.shape) * standardDeviation
         return context.tape.add(input, context.tape.constant(noise))
     }
 

@@ -100,9 +100,6 @@ public struct Loss: Sendable, CustomStringConvertible {
 
     /// What metrics compare the output with: what the first term reads (the features for
     /// a reconstruction; class indices from distillation's rows or mixup's distributions).
-    public func metricTargets(_ targets: Tensor, features: Tensor) -> Tensor {
-        metricTargets(targets, inputs: [LossTarget.features.rawValue: features])
-    }
 
     /// The same, with a graph's named inputs (`Model.inputTensors`) to read from.
     public func metricTargets(_ targets: Tensor, inputs: [String: Tensor]) -> Tensor {

@@ -20,7 +20,6 @@ public struct ModelGraph: Layer {
         /// The node whose layers run here: this node's own name, another's (`shares`), or
         /// nil for a merge alone.
         public let blockOwner: String?
-        public let outputShape: [Int]
     }
 
     /// What the graph was built from.
@@ -75,7 +74,7 @@ public struct ModelGraph: Layer {
             }
             shapes[node.name] = shape
             nodes.append(Node(name: node.name, inputs: node.inputs, merge: node.op,
-                              blockOwner: node.layers != nil ? node.name : node.shares, outputShape: shape))
+                              blockOwner: node.layers != nil ? node.name : node.shares))
         }
         self.nodes = nodes
         self.blocks = blocks

@@ -42,7 +42,6 @@ public struct ModelGraphConfig: Codable, Sendable, Equatable {
     }
 
     /// The names values may be referred to by, in order: inputs, then nodes.
-    public var valueNames: [String] { inputs.map(\.name) + nodes.map(\.name) }
 
     /// Checks names, references and field combinations (not shapes: building does that).
     public func validate(path: String) throws {

@@ -35,3 +35,12 @@ public struct SampleNoise: Sendable, Equatable {
         return Tensor(shape: shape, scalars: scalars)
     }
 }
+
+extension ForwardContext {
+    /// Standard normal noise of `shape` for the layer at `path`: keyed by (seed, step,
+    /// sample, path) inside a trainer's step, so any number of ranks draws alike; else from
+    /// the context's generator.
+    public mutating func standardNormal(path: String, shape: [Int]) -> Tensor {
+        sampleNoise?.normal(path: path, shape: shape) ?? Tensor.normal(shape: shape, using: &generator)
+    }
+}

@@ -20,8 +20,7 @@ public struct Sampling: Layer {
         let logVariance = tape.slice(input, axis: axis, range: half..<(2 * half))
         if klWeight > 0 { context.addedLosses.append(klDivergence(mean: mean, logVariance: logVariance, tape: tape)) }
         guard context.isTraining else { return mean }
-        let epsilon = context.sampleNoise?.normal(path: path, shape: mean.shape)
-            ?? Tensor.normal(shape: mean.shape, using: &context.generator)
+        let epsilon = context.standardNormal(path: path, shape: mean.shape)
         let deviation = tape.exp(tape.scale(logVariance, by: 0.5))
         return tape.add(mean, tape.multiply(deviation, tape.constant(epsilon)))
     }

@@ -178,6 +178,8 @@ private final class TransposedGradient {
             }
         }
         cached = result
+        // The transposed copy is what the products read from now on.
+        masked.forget()
         return result
     }
 }

@@ -31,6 +31,8 @@ extension Tape {
             }
             tape.accumulate(dx, into: x)
         }, weightBackward: { tape, g in
+            // The weight part comes last: a later backward through this node masks afresh.
+            defer { masked.forget() }
             let dy = masked.gradient(from: g, tape: tape)
             dy.scalars.withUnsafeBufferPointer { pg in
                 input.scalars.withUnsafeBufferPointer { px in

@@ -49,7 +49,7 @@ extension Predictor {
     public func generatedCSV(_ rows: Tensor) -> String {
         let count = rows.shape.first ?? 0, width = count == 0 ? 0 : rows.count / count
         let names = preprocessing.featureColumns.flatMap { $0.count == width ? $0 : nil } ?? (0..<width).map { "v\($0)" }
-        var text = names.joined(separator: ",") + "\n"
+        var text = names.map(Self.csvField).joined(separator: ",") + "\n"
         for row in 0..<count {
             text += (0..<width).map { String(rows.scalars[row * width + $0]) }.joined(separator: ",") + "\n"
         }

@@ -141,8 +141,9 @@ extension Trainer {
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.makeLoss()
-        for (index, phase) in (config.phases ?? []).enumerated()
-        where !model.parameters.slots.contains(where: { slot in phase.prefixes.contains { slot.name.hasPrefix($0) } }) {
+        for (index, phase) in zip(config.phases ?? [], try config.makePhases()).enumerated().map({ ($0.offset, $0.element) })
+        where !model.parameters.slots.contains(where: { phase.1.updates($0.name) }) {
+            let phase = phase.0
             throw ConfigError(path: "phases[\(index)].parameters", "no parameter path starts with \(phase.prefixes.joined(separator: " or ")) (parameters: \(model.parameters.slots.map(\.name).joined(separator: ", ")))")
         }
         try self.init(model: model, data: data, loss: loss, optimizer: optimizer,

@@ -17,8 +17,11 @@ extension Trainer {
         model.parameters.convolutions = kernels
         parameters.convolutions = kernels
         let modelParallel = parts.layout.map { $0.pipelineStages > 1 || $0.tensorWidth > 1 } ?? false
-        // A description-only store (shard-only start-up) cannot run the survey's forward pass.
-        guard !modelParallel, parameters.holdsValues, model.parameters.holdsValues else { return }
+        // A description-only store (shard-only start-up) cannot run the survey's forward
+        // pass; a model without convolutions need not.
+        guard !modelParallel, parameters.holdsValues, model.parameters.holdsValues,
+              model.namedLayers.contains(where: { $0.layer is Conv2D || ($0.layer as? RecomputedLayer)?.inner is Conv2D })
+        else { return }
         let shapes = surveyConvolutionShapes(kernels)
         guard !shapes.isEmpty else { return }
         var codes = [Int64](repeating: 0, count: shapes.count)
