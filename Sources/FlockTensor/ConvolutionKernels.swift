@@ -56,6 +56,9 @@ public final class ConvolutionKernels {
 
     /// oneDNN's primitives for `shape` at `batch`, made on first use; nil when oneDNN has
     /// none here.
+    /// Primitives made so far (one per shape, batch and precision run on oneDNN).
+    var primitivesMade: Int { convolutions.count }
+
     func convolution(for shape: ConvolutionShape, batch: Int) -> OneDNNConvolution? {
         let key = OneDNNConvolution.Key(shape: shape, batch: batch, precision: precision)
         if let cached = convolutions[key] { return cached }
