@@ -138,6 +138,11 @@ extension Trainer {
             try Self.checkEveryRankFits(estimate, world: communicator)
         }
         let model = try config.makeModel(inputShape: data.training.featureShape, holdingValues: !shardOnly)
+        // A stage's tape would drop a loss term its layer adds (the term may sit on another
+        // stage than the loss): refused rather than trained without it.
+        if config.parallel.isModelParallel, config.graph == nil, let adding = model.namedLayers.first(where: { $0.layer.addsLosses && $0.layer.children.isEmpty }) {
+            throw ConfigError(path: "parallel", "\(adding.path) adds its own loss term (a sampling layer's KL), which pipeline and tensor parallelism do not carry yet: train it data parallel (pipeline: 1, tensor: 1)")
+        }
         // Before the parts shard or broadcast the model: every rank loads the same values.
         let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
         let loss = try config.makeLoss()

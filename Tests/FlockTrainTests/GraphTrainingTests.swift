@@ -74,6 +74,26 @@ import Testing
                 "\(String(describing: error))")
     }
 
+    /// A layer list with a sampling layer (its KL term added on a stage's tape) is refused
+    /// under a pipeline instead of training without the term.
+    @Test func pipelineParallelismRefusesALayerThatAddsALossTerm() throws {
+        let config = try ConfigLoader.decode(yaml: """
+            seed: 1
+            epochs: 1
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 32}
+            model:
+              - {type: dense, units: 8}
+              - {type: sampling, kl_weight: 1}
+              - {type: dense, units: 10}
+            parallel: {pipeline: 2}
+            """, baseDirectory: "/")
+        var error: (any Error)?
+        do {
+            _ = try LocalCommunicator.run(ranks: 2, deadline: 30) { comm in _ = try Trainer(config: config, communicator: comm); return 0 }
+        } catch let thrown { error = thrown }
+        #expect("\(error.map { "\($0)" } ?? "no error")".contains("layers.1 adds its own loss term"), "\(String(describing: error))")
+    }
+
     @Test func lossTermsNameOutputsAndTargetsTheModelHas() throws {
         func message(_ term: String) -> String {
             do { _ = try Self.vae(["loss=\(term)"]); return "no error" } catch { return "\(error)" }
