@@ -89,3 +89,56 @@ public struct UnevenSplit: Equatable, Sendable {
     public func range(of part: Int) -> Range<Int> { start(of: part)..<(start(of: part) + length(of: part)) }
     public var lengths: [Int] { (0..<parts).map(length(of:)) }
 }
+
+extension ShardPlacement {
+    /// The values this placement and `other` (of the same global shape) both hold, as
+    /// contiguous runs: each run starts at `selfStart` in this placement's local tensor and
+    /// at `otherStart` in `other`'s (row-major). Axes both hold whole on the right are
+    /// merged into one run, so rows of a row split come as a single run.
+    ///
+    /// ```
+    /// global [4, 6]; self rows 1..<3, other columns 2..<5 → runs (2, 3, 3), (8, 6, 3)
+    /// ```
+    public func forEachOverlap(with other: ShardPlacement,
+                               _ body: (_ selfStart: Int, _ otherStart: Int, _ count: Int) throws -> Void) rethrows {
+        let shape = globalShape, rank = shape.count
+        guard rank > 0 else { return try body(0, 0, 1) }
+        var low = [Int](repeating: 0, count: rank), high = shape
+        for placement in [self, other] {
+            guard let axis = placement.axis else { continue }
+            low[axis] = max(low[axis], placement.start)
+            high[axis] = min(high[axis], placement.start + placement.length)
+        }
+        guard zip(low, high).allSatisfy({ $0 < $1 }) else { return }
+        let mine = localShape, theirs = other.localShape
+        // The leftmost axis of the run: every axis right of it is whole in both locals.
+        var first = rank - 1
+        while first > 0 && high[first] - low[first] == mine[first] && high[first] - low[first] == theirs[first] { first -= 1 }
+        let run = (first..<rank).reduce(1) { $0 * (high[$1] - low[$1]) }
+        let myStrides = Self.strides(mine), theirStrides = Self.strides(theirs)
+        var index = low
+        while true {
+            var mineAt = 0, theirsAt = 0
+            for axis in 0...first {
+                mineAt += (index[axis] - (self.axis == axis ? start : 0)) * myStrides[axis]
+                theirsAt += (index[axis] - (other.axis == axis ? other.start : 0)) * theirStrides[axis]
+            }
+            try body(mineAt, theirsAt, run)
+            // Next index over the axes left of the run (an odometer).
+            var axis = first - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < high[axis] { break }
+                index[axis] = low[axis]
+                axis -= 1
+            }
+            if axis < 0 { return }
+        }
+    }
+
+    private static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        return strides
+    }
+}

@@ -22,8 +22,9 @@ public struct Checkpoint {
     public let state: TrainingState
     /// The whole model's parameters and buffers by name.
     public let modelTensors: GlobalTensors
-    /// An unsharded checkpoint's optimizer buffers, flat in the whole model's slot order.
-    public let optimizer: [String: [Float]]
+    /// An unsharded checkpoint's optimizer buffers, each flat ([count]) in the whole
+    /// model's slot order.
+    public let flatOptimizer: GlobalTensors?
     /// A sharded checkpoint's optimizer buffers per parameter (`<buffer>/<parameter>`).
     public let optimizerTensors: GlobalTensors?
     public let bestModelTensors: GlobalTensors?
@@ -32,15 +33,20 @@ public struct Checkpoint {
     /// The resolved config that wrote the checkpoint.
     public var configYAML: String?
 
-    public var model: [String: Tensor] { modelTensors.tensors }
-    public var bestModel: [String: Tensor]? { bestModelTensors?.tensors }
+    /// Every model tensor whole (reads every model file).
+    public var model: [String: Tensor] { get throws { try modelTensors.wholeTensors() } }
+    public var bestModel: [String: Tensor]? { get throws { try bestModelTensors?.wholeTensors() } }
+    /// An unsharded checkpoint's optimizer buffers, flat (reads the whole file).
+    public var optimizer: [String: [Float]] {
+        get throws { try (flatOptimizer?.wholeTensors() ?? [:]).mapValues(\.scalars) }
+    }
 
-    public init(url: URL, state: TrainingState, modelTensors: GlobalTensors, optimizer: [String: [Float]],
+    public init(url: URL, state: TrainingState, modelTensors: GlobalTensors, flatOptimizer: GlobalTensors?,
                 optimizerTensors: GlobalTensors?, bestModelTensors: GlobalTensors?) {
         self.url = url
         self.state = state
         self.modelTensors = modelTensors
-        self.optimizer = optimizer
+        self.flatOptimizer = flatOptimizer
         self.optimizerTensors = optimizerTensors
         self.bestModelTensors = bestModelTensors
     }
@@ -48,7 +54,8 @@ public struct Checkpoint {
     /// An unsharded checkpoint's contents.
     public init(url: URL, state: TrainingState, model: [String: Tensor], optimizer: [String: [Float]],
                 bestModel: [String: Tensor]?) {
-        self.init(url: url, state: state, modelTensors: GlobalTensors(whole: model), optimizer: optimizer,
+        self.init(url: url, state: state, modelTensors: GlobalTensors(whole: model),
+                  flatOptimizer: GlobalTensors(whole: optimizer.mapValues { Tensor(shape: [$0.count], scalars: $0) }),
                   optimizerTensors: nil, bestModelTensors: bestModel.map(GlobalTensors.init(whole:)))
     }
 
@@ -66,7 +73,7 @@ public struct Checkpoint {
     /// Files other ranks already wrote into `prepared` (its temporary folder, see
     /// `temporaryFolder`) are listed by their hashes in `written`.
     public static func write(name: String, in folder: URL, files: [String: CheckpointFile], configYAML: String,
-                             state: TrainingState, prepared: URL? = nil, written: [String: String] = [:],
+                             state: TrainingState, prepared: URL? = nil, written: [String: FileDigests] = [:],
                              afterEachStep: () -> Void = {}) throws -> URL {
         let manager = FileManager.default
         let final = folder.appendingPathComponent(name)
@@ -78,20 +85,22 @@ public struct Checkpoint {
         var files = files
         files["config.yaml"] = .bytes(Data(configYAML.utf8))
         do {
-            var hashes = written
+            var digests = written
             for name in files.keys.sorted() {
-                hashes[name] = try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
+                digests[name] = try writeSynced(files[name]!, to: temporary.appendingPathComponent(name))
                 afterEachStep()
             }
+            var hashes = digests.mapValues(\.sha256)
             var state = state
             state.files = hashes
+            state.fileBlocks = digests.compactMapValues(\.blocks).filter { $0.key.hasSuffix(".safetensors") }
             let encoder = JSONValue.encoder
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             // state.json and the manifest last: a folder with them has everything before them.
-            hashes["state.json"] = try writeSynced(.bytes(try encoder.encode(state)), to: temporary.appendingPathComponent("state.json"))
+            hashes["state.json"] = try writeSynced(.bytes(try encoder.encode(state)), to: temporary.appendingPathComponent("state.json")).sha256
             afterEachStep()
             let manifest = try CheckpointManifest(hashes: hashes).encoded()
-            _ = try writeSynced(.bytes(manifest), to: temporary.appendingPathComponent(CheckpointManifest.fileName))
+            try writeSynced(.bytes(manifest), to: temporary.appendingPathComponent(CheckpointManifest.fileName))
             afterEachStep()
         } catch {
             // A full disk: give back what this checkpoint took; the last one stays whole.
@@ -150,32 +159,14 @@ public struct Checkpoint {
     /// checkpoint must come from the same resolved config; the error lists what differs.
     public static func load(_ url: URL, expectingConfig configYAML: String? = nil) throws -> Checkpoint {
         let folder = url.resolvingSymlinksInPath()
-        let manager = FileManager.default
-        guard manager.fileExists(atPath: folder.path) else {
+        guard FileManager.default.fileExists(atPath: folder.path) else {
             throw LoadError(description: "\(url.path): no such checkpoint")
         }
         let state = try readState(folder)
-        let manifest = try CheckpointManifest.read(folder)
-        var contents: [String: Data] = [:]
-        for (name, expected) in state.files.sorted(by: { $0.key < $1.key }) {
-            // Only plain names: state.json must not point outside its folder.
-            guard !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
-                throw LoadError(description: "\(folder.path)/state.json: files lists '\(name)', not a file name in the checkpoint")
-            }
-            let path = folder.appendingPathComponent(name).path
-            guard let data = manager.contents(atPath: path) else {
-                throw LoadError(description: "\(path): missing (listed in state.json)")
-            }
-            let actual = SHA256.hex(of: data)
-            guard actual == expected else {
-                throw LoadError(description: "\(path): checksum mismatch: state.json records SHA-256 \(expected.prefix(16))…, the file (\(data.count) bytes) has \(actual.prefix(16))…; the file is truncated or corrupt")
-            }
-            try manifest?.verify(name, data, in: folder, hash: actual)
-            contents[name] = data
-        }
-        guard contents["config.yaml"] != nil else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
+        let files = try CheckpointContents(folder: folder, state: state, manifest: try CheckpointManifest.read(folder))
+        guard let configData = files.decoded["config.yaml"] else { throw LoadError(description: "\(folder.path): state.json lists no config.yaml") }
         if let configYAML {
-            let theirs = rewritten(String(decoding: contents["config.yaml"]!, as: UTF8.self))
+            let theirs = rewritten(String(decoding: configData, as: UTF8.self))
             // Another layout (pipeline stages, tensor slices, schedule) resumes the same job, and
             // so do fields that only extend or watch it (more epochs, loggers).
             let differences = theirs == configYAML ? [] : ConfigDifference.between(
@@ -184,34 +175,18 @@ public struct Checkpoint {
                 throw LoadError(description: "\(folder.path): written by a different config: \(differences.joined(separator: "; "))")
             }
         }
-        func parts(_ stem: String) throws -> GlobalTensors? {
-            if let whole = contents["\(stem).safetensors"] {
-                return GlobalTensors(whole: try SafeTensors.decode(whole, path: folder.appendingPathComponent("\(stem).safetensors").path))
-            }
-            let shards = contents.keys.filter { $0.hasPrefix("\(stem).") && $0.hasSuffix(".safetensors") }.sorted()
-            guard !shards.isEmpty else { return nil }
-            var global = GlobalTensors()
-            for name in shards {
-                let path = folder.appendingPathComponent(name).path
-                let (tensors, placements) = try ShardedState.decode(contents[name]!, path: path)
-                try global.add(tensors, placements: placements, source: path)
-            }
-            return global
-        }
-        guard let model = try parts("model") else {
+        guard let model = try files.tensors("model") else {
             throw LoadError(description: "\(folder.path): state.json lists no model.safetensors (nor model shards)")
         }
-        let optimizerTensors = contents["optimizer.safetensors"] == nil ? try parts("optimizer") : nil
-        guard contents["optimizer.safetensors"] != nil || optimizerTensors != nil else {
+        let flatOptimizer = try files.wholeFile("optimizer")
+        let optimizerTensors = flatOptimizer == nil ? try files.tensors("optimizer") : nil
+        guard flatOptimizer != nil || optimizerTensors != nil else {
             throw LoadError(description: "\(folder.path): state.json lists no optimizer.safetensors (nor optimizer shards)")
         }
-        let optimizer = try contents["optimizer.safetensors"].map {
-            try SafeTensors.decode($0, path: folder.appendingPathComponent("optimizer.safetensors").path).mapValues(\.scalars)
-        } ?? [:]
-        var checkpoint = Checkpoint(url: folder, state: state, modelTensors: model, optimizer: optimizer,
-                                    optimizerTensors: optimizerTensors, bestModelTensors: try parts("best_model"))
-        checkpoint.configYAML = contents["config.yaml"].map { String(decoding: $0, as: UTF8.self) }
-        checkpoint.preprocessing = try contents[Preprocessing.fileName].map {
+        var checkpoint = Checkpoint(url: folder, state: state, modelTensors: model, flatOptimizer: flatOptimizer,
+                                    optimizerTensors: optimizerTensors, bestModelTensors: try files.tensors("best_model"))
+        checkpoint.configYAML = String(decoding: configData, as: UTF8.self)
+        checkpoint.preprocessing = try files.decoded[Preprocessing.fileName].map {
             try Preprocessing.decode($0, path: folder.appendingPathComponent(Preprocessing.fileName).path)
         }
         return checkpoint
@@ -247,11 +222,12 @@ public struct Checkpoint {
 
     // MARK: Files
 
-    /// Writes and fsyncs `file`; returns its SHA-256 (hex).
-    static func writeSynced(_ file: CheckpointFile, to url: URL) throws -> String {
-        let output = try SyncedFileOutput(path: url.path)
+    /// Writes and fsyncs `file`; returns its SHA-256 (hex) and its blocks'.
+    @discardableResult
+    static func writeSynced(_ file: CheckpointFile, to url: URL) throws -> FileDigests {
+        let output = try SyncedFileOutput(path: url.path, hashingBlocks: true)
         try file.write(to: output)
-        return try output.finish()
+        return try output.finishWithDigests()
     }
 
     static func syncDirectory(_ url: URL) throws {

@@ -59,9 +59,9 @@ public struct InitializationReport: Sendable, Equatable, CustomStringConvertible
             defer { offset += count }
             if settings.exclude.contains(where: { Self.matches(entry.name, pattern: $0) }) {
                 report.excluded.append(entry.name)
-            } else if let tensor = checkpoint.modelTensors.tensors[entry.name] {
-                guard tensor.shape == entry.shape else {
-                    report.mismatched.append("\(entry.name) \(tensor.shape) in the checkpoint, \(entry.shape) here")
+            } else if let shape = checkpoint.modelTensors.shape(of: entry.name) {
+                guard shape == entry.shape else {
+                    report.mismatched.append("\(entry.name) \(shape) in the checkpoint, \(entry.shape) here")
                     continue
                 }
                 let values = try checkpoint.modelTensors.extract(entry.name, placement: .whole(entry.shape), source: folder.path)

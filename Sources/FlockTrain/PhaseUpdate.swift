@@ -59,14 +59,14 @@ extension Trainer {
         return buffers
     }
 
-    /// Restores what `optimizerState` saved; every phase has taken `stepCount` updates. A
-    /// buffer that does not hold one value per parameter of this rank is an error naming it.
+    /// Restores what `optimizerState` saved (under ZeRO, this rank's rows); every phase has
+    /// taken `stepCount` updates. A buffer that does not hold one value per parameter (row)
+    /// of this rank is an error naming it.
     func restoreOptimizerState(_ buffers: [String: [Float]], stepCount: Int) throws {
-        for (name, values) in buffers.sorted(by: { $0.key < $1.key }) where values.count != parameters.count {
-            throw OptimizerStateError(description: "\(name) has \(values.count) values, this rank trains \(parameters.count) parameters")
+        let expected = optimizerStateShard?.store.count ?? parameters.count
+        for (name, values) in buffers.sorted(by: { $0.key < $1.key }) where values.count != expected {
+            throw OptimizerStateError(description: "\(name) has \(values.count) values, this rank trains \(expected) parameters\(optimizerStateShard == nil ? "" : " (its ZeRO rows)")")
         }
-        // Under ZeRO each phase's optimizer holds this rank's rows only.
-        let buffers = optimizerStateShard.map { shard in buffers.mapValues { shard.rows(of: $0) } } ?? buffers
         guard phaseUpdates.count > 1 else {
             return try phaseUpdates[0].update.optimizer.restore(stateBuffers: buffers, stepCount: stepCount)
         }

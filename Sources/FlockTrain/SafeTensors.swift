@@ -46,47 +46,72 @@ public enum SafeTensors {
 
     /// The tensors and the header's `__metadata__` (string to string; empty when absent).
     public static func decodeWithMetadata(_ data: Data, path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard data.count >= 8 else { throw FormatError(path: path, reason: "shorter than the 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(data.count - 8) else {
-            throw FormatError(path: path, reason: "header length \(headerLength) exceeds the file (\(data.count) bytes)")
-        }
-        let dataStart = 8 + Int(headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<dataStart)) as? [String: Any] else {
-            throw FormatError(path: path, reason: "header is not a JSON object")
-        }
-        // Every entry is checked (and overlaps ruled out) before any tensor is allocated.
-        var entries: [(name: String, shape: [Int], count: Int, bytes: Range<Int>)] = []
-        for (name, entry) in header where name != "__metadata__" {
-            guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw FormatError(path: path, reason: "tensor \(name): malformed header entry")
-            }
-            guard dtype == "F32" else { throw FormatError(path: path, reason: "tensor \(name): dtype \(dtype), expected F32") }
-            let count = try elementCount(shape, tensor: name, path: path)
-            // Compared without adding to offsets, which may be anything up to Int.max.
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= data.count - dataStart,
-                  offsets[1] - offsets[0] == count * 4 else {
-                throw FormatError(path: path, reason: "tensor \(name): data_offsets \(offsets) do not fit shape \(shape) and the file")
-            }
-            entries.append((name, shape, count, (dataStart + offsets[0])..<(dataStart + offsets[1])))
-        }
-        let ordered = entries.sorted { ($0.bytes.lowerBound, $0.bytes.upperBound) < ($1.bytes.lowerBound, $1.bytes.upperBound) }
-        for (earlier, later) in zip(ordered, ordered.dropFirst()) where later.bytes.lowerBound < earlier.bytes.upperBound {
-            throw FormatError(path: path, reason: "tensors \(earlier.name) and \(later.name) overlap in the data (bytes \(earlier.bytes.lowerBound - dataStart)..<\(earlier.bytes.upperBound - dataStart) and \(later.bytes.lowerBound - dataStart)..<\(later.bytes.upperBound - dataStart))")
-        }
+        let headerLength = try headerLength(data.prefix(8), fileBytes: data.count, path: path)
+        let header = try Header(data.subdata(in: 8..<(8 + headerLength)), dataBytes: data.count - 8 - headerLength, path: path)
         var tensors: [String: Tensor] = [:]
-        for entry in entries {
-            let scalars = data[entry.bytes].withUnsafeBytes { raw in
+        for (name, entry) in header.entries {
+            let bytes = (header.dataStart + entry.bytes.lowerBound)..<(header.dataStart + entry.bytes.upperBound)
+            let scalars = data[bytes].withUnsafeBytes { raw in
                 (0..<entry.count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
             }
-            tensors[entry.name] = Tensor(shape: entry.shape, scalars: scalars)
+            tensors[name] = Tensor(shape: entry.shape, scalars: scalars)
         }
-        let metadataEntry: Any = header["__metadata__"] ?? [String: String]()
-        guard let metadata = metadataEntry as? [String: String] else {
-            throw FormatError(path: path, reason: "__metadata__ is not an object of strings")
+        return (tensors, header.metadata)
+    }
+
+    /// The header's length from a file's first 8 bytes, checked against the file's size.
+    static func headerLength(_ first: Data, fileBytes: Int, path: String) throws -> Int {
+        guard first.count >= 8, fileBytes >= 8 else { throw FormatError(path: path, reason: "shorter than the 8-byte header length") }
+        let length = first.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(fileBytes - 8) else {
+            throw FormatError(path: path, reason: "header length \(length) exceeds the file (\(fileBytes) bytes)")
         }
-        return (tensors, metadata)
+        return Int(length)
+    }
+
+    /// A parsed, checked header: every entry F32, fitting the data and overlapping no other.
+    struct Header {
+        struct Entry {
+            let shape: [Int]
+            let count: Int
+            /// Byte offsets into the data (after the header).
+            let bytes: Range<Int>
+        }
+        let entries: [String: Entry]
+        let metadata: [String: String]
+        /// Where the data starts in the file.
+        let dataStart: Int
+
+        init(_ json: Data, dataBytes: Int, path: String) throws {
+            guard let header = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+                throw FormatError(path: path, reason: "header is not a JSON object")
+            }
+            var entries: [String: Entry] = [:]
+            for (name, entry) in header where name != "__metadata__" {
+                guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
+                      let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                    throw FormatError(path: path, reason: "tensor \(name): malformed header entry")
+                }
+                guard dtype == "F32" else { throw FormatError(path: path, reason: "tensor \(name): dtype \(dtype), expected F32") }
+                let count = try elementCount(shape, tensor: name, path: path)
+                // Compared without adding to offsets, which may be anything up to Int.max.
+                guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataBytes, offsets[1] - offsets[0] == count * 4 else {
+                    throw FormatError(path: path, reason: "tensor \(name): data_offsets \(offsets) do not fit shape \(shape) and the file")
+                }
+                entries[name] = Entry(shape: shape, count: count, bytes: offsets[0]..<offsets[1])
+            }
+            let ordered = entries.sorted { ($0.value.bytes.lowerBound, $0.value.bytes.upperBound) < ($1.value.bytes.lowerBound, $1.value.bytes.upperBound) }
+            for (earlier, later) in zip(ordered, ordered.dropFirst()) where later.value.bytes.lowerBound < earlier.value.bytes.upperBound {
+                throw FormatError(path: path, reason: "tensors \(earlier.key) and \(later.key) overlap in the data (bytes \(earlier.value.bytes.lowerBound)..<\(earlier.value.bytes.upperBound) and \(later.value.bytes.lowerBound)..<\(later.value.bytes.upperBound))")
+            }
+            let metadataEntry: Any = header["__metadata__"] ?? [String: String]()
+            guard let metadata = metadataEntry as? [String: String] else {
+                throw FormatError(path: path, reason: "__metadata__ is not an object of strings")
+            }
+            self.entries = entries
+            self.metadata = metadata
+            dataStart = 8 + json.count
+        }
     }
 
     /// The number of values of `shape`, checked: no negative dimension, and at most what

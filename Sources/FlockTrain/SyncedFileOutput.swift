@@ -7,12 +7,16 @@ final class SyncedFileOutput {
     let path: String
     private var descriptor: Int32
     private var hasher = SHA256()
+    /// Set for checkpoint files, whose blocks are hashed too (see `BlockDigests`).
+    private var blockHasher: BlockHasher?
     private(set) var byteCount = 0
 
     /// Creates (or truncates) `path`; with `truncating: false`, opens it as it is (for
     /// `write(_:at:)` into a file another process laid out).
-    init(path: String, truncating: Bool = true) throws {
+    /// With `hashingBlocks`, each block's SHA-256 is kept too (checkpoint files).
+    init(path: String, truncating: Bool = true, hashingBlocks: Bool = false) throws {
         self.path = path
+        blockHasher = hashingBlocks ? BlockHasher() : nil
         descriptor = open(path, O_WRONLY | O_CREAT | (truncating ? O_TRUNC : 0), 0o644)
         guard descriptor >= 0 else { throw FileWriter.Failure(path: path, operation: "create", code: errno) }
     }
@@ -22,6 +26,7 @@ final class SyncedFileOutput {
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
         hasher.update(bytes)
+        blockHasher?.update(bytes)
         var offset = 0
         while offset < bytes.count {
             let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -57,9 +62,16 @@ final class SyncedFileOutput {
     }
 
     /// Fsyncs and closes the file; returns the SHA-256 (hex) of everything written.
+    @discardableResult
     func finish() throws -> String {
+        try finishWithDigests().sha256
+    }
+
+    /// Fsyncs and closes the file; returns the SHA-256 (hex) of everything appended and
+    /// of each of its blocks when they were hashed (see `BlockDigests`).
+    func finishWithDigests() throws -> FileDigests {
         defer { close(descriptor); descriptor = -1 }
         guard fsync(descriptor) == 0 else { throw FileWriter.Failure(path: path, operation: "sync", code: errno) }
-        return hasher.hexDigest()
+        return FileDigests(sha256: hasher.hexDigest(), blocks: blockHasher?.finish())
     }
 }

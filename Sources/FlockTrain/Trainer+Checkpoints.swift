@@ -86,9 +86,7 @@ extension Trainer {
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")
         }
-        parameters.restoreState(try localState(from: checkpoint.modelTensors, source: modelSource))
-        // Zero 3 keeps its own rows of what it loaded.
-        shardedParameters?.releaseAll()
+        try restoreWeights(from: checkpoint.modelTensors, source: modelSource)
         do { try restoreOptimizerState(try localOptimizerState(checkpoint), stepCount: checkpoint.state.step) } catch let error as Checkpoint.LoadError {
             throw error
         } catch {
@@ -127,30 +125,55 @@ extension Trainer {
     }
 
     /// This rank's optimizer buffers from a checkpoint's, whole (flat in the whole model's
-    /// slot order) or sharded (per parameter).
+    /// slot order) or sharded (per parameter). Only this rank's values are read.
     func localOptimizerState(_ checkpoint: Checkpoint) throws -> [String: [Float]] {
         let source = checkpoint.url.appendingPathComponent("optimizer.safetensors").path
-        for (key, buffer) in checkpoint.optimizer where buffer.count != model.parameters.count {
-            throw Checkpoint.LoadError(description: "\(source): \(key) has \(buffer.count) values, the model has \(model.parameters.count) parameters")
+        if let flat = checkpoint.flatOptimizer {
+            let whole = model.parameters
+            let slots = Dictionary(uniqueKeysWithValues: whole.slots.map { ($0.name, $0) })
+            var local: [String: [Float]] = [:]
+            for key in flat.names.sorted() {
+                guard flat.shape(of: key) == [whole.count] else {
+                    throw Checkpoint.LoadError(description: "\(source): \(key) has \(flat.shape(of: key)!.reduce(1, *)) values, the model has \(whole.count) parameters")
+                }
+                // An unsharded rank takes the buffers as they are.
+                if parameters === whole && optimizerStateShard == nil {
+                    local[key] = try flat.extract(key, placement: .whole([whole.count]), source: source)
+                    continue
+                }
+                // Otherwise each parameter's run of the flat buffer, cut to this rank's part.
+                local[key] = try parameters.slots.flatMap { slot -> [Float] in
+                    let range = slots[slot.name]!.range
+                    let values = try flat.extract(key, placement: .slice(of: [whole.count], axis: 0, start: range.lowerBound, length: range.count),
+                                                  source: source)
+                    guard let placed = optimizerPlacement(of: slot) else { return [] }
+                    var part = [Float](repeating: 0, count: placed.localShape.reduce(1, *))
+                    values.withUnsafeBufferPointer { global in part.withUnsafeMutableBufferPointer { placed.extract(from: global, into: $0) } }
+                    return part
+                }
+            }
+            return local
         }
-        // An unsharded rank restoring an unsharded checkpoint takes the buffers as they are.
-        if parameters === model.parameters && checkpoint.optimizerTensors == nil { return checkpoint.optimizer }
-        var global = checkpoint.optimizerTensors ?? GlobalTensors()
-        for (key, buffer) in checkpoint.optimizer {
-            // Flat buffers follow the whole model's slot order: split them per parameter.
-            try global.add(Dictionary(uniqueKeysWithValues: model.parameters.slots.map {
-                ("\(key)/\($0.name)", Tensor(shape: $0.shape, scalars: Array(buffer[$0.range])))
-            }), placements: [:], source: source)
-        }
+        let global = checkpoint.optimizerTensors ?? GlobalTensors()
         // `<buffer>/<parameter>`; a buffer of one of several phases is `<phase>/<buffer>`.
-        let keys = Set(global.tensors.keys.compactMap { name in name.lastIndex(of: "/").map { String(name[..<$0]) } })
+        let keys = Set(global.names.compactMap { name in name.lastIndex(of: "/").map { String(name[..<$0]) } })
         var local: [String: [Float]] = [:]
         for key in keys.sorted() {
-            local[key] = try parameters.slots.flatMap { slot in
-                try global.extract("\(key)/\(slot.name)", placement: placement(of: slot.name, localShape: slot.shape), source: source)
+            local[key] = try parameters.slots.flatMap { slot -> [Float] in
+                guard let placed = optimizerPlacement(of: slot) else { return [] }
+                return try global.extract("\(key)/\(slot.name)", placement: placed, source: source)
             }
         }
         return local
+    }
+
+    /// Where this rank's optimizer values of `slot` lie in the global tensor: its part of
+    /// the parameter, or under ZeRO its rows of that part (nil when it holds none).
+    func optimizerPlacement(of slot: ParameterSlot) -> ShardPlacement? {
+        let placed = placement(of: slot.name, localShape: slot.shape)
+        guard let zero = optimizerStateShard else { return placed }
+        guard zero.store.slots[slot.index].count > 0 else { return nil }
+        return Self.narrowed(placed, to: zero.placement(of: slot))
     }
 
     func placement(of name: String, localShape: [Int]) -> ShardPlacement {
@@ -164,7 +187,31 @@ extension Trainer {
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
             throw Checkpoint.LoadError(description: "\(source): has a tensor \(extra) that the model does not")
         }
-        parameters.restoreState(try localState(from: checkpoint.modelTensors, source: source))
+        try restoreWeights(from: checkpoint.modelTensors, source: source)
+    }
+
+    /// Sets this rank's weights and buffers from global tensors; under ZeRO stage 3 only
+    /// its rows of each weight are read and set (the rest stays given back).
+    func restoreWeights(from global: GlobalTensors, source: String) throws {
+        guard shardedParameters != nil, let zero = optimizerStateShard else {
+            return parameters.restoreState(try localState(from: global, source: source))
+        }
+        let store = parameters
+        for slot in store.slots {
+            guard let rows = optimizerPlacement(of: slot) else { continue }
+            let values = try global.extract(slot.name, placement: rows, source: source)
+            var taken = 0
+            store.withParameters { whole in
+                zero.forEachOwnedRun(of: slot) { run in
+                    UnsafeMutableBufferPointer(rebasing: whole[run]).update(fromContentsOf: values[taken..<(taken + run.count)])
+                    taken += run.count
+                }
+            }
+        }
+        for slot in store.bufferSlots {
+            let values = try global.extract(slot.name, placement: .whole(slot.shape), source: source)
+            store.withBuffer(slot) { _ = $0.update(fromContentsOf: values) }
+        }
     }
 
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on

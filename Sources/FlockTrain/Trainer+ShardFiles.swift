@@ -9,7 +9,7 @@ extension Trainer {
     /// the hashes of those the ranks wrote into `prepared`, the checkpoint's temporary folder.
     struct ShardDelivery {
         var files: [String: CheckpointFile] = [:]
-        var written: [String: String] = [:]
+        var written: [String: FileDigests] = [:]
         var prepared: URL?
     }
 
@@ -113,7 +113,7 @@ extension Trainer {
         var failure: (any Error)?
         do {
             for (file, contents) in own.sorted(by: { $0.key < $1.key }) {
-                report[file] = Data(try Checkpoint.writeSynced(.tensors(contents), to: prepared.appendingPathComponent(file)).utf8)
+                report[file] = try JSONEncoder().encode(try Checkpoint.writeSynced(.tensors(contents), to: prepared.appendingPathComponent(file)))
             }
         } catch {
             failure = error
@@ -126,7 +126,8 @@ extension Trainer {
             try? FileManager.default.removeItem(at: prepared)
             throw Checkpoint.LoadError(description: "checkpoint \(name): a rank could not write its files: \(String(decoding: reason, as: UTF8.self))")
         }
-        return ShardDelivery(written: reports.mapValues { String(decoding: $0, as: UTF8.self) }, prepared: prepared)
+        let written = try reports.mapValues { try JSONDecoder().decode(FileDigests.self, from: $0) }
+        return ShardDelivery(written: written, prepared: prepared)
     }
 
     private static let failureKey = "!failure"

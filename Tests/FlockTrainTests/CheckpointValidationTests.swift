@@ -43,7 +43,8 @@ import Testing
         state.formatVersion = 1
         try JSONValue.encoder.encode(state).write(to: checkpoint.url.appendingPathComponent("state.json"))
         let loaded = try Checkpoint.load(checkpoint.url)
-        #expect(loaded.state.epoch == 1 && loaded.model.count == checkpoint.model.count)
+        let (loadedModel, savedModel) = (try loaded.model, try checkpoint.model)
+        #expect(loaded.state.epoch == 1 && loadedModel.count == savedModel.count)
     }
 
     @Test func worldAndStreamsThatDoNotFitAreLoadErrorsNamingTheField() throws {
@@ -61,14 +62,14 @@ import Testing
         for (message, edit) in cases {
             var state = saved.state
             edit(&state)
-            let damaged = Checkpoint(url: saved.url, state: state, model: saved.model, optimizer: saved.optimizer, bestModel: saved.bestModel)
+            let damaged = try Checkpoint(url: saved.url, state: state, model: saved.model, optimizer: saved.optimizer, bestModel: saved.bestModel)
             let error = #expect(throws: Checkpoint.LoadError.self) { try LibraryTrainerTests.trainer(data, epochs: 2).resume(from: damaged) }
             #expect(error?.description.contains("state.json: \(message)") == true, "\(String(describing: error))")
         }
         let zeroStream = try JSONValue.decoder.decode(RandomGenerator.self, from: Data(#"["0","0","0","0"]"#.utf8))
         var state = saved.state
         state.dropoutGenerators = [zeroStream]
-        let damaged = Checkpoint(url: saved.url, state: state, model: saved.model, optimizer: saved.optimizer, bestModel: saved.bestModel)
+        let damaged = try Checkpoint(url: saved.url, state: state, model: saved.model, optimizer: saved.optimizer, bestModel: saved.bestModel)
         let error = #expect(throws: Checkpoint.LoadError.self) { try LibraryTrainerTests.trainer(data, epochs: 2).resume(from: damaged) }
         #expect(error?.description.contains("dropout_generators[0]: an all-zero generator state") == true)
         // The same checkpoint, unedited, resumes exactly (nothing to note).

@@ -66,7 +66,8 @@ import Testing
         #expect(checkpoint.state.precision == .bf16)
         let header = try String(decoding: Data(contentsOf: last.appendingPathComponent("model.safetensors")).prefix(400), as: UTF8.self)
         #expect(header.contains("\"F32\"") && !header.contains("BF16"))
-        let saved = trainer.parameters.slots.flatMap { checkpoint.model[$0.name]!.scalars }
+        let model = try checkpoint.model
+        let saved = trainer.parameters.slots.flatMap { model[$0.name]!.scalars }
         let live = trainer.parameters.snapshotParameters()
         #expect(saved == live)
         #expect(saved.contains { $0 != BF16.rounded($0) }, "the saved weights are bf16 values")

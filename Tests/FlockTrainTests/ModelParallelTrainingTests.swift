@@ -70,7 +70,7 @@ import Testing
         for (rank, shard) in shards.enumerated() {
             try global.add(shard.tensors, placements: shard.placements, source: "rank \(rank)")
         }
-        return global.tensors.mapValues(\.scalars)
+        return try global.wholeTensors().mapValues(\.scalars)
     }
 
     /// Every parameter within 1e-5 of the reference's largest value in that tensor.

@@ -93,7 +93,7 @@ import Testing
         _ = try Self.train(Self.config(zero: 0, epochs: 1), ranks: 2, folder: plain.url)
         let reference = try Checkpoint.load(plain.url.appendingPathComponent("last")).optimizer
         let written = try Checkpoint.load(sharded.url.appendingPathComponent("last"))
-        #expect(written.optimizerTensors != nil && written.optimizer.isEmpty)
+        #expect(written.optimizerTensors != nil && written.flatOptimizer == nil)
         let files = try FileManager.default.contentsOfDirectory(atPath: sharded.url.appendingPathComponent("last").resolvingSymlinksInPath().path)
         #expect(files.contains("optimizer.zero-0.whole.safetensors") && files.contains("optimizer.zero-1.whole.safetensors"), "\(files)")
 
