@@ -103,14 +103,15 @@ public struct TrainingRun {
             && !trainer.observers.contains(where: { $0.configField == "callbacks.tensorboard" }) {
             throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
-        let summary = try trainer.fit(onEpoch: onEpoch)
+        var summary = try trainer.fit(onEpoch: onEpoch)
         // The store says completed only once everything the run writes is written, so it
         // agrees with the exit status.
         do {
-            // Collective (a sharded model's pieces come together on rank 0), so before rank 0
-            // alone may throw a write error.
+            // Collective (a sharded model's pieces come together on rank 0; every rank's peak
+            // memory to rank 0), so before rank 0 alone may throw a write error.
             try trainer.writeWholeModel(to: directory?.url.appendingPathComponent("model.safetensors"),
                                         sharedURL: URL(fileURLWithPath: runID).appendingPathComponent("model.safetensors"))
+            summary.peakResidentBytes = try trainer.peakResidentBytesOfEveryRank()
             if let failure = trainer.observers.lazy.compactMap(\.deferredFailure).first { throw failure }
             if let directory {
                 try AtomicFile.write(try trainer.data.preprocessing.encoded(),

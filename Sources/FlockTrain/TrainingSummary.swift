@@ -29,9 +29,13 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var restarts: [JobRestart]? = nil
     /// The matrix products' precision the run used and why.
     public var precision: PrecisionRecord? = nil
+    /// Each rank's peak resident memory in bytes over the whole run, by rank (ranks run as
+    /// threads share one process and one figure).
+    public var peakResidentBytes: [Int64]? = nil
 
     enum CodingKeys: String, CodingKey {
         case best, final, blas, restarts, precision
+        case peakResidentBytes = "peak_resident_bytes"
         case epochsRun = "epochs_run"
         case stoppedEarly = "stopped_early"
         case worldSize = "world_size"

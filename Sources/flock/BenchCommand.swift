@@ -6,7 +6,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure speed against a baseline run in the same process.",
-        subcommands: [TrainBench.self, AllreduceBench.self, DataParallelBench.self, PipelineBench.self, SamplerBench.self,
+        subcommands: [TrainBench.self, MemoryBench.self, AllreduceBench.self, DataParallelBench.self, PipelineBench.self, SamplerBench.self,
                       BenchAll.self, BenchCompare.self, BenchHistory.self])
 }
 
