@@ -57,7 +57,8 @@ extension Trainer {
                                   lastMetrics: progress.lastMetrics,
                                   configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                                   worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord,
-                                  precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList })
+                                  precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList },
+                                  stoppedEarly: progress.stoppedEarly ? true : nil)
         var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if parts.sharding.shardName == nil && shardedParameters == nil {
@@ -100,6 +101,7 @@ extension Trainer {
         progress.samplesSeen = state.samplesSeen
         progress.trainingSeconds = state.trainingSeconds
         progress.lastMetrics = state.lastMetrics
+        progress.stoppedEarly = state.stoppedEarly ?? false
         // Per-rank streams and sums carry over only to the same layout (the same world size
         // in another layout holds other shards and data slices).
         let written = state.layout ?? .init(data: state.worldSize, pipeline: 1, tensor: 1)

@@ -136,9 +136,10 @@ public final class Trainer {
     }
 
     private func runEpochs(onEpoch: (EpochRecord) throws -> Void) throws -> TrainingSummary {
-        var stoppedEarly = false
+        // A job resumed from the checkpoint of the epoch it stopped at ends again.
+        var stoppedEarly = progress.stoppedEarly
         var epochsRun = progress.position.epoch
-        epochs: while progress.position.epoch < options.epochs {
+        epochs: while !stoppedEarly && progress.position.epoch < options.epochs {
             let epoch = progress.position.epoch
             let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(options.learningRate)
@@ -182,6 +183,7 @@ public final class Trainer {
             progress.finishEpoch(epoch, metrics: metrics, seconds: seconds, samples: samples)
             epochsRun = epoch + 1
             let stop = try epochEndCallbacks(epoch: epoch, metrics: metrics)
+            progress.stoppedEarly = stop
             // Log the epoch before checkpointing it: a kill in between resumes from the
             // previous checkpoint and logs the epoch again (resume drops the stale line),
             // where the other order would leave the epoch unlogged.

@@ -22,6 +22,9 @@ struct TrainingProgress {
     var bestWeights: [Float]?
     /// This rank's metric sums of the epoch a mid-epoch checkpoint was resumed in.
     var resumedEpochSums: [Double]?
+    /// Whether a callback ended training; saved with the last epoch's checkpoint, so a job
+    /// killed after it (before its final files) ends again when resumed instead of training on.
+    var stoppedEarly = false
 
     mutating func finishEpoch(_ epoch: Int, metrics: [String: Double], seconds: Double, samples: Int) {
         trainingSeconds += seconds

@@ -45,6 +45,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     /// Each tensor file's block checksums, so a rank reads and checks only the blocks it
     /// needs (absent in older checkpoints: their files are read and checked whole).
     public var fileBlocks: [String: BlockDigests]? = nil
+    /// Set on the checkpoint of the epoch a callback ended training at (absent: it did not).
+    public var stoppedEarly: Bool? = nil
 
     /// A job's layout as `state.json` records it.
     public struct LayoutRecord: Codable, Sendable, Equatable {
@@ -67,6 +69,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case epochMetricSums = "epoch_metric_sums"
         case layout, precision, convolutions
         case fileBlocks = "file_blocks"
+        case stoppedEarly = "stopped_early"
     }
 }
 

@@ -154,6 +154,31 @@ import Testing
         _ = try killResumeMatches(extraArguments: ["--ranks", "2"], killFractions: [0.4, 0.75])
     }
 
+    /// A job killed after the checkpoint of the epoch EarlyStopping stopped at, before its
+    /// final files: resumed, it ends there too (it used to train on until the wait ran out
+    /// again; the intermittent failure of the test below).
+    @Test func aJobKilledAfterItsStoppingCheckpointEndsWhenResumed() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 40,
+                                     callbacks: "callbacks: {early_stopping: {monitor: val_accuracy, patience: 1, restore_best_weights: true}}").path
+        let run = folder.url.appendingPathComponent("run")
+        let trained = try ChildProcess.flock(["train", config, "--run-dir", run.path])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        let epochs = try #require(summary["epochs_run"] as? Int)
+        #expect(summary["stopped_early"] as? Bool == true && epochs < 40)
+        let expected = try model(run)
+        // What a kill just after the last checkpoint leaves.
+        for name in ["model.safetensors", "summary.json"] { try FileManager.default.removeItem(at: run.appendingPathComponent(name)) }
+        #expect(try Checkpoint.load(run.appendingPathComponent("checkpoints/last")).state.epoch == epochs)
+        let resumed = try ChildProcess.flock(["train", config, "--run-dir", run.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let again = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        #expect(again["epochs_run"] as? Int == epochs && again["stopped_early"] as? Bool == true, "\(again)")
+        #expect(try model(run) == expected)
+    }
+
     @Test func earlyStoppingStateSurvivesResume() throws {
         let summary = try killResumeMatches(
             extraArguments: [],
