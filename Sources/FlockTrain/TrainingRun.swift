@@ -92,6 +92,9 @@ public struct TrainingRun {
         if rank == 0, let channel = SupervisorChannel.fromEnvironment(), let progress = SupervisedProgress(channel: channel) {
             trainer.observers.append(progress)
         }
+        if let channel = SupervisorChannel.fromEnvironment(), let every = config.elastic?.snapshotEverySteps {
+            trainer.memorySnapshots = MemorySnapshotSender(channel: channel, everySteps: every, rank: rank, world: trainer.worldSize)
+        }
         if let fault = RankFaultInjection() { trainer.observers.append(fault) }
     }
 

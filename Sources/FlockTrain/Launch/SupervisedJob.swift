@@ -20,13 +20,16 @@ public struct SupervisedJob: Sendable {
     public var modelParallel: Int
     /// No step for this long ends a launch as hung.
     public var stallSeconds: Double
+    /// `elastic.snapshot_every_steps`: with it, a snapshot keeper runs on every host and
+    /// a relaunch resumes from the newest snapshot they hold when it is newer than disk's.
+    public var snapshotEverySteps: Int?
 
     /// The run directory, absolute (the supervisor always names one, so each launch
     /// continues the same run).
     public var runDirectory: String { train.runDirectory ?? "" }
 
     public init(train: TrainProcess, ranks: Int, maxRestarts: Int, minRanks: Int, hostfile: String?,
-                batchSize: Int, modelParallel: Int, stallSeconds: Double) {
+                batchSize: Int, modelParallel: Int, stallSeconds: Double, snapshotEverySteps: Int? = nil) {
         self.train = train
         self.ranks = ranks
         self.maxRestarts = maxRestarts
@@ -35,6 +38,7 @@ public struct SupervisedJob: Sendable {
         self.batchSize = batchSize
         self.modelParallel = modelParallel
         self.stallSeconds = stallSeconds
+        self.snapshotEverySteps = snapshotEverySteps
     }
 
     /// The supervisor's configuration, checked: an error names the flag or config field.
