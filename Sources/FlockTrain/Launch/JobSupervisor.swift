@@ -65,7 +65,9 @@ public final class JobSupervisor {
             if let all = hostfileHosts { hosts = SlotProbe.answering(all.filter { !lostHosts.contains($0.name) }) }
             lostHosts = []
             let next = try restart(after: outcome, width: width, slots: hosts.map { $0.reduce(0) { $0 + $1.slots } } ?? width - 1)
-            (width, resume, pending) = (next.ranksAfter, true, next)
+            // With no checkpoint yet (the run directory removed), the relaunch starts afresh.
+            let checkpoint = URL(fileURLWithPath: job.runDirectory).appendingPathComponent("checkpoints/last/state.json")
+            (width, resume, pending) = (next.ranksAfter, FileManager.default.fileExists(atPath: checkpoint.path), next)
         }
     }
 
