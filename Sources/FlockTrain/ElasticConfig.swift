@@ -11,9 +11,10 @@ public struct ElasticConfig: Codable, Equatable, Sendable {
     public var minRanks: Int?
     /// Relaunches before the supervisor gives up (default 3; `--max-restarts` overrides).
     public var maxRestarts: Int?
-    /// A checkpoint every this many optimizer steps, so a restart loses at most this many
-    /// steps (default: the epoch checkpoints and `callbacks.model_checkpoint.every_n_steps`).
-    /// Snapshots go to disk (`checkpoints/step-N`); none are held in memory yet.
+    /// An in-memory snapshot every this many optimizer steps (default 50), held by a keeper
+    /// process on the rank's host and another on the next host of the hostfile, so a
+    /// restart loses at most this many steps; disk checkpoints stay as
+    /// `callbacks.model_checkpoint` says. Only a supervised job takes snapshots.
     public var snapshotEverySteps: Int?
     /// No optimizer step for this many seconds ends a launch as hung (a rank stuck, or a
     /// host gone silently so that mpirun waits on it) and relaunches it (default: the
@@ -21,6 +22,7 @@ public struct ElasticConfig: Codable, Equatable, Sendable {
     public var stallSeconds: Double?
 
     public static let defaultMaxRestarts = 3
+    public static let defaultSnapshotEverySteps = 50
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case minRanks = "min_ranks"

@@ -92,7 +92,8 @@ public struct TrainingRun {
         if rank == 0, let channel = SupervisorChannel.fromEnvironment(), let progress = SupervisedProgress(channel: channel) {
             trainer.observers.append(progress)
         }
-        if let channel = SupervisorChannel.fromEnvironment(), let every = config.elastic?.snapshotEverySteps {
+        if let channel = SupervisorChannel.fromEnvironment() {
+            let every = config.elastic?.snapshotEverySteps ?? ElasticConfig.defaultSnapshotEverySteps
             trainer.memorySnapshots = MemorySnapshotSender(channel: channel, everySteps: every, rank: rank, world: trainer.worldSize)
         }
         if let fault = RankFaultInjection() { trainer.observers.append(fault) }
