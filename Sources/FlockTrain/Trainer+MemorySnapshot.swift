@@ -3,36 +3,52 @@ import Foundation
 
 /// In-memory snapshots for a supervised job's keepers (see `MemorySnapshotSender`).
 extension Trainer {
-    /// Hands this rank's snapshot files to the sender when `snapshot_every_steps` is due
+    /// Hands this rank's snapshot to the sender when `snapshot_every_steps` is due
     /// mid-epoch (an epoch's end writes its disk checkpoint). Collective, like a checkpoint.
     func takeMemorySnapshotIfDue(epochMetricSums: [Double]) throws {
         guard let sender = memorySnapshots, optimizer.stepCount % sender.everySteps == 0,
               progress.position.batchInEpoch < sampler.batchesPerEpoch, try savedStateIsFinite() else { return }
-        sender.send(step: optimizer.stepCount, files: try snapshotFiles(epochMetricSums: epochMetricSums))
+        let begun = DispatchTime.now().uptimeNanoseconds
+        let files = try snapshotFiles(epochMetricSums: epochMetricSums)
+        sender.send(step: optimizer.stepCount, files: files, trainingSeconds: Double(DispatchTime.now().uptimeNanoseconds - begun) / 1e9)
     }
 
-    /// This rank's part of a checkpoint of the current position, as bytes in memory: what
-    /// `saveCheckpoint` would write, less the checksums (the supervisor that writes the
-    /// pieces out as a checkpoint folder computes them). Rank 0's part has `state.json`
-    /// and `config.yaml`. Collective.
-    func snapshotFiles(epochMetricSums: [Double]) throws -> [String: Data] {
+    /// This rank's part of a checkpoint of the current position, as what makes its files
+    /// in memory: what `saveCheckpoint` would write, less the checksums (the supervisor
+    /// that writes the pieces out as a checkpoint folder computes them). Rank 0's part has
+    /// `state.json` and `config.yaml`. The training thread gathers the streams and copies
+    /// the values (weights, moments: plain copies); the returned closure, run by the
+    /// sending thread, encodes them. Collective.
+    func snapshotFiles(epochMetricSums: [Double]) throws -> @Sendable () throws -> [String: Data] {
         try parts.synchronizeBuffers()
         let streams = try gatheredStreams(epochMetricSums: epochMetricSums)
+        // A shard's files stream from live stores: encoded here, while they hold still.
         var files = try ownShardFiles().mapValues { try $0.encoded() }
-        guard rank == 0 else { return files }
-        let state = try trainingState(streams)
-        files[Preprocessing.fileName] = try data.preprocessing.encoded()
-        if parts.sharding.shardName == nil && shardedParameters == nil {
-            files["model.safetensors"] = try SafeTensorsFile.model(parameters).encoded()
-            if optimizerStateShard == nil { files["optimizer.safetensors"] = try SafeTensorsFile.buffers(optimizerState).encoded() }
-            if let best = progress.bestWeights {
-                files["best_model.safetensors"] = try SafeTensorsFile.values(best, layout: parameters.stateLayout).encoded()
-            }
-        }
-        let encoder = JSONValue.encoder
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        files["state.json"] = try encoder.encode(state)
+        guard rank == 0 else { return { [files] in files } }
         files["config.yaml"] = Data(options.identity.utf8)
-        return files
+        let position = try trainingState(streams), preprocessing = data.preprocessing
+        let whole = parts.sharding.shardName == nil && shardedParameters == nil
+        let layout = whole ? parameters.stateLayout.map { Layout(name: $0.name, shape: $0.shape) } : []
+        let state = whole ? parameters.snapshotState() : [], best = whole ? progress.bestWeights : nil
+        let moments = whole && optimizerStateShard == nil ? optimizerState : nil
+        return { [files] in
+            var all = files
+            let encoder = JSONValue.encoder
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            all["state.json"] = try encoder.encode(position)
+            all[Preprocessing.fileName] = try preprocessing.encoded()
+            guard whole else { return all }
+            let tensors = layout.map { ($0.name, $0.shape) }
+            all["model.safetensors"] = try SafeTensorsFile.values(state, layout: tensors).encoded()
+            if let moments { all["optimizer.safetensors"] = try SafeTensorsFile.buffers(moments).encoded() }
+            if let best { all["best_model.safetensors"] = try SafeTensorsFile.values(best, layout: tensors).encoded() }
+            return all
+        }
     }
+}
+
+/// One tensor's name and shape, as a value the sending thread may take.
+private struct Layout: Sendable {
+    var name: String
+    var shape: [Int]
 }

@@ -108,6 +108,7 @@ public struct TrainingRun {
             throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
         let summary = try trainer.fit(onEpoch: onEpoch)
+        if trainer.rank == 0, let snapshots = trainer.memorySnapshots { print(snapshots.report()) }
         // The store says completed only once everything the run writes is written, so it
         // agrees with the exit status.
         do {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A supervised rank's side of in-memory snapshots: every `everySteps` optimizer steps the
 /// trainer hands it the rank's checkpoint files (`Trainer.snapshotFiles`), and a
-/// background thread frames, hashes and sends them to this host's keeper and to the buddy
+/// background thread encodes, frames, hashes and sends them to this host's keeper and to the buddy
 /// keeper on the next host of the hostfile, while the rank trains on. A snapshot that
 /// finds the previous one still in flight is skipped (the keepers then hold an older
 /// complete one); a keeper that does not answer is reported once and training goes on.
@@ -17,6 +17,10 @@ public final class MemorySnapshotSender: @unchecked Sendable {
     private let lock = NSLock()
     private var busy = false
     private var warned: Set<Int> = []
+    /// What snapshots cost this launch: seconds on the training thread (gathering and
+    /// copying the state) and on the sending thread, and how many were sent or skipped.
+    private var cost = (training: 0.0, sending: 0.0, sent: 0, skipped: 0)
+    private let started = Date()
 
     /// With no keeper announced it sends nothing, but the ranks still agree on when a
     /// snapshot is taken (it is collective).
@@ -39,20 +43,43 @@ public final class MemorySnapshotSender: @unchecked Sendable {
     }
 
     /// Sends this rank's `files` of `step` in the background; false when skipped.
+    /// `files` makes the files on the sending thread; `trainingSeconds`: what preparing
+    /// them took the training thread.
     @discardableResult
-    public func send(step: Int, files: [String: Data]) -> Bool {
+    public func send(step: Int, files: @escaping @Sendable () throws -> [String: Data], trainingSeconds: Double = 0) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard !busy else { return false }
+        cost.training += trainingSeconds
+        guard !busy else {
+            cost.skipped += 1
+            return false
+        }
         busy = true
         queue.async { [self] in
-            let piece = SnapshotPiece(attempt: attempt, step: step, rank: rank, world: world, files: files)
-            for keeper in targets { deliver(piece, to: keeper) }
+            let begun = Date()
+            do {
+                let piece = SnapshotPiece(attempt: attempt, step: step, rank: rank, world: world, files: try files())
+                for keeper in targets { deliver(piece, to: keeper) }
+            } catch {
+                FileHandle.standardError.write(Data("warning: rank \(rank): snapshot of step \(step) not made: \(error)\n".utf8))
+            }
             lock.lock()
             busy = false
+            cost.sending += Date().timeIntervalSince(begun)
+            cost.sent += 1
             lock.unlock()
         }
         return true
+    }
+
+    /// One line on what snapshots cost this rank since its launch began.
+    public func report() -> String {
+        drain()
+        lock.lock(); defer { lock.unlock() }
+        let wall = max(Date().timeIntervalSince(started), 1e-9)
+        return String(format: "snapshots: %d sent to %d keeper%@ every %d steps, %d skipped (the last still in flight); %.3f s on the training thread (%.2f %% of this launch's %.1f s), %.3f s sending in the background",
+                      cost.sent, targets.count, targets.count == 1 ? "" : "s", everySteps, cost.skipped, cost.training,
+                      100 * cost.training / wall, wall, cost.sending)
     }
 
     /// Waits for the snapshot in flight, if any.
