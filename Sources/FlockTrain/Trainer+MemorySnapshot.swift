@@ -3,10 +3,12 @@ import Foundation
 
 /// In-memory snapshots for a supervised job's keepers (see `MemorySnapshotSender`).
 extension Trainer {
-    /// Hands this rank's snapshot to the sender when `snapshot_every_steps` is due
-    /// mid-epoch (an epoch's end writes its disk checkpoint). Collective, like a checkpoint.
-    func takeMemorySnapshotIfDue(epochMetricSums: [Double]) throws {
-        guard let sender = memorySnapshots, optimizer.stepCount % sender.everySteps == 0,
+    /// Hands this rank's snapshot to the sender when `snapshot_every_steps` is due: after
+    /// a step mid-epoch, or once an epoch has ended when its last step was due (nil sums;
+    /// not when the epoch's disk checkpoint was just written, which a restart prefers).
+    /// Collective, like a checkpoint.
+    func takeMemorySnapshotIfDue(epochMetricSums: [Double]?, afterDiskCheckpoint: Bool = false) throws {
+        guard let sender = memorySnapshots, !afterDiskCheckpoint, optimizer.stepCount % sender.everySteps == 0,
               progress.position.batchInEpoch < sampler.batchesPerEpoch, try savedStateIsFinite() else { return }
         let begun = DispatchTime.now().uptimeNanoseconds
         let files = try snapshotFiles(epochMetricSums: epochMetricSums)
@@ -19,7 +21,7 @@ extension Trainer {
     /// `state.json` and `config.yaml`. The training thread gathers the streams and copies
     /// the values (weights, moments: plain copies); the returned closure, run by the
     /// sending thread, encodes them. Collective.
-    func snapshotFiles(epochMetricSums: [Double]) throws -> @Sendable () throws -> [String: Data] {
+    func snapshotFiles(epochMetricSums: [Double]?) throws -> @Sendable () throws -> [String: Data] {
         try parts.synchronizeBuffers()
         let streams = try gatheredStreams(epochMetricSums: epochMetricSums)
         // A shard's files stream from live stores: encoded here, while they hold still.

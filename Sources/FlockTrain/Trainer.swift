@@ -195,6 +195,7 @@ public final class Trainer {
             if let checkpointing = options.checkpointing {
                 try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1), monitored: metrics[checkpointing.monitor])
             }
+            try takeMemorySnapshotIfDue(epochMetricSums: nil, afterDiskCheckpoint: options.checkpointing != nil)
             if stop {
                 stoppedEarly = true
                 break

@@ -4,8 +4,9 @@ import Foundation
 /// trainer hands it the rank's checkpoint files (`Trainer.snapshotFiles`), and a
 /// background thread encodes, frames, hashes and sends them to this host's keeper and to the buddy
 /// keeper on the next host of the hostfile, while the rank trains on. A snapshot that
-/// finds the previous one still in flight is skipped (the keepers then hold an older
-/// complete one); a keeper that does not answer is reported once and training goes on.
+/// finds the previous one still in flight waits for it: skipping would let ranks hold
+/// different steps, and the keepers keep only each rank's newest two, so a complete one
+/// could vanish. A keeper that does not answer is reported once and training goes on.
 public final class MemorySnapshotSender: @unchecked Sendable {
     public let everySteps: Int
     let attempt: Int
@@ -15,11 +16,12 @@ public final class MemorySnapshotSender: @unchecked Sendable {
     let targets: [KeeperAddress]
     private let queue = DispatchQueue(label: "flock.memory-snapshots")
     private let lock = NSLock()
-    private var busy = false
+    /// One snapshot in flight at a time.
+    private let inFlight = DispatchSemaphore(value: 1)
     private var warned: Set<Int> = []
     /// What snapshots cost this launch: seconds on the training thread (gathering and
-    /// copying the state) and on the sending thread, and how many were sent or skipped.
-    private var cost = (training: 0.0, sending: 0.0, sent: 0, skipped: 0)
+    /// copying the state, and waiting for the last send), and on the sending thread.
+    private var cost = (training: 0.0, waiting: 0.0, sending: 0.0, sent: 0)
     private let started = Date()
 
     /// With no keeper announced it sends nothing, but the ranks still agree on when a
@@ -45,16 +47,13 @@ public final class MemorySnapshotSender: @unchecked Sendable {
     /// Sends this rank's `files` of `step` in the background; false when skipped.
     /// `files` makes the files on the sending thread; `trainingSeconds`: what preparing
     /// them took the training thread.
-    @discardableResult
-    public func send(step: Int, files: @escaping @Sendable () throws -> [String: Data], trainingSeconds: Double = 0) -> Bool {
+    public func send(step: Int, files: @escaping @Sendable () throws -> [String: Data], trainingSeconds: Double = 0) {
+        let begun = Date()
+        inFlight.wait()
         lock.lock()
-        defer { lock.unlock() }
         cost.training += trainingSeconds
-        guard !busy else {
-            cost.skipped += 1
-            return false
-        }
-        busy = true
+        cost.waiting += Date().timeIntervalSince(begun)
+        lock.unlock()
         queue.async { [self] in
             let begun = Date()
             do {
@@ -64,12 +63,11 @@ public final class MemorySnapshotSender: @unchecked Sendable {
                 FileHandle.standardError.write(Data("warning: rank \(rank): snapshot of step \(step) not made: \(error)\n".utf8))
             }
             lock.lock()
-            busy = false
             cost.sending += Date().timeIntervalSince(begun)
             cost.sent += 1
             lock.unlock()
+            inFlight.signal()
         }
-        return true
     }
 
     /// One line on what snapshots cost this rank since its launch began.
@@ -77,9 +75,10 @@ public final class MemorySnapshotSender: @unchecked Sendable {
         drain()
         lock.lock(); defer { lock.unlock() }
         let wall = max(Date().timeIntervalSince(started), 1e-9)
-        return String(format: "snapshots: %d sent to %d keeper%@ every %d steps, %d skipped (the last still in flight); %.3f s on the training thread (%.2f %% of this launch's %.1f s), %.3f s sending in the background",
-                      cost.sent, targets.count, targets.count == 1 ? "" : "s", everySteps, cost.skipped, cost.training,
-                      100 * cost.training / wall, wall, cost.sending)
+        let held = cost.training + cost.waiting
+        return String(format: "snapshots: %d sent to %d keeper%@ every %d steps; %.3f s on the training thread (%.2f %% of this launch's %.1f s; %.3f s of it waiting for the last send), %.3f s sending in the background",
+                      cost.sent, targets.count, targets.count == 1 ? "" : "s", everySteps, held, 100 * held / wall, wall,
+                      cost.waiting, cost.sending)
     }
 
     /// Waits for the snapshot in flight, if any.

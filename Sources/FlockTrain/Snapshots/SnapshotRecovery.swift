@@ -22,11 +22,15 @@ enum SnapshotRecovery {
     }
 
     /// The complete snapshots `keepers` hold together, newest first.
-    static func candidates(_ keepers: [KeeperAddress]) -> [Candidate] {
+    static func candidates(_ keepers: [KeeperAddress], log: (String) -> Void) -> [Candidate] {
         var found: [String: Candidate] = [:]
         var worlds: [String: Int] = [:]
         for keeper in keepers {
-            guard let pieces = try? keeper.ask(KeeperMessage(operation: .list), timeout: 2).message.pieces else { continue }
+            let pieces: [SnapshotPiece.Key]
+            do { pieces = try keeper.ask(KeeperMessage(operation: .list), timeout: 5).message.pieces ?? [] } catch {
+                log("supervisor: warning: the snapshot keeper on \(keeper.host) does not list its pieces: \(error)")
+                continue
+            }
             for key in pieces {
                 let id = "\(key.attempt)/\(key.step)/\(key.world)"
                 worlds[id] = key.world
@@ -41,7 +45,7 @@ enum SnapshotRecovery {
     /// nil when there is none (or none could be fetched whole): the caller falls back to disk.
     static func restore(from keepers: [KeeperAddress], newerThan diskStep: Int?, into checkpoints: URL,
                         log: (String) -> Void) -> Restored? {
-        for candidate in candidates(keepers) where candidate.step > (diskStep ?? -1) {
+        for candidate in candidates(keepers, log: log) where candidate.step > (diskStep ?? -1) {
             do {
                 return try write(candidate, into: checkpoints)
             } catch {
