@@ -161,7 +161,7 @@ import Testing
     @Test func elasticFieldsAndHostfilesAreChecked() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        for (field, value) in [("min_ranks", "0"), ("max_restarts", "-1"), ("snapshot_every_steps", "0")] {
+        for (field, value) in [("min_ranks", "0"), ("max_restarts", "-1"), ("snapshot_every_steps", "0"), ("host_wait_seconds", "-1")] {
             let config = try writeConfig(folder, elastic: "{\(field): \(value)}")
             #expect(throws: (any Error).self) { try ConfigLoader.load(path: config.path) }
             do { _ = try ConfigLoader.load(path: config.path) } catch {

@@ -62,7 +62,8 @@ extension TestbedTests {
     /// daemon forever, but host 1's snapshot keeper falls silent, so the supervisor ends the
     /// launch within seconds (not `stall_seconds`) and does not probe host 1; the job goes on
     /// with host 0's 2 ranks from the memory snapshot, ranks 2 and 3's pieces from their
-    /// buddy copies on host 0, and completes.
+    /// buddy copies on host 0, and completes after waiting `host_wait_seconds` (3 s) for
+    /// host 1 to come back.
     @Test func aLostHostLeavesTheJobToTheOtherHostFromBuddyCopies() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -73,11 +74,15 @@ extension TestbedTests {
         let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "8"],
                                   ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
                                    "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=30",
+                                   "--set", "elastic.host_wait_seconds=3",
                                    // No disk checkpoint (an epoch's could be newer than the last snapshot).
                                    "--set", "callbacks.model_checkpoint=false"],
                                   timeout: 240)
         #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("testbed: lost host 1"), "\(outcome.output)")
+        // The lost host is waited for, 3 s at most, and the job goes on without it.
+        #expect(outcome.output.contains("supervisor: waiting up to 3 s for flock-tb"), "\(outcome.output)")
+        #expect(outcome.output.contains("-h1 did not return within 3 s; going on without"), "\(outcome.output)")
         let restarts = try summaryRestarts(run)
         #expect(restarts.count == 1, "\(restarts)")
         #expect((restarts.first?["cause"] as? String)?.contains("-h1 lost: its snapshot keeper has not answered for 3 s") == true, "\(restarts)")

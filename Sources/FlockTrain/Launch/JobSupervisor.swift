@@ -20,7 +20,7 @@ public final class JobSupervisor {
     let fleet: KeeperFleet?
     let storePath: String
     let log: (String) -> Void
-    private let stop = StopRequest()
+    let stop = StopRequest()
     private(set) var launches = 0
     /// Hosts found lost during the last launch (their keepers fell silent).
     private var lostHosts: Set<String> = []
@@ -53,16 +53,16 @@ public final class JobSupervisor {
         var pending: PendingRestart? = nil
         while true {
             let outcome = try launch(width: width, resume: resume, hosts: hosts, pending: &pending)
-            if let signal = outcome.stoppedBy {
-                throw SupervisorError(exitStatus: 128 + signal, description: "stopped by signal \(signal): the job's processes were ended; continue it with --resume")
-            }
+            if let signal = outcome.stoppedBy { throw stopped(by: signal) }
             if outcome.status == 0 {
                 try writeRestartsToSummary()
                 return restarts
             }
             // Probing is part of the restart's time: `seconds` runs from the failure. A host
             // whose keeper fell silent is lost: not probed, so not waited for.
-            if let all = hostfileHosts { hosts = SlotProbe.answering(all.filter { !lostHosts.contains($0.name) }) }
+            if let all = hostfileHosts {
+                hosts = try waitForLostHosts(SlotProbe.answering(all.filter { !lostHosts.contains($0.name) }), of: all)
+            }
             lostHosts = []
             let next = try restart(after: outcome, width: width, slots: hosts.map { $0.reduce(0) { $0 + $1.slots } } ?? width - 1)
             // With no checkpoint yet (the run directory removed), the relaunch starts afresh.
