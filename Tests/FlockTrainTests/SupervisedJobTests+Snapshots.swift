@@ -79,6 +79,25 @@ extension SupervisedJobTests {
         #expect(Self.processes(mentioning: run.path).isEmpty, "no keeper is left")
     }
 
+    /// `cluster/launch --max-restarts K` supervises the job (a `localhost` hostfile, the
+    /// keeper started through its own `mpirun --host localhost`): rank 1 of 2 dies at step
+    /// 27 and the job goes on from the keeper's step-25 snapshot and completes.
+    @Test func clusterLaunchWithMaxRestartsSupervisesTheJob() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, elastic: "{snapshot_every_steps: 5}", diskEvery: 20).path
+        let hostfile = try folder.write("hosts", "localhost slots=2\n")
+        let run = folder.url.appendingPathComponent("run")
+        let outcome = try ChildProcess.run(ChildProcess.repositoryRoot.appendingPathComponent("cluster/launch"),
+                                           ["--hostfile", hostfile.path, "--network", "lo", "--max-restarts", "2", "--",
+                                            ChildProcess.flockExecutable.path, "train", config, "--run-dir", run.path],
+                                           timeout: 240, environment: ["FLOCK_FAULT_KILL": "1:27"], stopSignal: SIGTERM)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        #expect(outcome.standardOutput.contains("restart 1 of 2 on 2 ranks from the memory snapshot of step 25"), "\(outcome.standardOutput)")
+        #expect(try summary(run).restarts?.map(\.source) == [.memory])
+        #expect(Self.processes(mentioning: run.path).isEmpty, "no keeper is left")
+    }
+
     static func commandLine(_ pid: Int32) -> String {
         String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
     }
