@@ -16,10 +16,12 @@ public struct RestartRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     /// From the failure (mpirun's exit, or a hung job's last step) to the relaunched job's
     /// first step, host probing included.
     public var seconds: Double
+    /// `memory` (resumed from a snapshot the keepers held) or `disk` (the last checkpoint).
+    public var source: String?
     public var recordedAt: Date
 
     public init(runID: String, number: Int, cause: String, ranksBefore: Int, ranksAfter: Int, stepsLost: Int,
-                seconds: Double, recordedAt: Date = Date()) {
+                seconds: Double, source: String? = nil, recordedAt: Date = Date()) {
         self.runID = runID
         self.number = number
         self.cause = cause
@@ -27,6 +29,7 @@ public struct RestartRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         self.ranksAfter = ranksAfter
         self.stepsLost = stepsLost
         self.seconds = seconds
+        self.source = source
         self.recordedAt = recordedAt
     }
 }

@@ -112,6 +112,10 @@ extension ExperimentStore {
                 t.primaryKey(["runID", "number"])
             }
         }
+        migrator.registerMigration("restart source") { db in
+            // Whether a relaunch resumed from a snapshot in the keepers' memory or from disk.
+            try db.alter(table: "restart") { t in t.add(column: "source", .text) }
+        }
         return migrator
     }
 }

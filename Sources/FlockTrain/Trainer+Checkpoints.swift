@@ -37,28 +37,14 @@ extension Trainer {
     /// rank's dropout generator state (and, mid-epoch, its metric sums) goes into it.
     func saveCheckpoint(name: String, monitored: Double?, epochMetricSums: [Double]? = nil) throws {
         try parts.synchronizeBuffers()
-        var generators = [progress.dropoutGenerator]
-        var sums = epochMetricSums.map { [$0] }
-        if let world = parts.world, world.size > 1 {
-            let words = try world.allgather(progress.dropoutGenerator.state.map { Int64(bitPattern: $0) })
-            generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
-            if let epochMetricSums { sums = try world.allgather(epochMetricSums) }
-        }
+        let streams = try gatheredStreams(epochMetricSums: epochMetricSums)
         let delivery = try deliverShardFiles(try ownShardFiles(), name: name)
         guard rank == 0, let folder = checkpointFolder else { return }
         // Decide what to keep first, so the state saved already lists this checkpoint.
         var checkpointing = options.checkpointing ?? ModelCheckpoint(saveBest: 0)
         let stale = checkpointing.added(name, value: monitored)
         if options.checkpointing != nil { options.checkpointing = checkpointing }
-        let state = TrainingState(epoch: progress.position.epoch, batchInEpoch: progress.position.batchInEpoch,
-                                  step: optimizer.stepCount, learningRateScale: progress.learningRateScale,
-                                  dropoutGenerators: generators, callbacks: try callbackStates(), best: progress.tracker.best,
-                                  samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
-                                  lastMetrics: progress.lastMetrics,
-                                  configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
-                                  worldSize: worldSize, files: [:], epochMetricSums: sums, layout: parts.layoutRecord,
-                                  precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList },
-                                  stoppedEarly: progress.stoppedEarly ? true : nil)
+        let state = try trainingState(streams)
         var files = delivery.files
         files[Preprocessing.fileName] = .bytes(try data.preprocessing.encoded())
         if parts.sharding.shardName == nil && shardedParameters == nil {
@@ -71,6 +57,27 @@ extension Trainer {
                              prepared: delivery.prepared, written: delivery.written, afterEachStep: checkpointWriteHook ?? {})
         for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         for observer in observers { observer.checkpointWritten(folder.appendingPathComponent(name), state: state) }
+    }
+
+    /// Every rank's dropout stream and, mid-epoch, metric sums, on every rank. Collective.
+    func gatheredStreams(epochMetricSums: [Double]?) throws -> (generators: [RandomGenerator], sums: [[Double]]?) {
+        guard let world = parts.world, world.size > 1 else { return ([progress.dropoutGenerator], epochMetricSums.map { [$0] }) }
+        let words = try world.allgather(progress.dropoutGenerator.state.map { Int64(bitPattern: $0) })
+        let generators = words.map { RandomGenerator(state: $0.map { UInt64(bitPattern: $0) }) }
+        return (generators, try epochMetricSums.map { try world.allgather($0) })
+    }
+
+    /// The current position as `state.json` records it (its `files` still empty).
+    func trainingState(_ streams: (generators: [RandomGenerator], sums: [[Double]]?)) throws -> TrainingState {
+        TrainingState(epoch: progress.position.epoch, batchInEpoch: progress.position.batchInEpoch,
+                      step: optimizer.stepCount, learningRateScale: progress.learningRateScale,
+                      dropoutGenerators: streams.generators, callbacks: try callbackStates(), best: progress.tracker.best,
+                      samplesSeen: progress.samplesSeen, trainingSeconds: progress.trainingSeconds,
+                      lastMetrics: progress.lastMetrics,
+                      configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
+                      worldSize: worldSize, files: [:], epochMetricSums: streams.sums, layout: parts.layoutRecord,
+                      precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList },
+                      stoppedEarly: progress.stoppedEarly ? true : nil)
     }
 
     /// Continues from `checkpoint`: weights and buffers, optimizer state, position, RNG

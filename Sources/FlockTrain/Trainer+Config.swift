@@ -56,14 +56,9 @@ extension TrainingConfig {
         options.weightNoise = regularization.weightNoise.flatMap { $0 > 0 ? WeightNoise(standardDeviation: Float($0)) : nil }
         options.clipValue = gradientClipping.maxValue.map(Float.init)
         options.clipNorm = gradientClipping.maxNorm.map(Float.init)
+        // elastic.snapshot_every_steps is held in memory by a supervisor's keepers (see
+        // `MemorySnapshotSender`); disk checkpoints stay as callbacks.model_checkpoint says.
         options.checkpointing = callbacks.modelCheckpoint
-        if let every = elastic?.snapshotEverySteps {
-            // A restart resumes from the newest checkpoint, so the snapshot interval bounds
-            // the steps it loses.
-            var checkpointing = options.checkpointing ?? ModelCheckpoint()
-            checkpointing.everyNSteps = min(checkpointing.everyNSteps ?? every, every)
-            options.checkpointing = checkpointing
-        }
         options.nonFinite = callbacks.terminateOnNaN
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == .balanced

@@ -45,6 +45,8 @@ public final class Trainer {
     /// Runs after each file of a checkpoint is written and after its folder is committed
     /// (rank 0): fault-injection tests pause here so a kill lands mid-write.
     public var checkpointWriteHook: (() -> Void)?
+    /// A supervised job's in-memory snapshots (`elastic.snapshot_every_steps`), sent to its keepers.
+    public var memorySnapshots: MemorySnapshotSender?
     /// What `init_from` loaded, skipped and left fresh (nil: the config has no init_from).
     public internal(set) var initializationReport: InitializationReport?
     let sampleOrder: SampleOrder
@@ -166,6 +168,7 @@ public final class Trainer {
                     try saveCheckpoint(name: String(format: "step-%08d", optimizer.stepCount), monitored: nil,
                                        epochMetricSums: accumulator.packedSums)
                 }
+                try takeMemorySnapshotIfDue(epochMetricSums: accumulator.packedSums)
             }
             // What the epoch's checkpoint would save must be finite (finite gradients can
             // still overflow a moment or a weight); checked before the epoch is logged.
@@ -194,6 +197,7 @@ public final class Trainer {
             if let checkpointing = options.checkpointing {
                 try saveCheckpoint(name: String(format: "epoch-%04d", epoch + 1), monitored: metrics[checkpointing.monitor])
             }
+            try takeMemorySnapshotIfDue(epochMetricSums: nil, afterDiskCheckpoint: options.checkpointing != nil)
             if stop {
                 stoppedEarly = true
                 break

@@ -92,6 +92,10 @@ public struct TrainingRun {
         if rank == 0, let channel = SupervisorChannel.fromEnvironment(), let progress = SupervisedProgress(channel: channel) {
             trainer.observers.append(progress)
         }
+        if let channel = SupervisorChannel.fromEnvironment() {
+            let every = config.elastic?.snapshotEverySteps ?? ElasticConfig.defaultSnapshotEverySteps
+            trainer.memorySnapshots = MemorySnapshotSender(channel: channel, everySteps: every, rank: rank, world: trainer.worldSize)
+        }
         if let fault = RankFaultInjection() { trainer.observers.append(fault) }
     }
 
@@ -104,6 +108,7 @@ public struct TrainingRun {
             throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
         var summary = try trainer.fit(onEpoch: onEpoch)
+        if trainer.rank == 0, let snapshots = trainer.memorySnapshots { print(snapshots.report()) }
         // The store says completed only once everything the run writes is written, so it
         // agrees with the exit status.
         do {

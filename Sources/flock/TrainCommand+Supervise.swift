@@ -44,7 +44,9 @@ extension TrainCommand {
                                 maxRestarts: maxRestarts ?? elastic.maxRestarts ?? ElasticConfig.defaultMaxRestarts,
                                 minRanks: elastic.minRanks ?? 1, hostfile: hostfile.map(absolute),
                                 batchSize: resolved.data.batchSize, modelParallel: resolved.parallel.pipeline * resolved.parallel.tensor,
-                                stallSeconds: elastic.stallSeconds ?? deadline(resolved) + 60)
+                                stallSeconds: elastic.stallSeconds ?? deadline(resolved) + 60,
+                                snapshotEverySteps: elastic.snapshotEverySteps ?? ElasticConfig.defaultSnapshotEverySteps,
+                                hostWaitSeconds: elastic.hostWaitSeconds ?? 0)
         let supervisor = JobSupervisor(job: job, storePath: train.storePath) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }

@@ -98,7 +98,8 @@ struct ConfigGenerator {
         optionally("elastic", &fields) { generator in
             generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),
                              ("snapshot_every_steps", { .integer(1 + $0.random.below(100)) }),
-                             ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) })])
+                             ("stall_seconds", { .number(Double.random(in: 1...3_600, using: &$0.random)) }),
+                             ("host_wait_seconds", { .number(Double.random(in: 0...600, using: &$0.random)) })])
         }
         optionally("phases", &fields) { generator in
             .list([.map([("name", .text("first")), ("parameters", .list([.text("layers.0")])), ("optimizer", generator.optimizerSource())]),

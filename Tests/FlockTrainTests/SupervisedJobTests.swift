@@ -9,9 +9,10 @@ import Testing
 /// known step (`FLOCK_FAULT_KILL=R:S`, first launch only).
 @Suite(.serialized) struct SupervisedJobTests {
     /// No dropout: a resume at another width is then the same computation wherever it runs.
-    /// 1,437 training samples in global batches of 32: 45 steps an epoch, a checkpoint every 10.
+    /// 1,437 training samples in global batches of 32: 45 steps an epoch, a disk checkpoint
+    /// every 10 (and by default a memory snapshot every 10, never newer than disk's).
     func writeConfig(_ folder: TemporaryFolder, epochs: Int = 2, elastic: String = "{snapshot_every_steps: 10}",
-                     source: String = DataParallelTests.digits) throws -> URL {
+                     diskEvery: Int = 10, source: String = DataParallelTests.digits) throws -> URL {
         try folder.write("job.yaml", """
             seed: 5
             epochs: \(epochs)
@@ -20,6 +21,7 @@ import Testing
               - {type: dense, units: 32, activation: tanh}
               - {type: dense, units: 10}
             optimizer: {name: adam, lr: 0.003}
+            callbacks: {model_checkpoint: {every_n_steps: \(diskEvery)}}
             elastic: \(elastic)
             """)
     }
@@ -126,7 +128,7 @@ import Testing
         let started = Date()
         while (progress.progress() ?? 0) < 3 && process.isRunning && Date().timeIntervalSince(started) < 120 { usleep(50_000) }
         #expect((progress.progress() ?? 0) >= 3, "the job did not start training")
-        #expect(Self.processes(mentioning: run.path).count == 5, "the supervisor, mpirun and three ranks run")
+        #expect(Self.processes(mentioning: run.path).count == 6, "the supervisor, mpirun, three ranks and the snapshot keeper run")
         kill(process.processIdentifier, SIGTERM)
         let stopping = Date()
         while process.isRunning && Date().timeIntervalSince(stopping) < 30 { usleep(20_000) }
@@ -159,7 +161,7 @@ import Testing
     @Test func elasticFieldsAndHostfilesAreChecked() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        for (field, value) in [("min_ranks", "0"), ("max_restarts", "-1"), ("snapshot_every_steps", "0")] {
+        for (field, value) in [("min_ranks", "0"), ("max_restarts", "-1"), ("snapshot_every_steps", "0"), ("host_wait_seconds", "-1")] {
             let config = try writeConfig(folder, elastic: "{\(field): \(value)}")
             #expect(throws: (any Error).self) { try ConfigLoader.load(path: config.path) }
             do { _ = try ConfigLoader.load(path: config.path) } catch {

@@ -59,25 +59,61 @@ extension TestbedTests {
     }
 
     /// Host 1 is lost silently (its processes killed, its links down): mpirun waits on its
-    /// daemon forever, so the supervisor's stall watch ends the launch; host 1 no longer
-    /// answers, and the job goes on with host 0's 2 ranks and completes.
-    @Test func aLostHostLeavesTheJobToTheOtherHost() throws {
+    /// daemon forever, but host 1's snapshot keeper falls silent, so the supervisor ends the
+    /// launch within seconds (not `stall_seconds`) and does not probe host 1; the job goes on
+    /// with host 0's 2 ranks from the memory snapshot, ranks 2 and 3's pieces from their
+    /// buddy copies on host 0, and completes after waiting `host_wait_seconds` (3 s) for
+    /// host 1 to come back.
+    @Test func aLostHostLeavesTheJobToTheOtherHostFromBuddyCopies() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        // 1,200 steps: far from done 4 s in on a quiet machine (~125 steps/s here); a host lost
-        // before the first step is healed the same way.
+        // 1,200 steps: far from done 8 s in on a quiet machine (~125 steps/s here), and past the
+        // first snapshot (the keepers start before the job).
         let config = try writeConfig(folder, epochs: 40)
         let run = folder.url.appendingPathComponent("run")
-        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "4"],
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "8"],
                                   ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
-                                   "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=10"],
+                                   "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=30",
+                                   "--set", "elastic.host_wait_seconds=3",
+                                   // No disk checkpoint (an epoch's could be newer than the last snapshot).
+                                   "--set", "callbacks.model_checkpoint=false"],
                                   timeout: 240)
         #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("testbed: lost host 1"), "\(outcome.output)")
+        // The lost host is waited for, 3 s at most, and the job goes on without it.
+        #expect(outcome.output.contains("supervisor: waiting up to 3 s for flock-tb"), "\(outcome.output)")
+        #expect(outcome.output.contains("-h1 did not return within 3 s; going on without"), "\(outcome.output)")
         let restarts = try summaryRestarts(run)
         #expect(restarts.count == 1, "\(restarts)")
-        #expect((restarts.first?["cause"] as? String)?.contains("elastic.stall_seconds 10") == true, "\(restarts)")
+        #expect((restarts.first?["cause"] as? String)?.contains("-h1 lost: its snapshot keeper has not answered for 3 s") == true, "\(restarts)")
         #expect(restarts.first?["ranks_before"] as? Int == 4 && restarts.first?["ranks_after"] as? Int == 2, "\(restarts)")
+        let said = outcome.output.split(separator: "\n").filter { $0.contains("supervisor") }.joined(separator: "\n")
+        #expect(restarts.first?["source"] as? String == "memory", "\(restarts) \(said)")
+        let line = outcome.output.split(separator: "\n").first { $0.contains("from the memory snapshot of step") } ?? ""
+        let holders = line.components(separatedBy: "held by the keepers on ").last ?? ""
+        #expect(holders.hasSuffix("-h0)"), "only host 0's keeper gave pieces: \(line)")
+        #expect(try leftovers() == [])
+    }
+
+    /// Both keepers (each holding one copy of every rank's piece) are killed while the job
+    /// trains, then rank 3 dies at step 297: no memory snapshot is left, so the job goes
+    /// on from the step-280 disk checkpoint, says so, and records source disk.
+    @Test func withBothCopiesGoneTheJobFallsBackToDiskAndSaysSo() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 12)  // 30 steps an epoch
+        let run = folder.url.appendingPathComponent("run")
+        let killer = KeeperKiller(channel: SupervisorChannel(folder: URL(fileURLWithPath: run.path + ".supervisor")), runPath: run.path)
+        Thread.detachNewThread { killer.killKeepers(afterStep: 20) }
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher"],
+                                  ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
+                                   "--set", "elastic.snapshot_every_steps=5", "--set", "callbacks.model_checkpoint.every_n_steps=20"],
+                                  timeout: 240, environment: ["FLOCK_FAULT_KILL": "3:297"])
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        #expect(killer.result() == 2, "both keepers killed, before step 290")
+        #expect(outcome.output.contains("from the disk checkpoint of step 280: no complete memory snapshot newer is held"), "\(outcome.output)")
+        let restarts = try summaryRestarts(run)
+        #expect(restarts.count == 1 && restarts.first?["source"] as? String == "disk" && restarts.first?["steps_lost"] as? Int == 17, "\(restarts)")
         #expect(try leftovers() == [])
     }
 
@@ -90,5 +126,38 @@ extension TestbedTests {
         let marks = outcome.standardOutput.split(separator: "\n").filter { $0.hasPrefix("flock-mark-") }
         #expect(marks.count == 2 && Set(marks).count == 2, "\(outcome.standardOutput)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("flock-mark-") } == [])
+    }
+}
+
+/// Kills a supervised job's snapshot keepers once its rank 0 has reported `step`, from a
+/// thread of its own while the test waits on the test bed.
+final class KeeperKiller: @unchecked Sendable {
+    let channel: SupervisorChannel
+    let runPath: String
+    private let lock = NSLock()
+    private var killed: Int?
+
+    init(channel: SupervisorChannel, runPath: String) {
+        self.channel = channel
+        self.runPath = runPath
+    }
+
+    /// Waits (120 s at most) for `step`, kills every keeper of the run; records how many,
+    /// or 0 when the job was already near its fault.
+    func killKeepers(afterStep step: Int) {
+        let started = Date()
+        while (channel.progress() ?? 0) < step && Date().timeIntervalSince(started) < 120 { usleep(20_000) }
+        let keepers = SupervisedJobTests.processes(mentioning: "_keeper").filter { SupervisedJobTests.commandLine($0).contains(runPath) }
+            .filter { !SupervisedJobTests.commandLine($0).hasPrefix("mpirun") }
+        let early = (channel.progress() ?? 0) < 290
+        for pid in keepers { kill(pid, SIGKILL) }
+        lock.lock()
+        killed = early ? keepers.count : 0
+        lock.unlock()
+    }
+
+    func result() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        return killed
     }
 }

@@ -22,11 +22,26 @@ extension JobSupervisor {
             throw giveUp("\(cause); \(shortfall); the last checkpoint is in \(job.runDirectory)/checkpoints/last")
         }
         let lastStep = channel.progress()
-        let fromStep = try checkpointStep()
+        let (fromStep, source, whence) = try resumePoint()
         let lost = max(0, (lastStep ?? fromStep) - fromStep)
-        log("supervisor: \(cause) at step \(lastStep.map(String.init) ?? "?"); restart \(launches) of \(job.maxRestarts) on \(next) rank\(next == 1 ? "" : "s") from step \(fromStep)")
+        log("supervisor: \(cause) at step \(lastStep.map(String.init) ?? "?"); restart \(launches) of \(job.maxRestarts) on \(next) rank\(next == 1 ? "" : "s") \(whence)")
         return PendingRestart(cause: cause, ranksBefore: width, ranksAfter: next, stepsLost: lost, fromStep: fromStep,
-                              failedAt: outcome.failedAt)
+                              failedAt: outcome.failedAt, source: source)
+    }
+
+    /// Where the relaunch resumes: the newest complete memory snapshot the surviving
+    /// keepers hold, written out as `checkpoints/snapshot-step-N`, when it is newer than
+    /// the last disk checkpoint; else that checkpoint (or the start). The step, its
+    /// source, and the words for the log.
+    func resumePoint() throws -> (step: Int, source: JobRestart.Source, whence: String) {
+        let checkpoints = URL(fileURLWithPath: job.runDirectory).appendingPathComponent("checkpoints")
+        let disk = try? Checkpoint.readState(checkpoints.appendingPathComponent("last")).step
+        if let fleet, let restored = SnapshotRecovery.restore(from: fleet.running, newerThan: disk, into: checkpoints, log: log) {
+            return (restored.step, .memory, "from the memory snapshot of step \(restored.step) (held by the keepers on \(restored.hosts.joined(separator: ", ")))")
+        }
+        let step = try checkpointStep()
+        let whence = step == 0 && disk == nil ? "from the start" : "from the disk checkpoint of step \(step)"
+        return (step, .disk, fleet == nil ? whence : "\(whence): no complete memory snapshot newer is held")
     }
 
     /// The optimizer step of `checkpoints/last`; with none yet, the run starts over (its

@@ -16,14 +16,19 @@ public final class JobSupervisor {
     public let job: SupervisedJob
     public private(set) var restarts: [JobRestart] = []
     let channel: SupervisorChannel
+    /// The snapshot keepers, with `elastic.snapshot_every_steps`.
+    let fleet: KeeperFleet?
     let storePath: String
     let log: (String) -> Void
-    private let stop = StopRequest()
+    let stop = StopRequest()
     private(set) var launches = 0
+    /// Hosts found lost during the last launch (their keepers fell silent).
+    private var lostHosts: Set<String> = []
 
     /// A restart whose relaunched job has not trained a step yet.
     struct PendingRestart {
         var cause: String, ranksBefore: Int, ranksAfter: Int, stepsLost: Int, fromStep: Int, failedAt: Date
+        var source: JobRestart.Source
     }
 
     public init(job: SupervisedJob, storePath: String?, log: @escaping (String) -> Void) {
@@ -31,6 +36,7 @@ public final class JobSupervisor {
         self.log = log
         let run = URL(fileURLWithPath: job.runDirectory)
         channel = SupervisorChannel(folder: URL(fileURLWithPath: job.runDirectory + ".supervisor"))
+        fleet = job.snapshotEverySteps == nil ? nil : KeeperFleet(channel: channel, executable: job.train.executable.path)
         self.storePath = storePath ?? run.deletingLastPathComponent().appendingPathComponent("flock.sqlite").path
     }
 
@@ -40,23 +46,28 @@ public final class JobSupervisor {
     public func run() throws -> [JobRestart] {
         try job.validate()
         defer { try? FileManager.default.removeItem(at: channel.folder) }
+        defer { fleet?.stop() }
         var width = job.ranks, resume = job.train.resume
         let hostfileHosts = try job.hostfile.map { try SlotProbe.hosts(inHostfile: $0) }
         var hosts = hostfileHosts
         var pending: PendingRestart? = nil
         while true {
             let outcome = try launch(width: width, resume: resume, hosts: hosts, pending: &pending)
-            if let signal = outcome.stoppedBy {
-                throw SupervisorError(exitStatus: 128 + signal, description: "stopped by signal \(signal): the job's processes were ended; continue it with --resume")
-            }
+            if let signal = outcome.stoppedBy { throw stopped(by: signal) }
             if outcome.status == 0 {
                 try writeRestartsToSummary()
                 return restarts
             }
-            // Probing is part of the restart's time: `seconds` runs from the failure.
-            if let all = hostfileHosts { hosts = SlotProbe.answering(all) }
+            // Probing is part of the restart's time: `seconds` runs from the failure. A host
+            // whose keeper fell silent is lost: not probed, so not waited for.
+            if let all = hostfileHosts {
+                hosts = try waitForLostHosts(SlotProbe.answering(all.filter { !lostHosts.contains($0.name) }), of: all)
+            }
+            lostHosts = []
             let next = try restart(after: outcome, width: width, slots: hosts.map { $0.reduce(0) { $0 + $1.slots } } ?? width - 1)
-            (width, resume, pending) = (next.ranksAfter, true, next)
+            // With no checkpoint yet (the run directory removed), the relaunch starts afresh.
+            let checkpoint = URL(fileURLWithPath: job.runDirectory).appendingPathComponent("checkpoints/last/state.json")
+            (width, resume, pending) = (next.ranksAfter, FileManager.default.fileExists(atPath: checkpoint.path), next)
         }
     }
 
@@ -77,6 +88,7 @@ public final class JobSupervisor {
         launches += 1
         let attempt = SupervisedAttempt(command: job.command(width: width, resume: resume, hostfile: hostfile, exported: exported),
                                         environment: environment)
+        fleet?.ensure(keeperHosts(hosts), log: log)
         try attempt.start()
         var watch = StallWatch(limit: job.stallSeconds)
         let outcome = attempt.wait(stop: stop) {
@@ -85,7 +97,7 @@ public final class JobSupervisor {
                 record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt))
                 pending = nil
             }
-            return watch.stalled(at: step)
+            return silentHost() ?? watch.stalled(at: step)
         }
         // A relaunch that ended before its first step still counts, timed to its end.
         if let waiting = pending { record(waiting, seconds: Date().timeIntervalSince(waiting.failedAt)) }
@@ -95,7 +107,7 @@ public final class JobSupervisor {
 
     private func record(_ restart: PendingRestart, seconds: Double) {
         let entry = JobRestart(cause: restart.cause, ranksBefore: restart.ranksBefore, ranksAfter: restart.ranksAfter,
-                               stepsLost: restart.stepsLost, seconds: seconds)
+                               stepsLost: restart.stepsLost, seconds: seconds, source: restart.source)
         restarts.append(entry)
         log("supervisor: training again on \(restart.ranksAfter) ranks \(String(format: "%.1f", seconds)) s after the failure (\(restart.stepsLost) steps lost)")
         do {
@@ -105,5 +117,22 @@ public final class JobSupervisor {
         } catch {
             log("supervisor: warning: the restart is not in the store: \(error)")
         }
+    }
+
+    /// The keepers' hosts for a launch on `hosts` (nil: this machine), indexed by their
+    /// place in the hostfile so that a host keeps its index across relaunches.
+    private func keeperHosts(_ hosts: [SlotProbe.Host]?) -> [KeeperFleet.Host] {
+        guard let hosts, let all = try? job.hostfile.map({ try SlotProbe.hosts(inHostfile: $0) }) else { return [.init(index: 0)] }
+        return hosts.compactMap { host in all.firstIndex { $0.name == host.name }.map { KeeperFleet.Host(index: $0, name: host.name) } }
+    }
+
+    /// A host whose keeper fell silent while its mpirun still waits on it: lost. The
+    /// launch ends at once (not after `stall_seconds`), and the host is not probed.
+    private func silentHost() -> SupervisedAttempt.Hang? {
+        guard job.hostfile != nil, let fleet, let silent = fleet.silentHost() else { return nil }
+        lostHosts.insert(silent.name)
+        fleet.end(silent.index)
+        return SupervisedAttempt.Hang(reason: "host \(silent.name) lost: its snapshot keeper has not answered for \(Int(fleet.silenceLimit)) s",
+                                      since: silent.since, grace: 1)
     }
 }

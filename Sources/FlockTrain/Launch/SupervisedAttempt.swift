@@ -21,6 +21,9 @@ final class SupervisedAttempt {
     struct Hang {
         var reason: String
         var since: Date
+        /// How long mpirun gets to end its ranks before they are killed: a lost host's
+        /// daemon never answers, so waiting long only delays the relaunch.
+        var grace: TimeInterval = 5
     }
 
     private let process = Process()
@@ -33,6 +36,7 @@ final class SupervisedAttempt {
     }
 
     var processIdentifier: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
 
     func start() throws {
         let pipe = Pipe()
@@ -52,7 +56,7 @@ final class SupervisedAttempt {
                 return Outcome(status: 128 + signal, errorTail: tail.text(), stoppedBy: signal)
             }
             if let hang = tick() {
-                end()
+                end(grace: hang.grace)
                 return Outcome(status: 128 + SIGTERM, errorTail: tail.text(), stoppedBy: nil, endedBecause: hang.reason,
                                failedAt: hang.since)
             }

@@ -20,13 +20,19 @@ public struct SupervisedJob: Sendable {
     public var modelParallel: Int
     /// No step for this long ends a launch as hung.
     public var stallSeconds: Double
+    /// `elastic.snapshot_every_steps`: with it, a snapshot keeper runs on every host and
+    /// a relaunch resumes from the newest snapshot they hold when it is newer than disk's.
+    public var snapshotEverySteps: Int?
+    /// How long a relaunch waits for lost hosts of the hostfile to answer again.
+    public var hostWaitSeconds: Double
 
     /// The run directory, absolute (the supervisor always names one, so each launch
     /// continues the same run).
     public var runDirectory: String { train.runDirectory ?? "" }
 
     public init(train: TrainProcess, ranks: Int, maxRestarts: Int, minRanks: Int, hostfile: String?,
-                batchSize: Int, modelParallel: Int, stallSeconds: Double) {
+                batchSize: Int, modelParallel: Int, stallSeconds: Double, snapshotEverySteps: Int? = nil,
+                hostWaitSeconds: Double = 0) {
         self.train = train
         self.ranks = ranks
         self.maxRestarts = maxRestarts
@@ -35,6 +41,8 @@ public struct SupervisedJob: Sendable {
         self.batchSize = batchSize
         self.modelParallel = modelParallel
         self.stallSeconds = stallSeconds
+        self.snapshotEverySteps = snapshotEverySteps
+        self.hostWaitSeconds = hostWaitSeconds
     }
 
     /// The supervisor's configuration, checked: an error names the flag or config field.

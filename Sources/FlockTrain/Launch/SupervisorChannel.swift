@@ -11,6 +11,7 @@ import Foundation
 /// ```
 /// <run-dir>.supervisor/progress           "137"
 /// <run-dir>.supervisor/failures/rank-1.json {"rank": 1, "kind": "error", "message": "…"}
+/// <run-dir>.supervisor/keepers/keeper-0.json  where host 0's snapshot keeper listens (`KeeperAddress`)
 /// ```
 public struct SupervisorChannel: Sendable {
     public static let variable = "FLOCK_SUPERVISOR_DIR"
@@ -28,9 +29,11 @@ public struct SupervisorChannel: Sendable {
         environment[variable].map { SupervisorChannel(folder: URL(fileURLWithPath: $0)) }
     }
 
-    /// Empties the channel for a new launch (the last one's progress and failures gone).
+    /// Empties the channel for a new launch (the last one's progress and failures gone);
+    /// the snapshot keepers' addresses stay, as the keepers do.
     public func reset() throws {
-        try? FileManager.default.removeItem(at: folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in names where name != "keepers" { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         try FileManager.default.createDirectory(at: failuresFolder, withIntermediateDirectories: true)
     }
 
