@@ -81,6 +81,8 @@ public struct Loss: Sendable, CustomStringConvertible {
             let compared: Tensor
             if term.target == .targets {
                 compared = target
+            } else if let constant = term.target.constant {
+                compared = Tensor(repeating: constant, shape: prediction.shape)
             } else if let input = inputs[term.target.rawValue] {
                 compared = input
             } else {
@@ -104,6 +106,9 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// The same, with a graph's named inputs (`Model.inputTensors`) to read from.
     public func metricTargets(_ targets: Tensor, inputs: [String: Tensor]) -> Tensor {
         guard primaryTarget != .targets else { return primary.metricTargets(targets) }
+        if let constant = primaryTarget.constant {
+            return Tensor(repeating: constant, shape: [targets.shape.first ?? 0])
+        }
         guard let input = inputs[primaryTarget.rawValue] else {
             preconditionFailure("the loss's first term reads '\(primaryTarget.rawValue)'; pass it")
         }

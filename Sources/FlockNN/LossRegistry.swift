@@ -26,6 +26,7 @@ extension KindRegistry where Kind == any LossKind.Type {
             HuberLoss.self,
             FocalLoss.self,
             DistillationLoss.self,
+            WassersteinLoss.self,
         ])
     }
 }

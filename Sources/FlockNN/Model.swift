@@ -38,7 +38,7 @@ public final class Model {
     public var outputNames: [String] { graph?.outputs ?? [LossTermConfig.modelOutput] }
     /// The batch values loss terms may compare with besides `targets`: the whole feature
     /// row (`features`), and a graph's named inputs.
-    public var inputNames: [String] { [LossTarget.features.rawValue] + (graph?.inputs.map(\.name) ?? []) }
+    public var inputNames: [String] { [LossTarget.features.rawValue] + (graph?.inputs.filter { !$0.fromLabels }.map(\.name) ?? []) }
 
     /// Builds `layers` for per-sample inputs of `inputShape`, drawing initial values from
     /// `generator`. Throws a `ConfigError` naming the layer (`model[2]`) that cannot take

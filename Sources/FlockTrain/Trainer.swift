@@ -251,12 +251,19 @@ public final class Trainer {
     static func checkGraphFit(model: Model, data: TrainingData, loss: Loss) throws {
         let targetsPerSample = data.training.targets.count / max(data.training.count, 1)
         var inputWidths = [LossTarget.features.rawValue: data.training.featureShape.reduce(1, *)]
-        for input in model.graph?.inputs ?? [] { inputWidths[input.name] = input.columns.count }
+        for (index, input) in (model.graph?.inputs ?? []).enumerated() {
+            inputWidths[input.name] = input.columns.count
+            if input.fromLabels, let classes = data.classCount, classes > input.shape[0] {
+                throw ConfigError(path: "model.inputs[\(index)].shape", "the labels name \(classes) classes but input '\(input.name)' is a one-hot row of \(input.shape[0])")
+            }
+        }
         for (index, term) in loss.terms.enumerated() {
             let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
             let produced = model.outputShape(of: term.output).reduce(1, *)
             let width: Int
-            if term.target == .targets {
+            if term.target.constant != nil {
+                continue
+            } else if term.target == .targets {
                 width = term.kind.reading == .values ? targetsPerSample : (term.kind.reading == .classLogits ? data.classCount ?? 1 : 1)
             } else {
                 width = inputWidths[term.target.rawValue] ?? 0
