@@ -32,6 +32,10 @@ import Testing
             var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 1))
             return WassersteinLoss()(model.forward(tape.constant(input), context: &context), target: signs)
         }
+        func value() -> Float {
+            let tape = Tape(parameters: store)
+            return objective(tape).value.scalar
+        }
         store.zeroGradients()
         let tape = Tape(parameters: store)
         tape.backward(from: objective(tape))
@@ -40,8 +44,8 @@ import Testing
         let step: Float = 1e-2
         for i in values.indices {
             let original = values[i]
-            values[i] = original + step; store.restoreParameters(values); let plus = objective(Tape(parameters: store)).value.scalar
-            values[i] = original - step; store.restoreParameters(values); let minus = objective(Tape(parameters: store)).value.scalar
+            values[i] = original + step; store.restoreParameters(values); let plus = value()
+            values[i] = original - step; store.restoreParameters(values); let minus = value()
             values[i] = original; store.restoreParameters(values)
             worst = max(worst, abs((plus - minus) / (2 * step) - analytic[i]))
         }
