@@ -14,10 +14,23 @@ import Testing
     /// A small conditional GAN on the digits: `critic` on real images, `fake_score` on
     /// generated ones (the same weights), the generator's phase every second step.
     static func gan(_ overrides: [String] = []) throws -> TrainingConfig {
-        let yaml = """
+        let yaml = ganYAML() + """
+
+            phases:
+              - name: critic
+                parameters: [critic]
+                loss: {terms: [{name: binary_cross_entropy, output: critic, target: 1}, {name: binary_cross_entropy, output: fake_score, target: 0}]}
+              - {name: generator, parameters: [generator], every: 2, optimizer: {name: adam, lr: 0.001, beta1: 0.5}}
+            """
+        return try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/")
+    }
+
+    /// The GAN's config without its phases (`epochs: nil` leaves the field out).
+    static func ganYAML(epochs: Int? = 1) -> String {
+        """
             seed: 5
-            epochs: 1
-            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 48, normalization: minmax}
+            \(epochs.map { "epochs: \($0)" } ?? "")
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 32, normalization: minmax}
             model:
               inputs: [{name: image, shape: [64]}, {name: digit, from: labels, shape: [10]}]
               nodes:
@@ -28,13 +41,7 @@ import Testing
               outputs: [generator, critic, fake_score]
             loss: {terms: [{name: binary_cross_entropy, output: fake_score, target: 1}]}
             optimizer: {name: adam, lr: 0.002, beta1: 0.5}
-            phases:
-              - name: critic
-                parameters: [critic]
-                loss: {terms: [{name: binary_cross_entropy, output: critic, target: 1}, {name: binary_cross_entropy, output: fake_score, target: 0}]}
-              - {name: generator, parameters: [generator], every: 2, optimizer: {name: adam, lr: 0.001, beta1: 0.5}}
             """
-        return try ConfigLoader.decode(yaml: yaml, overrides: overrides, baseDirectory: "/")
     }
 
     static func moved(_ trainer: Trainer, _ before: [String: [Float]], prefix: String) -> Bool {
