@@ -70,8 +70,10 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// The loss of a model's named `outputs`: each term's output against the batch's
     /// `target` or one of `inputs` (`features`, a graph's named inputs), weighted and
     /// summed, then the terms layers `added` themselves (already weighted).
+    /// A term over the global batch (`GlobalBatchLoss`: triplet mining) gathers its rows
+    /// with `gather` (nil: this rank's rows).
     public func callAsFunction(_ outputs: [String: Variable], target: Tensor, inputs: [String: Tensor],
-                               added: [Variable] = []) -> Variable {
+                               added: [Variable] = [], gather: BatchGather? = nil) -> Variable {
         var total: Variable?
         for term in terms {
             guard let prediction = outputs[term.output] else {
@@ -88,12 +90,19 @@ public struct Loss: Sendable, CustomStringConvertible {
             } else {
                 preconditionFailure("loss term '\(term.kind.name)' reads '\(term.target.rawValue)'; pass it")
             }
-            var value = term.kind(prediction, target: compared)
+            var value = (term.kind as? any GlobalBatchLoss).map { $0(prediction, target: compared, gather: gather) }
+                ?? term.kind(prediction, target: compared)
             if term.weight != 1 { value = tape.scale(value, by: term.weight) }
             total = total.map { tape.add($0, value) } ?? value
         }
         return added.reduce(total!) { $0.tape.add($0, $1) }
     }
+
+    /// Whether the first term compares embeddings with class labels (a triplet loss).
+    public var embedsLabels: Bool { primary.embedsLabels }
+
+    /// Whether a term is computed over the global batch (it needs a `BatchGather`).
+    public var gathersGlobalBatch: Bool { terms.contains { $0.kind is any GlobalBatchLoss } }
 
     /// Whether targets may be class distributions (mixup's): every term on the targets takes them.
     public var acceptsClassDistributions: Bool {

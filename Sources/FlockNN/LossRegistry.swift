@@ -27,6 +27,8 @@ extension KindRegistry where Kind == any LossKind.Type {
             FocalLoss.self,
             DistillationLoss.self,
             WassersteinLoss.self,
+            ContrastiveLoss.self,
+            TripletLoss.self,
         ])
     }
 }

@@ -156,6 +156,9 @@ public struct StepContext {
     /// Sums across the data group for synchronized statistics in this micro-batch (nil:
     /// each rank's own).
     public internal(set) var sumAcrossDataGroup: ((inout [Double]) -> Void)?
+    /// Gathers rows across the data group for a loss over the global batch (triplet
+    /// mining) in this micro-batch; nil: this rank's rows.
+    public internal(set) var batchGather: BatchGather?
 
     public init(environment: StepEnvironment, loss: Loss, step: Int, generator: RandomGenerator) {
         self.environment = environment
@@ -187,7 +190,8 @@ public struct StepContext {
     public func runModel(_ features: Tensor, targets: Tensor,
                          forward: inout ForwardContext) -> (objective: Variable, output: Variable) {
         let outputs = model.forwardOutputs(tape.constant(features), context: &forward)
-        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses)
+        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses,
+                             gather: forward.isTraining ? batchGather : nil)
         return (objective, outputs[loss.primaryOutput]!)
     }
 

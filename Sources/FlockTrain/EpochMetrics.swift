@@ -57,6 +57,8 @@ struct MetricAccumulator {
             let positive = outputs.scalars.map { fromLogits ? 1 / (1 + Foundation.exp(-$0)) : $0 }
             curves?.add(probabilities: positive.map { [1 - $0, $0] }, labels: targets.scalars.map { Int($0) })
         case .values:
+            // Embeddings against class labels (a triplet loss) have no regression metrics.
+            guard outputs.count == targets.count else { break }
             let predictions = targetScaling?.undo(outputs) ?? outputs, actual = targetScaling?.undo(targets) ?? targets
             regression.add(predictions: predictions.scalars, targets: actual.scalars)
         }

@@ -228,7 +228,9 @@ public final class Trainer {
             throw ConfigError(path: "model", "the model takes inputs of shape \(model.inputShape) but the data's samples have shape \(data.training.featureShape)")
         }
         let produced = model.outputShape.reduce(1, *), expected = data.expectedOutputWidth(for: loss)
-        if model.graph != nil { return try checkGraphFit(model: model, data: data, loss: loss) }
+        // A graph, or embeddings against labels (a triplet loss): term by term.
+        let embeds = loss.terms.contains { $0.kind.embedsLabels }
+        if model.graph != nil || embeds { return try checkGraphFit(model: model, data: data, loss: loss) }
         guard produced == expected else {
             let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
             throw ConfigError(path: "model[\(lastDense)].units",
@@ -261,8 +263,8 @@ public final class Trainer {
             let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
             let produced = model.outputShape(of: term.output).reduce(1, *)
             let width: Int
-            if term.target.constant != nil {
-                continue
+            if term.target.constant != nil || (term.target == .targets && term.kind.embedsLabels) {
+                continue   // a number, or labels of embeddings of any width (triplet)
             } else if term.target == .targets {
                 width = term.kind.reading == .values ? targetsPerSample : (term.kind.reading == .classLogits ? data.classCount ?? 1 : 1)
             } else {

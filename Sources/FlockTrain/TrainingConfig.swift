@@ -190,7 +190,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     /// The metrics to compute, defaults filled in.
     public var resolvedMetrics: [MetricName] {
-        if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
+        if metrics.isEmpty { return loss.terms[0].kind.embedsLabels ? [] : MetricName.defaults(classification: loss.isClassification) }
         return metrics
     }
 }

@@ -79,7 +79,7 @@ public struct TrainingData: Sendable {
                            lines: [Int], config: TrainingConfig) throws -> Int? {
         // A graph input from labels reads them as class indices whatever the loss reads.
         let labelInputs = config.graph?.inputs.filter { $0.from == .labels } ?? []
-        let readsLabels = config.loss.isClassification && config.loss.terms[0].target == .targets
+        let readsLabels = config.loss.terms[0].kind.readsClassLabels && config.loss.terms[0].target == .targets
         guard readsLabels || !labelInputs.isEmpty else {
             if let names = classNames {
                 throw DataError.unreadable(path: config.data.source, reason: "the label column \(labelColumn.map { "'\($0)' " } ?? "")holds text (\(names.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss '\(config.loss.name)' needs numbers")
