@@ -121,6 +121,17 @@ public final class Model {
         return tensors
     }
 
+    /// The named inputs `loss`'s terms compare with (with `firstTermOnly`, the first
+    /// term's: what metrics read) and `features`: an input's columns are copied out of
+    /// `features` only when a term reads that input.
+    public func inputTensors(_ features: Tensor, readBy loss: Loss, firstTermOnly: Bool = false) -> [String: Tensor] {
+        let terms = firstTermOnly ? [loss.terms[0]] : loss.terms
+        let names = Set(terms.map(\.target).filter { $0 != .targets && $0 != .features && $0.constant == nil }.map(\.rawValue))
+        var tensors = names.isEmpty ? [:] : (graph?.inputTensors(features) ?? [:]).filter { names.contains($0.key) }
+        tensors[LossTarget.features.rawValue] = features
+        return tensors
+    }
+
     /// (B, T): 1 at the padding positions of a batch of model inputs, as the last
     /// top-level layer that marks padding (an embedding with `padding_id`) reads them; nil
     /// when no layer does. What a batch carries as its padding mask.

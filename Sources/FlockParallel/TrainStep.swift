@@ -190,7 +190,7 @@ public struct StepContext {
     public func runModel(_ features: Tensor, targets: Tensor,
                          forward: inout ForwardContext) -> (objective: Variable, output: Variable) {
         let outputs = model.forwardOutputs(tape.constant(features), context: &forward)
-        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses,
+        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features, readBy: loss), added: forward.addedLosses,
                              gather: forward.isTraining ? batchGather : nil)
         return (objective, outputs[loss.primaryOutput]!)
     }

@@ -46,7 +46,7 @@ extension Trainer {
             if index == phaseUpdates.count - 1 {
                 for (outcome, batch) in zip(outcomes, microBatches) {
                     accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
+                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features, readBy: loss, firstTermOnly: true)))
                 }
             }
             var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
@@ -93,7 +93,7 @@ extension Trainer {
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
+                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features, readBy: loss, firstTermOnly: true)))
         }
         return accumulator
     }

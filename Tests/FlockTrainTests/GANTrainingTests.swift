@@ -77,6 +77,25 @@ import Testing
         #expect(largest(clipped, "generator.") > 0.05, "the generator's phase does not clip")
     }
 
+    /// A WGAN: the critic's Wasserstein loss with clipped weights every step, the
+    /// generator's every fifth; the critic's phase loss is E[D(fake)] − E[D(real)].
+    @Test func aWassersteinGANTrainsItsClippedCriticAgainstItsGenerator() throws {
+        let config = try Self.gan([
+            "loss={terms: [{name: wasserstein, output: fake_score, target: 1}]}",
+            """
+            phases=[{name: critic, parameters: [critic], clip_weights: 0.02, optimizer: {name: rmsprop, lr: 0.0005},
+                     loss: {terms: [{name: wasserstein, output: critic, target: 1}, {name: wasserstein, output: fake_score, target: -1}]}},
+                    {name: generator, parameters: [generator], every: 5, optimizer: {name: rmsprop, lr: 0.0005}}]
+            """])
+        let trainer = try Trainer(config: config)
+        let summary = try trainer.fit()
+        #expect(trainer.phaseUpdates[1].update.optimizer.stepCount == 9, "45 steps, the generator every fifth")
+        let critic = trainer.parameters.slots.filter { $0.name.hasPrefix("critic.") }
+        #expect(critic.allSatisfy { trainer.parameters.value(of: $0).scalars.allSatisfy { abs($0) <= 0.02 } })
+        // The critic's loss −E[D(real)] + E[D(fake)] is finite and its generator's −E[D(fake)].
+        #expect(summary.final["loss_critic"]!.isFinite && summary.final["loss_generator"] == summary.final["loss"])
+    }
+
     @Test func badGANFieldsNameTheField() throws {
         func message(_ overrides: [String]) -> String {
             do { _ = try Trainer(config: try Self.gan(overrides)); return "no error" } catch { return "\(error)" }
@@ -85,6 +104,8 @@ import Testing
         #expect(message(["phases[0].every=2"]).hasPrefix("phases[0].every: the first phase runs every step"))
         #expect(message(["phases[0].clip_weights=-1"]).hasPrefix("phases[0].clip_weights"))
         #expect(message(["model.inputs[1].shape=[8]"]) == "model.inputs[1].shape: the labels name 10 classes but input 'digit' is a one-hot row of 8")
+        #expect(message(["phases[0].loss={name: mse, output: critic, target: image}"])
+                == "phases[0].loss.output: loss 'mse' compares output 'critic' (1 values per sample) with 64 image per sample")
         #expect(message(["loss={name: mse, output: generator, target: digit}"])
                 == "loss.target: unknown value 'digit' (expected a number or one of: targets, features, image)")
     }
