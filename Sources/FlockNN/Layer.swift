@@ -27,6 +27,9 @@ public struct ForwardContext {
     /// Noise keyed by (seed, step, sample) for the batch's rows, so that any number of
     /// ranks draws what one rank draws; nil outside a trainer's step.
     public var sampleNoise: SampleNoise?
+    /// (B) the batch's class labels, for a graph input `from: labels` (a conditional
+    /// GAN's condition); nil where no labels are known.
+    public var labels: Tensor?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

@@ -43,6 +43,7 @@ extension KindRegistry where Kind == any LayerSpec.Type {
             GRU.Spec.self,
             GaussianNoise.Spec.self,
             Sampling.Spec.self,
+            LatentNoise.Spec.self,
             StopGradient.Spec.self,
         ])
     }

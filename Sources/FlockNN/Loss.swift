@@ -70,8 +70,10 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// The loss of a model's named `outputs`: each term's output against the batch's
     /// `target` or one of `inputs` (`features`, a graph's named inputs), weighted and
     /// summed, then the terms layers `added` themselves (already weighted).
+    /// A term over the global batch (`GlobalBatchLoss`: triplet mining) gathers its rows
+    /// with `gather` (nil: this rank's rows).
     public func callAsFunction(_ outputs: [String: Variable], target: Tensor, inputs: [String: Tensor],
-                               added: [Variable] = []) -> Variable {
+                               added: [Variable] = [], gather: BatchGather? = nil) -> Variable {
         var total: Variable?
         for term in terms {
             guard let prediction = outputs[term.output] else {
@@ -81,17 +83,26 @@ public struct Loss: Sendable, CustomStringConvertible {
             let compared: Tensor
             if term.target == .targets {
                 compared = target
+            } else if let constant = term.target.constant {
+                compared = Tensor(repeating: constant, shape: prediction.shape)
             } else if let input = inputs[term.target.rawValue] {
                 compared = input
             } else {
                 preconditionFailure("loss term '\(term.kind.name)' reads '\(term.target.rawValue)'; pass it")
             }
-            var value = term.kind(prediction, target: compared)
+            var value = (term.kind as? any GlobalBatchLoss).map { $0(prediction, target: compared, gather: gather) }
+                ?? term.kind(prediction, target: compared)
             if term.weight != 1 { value = tape.scale(value, by: term.weight) }
             total = total.map { tape.add($0, value) } ?? value
         }
         return added.reduce(total!) { $0.tape.add($0, $1) }
     }
+
+    /// Whether the first term compares embeddings with class labels (a triplet loss).
+    public var embedsLabels: Bool { primary.embedsLabels }
+
+    /// Whether a term is computed over the global batch (it needs a `BatchGather`).
+    public var gathersGlobalBatch: Bool { terms.contains { $0.kind is any GlobalBatchLoss } }
 
     /// Whether targets may be class distributions (mixup's): every term on the targets takes them.
     public var acceptsClassDistributions: Bool {
@@ -104,6 +115,9 @@ public struct Loss: Sendable, CustomStringConvertible {
     /// The same, with a graph's named inputs (`Model.inputTensors`) to read from.
     public func metricTargets(_ targets: Tensor, inputs: [String: Tensor]) -> Tensor {
         guard primaryTarget != .targets else { return primary.metricTargets(targets) }
+        if let constant = primaryTarget.constant {
+            return Tensor(repeating: constant, shape: [targets.shape.first ?? 0])
+        }
         guard let input = inputs[primaryTarget.rawValue] else {
             preconditionFailure("the loss's first term reads '\(primaryTarget.rawValue)'; pass it")
         }

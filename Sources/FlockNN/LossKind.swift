@@ -26,6 +26,10 @@ public protocol LossKind: Codable, Sendable, Equatable {
     var classWeightCount: Int? { get }
     /// Whether targets may be class distributions (B, C), as mixup makes (default false).
     var acceptsClassDistributions: Bool { get }
+    /// Whether the targets are class labels read as they are (checked integers, never
+    /// scaled), whatever the output: a classifier's, or a metric-learning loss on
+    /// embeddings of any width (default: the reading's).
+    var readsClassLabels: Bool { get }
 }
 
 extension LossKind {
@@ -33,6 +37,10 @@ extension LossKind {
     public func metricTargets(_ targets: Tensor) -> Tensor { targets }
     public var classWeightCount: Int? { nil }
     public var acceptsClassDistributions: Bool { false }
+    public var readsClassLabels: Bool { reading.isClassification }
+    /// Whether the kind compares embeddings (values of any width) with class labels (a
+    /// triplet loss): no metric compares them, and the output has no set width.
+    public var embedsLabels: Bool { readsClassLabels && reading == .values }
     /// The kind's name in configs.
     public var name: String { Self.typeName }
 

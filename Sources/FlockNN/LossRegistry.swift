@@ -26,6 +26,9 @@ extension KindRegistry where Kind == any LossKind.Type {
             HuberLoss.self,
             FocalLoss.self,
             DistillationLoss.self,
+            WassersteinLoss.self,
+            ContrastiveLoss.self,
+            TripletLoss.self,
         ])
     }
 }

@@ -65,8 +65,8 @@ public struct LossTermConfig: Codable, Sendable, Equatable {
         guard outputs.contains(output) else {
             throw ConfigError(path: "\(path).output", "unknown output '\(output)' (expected one of: \(outputs.joined(separator: ", ")))")
         }
-        guard target == .targets || inputs.contains(target.rawValue) else {
-            throw ConfigError(path: "\(path).target", "unknown value '\(target.rawValue)' (expected one of: \(([LossTarget.targets.rawValue] + inputs).joined(separator: ", ")))")
+        guard target == .targets || target.constant != nil || inputs.contains(target.rawValue) else {
+            throw ConfigError(path: "\(path).target", "unknown value '\(target.rawValue)' (expected a number or one of: \(([LossTarget.targets.rawValue] + inputs).joined(separator: ", ")))")
         }
         try kind.validate(path: path)
     }
@@ -80,8 +80,9 @@ public struct LossTermConfig: Codable, Sendable, Equatable {
 }
 
 /// What a loss term compares the model's output with: `targets` (the batch's labels or
-/// regression values), `features` (the whole feature row: a reconstruction) or a graph's
-/// named input (`image`). Which names a model offers is checked against the model
+/// regression values), `features` (the whole feature row: a reconstruction), a graph's
+/// named input (`image`) or a number (`1`: every element of the output is compared with
+/// it, a GAN's real or fake label). Which names a model offers is checked against the model
 /// (`LossConfig.makeLoss(path:outputs:inputs:)`).
 public struct LossTarget: Codable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -94,6 +95,12 @@ public struct LossTarget: Codable, Hashable, Sendable, CustomStringConvertible {
     public static let features = LossTarget(rawValue: "features")
     /// A graph's named input (its columns of the normalized feature row).
     public static func input(_ name: String) -> LossTarget { LossTarget(rawValue: name) }
+
+    /// Every element compared with `value` (`target: 1`).
+    public static func constant(_ value: Float) -> LossTarget { LossTarget(rawValue: "\(value)") }
+
+    /// The number a constant target compares with; nil for the batch's data.
+    public var constant: Float? { Float(rawValue).flatMap { $0.isFinite ? $0 : nil } }
 
     public var description: String { rawValue }
 

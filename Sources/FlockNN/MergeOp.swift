@@ -8,6 +8,10 @@ public enum MergeOp: String, ConfigChoice {
     case concatenate
     /// Elementwise product: every input of one shape.
     case multiply
+    /// The pair distance ‖a − b‖₂ of two (B, D) inputs, (B, 1): a Siamese network's.
+    case euclideanDistance = "euclidean_distance"
+    /// The pair distance 1 − cos(a, b) of two (B, D) inputs, (B, 1).
+    case cosineDistance = "cosine_distance"
 
     /// The per-sample shape of the merged value; nil when `shapes` cannot be merged.
     public func outputShape(_ shapes: [[Int]]) -> [Int]? {
@@ -18,12 +22,18 @@ public enum MergeOp: String, ConfigChoice {
         case .concatenate:
             guard shapes.allSatisfy({ $0.count == first.count && $0.dropLast() == first.dropLast() }) else { return nil }
             return first.dropLast() + [shapes.reduce(0) { $0 + $1.last! }]
+        case .euclideanDistance, .cosineDistance:
+            return shapes.count == 2 && first.count == 1 && shapes[1] == first ? [1] : nil
         }
     }
 
     /// What `outputShape` asks of the inputs, for errors.
     public var requirement: String {
-        self == .concatenate ? "inputs that differ only in their last size" : "inputs of one shape"
+        switch self {
+        case .concatenate: return "inputs that differ only in their last size"
+        case .euclideanDistance, .cosineDistance: return "two inputs of one shape [D]"
+        case .add, .multiply: return "inputs of one shape"
+        }
     }
 
     /// Merges (B, shape…) values on their tape.
@@ -32,6 +42,8 @@ public enum MergeOp: String, ConfigChoice {
         case .add: return values.dropFirst().reduce(values[0]) { tape.add($0, $1) }
         case .multiply: return values.dropFirst().reduce(values[0]) { tape.multiply($0, $1) }
         case .concatenate: return tape.concatenate(values, axis: values[0].shape.count - 1)
+        case .euclideanDistance: return tape.pairDistance(values[0], values[1], metric: .euclidean)
+        case .cosineDistance: return tape.pairDistance(values[0], values[1], metric: .cosine)
         }
     }
 }

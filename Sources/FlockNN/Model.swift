@@ -38,7 +38,7 @@ public final class Model {
     public var outputNames: [String] { graph?.outputs ?? [LossTermConfig.modelOutput] }
     /// The batch values loss terms may compare with besides `targets`: the whole feature
     /// row (`features`), and a graph's named inputs.
-    public var inputNames: [String] { [LossTarget.features.rawValue] + (graph?.inputs.map(\.name) ?? []) }
+    public var inputNames: [String] { [LossTarget.features.rawValue] + (graph?.inputs.filter { !$0.fromLabels }.map(\.name) ?? []) }
 
     /// Builds `layers` for per-sample inputs of `inputShape`, drawing initial values from
     /// `generator`. Throws a `ConfigError` naming the layer (`model[2]`) that cannot take
@@ -117,6 +117,17 @@ public final class Model {
     /// a graph's inputs, its columns (B, shape…).
     public func inputTensors(_ features: Tensor) -> [String: Tensor] {
         var tensors = graph?.inputTensors(features) ?? [:]
+        tensors[LossTarget.features.rawValue] = features
+        return tensors
+    }
+
+    /// The named inputs `loss`'s terms compare with (with `firstTermOnly`, the first
+    /// term's: what metrics read) and `features`: an input's columns are copied out of
+    /// `features` only when a term reads that input.
+    public func inputTensors(_ features: Tensor, readBy loss: Loss, firstTermOnly: Bool = false) -> [String: Tensor] {
+        let terms = firstTermOnly ? [loss.terms[0]] : loss.terms
+        let names = Set(terms.map(\.target).filter { $0 != .targets && $0 != .features && $0.constant == nil }.map(\.rawValue))
+        var tensors = names.isEmpty ? [:] : (graph?.inputTensors(features) ?? [:]).filter { names.contains($0.key) }
         tensors[LossTarget.features.rawValue] = features
         return tensors
     }

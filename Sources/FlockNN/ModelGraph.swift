@@ -5,11 +5,13 @@ import FlockTensor
 /// (`code.0.weight`); a node that shares runs the owner's `Sequential` again, so the
 /// parameters' gradients add up over every use.
 public struct ModelGraph: Layer {
-    /// One named input: columns `columns` of the flattened feature row, as (B, shape…).
+    /// One named input: columns `columns` of the flattened feature row, as (B, shape…), or
+    /// (`fromLabels`, no columns) the batch's class labels one-hot, (B, classes).
     public struct Input: Sendable {
         public let name: String
         public let shape: [Int]
         public let columns: Range<Int>
+        public var fromLabels = false
     }
 
     /// One built node.
@@ -88,6 +90,10 @@ public struct ModelGraph: Layer {
         let width = featureShape.reduce(1, *)
         var offset = 0, inputs: [Input] = []
         for config in configs {
+            if config.from == .labels {
+                inputs.append(Input(name: config.name, shape: config.shape ?? [], columns: offset..<offset, fromLabels: true))
+                continue
+            }
             let shape = config.shape ?? featureShape
             let count = shape.reduce(1, *)
             inputs.append(Input(name: config.name, shape: shape, columns: offset..<(offset + count)))
@@ -101,7 +107,7 @@ public struct ModelGraph: Layer {
 
     /// Every input and node's value on a batch of feature rows (B, featureShape…), by name.
     public func values(_ features: Variable, context: inout ForwardContext) -> [String: Variable] {
-        values(given: inputValues(features, tape: context.tape), context: &context)
+        values(given: inputValues(features, labels: context.labels, tape: context.tape), context: &context)
     }
 
     /// The values of the nodes that `given` (inputs, or any node's value: a decoder's code)
@@ -119,15 +125,32 @@ public struct ModelGraph: Layer {
         return values
     }
 
-    /// The named inputs: views of the feature row's columns, (B, shape…) each.
-    private func inputValues(_ features: Variable, tape: Tape) -> [String: Variable] {
-        if inputs.count == 1, inputs[0].shape == featureShape { return [inputs[0].name: features] }
+    /// The named inputs: views of the feature row's columns, (B, shape…) each, and the
+    /// one-hot `labels` (B) for an input from labels.
+    private func inputValues(_ features: Variable, labels: Tensor?, tape: Tape) -> [String: Variable] {
+        if inputs.count == 1, inputs[0].shape == featureShape, !inputs[0].fromLabels { return [inputs[0].name: features] }
         let rows = features.shape[0]
         let flat = tape.reshape(features, to: [rows, featureShape.reduce(1, *)])
         return Dictionary(uniqueKeysWithValues: inputs.map { input in
-            (input.name, tape.reshape(tape.slice(flat, axis: 1, range: input.columns), to: [rows] + input.shape))
+            guard !input.fromLabels else { return (input.name, tape.constant(Self.oneHot(labels, rows: rows, classes: input.shape[0]))) }
+            return (input.name, tape.reshape(tape.slice(flat, axis: 1, range: input.columns), to: [rows] + input.shape))
         })
     }
+
+    /// (rows, classes): 1 at each row's label. A missing label (none given, or one outside
+    /// 0..<classes, which the trainer refuses up front) leaves its row zero.
+    public static func oneHot(_ labels: Tensor?, rows: Int, classes: Int) -> Tensor {
+        var scalars = [Float](repeating: 0, count: rows * classes)
+        if let labels, labels.count == rows {
+            for (row, label) in labels.scalars.enumerated() where label >= 0 && label < Float(classes) {
+                scalars[row * classes + Int(label)] = 1
+            }
+        }
+        return Tensor(shape: [rows, classes], scalars: scalars)
+    }
+
+    /// The inputs whose values are the batch's class labels.
+    public var labelInputs: [Input] { inputs.filter(\.fromLabels) }
 
     /// The first output, as a layer of one input and one output runs.
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
@@ -140,7 +163,7 @@ public struct ModelGraph: Layer {
         if inputs.count == 1, inputs[0].shape == featureShape { return [inputs[0].name: features] }
         let rows = features.shape.first ?? 0, width = featureShape.reduce(1, *)
         var result: [String: Tensor] = [:]
-        for input in inputs {
+        for input in inputs where !input.fromLabels {
             var scalars: [Float] = []
             scalars.reserveCapacity(rows * input.columns.count)
             for row in 0..<rows { scalars += features.scalars[(row * width + input.columns.lowerBound)..<(row * width + input.columns.upperBound)] }

@@ -50,9 +50,7 @@ public struct ModelGraphConfig: Codable, Sendable, Equatable {
         var known: [String] = []
         for (index, input) in inputs.enumerated() {
             try Self.checkName(input.name, known: known, path: "\(path).inputs[\(index)].name")
-            if let shape = input.shape, shape.isEmpty || shape.contains(where: { $0 < 1 }) {
-                throw ConfigError(path: "\(path).inputs[\(index)].shape", "expected a list of positive sizes, got \(shape)")
-            }
+            try input.validate(path: "\(path).inputs[\(index)]")
             known.append(input.name)
         }
         if inputs.count > 1, let index = inputs.firstIndex(where: { $0.shape == nil }) {
@@ -91,23 +89,52 @@ public struct ModelGraphConfig: Codable, Sendable, Equatable {
 
 /// One named input: `{name: image, shape: [8, 8]}`, the next `8·8` columns of the feature
 /// row. A lone input may leave out its shape: the whole feature row, as the data shapes it.
+/// `{name: digit, from: labels, shape: [10]}` is the batch's class label as a one-hot row
+/// of 10 (a conditional GAN's condition); it takes no columns of the feature row.
 public struct GraphInputConfig: Codable, Sendable, Equatable {
     public var name: String
     public var shape: [Int]?
+    /// Where the input's values come from (default: the feature row's columns).
+    public var from: GraphInputSource
 
-    public init(name: String, shape: [Int]? = nil) {
+    public init(name: String, shape: [Int]? = nil, from: GraphInputSource = .features) {
         self.name = name
         self.shape = shape
+        self.from = from
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, shape }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, shape, from }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self, owner: "a model input")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
+        from = try c.decodeIfPresent(GraphInputSource.self, forKey: .from) ?? .features
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(shape, forKey: .shape)
+        if from != .features { try c.encode(from, forKey: .from) }
+    }
+
+    /// Checks the shape against the source, under `path` (`model.inputs[1]`).
+    func validate(path: String) throws {
+        if let shape, shape.isEmpty || shape.contains(where: { $0 < 1 }) {
+            throw ConfigError(path: "\(path).shape", "expected a list of positive sizes, got \(shape)")
+        }
+        if from == .labels, shape?.count != 1 {
+            throw ConfigError(path: "\(path).shape", "an input from labels is a one-hot row: expected [number of classes]")
+        }
+    }
+}
+
+/// What a graph input reads: `features` (its columns of the feature row) or `labels` (the
+/// batch's class label, one-hot).
+public enum GraphInputSource: String, Codable, Sendable, CaseIterable, ConfigChoice {
+    case features, labels
 }
 
 /// One node: merges its `inputs` with `op` when there are several, then applies its own

@@ -112,3 +112,24 @@ public struct ConstrainMaxNorm: GradientTransform {
         return true
     }
 }
+
+/// After the update: every value of the phase's moving parameters clipped to
+/// [−limit, limit] (the weight clipping that keeps a Wasserstein critic Lipschitz,
+/// Arjovsky et al. 2017), biases included as theirs are.
+public struct ClipWeights: GradientTransform {
+    public let limit: Float
+
+    public init(limit: Float) {
+        precondition(limit > 0, "a weight clipping limit must be positive, got \(limit)")
+        self.limit = limit
+    }
+
+    public func apply(_ update: GradientUpdate) throws -> Bool {
+        for slot in update.trainableSlots {
+            update.parameters.withParameter(slot) { w in
+                for index in w.indices { w[index] = Swift.min(Swift.max(w[index], -limit), limit) }
+            }
+        }
+        return true
+    }
+}

@@ -106,6 +106,7 @@ public final class StepParts {
         for (index, batch) in microBatches.enumerated() {
             context.sumAcrossDataGroup = try sync.beginMicroBatch(isLast: index == microBatches.count - 1,
                                                                   samples: batch.sampleCount)
+            context.batchGather = loss.gathersGlobalBatch ? try BatchGather.forMicroBatch(dataGroup, samples: batch.sampleCount) : nil
             guard batch.sampleCount > 0 else {
                 if let residency = environment.parameterResidency { environment.model.takePartInGathers(residency) }
                 continue
@@ -113,6 +114,7 @@ public final class StepParts {
             var batch = batch
             if batch.paddingMask == nil { batch.paddingMask = environment.model.paddingMask(forInput: batch.features) }
             outcomes.append(try self.step.forwardBackward(batch, phase: phase, context: &context))
+            try context.batchGather?.rethrow()
         }
         try sync.finishStep()
         return outcomes

@@ -66,6 +66,7 @@ extension TrainStep {
         var forward = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         forward.sequencePadding = context.model.paddingMask(forInput: features)
         forward.parameterResidency = context.environment.parameterResidency
+        forward.labels = targets
         let (objective, output) = context.runModel(features, targets: targets, forward: &forward)
         return MicroBatchOutcome(loss: objective.value.scalar, outputs: output.value, targets: targets)
     }
@@ -85,15 +86,30 @@ public struct StepPhase {
     /// This phase's learning rate over the trainer's (a config phase's own `lr` over the
     /// config's), on the same schedule.
     public let learningRateScale: Float
+    /// The phase runs on the last of every `every` optimizer steps (steps k−1, 2k−1, …):
+    /// a GAN's critic every step and its generator every k-th. 1: every step.
+    public let every: Int
+    /// After each update the phase's parameters are clipped to [−clipWeights, clipWeights]
+    /// (a Wasserstein critic); nil: not clipped.
+    public let clipWeights: Float?
 
     public init(name: String, parameterPrefixes: [String] = [], optimizer: (any Optimizer)? = nil, loss: Loss? = nil,
-                learningRateScale: Float = 1) {
+                learningRateScale: Float = 1, every: Int = 1, clipWeights: Float? = nil) {
+        precondition(every >= 1, "a phase runs every k ≥ 1 steps, got \(every)")
         self.name = name
         self.parameterPrefixes = parameterPrefixes
         self.optimizer = optimizer
         self.loss = loss
         self.learningRateScale = learningRateScale
+        self.every = every
+        self.clipWeights = clipWeights
     }
+
+    /// Whether the phase runs in optimizer step `step` (counted from 0).
+    public func runs(atStep step: Int) -> Bool { step % every == every - 1 }
+
+    /// How many updates the phase has taken before optimizer step `step`.
+    public func updates(before step: Int) -> Int { step / every }
 
     /// One phase over every trainable parameter.
     public static var whole: StepPhase { StepPhase(name: "main") }
@@ -140,6 +156,9 @@ public struct StepContext {
     /// Sums across the data group for synchronized statistics in this micro-batch (nil:
     /// each rank's own).
     public internal(set) var sumAcrossDataGroup: ((inout [Double]) -> Void)?
+    /// Gathers rows across the data group for a loss over the global batch (triplet
+    /// mining) in this micro-batch; nil: this rank's rows.
+    public internal(set) var batchGather: BatchGather?
 
     public init(environment: StepEnvironment, loss: Loss, step: Int, generator: RandomGenerator) {
         self.environment = environment
@@ -161,6 +180,7 @@ public struct StepContext {
         forward.sequencePadding = batch?.paddingMask
         forward.parameterResidency = environment.parameterResidency
         forward.sampleNoise = batch?.sampleNoise
+        forward.labels = batch?.targets
         return forward
     }
 
@@ -170,7 +190,8 @@ public struct StepContext {
     public func runModel(_ features: Tensor, targets: Tensor,
                          forward: inout ForwardContext) -> (objective: Variable, output: Variable) {
         let outputs = model.forwardOutputs(tape.constant(features), context: &forward)
-        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features), added: forward.addedLosses)
+        let objective = loss(outputs, target: targets, inputs: model.inputTensors(features, readBy: loss), added: forward.addedLosses,
+                             gather: forward.isTraining ? batchGather : nil)
         return (objective, outputs[loss.primaryOutput]!)
     }
 

@@ -20,7 +20,15 @@ struct MetricAccumulator {
     /// the data's units.
     let targetScaling: TargetScaling?
 
-    init(metrics: [MetricName], loss: Loss, classCount: Int?, targetScaling: TargetScaling? = nil) {
+    /// The step's phases when it has several: each one's mean loss is reported as
+    /// `loss_<phase>` (a GAN's critic and generator losses).
+    let phases: [String]
+    /// Per phase: loss sum, samples.
+    private var phaseSums: [Double]
+
+    init(metrics: [MetricName], loss: Loss, classCount: Int?, targetScaling: TargetScaling? = nil, phases: [String] = []) {
+        self.phases = phases
+        phaseSums = [Double](repeating: 0, count: 2 * phases.count)
         self.metrics = metrics
         self.loss = loss
         self.classCount = classCount
@@ -49,9 +57,18 @@ struct MetricAccumulator {
             let positive = outputs.scalars.map { fromLogits ? 1 / (1 + Foundation.exp(-$0)) : $0 }
             curves?.add(probabilities: positive.map { [1 - $0, $0] }, labels: targets.scalars.map { Int($0) })
         case .values:
+            // Embeddings against class labels (a triplet loss) have no regression metrics.
+            guard outputs.count == targets.count else { break }
             let predictions = targetScaling?.undo(outputs) ?? outputs, actual = targetScaling?.undo(targets) ?? targets
             regression.add(predictions: predictions.scalars, targets: actual.scalars)
         }
+    }
+
+    /// Adds phase `phase`'s mean loss over `samples` (nothing without several phases).
+    mutating func add(phase: Int, meanLoss: Float, samples: Int) {
+        guard 2 * phase + 1 < phaseSums.count else { return }
+        phaseSums[2 * phase] += Double(meanLoss) * Double(samples)
+        phaseSums[2 * phase + 1] += Double(samples)
     }
 
     var confusionMatrix: ConfusionMatrix? { confusion }
@@ -61,7 +78,7 @@ struct MetricAccumulator {
 
     /// Every running sum as one array: loss sum, samples, confusion counts, regression sums.
     var packedSums: [Double] {
-        [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums + (curves?.counts ?? [])
+        [lossSum, Double(samples)] + (confusion?.flatCounts.map(Double.init) ?? []) + regression.sums + (curves?.counts ?? []) + phaseSums
     }
 
     /// Takes back sums saved from `packedSums` (a checkpoint written mid-epoch).
@@ -77,7 +94,10 @@ struct MetricAccumulator {
         next += 5
         if let classes = curves?.classCount {
             curves = ROCCurves(classCount: classes, counts: packed[next..<(next + classes * 2 * ROCCurves.bins)].map { $0.isFinite ? max($0, 0) : 0 })
+            next += classes * 2 * ROCCurves.bins
         }
+        // Sums saved before phases were counted have none: start them at zero.
+        if packed.count >= next + phaseSums.count { phaseSums = Array(packed[next..<(next + phaseSums.count)]) }
     }
 
     /// A count held as a Double, as an Int (clamped: a sum from a damaged checkpoint must
@@ -110,6 +130,9 @@ struct MetricAccumulator {
             case .auc: value = curves?.auc ?? 0
             }
             result["\(prefix)\(metric.rawValue)"] = value
+        }
+        for (index, phase) in phases.enumerated() where phaseSums[2 * index + 1] > 0 {
+            result["\(prefix)loss_\(phase)"] = phaseSums[2 * index] / phaseSums[2 * index + 1]
         }
         return result
     }

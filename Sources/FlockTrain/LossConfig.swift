@@ -83,7 +83,7 @@ public struct LossConfig: Codable, Equatable, Sendable {
         for (index, term) in resolved.enumerated() {
             let termPath = self.path(ofTerm: index, under: path)
             try term.validate(path: termPath, outputs: outputs, inputs: inputs)
-            if term.target != .targets, term.kind.reading != .values {
+            if term.target != .targets, term.target.constant == nil, term.kind.reading != .values {
                 throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on \(term.target.rawValue) must compare values (mse, mae, huber)")
             }
             let sameOutput = resolved[..<index].enumerated().filter { $0.element.output == term.output }

@@ -3,7 +3,8 @@ import FlockNN
 /// One phase of each optimizer step (`phases:` in a config): the parameters it updates, by
 /// node or path prefix, with its own optimizer and loss. Phases run in order on the same
 /// batch, each followed by its own update, so a later phase sees the earlier ones' new
-/// weights (a GAN's discriminator, then its generator).
+/// weights (a GAN's discriminator, then its generator). A phase with `every: k` runs on
+/// the last of every k steps only (k critic updates per generator update).
 ///
 /// ```yaml
 /// phases:
@@ -20,8 +21,17 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
     public var optimizer: OptimizerConfig?
     /// nil: the config's `loss`.
     public var loss: LossConfig?
+    /// Runs on every `every`-th optimizer step only, the last of each `every` (a GAN's
+    /// generator at `every: 5` after five critic steps); nil: every step.
+    public var every: Int?
+    /// After each update, the phase's parameters are clipped to [−c, c] (a Wasserstein
+    /// critic's Lipschitz constraint); nil: no clipping.
+    public var clipWeights: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, parameters, optimizer, loss }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, parameters, optimizer, loss, every
+        case clipWeights = "clip_weights"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self, owner: "a phase")
@@ -30,6 +40,8 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
         parameters = try c.decode([String].self, forKey: .parameters)
         optimizer = try c.decodeIfPresent(OptimizerConfig.self, forKey: .optimizer)
         loss = try c.decodeIfPresent(LossConfig.self, forKey: .loss)
+        every = try c.decodeIfPresent(Int.self, forKey: .every)
+        clipWeights = try c.decodeIfPresent(Double.self, forKey: .clipWeights)
     }
 
     /// The path prefixes the phase's parameters start with (`decoder.`).
@@ -47,5 +59,7 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
         guard !parameters.isEmpty, !parameters.contains(where: \.isEmpty) else {
             throw ConfigError(path: "\(path).parameters", "expected a list of node names or parameter path prefixes")
         }
+        if let every { try Check.positive(every, "\(path).every") }
+        if let clipWeights { try Check.positive(float: clipWeights, "\(path).clip_weights") }
     }
 }

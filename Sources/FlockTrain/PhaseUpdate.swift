@@ -25,7 +25,9 @@ extension Trainer {
             let update = ApplyOptimizer(phase.optimizer ?? optimizer, shard: optimizerStateShard(store, parts: parts, options: options))
             let groups = ParameterGroup.grouping(slots, scales: model.updateScales)
             let moving = Set(groups.filter { !$0.isFrozen }.flatMap(\.slots).map(\.index))
-            return PhaseUpdate(phase: phase, groups: groups, update: update, chain: options.gradientChain(around: update),
+            var chain = options.gradientChain(around: update)
+            if let limit = phase.clipWeights { chain.transforms.append(ClipWeights(limit: limit)) }
+            return PhaseUpdate(phase: phase, groups: groups, update: update, chain: chain,
                                skippedSlots: Set(store.slots.map(\.index)).subtracting(moving))
         }
     }
@@ -59,9 +61,10 @@ extension Trainer {
         return buffers
     }
 
-    /// Restores what `optimizerState` saved (under ZeRO, this rank's rows); every phase has
-    /// taken `stepCount` updates. A buffer that does not hold one value per parameter (row)
-    /// of this rank is an error naming it.
+    /// Restores what `optimizerState` saved (under ZeRO, this rank's rows) after `stepCount`
+    /// optimizer steps (a phase that runs every k-th step has taken stepCount / k updates).
+    /// A buffer that does not hold one value per parameter (row) of this rank is an error
+    /// naming it.
     func restoreOptimizerState(_ buffers: [String: [Float]], stepCount: Int) throws {
         let expected = optimizerStateShard?.store.count ?? parameters.count
         for (name, values) in buffers.sorted(by: { $0.key < $1.key }) where values.count != expected {
@@ -78,7 +81,7 @@ extension Trainer {
             let prefix = phase.phase.name + "/"
             let own = buffers.filter { $0.key.hasPrefix(prefix) }
             try phase.update.optimizer.restore(stateBuffers: Dictionary(uniqueKeysWithValues: own.map { (String($0.key.dropFirst(prefix.count)), $0.value) }),
-                                               stepCount: stepCount)
+                                               stepCount: phase.phase.updates(before: stepCount))
         }
     }
 }

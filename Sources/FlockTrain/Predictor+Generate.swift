@@ -3,40 +3,64 @@ import FlockTensor
 
 /// Sampling from a generative graph: draws from the prior at a latent node and decodes.
 extension Predictor {
-    /// `samples` rows of `output` (default: the loss's first term's output) decoded from
+    /// `samples` rows of `output` (default: the graph's first output) decoded from
     /// z ~ N(0, 1) put in place of node `latent` (default: the node whose last layer is a
-    /// `sampling` layer), z drawn from `seed`. An output that reconstructs the whole
+    /// `sampling` or `latent_noise` layer), z drawn from `seed`. A model with an input
+    /// `from: labels` (a conditional GAN) needs `condition`: the class every sample is
+    /// drawn for, by index or by the class name the labels used. An output as wide as the
     /// feature row comes back in the data's units (normalization undone).
     ///
     /// ```swift
     /// let rows = try Predictor(path: "runs/vae-digits-…").generate(samples: 16)   // (16, 64)
+    /// let sevens = try Predictor(path: "runs/gan-digits-…").generate(samples: 16, condition: "7")
     /// ```
-    public func generate(samples: Int, latent: String? = nil, output: String? = nil, seed: UInt64 = 0) throws -> Tensor {
+    public func generate(samples: Int, latent: String? = nil, output: String? = nil, seed: UInt64 = 0,
+                         condition: String? = nil) throws -> Tensor {
         guard let graph = model.graph, let graphConfig = config.graph else {
             throw ConfigError(path: "model", "generating needs a graph model with a latent node; this model is a layer list")
         }
-        let latentName = try latent ?? Self.samplingNode(graphConfig)
+        let latentName = try latent ?? Self.latentNode(graphConfig)
         guard let latentShape = graph.shapes[latentName], graph.inputs.allSatisfy({ $0.name != latentName }) else {
             throw ConfigError(path: "latent", "unknown node '\(latentName)' (expected one of: \(graph.nodes.map(\.name).joined(separator: ", ")))")
         }
-        let outputName = output ?? loss.primaryOutput
+        let outputName = output ?? graph.outputs[0]
         let tape = Tape(parameters: model.parameters)
         tape.recordsBackward = false
         var generator = RandomGenerator(seed: seed)
         let z = Tensor.normal(shape: [samples] + latentShape, using: &generator)
+        var given = [latentName: tape.constant(z)]
+        for (name, value) in try conditionInputs(graph, condition: condition, samples: samples) { given[name] = tape.constant(value) }
         var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
-        guard let decoded = graph.values(given: [latentName: tape.constant(z)], context: &context)[outputName] else {
+        guard let decoded = graph.values(given: given, context: &context)[outputName] else {
             throw ConfigError(path: "output", "output '\(outputName)' does not follow from node '\(latentName)' alone (it needs a model input)")
         }
-        let reconstructsRow = loss.primaryOutput == outputName && loss.primaryTarget != .targets
-            && decoded.value.count == samples * preprocessing.featureShape.reduce(1, *)
+        let reconstructsRow = decoded.value.count == samples * preprocessing.featureShape.reduce(1, *)
         return reconstructsRow ? preprocessing.normalizer.inverse(decoded.value) : decoded.value
     }
 
-    /// The node whose last layer is a `sampling` layer: where a VAE's prior is drawn.
-    static func samplingNode(_ graph: ModelGraphConfig) throws -> String {
-        guard let node = graph.nodes.last(where: { $0.layers?.last?.type == Sampling.Spec.typeName }) else {
-            throw ConfigError(path: "latent", "no node ends in a sampling layer: name the latent node (--latent)")
+    /// Each input `from: labels` as `samples` one-hot rows of `condition`'s class.
+    private func conditionInputs(_ graph: ModelGraph, condition: String?, samples: Int) throws -> [String: Tensor] {
+        let labelInputs = graph.labelInputs
+        guard let condition else {
+            guard let input = labelInputs.first else { return [:] }
+            throw ConfigError(path: "condition", "the model is conditioned on input '\(input.name)' (one of \(input.shape[0]) classes): name the class to draw (--condition)")
+        }
+        guard let width = labelInputs.first?.shape[0] else {
+            throw ConfigError(path: "condition", "the model has no input from labels to condition on")
+        }
+        let names = preprocessing.classNames
+        guard let label = names?.firstIndex(of: condition) ?? (names == nil ? Int(condition) : nil), (0..<width).contains(label) else {
+            throw ConfigError(path: "condition", "unknown class '\(condition)' (expected \(names.map { "one of: \($0.joined(separator: ", "))" } ?? "0 to \(width - 1)"))")
+        }
+        let labels = Tensor(repeating: Float(label), shape: [samples])
+        return Dictionary(uniqueKeysWithValues: labelInputs.map { ($0.name, ModelGraph.oneHot(labels, rows: samples, classes: $0.shape[0])) })
+    }
+
+    /// The node whose last layer is a `sampling` or `latent_noise` layer: where the prior is drawn.
+    static func latentNode(_ graph: ModelGraphConfig) throws -> String {
+        let kinds = [Sampling.Spec.typeName, LatentNoise.Spec.typeName]
+        guard let node = graph.nodes.last(where: { kinds.contains($0.layers?.last?.type ?? "") }) else {
+            throw ConfigError(path: "latent", "no node ends in a sampling or latent_noise layer: name the latent node (--latent)")
         }
         return node.name
     }

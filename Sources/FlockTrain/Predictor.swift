@@ -82,10 +82,12 @@ public struct Predictor {
             tape.reset()
             var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
             let batchInputs = inputs.rows(range)
+            // A graph input from labels (a conditional model) reads them where the data has them.
+            context.labels = targets.map { preprocessing.trainingTargets($0.rows(range)) }
             let named = model.forwardOutputs(tape.constant(batchInputs), context: &context)
             let output = named[outputName]!
             if isPrimary, let targets {
-                let trained = preprocessing.trainingTargets(targets.rows(range)), values = model.inputTensors(batchInputs)
+                let trained = preprocessing.trainingTargets(targets.rows(range)), values = model.inputTensors(batchInputs, readBy: loss)
                 accumulator.add(meanLoss: loss(named, target: trained, inputs: values, added: context.addedLosses).value.scalar,
                                 outputs: output.value, targets: loss.metricTargets(trained, inputs: values))
             }

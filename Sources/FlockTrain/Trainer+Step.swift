@@ -35,17 +35,18 @@ extension Trainer {
                               gradientScale: Float(indices.count * dataRanks) / Float(stepSamples),
                               sampleNoise: SampleNoise(seed: UInt64(options.seed), step: stepNumber, samples: indices))
         }
-        for (index, phase) in phaseUpdates.enumerated() {
+        for (index, phase) in phaseUpdates.enumerated() where phase.phase.runs(atStep: stepNumber) {
             let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
             parameters.gradientSkippedSlots = phase.skippedSlots
             let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: phase.phase.loss ?? loss, step: stepNumber,
                                                       generator: &progress.dropoutGenerator)
             if let clean { parameters.restoreParameters(clean) }
-            // Metrics come from the step's last phase (a GAN reports its generator's).
+            for outcome in outcomes { accumulator.add(phase: index, meanLoss: outcome.loss, samples: outcome.targets.shape.first ?? 0) }
+            // Metrics come from the step's last phase, on the steps it runs (a GAN reports its generator's).
             if index == phaseUpdates.count - 1 {
                 for (outcome, batch) in zip(outcomes, microBatches) {
                     accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
+                                    targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features, readBy: loss, firstTermOnly: true)))
                 }
             }
             var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
@@ -57,10 +58,12 @@ extension Trainer {
         return true
     }
 
-    /// An empty accumulator of this job's metrics (regression metrics in the data's units).
+    /// An empty accumulator of this job's metrics (regression metrics in the data's units),
+    /// with each phase's loss when the step has several.
     func makeAccumulator() -> MetricAccumulator {
         MetricAccumulator(metrics: metricNames, loss: loss, classCount: data.classCount,
-                          targetScaling: loss.primaryTarget == .targets ? data.preprocessing.targetScaling : nil)
+                          targetScaling: loss.primaryTarget == .targets ? data.preprocessing.targetScaling : nil,
+                          phases: phaseUpdates.count > 1 ? phaseUpdates.map(\.phase.name) : [])
     }
 
     /// Loss and metrics of the current model on `positions` of `samples` (all of them by
@@ -90,7 +93,7 @@ extension Trainer {
             let batch = try samples.batch(Array(start..<min(start + chunk, positions.upperBound)))
             let outcome = try parts.evaluate(features: batch.features, targets: batch.targets, loss: loss)
             accumulator.add(meanLoss: outcome.loss, outputs: outcome.outputs,
-                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features)))
+                            targets: loss.metricTargets(outcome.targets, inputs: model.inputTensors(batch.features, readBy: loss, firstTermOnly: true)))
         }
         return accumulator
     }

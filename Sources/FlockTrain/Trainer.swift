@@ -84,7 +84,7 @@ public final class Trainer {
             throw ConfigError(path: "data.batch_size",
                               "the global batch of \(options.batchSize) does not split evenly over \(dataRanks) ranks")
         }
-        try Self.checkFit(model: model, data: data, loss: loss)
+        try Self.checkFit(model: model, data: data, loss: loss, phases: step.step.phases)
         let reserved = [TrainingState.modelCheckpointKey, TrainingState.terminateOnNaNKey]
         let keys = callbacks.map(\.stateKey) + reserved
         if let duplicate = keys.first(where: { key in keys.filter { $0 == key }.count > 1 }) {
@@ -228,48 +228,56 @@ public final class Trainer {
 
     /// The data's features must be the model's input, and the model's output what the
     /// loss needs for these targets.
-    static func checkFit(model: Model, data: TrainingData, loss: Loss) throws {
+    static func checkFit(model: Model, data: TrainingData, loss: Loss, phases: [StepPhase] = []) throws {
         guard data.training.count > 0 else { throw ConfigError(path: "data", "the training split has no samples") }
         guard data.training.featureShape == model.inputShape else {
             throw ConfigError(path: "model", "the model takes inputs of shape \(model.inputShape) but the data's samples have shape \(data.training.featureShape)")
         }
-        let produced = model.outputShape.reduce(1, *), expected = data.expectedOutputWidth(for: loss)
-        if model.graph != nil { return try checkGraphFit(model: model, data: data, loss: loss) }
-        guard produced == expected else {
-            let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
-            throw ConfigError(path: "model[\(lastDense)].units",
-                              "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")" + oneBasedLabelHint(data, loss: loss))
+        // A layer list's output against what the first term reads (embeddings have any width).
+        if model.graph == nil, !loss.embedsLabels {
+            let produced = model.outputShape.reduce(1, *), expected = data.expectedOutputWidth(for: loss)
+            guard produced == expected else {
+                let lastDense = model.layers.lastIndex { $0.type == Dense.Spec.typeName } ?? model.layers.count - 1
+                throw ConfigError(path: "model[\(lastDense)].units",
+                                  "the model outputs \(produced) values per sample but loss '\(loss.name)' on this data needs \(expected)\(data.classCount.map { " (\($0) classes)" } ?? "")" + oneBasedLabelHint(data, loss: loss))
+            }
         }
-        for (index, term) in loss.terms.enumerated() {
-            let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
-            if let weights = term.kind.classWeightCount, weights != expected {
-                throw ConfigError(path: "\(path).class_weights", "expected \(expected) weights (one per class), got \(weights)")
+        for (index, input) in (model.graph?.inputs ?? []).enumerated() where input.fromLabels {
+            if let classes = data.classCount, classes > input.shape[0] {
+                throw ConfigError(path: "model.inputs[\(index)].shape", "the labels name \(classes) classes but input '\(input.name)' is a one-hot row of \(input.shape[0])")
             }
-            let width = term.target == .features ? data.training.featureShape.reduce(1, *)
-                : term.kind.reading == .values ? data.training.targets.count / max(data.training.count, 1) : expected
-            guard width == produced else {
-                throw ConfigError(path: "\(path).target", "loss '\(term.kind.name)' compares the model's \(produced) outputs per sample with \(width) \(term.target.rawValue) per sample")
-            }
+        }
+        try checkTerms(of: loss, path: "loss", model: model, data: data)
+        for (index, phase) in phases.enumerated() {
+            if let phaseLoss = phase.loss { try checkTerms(of: phaseLoss, path: "phases[\(index)].loss", model: model, data: data) }
         }
     }
 
-    /// Each term's output against what it compares it with, by element count per sample.
-    static func checkGraphFit(model: Model, data: TrainingData, loss: Loss) throws {
+    /// Each term of `loss` (at `path` in the config): its class weights against the classes,
+    /// and its output against what it compares it with, by element count per sample.
+    static func checkTerms(of loss: Loss, path: String, model: Model, data: TrainingData) throws {
         let targetsPerSample = data.training.targets.count / max(data.training.count, 1)
         var inputWidths = [LossTarget.features.rawValue: data.training.featureShape.reduce(1, *)]
         for input in model.graph?.inputs ?? [] { inputWidths[input.name] = input.columns.count }
         for (index, term) in loss.terms.enumerated() {
-            let path = loss.terms.count == 1 ? "loss" : "loss[\(index)]"
-            let produced = model.outputShape(of: term.output).reduce(1, *)
+            let termPath = loss.terms.count == 1 ? path : "\(path)[\(index)]"
+            if let weights = term.kind.classWeightCount, weights != data.classCount ?? 1 {
+                throw ConfigError(path: "\(termPath).class_weights", "expected \(data.classCount ?? 1) weights (one per class), got \(weights)")
+            }
             let width: Int
-            if term.target == .targets {
+            if term.target.constant != nil || (term.target == .targets && term.kind.embedsLabels) {
+                continue   // a number, or labels of embeddings of any width (triplet)
+            } else if term.target == .targets {
                 width = term.kind.reading == .values ? targetsPerSample : (term.kind.reading == .classLogits ? data.classCount ?? 1 : 1)
             } else {
                 width = inputWidths[term.target.rawValue] ?? 0
             }
-            guard width == produced else {
-                throw ConfigError(path: "\(path).output", "loss '\(term.kind.name)' compares output '\(term.output)' (\(produced) values per sample) with \(width) \(term.target.rawValue) per sample")
+            let produced = model.outputShape(of: term.output).reduce(1, *)
+            guard width != produced else { continue }
+            guard model.graph != nil else {
+                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' compares the model's \(produced) outputs per sample with \(width) \(term.target.rawValue) per sample")
             }
+            throw ConfigError(path: "\(termPath).output", "loss '\(term.kind.name)' compares output '\(term.output)' (\(produced) values per sample) with \(width) \(term.target.rawValue) per sample")
         }
     }
 

@@ -167,7 +167,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 
     private func makeLoss(_ loss: LossConfig, path: String) throws -> Loss {
         guard let graph else { return try loss.makeLoss(path: path) }
-        return try loss.makeLoss(path: path, outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.map(\.name))
+        return try loss.makeLoss(path: path, outputs: graph.outputs, inputs: [LossTarget.features.rawValue] + graph.inputs.filter { $0.from == .features }.map(\.name))
     }
 
     /// The step's phases from `phases:` (one over everything when there are none).
@@ -177,16 +177,20 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         return try phases.enumerated().map { index, phase in
             let path = "phases[\(index)]"
             try phase.validate(path: path, earlier: Array(phases[..<index]))
+            if index == 0, let every = phase.every, every != 1 {
+                throw ConfigError(path: "\(path).every", "the first phase runs every step (its optimizer counts the steps); put a phase that runs less often after it")
+            }
             return StepPhase(name: phase.name, parameterPrefixes: phase.prefixes,
                              optimizer: try phase.optimizer?.makeOptimizer(path: "\(path).optimizer"),
                              loss: try phase.loss.map { try makeLoss($0, path: "\(path).loss") },
-                             learningRateScale: Float(phase.optimizer.map { $0.lr / optimizer.lr } ?? 1))
+                             learningRateScale: Float(phase.optimizer.map { $0.lr / optimizer.lr } ?? 1),
+                             every: phase.every ?? 1, clipWeights: phase.clipWeights.map(Float.init))
         }
     }
 
     /// The metrics to compute, defaults filled in.
     public var resolvedMetrics: [MetricName] {
-        if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
+        if metrics.isEmpty { return loss.terms[0].kind.embedsLabels ? [] : MetricName.defaults(classification: loss.isClassification) }
         return metrics
     }
 }

@@ -77,13 +77,16 @@ public struct TrainingData: Sendable {
     /// for regression.
     static func classCount(of targets: [Float], classNames: [String]?, labelColumn: String?, labelsFile: String,
                            lines: [Int], config: TrainingConfig) throws -> Int? {
-        guard config.loss.isClassification else {
+        // A graph input from labels reads them as class indices whatever the loss reads.
+        let labelInputs = config.graph?.inputs.filter { $0.from == .labels } ?? []
+        let readsLabels = config.loss.terms[0].kind.readsClassLabels && config.loss.terms[0].target == .targets
+        guard readsLabels || !labelInputs.isEmpty else {
             if let names = classNames {
                 throw DataError.unreadable(path: config.data.source, reason: "the label column \(labelColumn.map { "'\($0)' " } ?? "")holds text (\(names.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss '\(config.loss.name)' needs numbers")
             }
             return nil
         }
-        let binary = if case .binary = config.loss.reading { true } else { false }
+        let binary = if readsLabels, case .binary = config.loss.reading { true } else { false }
         if let names = classNames {
             if binary && names.count != 2 {
                 throw DataError.unreadable(path: config.data.source, reason: "binary_cross_entropy needs two classes, the labels name \(names.count): \(names.prefix(5).joined(separator: ", "))")

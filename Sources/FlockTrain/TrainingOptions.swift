@@ -72,7 +72,7 @@ public struct TrainingOptions: Sendable {
 
     /// The metrics to compute for `loss`, defaults filled in.
     func resolvedMetrics(for loss: Loss) -> [MetricName] {
-        if metrics.isEmpty { return MetricName.defaults(classification: loss.isClassification) }
+        if metrics.isEmpty { return loss.embedsLabels ? [] : MetricName.defaults(classification: loss.isClassification) }
         return metrics
     }
 

@@ -13,11 +13,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "How many samples to draw.")
     var samples: Int = 16
 
-    @Option(help: "The node the prior replaces (default: the node whose last layer is a sampling layer).")
+    @Option(help: "The node the prior replaces (default: the node whose last layer is a sampling or latent_noise layer).")
     var latent: String?
 
-    @Option(name: .customLong("model-output"), help: "The output to decode to (default: the one the loss's first term reads).")
+    @Option(name: .customLong("model-output"), help: "The output to decode to (default: the graph's first output).")
     var modelOutput: String?
+
+    @Option(help: "The class to draw every sample for (a model with an input from labels: a conditional GAN), by index or class name.")
+    var condition: String?
 
     @Option(help: "Seed of the prior's draws.")
     var seed: UInt64 = 0
@@ -29,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
         guard (1...1_000_000).contains(samples) else { throw ValidationError("--samples: expected 1 to 1000000, got \(samples)") }
         do {
             let predictor = try Predictor(path: checkpoint)
-            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed)
+            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed, condition: condition)
             let text = predictor.generatedCSV(rows)
             if let output {
                 try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))

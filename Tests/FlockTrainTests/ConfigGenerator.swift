@@ -63,11 +63,13 @@ struct ConfigGenerator {
 
     mutating func config() -> ConfigSource {
         let loss = random.pick(LossRegistry.standard.names)
-        let classification = LossRegistry.standard.kind(named: loss)!.init().reading.isClassification
+        let kind = LossRegistry.standard.kind(named: loss)!.init()
+        let classification = kind.reading.isClassification
         let validationSplit: Double? = random.coin() ? nil : (random.coin() ? 0 : Double.random(in: 0..<0.9, using: &random))
         let metricNames = MetricName.allCases.filter { $0.isClassification == classification }.map(\.rawValue)
-        let metrics = random.coin() ? nil : metricNames.filter { _ in random.coin() }
-        let resolved = metrics.flatMap { $0.isEmpty ? nil : $0 } ?? [classification ? "accuracy" : "mse"]
+        // A loss on embeddings and labels (triplet) has no metrics by default.
+        let metrics = random.coin() || kind.embedsLabels ? nil : metricNames.filter { _ in random.coin() }
+        let resolved = metrics.flatMap { $0.isEmpty ? nil : $0 } ?? (kind.embedsLabels ? [] : [classification ? "accuracy" : "mse"])
         let monitorable = ["loss"] + resolved + ((validationSplit ?? 0.2) > 0 ? (["loss"] + resolved).map { "val_\($0)" } : [])
         var fields: [(String, ConfigSource)] = [
             ("data", data(loss: loss, classification: classification, validationSplit: validationSplit)),
@@ -103,7 +105,8 @@ struct ConfigGenerator {
         }
         optionally("phases", &fields) { generator in
             .list([.map([("name", .text("first")), ("parameters", .list([.text("layers.0")])), ("optimizer", generator.optimizerSource())]),
-                   .map([("name", .text("rest")), ("parameters", .list([.text("layers")]))])])
+                   .map([("name", .text("rest")), ("parameters", .list([.text("layers")]))]
+                        + generator.fieldsOf([("every", { .integer(1 + $0.random.below(8)) }), ("clip_weights", { .number($0.positive()) })]))])
         }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in
@@ -170,6 +173,10 @@ struct ConfigGenerator {
         case "binary_cross_entropy": optionally("from_logits", &fields) { .bool($0.random.coin()) }
         case "huber": optionally("delta", &fields) { .number(Double.random(in: 0.001...10, using: &$0.random)) }
         case "focal": optionally("gamma", &fields) { .number(Double.random(in: 0..<100, using: &$0.random)) }
+        case "contrastive": optionally("margin", &fields) { .number($0.positive()) }
+        case "triplet":
+            optionally("margin", &fields) { .number($0.positive()) }
+            optionally("mining", &fields) { .text($0.random.pick(["hard", "semi_hard"])) }
         case "distillation":
             fields.append(("teacher", .text("/runs/teacher")))
             optionally("temperature", &fields) { .number(Double.random(in: 0.01...1000, using: &$0.random)) }
@@ -350,6 +357,7 @@ struct ConfigGenerator {
         case "simple_rnn", "lstm", "gru": return [("units", .integer(1 + random.below(256)))] + fieldsOf([("return_sequences", flag)])
         case "gaussian_noise": return [("stddev", .number(nonNegative()))]
         case "sampling": return [("kl_weight", .number(nonNegative()))]
+        case "latent_noise": return [("units", .integer(1 + random.below(64)))]
         default: return []  // flatten, global_avg_pool, stop_gradient: no fields of their own
         }
     }

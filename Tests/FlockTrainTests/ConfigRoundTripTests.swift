@@ -46,7 +46,7 @@ import Testing
             ("data.augment", AugmentConfig.CodingKeys.allCases.map(\.rawValue)),
             ("data.sequence", SequenceConfig.CodingKeys.allCases.map(\.rawValue)),
             ("loss", Array(LossTermConfig.sharedKeys) + ["label_smoothing", "class_weights", "from_logits", "delta", "gamma",
-                                                          "teacher", "temperature", "alpha"]),
+                                                          "teacher", "temperature", "alpha", "margin", "mining"]),
             ("optimizer", ["name", "lr", "weight_decay", "momentum", "beta1", "beta2", "epsilon", "alpha"]),
             ("schedule", ["name", "warmup_epochs", "step_size", "gamma", "min_lr"]),
             ("regularization", RegularizationConfig.CodingKeys.allCases.map(\.rawValue)),

@@ -99,7 +99,7 @@ import Testing
             do { _ = try Self.vae(["loss=\(term)"]); return "no error" } catch { return "\(error)" }
         }
         #expect(message("{name: mse, output: decoder, target: imag}")
-                == "loss.target: unknown value 'imag' (expected one of: targets, features, image)")
+                == "loss.target: unknown value 'imag' (expected a number or one of: targets, features, image)")
         #expect(message("{name: mse, output: recon, target: image}")
                 == "loss.output: unknown output 'recon' (expected one of: decoder, code)")
         #expect(message("{name: cross_entropy, output: decoder, target: image}")

@@ -7,8 +7,9 @@ import Testing
 /// run; a kill in the middle of a checkpoint never leaves `checkpoints/last` unloadable.
 @Suite(.serialized) struct KillAndResumeTests {
     /// Dropout on, so RNG streams must be restored exactly; Adam, so optimizer state must.
-    func writeConfig(_ folder: TemporaryFolder, epochs: Int, callbacks: String = "") throws -> URL {
-        try folder.write("job.yaml", """
+    func writeConfig(_ folder: TemporaryFolder, epochs: Int, callbacks: String = "", body: String? = nil) throws -> URL {
+        if let body { return try folder.write("job.yaml", "epochs: \(epochs)\n\(body)\n\(callbacks)") }
+        return try folder.write("job.yaml", """
             seed: 11
             epochs: \(epochs)
             data: {source: \(DataParallelTests.digits), label_column: label, batch_size: 32}
@@ -56,11 +57,11 @@ import Testing
 
     /// Kills at each of `killFractions` of the uninterrupted run's duration (so the kills
     /// land mid-run on a fast or a slow machine), resumes, and compares with it.
-    func killResumeMatches(extraArguments: [String], callbacks: String = "", epochs: Int = 6,
+    func killResumeMatches(extraArguments: [String], callbacks: String = "", epochs: Int = 6, body: String? = nil,
                            killFractions: [Double]) throws -> [String: Any] {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let config = try writeConfig(folder, epochs: epochs, callbacks: callbacks).path
+        let config = try writeConfig(folder, epochs: epochs, callbacks: callbacks, body: body).path
         let reference = folder.url.appendingPathComponent("reference")
         let started = Date()
         let outcome = try ChildProcess.flock(["train", config, "--run-dir", reference.path] + extraArguments)
@@ -185,5 +186,18 @@ import Testing
             callbacks: "callbacks: {early_stopping: {monitor: val_accuracy, patience: 1, restore_best_weights: true}}",
             epochs: 40, killFractions: [0.4, 0.7])
         #expect(summary["stopped_early"] as? Bool == true)
+    }
+
+    /// A GAN's two optimizers, its generator's place in the every-3 cycle (45 steps an
+    /// epoch, so epochs end mid-cycle) and its keyed noise all resume exactly.
+    @Test func aGANKilledAndResumedIsByteIdentical() throws {
+        _ = try killResumeMatches(extraArguments: [], epochs: 8, body: GANTrainingTests.ganYAML(epochs: nil) + """
+
+            phases:
+              - name: critic
+                parameters: [critic]
+                loss: {terms: [{name: binary_cross_entropy, output: critic, target: 1}, {name: binary_cross_entropy, output: fake_score, target: 0}]}
+              - {name: generator, parameters: [generator], every: 3, optimizer: {name: adam, lr: 0.001, beta1: 0.5}}
+            """, killFractions: [0.4, 0.75])
     }
 }
