@@ -2,7 +2,8 @@ import Foundation
 import FlockStore
 import FlockTrain
 
-/// Runs a trial as a `flock train` child process, or as `mpirun -np K flock train`.
+/// Runs a trial as a `flock train` child process, as `mpirun -np K flock train`, or as a
+/// supervised job (`flock train --np K --max-restarts N`, which starts mpirun itself).
 ///
 /// The driver follows the trial through its `metrics.jsonl` (one line per epoch), reports
 /// each epoch's objective, and terminates the child when the pruner says so. Children get
@@ -29,6 +30,7 @@ public struct CommandRunner: TrialRunner {
         job.parentPID = ProcessInfo.processInfo.processIdentifier
         job.resume = trial.resume
         job.mpirunRanks = mpiRanks
+        job.supervisedMaxRestarts = sweep.maxRestartsPerTrial
         return job
     }
 

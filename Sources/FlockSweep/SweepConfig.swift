@@ -40,6 +40,10 @@ public struct SweepConfig: Sendable {
     /// How trials are submitted with `launcher: slurm` (defaults otherwise).
     public let slurm: SlurmOptions
     public let maxRetries: Int
+    /// With `launcher: mpirun`: each trial is a supervised job (`flock train --np K
+    /// --max-restarts N`) that relaunches on the ranks left when one dies; nil: a plain
+    /// `mpirun -np K` job, which a lost rank ends (and `max_retries` retries from its checkpoint).
+    public var maxRestartsPerTrial: Int? = nil
     /// A running trial whose heartbeat is older than this is taken to be lost.
     public let heartbeatTimeout: Double
     /// The sweep file's text, stored with the study.
@@ -78,6 +82,9 @@ public struct SweepConfig: Sendable {
         if file.ranksPerTrial > 1 && file.launcher != .mpirun && file.launcher != .slurm {
             throw ConfigError(path: "ranks_per_trial", "more than one rank per trial needs launcher: mpirun or slurm")
         }
+        if file.maxRestartsPerTrial != nil && file.launcher != .mpirun {
+            throw ConfigError(path: "max_restarts_per_trial", "supervised trials need launcher: mpirun (launcher is \(file.launcher.rawValue))")
+        }
         if file.slurm != nil && file.launcher != .slurm {
             throw ConfigError(path: "slurm", "only used with launcher: slurm (launcher is \(file.launcher.rawValue))")
         }
@@ -89,12 +96,14 @@ public struct SweepConfig: Sendable {
                 }
             }
         }
-        return SweepConfig(study: file.study, base: base, space: space, metric: file.objective.metric,
+        var sweep = SweepConfig(study: file.study, base: base, space: space, metric: file.objective.metric,
                            maximize: file.objective.direction == .maximize, useBestEpoch: file.objective.use == .best,
                            trialBudget: file.budget.trials, wallSeconds: file.budget.wallSeconds, sampler: sampler,
                            pruner: file.pruner.make(epochs: base.epochs), workers: file.workers, launcher: file.launcher,
                            ranksPerTrial: file.ranksPerTrial, slurm: file.slurm ?? SlurmOptions(), maxRetries: file.maxRetries,
                            heartbeatTimeout: file.heartbeatTimeout, definition: text)
+        sweep.maxRestartsPerTrial = file.maxRestartsPerTrial
+        return sweep
     }
 
     /// The training config of a trial: the base with each parameter set on its field by

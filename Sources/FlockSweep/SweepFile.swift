@@ -24,6 +24,8 @@ struct SweepFile: Decodable {
     let ranksPerTrial: Int
     let slurm: SlurmOptions?
     let maxRetries: Int
+    /// Trials run as supervised jobs (`flock train --np K --max-restarts N`) that heal a lost rank.
+    let maxRestartsPerTrial: Int?
     let heartbeatTimeout: Double
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -32,6 +34,7 @@ struct SweepFile: Decodable {
         case space, objective, budget, sampler, pruner, workers, launcher
         case ranksPerTrial = "ranks_per_trial"
         case maxRetries = "max_retries"
+        case maxRestartsPerTrial = "max_restarts_per_trial"
         case seed
         case heartbeatTimeout = "heartbeat_timeout"
         case slurm
@@ -74,6 +77,7 @@ struct SweepFile: Decodable {
         ranksPerTrial = try c.int(.ranksPerTrial, or: 1, in: 1...4096)
         slurm = try c.decodeIfPresent(SlurmOptions.self, forKey: .slurm)
         maxRetries = try c.int(.maxRetries, or: 1, in: 0...1000)
+        maxRestartsPerTrial = try c.contains(.maxRestartsPerTrial) ? c.int(.maxRestartsPerTrial, or: 0, in: 0...1000) : nil
         heartbeatTimeout = try c.value(.heartbeatTimeout, or: 30)
         try Check.positive(heartbeatTimeout, atMost: 864_000, decoder.fieldPath(CodingKeys.heartbeatTimeout))
     }

@@ -14,7 +14,6 @@ extension TrainCommand {
         if let maxRestarts, maxRestarts < 0 { throw ValidationError("--max-restarts: expected an integer ≥ 0, got \(maxRestarts)") }
         if ranks != nil { throw ValidationError("--np cannot be combined with --ranks: --np starts MPI ranks, --ranks threads") }
         if kfold != nil { throw ValidationError("--np cannot be combined with --kfold") }
-        if exitWithPID != nil { throw ValidationError("--np cannot be combined with --exit-with-pid") }
         if MPIEnvironment.launchedByMPIRun(ProcessInfo.processInfo.environment) {
             throw ValidationError("--np starts mpirun itself: run `flock train CONFIG --np N`, not under mpirun")
         }

@@ -52,7 +52,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let exitWithPID { ParentWatch.exit(whenGone: exitWithPID) }
+        // A supervisor ends its job first (as on SIGTERM); a rank just exits.
+        if let exitWithPID { np == nil ? ParentWatch.exit(whenGone: exitWithPID) : ParentWatch.terminate(whenGone: exitWithPID) }
         let resolved: TrainingConfig
         do { resolved = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             let failure = CommandFailure("\(config): \(error)")

@@ -137,6 +137,24 @@ import Testing
         #expect(checked.count >= 2, "\(checked)")
     }
 
+    /// `max_restarts_per_trial`: each trial is a supervised job; a rank of each trial's first
+    /// launch dies (the test hook `FLOCK_FAULT_KILL`) and the trial heals and completes.
+    @Test func supervisedTrialsHealALostRank() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sweep = try writeSweep(folder, launcher: "mpirun", trials: 1, extra: "ranks_per_trial: 2\nmax_restarts_per_trial: 1")
+        let outcome = try ChildProcess.flock(["sweep", sweep.path, "--dir", folder.appendingPathComponent("study").path],
+                                             timeout: 300, environment: ["FLOCK_FAULT_KILL": "1:30"])
+        #expect(outcome.status == 0, "\(outcome.output)")
+        let store = folder.appendingPathComponent("study/flock.sqlite")
+        #expect(try trials(store).map(\.state) == [.complete], "\(outcome.output)")
+        let database = try ExperimentStore(path: store.path, readOnly: true)
+        let run = try #require(try database.runs().first)
+        let restarts = try database.restarts(runID: run.id)
+        #expect(restarts.count == 1 && restarts.first?.cause.contains("rank 1") == true, "\(restarts)")
+        #expect(processes(mentioning: folder.path).isEmpty)
+    }
+
     @Test func trialsCanBeMPIJobs() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -8,9 +8,22 @@ public enum ParentWatch {
 
     /// Starts a thread that polls `pid` every 250 ms and exits the process once it is gone.
     public static func exit(whenGone pid: Int32) {
+        watch(pid) { Foundation.exit(exitStatus) }
+    }
+
+    /// Starts a thread that polls `pid` every 250 ms and sends this process SIGTERM once it
+    /// is gone (a supervisor, whose SIGTERM handling ends its whole job).
+    public static func terminate(whenGone pid: Int32) {
+        watch(pid) { kill(getpid(), SIGTERM) }
+    }
+
+    private static func watch(_ pid: Int32, then act: @escaping @Sendable () -> Void) {
         let thread = Thread {
             while true {
-                if kill(pid, 0) != 0 && errno == ESRCH { Foundation.exit(exitStatus) }
+                if kill(pid, 0) != 0 && errno == ESRCH {
+                    act()
+                    return
+                }
                 usleep(250_000)
             }
         }

@@ -37,6 +37,9 @@ public struct TrainProcess: Sendable, Equatable {
     public var resume = false
     /// nil: a plain process; K: `mpirun -np K`.
     public var mpirunRanks: Int?
+    /// With `mpirunRanks`: `flock train --np K --max-restarts N` supervises the mpirun job
+    /// itself (relaunching on a lost rank) instead of running under mpirun.
+    public var supervisedMaxRestarts: Int?
     /// The job exits when this process is gone (its driver).
     public var parentPID: Int32?
     /// `OPENBLAS_NUM_THREADS` for the job when the environment does not set it.
@@ -69,6 +72,10 @@ public struct TrainProcess: Sendable, Equatable {
             environment["OPENBLAS_NUM_THREADS"] = "\(defaultBLASThreads)"
         }
         guard let ranks = mpirunRanks else {
+            return Invocation(executable: executable, arguments: arguments, environment: environment)
+        }
+        if let restarts = supervisedMaxRestarts {
+            arguments += ["--\(Option.np)", "\(ranks)", "--\(Option.maxRestarts)", "\(restarts)"]
             return Invocation(executable: executable, arguments: arguments, environment: environment)
         }
         var mpirun = MPIRunCommand(ranks: ranks)
