@@ -28,6 +28,7 @@ public struct SlurmBatchJob: Sendable, Equatable {
 
     /// The batch script's text.
     public func script() -> String {
+        if let restarts = train.supervisedMaxRestarts { return supervisedScript(maxRestarts: restarts) }
         let command = train.invocation(base: [:])
         var words = [command.executable.path] + command.arguments
         if ranks > 1 {
@@ -49,11 +50,42 @@ public struct SlurmBatchJob: Sendable, Equatable {
             """
     }
 
+    /// The batch script of a supervised trial: `flock train --np K --max-restarts N` starts
+    /// mpirun itself on a hostfile of the allocation's nodes (probed again at each restart),
+    /// as `cluster/slurm/train.sbatch` does with `MAX_RESTARTS`.
+    func supervisedScript(maxRestarts: Int) -> String {
+        var plain = train
+        plain.mpirunRanks = nil
+        plain.supervisedMaxRestarts = nil
+        let command = plain.invocation(base: [:])
+        let words = [command.executable.path] + command.arguments
+            + ["--\(TrainProcess.Option.np)", "\(ranks)", "--\(TrainProcess.Option.maxRestarts)", "\(maxRestarts)"]
+        return """
+            #!/usr/bin/env bash
+            # A supervised trial of a Flock sweep (launcher: slurm, max_restarts_per_trial), written and submitted by `flock sweep`.
+            set -euo pipefail
+            cd \(Self.quoted(workingDirectory))
+            export OPENBLAS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+            hostfile="${TMPDIR:-/tmp}/flock-hosts-$SLURM_JOB_ID"
+            # Slots per node: the tasks per node asked for, else the tasks spread evenly.
+            per_node=${SLURM_NTASKS_PER_NODE:-$(( (SLURM_NTASKS + SLURM_JOB_NUM_NODES - 1) / SLURM_JOB_NUM_NODES ))}
+            scontrol show hostnames "$SLURM_JOB_NODELIST" | sed "s/\\$/ slots=$per_node/" >"$hostfile"
+            status=0
+            \(words.map(Self.quoted).joined(separator: " ")) --\(TrainProcess.Option.hostfile) "$hostfile" || status=$?
+            rm -f "$hostfile"
+            exit $status
+
+            """
+    }
+
     /// `sbatch` options (the script path follows them). The job is never requeued by Slurm:
-    /// a failed attempt is the driver's to retry (from the trial's last checkpoint).
+    /// a failed attempt is the driver's to retry (from the trial's last checkpoint). A
+    /// supervised trial keeps its allocation when a node fails (`--no-kill`), so it has
+    /// somewhere to relaunch.
     public func sbatchOptions() -> [String] {
         var arguments = ["--job-name=\(name)", "--output=\(outputPath)", "--open-mode=append", "--no-requeue",
                          "--ntasks=\(ranks)", "--cpus-per-task=\(options.cpusPerTask)"]
+        if train.supervisedMaxRestarts != nil { arguments.append("--no-kill") }
         if let partition = options.partition { arguments.append("--partition=\(partition)") }
         if let limit = options.timeLimit { arguments.append("--time=\(limit)") }
         return arguments + options.extraArguments

@@ -41,6 +41,7 @@ public struct SlurmRunner: TrialRunner {
         train.runDirectory = trial.runDirectory.path
         train.storePath = storePath
         train.resume = trial.resume
+        train.supervisedMaxRestarts = sweep.maxRestartsPerTrial
         return SlurmBatchJob(train: train, ranks: sweep.ranksPerTrial, options: sweep.slurm,
                              name: SlurmBatchJob.name(storePath: storePath, study: trial.study, number: trial.number, attempt: attempt),
                              outputPath: trial.sibling("out").path,

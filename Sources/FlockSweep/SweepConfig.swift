@@ -40,7 +40,7 @@ public struct SweepConfig: Sendable {
     /// How trials are submitted with `launcher: slurm` (defaults otherwise).
     public let slurm: SlurmOptions
     public let maxRetries: Int
-    /// With `launcher: mpirun`: each trial is a supervised job (`flock train --np K
+    /// With `launcher: mpirun` or `slurm`: each trial is a supervised job (`flock train --np K
     /// --max-restarts N`) that relaunches on the ranks left when one dies; nil: a plain
     /// `mpirun -np K` job, which a lost rank ends (and `max_retries` retries from its checkpoint).
     public var maxRestartsPerTrial: Int? = nil
@@ -82,8 +82,8 @@ public struct SweepConfig: Sendable {
         if file.ranksPerTrial > 1 && file.launcher != .mpirun && file.launcher != .slurm {
             throw ConfigError(path: "ranks_per_trial", "more than one rank per trial needs launcher: mpirun or slurm")
         }
-        if file.maxRestartsPerTrial != nil && file.launcher != .mpirun {
-            throw ConfigError(path: "max_restarts_per_trial", "supervised trials need launcher: mpirun (launcher is \(file.launcher.rawValue))")
+        if file.maxRestartsPerTrial != nil && file.launcher != .mpirun && file.launcher != .slurm {
+            throw ConfigError(path: "max_restarts_per_trial", "supervised trials need launcher: mpirun or slurm (launcher is \(file.launcher.rawValue))")
         }
         if file.slurm != nil && file.launcher != .slurm {
             throw ConfigError(path: "slurm", "only used with launcher: slurm (launcher is \(file.launcher.rawValue))")

@@ -84,6 +84,27 @@ struct SlurmSweepTests {
         }
     }
 
+    /// `max_restarts_per_trial` under Slurm: the trial's batch job runs `flock train --np 2
+    /// --max-restarts 1` on a hostfile of its allocation; rank 1 of the first launch dies
+    /// at step 30 and the trial heals and completes.
+    @Test func aSupervisedTrialHealsALostRankInsideItsJob() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let sweep = try writeSweep(folder, rates: [0.01], epochs: 3, extra: "ranks_per_trial: 2\nmax_restarts_per_trial: 1")
+        try withCluster(folder) { slurm in
+            let environment = slurm.environment.merging(["FLOCK_FAULT_KILL": "1:30"]) { $1 }
+            let outcome = try ChildProcess.flock(arguments(sweep, folder, workers: 1), timeout: 180, environment: environment)
+            #expect(outcome.status == 0, "\(outcome.output)")
+            let trials = try storedTrials(folder)
+            #expect(trials.map(\.state) == [.complete] && trials.first?.retries == 0, "\(trials.map { ($0.state, $0.error ?? "") })")
+            let store = try ExperimentStore(path: folder.url.appendingPathComponent("study/flock.sqlite").path, readOnly: true)
+            let run = try #require(try store.runs().first)
+            let restarts = try store.restarts(runID: run.id)
+            #expect(restarts.count == 1 && restarts.first?.cause.contains("rank 1") == true, "\(restarts)")
+            #expect(try slurm.jobs().map(\.state) == ["COMPLETED"])
+        }
+    }
+
     /// `cluster/slurm/train.sbatch` on the one local node (the script asks for 2 nodes) with 2
     /// tasks, training digits with `settings`; returns the job's output and `summary.json`.
     func trainBatchJob(_ slurm: LocalSlurm, _ folder: TemporaryFolder, settings: [String], environment extra: [String: String] = [:],
