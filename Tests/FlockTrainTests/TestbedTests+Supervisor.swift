@@ -95,6 +95,29 @@ extension TestbedTests {
         #expect(try leftovers() == [])
     }
 
+    /// Host 1 is lost 8 s in and comes back 4 s later: the relaunch waits for it
+    /// (`host_wait_seconds: 30`), probes it again until it answers, starts a keeper there
+    /// again and goes on with all 4 ranks (from the memory snapshot, host 1's pieces from
+    /// their buddy copies on host 0).
+    @Test func aHostThatComesBackWithinTheWaitRejoinsTheJob() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try writeConfig(folder, epochs: 40)
+        let run = folder.url.appendingPathComponent("run")
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "8", "--return-host-after", "4"],
+                                  ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
+                                   "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=30",
+                                   "--set", "elastic.host_wait_seconds=30", "--set", "callbacks.model_checkpoint=false"],
+                                  timeout: 240)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome.output)")
+        #expect(outcome.output.contains("testbed: host 1 is back"), "\(outcome.output)")
+        #expect(outcome.output.contains("supervisor: every host is back"), "\(outcome.output)")
+        let restarts = try summaryRestarts(run)
+        #expect(restarts.count == 1 && restarts.first?["ranks_before"] as? Int == 4 && restarts.first?["ranks_after"] as? Int == 4, "\(restarts)")
+        #expect(restarts.first?["source"] as? String == "memory", "\(restarts)")
+        #expect(try leftovers() == [])
+    }
+
     /// Both keepers (each holding one copy of every rank's piece) are killed while the job
     /// trains, then rank 3 dies at step 297: no memory snapshot is left, so the job goes
     /// on from the step-280 disk checkpoint, says so, and records source disk.
