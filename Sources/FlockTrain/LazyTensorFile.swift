@@ -16,6 +16,7 @@ public final class LazyTensorFile {
         reader = try VerifiedFileReader(path: path, digests: digests)
         let headerLength = try SafeTensors.headerLength(try reader.bytes(0..<min(8, digests.bytes)), fileBytes: digests.bytes, path: path)
         header = try SafeTensors.Header(try reader.bytes(8..<(8 + headerLength)), dataBytes: digests.bytes - 8 - headerLength, path: path)
+        reader.forgetBlock()
         let named = try ShardedState.placements(in: header.metadata, path: path)
         var placements: [String: ShardPlacement] = [:]
         for (name, entry) in header.entries {
@@ -29,10 +30,12 @@ public final class LazyTensorFile {
     }
 
     /// Copies what this file holds of tensor `name` within `wanted` into `local` (laid out
-    /// as `wanted.localShape`); returns the local ranges it filled.
+    /// as `wanted.localShape`); returns the local ranges it filled. The block kept for the
+    /// tensor's runs is let go after it.
     func read(_ name: String, within wanted: ShardPlacement, into local: UnsafeMutableBufferPointer<Float>) throws -> [Range<Int>] {
         guard let entry = header.entries[name], let placement = placements[name] else { return [] }
         var filled: [Range<Int>] = []
+        defer { reader.forgetBlock() }
         let base = header.dataStart + entry.bytes.lowerBound
         try placement.forEachOverlap(with: wanted) { fileStart, localStart, count in
             // safetensors is little-endian, as is every CPU Flock runs on.

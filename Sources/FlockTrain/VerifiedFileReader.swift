@@ -2,8 +2,8 @@ import Foundation
 
 /// Reads byte ranges of one checkpoint file, checking every block it touches against the
 /// block checksums `state.json` recorded (see `BlockDigests`), so a rank reads and checks
-/// only what it needs. The last checked block is kept: the runs a rank reads of a
-/// tensor come in file order and most fall in the block before.
+/// only what it needs. The last checked block is kept until `forgetBlock`: the runs a
+/// rank reads of a tensor come in file order and most fall in the block before.
 ///
 /// The file stays open while the reader lives, so a checkpoint removed after loading
 /// (rotation keeps the newest few) still reads.
@@ -50,6 +50,15 @@ final class VerifiedFileReader {
             }
             offset += count
         }
+    }
+
+    /// Forgets the checked block it keeps: a checkpoint of many shard files would otherwise
+    /// hold one block (4 MiB) per file for as long as it is open.
+    func forgetBlock() {
+        lock.lock()
+        defer { lock.unlock() }
+        cachedIndex = -1
+        cached = []
     }
 
     /// The file's bytes `range` (a header).
