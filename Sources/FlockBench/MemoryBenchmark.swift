@@ -102,13 +102,14 @@ public struct MemoryBenchmark {
         let name = "z\(zero)-\(recompute ? "r" : "n")-\(depth)"
         let config = folder.appendingPathComponent("\(name).yaml"), run = folder.appendingPathComponent(name)
         try Data(self.config(depth: depth, zero: zero, recompute: recompute, data: data).utf8).write(to: config)
-        let outcome = BenchmarkChild.run(MPIRunCommand(ranks: ranks).words(running: executable.path, ["train", config.path, "--run-dir", run.path]),
-                                         timeout: timeout)
+        let outcome = TimedChild.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                     MPIRunCommand(ranks: ranks).words(running: executable.path, ["train", config.path, "--run-dir", run.path]),
+                                     environment: ProcessInfo.processInfo.environment, timeout: timeout)
         func failed(_ reason: String) -> Trial {
             Trial(zero: zero, recompute: recompute, depth: depth, parameters: parameters(depth: depth), peakBytes: [],
                   samplesPerSecond: nil, failure: reason)
         }
-        guard outcome.status == 0 else { return failed(outcome.reason) }
+        guard outcome.succeeded else { return failed(Self.reason(outcome)) }
         guard let summary = try? FlockJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json"))),
               let peaks = summary.peakResidentBytes else { return failed("no summary.json with peak_resident_bytes in \(run.path)") }
         try? FileManager.default.removeItem(at: run)
@@ -116,6 +117,15 @@ public struct MemoryBenchmark {
         return Trial(zero: zero, recompute: recompute, depth: depth, parameters: parameters(depth: depth), peakBytes: peaks,
                      samplesPerSecond: summary.samplesPerSecond,
                      failure: over ? "peaked at \(Self.megabytes(peaks.max()!)) on a rank, over the budget of \(Self.megabytes(budgetBytes))" : nil)
+    }
+
+    /// Why a job failed: the deadline, a signal, or its last line of output (mpirun's dashes skipped).
+    static func reason(_ outcome: TimedChild.Outcome) -> String {
+        if let failure = outcome.startFailure { return failure }
+        if outcome.timedOut { return "no end within the deadline" }
+        guard let status = outcome.status else { return "killed by a signal" }
+        let last = outcome.output.split(separator: "\n").last { !$0.allSatisfy { $0 == "-" || $0 == " " } }
+        return last.map(String.init) ?? "exit status \(status)"
     }
 
     static func megabytes(_ bytes: Int64) -> String { "\(bytes / 1_000_000) MB" }

@@ -1,18 +1,18 @@
 import Foundation
 
 /// A child process run to completion under a deadline; a hung child is killed.
-struct TimedChild {
-    struct Outcome {
+public struct TimedChild {
+    public struct Outcome {
         /// nil when it was killed by a signal or did not start.
-        var status: Int32?
-        var output: String
-        var timedOut: Bool
-        var startFailure: String?
+        public var status: Int32?
+        public var output: String
+        public var timedOut: Bool
+        public var startFailure: String?
 
-        var succeeded: Bool { status == 0 && !timedOut }
+        public var succeeded: Bool { status == 0 && !timedOut }
     }
 
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String],
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String],
                     timeout: TimeInterval) -> Outcome {
         let process = Process()
         process.executableURL = executable
