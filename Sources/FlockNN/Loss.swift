@@ -110,9 +110,8 @@ public struct Loss: Sendable, CustomStringConvertible {
     }
 
     /// What metrics compare the output with: what the first term reads (the features for
-    /// a reconstruction; class indices from distillation's rows or mixup's distributions).
-
-    /// The same, with a graph's named inputs (`Model.inputTensors`) to read from.
+    /// a reconstruction; class indices from distillation's rows or mixup's distributions),
+    /// with a graph's named inputs (`Model.inputTensors(_:readBy:)`) to read from.
     public func metricTargets(_ targets: Tensor, inputs: [String: Tensor]) -> Tensor {
         guard primaryTarget != .targets else { return primary.metricTargets(targets) }
         if let constant = primaryTarget.constant {

@@ -113,14 +113,6 @@ public final class Model {
         return Dictionary(uniqueKeysWithValues: graph.outputs.map { ($0, values[$0]!) })
     }
 
-    /// The batch values loss terms compare with, by name: `features` (B, inputShape…) and
-    /// a graph's inputs, its columns (B, shape…).
-    public func inputTensors(_ features: Tensor) -> [String: Tensor] {
-        var tensors = graph?.inputTensors(features) ?? [:]
-        tensors[LossTarget.features.rawValue] = features
-        return tensors
-    }
-
     /// The named inputs `loss`'s terms compare with (with `firstTermOnly`, the first
     /// term's: what metrics read) and `features`: an input's columns are copied out of
     /// `features` only when a term reads that input.

@@ -41,8 +41,6 @@ public struct ModelGraphConfig: Codable, Sendable, Equatable {
         try validate(path: "model")
     }
 
-    /// The names values may be referred to by, in order: inputs, then nodes.
-
     /// Checks names, references and field combinations (not shapes: building does that).
     public func validate(path: String) throws {
         guard !inputs.isEmpty else { throw ConfigError(path: "\(path).inputs", "expected at least one input") }
