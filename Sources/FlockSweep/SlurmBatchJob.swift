@@ -28,7 +28,7 @@ public struct SlurmBatchJob: Sendable, Equatable {
 
     /// The batch script's text.
     public func script() -> String {
-        if let restarts = train.supervisedMaxRestarts { return supervisedScript(maxRestarts: restarts) }
+        if train.supervisedMaxRestarts != nil { return supervisedScript() }
         let command = train.invocation(base: [:])
         var words = [command.executable.path] + command.arguments
         if ranks > 1 {
@@ -53,13 +53,11 @@ public struct SlurmBatchJob: Sendable, Equatable {
     /// The batch script of a supervised trial: `flock train --np K --max-restarts N` starts
     /// mpirun itself on a hostfile of the allocation's nodes (probed again at each restart),
     /// as `cluster/slurm/train.sbatch` does with `MAX_RESTARTS`.
-    func supervisedScript(maxRestarts: Int) -> String {
-        var plain = train
-        plain.mpirunRanks = nil
-        plain.supervisedMaxRestarts = nil
-        let command = plain.invocation(base: [:])
+    func supervisedScript() -> String {
+        var supervised = train
+        supervised.mpirunRanks = ranks
+        let command = supervised.invocation(base: [:])
         let words = [command.executable.path] + command.arguments
-            + ["--\(TrainProcess.Option.np)", "\(ranks)", "--\(TrainProcess.Option.maxRestarts)", "\(maxRestarts)"]
         return """
             #!/usr/bin/env bash
             # A supervised trial of a Flock sweep (launcher: slurm, max_restarts_per_trial), written and submitted by `flock sweep`.

@@ -55,7 +55,7 @@ final class KeeperFleet {
             log("supervisor: warning: the snapshot keeper on \(names[index] ?? "?") did not start within 20 s; its ranks' snapshots have one copy fewer")
             end(index)
         }
-        heartbeat.watch(KeeperAddress.all(in: folder).filter { processes[$0.index]?.isRunning == true })
+        heartbeat.watch(running)
     }
 
     /// The keepers announced whose processes run.

@@ -44,7 +44,7 @@ public final class MemorySnapshotSender: @unchecked Sendable {
         return buddy == own ? [keepers[own]] : [keepers[own], keepers[buddy]]
     }
 
-    /// Sends this rank's `files` of `step` in the background; false when skipped.
+    /// Sends this rank's `files` of `step` in the background (after the previous send ends).
     /// `files` makes the files on the sending thread; `trainingSeconds`: what preparing
     /// them took the training thread.
     public func send(step: Int, files: @escaping @Sendable () throws -> [String: Data], trainingSeconds: Double = 0) {

@@ -17,7 +17,6 @@ enum SnapshotRecovery {
     /// What was restored: the step, and the hosts whose keepers gave the pieces.
     struct Restored {
         var step: Int
-        var folder: URL
         var hosts: [String]
     }
 
@@ -69,14 +68,14 @@ enum SnapshotRecovery {
         let state = try TrainingState.decoded(from: stateData)
         try FileWriter.createDirectory(checkpoints)
         let name = String(format: "snapshot-step-%08d", candidate.step)
-        let folder = try Checkpoint.write(name: name, in: checkpoints, files: files.mapValues(CheckpointFile.bytes),
-                                          configYAML: String(decoding: config, as: UTF8.self), state: state)
+        try Checkpoint.write(name: name, in: checkpoints, files: files.mapValues(CheckpointFile.bytes),
+                             configYAML: String(decoding: config, as: UTF8.self), state: state)
         // Only the newest written-out snapshot is kept; the disk policy keeps the others.
         let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
         for other in names where other.hasPrefix("snapshot-step-") && other != name {
             try? FileManager.default.removeItem(at: checkpoints.appendingPathComponent(other))
         }
-        return Restored(step: candidate.step, folder: folder, hosts: hosts.sorted())
+        return Restored(step: candidate.step, hosts: hosts.sorted())
     }
 
     /// Rank `rank`'s piece from the first of its holders that gives it whole.
