@@ -43,7 +43,7 @@ public struct SweepConfig: Sendable {
     /// With `launcher: mpirun` or `slurm`: each trial is a supervised job (`flock train --np K
     /// --max-restarts N`) that relaunches on the ranks left when one dies; nil: a plain
     /// `mpirun -np K` job, which a lost rank ends (and `max_retries` retries from its checkpoint).
-    public var maxRestartsPerTrial: Int? = nil
+    public let maxRestartsPerTrial: Int?
     /// A running trial whose heartbeat is older than this is taken to be lost.
     public let heartbeatTimeout: Double
     /// The sweep file's text, stored with the study.
@@ -96,14 +96,12 @@ public struct SweepConfig: Sendable {
                 }
             }
         }
-        var sweep = SweepConfig(study: file.study, base: base, space: space, metric: file.objective.metric,
+        return SweepConfig(study: file.study, base: base, space: space, metric: file.objective.metric,
                            maximize: file.objective.direction == .maximize, useBestEpoch: file.objective.use == .best,
                            trialBudget: file.budget.trials, wallSeconds: file.budget.wallSeconds, sampler: sampler,
                            pruner: file.pruner.make(epochs: base.epochs), workers: file.workers, launcher: file.launcher,
                            ranksPerTrial: file.ranksPerTrial, slurm: file.slurm ?? SlurmOptions(), maxRetries: file.maxRetries,
-                           heartbeatTimeout: file.heartbeatTimeout, definition: text)
-        sweep.maxRestartsPerTrial = file.maxRestartsPerTrial
-        return sweep
+                           maxRestartsPerTrial: file.maxRestartsPerTrial, heartbeatTimeout: file.heartbeatTimeout, definition: text)
     }
 
     /// The training config of a trial: the base with each parameter set on its field by
