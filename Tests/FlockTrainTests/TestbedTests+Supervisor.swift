@@ -12,7 +12,9 @@ extension TestbedTests {
     }
 
     /// Rank 3 (host 1) dies at step 25: both hosts still answer the probe, so the job comes
-    /// back on 4 ranks from its step-20 checkpoint and completes.
+    /// back on 4 ranks from its newest complete memory snapshot and completes. Snapshots are
+    /// sent in the background, so that is step 20's, or step 10's when a rank's step-20 send
+    /// had not ended when rank 3 died (seen once on a loaded machine).
     @Test func aRankKilledOnOneHostIsRelaunchedOnBothHosts() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -26,7 +28,8 @@ extension TestbedTests {
         let restarts = try summaryRestarts(run)
         #expect(restarts.count == 1, "\(restarts)")
         #expect((restarts.first?["cause"] as? String)?.contains("-h1 exited on signal 9") == true, "\(restarts)")
-        #expect(restarts.first?["ranks_after"] as? Int == 4 && restarts.first?["steps_lost"] as? Int == 5, "\(restarts)")
+        #expect(restarts.first?["ranks_after"] as? Int == 4 && [5, 15].contains(restarts.first?["steps_lost"] as? Int ?? -1), "\(restarts)")
+        #expect(restarts.first?["source"] as? String == "memory", "\(restarts)")
         #expect(try leftovers() == [])
     }
 
