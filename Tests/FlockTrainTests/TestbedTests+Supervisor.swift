@@ -70,11 +70,12 @@ extension TestbedTests {
     @Test func aLostHostLeavesTheJobToTheOtherHostFromBuddyCopies() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        // 1,200 steps: far from done 8 s in on a quiet machine (~125 steps/s here), and past the
-        // first snapshot (the keepers start before the job).
-        let config = try writeConfig(folder, epochs: 40)
+        // 2,400 steps: still training 4 s in on a quiet machine (~18k samples/s; 40 epochs
+        // were done before a loss at 8 s), and past the first snapshot (the keepers start
+        // before the job).
+        let config = try writeConfig(folder, epochs: 80)
         let run = folder.url.appendingPathComponent("run")
-        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "8"],
+        let outcome = try testbed(["--ranks-per-host", "2", "--launcher", "--lose-host-after", "4"],
                                   ["train", config.path, "--np", "4", "--hostfile", "{hostfile}", "--run-dir", run.path,
                                    "--set", "elastic.snapshot_every_steps=10", "--set", "elastic.stall_seconds=30",
                                    "--set", "elastic.host_wait_seconds=3",
