@@ -20,8 +20,8 @@ public struct SequencePool: Layer {
             let t = mode == .first ? 0 : steps - 1
             return tape.reshape(tape.slice(input, axis: 1, range: t..<(t + 1)), to: [batch, width])
         case .mean:
-            // Weights 1/(kept positions) on kept positions, 0 on padding: (B, T, 1).
-            var weights = Tensor(repeating: 1 / Float(steps), shape: [batch, steps, 1])
+            // Weights 1/(kept positions) on kept positions, 0 on padding: (B, T).
+            var weights = Tensor(repeating: 1 / Float(steps), shape: [batch, steps])
             if let padding = context.sequencePadding, padding.shape == [batch, steps] {
                 for b in 0..<batch {
                     let kept = (0..<steps).filter { padding.scalars[b * steps + $0] == 0 }.count
@@ -30,7 +30,7 @@ public struct SequencePool: Layer {
                     }
                 }
             }
-            return tape.sum(tape.multiply(input, tape.constant(weights)), alongAxis: 1)
+            return tape.weightedStepSum(input, weights: weights)
         }
     }
 

@@ -13,12 +13,10 @@ public struct AttentionMask: Sendable {
         self.keyPadding = keyPadding
     }
 
-    /// Whether query `i` of sample `b` may see key `j`.
-    @inlinable
-    func allows(sample b: Int, query i: Int, key j: Int, steps: Int, padding: UnsafeBufferPointer<Float>?) -> Bool {
-        if causal && j > i { return false }
-        if let padding, padding[b * steps + j] != 0 { return false }
-        return true
+    /// For each sample, the keys its padding hides (none without a padding mask).
+    func hiddenKeys(batch: Int, steps: Int) -> [[Int]] {
+        guard let keyPadding else { return Array(repeating: [], count: batch) }
+        return (0..<batch).map { b in (0..<steps).filter { keyPadding.scalars[b * steps + $0] != 0 } }
     }
 }
 
@@ -82,30 +80,22 @@ struct AttentionGeometry {
     func forward(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask,
                  probabilities p: UnsafeMutableBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
         let (t, d) = (steps, headWidth)
-        // Without a mask every key counts: the softmax runs without a test per element.
-        let unmasked = !mask.causal && mask.keyPadding == nil
         q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
                 v.scalars.withUnsafeBufferPointer { pv in
-                    withPadding(mask) { padding in
-                        for b in 0..<batch {
-                            for h in 0..<heads {
-                                let scores = p.baseAddress! + block(b, h), at = offset(b, h)
-                                // S(T, T) = Q_h · K_hᵀ / √d
-                                products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                                              a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
-                                              beta: 0, c: scores, ldc: t)
-                                for i in 0..<t where unmasked { Self.softmax(scores + i * t, count: t) }
-                                for i in 0..<t where !unmasked {
-                                    Self.maskedSoftmax(scores + i * t, count: t) {
-                                        mask.allows(sample: b, query: i, key: $0, steps: t, padding: padding)
-                                    }
-                                }
-                                // O_h(T, d) = P · V_h
-                                products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                                              a: scores, lda: t, b: pv.baseAddress! + at, ldb: width,
-                                              beta: 0, c: output.baseAddress! + at, ldc: width)
-                            }
+                    let hidden = mask.hiddenKeys(batch: batch, steps: t)
+                    for b in 0..<batch {
+                        for h in 0..<heads {
+                            let scores = p.baseAddress! + block(b, h), at = offset(b, h)
+                            // S(T, T) = Q_h · K_hᵀ / √d
+                            products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
+                                          a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
+                                          beta: 0, c: scores, ldc: t)
+                            for i in 0..<t { Self.softmax(scores + i * t, steps: t, visible: mask.causal ? i + 1 : t, hidden: hidden[b]) }
+                            // O_h(T, d) = P · V_h
+                            products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
+                                          a: scores, lda: t, b: pv.baseAddress! + at, ldb: width,
+                                          beta: 0, c: output.baseAddress! + at, ldc: width)
                         }
                     }
                 }
@@ -140,12 +130,7 @@ struct AttentionGeometry {
                     products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
                                   a: pg.baseAddress! + at, lda: width, b: pv.baseAddress! + at, ldb: width,
                                   beta: 0, c: scores, ldc: t)
-                    for i in 0..<t {
-                        let row = scores + i * t, prow = probs + i * t
-                        var dot: Float = 0
-                        for j in 0..<t { dot += row[j] * prow[j] }
-                        for j in 0..<t { row[j] = prow[j] * (row[j] - dot) }
-                    }
+                    for i in 0..<t { SoftmaxRows.gradient(scores + i * t, probabilities: probs + i * t, count: t) }
                     // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
                     products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: scale,
                                   a: scores, lda: t, b: pk.baseAddress! + at, ldb: width,
@@ -159,44 +144,12 @@ struct AttentionGeometry {
         return (dq, dk, dv)
     }
 
-    /// Softmax of `count` scores in place, every key admitted: what `maskedSoftmax` gives
-    /// when `allowed` admits all, operation for operation.
+    /// The softmax of one query's row of `steps` scores: keys at or past `visible` (a causal
+    /// mask) get 0 without being read, `hidden` keys (padding) enter as −∞.
     @inline(__always)
-    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
-        var largest = -Float.infinity
-        for j in 0..<count { largest = Swift.max(largest, row[j]) }
-        var total: Float = 0
-        for j in 0..<count {
-            let e = Foundation.exp(row[j] - largest)
-            row[j] = e
-            total += e
-        }
-        let inverse = 1 / total
-        for j in 0..<count { row[j] *= inverse }
-    }
-
-    /// Softmax of `count` scores in place over the keys `allowed` admits; the others
-    /// (and every key of a row that admits none) get probability 0.
-    @inline(__always)
-    static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, allowed: (Int) -> Bool) {
-        var largest = -Float.infinity
-        for j in 0..<count where allowed(j) { largest = Swift.max(largest, row[j]) }
-        guard largest > -Float.infinity else {
-            row.update(repeating: 0, count: count)
-            return
-        }
-        var total: Float = 0
-        for j in 0..<count {
-            let e = allowed(j) ? Foundation.exp(row[j] - largest) : 0
-            row[j] = e
-            total += e
-        }
-        let inverse = 1 / total
-        for j in 0..<count { row[j] *= inverse }
-    }
-
-    private func withPadding(_ mask: AttentionMask, _ body: (UnsafeBufferPointer<Float>?) -> Void) {
-        guard let padding = mask.keyPadding else { return body(nil) }
-        padding.scalars.withUnsafeBufferPointer { body($0) }
+    static func softmax(_ row: UnsafeMutablePointer<Float>, steps: Int, visible: Int, hidden: [Int]) {
+        for j in hidden where j < visible { row[j] = -.infinity }
+        SoftmaxRows.normalize(row, count: visible)
+        if visible < steps { (row + visible).update(repeating: 0, count: steps - visible) }
     }
 }

@@ -91,6 +91,9 @@ extension Tape {
         let input = x.value
         let channels = scale.count
         precondition(segmentLength > 0 && input.count % segmentLength == 0, "segment of \(segmentLength) in \(input.shape)")
+        if spatial == 1 && segmentLength == channels {
+            return rowNormalization(x, scale: scale, shift: shift, epsilon: epsilon)
+        }
         let segments = input.count / segmentLength
         let store = parameters
         let gamma = store.value(of: scale).scalars, beta = store.value(of: shift).scalars

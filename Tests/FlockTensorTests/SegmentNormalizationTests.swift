@@ -3,9 +3,11 @@ import Testing
 
 /// `segmentNormalization` against its definition computed in Float64 with each element's
 /// channel as (i / spatial) % channels: output, input gradient and both parameter
-/// gradients, for layer-norm segments (a whole sample) and group-norm ones (part of one).
+/// gradients, for layer-norm segments (a whole sample) and group-norm ones (part of one),
+/// and rows normalized over their channels (Transformers' layer norm, spatial 1: the row
+/// kernels, at widths of whole 8-lane blocks, blocks and a tail, and a tail alone).
 @Suite struct SegmentNormalizationTests {
-    @Test(arguments: [(4, 2, 8), (4, 3, 6)])
+    @Test(arguments: [(4, 2, 8), (4, 3, 6), (16, 1, 16), (21, 1, 21), (5, 1, 5)])
     func matchesTheDefinition(channels: Int, spatial: Int, segmentLength: Int) {
         let batch = 3, count = batch * channels * spatial
         let store = ParameterStore()

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Softmax over one row of scores and its gradient, 8 lanes at a time where the work is
+/// a reduction or a scale; `exp` stays the C library's, one value at a time. Keys hidden
+/// by a mask come in as −∞ and leave with probability 0; a row that hides every key gives
+/// zeros.
+enum SoftmaxRows {
+    /// row ← softmax(row) over `count` values, in place.
+    static func normalize(_ row: UnsafeMutablePointer<Float>, count: Int) {
+        let largest = maximum(row, count)
+        guard largest > -Float.infinity else {
+            row.update(repeating: 0, count: count)
+            return
+        }
+        var total: Float = 0
+        for j in 0..<count {
+            let e = Foundation.exp(row[j] - largest)
+            row[j] = e
+            total += e
+        }
+        let inverse = 1 / total
+        FloatLanes.forEach(count) { row.setLanes(row.lanes(at: $0) * inverse, at: $0) } tail: { row[$0] *= inverse }
+    }
+
+    /// dS = P ⊙ (dP − Σ_j dP_j·P_j) in place of dP, over `count` values.
+    static func gradient(_ dp: UnsafeMutablePointer<Float>, probabilities p: UnsafePointer<Float>, count: Int) {
+        var lanes = FloatLanes(repeating: 0), tail: Float = 0
+        FloatLanes.forEach(count) { lanes += dp.lanes(at: $0) * p.lanes(at: $0) } tail: { tail += dp[$0] * p[$0] }
+        let dot = lanes.sum() + tail
+        FloatLanes.forEach(count) { j in
+            dp.setLanes(p.lanes(at: j) * (dp.lanes(at: j) - dot), at: j)
+        } tail: { j in
+            dp[j] = p[j] * (dp[j] - dot)
+        }
+    }
+
+    private static func maximum(_ row: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
+        var lanes = FloatLanes(repeating: -.infinity), largest = -Float.infinity
+        FloatLanes.forEach(count) { lanes = pointwiseMax(lanes, row.lanes(at: $0)) } tail: { largest = Swift.max(largest, row[$0]) }
+        return Swift.max(largest, lanes.max())
+    }
+}
