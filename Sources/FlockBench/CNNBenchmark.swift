@@ -38,7 +38,7 @@ public struct CNNBenchmark {
 
     /// Floating-point operations of the step's sgemm calls (2·m·n·k each).
     public var flopsPerStep: Double {
-        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + $1.flops }
     }
 
     /// The benchmark model's layers.
@@ -91,6 +91,24 @@ public struct CNNBenchmark {
 final class GemmSequence {
     struct Product {
         let transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int
+        /// Independent products of this shape run as one batch (attention's per-(sample,
+        /// head) products, as the step runs them), dense one after another.
+        var batch = 1
+
+        init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, batch: Int = 1) {
+            (self.transposeA, self.transposeB, self.m, self.n, self.k, self.batch) = (transposeA, transposeB, m, n, k, batch)
+        }
+
+        /// Floating-point operations: 2·m·n·k per product.
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) * Double(batch) }
+
+        /// The batch's operands: dense matrices in stored order, one after another.
+        var layout: MatrixProductBatch {
+            let strides = { (rows: Int, columns: Int) in MatrixProductBatch.Strides(row: columns, outer: rows * columns, inner: 0) }
+            return MatrixProductBatch(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, outer: batch, inner: 1,
+                                      a: transposeA ? strides(k, m) : strides(m, k), b: transposeB ? strides(n, k) : strides(k, n),
+                                      c: strides(m, n))
+        }
 
         /// A dense layer input → output over `rows` rows: forward x·Wᵀ, backward gᵀ·x and g·W.
         static func dense(_ rows: Int, _ input: Int, _ output: Int) -> [Product] {
@@ -109,16 +127,20 @@ final class GemmSequence {
     init(_ products: [Product], kernel: MatrixProducts = .float32) {
         self.products = products
         self.kernel = kernel
-        left = products.map { [Float](repeating: 0.01, count: $0.m * $0.k) }
-        right = products.map { [Float](repeating: 0.02, count: $0.k * $0.n) }
-        results = products.map { [Float](repeating: 0, count: $0.m * $0.n) }
+        left = products.map { [Float](repeating: 0.01, count: $0.m * $0.k * $0.batch) }
+        right = products.map { [Float](repeating: 0.02, count: $0.k * $0.n * $0.batch) }
+        results = products.map { [Float](repeating: 0, count: $0.m * $0.n * $0.batch) }
     }
 
     func run() {
         for (i, p) in products.enumerated() {
-            kernel.gemm(transposeA: p.transposeA, transposeB: p.transposeB, m: p.m, n: p.n, k: p.k,
-                        a: left[i], lda: p.transposeA ? p.m : p.k, b: right[i], ldb: p.transposeB ? p.k : p.n,
-                        beta: 0, c: &results[i], ldc: p.n)
+            left[i].withUnsafeBufferPointer { a in
+                right[i].withUnsafeBufferPointer { b in
+                    results[i].withUnsafeMutableBufferPointer { c in
+                        kernel.batchedGemm(p.layout, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                    }
+                }
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ public struct LSTMBenchmark {
 
     /// Floating-point operations of the step's matrix products (2·m·n·k each).
     public var flopsPerStep: Double {
-        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + $1.flops }
     }
 
     /// The benchmark model's layers.

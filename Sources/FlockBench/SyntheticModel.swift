@@ -67,7 +67,7 @@ extension TrainBenchmark.Result {
         model.parameters.matrixProducts = kernel
         let gemms = GemmSequence(products, kernel: kernel)
         for _ in 0..<warmUp { model.step(); gemms.run() }
-        let flops = products.reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+        let flops = products.reduce(0) { $0 + $1.flops }
         return measure(model: name, pairs: pairs, steps: steps, batchSize: batchSize, flopsPerStep: flops, threads: threads,
                        precision: kernel.precision, step: { model.step() }, ceiling: { gemms.run() })
     }

@@ -28,7 +28,7 @@ public struct TransformerBenchmark {
 
     /// Floating-point operations of the step's sgemm calls (2·m·n·k each).
     public var flopsPerStep: Double {
-        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
+        Self.stepProducts(batchSize: batchSize).reduce(0) { $0 + $1.flops }
     }
 
     /// The benchmark model's layers.
@@ -45,15 +45,16 @@ public struct TransformerBenchmark {
         let (t, d, f) = (sequence, width, hidden), rows = b * sequence, head = width / heads
         typealias P = GemmSequence.Product
         let dense = P.dense
-        // Per (sample, head): S = Q·Kᵀ, O = P·V; backward dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = dS·K, dK = dSᵀ·Q.
-        let attention = [P(transposeA: false, transposeB: true, m: t, n: t, k: head),
-                         P(transposeA: false, transposeB: false, m: t, n: head, k: t),
-                         P(transposeA: true, transposeB: false, m: t, n: head, k: t),
-                         P(transposeA: false, transposeB: true, m: t, n: t, k: head),
-                         P(transposeA: false, transposeB: false, m: t, n: head, k: t),
-                         P(transposeA: true, transposeB: false, m: t, n: head, k: t)]
-        let block = (0..<4).flatMap { _ in dense(rows, d, d) } + dense(rows, d, f) + dense(rows, f, d)
-            + (0..<(b * heads)).flatMap { _ in attention }
+        // Each for every (sample, head), as one batch: S = Q·Kᵀ, O = P·V; backward dV = Pᵀ·dO,
+        // dP = dO·Vᵀ, dQ = dS·K, dK = dSᵀ·Q.
+        let pairs = b * heads
+        let attention = [P(transposeA: false, transposeB: true, m: t, n: t, k: head, batch: pairs),
+                         P(transposeA: false, transposeB: false, m: t, n: head, k: t, batch: pairs),
+                         P(transposeA: true, transposeB: false, m: t, n: head, k: t, batch: pairs),
+                         P(transposeA: false, transposeB: true, m: t, n: t, k: head, batch: pairs),
+                         P(transposeA: false, transposeB: false, m: t, n: head, k: t, batch: pairs),
+                         P(transposeA: true, transposeB: false, m: t, n: head, k: t, batch: pairs)]
+        let block = (0..<4).flatMap { _ in dense(rows, d, d) } + dense(rows, d, f) + dense(rows, f, d) + attention
         return (0..<blocks).flatMap { _ in block } + dense(b, d, classes)
     }
 }

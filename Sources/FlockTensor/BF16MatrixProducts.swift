@@ -23,7 +23,7 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     private var engine: dnnl_engine_t { context.engine }
     private var stream: dnnl_stream_t { context.stream }
     /// nil for a shape oneDNN cannot run here (it then runs on sgemm).
-    private var primitives: [BF16MatmulPrimitive.Shape: BF16MatmulPrimitive?] = [:]
+    private var primitives: [OneDNNMatmulPrimitive.Shape: OneDNNMatmulPrimitive?] = [:]
     /// nil for a shape oneDNN cannot reorder (it is then rounded by `BF16.convert`).
     private var roundings: [BF16RoundingPrimitive.Shape: BF16RoundingPrimitive?] = [:]
     private var left = BF16Buffer(), right = BF16Buffer()
@@ -50,8 +50,9 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         // transposing A while rounding it was measured no faster (CPU time of the MLP and
         // Transformer benches within noise), since brgemm repacks its operands' blocks anyway,
         // while a transposing reorder reads Float32 with strides (4x slower for 128×2048).
-        let shape = BF16MatmulPrimitive.Shape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                              ldc: ldc, alpha: alpha, beta: beta)
+        // The rounded operands are dense: their leading dimension is their stored row's length.
+        let shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                lda: transposeA ? m : k, ldb: transposeB ? k : n, ldc: ldc, alpha: alpha, beta: beta)
         guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else {
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -84,10 +85,10 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         return UnsafePointer(target)
     }
 
-    private func primitive(for shape: BF16MatmulPrimitive.Shape) -> BF16MatmulPrimitive? {
+    private func primitive(for shape: OneDNNMatmulPrimitive.Shape) -> OneDNNMatmulPrimitive? {
         if let cached = primitives[shape] { return cached }
         omp_set_num_threads(Int32(threads))  // oneDNN sizes its blocking by the team it will get
-        let made = BF16MatmulPrimitive(shape, engine: engine)
+        let made = OneDNNMatmulPrimitive(shape, engine: engine)
         primitives[shape] = .some(made)
         return made
     }

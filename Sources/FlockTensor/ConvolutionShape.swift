@@ -39,13 +39,5 @@ public enum ConvolutionKernel: String, Codable, Sendable, CaseIterable {
     case onednn
 }
 
-/// The kernel chosen for one shape: what `state.json` lists under `convolutions`.
-public struct ConvolutionChoice: Codable, Sendable, Equatable {
-    public var shape: ConvolutionShape
-    public var kernel: ConvolutionKernel
-
-    public init(shape: ConvolutionShape, kernel: ConvolutionKernel) {
-        self.shape = shape
-        self.kernel = kernel
-    }
-}
+/// The kernel chosen for one convolution shape: what `state.json` lists under `convolutions`.
+public typealias ConvolutionChoice = KernelChoice<ConvolutionShape, ConvolutionKernel>

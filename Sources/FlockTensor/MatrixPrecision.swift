@@ -16,12 +16,15 @@ public enum MatrixPrecision: String, Codable, Sendable, CaseIterable {
 public enum MatrixProducts {
     /// OpenBLAS `sgemm`.
     case float32
+    /// Float32 on OpenBLAS or oneDNN, whichever was chosen for each product's shape (see
+    /// `Float32MatrixProducts`): what training runs in Float32 where oneDNN is installed.
+    case float32PerShape(Float32MatrixProducts)
     /// oneDNN's bf16 matmul for products large enough to gain (see `BF16MatrixProducts`).
     case bf16(BF16MatrixProducts)
 
     public var precision: MatrixPrecision {
         switch self {
-        case .float32: return .float32
+        case .float32, .float32PerShape: return .float32
         case .bf16: return .bf16
         }
     }
@@ -35,9 +38,27 @@ public enum MatrixProducts {
         case .float32:
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .float32PerShape(let kernel):
+            kernel.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         case .bf16(let kernel):
             kernel.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                         a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// Every product of `batch`: one call where the per-shape kernel chose oneDNN for the
+    /// batch's shape, one `gemm` per pair otherwise.
+    public func batchedGemm(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>) {
+        var perPair = self
+        if case .float32PerShape(let kernel) = self {
+            if kernel.batchedGemmOnOneDNN(batch, a: a, b: b, c: c) { return }
+            perPair = .float32  // sgemm per pair, without listing the pairs' shape as seen
+        }
+        batch.forEachPair(a: a, b: b, c: c) { a, b, c in
+            perPair.gemm(transposeA: batch.transposeA, transposeB: batch.transposeB, m: batch.m, n: batch.n, k: batch.k, alpha: batch.alpha,
+                 a: a, lda: batch.a.row, b: b, ldb: batch.b.row, beta: batch.beta, c: c, ldc: batch.c.row)
         }
     }
 }

@@ -22,8 +22,9 @@ public struct AttentionMask: Sendable {
 
 extension Tape {
     /// Multi-head scaled dot-product attention (Vaswani et al. 2017), per head h:
-    /// `O_h = softmax(Q_h K_hᵀ / √d + mask) V_h`, fused: one matrix product per (sample, head) and
-    /// product, heads read in place as column blocks (no copies into per-head tensors).
+    /// `O_h = softmax(Q_h K_hᵀ / √d + mask) V_h`, each product for every (sample, head) at
+    /// once (`MatrixProducts.batchedGemm`), heads read in place as column blocks (no copies
+    /// into per-head tensors).
     ///
     /// Shapes: query, key, value (B, T, H·d) with head h in columns h·d..<(h+1)·d;
     /// output (B, T, H·d). A query row that sees no key gives zeros.
@@ -62,19 +63,27 @@ extension Tape {
 /// The sizes of one attention call and its per-(sample, head) kernels.
 struct AttentionGeometry {
     let batch: Int, steps: Int, width: Int, heads: Int
-    /// The five products of each (sample, head): bf16 inputs under mixed precision; the
-    /// softmax and its gradient stay Float32.
-    let products: MatrixProducts
+    /// The six products of each (sample, head), run as one batch each: bf16 inputs under
+    /// mixed precision; the softmax and its gradient stay Float32.
+    let matrixProducts: MatrixProducts
     init(batch: Int, steps: Int, width: Int, heads: Int, products: MatrixProducts = .float32) {
         (self.batch, self.steps, self.width, self.heads) = (batch, steps, width, heads)
-        self.products = products
+        self.matrixProducts = products
     }
     var headWidth: Int { width / heads }
     var scale: Float { 1 / Float(headWidth).squareRoot() }
-    /// Offset of head h of sample b in a (B, T, H·d) tensor.
-    func offset(_ b: Int, _ h: Int) -> Int { b * steps * width + h * headWidth }
-    /// Offset of the (T, T) block of (b, h) in (B, H, T, T).
-    func block(_ b: Int, _ h: Int) -> Int { (b * heads + h) * steps * steps }
+    /// Head h of sample b in a (B, T, H·d) tensor: rows `width` apart, samples T·width,
+    /// heads d.
+    var headMatrices: MatrixProductBatch.Strides { .init(row: width, outer: steps * width, inner: headWidth) }
+    /// The (T, T) block of (b, h) in (B, H, T, T).
+    var scoreMatrices: MatrixProductBatch.Strides { .init(row: steps, outer: heads * steps * steps, inner: steps * steps) }
+
+    /// The products of every (sample, head) at once.
+    func products(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                  a: MatrixProductBatch.Strides, b: MatrixProductBatch.Strides, c: MatrixProductBatch.Strides) -> MatrixProductBatch {
+        MatrixProductBatch(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, outer: batch, inner: heads,
+                           alpha: alpha, a: a, b: b, c: c)
+    }
 
     /// Fills `probabilities` (B, H, T, T) and `output` (B, T, H·d).
     func forward(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask,
@@ -83,21 +92,20 @@ struct AttentionGeometry {
         q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
                 v.scalars.withUnsafeBufferPointer { pv in
+                    // S(T, T) = Q_h · K_hᵀ / √d
+                    matrixProducts.batchedGemm(products(transposeB: true, m: t, n: t, k: d, alpha: scale,
+                                                        a: headMatrices, b: headMatrices, c: scoreMatrices),
+                                               a: pq.baseAddress!, b: pk.baseAddress!, c: p.baseAddress!)
                     let hidden = mask.hiddenKeys(batch: batch, steps: t)
                     for b in 0..<batch {
-                        for h in 0..<heads {
-                            let scores = p.baseAddress! + block(b, h), at = offset(b, h)
-                            // S(T, T) = Q_h · K_hᵀ / √d
-                            products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                                          a: pq.baseAddress! + at, lda: width, b: pk.baseAddress! + at, ldb: width,
-                                          beta: 0, c: scores, ldc: t)
-                            for i in 0..<t { Self.softmax(scores + i * t, steps: t, visible: mask.causal ? i + 1 : t, hidden: hidden[b]) }
-                            // O_h(T, d) = P · V_h
-                            products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t,
-                                          a: scores, lda: t, b: pv.baseAddress! + at, ldb: width,
-                                          beta: 0, c: output.baseAddress! + at, ldc: width)
+                        for row in (b * heads * t)..<((b + 1) * heads * t) {
+                            let i = row % t
+                            Self.softmax(p.baseAddress! + row * t, steps: t, visible: mask.causal ? i + 1 : t, hidden: hidden[b])
                         }
                     }
+                    // O_h(T, d) = P · V_h
+                    matrixProducts.batchedGemm(products(m: t, n: d, k: t, a: scoreMatrices, b: headMatrices, c: headMatrices),
+                                               a: UnsafePointer(p.baseAddress!), b: pv.baseAddress!, c: output.baseAddress!)
                 }
             }
         }
@@ -109,7 +117,7 @@ struct AttentionGeometry {
         let (t, d) = (steps, headWidth)
         let shape = q.shape
         var dq = Tensor(zeros: shape), dk = Tensor(zeros: shape), dv = Tensor(zeros: shape)
-        var ds = [Float](repeating: 0, count: t * t)
+        var ds = [Float](repeating: 0, count: probabilities.count)
         q.scalars.withUnsafeBufferPointer { pq in
         k.scalars.withUnsafeBufferPointer { pk in
         v.scalars.withUnsafeBufferPointer { pv in
@@ -119,27 +127,22 @@ struct AttentionGeometry {
         dk.scalars.withUnsafeMutableBufferPointer { dkp in
         dv.scalars.withUnsafeMutableBufferPointer { dvp in
         ds.withUnsafeMutableBufferPointer { dsp in
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    let probs = pp.baseAddress! + block(b, h), at = offset(b, h), scores = dsp.baseAddress!
-                    // dV_h(T, d) = Pᵀ · dO_h
-                    products.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t,
-                                  a: probs, lda: t, b: pg.baseAddress! + at, ldb: width,
-                                  beta: 0, c: dvp.baseAddress! + at, ldc: width)
-                    // dP(T, T) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
-                    products.gemm(transposeA: false, transposeB: true, m: t, n: t, k: d,
-                                  a: pg.baseAddress! + at, lda: width, b: pv.baseAddress! + at, ldb: width,
-                                  beta: 0, c: scores, ldc: t)
-                    for i in 0..<t { SoftmaxRows.gradient(scores + i * t, probabilities: probs + i * t, count: t) }
-                    // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
-                    products.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                                  a: scores, lda: t, b: pk.baseAddress! + at, ldb: width,
-                                  beta: 0, c: dqp.baseAddress! + at, ldc: width)
-                    products.gemm(transposeA: true, transposeB: false, m: t, n: d, k: t, alpha: scale,
-                                  a: scores, lda: t, b: pq.baseAddress! + at, ldb: width,
-                                  beta: 0, c: dkp.baseAddress! + at, ldc: width)
-                }
+            let (perHead, perScores) = (headMatrices, scoreMatrices)
+            // dV_h(T, d) = Pᵀ · dO_h
+            matrixProducts.batchedGemm(products(transposeA: true, m: t, n: d, k: t, a: perScores, b: perHead, c: perHead),
+                                       a: pp.baseAddress!, b: pg.baseAddress!, c: dvp.baseAddress!)
+            // dP(T, T) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
+            matrixProducts.batchedGemm(products(transposeB: true, m: t, n: t, k: d, a: perHead, b: perHead, c: perScores),
+                                       a: pg.baseAddress!, b: pv.baseAddress!, c: dsp.baseAddress!)
+            for row in 0..<(batch * heads * t) {
+                SoftmaxRows.gradient(dsp.baseAddress! + row * t, probabilities: pp.baseAddress! + row * t, count: t)
             }
+            // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
+            let dS = UnsafePointer(dsp.baseAddress!)
+            matrixProducts.batchedGemm(products(m: t, n: d, k: t, alpha: scale, a: perScores, b: perHead, c: perHead),
+                                       a: dS, b: pk.baseAddress!, c: dqp.baseAddress!)
+            matrixProducts.batchedGemm(products(transposeA: true, m: t, n: d, k: t, alpha: scale, a: perScores, b: perHead, c: perHead),
+                                       a: dS, b: pq.baseAddress!, c: dkp.baseAddress!)
         }}}}}}}}}
         return (dq, dk, dv)
     }

@@ -77,6 +77,7 @@ extension Trainer {
                       configHash: String(ModelConsistency.fnv1a(options.identity), radix: 16),
                       worldSize: worldSize, files: [:], epochMetricSums: streams.sums, layout: parts.layoutRecord,
                       precision: precision.used, convolutions: parameters.convolutions.flatMap { $0.choices.isEmpty ? nil : $0.choiceList },
+                      matrixProducts: parameters.matrixProducts.perShapeChoices,
                       stoppedEarly: progress.stoppedEarly ? true : nil)
     }
 
@@ -90,6 +91,7 @@ extension Trainer {
         try checkPosition(checkpoint.state, source: checkpoint.url.appendingPathComponent("state.json").path)
         try keepPrecision(checkpoint.state.precision ?? .float32, source: checkpoint.url.appendingPathComponent("state.json").path)
         keepConvolutionKernels(checkpoint.state.convolutions)
+        keepMatrixProductKernels(checkpoint.state.matrixProducts)
         let modelSource = checkpoint.url.appendingPathComponent("model.safetensors").path
         if let extra = checkpoint.modelTensors.unexpectedNames(Set(model.parameters.stateLayout.map(\.name))).first {
             throw Checkpoint.LoadError(description: "\(modelSource): has a tensor \(extra) that the model does not")

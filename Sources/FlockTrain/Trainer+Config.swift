@@ -63,6 +63,7 @@ extension TrainingConfig {
         options.identity = try ConfigLoader.yaml(of: self)
         options.balancedSampling = data.sampling == .balanced
         options.precision = precision ?? .float32
+        options.matrixKernels = matrixKernels ?? .auto
         options.augmentation = try data.augment?.augmentation(featureShape: data.resolvedShape ?? [], loss: loss, path: "data.augment")
         return options
     }

@@ -7,8 +7,9 @@ extension Trainer {
     /// parameter stores, which every tape reads.
     /// `configured` is what the record says the config asked for (default `choice`).
     func usePrecision(_ choice: PrecisionChoice, configured: PrecisionChoice? = nil) throws {
-        var (products, record) = try MixedPrecision.resolve(choice, threads: BLAS.threadCount, world: parts.world)
+        var (resolved, record) = try MixedPrecision.resolve(choice, threads: BLAS.threadCount, world: parts.world)
         record.configured = configured ?? choice
+        let products = try chooseMatrixProductKernels(resolved)
         model.parameters.matrixProducts = products
         parameters.matrixProducts = products
         precision = record

@@ -217,6 +217,7 @@ extension TrainingConfig {
         let fields: [(String, SettableField)] = [
             field([Keys.seed], \.seed),
             field([Keys.precision], \.precision),
+            field([Keys.matrixKernels], \.matrixKernels),
             field([Keys.epochs], \.epochs),
             field([Keys.data, Data.batchSize], \.data.batchSize),
             field([Keys.data, Data.evalBatchSize], \.data.evalBatchSize),

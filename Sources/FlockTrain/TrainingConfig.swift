@@ -41,6 +41,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// The inputs of the matrix products: `float32`, `bf16` or `auto`; nil: float32 (left
     /// out of the resolved config, so a config without it keeps its identity).
     public var precision: PrecisionChoice?
+    /// Which library runs each Float32 matrix product: `auto` (a rule of the shape),
+    /// `timed`, `openblas` or `onednn`; nil: auto (left out of the resolved config).
+    public var matrixKernels: MatrixKernelChoice?
     /// Several phases per optimizer step, each its own parameter group, optimizer and
     /// loss; nil: one phase over every parameter.
     public var phases: [PhaseConfig]?
@@ -49,6 +52,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case name, seed, epochs, data, model, loss, optimizer, schedule, metrics, regularization, parallel, callbacks, elastic
         case precision, phases
         case gradientClipping = "gradient_clipping"
+        case matrixKernels = "matrix_kernels"
         case initFrom = "init_from"
     }
 
@@ -76,6 +80,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         initFrom = try c.decodeIfPresent(InitFromConfig.self, forKey: .initFrom)
         elastic = try c.decodeIfPresent(ElasticConfig.self, forKey: .elastic)
         precision = try c.decodeIfPresent(PrecisionChoice.self, forKey: .precision)
+        matrixKernels = try c.decodeIfPresent(MatrixKernelChoice.self, forKey: .matrixKernels)
         phases = try c.decodeIfPresent([PhaseConfig].self, forKey: .phases)
         if data.validationSplit == 0, callbacks.modelCheckpoint?.monitorIsDefault == true {
             callbacks.modelCheckpoint?.monitor = "loss"
@@ -159,6 +164,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(initFrom, forKey: .initFrom)
         try c.encodeIfPresent(elastic, forKey: .elastic)
         try c.encodeIfPresent(precision, forKey: .precision)
+        try c.encodeIfPresent(matrixKernels, forKey: .matrixKernels)
         try c.encodeIfPresent(phases, forKey: .phases)
     }
 

@@ -54,6 +54,8 @@ public struct TrainingOptions: Sendable {
     /// The inputs of the matrix products (Dense, attention); weights, gradients and
     /// optimizer state stay Float32. Resolved at start-up (`MixedPrecision`).
     public var precision = PrecisionChoice.float32
+    /// Which library runs each Float32 matrix product (`Float32MatrixProducts`).
+    public var matrixKernels = MatrixKernelChoice.auto
 
     public init() {}
 

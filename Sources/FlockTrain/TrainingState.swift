@@ -42,6 +42,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var precision: MatrixPrecision? = nil
     /// The kernel each Conv2D shape ran on (absent: chosen afresh); resume keeps them.
     public var convolutions: [ConvolutionChoice]? = nil
+    /// The library each Float32 matrix-product shape ran on (absent: chosen afresh, or
+    /// bf16); resume keeps them.
+    public var matrixProducts: [MatrixProductChoice]? = nil
     /// Each tensor file's block checksums, so a rank reads and checks only the blocks it
     /// needs (absent in older checkpoints: their files are read and checked whole).
     public var fileBlocks: [String: BlockDigests]? = nil
@@ -68,6 +71,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
         case worldSize = "world_size"
         case epochMetricSums = "epoch_metric_sums"
         case layout, precision, convolutions
+        case matrixProducts = "matrix_products"
         case fileBlocks = "file_blocks"
         case stoppedEarly = "stopped_early"
     }

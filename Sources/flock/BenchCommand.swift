@@ -27,6 +27,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "The CNN's convolutions: timed (each shape on the faster of im2col and oneDNN, as training chooses), im2col or onednn.")
     var convolutions = "timed"
 
+    @Option(help: "Which library runs each Float32 product of the step and the ceiling, as matrix_kernels in a config: auto (oneDNN where every side is at least 16, else OpenBLAS), openblas or onednn.")
+    var matrixKernels = "auto"
+
     @Option(help: "Also run the PyTorch peer (cluster/peers/pytorch_<model>.py, from the current folder) with this Python, same threads, autocast bf16 under --precision bf16.")
     var peer: String?
 
@@ -46,13 +49,19 @@ struct TrainBench: ParsableCommand {
         }
         guard TrainBenchModel.descriptions[model] != nil else { throw ValidationError("--model: unknown model '\(model)' (expected: mlp, cnn, transformer, lstm)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: expected 1 to 1024, got \(threads)") }
+        guard ["auto", "openblas", "onednn"].contains(matrixKernels) else {
+            throw ValidationError("--matrix-kernels: expected auto, openblas or onednn, got '\(matrixKernels)'")
+        }
         guard ["float32", "bf16"].contains(precision) else { throw ValidationError("--precision: unknown precision '\(precision)' (expected: float32, bf16)") }
     }
 
     func run() throws {
         let machine = BenchmarkMachine.now(threads: threads)
         let products: MatrixProducts
-        do { products = try MixedPrecision.resolve(precision == "bf16" ? .bf16 : .float32, threads: threads).0 } catch {
+        do {
+            products = try MixedPrecision.resolve(precision == "bf16" ? .bf16 : .float32, threads: threads).0
+                .onKernels(matrixKernels, threads: threads)
+        } catch {
             throw CommandFailure("\(error)")
         }
         let (result, notes) = TrainBenchModel.run(model, threads: threads, trials: `repeat`, products: products,
@@ -61,7 +70,7 @@ struct TrainBench: ParsableCommand {
         print("model \(TrainBenchModel.descriptions[model]!), SGD momentum, \(result.precision.rawValue) products, \(result.threads) BLAS thread\(result.threads == 1 ? "" : "s"), kernel \(result.kernel)")
         for note in notes { print(note) }
         print(String(format: "step:     %10.0f samples/s", result.samplesPerSecond))
-        let ceiling = result.precision == .bf16 ? "oneDNN bf16 matmul" : "cblas_sgemm"
+        let ceiling = result.precision == .bf16 ? "oneDNN bf16 matmul" : "Float32 products (\(matrixKernels))"
         print(String(format: "ceiling:  %10.0f samples/s (\(ceiling) at the step's shapes: %.1f GFLOP/s)",
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
         print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
@@ -401,5 +410,13 @@ struct SamplerBench: ParsableCommand {
             ]
             try JSONOutput.print(result: object, benchmark: "sampler")
         }
+    }
+}
+
+extension MatrixProducts {
+    /// Float32 products on `kernels` (auto, openblas, onednn) as training runs them; bf16 as it is.
+    func onKernels(_ kernels: String, threads: Int) throws -> MatrixProducts {
+        guard case .float32 = self, kernels != "openblas" else { return self }
+        return .float32PerShape(try Float32MatrixProducts(threads: threads, rule: kernels == "onednn" ? .onednn : .bySize))
     }
 }

@@ -12,6 +12,9 @@ import Testing
         let attention = b * h * 6 * 2 * t * t * (d / h)
         let head = 3 * 2 * b * d * classes
         #expect(TransformerBenchmark().flopsPerStep == 2 * (dense + attention) + head)
-        #expect(TransformerBenchmark.stepProducts(batchSize: 32).count == 2 * (18 + 128 * 6) + 3)
+        // Per block 18 dense products and 6 batches of 128 (sample, head) products, as the step calls them.
+        let products = TransformerBenchmark.stepProducts(batchSize: 32)
+        #expect(products.count == 2 * (18 + 6) + 3)
+        #expect(products.filter { $0.batch == 128 }.count == 2 * 6 && products.allSatisfy { $0.batch == 1 || $0.batch == 128 })
     }
 }

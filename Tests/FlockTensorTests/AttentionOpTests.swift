@@ -39,15 +39,22 @@ import Testing
     static let padding = Tensor(shape: [2, 5], scalars: [0, 0, 0, 1, 1, 1, 0, 0, 0, 0])
 
     @Test(arguments: [(1, false, false), (2, false, false), (3, true, false), (2, false, true), (3, true, true)])
-    func matchesTheNaiveDefinition(heads: Int, causal: Bool, padded: Bool) {
+    func matchesTheNaiveDefinition(heads: Int, causal: Bool, padded: Bool) throws {
         let q = randomTensor([2, 5, 6], seed: 1, low: -2, high: 2), k = randomTensor([2, 5, 6], seed: 2, low: -2, high: 2)
         let v = randomTensor([2, 5, 6], seed: 3)
         let mask = AttentionMask(causal: causal, keyPadding: padded ? Self.padding : nil)
-        let tape = Tape(parameters: ParameterStore())
-        let fused = tape.attention(query: tape.constant(q), key: tape.constant(k), value: tape.constant(v), heads: heads, mask: mask).value
         let expected = Self.naiveAttention(q, k, v, heads: heads, causal: causal, padding: mask.keyPadding)
-        let worst = zip(fused.scalars, expected.scalars).map { abs($0 - $1) }.max()!
-        #expect(worst < 1e-5, "largest difference \(worst)")
+        // sgemm per (sample, head), then every (sample, head) as one oneDNN batch.
+        let onednn = try Float32MatrixProducts(rule: .onednn)
+        for products in [MatrixProducts.float32, .float32PerShape(onednn)] {
+            let store = ParameterStore()
+            store.matrixProducts = products
+            let tape = Tape(parameters: store)
+            let fused = tape.attention(query: tape.constant(q), key: tape.constant(k), value: tape.constant(v), heads: heads, mask: mask).value
+            let worst = zip(fused.scalars, expected.scalars).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "largest difference \(worst)")
+        }
+        #expect(onednn.primitivesMade == 2)
     }
 
     @Test(arguments: [(2, false, false), (3, true, false), (2, true, true), (1, false, true)])

@@ -1,0 +1,90 @@
+import CDNNL
+
+/// Float32 matrix products on OpenBLAS `sgemm` or oneDNN's Float32 matmul, chosen per
+/// product shape: what `MatrixProducts.float32PerShape` holds. One per rank (it keeps
+/// primitives per shape and a oneDNN stream, and is used by one thread at a time).
+///
+/// A shape runs on the library `choices` names for it — filled at start-up under
+/// `matrix_kernels: timed` (`MatrixProductTiming` measures both on rank 0, which
+/// broadcasts what won) and kept by a resume — else on the one `rule` names, a rule of
+/// the shape alone, so every rank agrees without asking.
+///
+/// Threads: as `BF16MatrixProducts` (the calling thread's OpenMP team set per product).
+public final class Float32MatrixProducts: MatrixProductKernel {
+    public let threads: Int
+    /// The kernel each shape runs on.
+    public var choices: [MatrixProductShape: MatrixProductKernelName] = [:]
+    /// The library of a shape without a choice.
+    public var rule: MatrixProductRule
+    /// Every shape without a choice that ran, in first-seen order (the start-up survey).
+    public private(set) var seenShapes: [MatrixProductShape] = []
+    private var seen: Set<MatrixProductShape> = []
+    private let context: OneDNNContext
+    /// nil for a shape oneDNN cannot run here (it then runs on sgemm).
+    private var primitives: [OneDNNMatmulPrimitive.Shape: OneDNNMatmulPrimitive?] = [:]
+
+    /// Throws when oneDNN has no CPU engine (a broken installation).
+    public init(threads: Int = 1, rule: MatrixProductRule = .bySize) throws {
+        precondition(threads >= 1, "matrix products need at least one thread, got \(threads)")
+        self.threads = threads
+        self.rule = rule
+        context = try OneDNNContext()
+    }
+
+    deinit {
+        primitives.removeAll()  // the primitives before the engine they were made on
+    }
+
+    /// `choices` as `state.json` lists them, in a fixed order (by shape).
+    public var choiceList: [MatrixProductChoice] {
+        choices.map { MatrixProductChoice(shape: $0.key, kernel: $0.value) }.sorted { $0.shape.description < $1.shape.description }
+    }
+
+    /// `C(m×n) = alpha · op(A)(m×k) · op(B)(k×n) + beta · C`, row-major, as `BLAS.gemm`.
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let key = MatrixProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
+        let shape = OneDNNMatmulPrimitive.Shape(inputs: .float32, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta)
+        guard kernel(for: key) == .onednn, let primitive = primitive(for: shape) else {
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        omp_set_num_threads(Int32(threads))
+        primitive.execute(a: a, b: b, c: c, stream: context.stream)
+    }
+
+    /// Runs the batch as one oneDNN call where its shape chose oneDNN; false (nothing
+    /// run) otherwise, and the caller multiplies pair by pair on sgemm.
+    func batchedGemmOnOneDNN(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>) -> Bool {
+        guard kernel(for: batch.shape) == .onednn, let primitive = primitive(for: batch.primitiveShape(inputs: .float32)) else {
+            return false
+        }
+        omp_set_num_threads(Int32(threads))
+        primitive.execute(a: a, b: b, c: c, stream: context.stream)
+        return true
+    }
+
+    /// oneDNN primitives made so far (one per product shape, strides, alpha and beta run on it).
+    var primitivesMade: Int { primitives.values.filter { $0 != nil }.count }
+
+    /// Whether oneDNN can run `shape` here (timing skips those it cannot).
+    func oneDNNRuns(_ shape: OneDNNMatmulPrimitive.Shape) -> Bool { primitive(for: shape) != nil }
+
+    private func kernel(for key: MatrixProductShape) -> MatrixProductKernelName {
+        if let chosen = choices[key] { return chosen }
+        if seen.insert(key).inserted { seenShapes.append(key) }
+        return rule.kernel(for: key)
+    }
+
+    private func primitive(for shape: OneDNNMatmulPrimitive.Shape) -> OneDNNMatmulPrimitive? {
+        if let cached = primitives[shape] { return cached }
+        omp_set_num_threads(Int32(threads))  // oneDNN sizes its blocking by the team it will get
+        let made = OneDNNMatmulPrimitive(shape, engine: context.engine)
+        primitives[shape] = .some(made)
+        return made
+    }
+}
