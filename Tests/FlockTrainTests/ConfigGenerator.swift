@@ -361,7 +361,7 @@ struct ConfigGenerator {
         case "sequence_pool": return fieldsOf([("mode", { .text($0.random.pick(["mean", "last", "first"])) })])
         case "simple_rnn", "lstm", "gru": return [("units", .integer(1 + random.below(256)))] + fieldsOf([("return_sequences", flag)])
         case "gaussian_noise": return [("stddev", .number(nonNegative()))]
-        case "sampling": return [("kl_weight", .number(nonNegative()))]
+        case "sampling": return [("kl_weight", .number(nonNegative()))] + fieldsOf([("kl_warmup_steps", size(1000))])
         case "latent_noise": return [("units", .integer(1 + random.below(64)))]
         default: return []  // flatten, global_avg_pool, stop_gradient: no fields of their own
         }
