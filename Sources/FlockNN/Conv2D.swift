@@ -78,15 +78,11 @@ public struct Conv2D: Layer {
             let stride = try c.sizePair(.stride, path: decoder.fieldPath(CodingKeys.stride), or: (1, 1))!
             let groups = try c.value(.groups, or: 1)
             try Check.positive(groups, decoder.fieldPath(CodingKeys.groups))
-            let alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
-            if let alpha { try Check.nonNegative(alpha, decoder.fieldPath(CodingKeys.alpha)) }
+            let fields = try ActivationFields(from: decoder)
             self.init(filters: filters, kernel: kernel.0, kernelWidth: kernel.1, stride: stride.0, strideWidth: stride.1,
                       padding: try c.padding(.padding, path: decoder.fieldPath(CodingKeys.padding), or: .same),
-                      activation: try Activation.decode(c.decodeIfPresent(String.self, forKey: .activation),
-                                                        path: decoder.fieldPath(CodingKeys.activation)) ?? .linear,
-                      alpha: alpha, groups: groups, useBias: try c.value(.useBias, or: true),
-                      initializer: try Initializer.decode(c.decodeIfPresent(String.self, forKey: .initializer),
-                                                          path: decoder.fieldPath(CodingKeys.initializer)))
+                      activation: fields.activation, alpha: fields.alpha, groups: groups, useBias: fields.useBias,
+                      initializer: fields.initializer)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -115,7 +111,7 @@ public struct Conv2D: Layer {
                 throw builder.error("groups: \(groups) must divide both the input channels (\(geometry.channels)) and filters (\(filters))")
             }
             let perGroup = geometry.channels / groups
-            let chosen = initializer ?? ([.relu, .leakyRelu, .elu, .gelu, .swish].contains(activation) ? .heNormal : .xavierUniform)
+            let chosen = initializer ?? ActivationFields.defaultInitializer(for: activation)
             let weight = builder.parameter("weight", shape: [filters, perGroup, kernel, kernelWidth], isDecayed: true,
                                            initializer: chosen, fanIn: perGroup * geometry.taps,
                                            fanOut: filters / groups * geometry.taps)

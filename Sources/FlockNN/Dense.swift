@@ -55,14 +55,9 @@ public struct Dense: Layer {
             }
             try Check.positive(units, decoder.fieldPath(CodingKeys.units))
             try Check.within(units, 1, 1 << 24, decoder.fieldPath(CodingKeys.units))
-            let alpha = try c.decodeIfPresent(Double.self, forKey: .alpha)
-            if let alpha { try Check.nonNegative(alpha, decoder.fieldPath(CodingKeys.alpha)) }
-            self.init(units: units,
-                      activation: try Activation.decode(c.decodeIfPresent(String.self, forKey: .activation),
-                                                        path: decoder.fieldPath(CodingKeys.activation)) ?? .linear,
-                      alpha: alpha, useBias: try c.value(.useBias, or: true),
-                      initializer: try Initializer.decode(c.decodeIfPresent(String.self, forKey: .initializer),
-                                                          path: decoder.fieldPath(CodingKeys.initializer)))
+            let fields = try ActivationFields(from: decoder)
+            self.init(units: units, activation: fields.activation, alpha: fields.alpha, useBias: fields.useBias,
+                      initializer: fields.initializer)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -79,7 +74,7 @@ public struct Dense: Layer {
             guard let inputFeatures = inputShape.last, inputFeatures > 0 else {
                 throw builder.error("a dense layer needs inputs with a last axis of positive size, got shape \(inputShape)")
             }
-            let chosen = initializer ?? ([.relu, .leakyRelu, .elu, .gelu, .swish].contains(activation) ? .heNormal : .xavierUniform)
+            let chosen = initializer ?? ActivationFields.defaultInitializer(for: activation)
             let weight = builder.parameter("weight", shape: [units, inputFeatures], isDecayed: true, initializer: chosen,
                                            fanIn: inputFeatures, fanOut: units)
             let bias = useBias ? builder.parameter("bias", shape: [units], isDecayed: false, initializer: nil) : nil

@@ -25,6 +25,7 @@ extension KindRegistry where Kind == any LayerSpec.Type {
             ActivationLayer.Spec.self,
             Sequential.Spec.self,
             Residual.Spec.self,
+            Conv1D.Spec.self,
             Conv2D.Spec.self,
             SeparableConv2D.Spec.self,
             MaxPool2DSpec.self,

@@ -12,6 +12,9 @@ public enum MergeOp: String, ConfigChoice {
     case euclideanDistance = "euclidean_distance"
     /// The pair distance 1 − cos(a, b) of two (B, D) inputs, (B, 1).
     case cosineDistance = "cosine_distance"
+    /// The dot product a·b of two (B, D) inputs, (B, 1): a skip-gram's score of a center
+    /// word against a context word.
+    case dot
 
     /// The per-sample shape of the merged value; nil when `shapes` cannot be merged.
     public func outputShape(_ shapes: [[Int]]) -> [Int]? {
@@ -22,7 +25,7 @@ public enum MergeOp: String, ConfigChoice {
         case .concatenate:
             guard shapes.allSatisfy({ $0.count == first.count && $0.dropLast() == first.dropLast() }) else { return nil }
             return first.dropLast() + [shapes.reduce(0) { $0 + $1.last! }]
-        case .euclideanDistance, .cosineDistance:
+        case .euclideanDistance, .cosineDistance, .dot:
             return shapes.count == 2 && first.count == 1 && shapes[1] == first ? [1] : nil
         }
     }
@@ -31,7 +34,7 @@ public enum MergeOp: String, ConfigChoice {
     public var requirement: String {
         switch self {
         case .concatenate: return "inputs that differ only in their last size"
-        case .euclideanDistance, .cosineDistance: return "two inputs of one shape [D]"
+        case .euclideanDistance, .cosineDistance, .dot: return "two inputs of one shape [D]"
         case .add, .multiply: return "inputs of one shape"
         }
     }
@@ -44,6 +47,9 @@ public enum MergeOp: String, ConfigChoice {
         case .concatenate: return tape.concatenate(values, axis: values[0].shape.count - 1)
         case .euclideanDistance: return tape.pairDistance(values[0], values[1], metric: .euclidean)
         case .cosineDistance: return tape.pairDistance(values[0], values[1], metric: .cosine)
+        case .dot:
+            let rows = values[0].shape[0]
+            return tape.reshape(tape.sum(tape.multiply(values[0], values[1]), alongAxis: 1), to: [rows, 1])
         }
     }
 }

@@ -167,7 +167,7 @@ import Testing
         #expect(Self.message([GraphNodeConfig(name: "h", inputs: ["a", "b"], op: .add)], outputs: ["h"])
                 == "model.nodes[0].inputs: add takes inputs of one shape, got a: [3], b: [2]")
         #expect(Self.message([GraphNodeConfig(name: "h", inputs: ["a", "b"])], outputs: ["h"])
-                == "model.nodes[0].op: a node with several inputs merges them: expected one of add, concatenate, multiply, euclidean_distance, cosine_distance")
+                == "model.nodes[0].op: a node with several inputs merges them: expected one of add, concatenate, multiply, euclidean_distance, cosine_distance, dot")
         #expect(Self.message([GraphNodeConfig(name: "h", inputs: ["a"], shares: "g")], outputs: ["h"])
                 == "model.nodes[0].shares: unknown value 'g' (expected an earlier node with layers: )")
         #expect(Self.message([GraphNodeConfig(name: "h", inputs: ["a"], layers: [.dense(units: 3), .sampling()])], outputs: ["h"])

@@ -38,6 +38,22 @@ import Testing
         #expect(evaluated == added)
     }
 
+    /// With `kl_warmup_steps: 8` the term in a trainer's step s is s/8 of the full term
+    /// (`noise` is step 2), the full term from step 8 on and outside a trainer's step.
+    @Test func theKLWarmupScalesTheTermByTheStep() throws {
+        let full = Self.run(try Model([.sampling(klWeight: 0.5)], inputShape: [4], seed: 1), Self.input).added
+        let model = try Model([.sampling(klWeight: 0.5, klWarmupSteps: 8)], inputShape: [4], seed: 1)
+        #expect(abs(Self.run(model, Self.input).added - full * 2 / 8) < 1e-6)
+        let tape = Tape(parameters: model.parameters)
+        var context = ForwardContext(tape: tape, isTraining: true, generator: RandomGenerator(seed: 1))
+        context.sampleNoise = SampleNoise(seed: 5, step: 30, samples: [10, 11, 12])
+        _ = model.forward(tape.constant(Self.input), context: &context)
+        #expect(abs(context.addedLosses[0].value.scalar - full) < 1e-6)
+        var outside = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 1))
+        _ = model.forward(tape.constant(Self.input), context: &outside)
+        #expect(abs(outside.addedLosses[0].value.scalar - full) < 1e-6)
+    }
+
     @Test func gradientsOfOutputAndKLMatchFiniteDifferences() throws {
         let model = try Model([.dense(units: 4, activation: .tanh), .sampling(klWeight: 0.7)], inputShape: [4], seed: 3)
         var generator = RandomGenerator(seed: 9)

@@ -334,6 +334,11 @@ struct ConfigGenerator {
             return [("filters", .integer(1 + random.below(64))), ("kernel", pair(7)(&self))] + fieldsOf([
                 ("stride", pair(3)), ("padding", { $0.random.pick(paddings) }), ("activation", { $0.random.pick(activations) }),
                 ("alpha", alpha), ("groups", size(4)), ("use_bias", flag), ("initializer", { $0.random.pick(initializers) })])
+        case "conv1d":
+            return [("filters", .integer(1 + random.below(64))), ("kernel", .integer(1 + random.below(7)))] + fieldsOf([
+                ("dilation", size(8)), ("padding", { .text($0.random.pick(Convolution1DGeometry.Padding.allCases).rawValue) }),
+                ("activation", { $0.random.pick(activations) }), ("alpha", alpha), ("use_bias", flag),
+                ("initializer", { $0.random.pick(initializers) })])
         case "separable_conv2d":
             return [("filters", .integer(1 + random.below(64))), ("kernel", .integer(1 + random.below(7)))] + fieldsOf([
                 ("stride", size(3)), ("padding", { $0.random.pick(paddings) }), ("depth_multiplier", size(4)),
@@ -356,7 +361,7 @@ struct ConfigGenerator {
         case "sequence_pool": return fieldsOf([("mode", { .text($0.random.pick(["mean", "last", "first"])) })])
         case "simple_rnn", "lstm", "gru": return [("units", .integer(1 + random.below(256)))] + fieldsOf([("return_sequences", flag)])
         case "gaussian_noise": return [("stddev", .number(nonNegative()))]
-        case "sampling": return [("kl_weight", .number(nonNegative()))]
+        case "sampling": return [("kl_weight", .number(nonNegative()))] + fieldsOf([("kl_warmup_steps", size(1000))])
         case "latent_noise": return [("units", .integer(1 + random.below(64)))]
         default: return []  // flatten, global_avg_pool, stop_gradient: no fields of their own
         }
