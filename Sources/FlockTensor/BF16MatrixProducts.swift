@@ -65,6 +65,24 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         primitive.execute(a: leftBits, b: rightBits, c: c, stream: stream)
     }
 
+    /// Runs `batch` as one oneDNN call: each operand's whole span rounded to bf16 at once
+    /// (its strides kept), then one 4-D matmul. False (nothing run) for an output under
+    /// `minimumColumns` or a shape oneDNN cannot run; the caller multiplies pair by pair.
+    func batchedGemmOnOneDNN(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>) -> Bool {
+        guard batch.m > 0, batch.k > 0, batch.n >= Self.minimumColumns,
+              let primitive = primitive(for: batch.primitiveShape(inputs: .bf16)) else { return false }
+        omp_set_num_threads(Int32(threads))
+        let (aSpan, bSpan) = batch.operandSpans
+        let leftBits = round(a, rows: 1, columns: aSpan, stride: aSpan, into: &left)
+        let rightBits = round(b, rows: 1, columns: bSpan, stride: bSpan, into: &right)
+        primitive.execute(a: leftBits, b: rightBits, c: c, stream: stream)
+        return true
+    }
+
+    /// 4-D primitives made so far (batches run as one call).
+    var batchedPrimitivesMade: Int { primitives.filter { $0.key.outer * $0.key.inner > 1 && $0.value != nil }.count }
+
     /// `rows` rows of `columns` Float32 values `stride` apart, rounded to bf16 into
     /// `buffer`, dense. oneDNN's reorder where it has one (vectorized for this CPU; Swift
     /// code is compiled for baseline x86-64), `BF16.convert` otherwise.

@@ -52,9 +52,14 @@ public enum MatrixProducts {
     public func batchedGemm(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>) {
         var perPair = self
-        if case .float32PerShape(let kernel) = self {
+        switch self {
+        case .float32PerShape(let kernel):
             if kernel.batchedGemmOnOneDNN(batch, a: a, b: b, c: c) { return }
             perPair = .float32  // sgemm per pair, without listing the pairs' shape as seen
+        case .bf16(let kernel):
+            if kernel.batchedGemmOnOneDNN(batch, a: a, b: b, c: c) { return }
+        case .float32:
+            break
         }
         batch.forEachPair(a: a, b: b, c: c) { a, b, c in
             perPair.gemm(transposeA: batch.transposeA, transposeB: batch.transposeB, m: batch.m, n: batch.n, k: batch.k, alpha: batch.alpha,

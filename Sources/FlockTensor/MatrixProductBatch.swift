@@ -38,6 +38,17 @@ public struct MatrixProductBatch: Sendable {
         }
     }
 
+    /// Elements from A's and B's first element to their last, gaps included: what a
+    /// batch's operands are rounded to bf16 as, in one piece, strides kept.
+    var operandSpans: (a: Int, b: Int) {
+        func span(_ s: Strides, rows: Int, columns: Int) -> Int {
+            (outer - 1) * s.outer + (inner - 1) * s.inner + (rows - 1) * s.row + columns
+        }
+        // Stored rows: A (m, k) or (k, m) transposed; B (k, n) or (n, k).
+        return (transposeA ? span(a, rows: k, columns: m) : span(a, rows: m, columns: k),
+                transposeB ? span(b, rows: n, columns: k) : span(b, rows: k, columns: n))
+    }
+
     /// oneDNN's view: logical (m, k), (k, n), (m, n) operands at element strides.
     func primitiveShape(inputs: MatrixPrecision) -> OneDNNMatmulPrimitive.Shape {
         typealias Layout = OneDNNMatmulPrimitive.Layout

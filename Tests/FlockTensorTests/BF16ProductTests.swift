@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FlockTensor
 
@@ -106,5 +107,34 @@ private final class ReferenceKernel: MatrixProductKernel {
             let error = zip(reference, value).map { abs($0 - $1) }.max()!
             #expect(error < 0.03 * scale && error > 0)
         }
+    }
+
+    /// Attention's layout in bf16: every (sample, head) product in one oneDNN call equals
+    /// rounding the inputs and multiplying pair by pair in Float32 (to Float32 summation order).
+    @Test(.enabled(if: OneDNN.hasNativeBF16, "needs AVX512-BF16 or AMX"))
+    func aBatchAtHeadStridesEqualsRoundedProductsPerPair() throws {
+        let (batch, heads, t, d) = (3, 2, 16, 16), width = heads * d
+        let q = (0..<(batch * t * width)).map { Float(sin(Double($0) * 0.7)) }
+        let k = (0..<(batch * t * width)).map { Float(cos(Double($0) * 0.3)) }
+        let head = MatrixProductBatch.Strides(row: width, outer: t * width, inner: d)
+        let scores = MatrixProductBatch.Strides(row: t, outer: heads * t * t, inner: t * t)
+        let layout = MatrixProductBatch(transposeA: false, transposeB: true, m: t, n: t, k: d, outer: batch, inner: heads, alpha: 0.5,
+                                        a: head, b: head, c: scores)
+        let kernel = try BF16MatrixProducts()
+        var batched = [Float](repeating: 0, count: batch * heads * t * t), reference = batched
+        q.withUnsafeBufferPointer { pq in
+            k.withUnsafeBufferPointer { pk in
+                batched.withUnsafeMutableBufferPointer { MatrixProducts.bf16(kernel).batchedGemm(layout, a: pq.baseAddress!, b: pk.baseAddress!, c: $0.baseAddress!) }
+                reference.withUnsafeMutableBufferPointer { c in
+                    layout.forEachPair(a: pq.baseAddress!, b: pk.baseAddress!, c: c.baseAddress!) { a, b, c in
+                        ReferenceKernel(.none).gemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: 0.5,
+                                                    a: a, lda: width, b: b, ldb: width, beta: 0, c: c, ldc: t)
+                    }
+                }
+            }
+        }
+        #expect(kernel.batchedPrimitivesMade == 1)
+        let worst = zip(batched, reference).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "largest difference \(worst)")
     }
 }
