@@ -30,6 +30,9 @@ public struct ForwardContext {
     /// (B) the batch's class labels, for a graph input `from: labels` (a conditional
     /// GAN's condition); nil where no labels are known.
     public var labels: Tensor?
+    /// What the layers of a graph node with a second input attend to (a
+    /// `transformer_decoder`'s cross-attention): that input's value and padding; nil elsewhere.
+    public var memory: AttentionMemory?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {

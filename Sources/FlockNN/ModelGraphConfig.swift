@@ -176,7 +176,9 @@ public struct GraphNodeConfig: Codable, Sendable, Equatable {
             throw ConfigError(path: "\(path).inputs[\(index)]",
                               "unknown value '\(input)' (expected an input or an earlier node: \(known.joined(separator: ", ")))")
         }
-        if inputs.count > 1, op == nil {
+        // Two inputs without an op: the layers attend to the second (a transformer_decoder's
+        // memory); building checks that one does.
+        if inputs.count > 2 || (inputs.count == 2 && layers == nil && shares == nil), op == nil {
             throw ConfigError(path: "\(path).op", "a node with several inputs merges them: expected one of \(MergeOp.allowedValues.joined(separator: ", "))")
         }
         if inputs.count == 1, op != nil { throw ConfigError(path: "\(path).op", "a node with one input has nothing to merge") }
