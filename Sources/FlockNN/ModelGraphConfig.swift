@@ -136,11 +136,13 @@ public enum GraphInputSource: String, Codable, Sendable, CaseIterable, ConfigCho
 }
 
 /// One node: merges its `inputs` with `op` when there are several, then applies its own
-/// `layers` or the layers of the node it `shares` (the same parameters).
+/// `layers` or the layers of the node it `shares` (the same parameters). Two inputs and no
+/// `op`: the layers run on the first and their `transformer_decoder`s attend to the second.
 ///
 /// ```yaml
 /// - {name: both, inputs: [left, right], op: concatenate, layers: [{type: dense, units: 16}]}
 /// - {name: right_code, inputs: [right], shares: left_code}
+/// - {name: decoder, inputs: [target_in, encoder], layers: [{type: transformer_decoder, heads: 4}]}
 /// ```
 public struct GraphNodeConfig: Codable, Sendable, Equatable {
     public var name: String
