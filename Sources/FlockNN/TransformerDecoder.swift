@@ -21,6 +21,7 @@ public struct TransformerDecoder: IncrementalLayer {
     public let mlpNorm: any Layer, mlpIn: any Layer, mlpOut: any Layer
     public let dropout: Float
     public var outputShape: [Int] { selfAttention.outputShape }
+    public var readsMemory: Bool { true }
 
     public var children: [(name: String, layer: any Layer)] {
         [("self_attention_norm", selfAttentionNorm), ("self_attention", selfAttention),

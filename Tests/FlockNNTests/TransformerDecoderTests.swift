@@ -118,6 +118,10 @@ import Testing
         var ignored = Self.continuous
         ignored.nodes[0].layers = [.dense(units: 3)]
         #expect(error(ignored, features: 39).contains("model.nodes[0].op: a node with several inputs merges them"))
+        // Recomputation would replay without the memory.
+        var recomputed = Self.continuous
+        recomputed.nodes[0].layers![1].recompute = true
+        #expect(error(recomputed, features: 39).contains("model.nodes[0].layers[1]: recompute: a transformer_decoder"))
         // Three inputs still need an op.
         var three = Self.continuous
         three.nodes[0].inputs = ["x", "m", "x"]
