@@ -104,6 +104,21 @@ import Testing
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
+    /// A decoder node with a layer that mixes positions (mean pooling) cannot decode step
+    /// by step, nor can a node that attends to nothing; the errors say which.
+    @Test func decodingRefusesWhatCannotRunStepByStep() throws {
+        var pooled = Self.translator()
+        pooled.nodes[1].layers!.insert(.sequencePool(.mean), at: 5)
+        let model = try Model(graph: pooled, featureShape: [9], generator: RandomGenerator(seed: 4))
+        #expect {
+            _ = try SequenceDecoder(graph: model.graph!, output: "decoder")
+        } throws: { "\($0)".contains("node 'decoder' cannot decode step by step: its layer 5 (SequencePool)") }
+        let translator = try Model(graph: Self.translator(), featureShape: [9], generator: RandomGenerator(seed: 4))
+        #expect {
+            _ = try SequenceDecoder(graph: translator.graph!, output: "encoder")
+        } throws: { "\($0)".contains("output 'encoder' does not") }
+    }
+
     @Test func configsNameWhatIsWrong() throws {
         func error(_ config: ModelGraphConfig, features: Int) -> String {
             do { _ = try Model(graph: config, featureShape: [features], generator: RandomGenerator(seed: 1)) } catch { return "\(error)" }
