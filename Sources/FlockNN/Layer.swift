@@ -30,6 +30,9 @@ public struct ForwardContext {
     /// (B) the batch's class labels, for a graph input `from: labels` (a conditional
     /// GAN's condition); nil where no labels are known.
     public var labels: Tensor?
+    /// What the layers of a graph node with a second input attend to (a
+    /// `transformer_decoder`'s cross-attention): that input's value and padding; nil elsewhere.
+    public var memory: AttentionMemory?
 
     public init(tape: Tape, isTraining: Bool, generator: RandomGenerator,
                 sumAcrossDataGroup: ((inout [Double]) -> Void)? = nil) {
@@ -66,6 +69,9 @@ public protocol Layer {
     /// Whether the layer (or one inside it) adds loss terms to `ForwardContext.addedLosses`
     /// (a sampling layer's KL term): such a layer cannot be recomputed.
     var addsLosses: Bool { get }
+    /// Whether the layer (or one inside it) attends to `ForwardContext.memory` (a
+    /// `transformer_decoder`): such a layer cannot be recomputed.
+    var readsMemory: Bool { get }
     /// The (B, T) padding mask (1 at padding) this layer marks, from the batch's model
     /// input; nil when it marks none. Pipeline stages after this layer's compute it from
     /// the same batch, since the mask does not travel with activations.
@@ -79,6 +85,7 @@ extension Layer {
     public var synchronizesStatistics: Bool { false }
     public var marksPadding: Bool { false }
     public var addsLosses: Bool { children.contains { $0.layer.addsLosses } }
+    public var readsMemory: Bool { children.contains { $0.layer.readsMemory } }
     public func paddingMask(forModelInput input: Tensor) -> Tensor? { nil }
 
     /// Every parameter of this layer and its descendants, in registration order.

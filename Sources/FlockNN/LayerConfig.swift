@@ -80,6 +80,10 @@ public struct LayerConfig: Codable, Sendable, Equatable {
             // a loss term added in the first run would not reach backward.
             throw builder.error("recompute: a layer with synchronized batch normalization, a padding_id or a loss term of its own (sampling) cannot be recomputed")
         }
+        guard !layer.readsMemory else {
+            // The replay's tape holds no memory, and the memory's gradient would not leave it.
+            throw builder.error("recompute: a transformer_decoder (or a block holding one) attends to its node's second input and cannot be recomputed")
+        }
         return RecomputedLayer(layer)
     }
 

@@ -38,6 +38,7 @@ extension KindRegistry where Kind == any LayerSpec.Type {
             PositionalEncoding.Spec.self,
             MultiHeadAttention.Spec.self,
             TransformerEncoder.Spec.self,
+            TransformerDecoder.Spec.self,
             SequencePool.Spec.self,
             SimpleRNN.Spec.self,
             LSTM.Spec.self,

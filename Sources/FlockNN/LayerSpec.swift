@@ -39,6 +39,12 @@ public struct LayerBuilder {
     public private(set) var initializations: [String: ParameterInitialization] = [:]
     /// The seed of every parameter's stream: a digest of `generator`'s starting state.
     public let initializationSeed: UInt64
+    /// Per-sample shape (S, D_memory) of the second input of the graph node being built,
+    /// which its `transformer_decoder` layers attend to; nil outside such a node.
+    public var memoryShape: [Int]?
+    /// Set by a layer that attends to `memoryShape`'s input, so a node whose layers ignore
+    /// their second input is refused.
+    public var readsMemory = false
 
     public init(parameters: ParameterStore, generator: RandomGenerator, path: [String], configPath: String) {
         self.parameters = parameters

@@ -30,6 +30,9 @@ public protocol LossKind: Codable, Sendable, Equatable {
     /// scaled), whatever the output: a classifier's, or a metric-learning loss on
     /// embeddings of any width (default: the reading's).
     var readsClassLabels: Bool { get }
+    /// Whether the output holds a row of class logits for each target element, (B, T, V)
+    /// against (B, T) token ids (a sequence cross-entropy) (default false).
+    var scoresEachTarget: Bool { get }
 }
 
 extension LossKind {
@@ -38,6 +41,7 @@ extension LossKind {
     public var classWeightCount: Int? { nil }
     public var acceptsClassDistributions: Bool { false }
     public var readsClassLabels: Bool { reading.isClassification }
+    public var scoresEachTarget: Bool { false }
     /// Whether the kind compares embeddings (values of any width) with class labels (a
     /// triplet loss): no metric compares them, and the output has no set width.
     public var embedsLabels: Bool { readsClassLabels && reading == .values }

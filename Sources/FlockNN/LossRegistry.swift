@@ -29,6 +29,7 @@ extension KindRegistry where Kind == any LossKind.Type {
             WassersteinLoss.self,
             ContrastiveLoss.self,
             TripletLoss.self,
+            SequenceCrossEntropyLoss.self,
         ])
     }
 }

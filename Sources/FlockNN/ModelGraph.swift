@@ -22,6 +22,10 @@ public struct ModelGraph: Layer {
         /// The node whose layers run here: this node's own name, another's (`shares`), or
         /// nil for a merge alone.
         public let blockOwner: String?
+
+        /// The input its layers attend to (a `transformer_decoder`'s memory): the second of
+        /// two inputs taken without a merge.
+        public var memoryInput: String? { merge == nil && inputs.count == 2 ? inputs[1] : nil }
     }
 
     /// What the graph was built from.
@@ -50,11 +54,12 @@ public struct ModelGraph: Layer {
         self.featureShape = featureShape
         inputs = try Self.layOut(config.inputs, featureShape: featureShape)
         var shapes = Dictionary(uniqueKeysWithValues: inputs.map { ($0.name, $0.shape) })
-        var blocks: [String: Sequential] = [:], nodes: [Node] = []
+        var blocks: [String: Sequential] = [:], nodes: [Node] = [], memoryShapes: [String: [Int]] = [:]
         for (index, node) in config.nodes.enumerated() {
             let path = "model.nodes[\(index)]"
             let inputShapes = node.inputs.map { shapes[$0]! }
             var shape = inputShapes[0]
+            let memoryShape = node.op == nil && inputShapes.count == 2 ? inputShapes[1] : nil
             if let op = node.op {
                 guard let merged = op.outputShape(inputShapes) else {
                     throw ConfigError(path: "\(path).inputs", "\(op.rawValue) takes \(op.requirement), got \(zip(node.inputs, inputShapes).map { "\($0): \($1)" }.joined(separator: ", "))")
@@ -63,14 +68,23 @@ public struct ModelGraph: Layer {
             }
             if let layers = node.layers {
                 // Config paths `model.nodes[1].layers[0]`, parameter paths `<node>.0.weight`.
+                builder.memoryShape = memoryShape
+                builder.readsMemory = false
                 let block = try builder.nested(node.name, configSuffix: ".nodes[\(index)].layers") { child in
                     try Sequential(layers, inputShape: shape, builder: &child)
                 }
+                builder.memoryShape = nil
+                if memoryShape != nil, !builder.readsMemory {
+                    throw ConfigError(path: "\(path).op", "a node with several inputs merges them (expected one of \(MergeOp.allowedValues.joined(separator: ", "))) unless a transformer_decoder among its layers attends to the second")
+                }
+                memoryShapes[node.name] = memoryShape
                 blocks[node.name] = block
                 shape = block.outputShape
             } else if let owner = node.shares, let block = blocks[owner] {
-                guard block.inputShape == shape else {
-                    throw ConfigError(path: "\(path).inputs", "node '\(owner)' takes inputs of shape \(block.inputShape), got \(shape)")
+                guard block.inputShape == shape, memoryShapes[owner] == memoryShape else {
+                    let attends = memoryShapes[owner].map { " attending to \($0)" } ?? ""
+                    let given = memoryShape.map { " attending to \($0)" } ?? ""
+                    throw ConfigError(path: "\(path).inputs", "node '\(owner)' takes inputs of shape \(block.inputShape)\(attends), got \(shape)\(given)")
                 }
                 shape = block.outputShape
             }
@@ -114,15 +128,33 @@ public struct ModelGraph: Layer {
     /// lets compute, with `given`; a node already given is not run, one whose inputs are
     /// missing is left out.
     public func values(given: [String: Variable], context: inout ForwardContext) -> [String: Variable] {
-        var values = given
+        valuesAndPaddings(given: given, context: &context).values
+    }
+
+    /// `values(given:context:)`, with the padding mask in effect after each node ran (the
+    /// one its layers or an earlier node's embedding marked), which a node attending to it
+    /// hides.
+    public func valuesAndPaddings(given: [String: Variable], context: inout ForwardContext)
+        -> (values: [String: Variable], paddings: [String: Tensor]) {
+        var values = given, paddings: [String: Tensor] = [:]
         for node in nodes where values[node.name] == nil {
             let taken = node.inputs.compactMap { values[$0] }
             guard taken.count == node.inputs.count else { continue }
             var x = node.merge?.apply(taken, tape: context.tape) ?? taken[0]
-            if let owner = node.blockOwner { x = blocks[owner]!.forward(x, context: &context) }
+            if let owner = node.blockOwner {
+                let saved = (context.memory, context.sequencePadding)
+                if let memory = node.memoryInput {
+                    // The decoder's own sequence starts with no padding but what its embedding marks.
+                    context.memory = AttentionMemory(value: values[memory]!, padding: paddings[memory])
+                    context.sequencePadding = nil
+                }
+                x = blocks[owner]!.forward(x, context: &context)
+                if node.memoryInput != nil { (context.memory, context.sequencePadding) = saved }
+            }
             values[node.name] = x
+            paddings[node.name] = context.sequencePadding
         }
-        return values
+        return (values, paddings)
     }
 
     /// The named inputs: views of the feature row's columns, (B, shape…) each, and the

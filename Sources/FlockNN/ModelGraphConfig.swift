@@ -136,11 +136,13 @@ public enum GraphInputSource: String, Codable, Sendable, CaseIterable, ConfigCho
 }
 
 /// One node: merges its `inputs` with `op` when there are several, then applies its own
-/// `layers` or the layers of the node it `shares` (the same parameters).
+/// `layers` or the layers of the node it `shares` (the same parameters). Two inputs and no
+/// `op`: the layers run on the first and their `transformer_decoder`s attend to the second.
 ///
 /// ```yaml
 /// - {name: both, inputs: [left, right], op: concatenate, layers: [{type: dense, units: 16}]}
 /// - {name: right_code, inputs: [right], shares: left_code}
+/// - {name: decoder, inputs: [target_in, encoder], layers: [{type: transformer_decoder, heads: 4}]}
 /// ```
 public struct GraphNodeConfig: Codable, Sendable, Equatable {
     public var name: String
@@ -176,7 +178,9 @@ public struct GraphNodeConfig: Codable, Sendable, Equatable {
             throw ConfigError(path: "\(path).inputs[\(index)]",
                               "unknown value '\(input)' (expected an input or an earlier node: \(known.joined(separator: ", ")))")
         }
-        if inputs.count > 1, op == nil {
+        // Two inputs without an op: the layers attend to the second (a transformer_decoder's
+        // memory); building checks that one does.
+        if inputs.count > 2 || (inputs.count == 2 && layers == nil && shares == nil), op == nil {
             throw ConfigError(path: "\(path).op", "a node with several inputs merges them: expected one of \(MergeOp.allowedValues.joined(separator: ", "))")
         }
         if inputs.count == 1, op != nil { throw ConfigError(path: "\(path).op", "a node with one input has nothing to merge") }

@@ -7,7 +7,9 @@ import FlockTensor
 /// Parameters, each a separate tensor so a tensor-parallel split by heads is a slice:
 /// `<path>.query.weight`, `key.weight`, `value.weight` (D, D) whose rows h·d..<(h+1)·d
 /// are head h's; `<path>.output.weight` (D, D) whose columns h·d..<(h+1)·d read head h;
-/// a bias (D) for each (`query.bias`, …).
+/// a bias (D) for each (`query.bias`, …). Cross-attention (a `transformer_decoder`'s)
+/// reads keys and values from another sequence (B, S, D_source): `key.weight` and
+/// `value.weight` are then (D, D_source).
 public struct MultiHeadAttention: Layer {
     public let query: Projection, key: Projection, value: Projection, output: Projection
     public let heads: Int
@@ -31,12 +33,24 @@ public struct MultiHeadAttention: Layer {
     }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
-        let tape = context.tape
-        let project = { (p: Projection, x: Variable) in tape.linear(x, weight: p.weight, bias: p.bias) }
-        let mask = AttentionMask(causal: causal, keyPadding: context.sequencePadding)
-        let attended = tape.attention(query: project(query, input), key: project(key, input), value: project(value, input),
+        let (keys, values) = keysAndValues(of: input, tape: context.tape)
+        return attend(input, keys: keys, values: values, padding: context.sequencePadding, causal: causal, tape: context.tape)
+    }
+
+    /// The projected keys and values (B, S, D) of `source` (B, S, D_source).
+    public func keysAndValues(of source: Variable, tape: Tape) -> (keys: Variable, values: Variable) {
+        (tape.linear(source, weight: key.weight, bias: key.bias), tape.linear(source, weight: value.weight, bias: value.bias))
+    }
+
+    /// `input`'s positions (B, T, D) attending over projected `keys` and `values` (B, S, D)
+    /// (`padding` (B, S): 1 at keys to hide; `causal`: query i sees keys ≤ i), through the
+    /// output projection: (B, T, D).
+    public func attend(_ input: Variable, keys: Variable, values: Variable, padding: Tensor?, causal: Bool,
+                       tape: Tape) -> Variable {
+        let mask = AttentionMask(causal: causal, keyPadding: padding)
+        let attended = tape.attention(query: tape.linear(input, weight: query.weight, bias: query.bias), key: keys, value: values,
                                       heads: heads, mask: mask)
-        return project(output, attended)
+        return tape.linear(attended, weight: output.weight, bias: output.bias)
     }
 
     /// `{type: multi_head_attention, heads: 4, causal: false, use_bias: true}`
@@ -78,18 +92,25 @@ public struct MultiHeadAttention: Layer {
             guard inputShape.count == 2, inputShape.allSatisfy({ $0 > 0 }) else {
                 throw builder.error("a multi_head_attention layer needs per-sample sequences of shape (steps, features), got \(inputShape)")
             }
+            return try build(inputShape: inputShape, sourceWidth: inputShape[1], builder: &builder)
+        }
+
+        /// The layer for queries of `inputShape` (T, D) over keys and values projected from
+        /// `sourceWidth` features per position (D for self-attention).
+        public func build(inputShape: [Int], sourceWidth: Int, builder: inout LayerBuilder) throws -> MultiHeadAttention {
             let width = inputShape[1]
             guard heads > 0, width % heads == 0 else {
                 throw builder.error("heads: \(heads) heads do not divide the \(width) features of each position")
             }
-            func projection(_ name: String) -> Projection {
-                let weight = builder.parameter("\(name).weight", shape: [width, width], isDecayed: true,
-                                               initializer: .xavierUniform, fanIn: width, fanOut: width)
+            func projection(_ name: String, inputs: Int) -> Projection {
+                let weight = builder.parameter("\(name).weight", shape: [width, inputs], isDecayed: true,
+                                               initializer: .xavierUniform, fanIn: inputs, fanOut: width)
                 let bias = useBias ? builder.parameter("\(name).bias", shape: [width], isDecayed: false, initializer: nil) : nil
                 return Projection(weight: weight, bias: bias)
             }
-            return MultiHeadAttention(query: projection("query"), key: projection("key"), value: projection("value"),
-                                      output: projection("output"), heads: heads, causal: causal, outputShape: inputShape)
+            return MultiHeadAttention(query: projection("query", inputs: width), key: projection("key", inputs: sourceWidth),
+                                      value: projection("value", inputs: sourceWidth), output: projection("output", inputs: width),
+                                      heads: heads, causal: causal, outputShape: inputShape)
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// or a learned table (T, D) as BERT's.
 ///
 /// Parameters (learned only): `<path>.weight` (T, D).
-public struct PositionalEncoding: Layer {
+public struct PositionalEncoding: IncrementalLayer {
     /// (T, D) sinusoids, or nil when learned.
     public let fixed: Tensor?
     public let table: ParameterSlot?
@@ -83,5 +83,17 @@ extension LayerConfig {
     /// Adds fixed sinusoidal or learned position vectors to a (T, D) sequence.
     public static func positionalEncoding(_ kind: PositionalEncoding.Kind = .sinusoidal) -> LayerConfig {
         LayerConfig(PositionalEncoding.Spec(kind: kind))
+    }
+}
+
+extension PositionalEncoding {
+    /// No state: each position adds its own row.
+    public func beginDecoding(memory: AttentionMemory?, context: inout ForwardContext) -> DecodingState { DecodingState() }
+
+    /// Adds the encoding of `position` alone.
+    public func step(_ input: Variable, position: Int, state: inout DecodingState, context: inout ForwardContext) -> Variable {
+        let tape = context.tape
+        let positions = table.map { tape.parameter($0) } ?? tape.constant(fixed!)
+        return tape.add(input, tape.slice(positions, axis: 0, range: position..<(position + 1)))
     }
 }

@@ -40,8 +40,13 @@ public struct TransformerEncoder: Layer {
     }
 
     private func dropped(_ x: Variable, context: inout ForwardContext) -> Variable {
-        guard context.isTraining, dropout > 0 else { return x }
-        return context.tape.dropout(x, rate: dropout, generator: &context.generator)
+        Self.dropped(x, rate: dropout, context: &context)
+    }
+
+    /// Dropout of a residual branch at `rate`, in training only (a decoder block's too).
+    static func dropped(_ x: Variable, rate: Float, context: inout ForwardContext) -> Variable {
+        guard context.isTraining, rate > 0 else { return x }
+        return context.tape.dropout(x, rate: rate, generator: &context.generator)
     }
 
     /// `{type: transformer_encoder, heads: 4, mlp_units: 256, dropout: 0.1, causal: false, activation: gelu}`
@@ -68,10 +73,17 @@ public struct TransformerEncoder: Layer {
         }
 
         public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self, alsoAllowed: LayerConfig.sharedKeys, owner: "a transformer_encoder layer")
+            self = try Self.decode(decoder, typeName: Self.typeName, allowsCausal: true)
+        }
+
+        /// The options of a block of type `typeName` (a `transformer_decoder`'s too, which is
+        /// always causal and has no `causal` key).
+        static func decode(_ decoder: any Decoder, typeName: String, allowsCausal: Bool) throws -> Spec {
+            let keys = CodingKeys.allCases.filter { allowsCausal || $0 != .causal }.map(\.stringValue)
+            try decoder.rejectUnknownKeys(allowed: keys, alsoAllowed: LayerConfig.sharedKeys, owner: "a \(typeName) layer")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             guard let heads = try c.decodeIfPresent(Int.self, forKey: .heads) else {
-                throw ConfigError(path: decoder.fieldPath(CodingKeys.heads), "a transformer_encoder layer needs heads")
+                throw ConfigError(path: decoder.fieldPath(CodingKeys.heads), "a \(typeName) layer needs heads")
             }
             try Check.within(heads, 1, 4096, decoder.fieldPath(CodingKeys.heads))
             let mlpUnits = try c.decodeIfPresent(Int.self, forKey: .mlpUnits)
@@ -83,8 +95,8 @@ public struct TransformerEncoder: Layer {
             guard activation != .softmax else {
                 throw ConfigError(path: decoder.fieldPath(CodingKeys.activation), "softmax is not an elementwise activation for the MLP")
             }
-            self.init(heads: heads, mlpUnits: mlpUnits, dropout: dropout, causal: try c.value(.causal, or: false),
-                      activation: activation)
+            return Spec(heads: heads, mlpUnits: mlpUnits, dropout: dropout, causal: allowsCausal ? try c.value(.causal, or: false) : true,
+                        activation: activation)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -97,21 +109,34 @@ public struct TransformerEncoder: Layer {
         }
 
         public func makeLayer(inputShape: [Int], builder: inout LayerBuilder) throws -> any Layer {
+            try checkShape(inputShape, typeName: Self.typeName, builder: builder)
+            let attentionNorm = try Self.child("attention_norm", .layerNorm(), inputShape, &builder)
+            let attention = try Self.child("attention", .multiHeadAttention(heads: heads, causal: causal), inputShape, &builder)
+            let mlp = try makeMLP(inputShape: inputShape, builder: &builder)
+            return TransformerEncoder(attentionNorm: attentionNorm, attention: attention, mlpNorm: mlp.norm,
+                                      mlpIn: mlp.input, mlpOut: mlp.output, dropout: Float(dropout))
+        }
+
+        /// Throws unless `inputShape` is (steps, features) and dropout is in [0, 1).
+        func checkShape(_ inputShape: [Int], typeName: String, builder: LayerBuilder) throws {
             guard inputShape.count == 2, let width = inputShape.last, width > 0 else {
-                throw builder.error("a transformer_encoder layer needs per-sample sequences of shape (steps, features), got \(inputShape)")
+                throw builder.error("a \(typeName) layer needs per-sample sequences of shape (steps, features), got \(inputShape)")
             }
             guard dropout >= 0 && dropout < 1 else { throw builder.error("dropout: expected a number in [0, 1), got \(dropout)") }
-            func child(_ name: String, _ config: LayerConfig, _ shape: [Int]) throws -> any Layer {
-                try builder.nested(name, configSuffix: ".\(name)") { try config.makeLayer(inputShape: shape, builder: &$0) }
-            }
-            let hidden = mlpUnits ?? 4 * width
-            let attentionNorm = try child("attention_norm", .layerNorm(), inputShape)
-            let attention = try child("attention", .multiHeadAttention(heads: heads, causal: causal), inputShape)
-            let mlpNorm = try child("mlp_norm", .layerNorm(), inputShape)
-            let mlpIn = try child("mlp_in", .dense(units: hidden, activation: activation), inputShape)
-            let mlpOut = try child("mlp_out", .dense(units: width, initializer: .xavierUniform), mlpIn.outputShape)
-            return TransformerEncoder(attentionNorm: attentionNorm, attention: attention, mlpNorm: mlpNorm,
-                                      mlpIn: mlpIn, mlpOut: mlpOut, dropout: Float(dropout))
+        }
+
+        /// The block's MLP: `mlp_norm`, `mlp_in` (D → mlp_units), `mlp_out` (back to D).
+        func makeMLP(inputShape: [Int], builder: inout LayerBuilder) throws -> (norm: any Layer, input: any Layer, output: any Layer) {
+            let width = inputShape[1]
+            let mlpNorm = try Self.child("mlp_norm", .layerNorm(), inputShape, &builder)
+            let mlpIn = try Self.child("mlp_in", .dense(units: mlpUnits ?? 4 * width, activation: activation), inputShape, &builder)
+            let mlpOut = try Self.child("mlp_out", .dense(units: width, initializer: .xavierUniform), mlpIn.outputShape, &builder)
+            return (mlpNorm, mlpIn, mlpOut)
+        }
+
+        /// Child `name` of the block built from `config` for inputs of `shape`.
+        static func child(_ name: String, _ config: LayerConfig, _ shape: [Int], _ builder: inout LayerBuilder) throws -> any Layer {
+            try builder.nested(name, configSuffix: ".\(name)") { try config.makeLayer(inputShape: shape, builder: &$0) }
         }
     }
 }

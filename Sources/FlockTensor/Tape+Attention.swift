@@ -26,25 +26,29 @@ extension Tape {
     /// once (`MatrixProducts.batchedGemm`), heads read in place as column blocks (no copies
     /// into per-head tensors).
     ///
-    /// Shapes: query, key, value (B, T, H·d) with head h in columns h·d..<(h+1)·d;
-    /// output (B, T, H·d). A query row that sees no key gives zeros.
+    /// Shapes: query (B, T, H·d), key and value (B, Tk, H·d) (Tk = T for self-attention;
+    /// an encoder's steps, or a decoder's cached ones, for cross-attention), head h in
+    /// columns h·d..<(h+1)·d; output (B, T, H·d); `mask.keyPadding` (B, Tk). Causal
+    /// compares positions from the start (query i sees keys j ≤ i, as PyTorch's `is_causal`).
+    /// A query row that sees no key gives zeros.
     ///
     /// Backward (P the probabilities, kept from forward): dV_h = Pᵀ·dO_h,
     /// dP = dO_h·V_hᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ_h = dS·K_h/√d, dK_h = dSᵀ·Q_h/√d.
     public func attention(query: Variable, key: Variable, value: Variable, heads: Int,
                           mask: AttentionMask = AttentionMask()) -> Variable {
         let shape = query.shape
-        precondition(shape.count == 3 && key.shape == shape && value.shape == shape,
-                     "attention needs query, key, value of one shape (B, T, D), got \(shape), \(key.shape), \(value.shape)")
-        let (batch, steps, width) = (shape[0], shape[1], shape[2])
+        precondition(shape.count == 3 && key.shape.count == 3 && value.shape == key.shape
+                        && key.shape[0] == shape[0] && key.shape[2] == shape[2],
+                     "attention needs query (B, T, D), key and value (B, Tk, D), got \(shape), \(key.shape), \(value.shape)")
+        let (batch, steps, width, keySteps) = (shape[0], shape[1], shape[2], key.shape[1])
         precondition(heads > 0 && width % heads == 0, "\(heads) heads do not divide width \(width)")
         if let padding = mask.keyPadding {
-            precondition(padding.shape == [batch, steps], "key padding mask \(padding.shape) for inputs \(shape)")
+            precondition(padding.shape == [batch, keySteps], "key padding mask \(padding.shape) for keys \(key.shape)")
         }
-        let geometry = AttentionGeometry(batch: batch, steps: steps, width: width, heads: heads,
+        let geometry = AttentionGeometry(batch: batch, steps: steps, width: width, heads: heads, keySteps: keySteps,
                                          products: parameters.matrixProducts)
         let (q, k, v) = (query.value, key.value, value.value)
-        var probabilities = Tensor(zeros: [batch, heads, steps, steps])
+        var probabilities = Tensor(zeros: [batch, heads, steps, keySteps])
         let y = makeTensor(shape: shape, uninitializedFill: { out in
             probabilities.scalars.withUnsafeMutableBufferPointer { p in
                 geometry.forward(q: q, k: k, v: v, mask: mask, probabilities: p, output: out)
@@ -63,11 +67,14 @@ extension Tape {
 /// The sizes of one attention call and its per-(sample, head) kernels.
 struct AttentionGeometry {
     let batch: Int, steps: Int, width: Int, heads: Int
+    /// Tk: the steps of key and value (`steps` in self-attention).
+    let keySteps: Int
     /// The six products of each (sample, head), run as one batch each: bf16 inputs under
     /// mixed precision; the softmax and its gradient stay Float32.
     let matrixProducts: MatrixProducts
-    init(batch: Int, steps: Int, width: Int, heads: Int, products: MatrixProducts = .float32) {
+    init(batch: Int, steps: Int, width: Int, heads: Int, keySteps: Int? = nil, products: MatrixProducts = .float32) {
         (self.batch, self.steps, self.width, self.heads) = (batch, steps, width, heads)
+        self.keySteps = keySteps ?? steps
         self.matrixProducts = products
     }
     var headWidth: Int { width / heads }
@@ -75,8 +82,10 @@ struct AttentionGeometry {
     /// Head h of sample b in a (B, T, H·d) tensor: rows `width` apart, samples T·width,
     /// heads d.
     var headMatrices: MatrixProductBatch.Strides { .init(row: width, outer: steps * width, inner: headWidth) }
-    /// The (T, T) block of (b, h) in (B, H, T, T).
-    var scoreMatrices: MatrixProductBatch.Strides { .init(row: steps, outer: heads * steps * steps, inner: steps * steps) }
+    /// The same in a (B, Tk, H·d) key or value.
+    var keyMatrices: MatrixProductBatch.Strides { .init(row: width, outer: keySteps * width, inner: headWidth) }
+    /// The (T, Tk) block of (b, h) in (B, H, T, Tk).
+    var scoreMatrices: MatrixProductBatch.Strides { .init(row: keySteps, outer: heads * steps * keySteps, inner: steps * keySteps) }
 
     /// The products of every (sample, head) at once.
     func products(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -85,26 +94,26 @@ struct AttentionGeometry {
                            alpha: alpha, a: a, b: b, c: c)
     }
 
-    /// Fills `probabilities` (B, H, T, T) and `output` (B, T, H·d).
+    /// Fills `probabilities` (B, H, T, Tk) and `output` (B, T, H·d).
     func forward(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask,
                  probabilities p: UnsafeMutableBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
-        let (t, d) = (steps, headWidth)
+        let (t, d, tk) = (steps, headWidth, keySteps)
         q.scalars.withUnsafeBufferPointer { pq in
             k.scalars.withUnsafeBufferPointer { pk in
                 v.scalars.withUnsafeBufferPointer { pv in
-                    // S(T, T) = Q_h · K_hᵀ / √d
-                    matrixProducts.batchedGemm(products(transposeB: true, m: t, n: t, k: d, alpha: scale,
-                                                        a: headMatrices, b: headMatrices, c: scoreMatrices),
+                    // S(T, Tk) = Q_h · K_hᵀ / √d
+                    matrixProducts.batchedGemm(products(transposeB: true, m: t, n: tk, k: d, alpha: scale,
+                                                        a: headMatrices, b: keyMatrices, c: scoreMatrices),
                                                a: pq.baseAddress!, b: pk.baseAddress!, c: p.baseAddress!)
-                    let hidden = mask.hiddenKeys(batch: batch, steps: t)
+                    let hidden = mask.hiddenKeys(batch: batch, steps: tk)
                     for b in 0..<batch {
                         for row in (b * heads * t)..<((b + 1) * heads * t) {
                             let i = row % t
-                            Self.softmax(p.baseAddress! + row * t, steps: t, visible: mask.causal ? i + 1 : t, hidden: hidden[b])
+                            Self.softmax(p.baseAddress! + row * tk, steps: tk, visible: mask.causal ? min(i + 1, tk) : tk, hidden: hidden[b])
                         }
                     }
                     // O_h(T, d) = P · V_h
-                    matrixProducts.batchedGemm(products(m: t, n: d, k: t, a: scoreMatrices, b: headMatrices, c: headMatrices),
+                    matrixProducts.batchedGemm(products(m: t, n: d, k: tk, a: scoreMatrices, b: keyMatrices, c: headMatrices),
                                                a: UnsafePointer(p.baseAddress!), b: pv.baseAddress!, c: output.baseAddress!)
                 }
             }
@@ -114,9 +123,8 @@ struct AttentionGeometry {
     /// Gradients of query, key and value given the output's.
     func backward(q: Tensor, k: Tensor, v: Tensor, probabilities: Tensor,
                   outputGradient g: Tensor) -> (query: Tensor, key: Tensor, value: Tensor) {
-        let (t, d) = (steps, headWidth)
-        let shape = q.shape
-        var dq = Tensor(zeros: shape), dk = Tensor(zeros: shape), dv = Tensor(zeros: shape)
+        let (t, d, tk) = (steps, headWidth, keySteps)
+        var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: k.shape)
         var ds = [Float](repeating: 0, count: probabilities.count)
         q.scalars.withUnsafeBufferPointer { pq in
         k.scalars.withUnsafeBufferPointer { pk in
@@ -127,21 +135,21 @@ struct AttentionGeometry {
         dk.scalars.withUnsafeMutableBufferPointer { dkp in
         dv.scalars.withUnsafeMutableBufferPointer { dvp in
         ds.withUnsafeMutableBufferPointer { dsp in
-            let (perHead, perScores) = (headMatrices, scoreMatrices)
-            // dV_h(T, d) = Pᵀ · dO_h
-            matrixProducts.batchedGemm(products(transposeA: true, m: t, n: d, k: t, a: perScores, b: perHead, c: perHead),
+            let (perQuery, perKey, perScores) = (headMatrices, keyMatrices, scoreMatrices)
+            // dV_h(Tk, d) = Pᵀ · dO_h
+            matrixProducts.batchedGemm(products(transposeA: true, m: tk, n: d, k: t, a: perScores, b: perQuery, c: perKey),
                                        a: pp.baseAddress!, b: pg.baseAddress!, c: dvp.baseAddress!)
-            // dP(T, T) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
-            matrixProducts.batchedGemm(products(transposeB: true, m: t, n: t, k: d, a: perHead, b: perHead, c: perScores),
+            // dP(T, Tk) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
+            matrixProducts.batchedGemm(products(transposeB: true, m: t, n: tk, k: d, a: perQuery, b: perKey, c: perScores),
                                        a: pg.baseAddress!, b: pv.baseAddress!, c: dsp.baseAddress!)
             for row in 0..<(batch * heads * t) {
-                SoftmaxRows.gradient(dsp.baseAddress! + row * t, probabilities: pp.baseAddress! + row * t, count: t)
+                SoftmaxRows.gradient(dsp.baseAddress! + row * tk, probabilities: pp.baseAddress! + row * tk, count: tk)
             }
             // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
             let dS = UnsafePointer(dsp.baseAddress!)
-            matrixProducts.batchedGemm(products(m: t, n: d, k: t, alpha: scale, a: perScores, b: perHead, c: perHead),
+            matrixProducts.batchedGemm(products(m: t, n: d, k: tk, alpha: scale, a: perScores, b: perKey, c: perQuery),
                                        a: dS, b: pk.baseAddress!, c: dqp.baseAddress!)
-            matrixProducts.batchedGemm(products(transposeA: true, m: t, n: d, k: t, alpha: scale, a: perScores, b: perHead, c: perHead),
+            matrixProducts.batchedGemm(products(transposeA: true, m: tk, n: d, k: t, alpha: scale, a: perScores, b: perQuery, c: perKey),
                                        a: dS, b: pq.baseAddress!, c: dkp.baseAddress!)
         }}}}}}}}}
         return (dq, dk, dv)

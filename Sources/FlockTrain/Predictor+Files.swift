@@ -9,8 +9,14 @@ extension Predictor {
     /// Every row of the CSV file `path`, in order, through the saved preprocessing and the
     /// model; metrics too when the file has the label column. `output`: a graph's named output.
     public func predict(csv path: String, output: String? = nil) throws -> Result {
+        let read = try readCSV(path)
+        return try predict(features: read.features, targets: read.targets, source: path, output: output)
+    }
+
+    /// The training columns of the CSV file `path` in the training order, found by name;
+    /// the label may be absent.
+    func readCSV(_ path: String) throws -> (features: Tensor, targets: Tensor?) {
         let data = config.data
-        // The training columns in the training order, found by name; the label may be absent.
         let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter,
                                classNames: preprocessing.classNames, featureColumns: preprocessing.featureColumns,
                                labelOptional: true)
@@ -18,7 +24,7 @@ extension Predictor {
         if let first = read.missing.first, preprocessing.imputation == nil {
             throw DataError.missingValue(path: path, line: first.line, column: first.column)
         }
-        return try predict(features: read.features, targets: read.targets, source: path, output: output)
+        return (read.features, read.targets)
     }
 
     /// Every sample of the IDX features file `path` (N, d…), in order, with metrics when

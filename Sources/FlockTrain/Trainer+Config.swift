@@ -88,7 +88,7 @@ extension TrainingConfig {
         if let graph, parallel.isModelParallel {
             // Stages and tensor slices split a chain of layers; a graph's nodes branch and merge.
             let node = graph.nodes.first { $0.inputs.count > 1 || $0.shares != nil } ?? graph.nodes[0]
-            throw ConfigError(path: "parallel", "pipeline and tensor parallelism split a layer list; model node '\(node.name)' cannot be split (\(node.inputs.count > 1 ? "it merges \(node.inputs.joined(separator: ", "))" : node.shares != nil ? "it shares \(node.shares!)'s layers" : "a graph model")): train it data parallel (pipeline: 1, tensor: 1)")
+            throw ConfigError(path: "parallel", "pipeline and tensor parallelism split a layer list; model node '\(node.name)' cannot be split (\(node.op == nil && node.inputs.count == 2 ? "it attends to \(node.inputs[1])" : node.inputs.count > 1 ? "it merges \(node.inputs.joined(separator: ", "))" : node.shares != nil ? "it shares \(node.shares!)'s layers" : "a graph model")): train it data parallel (pipeline: 1, tensor: 1)")
         }
         if phases != nil, parallel.isModelParallel {
             throw ConfigError(path: "phases", "phases run with data parallelism only (pipeline: 1, tensor: 1)")

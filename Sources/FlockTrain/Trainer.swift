@@ -273,6 +273,8 @@ public final class Trainer {
                 width = inputWidths[term.target.rawValue] ?? 0
             }
             let produced = model.outputShape(of: term.output).reduce(1, *)
+            // Logits per target element: (T, V) against T ids, so a multiple of the targets.
+            if term.kind.scoresEachTarget, width > 0, produced % width == 0, produced > width { continue }
             guard width != produced else { continue }
             guard model.graph != nil else {
                 throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' compares the model's \(produced) outputs per sample with \(width) \(term.target.rawValue) per sample")

@@ -25,14 +25,30 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Add each class's probability.")
     var probabilities = false
 
+    @Option(help: "Decode a sequence-to-sequence model (a graph whose output node holds transformer_decoder layers) with a beam of this many hypotheses (1: greedy); needs --end-token.")
+    var beam: Int?
+
+    @Option(name: .customLong("end-token"), help: "With --beam: the token id that ends a sequence.")
+    var endToken: Int?
+
+    @Option(name: .customLong("length-penalty"), help: "With --beam: α of the length penalty ((5 + length)/6)^α of Wu et al. 2016 (default 0.6; 0 ranks by log-probability).")
+    var lengthPenalty: Double = 0.6
+
     func run() throws {
         do {
             let predictor = try Predictor(path: checkpoint)
             // The format the model was trained on (a `.csv` name, or `data.format`).
             let isCSV = predictor.config.data.resolvedFormat == .csv
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
-            let result = isCSV ? try predictor.predict(csv: data, output: modelOutput)
-                : try predictor.predict(idx: data, labels: labels, output: modelOutput)
+            let result: Predictor.Result
+            if let beam {
+                guard isCSV, let endToken else { throw ValidationError(isCSV ? "--beam needs --end-token, the id that ends a sequence" : "--beam decodes CSV data") }
+                result = try predictor.decode(csv: data, decoding: .init(beam: beam, endToken: endToken, lengthPenalty: lengthPenalty),
+                                              output: modelOutput)
+            } else {
+                result = isCSV ? try predictor.predict(csv: data, output: modelOutput)
+                    : try predictor.predict(idx: data, labels: labels, output: modelOutput)
+            }
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false
             let text = try Predictor.format(result, classNames: predictor.classNames, asJSONLines: asJSONLines,
                                             probabilities: probabilities)

@@ -140,7 +140,7 @@ struct Forgetful: Layer {
                     == "[0].rate: not a field of a dense layer (expected one of: units, activation, alpha, initializer, use_bias)")
         #expect(Self.message(#"[{"type": "flatten", "units": 2}]"#) == "[0].units: not a field of a flatten layer (no fields)")
         #expect(Self.message(#"[{"type": "conv9d"}]"#)
-                == "[0].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual, conv1d, conv2d, separable_conv2d, max_pool2d, avg_pool2d, global_avg_pool, batch_norm, layer_norm, group_norm, embedding, positional_encoding, multi_head_attention, transformer_encoder, sequence_pool, simple_rnn, lstm, gru, gaussian_noise, sampling, latent_noise, stop_gradient)")
+                == "[0].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual, conv1d, conv2d, separable_conv2d, max_pool2d, avg_pool2d, global_avg_pool, batch_norm, layer_norm, group_norm, embedding, positional_encoding, multi_head_attention, transformer_encoder, transformer_decoder, sequence_pool, simple_rnn, lstm, gru, gaussian_noise, sampling, latent_noise, stop_gradient)")
         #expect(Self.message(#"[{"units": 3}]"#) == "[0].type: required field is missing")
     }
 

@@ -5,15 +5,16 @@ import Testing
 /// The fused attention op against a naive softmax(QKᵀ/√d)V written here, its gradients
 /// against finite differences, and what its masks hide; slicing and concatenation.
 @Suite struct AttentionOpTests {
-    /// Head h of sample b, one query at a time, by the definition.
+    /// Head h of sample b, one query at a time, by the definition; keys may have other steps
+    /// than queries (causal: key j ≤ query i, counted from the start).
     static func naiveAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool, padding: Tensor?) -> Tensor {
-        let (batch, steps, width) = (q.shape[0], q.shape[1], q.shape[2])
+        let (batch, steps, width, keySteps) = (q.shape[0], q.shape[1], q.shape[2], k.shape[1])
         let d = width / heads
         var out = Tensor(zeros: q.shape)
         for b in 0..<batch {
             for h in 0..<heads {
                 for i in 0..<steps {
-                    let keys = (0..<steps).filter { j in !(causal && j > i) && (padding.map { $0[b, j] == 0 } ?? true) }
+                    let keys = (0..<keySteps).filter { j in !(causal && j > i) && (padding.map { $0[b, j] == 0 } ?? true) }
                     guard !keys.isEmpty else { continue }
                     var scores = [Double]()
                     for j in keys {
@@ -61,6 +62,25 @@ import Testing
     func gradientsMatchFiniteDifferences(heads: Int, causal: Bool, padded: Bool) {
         let inputs = (1...3).map { randomTensor([2, 5, 6], seed: UInt64(10 + $0)) }
         let mask = AttentionMask(causal: causal, keyPadding: padded ? Self.padding : nil)
+        let error = gradientCheckError(inputs) { t, x in t.attention(query: x[0], key: x[1], value: x[2], heads: heads, mask: mask) }
+        #expect(error < 1e-2, "largest relative error \(error)")
+    }
+
+    /// Cross-attention: 3 queries over 7 keys (and 7 over 3), with padding of the keys.
+    @Test(arguments: [(3, 7, 2, false, false), (3, 7, 3, true, true), (7, 3, 1, false, true), (1, 6, 2, false, true)])
+    func keysOfOtherStepsMatchTheNaiveDefinition(steps: Int, keySteps: Int, heads: Int, causal: Bool, padded: Bool) {
+        let q = randomTensor([2, steps, 6], seed: 21, low: -2, high: 2), k = randomTensor([2, keySteps, 6], seed: 22, low: -2, high: 2)
+        let v = randomTensor([2, keySteps, 6], seed: 23)
+        // Sample 0 pads its last key, sample 1 its first.
+        let padding = Tensor(shape: [2, keySteps], scalars: (0..<(2 * keySteps)).map { $0 == keySteps - 1 || $0 == keySteps ? 1 : 0 })
+        let mask = AttentionMask(causal: causal, keyPadding: padded ? padding : nil)
+        let tape = Tape(parameters: ParameterStore())
+        let fused = tape.attention(query: tape.constant(q), key: tape.constant(k), value: tape.constant(v), heads: heads, mask: mask).value
+        let expected = Self.naiveAttention(q, k, v, heads: heads, causal: causal, padding: mask.keyPadding)
+        #expect(fused.shape == [2, steps, 6])
+        let worst = zip(fused.scalars, expected.scalars).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "largest difference \(worst)")
+        let inputs = [randomTensor([2, steps, 6], seed: 24), randomTensor([2, keySteps, 6], seed: 25), randomTensor([2, keySteps, 6], seed: 26)]
         let error = gradientCheckError(inputs) { t, x in t.attention(query: x[0], key: x[1], value: x[2], heads: heads, mask: mask) }
         #expect(error < 1e-2, "largest relative error \(error)")
     }

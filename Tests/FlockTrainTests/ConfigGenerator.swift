@@ -174,6 +174,7 @@ struct ConfigGenerator {
         case "huber": optionally("delta", &fields) { .number(Double.random(in: 0.001...10, using: &$0.random)) }
         case "focal": optionally("gamma", &fields) { .number(Double.random(in: 0..<100, using: &$0.random)) }
         case "contrastive": optionally("margin", &fields) { .number($0.positive()) }
+        case "sequence_cross_entropy": optionally("padding_id", &fields) { .integer($0.random.below(100)) }
         case "triplet":
             optionally("margin", &fields) { .number($0.positive()) }
             optionally("mining", &fields) { .text($0.random.pick(["hard", "semi_hard"])) }
@@ -357,6 +358,10 @@ struct ConfigGenerator {
         case "transformer_encoder":
             return [("heads", .integer(1 + random.below(16)))] + fieldsOf([
                 ("mlp_units", size(1024)), ("dropout", fraction), ("causal", flag),
+                ("activation", { .text($0.random.pick(Activation.allCases.filter { $0 != .softmax }).rawValue) })])
+        case "transformer_decoder":
+            return [("heads", .integer(1 + random.below(16)))] + fieldsOf([
+                ("mlp_units", size(1024)), ("dropout", fraction),
                 ("activation", { .text($0.random.pick(Activation.allCases.filter { $0 != .softmax }).rawValue) })])
         case "sequence_pool": return fieldsOf([("mode", { .text($0.random.pick(["mean", "last", "first"])) })])
         case "simple_rnn", "lstm", "gru": return [("units", .integer(1 + random.below(256)))] + fieldsOf([("return_sequences", flag)])

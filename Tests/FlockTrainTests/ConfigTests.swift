@@ -89,7 +89,7 @@ import Testing
 
     @Test func unknownLayerTypeListsTheKnownOnes() {
         #expect(message(base, ["model[1].type=conv9d"])
-                == "model[1].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual, conv1d, conv2d, separable_conv2d, max_pool2d, avg_pool2d, global_avg_pool, batch_norm, layer_norm, group_norm, embedding, positional_encoding, multi_head_attention, transformer_encoder, sequence_pool, simple_rnn, lstm, gru, gaussian_noise, sampling, latent_noise, stop_gradient)")
+                == "model[1].type: unknown layer type 'conv9d' (expected one of: dense, dropout, flatten, activation, sequential, residual, conv1d, conv2d, separable_conv2d, max_pool2d, avg_pool2d, global_avg_pool, batch_norm, layer_norm, group_norm, embedding, positional_encoding, multi_head_attention, transformer_encoder, transformer_decoder, sequence_pool, simple_rnn, lstm, gru, gaussian_noise, sampling, latent_noise, stop_gradient)")
     }
 
     @Test func unknownFieldIsAnErrorNotIgnored() {

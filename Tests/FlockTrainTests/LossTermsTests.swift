@@ -99,7 +99,7 @@ struct ScaledMeanSquaredError: LossKind {
         #expect {
             try Self.example("diabetes-regression.yaml", ["loss={name: scaled_mse, factor: 2}"])
         } throws: { error in
-            "\(error)" == "loss.name: unknown loss 'scaled_mse' (expected one of: cross_entropy, binary_cross_entropy, mse, mae, huber, focal, distillation, wasserstein, contrastive, triplet)"
+            "\(error)" == "loss.name: unknown loss 'scaled_mse' (expected one of: cross_entropy, binary_cross_entropy, mse, mae, huber, focal, distillation, wasserstein, contrastive, triplet, sequence_cross_entropy)"
         }
         var kinds = ConfigKinds.standard
         kinds.losses.register(ScaledMeanSquaredError.self)
