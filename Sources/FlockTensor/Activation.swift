@@ -64,6 +64,7 @@ extension Tape {
         case .linear: return x
         case .softmax: return softmax(x)
         case .relu: return relu(x)
+        case .gelu: return gelu(x)
         default:
             let a = alpha ?? activation.defaultAlpha
             let input = x.value
@@ -91,6 +92,24 @@ extension Tape {
             let dx = Tensor(shape: y.shape, uninitializedFill: { out in
                 y.scalars.withUnsafeBufferPointer { py in
                     g.scalars.withUnsafeBufferPointer { pg in VectorKernels.maskByPositive(pg, output: py, into: out) }
+                }
+            })
+            tape.accumulate(dx, into: x)
+        }
+    }
+
+    /// Exact GELU on 8-lane kernels (`GELUKernels`); backward from the input kept.
+    public func gelu(_ x: Variable) -> Variable {
+        let input = x.value
+        let y = makeTensor(shape: input.shape, uninitializedFill: { out in
+            input.scalars.withUnsafeBufferPointer { GELUKernels.forward($0, into: out) }
+        })
+        return record(y, inputs: [x]) { tape, g in
+            let dx = tape.makeTensor(shape: input.shape, uninitializedFill: { out in
+                input.scalars.withUnsafeBufferPointer { px in
+                    g.scalars.withUnsafeBufferPointer { pg in
+                        GELUKernels.backward(px, gradient: pg, into: out)
+                    }
                 }
             })
             tape.accumulate(dx, into: x)
