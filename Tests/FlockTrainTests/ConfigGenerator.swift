@@ -96,6 +96,7 @@ struct ConfigGenerator {
             generator.mapOf([("max_norm", { .number($0.positive()) }), ("max_value", { .number($0.positive()) })])
         }
         optionally("precision", &fields) { .text(["float32", "bf16", "auto"][$0.random.below(3)]) }
+        optionally("matrix_kernels", &fields) { .text(["auto", "timed", "openblas", "onednn"][$0.random.below(4)]) }
         optionally("parallel", &fields) { $0.parallelSource() }
         optionally("elastic", &fields) { generator in
             generator.mapOf([("min_ranks", { .integer(1 + $0.random.below(8)) }), ("max_restarts", { .integer($0.random.below(10)) }),
