@@ -85,6 +85,11 @@ public final class Tape {
         storagePool.makeTensor(shape: shape, fill: fill)
     }
 
+    /// Hands an op's scratch tensor, which nothing reads any more, back to the storage pool.
+    func recycle(_ tensor: Tensor) {
+        storagePool.recycle(tensor)
+    }
+
     /// Adds an observer called during backward once a parameter's gradient is complete,
     /// in the order backward finishes them. Observers are called in the order added.
     public func addGradientReadyObserver(_ observer: @escaping (ParameterSlot) -> Void) {
