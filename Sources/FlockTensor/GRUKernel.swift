@@ -1,5 +1,3 @@
-import Foundation
-
 /// The GRU's gates, PyTorch's order (reset r, update z, new n); the reset gate scales the
 /// hidden projection of n *after* its bias, as PyTorch and cuDNN do:
 ///
@@ -20,10 +18,10 @@ enum GRUKernel: RecurrentKernel {
             let x = s.fromInput + b * width, p = s.fromHidden + b * width
             let saved = s.saved + b * stride, previous = s.previousHidden + b * h, hidden = s.hidden + b * h
             for u in 0..<h {
-                let r = Activation.logistic(x[u] + p[u])
-                let z = Activation.logistic(x[h + u] + p[h + u])
+                let r = FastMath.sigmoid(x[u] + p[u])
+                let z = FastMath.sigmoid(x[h + u] + p[h + u])
                 let hn = p[2 * h + u]
-                let n = Foundation.tanh(x[2 * h + u] + r * hn)
+                let n = FastMath.tanh(x[2 * h + u] + r * hn)
                 saved[u] = r; saved[h + u] = z; saved[2 * h + u] = n; saved[3 * h + u] = hn
                 hidden[u] = n + z * (previous[u] - n)
             }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The LSTM's gates, PyTorch's order (input i, forget f, cell g, output o), each block the
 /// sum of its input and hidden projections:
 ///
@@ -21,12 +19,12 @@ enum LSTMKernel: RecurrentKernel {
             let saved = s.saved + b * stride, hidden = s.hidden + b * h
             let previousCell = s.previousSaved.map { $0 + b * stride + 4 * h }
             for u in 0..<h {
-                let i = Activation.logistic(x[u] + r[u])
-                let f = Activation.logistic(x[h + u] + r[h + u])
-                let g = Foundation.tanh(x[2 * h + u] + r[2 * h + u])
-                let o = Activation.logistic(x[3 * h + u] + r[3 * h + u])
+                let i = FastMath.sigmoid(x[u] + r[u])
+                let f = FastMath.sigmoid(x[h + u] + r[h + u])
+                let g = FastMath.tanh(x[2 * h + u] + r[2 * h + u])
+                let o = FastMath.sigmoid(x[3 * h + u] + r[3 * h + u])
                 let c = (previousCell.map { f * $0[u] } ?? 0) + i * g
-                let tanhC = Foundation.tanh(c)
+                let tanhC = FastMath.tanh(c)
                 saved[u] = i; saved[h + u] = f; saved[2 * h + u] = g; saved[3 * h + u] = o
                 saved[4 * h + u] = c; saved[5 * h + u] = tanhC
                 hidden[u] = o * tanhC

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The Elman RNN's one gate, h_t = tanh(x-part + h-part); backward needs only h_t
 /// (tanh' = 1 − h_t²), so a step keeps nothing more.
 enum SimpleRNNKernel: RecurrentKernel {
@@ -8,7 +6,7 @@ enum SimpleRNNKernel: RecurrentKernel {
 
     static func forward(_ s: RecurrentForwardStep) {
         for k in 0..<(s.batch * s.units) {
-            s.hidden[k] = Foundation.tanh(s.fromInput[k] + s.fromHidden[k])
+            s.hidden[k] = FastMath.tanh(s.fromInput[k] + s.fromHidden[k])
         }
     }
 
