@@ -52,4 +52,14 @@ enum FastMath {
         let magnitude = a < 0.3 ? small : large
         return x < 0 ? -magnitude : magnitude
     }
+
+    /// σ applied in place to `count` floats.
+    static func sigmoid(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        for k in 0..<count { values[k] = sigmoid(values[k]) }
+    }
+
+    /// tanh applied in place to `count` floats.
+    static func tanh(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        for k in 0..<count { values[k] = tanh(values[k]) }
+    }
 }

@@ -12,23 +12,26 @@ enum LSTMKernel: RecurrentKernel {
     static let savedBlocks = 6
     static let hasCarry = true
 
+    /// In passes over contiguous rows (sums, then each nonlinearity in place), so that each
+    /// loop vectorizes.
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 4 * h, stride = 6 * h
         for b in 0..<s.batch {
             let x = s.fromInput + b * width, r = s.fromHidden + b * width
-            let saved = s.saved + b * stride, hidden = s.hidden + b * h
-            let previousCell = s.previousSaved.map { $0 + b * stride + 4 * h }
-            for u in 0..<h {
-                let i = FastMath.sigmoid(x[u] + r[u])
-                let f = FastMath.sigmoid(x[h + u] + r[h + u])
-                let g = FastMath.tanh(x[2 * h + u] + r[2 * h + u])
-                let o = FastMath.sigmoid(x[3 * h + u] + r[3 * h + u])
-                let c = (previousCell.map { f * $0[u] } ?? 0) + i * g
-                let tanhC = FastMath.tanh(c)
-                saved[u] = i; saved[h + u] = f; saved[2 * h + u] = g; saved[3 * h + u] = o
-                saved[4 * h + u] = c; saved[5 * h + u] = tanhC
-                hidden[u] = o * tanhC
+            let gates = s.saved + b * stride, cell = gates + 4 * h, tanhCell = gates + 5 * h
+            let hidden = s.hidden + b * h
+            for k in 0..<width { gates[k] = x[k] + r[k] }
+            FastMath.sigmoid(gates, count: 2 * h)
+            FastMath.tanh(gates + 2 * h, count: h)
+            FastMath.sigmoid(gates + 3 * h, count: h)
+            if let previous = s.previousSaved.map({ $0 + b * stride + 4 * h }) {
+                for u in 0..<h { cell[u] = gates[h + u] * previous[u] + gates[u] * gates[2 * h + u] }
+            } else {
+                for u in 0..<h { cell[u] = gates[u] * gates[2 * h + u] }
             }
+            tanhCell.update(from: cell, count: h)
+            FastMath.tanh(tanhCell, count: h)
+            for u in 0..<h { hidden[u] = gates[3 * h + u] * tanhCell[u] }
         }
     }
 
