@@ -17,12 +17,14 @@ final class RecurrentBackward<K: RecurrentKernel> {
     func gateGradients(from g: Tensor, tape: Tape) -> Tensor {
         if let cached { return cached }
         let l = layout, store = tape.parameters, weights = weights, returnSequences = returnSequences
+        let repeated = tape.repeatedProducts
         let gradients = tape.makeTensor(shape: [l.backwardCount(separateHiddenGradient: K.separateHiddenGradient)],
                                         uninitializedFill: { d in
             workspace.scalars.withUnsafeBufferPointer { pw in
                 g.scalars.withUnsafeBufferPointer { pg in
                     Self.throughTime(workspace: pw.baseAddress!, outputGradient: pg.baseAddress!, gradients: d.baseAddress!,
-                                     layout: l, weights: weights, returnSequences: returnSequences, store: store)
+                                     layout: l, weights: weights, returnSequences: returnSequences, store: store,
+                                     repeated: repeated)
                 }
             }
         })
@@ -39,8 +41,8 @@ final class RecurrentBackward<K: RecurrentKernel> {
     /// gradient at t and, from step t + 1, dgates_{t+1}·W_hh plus the kernel's direct part.
     private static func throughTime(workspace w: UnsafePointer<Float>, outputGradient g: UnsafePointer<Float>,
                                     gradients d: UnsafeMutablePointer<Float>, layout l: RecurrentLayout,
-                                    weights: RecurrentWeights, returnSequences: Bool, store: ParameterStore) {
-        let products = store.matrixProducts
+                                    weights: RecurrentWeights, returnSequences: Bool, store: ParameterStore,
+                                    repeated: RepeatedProducts) {
         let (b, t, h, gh) = (l.batch, l.steps, l.units, l.gates)
         let hiddenGradients = K.separateHiddenGradient ? d + l.rows * gh : d
         var state = [Float](repeating: 0, count: 3 * b * h)
@@ -49,6 +51,8 @@ final class RecurrentBackward<K: RecurrentKernel> {
             var dh = buffer.baseAddress!, next = dh + b * h
             let carry = next + b * h
             store.withParameter(weights.hidden) { whh in
+                let recurrent = repeated.product(m: b, n: h, k: gh, transposeB: false, weights: whh.baseAddress!,
+                                                 products: store.matrixProducts)
                 for step in stride(from: t - 1, through: 0, by: -1) {
                     addOutputGradient(g, step: step, into: dh, layout: l, returnSequences: returnSequences)
                     let stepGradients = hiddenGradients + step * b * gh
@@ -59,10 +63,7 @@ final class RecurrentBackward<K: RecurrentKernel> {
                         hiddenGradient: dh, carry: carry, inputGradient: d + step * b * gh,
                         hiddenProjectionGradient: stepGradients, previousHiddenGradient: next))
                     // dh_{t−1} (B, H) += dgates_t (B, G·H) · W_hh (G·H, H); h_{−1} is a constant.
-                    if step > 0 {
-                        products.gemm(transposeA: false, transposeB: false, m: b, n: h, k: gh, a: stepGradients, lda: gh,
-                                      b: whh.baseAddress!, ldb: h, beta: 1, c: next, ldc: h)
-                    }
+                    if step > 0 { recurrent.multiply(stepGradients, into: next) }
                     swap(&dh, &next)
                 }
             }
@@ -125,9 +126,10 @@ final class RecurrentBackward<K: RecurrentKernel> {
                 }
                 tape.accumulateParameterGradient(weights.hidden) { dw in
                     guard l.steps > 1 else { return }
-                    products.gemm(transposeA: true, transposeB: false, m: gh, n: h, k: (l.steps - 1) * b,
-                                  a: dFromHidden + b * gh, lda: gh, b: w + l.hiddens + b * h, ldb: h,
-                                  beta: 1, c: dw.baseAddress!, ldc: h)
+                    // One product, so its H_prev is packed for it alone.
+                    tape.repeatedProducts.product(m: gh, n: h, k: (l.steps - 1) * b, transposeA: true, transposeB: false,
+                                                  weights: w + l.hiddens + b * h, products: products)
+                        .multiply(dFromHidden + b * gh, into: dw.baseAddress!)
                 }
                 Self.addColumnSums(dProjected, rows: l.rows, into: weights.inputBias, tape: tape)
                 Self.addColumnSums(dFromHidden, rows: l.rows, into: weights.hiddenBias, tape: tape)

@@ -49,11 +49,11 @@ extension Tape {
                      "recurrent \(weights.input.name) expects (B, T, \(weights.input.shape[1])), got shape \(input.shape)")
         let layout = RecurrentLayout(K.self, batch: input.shape[0], steps: input.shape[1], features: input.shape[2],
                                      units: weights.hidden.shape[1])
-        let store = parameters
+        let store = parameters, repeated = repeatedProducts
         let workspace = makeTensor(shape: [layout.forwardCount], uninitializedFill: { w in
             input.scalars.withUnsafeBufferPointer { px in
                 Self.recurrentForward(K.self, input: px.baseAddress!, workspace: w.baseAddress!, layout: layout,
-                                      weights: weights, store: store)
+                                      weights: weights, store: store, repeated: repeated)
             }
         })
         let output = Self.recurrentOutput(workspace, layout: layout, returnSequences: returnSequences, tape: self)
@@ -79,7 +79,7 @@ extension Tape {
     /// Fills the forward workspace (`RecurrentLayout`) from x (B, T, C).
     private static func recurrentForward<K: RecurrentKernel>(
         _ kernel: K.Type, input x: UnsafePointer<Float>, workspace w: UnsafeMutablePointer<Float>,
-        layout l: RecurrentLayout, weights: RecurrentWeights, store: ParameterStore
+        layout l: RecurrentLayout, weights: RecurrentWeights, store: ParameterStore, repeated: RepeatedProducts
     ) {
         let products = store.matrixProducts
         let (b, t, c, h, gh) = (l.batch, l.steps, l.features, l.units, l.gates)
@@ -98,14 +98,12 @@ extension Tape {
             }
         }
         store.withParameter(weights.hidden) { whh in
+            let recurrent = repeated.product(m: b, n: gh, k: h, transposeB: true, weights: whh.baseAddress!, products: products)
             for step in 0..<t {
                 let previous = w + l.hiddens + step * b * h
                 // fromHidden (B, G·H) = h_{t−1} (B, H) · W_hhᵀ + b_hh; h_{−1} = 0 needs no product.
                 fillRows(w + l.fromHidden, rows: b, slot: weights.hiddenBias, store: store)
-                if step > 0 {
-                    products.gemm(transposeA: false, transposeB: true, m: b, n: gh, k: h, a: previous, lda: h,
-                                  b: whh.baseAddress!, ldb: h, beta: 1, c: w + l.fromHidden, ldc: gh)
-                }
+                if step > 0 { recurrent.multiply(previous, into: w + l.fromHidden) }
                 K.forward(RecurrentForwardStep(
                     batch: b, units: h, fromInput: w + l.projected + step * b * gh, fromHidden: w + l.fromHidden,
                     previousHidden: previous,
