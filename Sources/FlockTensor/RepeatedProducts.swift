@@ -12,6 +12,11 @@ final class RepeatedProducts {
         context = try? OneDNNContext()
     }
 
+    deinit {
+        // The primitives before the engine they were made on.
+        matmuls.removeAll()
+    }
+
     /// C(m×n) += op(A)(m×k) · op(W) for each `multiply(_:into:)` of the returned product;
     /// A stored (m, k), or (k, m) with `transposeA`; W stored (k, n), or (n, k) with
     /// `transposeB`. `weights` must stay valid and unchanged while the product is used.
