@@ -35,24 +35,25 @@ enum LSTMKernel: RecurrentKernel {
         }
     }
 
+    /// In passes over a few rows each (dc in the carry's row, then the gates' gradients,
+    /// then dc_{t−1}), so that each loop vectorizes; c_{−1} = 0 is read from a row of zeros.
     static func backward(_ s: RecurrentBackwardStep) {
         let h = s.units, width = 4 * h, stride = 6 * h
-        for b in 0..<s.batch {
-            let saved = s.saved + b * stride, dh = s.hiddenGradient + b * h, carry = s.carry + b * h
-            let previousCell = s.previousSaved.map { $0 + b * stride + 4 * h }
-            let d = s.inputGradient + b * width
-            for u in 0..<h {
-                let (i, f, g, o) = (saved[u], saved[h + u], saved[2 * h + u], saved[3 * h + u])
-                let tanhC = saved[5 * h + u]
-                let dc = carry[u] + dh[u] * o * (1 - tanhC * tanhC)
-                let di = dc * g, dg = dc * i, df = dc * (previousCell?[u] ?? 0), dO = dh[u] * tanhC
-                carry[u] = dc * f
-                d[u] = di * i * (1 - i)
-                d[h + u] = df * f * (1 - f)
-                d[2 * h + u] = dg * (1 - g * g)
-                d[3 * h + u] = dO * o * (1 - o)
+        let zeros = [Float](repeating: 0, count: s.previousSaved == nil ? h : 0)
+        zeros.withUnsafeBufferPointer { zero in
+            for b in 0..<s.batch {
+                let saved = s.saved + b * stride, dh = s.hiddenGradient + b * h, dc = s.carry + b * h
+                let previousCell = s.previousSaved.map { $0 + b * stride + 4 * h } ?? zero.baseAddress!
+                let (i, f, g, o, tanhC) = (saved, saved + h, saved + 2 * h, saved + 3 * h, saved + 5 * h)
+                let d = s.inputGradient + b * width
+                for u in 0..<h { dc[u] = dc[u] + dh[u] * o[u] * (1 - tanhC[u] * tanhC[u]) }
+                for u in 0..<h { d[3 * h + u] = dh[u] * tanhC[u] * o[u] * (1 - o[u]) }
+                for u in 0..<h { d[u] = dc[u] * g[u] * i[u] * (1 - i[u]) }
+                for u in 0..<h { d[h + u] = dc[u] * previousCell[u] * f[u] * (1 - f[u]) }
+                for u in 0..<h { d[2 * h + u] = dc[u] * i[u] * (1 - g[u] * g[u]) }
+                for u in 0..<h { dc[u] = dc[u] * f[u] }
+                (s.previousHiddenGradient + b * h).update(repeating: 0, count: h)
             }
-            (s.previousHiddenGradient + b * h).update(repeating: 0, count: h)
         }
     }
 }

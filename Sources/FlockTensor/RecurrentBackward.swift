@@ -121,8 +121,13 @@ final class RecurrentBackward<K: RecurrentKernel> {
                 let dFromHidden = K.separateHiddenGradient ? dProjected + l.rows * gh : dProjected
                 tape.accumulateParameterGradient(weights.input) { dw in
                     guard c > 0 else { return }
-                    products.gemm(transposeA: true, transposeB: false, m: gh, n: c, k: l.rows, a: dProjected, lda: gh,
-                                  b: w + l.inputs, ldb: c, beta: 1, c: dw.baseAddress!, ldc: c)
+                    if case .float32 = products, c <= NarrowInputProjection.maximumFeatures {
+                        NarrowInputProjection.accumulateWeightGradient(dProjected, inputs: w + l.inputs, into: dw.baseAddress!,
+                                                                       rows: l.rows, features: c, width: gh)
+                    } else {
+                        products.gemm(transposeA: true, transposeB: false, m: gh, n: c, k: l.rows, a: dProjected, lda: gh,
+                                      b: w + l.inputs, ldb: c, beta: 1, c: dw.baseAddress!, ldc: c)
+                    }
                 }
                 tape.accumulateParameterGradient(weights.hidden) { dw in
                     guard l.steps > 1 else { return }

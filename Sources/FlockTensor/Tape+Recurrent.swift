@@ -93,8 +93,13 @@ extension Tape {
         fillRows(w + l.projected, rows: l.rows, slot: weights.inputBias, store: store)
         if c > 0 {
             store.withParameter(weights.input) { wih in
-                products.gemm(transposeA: false, transposeB: true, m: l.rows, n: gh, k: c, a: w + l.inputs, lda: c,
-                              b: wih.baseAddress!, ldb: c, beta: 1, c: w + l.projected, ldc: gh)
+                if case .float32 = products, c <= NarrowInputProjection.maximumFeatures {
+                    NarrowInputProjection.project(w + l.inputs, weight: wih.baseAddress!, into: w + l.projected,
+                                                  rows: l.rows, features: c, width: gh)
+                } else {
+                    products.gemm(transposeA: false, transposeB: true, m: l.rows, n: gh, k: c, a: w + l.inputs, lda: c,
+                                  b: wih.baseAddress!, ldb: c, beta: 1, c: w + l.projected, ldc: gh)
+                }
             }
         }
         store.withParameter(weights.hidden) { whh in

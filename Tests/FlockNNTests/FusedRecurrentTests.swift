@@ -112,6 +112,15 @@ import Testing
         Self.compare(deferred, reference, tolerance: 1e-5)
     }
 
+    /// Inputs wider than `NarrowInputProjection.maximumFeatures` project through gemm.
+    @Test func aWideInputMatchesTheUnrolledReference() throws {
+        let model = try Model([.lstm(units: 3, returnSequences: true)], inputShape: [Self.steps, 11], seed: 24)
+        let input = VisionLayerTests.randomInput([Self.batch, Self.steps, 11], seed: 25)
+        let fused = Self.run(model, cell: "lstm", units: 3, returnSequences: true, input: input, reference: false)
+        let reference = Self.run(model, cell: "lstm", units: 3, returnSequences: true, input: input, reference: true)
+        Self.compare(fused, reference, tolerance: 1e-5)
+    }
+
     /// Under mixed precision both forms multiply through the store's bf16 products (16
     /// units: every product is wide enough for oneDNN), so they agree as closely as
     /// Float32 accumulation orders allow, and differ from the Float32 outputs.
