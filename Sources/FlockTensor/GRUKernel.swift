@@ -12,19 +12,19 @@ enum GRUKernel: RecurrentKernel {
     static let savedBlocks = 4
     static let separateHiddenGradient = true
 
+    /// In passes over a few rows each, so that each loop vectorizes (as the LSTM's).
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 3 * h, stride = 4 * h
         for b in 0..<s.batch {
             let x = s.fromInput + b * width, p = s.fromHidden + b * width
             let saved = s.saved + b * stride, previous = s.previousHidden + b * h, hidden = s.hidden + b * h
-            for u in 0..<h {
-                let r = FastMath.sigmoid(x[u] + p[u])
-                let z = FastMath.sigmoid(x[h + u] + p[h + u])
-                let hn = p[2 * h + u]
-                let n = FastMath.tanh(x[2 * h + u] + r * hn)
-                saved[u] = r; saved[h + u] = z; saved[2 * h + u] = n; saved[3 * h + u] = hn
-                hidden[u] = n + z * (previous[u] - n)
-            }
+            let (r, z, n, hn) = (saved, saved + h, saved + 2 * h, saved + 3 * h)
+            for k in 0..<(2 * h) { saved[k] = x[k] + p[k] }
+            FastMath.sigmoid(saved, count: 2 * h)
+            hn.update(from: p + 2 * h, count: h)
+            for u in 0..<h { n[u] = x[2 * h + u] + r[u] * hn[u] }
+            FastMath.tanh(n, count: h)
+            for u in 0..<h { hidden[u] = n[u] + z[u] * (previous[u] - n[u]) }
         }
     }
 
@@ -32,17 +32,15 @@ enum GRUKernel: RecurrentKernel {
         let h = s.units, width = 3 * h, stride = 4 * h
         for b in 0..<s.batch {
             let saved = s.saved + b * stride, dh = s.hiddenGradient + b * h, previous = s.previousHidden + b * h
+            let (r, z, n, hn) = (saved, saved + h, saved + 2 * h, saved + 3 * h)
             let dx = s.inputGradient + b * width, dp = s.hiddenProjectionGradient + b * width
             let dPrevious = s.previousHiddenGradient + b * h
-            for u in 0..<h {
-                let (r, z, n, hn) = (saved[u], saved[h + u], saved[2 * h + u], saved[3 * h + u])
-                let dn = dh[u] * (1 - z) * (1 - n * n)
-                let dr = dn * hn * r * (1 - r)
-                let dz = dh[u] * (previous[u] - n) * z * (1 - z)
-                dx[u] = dr; dx[h + u] = dz; dx[2 * h + u] = dn
-                dp[u] = dr; dp[h + u] = dz; dp[2 * h + u] = dn * r
-                dPrevious[u] = dh[u] * z
-            }
+            for u in 0..<h { dx[2 * h + u] = dh[u] * (1 - z[u]) * (1 - n[u] * n[u]) }
+            for u in 0..<h { dx[u] = dx[2 * h + u] * hn[u] * r[u] * (1 - r[u]) }
+            for u in 0..<h { dx[h + u] = dh[u] * (previous[u] - n[u]) * z[u] * (1 - z[u]) }
+            dp.update(from: dx, count: 2 * h)
+            for u in 0..<h { dp[2 * h + u] = dx[2 * h + u] * r[u] }
+            for u in 0..<h { dPrevious[u] = dh[u] * z[u] }
         }
     }
 }
