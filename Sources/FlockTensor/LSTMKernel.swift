@@ -10,7 +10,6 @@
 enum LSTMKernel: RecurrentKernel {
     static let gates = 4
     static let savedBlocks = 6
-    static let hasCarry = true
 
     /// In passes over contiguous rows (sums, then each nonlinearity in place), so that each
     /// loop vectorizes.

@@ -9,8 +9,6 @@ protocol RecurrentKernel {
     static var gates: Int { get }
     /// S / H: what a step keeps per sample for backward, in blocks of H floats.
     static var savedBlocks: Int { get }
-    /// Whether backward carries a cell-state gradient between steps (the LSTM's dc).
-    static var hasCarry: Bool { get }
     /// Whether the hidden projection's gradient differs from the input projection's (the
     /// GRU's reset gate scales h_n); when not, backward writes only `inputGradient`.
     static var separateHiddenGradient: Bool { get }
@@ -45,7 +43,7 @@ struct RecurrentBackwardStep {
     let hidden: UnsafePointer<Float>
     /// (B, H): dL/dh_t, everything that reaches h_t.
     let hiddenGradient: UnsafePointer<Float>
-    /// (B, H): dL/dc_t in, dL/dc_{t−1} out (kernels with `hasCarry`).
+    /// (B, H): dL/dc_t in, dL/dc_{t−1} out (the LSTM's cell state; zeros for the others).
     let carry: UnsafeMutablePointer<Float>
     /// (B, G·H), written: dL/d(fromInput).
     let inputGradient: UnsafeMutablePointer<Float>
@@ -57,6 +55,5 @@ struct RecurrentBackwardStep {
 }
 
 extension RecurrentKernel {
-    static var hasCarry: Bool { false }
     static var separateHiddenGradient: Bool { false }
 }
