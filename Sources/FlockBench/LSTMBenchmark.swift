@@ -7,9 +7,11 @@ import FlockTensor
 ///
 /// The model (issue 31): inputs (T 32, 1 value a step, as `examples/sequence-lstm.yaml`'s
 /// waveforms), LSTM 256 units (last hidden state), dense 256→3; batch 32, SGD with
-/// momentum. The ceiling runs the step's products back to back: the input projection of
-/// all steps at once, per step the recurrent h·W_hhᵀ (forward, weight and input
-/// gradients), and the head.
+/// momentum. The ceiling runs the step's products back to back, as the fused layer
+/// (`Tape.recurrent`) runs them: the input projection of all steps at once (forward and
+/// both gradients), per step but the first the recurrent h·W_hhᵀ forward and
+/// dgates·W_hh backward, the recurrent weight gradient as one product over the T−1 later
+/// steps' rows, and the head.
 public struct LSTMBenchmark {
     public var batchSize = 32
     public var steps = 10
@@ -40,6 +42,11 @@ public struct LSTMBenchmark {
         typealias P = GemmSequence.Product
         let gates = 4 * units
         let dense = P.dense
-        return dense(b * sequence, features, gates) + (0..<sequence).flatMap { _ in dense(b, units, gates) } + dense(b, units, classes)
+        let recurrent = (1..<sequence).flatMap { _ in
+            [P(transposeA: false, transposeB: true, m: b, n: gates, k: units),
+             P(transposeA: false, transposeB: false, m: b, n: units, k: gates)]
+        }
+        let recurrentWeight = P(transposeA: true, transposeB: false, m: gates, n: units, k: (sequence - 1) * b)
+        return dense(b * sequence, features, gates) + recurrent + [recurrentWeight] + dense(b, units, classes)
     }
 }

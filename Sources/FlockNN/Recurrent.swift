@@ -1,11 +1,11 @@
 import FlockTensor
 
-/// A recurrent layer over a sequence (B, T, C), unrolled on the tape so backward is
-/// backpropagation through time. Each step mixes the input's projection
-/// x_t·W_ihᵀ + b_ih (one sgemm for every step at once) with the hidden state's
-/// h_{t−1}·W_hhᵀ + b_hh through the `Cell`'s gates; the state starts at zero.
-/// It returns the last hidden state (B, H), or every step's (B, T, H) with
-/// `return_sequences: true`, which stacks.
+/// A recurrent layer over a sequence (B, T, C): the whole sequence is one tape node
+/// (`Tape.recurrent`: the forward loop in place, backpropagation through time in one
+/// closure). The input projection x_t·W_ihᵀ + b_ih of every step is one product; each step
+/// mixes it with the hidden state's h_{t−1}·W_hhᵀ + b_hh through the `Cell`'s gates; the
+/// state starts at zero. It returns the last hidden state (B, H), or every step's
+/// (B, T, H) with `return_sequences: true`, which stacks.
 ///
 /// Parameters, PyTorch's layout (gates stacked in the cell's order on the first axis):
 /// `<path>.weight_ih` (G·H, C), `<path>.weight_hh` (G·H, H), `<path>.bias_ih` (G·H),
@@ -20,21 +20,8 @@ public struct Recurrent<Cell: RecurrentCell>: Layer {
     public var ownParameters: [ParameterSlot] { [weightIH, weightHH, biasIH, biasHH] }
 
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
-        let tape = context.tape
-        let (batch, steps) = (input.shape[0], input.shape[1])
-        let gateWidth = Cell.gates * units
-        // (B, T, G·H): the input's share of every step's gates.
-        let projected = tape.linear(input, weight: weightIH, bias: biasIH)
-        let zeros = tape.constant(Tensor(zeros: [batch, units]))
-        var state = RecurrentState(hidden: zeros, cell: Cell.hasCellState ? zeros : nil)
-        var outputs: [Variable] = []
-        for t in 0..<steps {
-            let fromInput = tape.reshape(tape.slice(projected, axis: 1, range: t..<(t + 1)), to: [batch, gateWidth])
-            let fromHidden = tape.linear(state.hidden, weight: weightHH, bias: biasHH)
-            state = Cell.step(fromInput: fromInput, fromHidden: fromHidden, state: state, units: units, tape: tape)
-            if returnSequences { outputs.append(tape.reshape(state.hidden, to: [batch, 1, units])) }
-        }
-        return returnSequences ? tape.concatenate(outputs, axis: 1) : state.hidden
+        let weights = RecurrentWeights(input: weightIH, hidden: weightHH, inputBias: biasIH, hiddenBias: biasHH)
+        return context.tape.recurrent(input, cell: Cell.kind, weights: weights, returnSequences: returnSequences)
     }
 
     /// `{type: lstm, units: 64, return_sequences: false}` (likewise `gru`, `simple_rnn`).
@@ -88,34 +75,12 @@ public struct Recurrent<Cell: RecurrentCell>: Layer {
     }
 }
 
-/// A recurrent layer's state between steps: h (B, H), and the LSTM's cell c (B, H).
-public struct RecurrentState {
-    public var hidden: Variable
-    public var cell: Variable?
-
-    public init(hidden: Variable, cell: Variable?) {
-        self.hidden = hidden
-        self.cell = cell
-    }
-}
-
-/// The gate arithmetic of one recurrent step.
+/// Which gates a recurrent layer runs (`Tape.recurrent` holds their arithmetic).
 public protocol RecurrentCell: Sendable {
     static var typeName: String { get }
     /// G: how many blocks of H rows the weights stack.
     static var gates: Int { get }
-    static var hasCellState: Bool { get }
-    /// The next state from the step's input and hidden projections, each (B, G·H).
-    static func step(fromInput: Variable, fromHidden: Variable, state: RecurrentState, units: Int, tape: Tape) -> RecurrentState
-}
-
-extension RecurrentCell {
-    public static var hasCellState: Bool { false }
-
-    /// Gate block `index` (columns index·H..<(index+1)·H) of a (B, G·H) projection.
-    static func gate(_ x: Variable, _ index: Int, units: Int, tape: Tape) -> Variable {
-        tape.slice(x, axis: 1, range: (index * units)..<((index + 1) * units))
-    }
+    static var kind: RecurrentCellKind { get }
 }
 
 public typealias SimpleRNN = Recurrent<SimpleRNNCell>

@@ -90,7 +90,7 @@ final class OneDNNMatmulPrimitive {
 
     /// The descriptor with alpha as an output scale, beta as a sum post-op, and a
     /// scratchpad the primitive owns (the library's would be shared by the ranks' threads).
-    private static func primitiveDescriptor(_ operation: inout dnnl_matmul_desc_t, shape: Shape,
+    static func primitiveDescriptor(_ operation: inout dnnl_matmul_desc_t, shape: Shape,
                                             engine: dnnl_engine_t) -> dnnl_primitive_desc_t? {
         var attributes: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")

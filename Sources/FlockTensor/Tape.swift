@@ -58,6 +58,9 @@ public final class Tape {
     /// and `releaseValues` may hand values no later op reads back to the storage pool, so a
     /// forward pass holds about one layer's activations at a time.
     public var recordsBackward = true
+    /// Recurrent layers' W_hh products, packed once per sequence (made at first use). Last
+    /// of the stored properties, so the others keep their offsets for modules built before.
+    lazy var repeatedProducts = RepeatedProducts()
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters
@@ -83,6 +86,11 @@ public final class Tape {
     /// it for their outputs and gradients).
     public func makeTensor(shape: [Int], uninitializedFill fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
         storagePool.makeTensor(shape: shape, fill: fill)
+    }
+
+    /// Hands an op's scratch tensor, which nothing reads any more, back to the storage pool.
+    func recycle(_ tensor: Tensor) {
+        storagePool.recycle(tensor)
     }
 
     /// Adds an observer called during backward once a parameter's gradient is complete,
