@@ -7,6 +7,7 @@
 static inline int flock_dnnl_arg_src(void) { return DNNL_ARG_SRC; }
 static inline int flock_dnnl_arg_weights(void) { return DNNL_ARG_WEIGHTS; }
 static inline int flock_dnnl_arg_dst(void) { return DNNL_ARG_DST; }
+static inline int flock_dnnl_arg_bias(void) { return DNNL_ARG_BIAS; }
 static inline int flock_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
 static inline int flock_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
 static inline int flock_dnnl_arg_to(void) { return DNNL_ARG_TO; }

@@ -80,6 +80,22 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         return true
     }
 
+    /// The dense op's forward as `Float32MatrixProducts.fusedLinearOnOneDNN` runs it, with x
+    /// and W rounded to bf16 first; false (nothing written) for an output under
+    /// `minimumColumns` or a shape oneDNN cannot run.
+    func fusedLinearOnOneDNN(rows: Int, outputs: Int, inputs: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
+        var shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
+                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
+        (shape.bias, shape.relu) = (bias != nil, relu)
+        guard rows > 0, inputs > 0, outputs >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        omp_set_num_threads(Int32(threads))
+        let leftBits = round(x, rows: rows, columns: inputs, stride: inputs, into: &left)
+        let rightBits = round(weight, rows: outputs, columns: inputs, stride: inputs, into: &right)
+        primitive.execute(a: leftBits, b: rightBits, c: y, bias: bias, stream: stream)
+        return true
+    }
+
     /// 4-D primitives made so far (batches run as one call).
     var batchedPrimitivesMade: Int { primitives.filter { $0.key.outer * $0.key.inner > 1 && $0.value != nil }.count }
 

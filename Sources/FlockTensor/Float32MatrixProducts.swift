@@ -56,6 +56,21 @@ public final class Float32MatrixProducts: MatrixProductKernel {
         primitive.execute(a: a, b: b, c: c, stream: context.stream)
     }
 
+    /// The dense op's forward, `y(rows×outputs) = x · Wᵀ + bias` then ReLU if `relu`, as one
+    /// oneDNN call (bias and ReLU inside the kernel's output pass) where the product's shape
+    /// runs on oneDNN; false (nothing written) otherwise. x (rows, inputs), W (outputs, inputs).
+    func fusedLinearOnOneDNN(rows: Int, outputs: Int, inputs: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
+        let key = MatrixProductShape(transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs)
+        var shape = OneDNNMatmulPrimitive.Shape(inputs: .float32, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
+                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
+        (shape.bias, shape.relu) = (bias != nil, relu)
+        guard rows > 0, kernel(for: key) == .onednn, let primitive = primitive(for: shape) else { return false }
+        omp_set_num_threads(Int32(threads))
+        primitive.execute(a: x, b: weight, c: y, bias: bias, stream: context.stream)
+        return true
+    }
+
     /// Runs the batch as one oneDNN call where its shape chose oneDNN; false (nothing
     /// run) otherwise, and the caller multiplies pair by pair on sgemm.
     func batchedGemmOnOneDNN(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -70,6 +85,8 @@ public final class Float32MatrixProducts: MatrixProductKernel {
 
     /// oneDNN primitives made so far (one per product shape, strides, alpha and beta run on it).
     var primitivesMade: Int { primitives.values.filter { $0 != nil }.count }
+    /// Those with a bias or ReLU in their output pass (the dense op's forward).
+    var fusedPrimitivesMade: Int { primitives.filter { ($0.key.bias || $0.key.relu) && $0.value != nil }.count }
 
     /// Whether oneDNN can run `shape` here (timing skips those it cannot).
     func oneDNNRuns(_ shape: OneDNNMatmulPrimitive.Shape) -> Bool { primitive(for: shape) != nil }

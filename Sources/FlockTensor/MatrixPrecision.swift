@@ -47,6 +47,20 @@ public enum MatrixProducts {
         }
     }
 
+    /// The dense op's forward, `y(rows×outputs) = x · Wᵀ + bias` then ReLU if `relu`, as one
+    /// oneDNN call with the bias and ReLU in its output pass, where this kernel runs the
+    /// product on oneDNN; false (nothing written) on sgemm, and the caller adds them itself.
+    public func fusedLinear(rows: Int, outputs: Int, inputs: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                            bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
+        switch self {
+        case .float32: return false
+        case .float32PerShape(let kernel):
+            return kernel.fusedLinearOnOneDNN(rows: rows, outputs: outputs, inputs: inputs, x: x, weight: weight, bias: bias, relu: relu, into: y)
+        case .bf16(let kernel):
+            return kernel.fusedLinearOnOneDNN(rows: rows, outputs: outputs, inputs: inputs, x: x, weight: weight, bias: bias, relu: relu, into: y)
+        }
+    }
+
     /// Every product of `batch`: one call where the per-shape kernel chose oneDNN for the
     /// batch's shape, one `gemm` per pair otherwise.
     public func batchedGemm(_ batch: MatrixProductBatch, a: UnsafePointer<Float>, b: UnsafePointer<Float>,

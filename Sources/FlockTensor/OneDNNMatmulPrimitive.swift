@@ -20,6 +20,8 @@ final class OneDNNMatmulPrimitive {
         var m: Int, n: Int, k: Int
         var a: Layout, b: Layout, c: Layout
         var alpha: Float, beta: Float
+        /// A bias row added to every output row (the fused dense op), then ReLU if `relu`.
+        var bias = false, relu = false
 
         /// A single product with `BLAS.gemm`'s leading dimensions (a transposed operand is
         /// stored with its logical rows as columns).
@@ -47,21 +49,26 @@ final class OneDNNMatmulPrimitive {
         var b = Self.descriptor(shape, rows: shape.k, columns: shape.n, layout: shape.b, type: input)
         var c = Self.descriptor(shape, rows: shape.m, columns: shape.n, layout: shape.c, type: dnnl_f32)
         var operation = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&operation, &a, &b, nil, &c) == dnnl_success else { return nil }
+        var biasRow = OneDNNPrimitive.matrix(rows: 1, columns: shape.n, strides: (shape.n, 1), type: dnnl_f32)
+        let described = shape.bias ? dnnl_matmul_desc_init(&operation, &a, &b, &biasRow, &c) : dnnl_matmul_desc_init(&operation, &a, &b, nil, &c)
+        guard described == dnnl_success else { return nil }
         guard let descriptor = Self.primitiveDescriptor(&operation, shape: shape, engine: engine) else { return nil }
         defer { dnnl_primitive_desc_destroy(descriptor) }
         // oneDNN's reference kernels (plain loops, 50–100× slower than brgemm) are never
         // worth calling: such a shape stays on sgemm.
         guard !Self.implementation(descriptor).hasPrefix("ref") else { return nil }
-        primitive = OneDNNPrimitive(descriptor, arguments: [(flock_dnnl_arg_src(), a), (flock_dnnl_arg_weights(), b), (flock_dnnl_arg_dst(), c)],
+        let operands = [(flock_dnnl_arg_src(), a), (flock_dnnl_arg_weights(), b), (flock_dnnl_arg_dst(), c)]
+        primitive = OneDNNPrimitive(descriptor, arguments: operands + (shape.bias ? [(flock_dnnl_arg_bias(), biasRow)] : []),
                                     engine: engine, name: "matmul")
     }
 
     /// Runs the product on `stream`; `a` and `b` hold the inputs' type (Float32 or bf16 bits).
-    func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, stream: dnnl_stream_t) {
+    func execute(a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil,
+                 stream: dnnl_stream_t) {
         primitive.setData(0, a)
         primitive.setData(1, b)
         primitive.setData(2, c)
+        if let bias { primitive.setData(3, bias) }
         primitive.execute(stream: stream)
         OneDNN.check(dnnl_stream_wait(stream), "stream_wait")
     }
@@ -92,6 +99,7 @@ final class OneDNNMatmulPrimitive {
     /// scratchpad the primitive owns (the library's would be shared by the ranks' threads).
     static func primitiveDescriptor(_ operation: inout dnnl_matmul_desc_t, shape: Shape,
                                             engine: dnnl_engine_t) -> dnnl_primitive_desc_t? {
+        precondition(shape.beta == 0 || !shape.relu, "a matmul adds to its output or applies ReLU, not both")
         var attributes: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attributes), "primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attributes) }
@@ -101,6 +109,7 @@ final class OneDNNMatmulPrimitive {
             OneDNN.check(dnnl_primitive_attr_set_output_scales(attributes, 1, 0, &scale), "set_output_scales")
         }
         if shape.beta != 0 { OneDNN.appendSum(shape.beta, to: attributes) }
+        if shape.relu { OneDNN.appendReLU(to: attributes) }
         var descriptor: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil) == dnnl_success else { return nil }
         return descriptor

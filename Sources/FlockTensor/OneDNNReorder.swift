@@ -25,6 +25,15 @@ enum OneDNNReorder {
 
 extension OneDNN {
     /// Adds `beta · dst` to a primitive's result (oneDNN's sum post-op).
+    /// max(x, 0) on the output, the primitive's only post-op (a fused dense layer's ReLU).
+    static func appendReLU(to attributes: dnnl_primitive_attr_t?) {
+        var postOps: dnnl_post_ops_t?
+        check(dnnl_post_ops_create(&postOps), "post_ops_create")
+        defer { dnnl_post_ops_destroy(postOps) }
+        check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "post_ops_append_eltwise")
+        check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set_post_ops")
+    }
+
     static func appendSum(_ beta: Float, to attributes: dnnl_primitive_attr_t?) {
         var postOps: dnnl_post_ops_t?
         check(dnnl_post_ops_create(&postOps), "post_ops_create")

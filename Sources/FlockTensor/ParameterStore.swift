@@ -203,6 +203,12 @@ public final class ParameterStore {
         try body(UnsafeMutableBufferPointer(rebasing: parameterBuffer[slot.range]))
     }
 
+    /// `withParameter` for a slot that may be absent (a layer without bias): nil then.
+    public func withOptionalParameter<R>(_ slot: ParameterSlot?, _ body: (UnsafeMutableBufferPointer<Float>?) throws -> R) rethrows -> R {
+        guard let slot else { return try body(nil) }
+        return try withParameter(slot) { try body($0) }
+    }
+
     /// One parameter's gradient.
     @inlinable
     public func withGradient<R>(_ slot: ParameterSlot, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {

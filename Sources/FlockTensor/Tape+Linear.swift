@@ -21,6 +21,16 @@ extension Tape {
         let products = store.matrixProducts
 
         let y = makeTensor(shape: outputShape, uninitializedFill: { out in
+            // On oneDNN, one call with the bias and ReLU in the product's output pass.
+            let fused = inFeatures > 0 && input.scalars.withUnsafeBufferPointer { px in
+                store.withParameter(weight) { w in
+                    store.withOptionalParameter(bias) { b in
+                        products.fusedLinear(rows: rows, outputs: outFeatures, inputs: inFeatures, x: px.baseAddress!, weight: w.baseAddress!,
+                                             bias: b.map { UnsafePointer($0.baseAddress!) }, relu: relu, into: out.baseAddress!)
+                    }
+                }
+            }
+            if fused { return }
             var beta: Float = 0
             if let bias {
                 store.withParameter(bias) { b in

@@ -53,6 +53,28 @@ import Testing
         #expect(inputError < 2e-2)
     }
 
+    /// On oneDNN the forward is one call with the bias and ReLU in its output pass: the
+    /// same outputs as sgemm, then the bias row and ReLU added by Flock.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func theFusedForwardOnOneDNNEqualsSgemmsThenBiasAndReLU(withBias: Bool, relu: Bool) throws {
+        func forward(_ products: MatrixProducts) -> [Float] {
+            let store = ParameterStore()
+            store.matrixProducts = products
+            let weight = store.register(name: "w", shape: [23, 29], isDecayed: true)
+            let bias = withBias ? store.register(name: "b", shape: [23], isDecayed: false) : nil
+            store.setValue(randomTensor([23, 29], seed: 5), of: weight)
+            if let bias { store.setValue(randomTensor([23], seed: 6), of: bias) }
+            let tape = Tape(parameters: store)
+            return tape.linear(tape.constant(randomTensor([37, 29], seed: 7)), weight: weight, bias: bias, relu: relu).value.scalars
+        }
+        let kernels = try Float32MatrixProducts(rule: .onednn)
+        let fused = forward(.float32PerShape(kernels)), plain = forward(.float32)
+        #expect(kernels.fusedPrimitivesMade == (withBias || relu ? 1 : 0) && kernels.primitivesMade == 1)
+        let worst = zip(fused, plain).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "largest difference \(worst)")
+        #expect(!relu || plain.contains(0))
+    }
+
     @Test func parameterGradientsAccumulateAcrossBackwardPasses() {
         let store = ParameterStore()
         let weight = store.register(name: "w", shape: [2, 2], isDecayed: true)
