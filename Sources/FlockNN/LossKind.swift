@@ -64,6 +64,19 @@ extension LossKind {
     }
 }
 
+/// A loss kind with no fields of its own (`mse`, `mae`, `wasserstein`): decoding rejects
+/// every key but the shared ones, encoding writes nothing.
+public protocol FieldlessLossKind: LossKind {}
+
+extension FieldlessLossKind {
+    public init(from decoder: any Decoder) throws {
+        try Self.rejectFields(decoder)
+        self.init()
+    }
+
+    public func encode(to encoder: any Encoder) throws {}
+}
+
 
 /// How a loss reads the model's output.
 public enum OutputReading: Sendable, Equatable {

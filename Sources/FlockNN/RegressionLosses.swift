@@ -2,16 +2,10 @@ import FlockTensor
 
 /// The losses on values in the targets' units: `mse`, `mae` and `{name: huber, delta: 1}`.
 /// Targets have the prediction's shape.
-public struct MeanSquaredErrorLoss: LossKind {
+public struct MeanSquaredErrorLoss: FieldlessLossKind {
     public static let typeName = "mse"
 
     public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        try Self.rejectFields(decoder)
-    }
-
-    public func encode(to encoder: any Encoder) throws {}
 
     public var reading: OutputReading { .values }
 
@@ -20,16 +14,10 @@ public struct MeanSquaredErrorLoss: LossKind {
     }
 }
 
-public struct MeanAbsoluteErrorLoss: LossKind {
+public struct MeanAbsoluteErrorLoss: FieldlessLossKind {
     public static let typeName = "mae"
 
     public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        try Self.rejectFields(decoder)
-    }
-
-    public func encode(to encoder: any Encoder) throws {}
 
     public var reading: OutputReading { .values }
 

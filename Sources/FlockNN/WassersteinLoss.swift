@@ -13,16 +13,10 @@ import FlockTensor
 /// The critic must stay Lipschitz: clip its weights with a phase's `clip_weights`. The
 /// gradient penalty (WGAN-GP) is not built: it needs the gradient of a backward pass,
 /// which the tape cannot differentiate.
-public struct WassersteinLoss: LossKind {
+public struct WassersteinLoss: FieldlessLossKind {
     public static let typeName = "wasserstein"
 
     public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        try Self.rejectFields(decoder)
-    }
-
-    public func encode(to encoder: any Encoder) throws {}
 
     /// The critic's scores are unbounded values.
     public var reading: OutputReading { .values }

@@ -38,24 +38,32 @@ import Testing
 
     /// Trains `config` on one rank and on two: the parameters agree to 1e-5 (relative), moved
     /// more than `trained`, and both report the one-rank loss.
-    static func expectTwoRanksEqualOne(_ config: TrainingConfig, trained: Double = 1e-2) throws {
+    /// Trains `config` on one rank and on two: the same weights (1e-5), and each of
+    /// `metrics` reported as one rank reports it (the mean over every sample of both
+    /// ranks), within 1e-5 of max(|value|, `scaleFloor`). Returns the one-rank summary.
+    @discardableResult
+    static func expectTwoRanksEqualOne(_ config: TrainingConfig, trained: Double = 1e-2,
+                                       metrics: [String] = ["loss"], scaleFloor: Double = 0) throws -> TrainingSummary {
         let single = try Trainer(config: config)
         let initial = single.parameters.snapshotParameters()
         let summary = try single.fit()
         let one = single.parameters.snapshotParameters()
-        let two = try LocalCommunicator.run(ranks: 2, deadline: 120) { comm -> ([Float], Double) in
+        let two = try LocalCommunicator.run(ranks: 2, deadline: 120) { comm -> ([Float], [String: Double]) in
             let trainer = try Trainer(config: config, communicator: comm)
-            let summary = try trainer.fit()
-            return (trainer.parameters.snapshotParameters(), summary.final["loss"]!)
+            let final = try trainer.fit().final
+            return (trainer.parameters.snapshotParameters(), final)
         }
         #expect(two[0].0 == two[1].0)
         let difference = DataParallelTests.relativeDifference(two[0].0, one)
         #expect(difference < 1e-5, "relative difference \(difference)")
         #expect(DataParallelTests.relativeDifference(one, initial) > trained, "nothing trained")
-        // The epoch's loss is the mean over every sample of both ranks, as one rank sees it.
-        let loss = summary.final["loss"]!
-        #expect(abs(two[0].1 - loss) < 1e-5 * abs(loss), "two ranks report \(two[0].1), one rank \(loss)")
-        #expect(two[1].1 == two[0].1)
+        for name in metrics {
+            let expected = summary.final[name]!
+            #expect(abs(two[0].1[name]! - expected) < 1e-5 * max(abs(expected), scaleFloor),
+                    "\(name): two ranks report \(two[0].1[name]!), one rank \(expected)")
+            #expect(two[1].1[name] == two[0].1[name])
+        }
+        return summary
     }
 
     @Test func theKLTermIsPartOfTheReportedLoss() throws {

@@ -16,23 +16,8 @@ import Testing
     /// each rank's chunk of the validation split.
     @Test func theSiameseExampleOnTwoRanksEqualsOneRankAndReportsTheTrainingLossOverBoth() throws {
         let config = try LossTermsTests.example("siamese-digits.yaml", ["epochs=1", "optimizer={name: sgd, lr: 0.05}"])
-        let single = try Trainer(config: config)
-        let initial = single.parameters.snapshotParameters()
-        let summary = try single.fit()
-        let one = single.parameters.snapshotParameters()
-        let two = try LocalCommunicator.run(ranks: 2, deadline: 120) { comm -> ([Float], [String: Double]) in
-            let trainer = try Trainer(config: config, communicator: comm)
-            let final = try trainer.fit().final
-            return (trainer.parameters.snapshotParameters(), final)
-        }
-        #expect(two[0].0 == two[1].0)
-        let difference = DataParallelTests.relativeDifference(two[0].0, one)
-        #expect(difference < 1e-5, "relative difference \(difference)")
-        #expect(DataParallelTests.relativeDifference(one, initial) > 1e-3, "nothing trained")
+        let summary = try GraphTrainingTests.expectTwoRanksEqualOne(config, trained: 1e-3)
         #expect(Set(summary.final.keys) == ["loss", "val_loss"], "no metric compares embeddings with labels: \(summary.final.keys.sorted())")
-        let loss = summary.final["loss"]!
-        #expect(abs(two[0].1["loss"]! - loss) < 1e-5 * loss, "two ranks report \(two[0].1["loss"]!), one rank \(loss)")
-        #expect(two[1].1["loss"] == two[0].1["loss"])
     }
 
     @Test func aTripletLossReadsLabelsAsClassesAndTakesEmbeddingsOfAnyWidth() throws {
