@@ -22,6 +22,8 @@ public final class Float32MatrixProducts: MatrixProductKernel {
     private let context: OneDNNContext
     /// nil for a shape oneDNN cannot run here (it then runs on sgemm).
     private var primitives: [OneDNNMatmulPrimitive.Shape: OneDNNMatmulPrimitive?] = [:]
+    /// Products whose weights are packed once for many calls (recurrent layers); nil as above.
+    private var packedProducts: [OneDNNPackedMatmul.Shape: OneDNNPackedMatmul?] = [:]
 
     /// Throws when oneDNN has no CPU engine (a broken installation).
     public init(threads: Int = 1, rule: MatrixProductRule = .bySize) throws {
@@ -32,7 +34,9 @@ public final class Float32MatrixProducts: MatrixProductKernel {
     }
 
     deinit {
-        primitives.removeAll()  // the primitives before the engine they were made on
+        // The primitives before the engine they were made on.
+        primitives.removeAll()
+        packedProducts.removeAll()
     }
 
     /// `choices` as `state.json` lists them, in a fixed order (by shape).
@@ -81,6 +85,20 @@ public final class Float32MatrixProducts: MatrixProductKernel {
         omp_set_num_threads(Int32(threads))
         primitive.execute(a: a, b: b, c: c, stream: context.stream)
         return true
+    }
+
+    /// `weights` packed for products of `shape` (`MatrixProducts.repeatedProduct`), with
+    /// the stream they run on, where the shape runs on oneDNN; nil: the caller multiplies
+    /// with `gemm`. Packing again overwrites the copy a previous call of this shape packed.
+    func packedProduct(_ shape: OneDNNPackedMatmul.Shape, weights: UnsafePointer<Float>) -> (OneDNNPackedMatmul, dnnl_stream_t)? {
+        let key = MatrixProductShape(transposeA: shape.transposeA, transposeB: shape.transposeB, m: shape.m, n: shape.n, k: shape.k)
+        guard shape.m > 0, shape.n > 0, shape.k > 0, kernel(for: key) == .onednn else { return nil }
+        // oneDNN sizes its blocking by the team it will get, and runs on the calling thread's.
+        omp_set_num_threads(Int32(threads))
+        if packedProducts[shape] == nil { packedProducts[shape] = .some(OneDNNPackedMatmul(shape, engine: context.engine)) }
+        guard let matmul = packedProducts[shape]! else { return nil }
+        matmul.pack(weights, stream: context.stream)
+        return (matmul, context.stream)
     }
 
     /// oneDNN primitives made so far (one per product shape, strides, alpha and beta run on it).

@@ -17,14 +17,12 @@ final class RecurrentBackward<K: RecurrentKernel> {
     func gateGradients(from g: Tensor, tape: Tape) -> Tensor {
         if let cached { return cached }
         let l = layout, store = tape.parameters, weights = weights, returnSequences = returnSequences
-        let repeated = tape.repeatedProducts
         let gradients = tape.makeTensor(shape: [l.backwardCount(separateHiddenGradient: K.separateHiddenGradient)],
                                         uninitializedFill: { d in
             workspace.scalars.withUnsafeBufferPointer { pw in
                 g.scalars.withUnsafeBufferPointer { pg in
                     Self.throughTime(workspace: pw.baseAddress!, outputGradient: pg.baseAddress!, gradients: d.baseAddress!,
-                                     layout: l, weights: weights, returnSequences: returnSequences, store: store,
-                                     repeated: repeated)
+                                     layout: l, weights: weights, returnSequences: returnSequences, store: store)
                 }
             }
         })
@@ -41,8 +39,7 @@ final class RecurrentBackward<K: RecurrentKernel> {
     /// gradient at t and, from step t + 1, dgates_{t+1}·W_hh plus the kernel's direct part.
     private static func throughTime(workspace w: UnsafePointer<Float>, outputGradient g: UnsafePointer<Float>,
                                     gradients d: UnsafeMutablePointer<Float>, layout l: RecurrentLayout,
-                                    weights: RecurrentWeights, returnSequences: Bool, store: ParameterStore,
-                                    repeated: RepeatedProducts) {
+                                    weights: RecurrentWeights, returnSequences: Bool, store: ParameterStore) {
         let (b, t, h, gh) = (l.batch, l.steps, l.units, l.gates)
         let hiddenGradients = K.separateHiddenGradient ? d + l.rows * gh : d
         var state = [Float](repeating: 0, count: 3 * b * h)
@@ -51,8 +48,7 @@ final class RecurrentBackward<K: RecurrentKernel> {
             var dh = buffer.baseAddress!, next = dh + b * h
             let carry = next + b * h
             store.withParameter(weights.hidden) { whh in
-                let recurrent = repeated.product(m: b, n: h, k: gh, transposeB: false, weights: whh.baseAddress!,
-                                                 products: store.matrixProducts)
+                let recurrent = store.matrixProducts.repeatedProduct(m: b, n: h, k: gh, transposeB: false, weights: whh.baseAddress!)
                 for step in stride(from: t - 1, through: 0, by: -1) {
                     addOutputGradient(g, step: step, into: dh, layout: l, returnSequences: returnSequences)
                     let stepGradients = hiddenGradients + step * b * gh
@@ -132,8 +128,8 @@ final class RecurrentBackward<K: RecurrentKernel> {
                 tape.accumulateParameterGradient(weights.hidden) { dw in
                     guard l.steps > 1 else { return }
                     // One product, so its H_prev is packed for it alone.
-                    tape.repeatedProducts.product(m: gh, n: h, k: (l.steps - 1) * b, transposeA: true, transposeB: false,
-                                                  weights: w + l.hiddens + b * h, products: products)
+                    products.repeatedProduct(m: gh, n: h, k: (l.steps - 1) * b, transposeA: true, transposeB: false,
+                                             weights: w + l.hiddens + b * h)
                         .multiply(dFromHidden + b * gh, into: dw.baseAddress!)
                 }
                 Self.addColumnSums(dProjected, rows: l.rows, into: weights.inputBias, tape: tape)

@@ -1,54 +1,35 @@
 import CDNNL
 
-/// The products of one weight matrix with many small left operands (a recurrent layer's
-/// W_hh at every step), per tape: in Float32 on oneDNN with the weights packed once per
-/// sequence (`OneDNNPackedMatmul`), with as many OpenMP threads as OpenBLAS has; under
-/// bf16, or where oneDNN has no kernel, through `MatrixProducts.gemm` at each call.
-final class RepeatedProducts {
-    private let context: OneDNNContext?
-    private var matmuls: [OneDNNPackedMatmul.Shape: OneDNNPackedMatmul?] = [:]
-
-    init() {
-        context = try? OneDNNContext()
-    }
-
-    deinit {
-        // The primitives before the engine they were made on.
-        matmuls.removeAll()
-    }
-
-    /// C(m×n) += op(A)(m×k) · op(W) for each `multiply(_:into:)` of the returned product;
-    /// A stored (m, k), or (k, m) with `transposeA`; W stored (k, n), or (n, k) with
-    /// `transposeB`. `weights` must stay valid and unchanged while the product is used.
-    func product(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool, weights: UnsafePointer<Float>,
-                 products: MatrixProducts) -> RepeatedProduct {
+extension MatrixProducts {
+    /// The products of one weight matrix with many left operands (a recurrent layer's W_hh
+    /// at every step, or one weight-gradient product): C(m×n) += op(A)(m×k) · op(W) for each
+    /// `multiply(_:into:)` of the returned product. A is stored (m, k), or (k, m) with
+    /// `transposeA`; W (k, n), or (n, k) with `transposeB`; `weights` must stay valid and
+    /// unchanged while the product is used. Where this rank's Float32 products run the shape
+    /// on oneDNN, W is packed once into the primitive's own layout (sgemm packs it again at
+    /// every call: a quarter of an LSTM step); otherwise each call is a `gemm` (OpenBLAS,
+    /// or bf16 products).
+    func repeatedProduct(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool,
+                         weights: UnsafePointer<Float>) -> RepeatedProduct {
         let shape = OneDNNPackedMatmul.Shape(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
-        guard case .float32 = products, let context, m > 0, n > 0, k > 0 else {
-            return RepeatedProduct(shape: shape, weights: weights, products: products, packed: nil, stream: nil)
-        }
-        // oneDNN sizes its blocking by the team it will get, and runs on the calling thread's.
-        omp_set_num_threads(Int32(BLAS.threadCount))
-        if matmuls[shape] == nil { matmuls[shape] = OneDNNPackedMatmul(shape, engine: context.engine) }
-        guard let matmul = matmuls[shape]! else {
-            return RepeatedProduct(shape: shape, weights: weights, products: products, packed: nil, stream: nil)
-        }
-        matmul.pack(weights, stream: context.stream)
-        return RepeatedProduct(shape: shape, weights: weights, products: products, packed: matmul, stream: context.stream)
+        var packed: (OneDNNPackedMatmul, dnnl_stream_t)?
+        if case .float32PerShape(let kernels) = self { packed = kernels.packedProduct(shape, weights: weights) }
+        return RepeatedProduct(shape: shape, weights: weights, products: self, packed: packed)
     }
 }
 
-/// One weight matrix ready for products (`RepeatedProducts.product`).
+/// One weight matrix ready for products (`MatrixProducts.repeatedProduct`).
 struct RepeatedProduct {
     let shape: OneDNNPackedMatmul.Shape
     let weights: UnsafePointer<Float>
     let products: MatrixProducts
-    let packed: OneDNNPackedMatmul?
-    let stream: dnnl_stream_t?
+    /// The packed primitive and the stream it runs on; nil: `gemm` at each call.
+    let packed: (OneDNNPackedMatmul, dnnl_stream_t)?
 
     /// C (m×n, dense) += op(A) · op(W), A dense.
     func multiply(_ a: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>) {
-        if let packed, let stream {
-            packed.multiply(a, into: c, stream: stream)
+        if let (matmul, stream) = packed {
+            matmul.multiply(a, into: c, stream: stream)
             return
         }
         let (m, n, k) = (shape.m, shape.n, shape.k)

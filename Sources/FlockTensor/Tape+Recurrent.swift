@@ -49,11 +49,11 @@ extension Tape {
                      "recurrent \(weights.input.name) expects (B, T, \(weights.input.shape[1])), got shape \(input.shape)")
         let layout = RecurrentLayout(K.self, batch: input.shape[0], steps: input.shape[1], features: input.shape[2],
                                      units: weights.hidden.shape[1])
-        let store = parameters, repeated = repeatedProducts
+        let store = parameters
         let workspace = makeTensor(shape: [layout.forwardCount], uninitializedFill: { w in
             input.scalars.withUnsafeBufferPointer { px in
                 Self.recurrentForward(K.self, input: px.baseAddress!, workspace: w.baseAddress!, layout: layout,
-                                      weights: weights, store: store, repeated: repeated)
+                                      weights: weights, store: store)
             }
         })
         let output = Self.recurrentOutput(workspace, layout: layout, returnSequences: returnSequences, tape: self)
@@ -79,7 +79,7 @@ extension Tape {
     /// Fills the forward workspace (`RecurrentLayout`) from x (B, T, C).
     private static func recurrentForward<K: RecurrentKernel>(
         _ kernel: K.Type, input x: UnsafePointer<Float>, workspace w: UnsafeMutablePointer<Float>,
-        layout l: RecurrentLayout, weights: RecurrentWeights, store: ParameterStore, repeated: RepeatedProducts
+        layout l: RecurrentLayout, weights: RecurrentWeights, store: ParameterStore
     ) {
         let products = store.matrixProducts
         let (b, t, c, h, gh) = (l.batch, l.steps, l.features, l.units, l.gates)
@@ -103,7 +103,7 @@ extension Tape {
             }
         }
         store.withParameter(weights.hidden) { whh in
-            let recurrent = repeated.product(m: b, n: gh, k: h, transposeB: true, weights: whh.baseAddress!, products: products)
+            let recurrent = products.repeatedProduct(m: b, n: gh, k: h, transposeB: true, weights: whh.baseAddress!)
             for step in 0..<t {
                 let previous = w + l.hiddens + step * b * h
                 // fromHidden (B, G·H) = h_{t−1} (B, H) · W_hhᵀ + b_hh; h_{−1} = 0 needs no product.

@@ -58,9 +58,6 @@ public final class Tape {
     /// and `releaseValues` may hand values no later op reads back to the storage pool, so a
     /// forward pass holds about one layer's activations at a time.
     public var recordsBackward = true
-    /// Recurrent layers' W_hh products, packed once per sequence (made at first use). Last
-    /// of the stored properties, so the others keep their offsets for modules built before.
-    lazy var repeatedProducts = RepeatedProducts()
 
     public init(parameters: ParameterStore) {
         self.parameters = parameters

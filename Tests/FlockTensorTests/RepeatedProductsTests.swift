@@ -1,8 +1,9 @@
 import Testing
 @testable import FlockTensor
 
-/// A recurrent layer's W_hh products (and its weight gradient): packed on oneDNN in
-/// Float32, each product against the definition of C += op(A)·op(W).
+/// A recurrent layer's W_hh products (and its weight gradient): packed on oneDNN where the
+/// rank's Float32 products run the shape there, each product against the definition of
+/// C += op(A)·op(W); plain sgemm products (`matrix_kernels: openblas`) are not packed.
 @Suite struct RepeatedProductsTests {
     @Test(arguments: [false, true], [false, true])
     func packedProductsAddAToTheirWeights(transposeA: Bool, transposeB: Bool) throws {
@@ -11,12 +12,13 @@ import Testing
         let a = Tensor.uniform(shape: transposeA ? [k, m] : [m, k], low: -1, high: 1, using: &generator)
         let w = Tensor.uniform(shape: transposeB ? [n, k] : [k, n], low: -1, high: 1, using: &generator)
         let start = Tensor.uniform(shape: [m, n], low: -1, high: 1, using: &generator)
-        let repeated = RepeatedProducts()
+        let products = MatrixProducts.float32PerShape(try Float32MatrixProducts(rule: .onednn))
         var c = start.scalars
         var wasPacked = false
         w.scalars.withUnsafeBufferPointer { pw in
-            let product = repeated.product(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, weights: pw.baseAddress!, products: .float32)
+            let product = products.repeatedProduct(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, weights: pw.baseAddress!)
             wasPacked = product.packed != nil
+            #expect(MatrixProducts.float32.repeatedProduct(m: m, n: n, k: k, transposeB: transposeB, weights: pw.baseAddress!).packed == nil)
             a.scalars.withUnsafeBufferPointer { pa in
                 c.withUnsafeMutableBufferPointer { pc in
                     // Twice: each product adds.
