@@ -7,7 +7,7 @@ extension ModelParallelStep {
     /// loss and outputs.
     public func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {
         guard let shard else { preconditionFailure("ModelParallelStep used before prepare") }
-        let (model, loss) = (context.model, context.loss)
+        let (model, loss, residency) = (context.model, context.loss, context.environment.parameterResidency)
         let tape = evaluationTape ?? Tape(parameters: shard.parameters)
         tape.recordsBackward = false
         evaluationTape = tape
@@ -20,6 +20,7 @@ extension ModelParallelStep {
         // Inference draws no random numbers; the generator is a placeholder.
         var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
         context.sequencePadding = model.paddingMask(forInput: features)
+        context.parameterResidency = residency
         let output = shard.forward(tape.constant(input), context: &context)
         try shard.tensorGroup?.rethrow()
         guard isLastStage else {

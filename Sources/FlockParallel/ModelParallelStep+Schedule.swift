@@ -24,6 +24,8 @@ extension ModelParallelStep {
         let shard: ModelShard
         let loss: Loss
         let step: Int
+        /// Under ZeRO stage 3, what gathers each recomputed layer's weights.
+        let residency: (any ParameterResidency)?
         var state: [InFlight]
         var outcomes: [MicroBatchOutcome?]
         /// Sends started and not yet seen complete, oldest first.
@@ -35,14 +37,17 @@ extension ModelParallelStep {
 
     /// Runs this stage's actions of `schedule` on `pieces`; returns the pieces' outcomes
     /// on the last stage (empty elsewhere). A failing action throws a
-    /// `PipelineStageError` naming the stage, rank, micro-batch and action.
+    /// `PipelineStageError` naming the stage, rank, micro-batch and action. The schedule
+    /// may run more micro-batches than there are pieces: the rest are ghosts (ZeRO stage 3,
+    /// see `ModelParallelStep+ShardedWeights`).
     func run(_ schedule: PipelineSchedule, pieces: [MicroBatch], shard: ModelShard, loss: Loss, step: Int,
-             generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
+             residency: (any ParameterResidency)? = nil, generator: inout RandomGenerator) throws -> [MicroBatchOutcome] {
         let started = DispatchTime.now().uptimeNanoseconds
         let actions = schedule.actions[stage]
         var run = ScheduleRun(schedule: schedule, actions: actions, pieces: pieces, shard: shard, loss: loss, step: step,
-                              state: Array(repeating: InFlight(), count: pieces.count),
-                              outcomes: Array(repeating: nil, count: pieces.count),
+                              residency: residency,
+                              state: Array(repeating: InFlight(), count: schedule.microBatches),
+                              outcomes: Array(repeating: nil, count: schedule.microBatches),
                               receives: PipelineReceiveWindow(actions: actions, link: link),
                               earlyWeights: EarlyWeightPasses(actions: actions), generator: generator)
         defer {
@@ -69,7 +74,7 @@ extension ModelParallelStep {
         }
         lastProfile.transferSeconds += seconds(since: waitStarted)
         lastProfile.stageSeconds += seconds(since: started)
-        return isLastStage ? run.outcomes.map { $0! } : []
+        return isLastStage ? run.outcomes.prefix(pieces.count).map { $0! } : []
     }
 
     /// Runs action `index` of `run` with its bookkeeping: receives posted ahead, timing,
@@ -143,6 +148,10 @@ extension ModelParallelStep {
     /// the validator proved the schedule deadlock-free even with blocking ones).
     private func perform(_ action: PipelineAction, at index: Int, in run: inout ScheduleRun) throws -> [any PendingOperation] {
         let (pieces, shard) = (run.pieces, run.shard)
+        guard action.microBatch < pieces.count else {
+            ghostGathers(action, shard: shard, residency: run.residency)
+            return []
+        }
         switch action {
         case .forward(let m):
             let tape = tapes.acquire(parameters: shard.parameters)
@@ -151,6 +160,7 @@ extension ModelParallelStep {
             run.state[m].receivedActivation = nil
             var context = ForwardContext(tape: tape, isTraining: true, generator: run.generator)
             context.sequencePadding = pieces[m].paddingMask
+            context.parameterResidency = run.residency
             let output = shard.forward(input, context: &context)
             run.generator = context.generator
             run.state[m].input = input

@@ -65,9 +65,10 @@ public final class ModelParallelStep: TrainStep {
     public func forwardBackward(_ batch: MicroBatch, phase: StepPhase, context: inout StepContext) throws -> MicroBatchOutcome {
         guard let shard else { preconditionFailure("ModelParallelStep used before prepare") }
         let pieces = batch.split(into: min(microBatches, batch.sampleCount))
-        let schedule = try self.schedule(for: pieces.count)
+        let residency = context.environment.parameterResidency
+        let schedule = try self.schedule(for: try piecesRun(own: pieces.count, residency: residency), real: pieces.count)
         let lastStageOutcomes = try run(schedule, pieces: pieces, shard: shard, loss: context.loss, step: context.step,
-                                        generator: &context.generator)
+                                        residency: residency, generator: &context.generator)
         return try shareOutcome(isLastStage ? .joining(lastStageOutcomes) : nil, of: batch, model: context.model)
     }
 

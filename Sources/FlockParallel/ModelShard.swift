@@ -31,10 +31,12 @@ public final class ModelShard {
     public let outputShape: [Int]
 
     /// Builds `model`'s layers `range` (tensor-split over `tensorGroup` when it has more
-    /// than one rank) and copies their values from `model`.
-    public init(model: Model, layers range: Range<Int>, tensorGroup: TensorGroup? = nil) throws {
+    /// than one rank) and copies their values from `model`. With `describedOnly` the
+    /// shard's store is a description too (no values yet): ZeRO stage 3 gives it memory
+    /// and makes each data rank's rows alone.
+    public init(model: Model, layers range: Range<Int>, tensorGroup: TensorGroup? = nil, describedOnly: Bool = false) throws {
         precondition(!range.isEmpty && range.upperBound <= model.layers.count, "layers \(range) of \(model.layers.count)")
-        let store = ParameterStore()
+        let store = ParameterStore(holdsValues: !describedOnly)
         let splitting = tensorGroup.map { $0.width > 1 } == true ? tensorGroup : nil
         let roles = splitting.map { Self.tensorRoles(model.layers, in: range, width: $0.width) } ?? [:]
         var builder = LayerBuilder(parameters: store, generator: RandomGenerator(seed: 0), path: ["layers"], configPath: "model")
@@ -73,6 +75,7 @@ public final class ModelShard {
         rowBiasNames = Set(built.flatMap(Self.rowBiases).map(\.name))
         inputShape = globalShapes[range.lowerBound]
         outputShape = globalShapes[range.upperBound]
+        if describedOnly { return }
         if model.parameters.holdsValues {
             copyValues(from: model.parameters)
         } else {

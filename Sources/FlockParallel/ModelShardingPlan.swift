@@ -19,6 +19,10 @@ public final class ModelShardingPlan: ShardingPlan {
     /// The schedule's description for the log's first line (set by the step).
     var scheduleDescription = ""
 
+    /// ZeRO stage 3: the shard is built as a description, its values made row by row by
+    /// the gradient sync (``ReduceScatterGradientSync``).
+    public var describesShard = false
+
     public init(layout: ParallelLayout, partitioning: PipelinePartitioning = .parameters, profileRows: Int = 32) {
         parallelLayout = layout
         self.partitioning = partitioning
@@ -36,7 +40,8 @@ public final class ModelShardingPlan: ShardingPlan {
         }
         let (partition, costs) = try partitioning.partition(model, stages: stages, microBatchRows: profileRows, world: layout.world)
         let shard = try ModelShard(model: model, layers: partition.layers(ofStage: stage),
-                                   tensorGroup: layout.tensorWidth > 1 ? TensorGroup(communicator: layout.tensorGroup) : nil)
+                                   tensorGroup: layout.tensorWidth > 1 ? TensorGroup(communicator: layout.tensorGroup) : nil,
+                                   describedOnly: describesShard)
         self.partition = partition
         self.shard = shard
         summary = try describe(model: model, partition: partition, costs: costs)

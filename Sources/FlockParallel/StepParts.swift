@@ -45,17 +45,22 @@ public final class StepParts {
     }
 
     /// Pipeline stages and tensor slices (`step`'s layout), data parallel across the rest
-    /// (gradients reduce-scattered into each data rank's rows with `shardsGradients`).
-    public static func modelParallel(_ step: ModelParallelStep, shardsGradients: Bool = false) -> StepParts {
+    /// (gradients reduce-scattered into each data rank's rows with `shardsGradients`; with
+    /// `shardsParameters`, ZeRO stage 3 on pipeline stages, each data rank of a stage keeps
+    /// only its rows of the stage's weights, gathered layer by layer).
+    public static func modelParallel(_ step: ModelParallelStep, shardsGradients: Bool = false,
+                                     shardsParameters: Bool = false) -> StepParts {
         let layout = step.layout
         let sharding = step.sharding
         let sync: any GradientSync
         if layout.dataParallelSize == 1 {
             sync = NoGradientSync()
-        } else if shardsGradients {
+        } else if shardsGradients || shardsParameters {
+            sharding.describesShard = shardsParameters
             // Rows split on the axis a tensor-parallel slice is already split on, as the
             // optimizer state's shard does.
-            sync = ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false) {
+            sync = ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false,
+                                             shardsParameters: shardsParameters) {
                 [unowned sharding] slot in sharding.placement(ofTensor: slot.name)?.axis
             }
         } else {
@@ -108,7 +113,8 @@ public final class StepParts {
                                                                   samples: batch.sampleCount)
             context.batchGather = loss.gathersGlobalBatch ? try BatchGather.forMicroBatch(dataGroup, samples: batch.sampleCount) : nil
             guard batch.sampleCount > 0 else {
-                if let residency = environment.parameterResidency { environment.model.takePartInGathers(residency) }
+                // Under ZeRO stage 3 the other ranks' gathers wait for this one's.
+                if let residency = environment.parameterResidency { try self.step.takePartInGathers(residency, model: environment.model) }
                 continue
             }
             var batch = batch
@@ -135,17 +141,4 @@ public final class StepParts {
     /// Makes every replica's parameters and buffers its first replica's (after rank 0
     /// restored best weights). Collective.
     public func synchronizeModelState() throws { try sync.synchronizeModelState() }
-}
-
-extension Model {
-    /// Under ZeRO stage 3, on a rank without samples in a micro-batch: the gathers the
-    /// other ranks' forward and backward make (each recomputed top-level layer's, in
-    /// forward order and then in reverse), with nothing computed, so none waits for it.
-    func takePartInGathers(_ residency: any ParameterResidency) {
-        let units = root.layers.filter { $0 is RecomputedLayer }.map(\.allParameters).filter { !$0.isEmpty }
-        for parameters in units + units.reversed() {
-            residency.gather(parameters)
-            residency.release(parameters)
-        }
-    }
 }

@@ -46,12 +46,22 @@ public protocol TrainStep: AnyObject {
 
     /// Loss and outputs in inference mode, with no gradients.
     func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome
+
+    /// Under ZeRO stage 3, on a rank without samples in a micro-batch: the gathers the
+    /// other ranks' forward and backward make, with nothing computed, so none waits for it.
+    func takePartInGathers(_ residency: any ParameterResidency, model: Model) throws
 }
 
 extension TrainStep {
     public var phases: [StepPhase] { [.whole] }
     public func prepare(_ environment: StepEnvironment) throws {}
     public func beginStep(_ context: inout StepContext) throws {}
+
+    /// Each recomputed top-level layer's gathers, in forward order and then in reverse.
+    public func takePartInGathers(_ residency: any ParameterResidency, model: Model) throws {
+        residency.takePart(in: model.root.layers, reversed: false)
+        residency.takePart(in: model.root.layers, reversed: true)
+    }
 
     /// The model's forward and the loss in inference mode on `context.tape`.
     public func evaluate(features: Tensor, targets: Tensor, context: StepContext) throws -> MicroBatchOutcome {

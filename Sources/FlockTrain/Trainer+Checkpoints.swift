@@ -228,14 +228,12 @@ extension Trainer {
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on
     /// rank 0, put together from every shard; nil on the other ranks. Collective.
     public func wholeModelState() throws -> [Float]? {
-        if let sharded = shardedParameters {
-            // Every rank holds the whole model for this moment (the fallback without a
-            // shared folder): each layer's rows gathered, copied on rank 0, given back.
-            sharded.gather(parameters.slots)
-            defer { sharded.releaseAll() }
-            try sharded.rethrow()
-            return rank == 0 ? parameters.snapshotState() : nil
-        }
+        // Under ZeRO stage 3 every rank holds its whole model or shard for this moment (the
+        // fallback without a shared folder): each layer's rows gathered, copied, given back.
+        let sharded = shardedParameters
+        sharded?.gather(parameters.slots)
+        defer { sharded?.releaseAll() }
+        try sharded?.rethrow()
         guard parts.sharding.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }
         let mine = parts.dataRank == 0 ? ["model.rank-\(rank).safetensors": try encodedShard(parameters.snapshotState())] : [:]
         guard let files = try gatherOnRankZero(mine) else { return nil }

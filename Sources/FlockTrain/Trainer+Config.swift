@@ -102,7 +102,7 @@ extension TrainingConfig {
         return .modelParallel(ModelParallelStep(layout: layout, schedule: parallel.schedule, microBatches: parallel.microBatches,
                                                 partitioning: parallel.partition.partitioning, bucketBytes: parallel.bucketBytes,
                                                 profileRows: microBatchRows),
-                             shardsGradients: parallel.zero >= 2)
+                             shardsGradients: parallel.zero >= 2, shardsParameters: parallel.zero >= 3)
     }
 }
 

@@ -25,7 +25,8 @@ extension Trainer {
     /// …), and under ZeRO its optimizer rows (`optimizer.zero-<data rank>.<shard>.safetensors`).
     func ownShardFiles() throws -> [String: SafeTensorsFile] {
         var files: [String: SafeTensorsFile] = [:]
-        if let shard = parts.sharding.shardName, parts.dataRank == 0 {
+        // Under ZeRO stage 3 a shard's weights are its data ranks' rows (below).
+        if let shard = parts.sharding.shardName, parts.dataRank == 0, shardedParameters == nil {
             let store = parameters
             files["model.\(shard).safetensors"] = try ShardedState.file(layout: store.stateLayout, placements: shardPlacements) { emit in
                 try store.withParameters { try emit(UnsafeBufferPointer($0)) }
@@ -45,10 +46,11 @@ extension Trainer {
             let placements = Dictionary(uniqueKeysWithValues: rows.map { slot, part in
                 (slot.name, Self.narrowed(placement(of: slot.name, localShape: slot.shape), to: zero.placement(of: slot)))
             })
-            let name = "optimizer.zero-\(parts.dataRank).\(parts.sharding.shardName ?? "whole").safetensors"
-            files[name] = try optimizerFile(slots: rows.map { ($0.0, $0.1.range, $0.1.shape) }, placements: placements)
+            let part = "zero-\(parts.dataRank).\(parts.sharding.shardName ?? "whole")"
+            files["optimizer.\(part).safetensors"] = try optimizerFile(slots: rows.map { ($0.0, $0.1.range, $0.1.shape) },
+                                                                       placements: placements)
             if shardedParameters != nil {
-                files["model.zero-\(parts.dataRank).whole.safetensors"] = try modelRowsFile(zero, rows: rows, placements: placements)
+                files["model.\(part).safetensors"] = try modelRowsFile(zero, rows: rows, placements: placements)
             }
         }
         return files
