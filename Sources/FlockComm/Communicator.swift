@@ -52,6 +52,11 @@ public protocol Communicator: AnyObject {
     /// (ZeRO stage 2 reduce-scatters gradient buckets while backward goes on).
     func startReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                    operation: ReduceOperation) throws -> any PendingOperation
+    /// Starts an allgather with per-rank counts (as the blocking one) and returns at once;
+    /// `receive` holds every rank's values after `wait()`. Both buffers must stay valid and
+    /// untouched until then (ZeRO stage 3 gathers the next layer's rows while one runs).
+    func startAllgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                               counts: [Int]) throws -> any PendingOperation
     /// `startAllreduce` whose part that crosses hosts travels as `compression` (16-bit
     /// values with error feedback). Backends without hosts to cross ignore it.
     func startAllreduce(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReduceOperation,

@@ -177,7 +177,11 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
 
     private func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                   counts: [Int]?) throws {
-        let sequence = nextSequence()
+        try allgather(send, into: receive, counts: counts, sequence: nextSequence())
+    }
+
+    private func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                  counts: [Int]?, sequence: Int) throws {
         defer { group.leave(sequence: sequence) }
         let mine = CollectiveContribution(operation: counts == nil ? "allgather" : "allgatherv", count: send.count,
                                           agreement: counts.map { "counts \($0)" } ?? "",
@@ -293,6 +297,20 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
                                      into: UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: receiveAddress),
                                                                       count: receiveCount),
                                      operation: operation, sequence: sequence)
+        }
+    }
+
+    public func startAllgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                      counts: [Int]) throws -> any PendingOperation {
+        try checkArgument(counts.count == size && receive.count == counts.reduce(0, +), "allgatherv", count: send.count,
+                          "needs \(size) counts and a receive buffer of their sum, got \(counts.count) counts and \(receive.count) elements")
+        let sendAddress = UInt(bitPattern: send.baseAddress), sendCount = send.count
+        let receiveAddress = UInt(bitPattern: receive.baseAddress), receiveCount = receive.count
+        return startInBackground { worker, sequence in
+            try worker.allgather(UnsafeBufferPointer(start: UnsafePointer<T>(bitPattern: sendAddress), count: sendCount),
+                                 into: UnsafeMutableBufferPointer(start: UnsafeMutablePointer<T>(bitPattern: receiveAddress),
+                                                                  count: receiveCount),
+                                 counts: Optional(counts), sequence: sequence)
         }
     }
 

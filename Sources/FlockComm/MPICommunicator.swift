@@ -292,40 +292,61 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                  counts: [Int]) throws {
-        try checkArgument(counts.count == size && receive.count == counts.reduce(0, +) && counts[rank] == send.count,
-                          "allgather", count: send.count,
-                          "needs \(size) counts (this rank's equal to its \(send.count) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive.count) elements")
+        try checkAllgather(send: send.count, receive: receive.count, counts: counts)
         let settings = callSettings
         let sequence = nextSequence()
         try environment.serializer.runInline {
-            // Every rank must pass the same counts: compare a fixed (unseeded) hash of them.
-            let agreement = counts.reduce(17) { $0 &* 1_000_003 &+ $1 } & 0x3FFF_FFFF_FFFF_FFFF
-            try verifyAgreement("allgather", code: 4, count: receive.count, agreement: agreement, sequence: sequence, settings: settings)
-            // Gather rank by rank with broadcasts when displacements could overflow Int32.
-            if receive.count > Int(Int32.max) {
-                var offset = 0
-                for peer in 0..<size {
-                    if peer == rank, counts[peer] > 0 { (receive.baseAddress! + offset).update(from: send.baseAddress!, count: counts[peer]) }
-                    let slice = UnsafeMutableBufferPointer(rebasing: receive[offset..<(offset + counts[peer])])
-                    try inPieces(slice.count) { start, piece in
-                        var request: MPI_Request? = nil
-                        try check(MPI_Ibcast(slice.baseAddress.map { $0 + start }, piece, T.mpiDatatype, Int32(peer), comm, &request),
-                                  "MPI_Ibcast", "allgather", send.count, settings)
-                        try wait(&request, "allgather", send.count, sequence, settings)
-                    }
-                    offset += counts[peer]
-                }
-                return
-            }
-            let counts32 = counts.map { Int32($0) }
-            var displacements: [Int32] = []
-            var running: Int32 = 0
-            for count in counts32 { displacements.append(running); running += count }
-            var request: MPI_Request? = nil
-            try check(MPI_Iallgatherv(send.baseAddress, Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
-                                      displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count, settings)
-            try wait(&request, "allgather", send.count, sequence, settings)
+            try performAllgather(send, into: receive, counts: counts, sequence: sequence, settings: settings)
         }
+    }
+
+    public func startAllgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                      counts: [Int]) throws -> any PendingOperation {
+        try checkAllgather(send: send.count, receive: receive.count, counts: counts)
+        let sendAddress = UInt(bitPattern: send.baseAddress), sendCount = send.count
+        return startInBackground(receive) { [self] restored, sequence, settings in
+            let source = UnsafeBufferPointer(start: UnsafePointer<T>(bitPattern: sendAddress), count: sendCount)
+            try performAllgather(source, into: restored, counts: counts, sequence: sequence, settings: settings)
+        }
+    }
+
+    private func checkAllgather(send: Int, receive: Int, counts: [Int]) throws {
+        try checkArgument(counts.count == size && receive == counts.reduce(0, +) && counts[rank] == send,
+                          "allgather", count: send,
+                          "needs \(size) counts (this rank's equal to its \(send) elements) and a receive buffer of their sum (\(counts.reduce(0, +))), got \(counts.count) counts and \(receive) elements")
+    }
+
+    /// One `MPI_Iallgatherv`, or rank by rank with broadcasts when displacements could
+    /// overflow Int32. On the calling thread inside the serializer, or the communication thread.
+    private func performAllgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                                         counts: [Int], sequence: Int, settings: CallSettings) throws {
+        // Every rank must pass the same counts: compare a fixed (unseeded) hash of them.
+        let agreement = counts.reduce(17) { $0 &* 1_000_003 &+ $1 } & 0x3FFF_FFFF_FFFF_FFFF
+        try verifyAgreement("allgather", code: 4, count: receive.count, agreement: agreement, sequence: sequence, settings: settings)
+        // Gather rank by rank with broadcasts when displacements could overflow Int32.
+        if receive.count > Int(Int32.max) {
+            var offset = 0
+            for peer in 0..<size {
+                if peer == rank, counts[peer] > 0 { (receive.baseAddress! + offset).update(from: send.baseAddress!, count: counts[peer]) }
+                let slice = UnsafeMutableBufferPointer(rebasing: receive[offset..<(offset + counts[peer])])
+                try inPieces(slice.count) { start, piece in
+                    var request: MPI_Request? = nil
+                    try check(MPI_Ibcast(slice.baseAddress.map { $0 + start }, piece, T.mpiDatatype, Int32(peer), comm, &request),
+                              "MPI_Ibcast", "allgather", send.count, settings)
+                    try wait(&request, "allgather", send.count, sequence, settings)
+                }
+                offset += counts[peer]
+            }
+            return
+        }
+        let counts32 = counts.map { Int32($0) }
+        var displacements: [Int32] = []
+        var running: Int32 = 0
+        for count in counts32 { displacements.append(running); running += count }
+        var request: MPI_Request? = nil
+        try check(MPI_Iallgatherv(send.baseAddress, Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
+                                  displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count, settings)
+        try wait(&request, "allgather", send.count, sequence, settings)
     }
 
     public func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,

@@ -52,12 +52,12 @@ public final class ModelShard {
                                                                    globalInputFeatures: globalShapes[index].last!,
                                                                    group: group, builder: &child)
                     placements.merge(placed) { $1 }
-                    return layer
+                    return config.recompute ? RecomputedLayer(layer) : layer
                 }
                 if let group = splitting, let (layer, placed) = try Self.splitSequenceLayer(config, inputShape: shape, group: group,
                                                                                             builder: &child) {
                     placements.merge(placed) { $1 }
-                    return layer
+                    return config.recompute ? RecomputedLayer(layer) : layer
                 }
                 return try config.makeLayer(inputShape: shape, builder: &child)
             }
@@ -128,6 +128,7 @@ public final class ModelShard {
     /// The biases of row-parallel layers in `layer`'s tree (an attention's output bias too):
     /// each lives on the group's rank 0 alone.
     private static func rowBiases(_ layer: any Layer) -> [ParameterSlot] {
+        let layer = (layer as? RecomputedLayer)?.inner ?? layer
         var found: [ParameterSlot] = []
         if let dense = layer as? TensorParallelDense, dense.role == .row, let bias = dense.bias { found.append(bias) }
         if let attention = layer as? TensorParallelAttention, let bias = attention.output.bias { found.append(bias) }

@@ -131,27 +131,49 @@ public final class OptimizerStateShard {
 
     /// Every rank's rows of `slots` (consecutive) into every rank's whole store. Collective.
     func allgatherRows(ofSlots slots: Range<Int>) throws {
-        let counts = (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
-        var mine = [Float](repeating: 0, count: counts[group.rank])
+        let gather = RowsGather(slots: slots, counts: counts(ofSlots: slots), rank: group.rank)
+        packOwnRows(into: gather)
+        try group.allgather(UnsafeBufferPointer(gather.send), into: gather.received, counts: gather.counts)
+        unpack(gather)
+    }
+
+    /// Starts gathering every rank's rows of `slots` into a buffer of their own, beside
+    /// whatever runs next (ZeRO stage 3's prefetch of the next layer); `finish` puts them
+    /// in place. This rank's rows are read now. Collective.
+    func startGatheringRows(ofSlots slots: Range<Int>) throws -> RowsGather {
+        let gather = RowsGather(slots: slots, counts: counts(ofSlots: slots), rank: group.rank)
+        packOwnRows(into: gather)
+        gather.pending = try group.startAllgather(UnsafeBufferPointer(gather.send), into: gather.received, counts: gather.counts)
+        return gather
+    }
+
+    /// Waits for a started gather and puts every rank's rows in place.
+    func finish(_ gather: RowsGather) throws {
+        try gather.pending?.wait()
+        gather.pending = nil
+        unpack(gather)
+    }
+
+    /// Values of each rank's rows of `slots`.
+    private func counts(ofSlots slots: Range<Int>) -> [Int] {
+        (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
+    }
+
+    private func packOwnRows(into gather: RowsGather) {
         parameters.withParameters { values in
-            mine.withUnsafeMutableBufferPointer { packed in
-                forEachOwnedRun(slots: slots) { full, compact in Self.copy(values[full], into: packed[compact]) }
-            }
+            forEachOwnedRun(slots: gather.slots) { full, compact in Self.copy(values[full], into: gather.send[compact]) }
         }
-        var gathered = [Float](repeating: 0, count: counts.reduce(0, +))
-        try mine.withUnsafeBufferPointer { send in
-            try gathered.withUnsafeMutableBufferPointer { try group.allgather(send, into: $0, counts: counts) }
-        }
+    }
+
+    private func unpack(_ gather: RowsGather) {
         var rankOffset = 0
-        gathered.withUnsafeMutableBufferPointer { received in
-            parameters.withParameters { target in
-                for rank in 0..<group.size {
-                    forEachOwnedRun(rank: rank, slots: slots) { full, compact in
-                        let start = rankOffset + compact.lowerBound
-                        Self.copy(received[start..<(start + compact.count)], into: target[full])
-                    }
-                    rankOffset += counts[rank]
+        parameters.withParameters { target in
+            for rank in 0..<group.size {
+                forEachOwnedRun(rank: rank, slots: gather.slots) { full, compact in
+                    let start = rankOffset + compact.lowerBound
+                    Self.copy(gather.received[start..<(start + compact.count)], into: target[full])
                 }
+                rankOffset += gather.counts[rank]
             }
         }
     }
@@ -168,5 +190,33 @@ extension ParameterSlot {
     public func forEachRun(heldUnder rows: OptimizerStateShard?, _ body: (Range<Int>) -> Void) {
         guard let rows else { return body(range) }
         rows.forEachOwnedRun(of: self, body)
+    }
+}
+
+/// One all-gather of every rank's rows of some slots: this rank's packed values and the
+/// buffer every rank's land in (its own memory, so a gather may run while the slots'
+/// values in the store are given back or read).
+final class RowsGather {
+    let slots: Range<Int>
+    let counts: [Int]
+    let send: UnsafeMutableBufferPointer<Float>
+    let received: UnsafeMutableBufferPointer<Float>
+    /// The all-gather while it runs beside the caller.
+    var pending: (any PendingOperation)?
+
+    /// `counts`: each rank's values; `rank`: this one.
+    init(slots: Range<Int>, counts: [Int], rank: Int) {
+        self.slots = slots
+        self.counts = counts
+        // Floats need no initialization: every element is written before it is read.
+        send = .allocate(capacity: counts[rank])
+        received = .allocate(capacity: counts.reduce(0, +))
+    }
+
+    deinit {
+        // A gather dropped while it runs still owns its buffers until it ends.
+        try? pending?.wait()
+        send.deallocate()
+        received.deallocate()
     }
 }

@@ -17,8 +17,10 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// Bytes of packed buckets whose reduce-scatter may be in flight at once (one bucket
     /// at least); starting one more waits for the oldest, which bounds their memory.
     public var maxInFlightBytes = 16 << 20
-    /// The axis each parameter is split on (nil: the first), as the optimizer state's shard.
-    let axis: (ParameterSlot) -> Int?
+    /// Where each parameter lies in the whole model's tensor (nil: whole): a
+    /// tensor-parallel slice's rows are split on the axis the slice is, as the optimizer
+    /// state's shard does, and stage 3 makes their initial values from their global places.
+    let placement: (ParameterSlot) -> ShardPlacement?
     /// Set by `prepare`: whose rows are whose, and the buckets' packing.
     public private(set) var rows: OptimizerStateShard?
     private var memory: ReleasableMemory?
@@ -39,12 +41,12 @@ public final class ReduceScatterGradientSync: GradientSync {
     private var startingValues: ReleasableMemory?
 
     public init(communicator: any Communicator, bucketBytes: Int = 1 << 20, overlap: Bool = true,
-                shardsParameters: Bool = false, axis: @escaping (ParameterSlot) -> Int? = { _ in nil }) {
+                shardsParameters: Bool = false, placement: @escaping (ParameterSlot) -> ShardPlacement? = { _ in nil }) {
         self.communicator = communicator
         self.shardsParameters = shardsParameters
         self.bucketBytes = bucketBytes
         self.overlap = overlap
-        self.axis = axis
+        self.placement = placement
     }
 
     public var group: (any Communicator)? { communicator }
@@ -54,7 +56,7 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// is a description: its values go into releasable memory too, each rank making its
     /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
-        let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true, axis: axis)
+        let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true) { [placement] in placement($0)?.axis }
         // Gradients are refaulted every step: huge pages keep that cheap.
         let memory = try ReleasableMemory(count: parameters.count, hugePages: true)
         let builtModel = parameters.holdsValues
@@ -72,7 +74,7 @@ public final class ReduceScatterGradientSync: GradientSync {
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
             if shardsParameters {
                 let residency = ShardedParameterResidency(rows: rows, memory: values)
-                residency.initializeOwnRows(model.initializations)
+                residency.initializeOwnRows(model.initializations, placement: placement)
                 self.residency = residency
             } else {
                 for slot in parameters.slots {

@@ -99,6 +99,17 @@ extension ShardPlacement {
     /// ```
     /// global [4, 6]; self rows 1..<3, other columns 2..<5 → runs (2, 3, 3), (8, 6, 3)
     /// ```
+    /// Calls `body` with each run of the local elements `local` (a range of the local
+    /// tensor's flat values) that lies contiguously in the global tensor, and the global
+    /// flat index of its first element.
+    public func forEachGlobalRun(within local: Range<Int>, _ body: (_ local: Range<Int>, _ globalStart: Int) throws -> Void) rethrows {
+        try forEachRun { globalStart, localStart, count in
+            let overlap = local.clamped(to: localStart..<(localStart + count))
+            guard !overlap.isEmpty else { return }
+            try body(overlap, globalStart + overlap.lowerBound - localStart)
+        }
+    }
+
     public func forEachOverlap(with other: ShardPlacement,
                                _ body: (_ selfStart: Int, _ otherStart: Int, _ count: Int) throws -> Void) rethrows {
         let shape = globalShape, rank = shape.count

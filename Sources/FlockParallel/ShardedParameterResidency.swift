@@ -8,11 +8,29 @@ import FlockTensor
 /// A layer's rows are all-gathered just before it runs and given back just after (see
 /// ``ParameterResidency``), so between uses a rank holds 1/N of the values plus the layer
 /// it is running.
+///
+/// The next layer's gather is prefetched (FSDP's forward and backward prefetch): after a
+/// layer's rows are gathered, the gather of the layer that followed it last time starts
+/// beside the layer's compute, into a buffer of its own, and the next `gather` finds it
+/// done. The guess is keyed by the last two layers gathered: each layer is gathered on the
+/// way forward and again on the way back, with a different successor each time. Every rank of the group gathers the same layers in the same order, so every rank
+/// predicts alike and starts the same collectives; a wrong guess costs one gather, waited
+/// for and dropped. Nothing prefetched outlives a step's gradients (`dropPrefetch`): the
+/// update changes the rows it read.
 public final class ShardedParameterResidency: ParameterResidency {
     let rows: OptimizerStateShard
     let memory: ReleasableMemory
     /// The first failure of a gather (they run where nothing throws), thrown by `rethrow`.
     private var failure: (any Error)?
+    /// Whether the next layer's rows are gathered ahead.
+    public var prefetches = true
+    /// The layer (its slots) gathered after each pair of layers, last time; the last two
+    /// gathered.
+    private var successor: [LayerPair: Range<Int>] = [:]
+    private var recent = LayerPair(earlier: nil, later: nil)
+    private var prefetched: RowsGather?
+    /// Gathers found prefetched, and prefetches dropped unused (for tests and logs).
+    public private(set) var prefetchHits = 0, prefetchMisses = 0
 
     init(rows: OptimizerStateShard, memory: ReleasableMemory) {
         self.rows = rows
@@ -21,11 +39,46 @@ public final class ShardedParameterResidency: ParameterResidency {
 
     public func gather(_ slots: [ParameterSlot]) {
         guard failure == nil, let first = slots.map(\.index).min(), let last = slots.map(\.index).max() else { return }
-        do { try rows.allgatherRows(ofSlots: first..<(last + 1)) } catch { failure = error }
+        let layer = first..<(last + 1)
+        do {
+            if recent.later != nil { successor[recent] = layer }
+            recent = LayerPair(earlier: recent.later, later: layer)
+            if let ahead = prefetched, ahead.slots == layer {
+                prefetched = nil
+                try rows.finish(ahead)
+                prefetchHits += 1
+            } else {
+                try dropPrefetch()
+                try rows.allgatherRows(ofSlots: layer)
+            }
+            if prefetches, let next = successor[recent] { prefetched = try rows.startGatheringRows(ofSlots: next) }
+        } catch { failure = error }
+    }
+
+    /// Waits for a prefetched gather and drops it (before the update changes the rows it
+    /// read, or when a gather other than the predicted one comes). Collective only in that
+    /// every rank has the same one in flight.
+    public func dropPrefetch() throws {
+        guard let ahead = prefetched else { return }
+        prefetched = nil
+        prefetchMisses += 1
+        try ahead.pending?.wait()
+        ahead.pending = nil
     }
 
     public func release(_ slots: [ParameterSlot]) {
         for slot in slots { releaseOthersRows(of: slot) }
+    }
+
+    /// Every parameter's rows, all at once (the whole model's file, written without a
+    /// shared folder); not a layer, so nothing is prefetched after it. Collective.
+    public func gatherAll() {
+        guard failure == nil else { return }
+        do {
+            try dropPrefetch()
+            recent = LayerPair(earlier: nil, later: nil)
+            try rows.allgatherRows(ofSlots: rows.parameters.slots.indices)
+        } catch { failure = error }
     }
 
     /// Gives back every parameter's other rows (after loading a whole model's values).
@@ -44,19 +97,36 @@ public final class ShardedParameterResidency: ParameterResidency {
     }
 
     /// Sets this rank's rows to their initial values, each from its parameter's own
-    /// counter-based stream: the values every layout and rank count starts from.
-    func initializeOwnRows(_ initializations: [String: ParameterInitialization]) {
+    /// counter-based stream at the rows' places in the whole tensor (`placement`: where a
+    /// tensor-parallel slice lies; nil for a whole one): the values every layout and rank
+    /// count starts from.
+    func initializeOwnRows(_ initializations: [String: ParameterInitialization],
+                           placement: (ParameterSlot) -> ShardPlacement?) {
         for slot in rows.parameters.slots {
             guard let initialization = initializations[slot.name] else { continue }
+            let placed = placement(slot) ?? .whole(slot.shape)
             rows.forEachOwnedRun(of: slot) { full in
-                initialization.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[full]), from: full.lowerBound - slot.offset)
+                placed.forEachGlobalRun(within: (full.lowerBound - slot.offset)..<(full.upperBound - slot.offset)) { local, global in
+                    initialization.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[(slot.offset + local.lowerBound)..<(slot.offset + local.upperBound)]),
+                                        from: global)
+                }
             }
         }
     }
 
-    /// Throws the first failure of a gather since the last call.
+    /// Drops any prefetched gather and throws the first failure of a gather since the last
+    /// call. Called as a step's gradients are finished.
     public func rethrow() throws {
         defer { failure = nil }
+        if failure == nil {
+            do { try dropPrefetch() } catch { failure = error }
+        }
         if let failure { throw failure }
     }
+}
+
+/// Two layers gathered one after the other (their slots), the key of a prefetch guess.
+struct LayerPair: Hashable {
+    let earlier: Range<Int>?
+    let later: Range<Int>?
 }

@@ -61,7 +61,7 @@ public final class StepParts {
             // optimizer state's shard does.
             sync = ReduceScatterGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false,
                                              shardsParameters: shardsParameters) {
-                [unowned sharding] slot in sharding.placement(ofTensor: slot.name)?.axis
+                [unowned sharding] slot in sharding.placement(ofTensor: slot.name)
             }
         } else {
             sync = AllreduceGradientSync(communicator: layout.dataGroup, bucketBytes: step.bucketBytes, overlap: false)

@@ -130,10 +130,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         guard (0...3).contains(zero) else {
             throw ConfigError(path: "\(path).zero", "expected 0 (off), 1 (optimizer state sharded), 2 (gradients too) or 3 (parameters too), got \(zero)")
         }
-        if zero == 3 && tensor > 1 {
-            throw ConfigError(path: "\(path).zero", "zero 3 shards parameters across data ranks; with tensor parallelism it is not built yet (use zero 2, or pipeline stages)")
-        }
-        if zero == 3 && pipeline > 1 && partition.partitioning == .time {
+        if zero == 3 && isModelParallel && partition.partitioning == .time {
             throw ConfigError(path: "\(path).partition", "zero 3 starts each rank from its own rows of its stage; partitioning by profiled time runs the whole model first (partition by parameters or name the boundaries)")
         }
         if compression != .none && zero >= 2 {

@@ -204,9 +204,11 @@ extension Trainer {
     /// Sets this rank's weights and buffers from global tensors; under ZeRO stage 3 only
     /// its rows of each weight are read and set (the rest stays given back).
     func restoreWeights(from global: GlobalTensors, source: String) throws {
-        guard shardedParameters != nil, let zero = optimizerStateShard else {
+        guard let sharded = shardedParameters, let zero = optimizerStateShard else {
             return parameters.restoreState(try localState(from: global, source: source))
         }
+        // A layer gathered ahead holds the rows being replaced.
+        try sharded.dropPrefetch()
         let store = parameters
         for slot in store.slots {
             guard let rows = optimizerPlacement(of: slot) else { continue }
@@ -231,7 +233,7 @@ extension Trainer {
         // Under ZeRO stage 3 every rank holds its whole model or shard for this moment (the
         // fallback without a shared folder): each layer's rows gathered, copied, given back.
         let sharded = shardedParameters
-        sharded?.gather(parameters.slots)
+        sharded?.gatherAll()
         defer { sharded?.releaseAll() }
         try sharded?.rethrow()
         guard parts.sharding.shardName != nil else { return rank == 0 ? parameters.snapshotState() : nil }

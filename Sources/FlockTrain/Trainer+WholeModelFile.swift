@@ -77,20 +77,26 @@ extension Trainer {
     }
 
     /// Under ZeRO stage 3: this rank's rows of every weight at their offsets (a whole
-    /// parameter's rows are one run of its row-major values), and on data rank 0 the buffers.
+    /// parameter's rows are one run of its row-major values; a tensor-parallel slice's, one
+    /// per index of the axes before the split), and on data rank 0 the buffers. A tensor
+    /// every slice holds whole is written by the first slice's ranks.
     private func writeOwnRows(_ zero: OptimizerStateShard, into url: URL, dataStart: Int, offsets: [String: Int]) throws {
+        let firstSlice = (parts.layout?.coordinates.tensor ?? 0) == 0
         var runs: [(file: Int, values: Range<Int>)] = []
         for slot in parameters.slots {
-            guard let start = offsets[slot.name] else { continue }
+            let placed = placement(of: slot.name, localShape: slot.shape)
+            guard let start = offsets[slot.name], !placed.isWhole || firstSlice else { continue }
             zero.forEachOwnedRun(of: slot) { full in
-                runs.append((dataStart + 4 * (start + full.lowerBound - slot.offset), full))
+                placed.forEachGlobalRun(within: (full.lowerBound - slot.offset)..<(full.upperBound - slot.offset)) { local, global in
+                    runs.append((dataStart + 4 * (start + global), (slot.offset + local.lowerBound)..<(slot.offset + local.upperBound)))
+                }
             }
         }
         let output = try SyncedFileOutput(path: url.path, truncating: false)
         try parameters.withParameters { values in
             for run in runs { try output.write(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[run.values])), at: run.file) }
         }
-        if parts.dataRank == 0 {
+        if parts.dataRank == 0 && firstSlice {
             for slot in parameters.bufferSlots {
                 guard let start = offsets[slot.name] else { continue }
                 try parameters.withBuffer(slot) { try output.write(UnsafeRawBufferPointer($0), at: dataStart + 4 * start) }

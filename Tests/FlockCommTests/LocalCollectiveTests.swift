@@ -76,7 +76,16 @@ func contribution(rank: Int, index: Int) -> Float {
                     _ = try comm.allreduce([Float(1)], operation: .sum)
                     try pending.wait()
                 }
-                return [broadcast, gathered, gatheredVarying, scattered, Array(started)]
+                // The nonblocking varying-count allgather, with a blocking collective meanwhile.
+                let startedGather = UnsafeMutableBufferPointer<Float>.allocate(capacity: counts.reduce(0, +))
+                defer { startedGather.deallocate() }
+                startedGather.initialize(repeating: -1)
+                try varying.withUnsafeBufferPointer { send in
+                    let pending = try comm.startAllgather(send, into: startedGather, counts: counts)
+                    _ = try comm.allreduce([Float(1)], operation: .sum)
+                    try pending.wait()
+                }
+                return [broadcast, gathered, gatheredVarying, scattered, Array(started), Array(startedGather)]
             }
             let check = Array(0..<min(count, 40)) + (count > 40 ? [count - 1] : [])
             for rank in 0..<ranks {
@@ -97,6 +106,7 @@ func contribution(rank: Int, index: Int) -> Float {
                     offset += sent
                 }
                 #expect(varying.count == offset)
+                #expect(outcome[rank][5] == varying, "started allgather, rank \(rank)")
             }
         }
     }

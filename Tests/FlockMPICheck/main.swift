@@ -88,6 +88,16 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
             }
         }
         for i in sampled { try expect(started[i] == scattered[i], "startReduceScatter index \(i)", checks: &checks) }
+        // The nonblocking varying-count allgather, with a blocking collective run while it travels.
+        var startedGather = [Float](repeating: -1, count: counts.reduce(0, +))
+        try mine.withUnsafeBufferPointer { send in
+            try startedGather.withUnsafeMutableBufferPointer { receive in
+                let pending = try comm.startAllgather(send, into: receive, counts: counts)
+                _ = try comm.allreduce([Float(1)], operation: .sum)
+                try pending.wait()
+            }
+        }
+        try expect(startedGather == gathered, "startAllgather", checks: &checks)
     }
 
     // Ring send/receive with two tags received in reverse order.

@@ -245,7 +245,6 @@ import Testing
     }
 
     @Test func zeroThreeRefusesWhatNeedsWholeWeights() {
-        #expect(throws: ConfigError.self) { try Self.config(zero: 3, tensor: 2).validate() }
         #expect(throws: ConfigError.self) {
             var config = try Self.config(zero: 3)
             config.regularization.maxNorm = 1
