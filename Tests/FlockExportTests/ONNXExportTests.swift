@@ -1,0 +1,149 @@
+import FlockTestSupport
+import Foundation
+import Testing
+@testable import FlockExport
+@testable import FlockTrain
+
+/// `flock export --onnx` checked by the real ONNX tools: each example config trained
+/// briefly on a slice of its data, exported from its run directory, checked by
+/// `onnx.checker`, and run by ONNX Runtime on raw CSV rows it has not seen — which must
+/// give what `Predictor` (the code behind `flock predict`) gives, to 1e-5.
+@Suite(.serialized) struct ONNXExportTests {
+    static let python = PythonPackages(venv: "onnx-venv", packages: ["onnxruntime", "onnx", "numpy"], imports: "onnxruntime, onnx, numpy")
+    static let script = ChildProcess.repositoryRoot.appendingPathComponent("Tests/FlockExportTests/onnx_predict.py")
+
+    /// An example config, the overrides that make it quick, and whether its rows to predict
+    /// get a missing cell (where the run imputes).
+    struct Example: CustomTestStringConvertible, Sendable {
+        let config: String
+        let overrides: [String]
+        let missingCell: Bool
+        var testDescription: String { config }
+    }
+
+    static let examples = [
+        Example(config: "digits-mlp", overrides: ["data.missing=mean"], missingCell: true),
+        Example(config: "digits-cnn", overrides: ["data.missing=mean"], missingCell: true),
+        Example(config: "digits-resnet", overrides: [], missingCell: false),
+        Example(config: "sequence-lstm", overrides: [], missingCell: false),
+        Example(config: "transformer-tiny", overrides: [], missingCell: false),
+    ]
+
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)),
+          arguments: examples)
+    func onnxRuntimeGivesWhatPredictGives(_ example: Example) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (run, rows) = try Self.train(example.config, overrides: example.overrides, missingCell: example.missingCell, in: folder)
+        let model = folder.url.appendingPathComponent("model.onnx")
+        let export = try ChildProcess.flock(["export", run.path, "--onnx", model.path])
+        try #require(export.status == 0, "\(export.output)")
+
+        let predicted = try Predictor(path: run.path).predict(csv: rows.path)
+        let expected = try #require(predicted.probabilities, "a classifier's predictions have probabilities")
+        let read = try Self.runtime(model, rows)
+        #expect(read.outputs.count == expected.count)
+        for (row, (onnx, flock)) in zip(read.outputs, expected).enumerated() {
+            #expect(onnx.count == flock.count, "row \(row)")
+            for (a, b) in zip(onnx, flock) { #expect(abs(a - Double(b)) <= 1e-5, "row \(row): ONNX Runtime \(onnx) vs flock \(flock)") }
+        }
+        #expect(read.irVersion == 8 && read.opsets == [17])
+        #expect(read.input == "features" && read.output == "probabilities")
+        #expect(read.initializerTypes.isSubset(of: ["FLOAT", "INT64"]), "\(read.initializerTypes)")
+        let names = try JSONDecoder().decode([String].self, from: Data(try #require(read.metadata["class_names"]).utf8))
+        #expect(names == Predictor(path: run.path).classNames)
+    }
+
+    /// The diabetes regression: targets standardized for training, so the graph must undo
+    /// it; predictions in the target's units sit near the targets' mean (about 152), where
+    /// standardized ones would sit near 0.
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    func aRegressionModelPredictsInTheDataUnits() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (run, rows) = try Self.train("diabetes-regression", overrides: ["epochs=30", "data.missing=mean"], missingCell: true,
+                                         in: folder)
+        let model = folder.url.appendingPathComponent("diabetes.onnx")
+        try Predictor(path: run.path).exportONNX(to: model)
+        let read = try Self.runtime(model, rows)
+        let predicted = try Predictor(path: run.path).predict(csv: rows.path).outputs.scalars
+        #expect(read.output == "predictions")
+        #expect(read.outputs.map(\.count) == Array(repeating: 1, count: predicted.count))
+        for (onnx, flock) in zip(read.outputs.map { $0[0] }, predicted) {
+            #expect(abs(onnx - Double(flock)) <= 1e-5 * max(1, abs(Double(flock))), "ONNX Runtime \(onnx) vs flock \(flock)")
+        }
+        let mean = read.outputs.map { $0[0] }.reduce(0, +) / Double(read.outputs.count)
+        #expect(mean > 60 && mean < 300, "mean prediction \(mean): not in the target's units (25…346)")
+    }
+
+    /// A layer with no ONNX counterpart (random draws at inference): `flock export` names
+    /// it, exits non-zero and leaves no file, not even a temporary one.
+    @Test(.timeLimit(.minutes(3)))
+    func aLayerWithoutAnEquivalentIsNamedAndNothingIsWritten() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try ConfigLoader.decode(yaml: """
+            name: noisy
+            seed: 1
+            epochs: 1
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 64}
+            model:
+              - {type: dense, units: 8, activation: relu}
+              - {type: latent_noise, units: 4}
+              - {type: dense, units: 10}
+            """, baseDirectory: "/")
+        let run = folder.url.appendingPathComponent("noisy")
+        _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
+        let exports = folder.url.appendingPathComponent("exports")
+        try FileManager.default.createDirectory(at: exports, withIntermediateDirectories: true)
+        let outcome = try ChildProcess.flock(["export", run.path, "--onnx", exports.appendingPathComponent("noisy.onnx").path])
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("layer layers.1 (latent_noise) has no ONNX equivalent"), "\(outcome.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: exports.path) == [])
+    }
+
+    // MARK: - Helpers
+
+    /// Trains `examples/<name>.yaml` for one epoch (unless overridden) on the data file's
+    /// first 160 rows; returns the run directory and a CSV of the next 40 rows (its second
+    /// row's third cell blanked with `missingCell`).
+    static func train(_ name: String, overrides: [String], missingCell: Bool, in folder: TemporaryFolder) throws -> (URL, URL) {
+        let example = ChildProcess.repositoryRoot.appendingPathComponent("examples/\(name).yaml")
+        let source = try ConfigLoader.load(path: example.path).data.source
+        let lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n").map(String.init)
+        let training = try folder.write("\(name)-train.csv", (lines[0...160]).joined(separator: "\n") + "\n")
+        var held = Array(lines[161...200])
+        if missingCell {
+            var cells = held[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            cells[2] = ""
+            held[1] = cells.joined(separator: ",")
+        }
+        let rows = try folder.write("\(name)-rows.csv", ([lines[0]] + held).joined(separator: "\n") + "\n")
+        let config = try ConfigLoader.load(path: example.path, overrides: ["epochs=1", "data.source=\(training.path)"] + overrides)
+        let run = folder.url.appendingPathComponent(name)
+        _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
+        return (run, rows)
+    }
+
+    struct RuntimeOutput: Decodable {
+        let outputs: [[Double]]
+        let metadata: [String: String]
+        let irVersion: Int
+        let opsets: [Int]
+        let input: String, output: String
+        let initializerTypes: Set<String>
+
+        enum CodingKeys: String, CodingKey {
+            case outputs, metadata, opsets, input, output
+            case irVersion = "ir_version"
+            case initializerTypes = "initializer_types"
+        }
+    }
+
+    /// ONNX Runtime's first output for `rows`, after `onnx.checker.check_model(full_check=True)`.
+    static func runtime(_ model: URL, _ rows: URL) throws -> RuntimeOutput {
+        let outcome = try ChildProcess.run(try python.interpreter(), [script.path, model.path, rows.path], timeout: 120)
+        try #require(outcome.status == 0, "\(outcome.output)")
+        return try JSONDecoder().decode(RuntimeOutput.self, from: Data(outcome.standardOutput.utf8))
+    }
+}
