@@ -36,3 +36,13 @@ extension GaussianNoise: ONNXExportable {
 extension StopGradient: ONNXExportable {
     func exportONNX(_ input: ONNXValue, to graph: inout ONNXGraphBuilder, context: inout ONNXLayerContext) throws -> ONNXValue { input }
 }
+
+extension Sampling: ONNXExportable {
+    /// At inference a VAE's sampling layer gives μ, the first half of the last axis.
+    func exportONNX(_ input: ONNXValue, to graph: inout ONNXGraphBuilder, context: inout ONNXLayerContext) throws -> ONNXValue {
+        let half = outputShape[outputShape.count - 1]
+        let y = graph.op("Slice", [input.name, graph.int64s([0], name: context.name("start")), graph.int64s([half], name: context.name("end")),
+                                   graph.int64s([-1], name: context.name("axis"))], name: context.name("mean"))
+        return ONNXValue(name: y, shape: outputShape)
+    }
+}

@@ -47,3 +47,28 @@ extension GlobalAveragePool: ONNXExportable {
                          shape: outputShape)
     }
 }
+
+extension Conv1D: ONNXExportable {
+    /// (N, T, C) → (N, C, T), Conv with W (F, C, K), dilations and [before, after] pads
+    /// (after: what the last output step reads past the end), activation, back to (N, T', F).
+    func exportONNX(_ input: ONNXValue, to graph: inout ONNXGraphBuilder, context: inout ONNXLayerContext) throws -> ONNXValue {
+        let after = Swift.max((geometry.outputSteps - 1) + geometry.span - geometry.steps - geometry.padBefore, 0)
+        let channelsFirst = graph.op("Transpose", [input.name], [ONNXAttribute.ints("perm", [0, 2, 1])], name: context.name("channels_first"))
+        var inputs = [channelsFirst, graph.constant(context.values(weight), shape: weight.shape, name: context.name("weight"))]
+        if let bias { inputs.append(graph.constant(context.values(bias), shape: bias.shape, name: context.name("bias"))) }
+        let attributes = [ONNXAttribute.ints("kernel_shape", [geometry.kernel]), ONNXAttribute.ints("dilations", [geometry.dilation]),
+                          ONNXAttribute.ints("pads", [geometry.padBefore, after])]
+        let y = graph.op("Conv", inputs, attributes, name: context.name("conv"))
+        let stepsFirst = graph.op("Transpose", [y], [ONNXAttribute.ints("perm", [0, 2, 1])], name: context.name("steps_first"))
+        return ONNXValue(name: graph.activation(stepsFirst, activation, alpha: activationAlpha, name: context.path), shape: outputShape)
+    }
+}
+
+extension SeparableConv2D: ONNXExportable {
+    /// Its depthwise convolution, then its pointwise one.
+    func exportONNX(_ input: ONNXValue, to graph: inout ONNXGraphBuilder, context: inout ONNXLayerContext) throws -> ONNXValue {
+        let path = context.path
+        let depthwise = try context.export(self.depthwise, at: "\(path).depthwise", input: input, to: &graph)
+        return try context.export(pointwise, at: "\(path).pointwise", input: depthwise, to: &graph)
+    }
+}

@@ -59,7 +59,8 @@ struct ONNXGraphBuilder {
         node.opType = op
         node.name = unique(name)
         node.input = inputs
-        node.output = (0..<outputs).map { unique(outputs == 1 ? node.name : "\(node.name)_\($0)") }
+        // A single output takes the node's name (a separate namespace in ONNX).
+        node.output = outputs == 1 ? [node.name] : (0..<outputs).map { unique("\(node.name)_\($0)") }
         node.attribute = attributes
         nodes.append(node)
         return node.output

@@ -39,7 +39,8 @@ import Testing
         let export = try ChildProcess.flock(["export", run.path, "--onnx", model.path])
         try #require(export.status == 0, "\(export.output)")
 
-        let predicted = try Predictor(path: run.path).predict(csv: rows.path)
+        let predictor = try Predictor(path: run.path)
+        let predicted = try predictor.predict(csv: rows.path)
         let expected = try #require(predicted.probabilities, "a classifier's predictions have probabilities")
         let read = try Self.runtime(model, rows)
         #expect(read.outputs.count == expected.count)
@@ -51,7 +52,7 @@ import Testing
         #expect(read.input == "features" && read.output == "probabilities")
         #expect(read.initializerTypes.isSubset(of: ["FLOAT", "INT64"]), "\(read.initializerTypes)")
         let names = try JSONDecoder().decode([String].self, from: Data(try #require(read.metadata["class_names"]).utf8))
-        #expect(names == Predictor(path: run.path).classNames)
+        #expect(names == predictor.classNames)
     }
 
     /// The diabetes regression: targets standardized for training, so the graph must undo
@@ -66,7 +67,8 @@ import Testing
         let model = folder.url.appendingPathComponent("diabetes.onnx")
         try Predictor(path: run.path).exportONNX(to: model)
         let read = try Self.runtime(model, rows)
-        let predicted = try Predictor(path: run.path).predict(csv: rows.path).outputs.scalars
+        let predictor = try Predictor(path: run.path)
+        let predicted = try predictor.predict(csv: rows.path).outputs.scalars
         #expect(read.output == "predictions")
         #expect(read.outputs.map(\.count) == Array(repeating: 1, count: predicted.count))
         for (onnx, flock) in zip(read.outputs.map { $0[0] }, predicted) {
@@ -105,24 +107,30 @@ import Testing
     // MARK: - Helpers
 
     /// Trains `examples/<name>.yaml` for one epoch (unless overridden) on the data file's
-    /// first 160 rows; returns the run directory and a CSV of the next 40 rows (its second
-    /// row's third cell blanked with `missingCell`).
+    /// first 160 rows; returns the run directory and a CSV of the next 40 rows (with
+    /// `missingCell`, the third cell of a training row and of the second row to predict blanked).
     static func train(_ name: String, overrides: [String], missingCell: Bool, in folder: TemporaryFolder) throws -> (URL, URL) {
         let example = ChildProcess.repositoryRoot.appendingPathComponent("examples/\(name).yaml")
         let source = try ConfigLoader.load(path: example.path).data.source
-        let lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n").map(String.init)
-        let training = try folder.write("\(name)-train.csv", (lines[0...160]).joined(separator: "\n") + "\n")
-        var held = Array(lines[161...200])
+        let lines = try String(contentsOfFile: source, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        var (train, held) = (Array(lines[1...160]), Array(lines[161...200]))
         if missingCell {
-            var cells = held[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            cells[2] = ""
-            held[1] = cells.joined(separator: ",")
+            // A missing cell in the training rows makes the run fit imputation; one in the rows to predict uses it.
+            train[4] = blankingThirdCell(train[4])
+            held[1] = blankingThirdCell(held[1])
         }
+        let training = try folder.write("\(name)-train.csv", ([lines[0]] + train).joined(separator: "\n") + "\n")
         let rows = try folder.write("\(name)-rows.csv", ([lines[0]] + held).joined(separator: "\n") + "\n")
         let config = try ConfigLoader.load(path: example.path, overrides: ["epochs=1", "data.source=\(training.path)"] + overrides)
         let run = folder.url.appendingPathComponent(name)
         _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
         return (run, rows)
+    }
+
+    static func blankingThirdCell(_ line: String) -> String {
+        var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[2] = ""
+        return cells.joined(separator: ",")
     }
 
     struct RuntimeOutput: Decodable {
