@@ -27,7 +27,8 @@ features = np.array([[float(row[c]) if row[c].strip() else math.nan for c in col
 session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
 outputs = session.run(None, {session.get_inputs()[0].name: features})
 print(json.dumps({
-    "outputs": outputs[0].tolist(),
+    # NaN (a missing cell let through) as null: JSON has no NaN.
+    "outputs": [[None if math.isnan(v) else v for v in row] for row in outputs[0].reshape(len(features), -1).tolist()],
     "metadata": metadata,
     "ir_version": model.ir_version,
     "opsets": [entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")],
