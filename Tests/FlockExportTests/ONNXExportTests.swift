@@ -12,29 +12,112 @@ import Testing
     static let python = PythonPackages(venv: "onnx-venv", packages: ["onnxruntime", "onnx", "numpy"], imports: "onnxruntime, onnx, numpy")
     static let script = ChildProcess.repositoryRoot.appendingPathComponent("Tests/FlockExportTests/onnx_predict.py")
 
-    /// An example config, the overrides that make it quick, and whether its rows to predict
-    /// get a missing cell (where the run imputes).
+    /// A config (`examples/<name>.yaml`, or `yaml` written for the test), the overrides that
+    /// make it quick, and whether its rows get a missing cell (so that the run imputes).
     struct Example: CustomTestStringConvertible, Sendable {
-        let config: String
-        let overrides: [String]
-        let missingCell: Bool
-        var testDescription: String { config }
+        let name: String
+        var yaml: String? = nil
+        var overrides: [String] = []
+        var missingCell = false
+        var testDescription: String { name }
     }
 
     static let examples = [
-        Example(config: "digits-mlp", overrides: ["data.missing=mean"], missingCell: true),
-        Example(config: "digits-cnn", overrides: ["data.missing=mean"], missingCell: true),
-        Example(config: "digits-resnet", overrides: [], missingCell: false),
-        Example(config: "sequence-lstm", overrides: [], missingCell: false),
-        Example(config: "transformer-tiny", overrides: [], missingCell: false),
+        Example(name: "digits-mlp", overrides: ["data.missing=mean"], missingCell: true),
+        Example(name: "digits-cnn", overrides: ["data.missing=mean"], missingCell: true),
+        Example(name: "digits-resnet"),
+        Example(name: "sequence-lstm"),
+        Example(name: "transformer-tiny"),
     ]
 
+    /// Every other layer kind that exports, in small models on the same data.
+    static let layerKinds = [
+        Example(name: "activations", yaml: """
+            data: {source: \(data("digits")), label_column: label, normalization: minmax, batch_size: 32}
+            model:
+              - {type: dense, units: 24, activation: leaky_relu, alpha: 0.2}
+              - {type: dense, units: 24, activation: elu}
+              - {type: dense, units: 24, activation: swish}
+              - {type: dense, units: 24, activation: gelu}
+              - {type: gaussian_noise, stddev: 0.1}
+              - {type: activation, activation: tanh}
+              - {type: dense, units: 24, activation: softmax}
+              - {type: layer_norm}
+              - {type: dense, units: 16, activation: sigmoid}
+              - {type: dense, units: 10}
+            """),
+        Example(name: "convolutions", yaml: """
+            data: {source: \(data("digits")), label_column: label, shape: [1, 8, 8], normalization: standard, batch_size: 32}
+            model:
+              - {type: conv2d, filters: 8, kernel: 3, padding: same, activation: gelu}
+              - {type: group_norm, groups: 2}
+              - {type: separable_conv2d, filters: 8, kernel: 3, activation: relu}
+              - {type: conv2d, filters: 8, kernel: 3, stride: 2, padding: valid, groups: 2}
+              - {type: avg_pool2d, pool: 2, stride: 1, padding: same}
+              - {type: max_pool2d, pool: 2, stride: 2, padding: same}
+              - {type: layer_norm, axes: all}
+              - type: residual
+                block:
+                  - {type: conv2d, filters: 12, kernel: 1, activation: tanh}
+              - {type: flatten}
+              - {type: batch_norm}
+              - {type: dense, units: 10}
+            """),
+        Example(name: "recurrent", yaml: """
+            data: {source: \(data("digits")), label_column: label, sequence: {steps: 8, features: 8}, normalization: standard, batch_size: 32}
+            model:
+              - {type: conv1d, filters: 8, kernel: 2, dilation: 2, padding: causal, activation: tanh}
+              - {type: gru, units: 12, return_sequences: true}
+              - {type: lstm, units: 12, return_sequences: true}
+              - {type: simple_rnn, units: 16, return_sequences: true}
+              - {type: multi_head_attention, heads: 2, causal: true}
+              - {type: transformer_encoder, heads: 4, mlp_units: 16, causal: true, activation: swish}
+              - {type: sequence_pool, mode: first}
+              - {type: dense, units: 10}
+            """),
+        Example(name: "padded-tokens", yaml: """
+            data: {source: \(data("token-order")), label_column: a_before_b, sequence: {steps: 16, tokens: 12}, batch_size: 32}
+            model:
+              - {type: embedding, vocabulary: 12, units: 16, padding_id: 3}
+              - {type: positional_encoding, kind: learned}
+              - {type: transformer_encoder, heads: 2, mlp_units: 32}
+              - {type: sequence_pool, mode: mean}
+              - {type: dense, units: 2}
+            """),
+        Example(name: "binary-bag", yaml: """
+            data: {source: \(data("token-order")), label_column: a_before_b, sequence: {steps: 16, tokens: 12}, batch_size: 32}
+            model:
+              - {type: embedding, vocabulary: 12, units: 8}
+              - {type: sequence_pool, mode: last}
+              - {type: dense, units: 1}
+            loss: {name: binary_cross_entropy}
+            metrics: [accuracy]
+            """),
+        Example(name: "graph", yaml: """
+            data: {source: \(data("digits")), label_column: label, normalization: standard, batch_size: 32}
+            model:
+              inputs: [{name: top, shape: [32]}, {name: bottom, shape: [4, 8]}]
+              nodes:
+                - {name: a, inputs: [top], layers: [{type: dense, units: 16, activation: relu}]}
+                - {name: flat, inputs: [bottom], layers: [{type: flatten}]}
+                - {name: b, inputs: [flat], shares: a}
+                - {name: sum, inputs: [a, b], op: add}
+                - {name: product, inputs: [a, b], op: multiply}
+                - {name: both, inputs: [sum, product], op: concatenate, layers: [{type: dense, units: 10}]}
+              outputs: [both]
+            """),
+    ]
+
+    static func data(_ name: String) -> String {
+        ChildProcess.repositoryRoot.appendingPathComponent("examples/data/\(name).csv").path
+    }
+
     @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)),
-          arguments: examples)
+          arguments: examples + layerKinds)
     func onnxRuntimeGivesWhatPredictGives(_ example: Example) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let (run, rows) = try Self.train(example.config, overrides: example.overrides, missingCell: example.missingCell, in: folder)
+        let (run, rows) = try Self.train(example, in: folder)
         let model = folder.url.appendingPathComponent("model.onnx")
         let export = try ChildProcess.flock(["export", run.path, "--onnx", model.path])
         try #require(export.status == 0, "\(export.output)")
@@ -58,8 +141,8 @@ import Testing
     func aRegressionModelPredictsInTheDataUnits() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let (run, rows) = try Self.train("diabetes-regression", overrides: ["epochs=30", "data.missing=mean"], missingCell: true,
-                                         in: folder)
+        let (run, rows) = try Self.train(Example(name: "diabetes-regression", overrides: ["epochs=30", "data.missing=mean"],
+                                                 missingCell: true), in: folder)
         let model = folder.url.appendingPathComponent("diabetes.onnx")
         try Predictor(path: run.path).exportONNX(to: model)
         let read = try Self.runtime(model, rows)
@@ -99,22 +182,24 @@ import Testing
 
     // MARK: - Helpers
 
-    /// Trains `examples/<name>.yaml` for one epoch (unless overridden) on the data file's
-    /// first 160 rows; returns the run directory and a CSV of the next 40 rows (with
-    /// `missingCell`, the third cell of a training row and of the second row to predict blanked).
-    static func train(_ name: String, overrides: [String], missingCell: Bool, in folder: TemporaryFolder) throws -> (URL, URL) {
-        let example = ChildProcess.repositoryRoot.appendingPathComponent("examples/\(name).yaml")
-        let source = try ConfigLoader.load(path: example.path).data.source
+    /// Trains the example for one epoch (unless overridden) on its data file's first 160
+    /// rows; returns the run directory and a CSV of the next 40 rows (with `missingCell`,
+    /// the third cell of a training row and of the second row to predict blanked).
+    static func train(_ example: Example, in folder: TemporaryFolder) throws -> (URL, URL) {
+        let name = example.name
+        let path = try example.yaml.map { try folder.write("\(name).yaml", "name: \(name)\nseed: 5\nepochs: 1\n\($0)").path }
+            ?? ChildProcess.repositoryRoot.appendingPathComponent("examples/\(name).yaml").path
+        let source = try ConfigLoader.load(path: path).data.source
         let lines = try String(contentsOfFile: source, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
         var (train, held) = (Array(lines[1...160]), Array(lines[161...200]))
-        if missingCell {
+        if example.missingCell {
             // A missing cell in the training rows makes the run fit imputation; one in the rows to predict uses it.
             train[4] = blankingThirdCell(train[4])
             held[1] = blankingThirdCell(held[1])
         }
         let training = try folder.write("\(name)-train.csv", ([lines[0]] + train).joined(separator: "\n") + "\n")
         let rows = try folder.write("\(name)-rows.csv", ([lines[0]] + held).joined(separator: "\n") + "\n")
-        let config = try ConfigLoader.load(path: example.path, overrides: ["epochs=1", "data.source=\(training.path)"] + overrides)
+        let config = try ConfigLoader.load(path: path, overrides: ["epochs=1", "data.source=\(training.path)"] + example.overrides)
         let run = folder.url.appendingPathComponent(name)
         _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
         return (run, rows)
