@@ -39,13 +39,22 @@ struct ONNXLayerContext {
             return try export(recomputed.inner, at: path, input: input, to: &graph)
         }
         guard let exportable = layer as? any ONNXExportable else {
-            throw ONNXExportError.unsupportedLayer(path: path, kind: kinds[path] ?? String(describing: type(of: layer)))
+            throw ONNXExportError.unsupportedLayer(path: path, kind: kind(of: layer))
         }
         return try exportable.exportONNX(input, to: &graph, context: &self)
     }
 
     /// Refuses a layer setting that has no ONNX counterpart here.
     func unsupported(_ layer: any Layer, _ reason: String) -> ONNXExportError {
-        .unsupportedSetting(path: path, kind: kinds[path] ?? String(describing: type(of: layer)), reason: reason)
+        .unsupportedSetting(path: path, kind: kind(of: layer), reason: reason)
+    }
+
+    /// The config's `type:` for the layer at `path`: written in the config, or (a layer
+    /// inside a block) the registered kind whose spec is nested in the layer's type
+    /// (`LatentNoise.Spec`), else the Swift type's name.
+    func kind(of layer: any Layer) -> String {
+        if let kind = kinds[path] { return kind }
+        let specName = String(reflecting: type(of: layer)) + ".Spec"
+        return LayerRegistry.standard.kinds.first { String(reflecting: $0) == specName }?.typeName ?? String(describing: type(of: layer))
     }
 }

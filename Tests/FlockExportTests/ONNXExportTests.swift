@@ -154,29 +154,53 @@ import Testing
         #expect(mean > 60 && mean < 300, "mean prediction \(mean): not in the target's units (25…346)")
     }
 
+    /// A model trained with bf16 matrix products (this CPU has AVX512-BF16; elsewhere
+    /// `auto` falls back to Float32 and the run says so) keeps Float32 master weights:
+    /// the graph's weights are FLOAT and give what `flock predict` gives.
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    func aBF16TrainedModelExportsFloat32Weights() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (run, rows) = try Self.train(Example(name: "digits-mlp", overrides: ["precision=auto"]), in: folder)
+        let summary = try JSONDecoder().decode(TrainingSummary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json")))
+        let used = try #require(summary.precision?.used)
+        print("digits-mlp with precision auto trained with \(used) matrix products")
+        let model = folder.url.appendingPathComponent("bf16.onnx")
+        try Predictor(path: run.path).exportONNX(to: model)
+        let read = try Self.runtime(model, rows)
+        #expect(read.initializerTypes == ["FLOAT"], "\(read.initializerTypes) (trained with \(used))")
+        let predicted = try #require(try Predictor(path: run.path).predict(csv: rows.path).probabilities)
+        Self.expectEqual(read.outputs, predicted.map { $0.map(Double.init) }, tolerance: { _ in 1e-5 })
+    }
+
     /// A layer with no ONNX counterpart (random draws at inference): `flock export` names
-    /// it, exits non-zero and leaves no file, not even a temporary one.
+    /// it, exits non-zero and leaves no file, not even a temporary one; inside a block the
+    /// error gives its path in the block.
     @Test(.timeLimit(.minutes(3)))
     func aLayerWithoutAnEquivalentIsNamedAndNothingIsWritten() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
-        let config = try ConfigLoader.decode(yaml: """
-            name: noisy
-            seed: 1
-            epochs: 1
-            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 64}
-            model:
+        let run = try Self.trainDigits(folder, name: "noisy", """
               - {type: dense, units: 8, activation: relu}
               - {type: latent_noise, units: 4}
               - {type: dense, units: 10}
-            """, baseDirectory: "/")
-        let run = folder.url.appendingPathComponent("noisy")
-        _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
+            """)
         let exports = folder.url.appendingPathComponent("exports")
         try FileManager.default.createDirectory(at: exports, withIntermediateDirectories: true)
         let outcome = try ChildProcess.flock(["export", run.path, "--onnx", exports.appendingPathComponent("noisy.onnx").path])
         #expect(outcome.status != 0)
         #expect(outcome.standardError.contains("layer layers.1 (latent_noise) has no ONNX equivalent"), "\(outcome.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: exports.path) == [])
+
+        let nested = try Self.trainDigits(folder, name: "nested", """
+              - {type: dense, units: 8, activation: relu}
+              - type: residual
+                block: [{type: dense, units: 8}, {type: latent_noise, units: 8}]
+              - {type: dense, units: 10}
+            """)
+        #expect(throws: ONNXExportError.unsupportedLayer(path: "layers.1.block.1", kind: "latent_noise")) {
+            try Predictor(path: nested.path).exportONNX(to: exports.appendingPathComponent("nested.onnx"))
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: exports.path) == [])
     }
 
@@ -217,6 +241,21 @@ import Testing
             }
         }
         #expect(worst.excess == 0, "row \(worst.row): ONNX Runtime \(worst.onnx) vs flock \(worst.flock)", sourceLocation: sourceLocation)
+    }
+
+    /// A run of one epoch on the digits with `layers` (YAML list items) as its model.
+    static func trainDigits(_ folder: TemporaryFolder, name: String, _ layers: String) throws -> URL {
+        let config = try ConfigLoader.decode(yaml: """
+            name: \(name)
+            seed: 1
+            epochs: 1
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, batch_size: 64}
+            model:
+            \(layers)
+            """, baseDirectory: "/")
+        let run = folder.url.appendingPathComponent(name)
+        _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
+        return run
     }
 
     static func blankingThirdCell(_ line: String) -> String {
