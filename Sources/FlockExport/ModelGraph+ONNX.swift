@@ -3,7 +3,7 @@ import FlockNN
 extension ModelGraph {
     /// The graph's nodes in order on the preprocessed features (N, featureShape…): each
     /// named input a column range of the row (Slice, then its shape), each node its merge
-    /// (Add, Mul, Concat on the last axis) then its block's layers (a shared block's
+    /// (Add, Mul, Concat on the last axis; a dot product or distance per row) then its block's layers (a shared block's
     /// weights written again at each use); returns output `name`'s value.
     func exportONNX(_ features: ONNXValue, output name: String, to graph: inout ONNXGraphBuilder,
                     context: inout ONNXLayerContext) throws -> ONNXValue {
@@ -50,8 +50,31 @@ extension ModelGraph {
             return ONNXValue(name: value, shape: shape)
         case .concatenate:
             return ONNXValue(name: graph.op("Concat", taken.map(\.name), [ONNXAttribute.int("axis", -1)], name: name), shape: shape)
-        default:
-            throw ONNXExportError.unsupportedModel("graph node \(node.name) merges with \(merge.rawValue), which flock export does not write yet")
+        case .dot:
+            return ONNXValue(name: rowSum(graph.op("Mul", [taken[0].name, taken[1].name], name: "\(name)_products"), name: name, graph: &graph),
+                             shape: shape)
+        case .euclideanDistance:
+            // ‖a − b‖₂ with 1e-12 under the root, as `Tape.pairDistance`.
+            let difference = graph.op("Sub", [taken[0].name, taken[1].name], name: "\(name)_difference")
+            let squares = rowSum(graph.op("Mul", [difference, difference], name: "\(name)_squares"), name: "\(name)_sum", graph: &graph)
+            let guarded = graph.op("Add", [squares, graph.constant([1e-12], shape: [], name: "\(name)_epsilon")], name: "\(name)_guarded")
+            return ONNXValue(name: graph.op("Sqrt", [guarded], name: name), shape: shape)
+        case .cosineDistance:
+            // 1 − a·b / (max(‖a‖, 1e-12) · max(‖b‖, 1e-12)).
+            let dot = rowSum(graph.op("Mul", [taken[0].name, taken[1].name], name: "\(name)_products"), name: "\(name)_dot", graph: &graph)
+            let floor = graph.constant([1e-12], shape: [], name: "\(name)_floor")
+            let norms = taken.prefix(2).enumerated().map { index, value in
+                let squares = rowSum(graph.op("Mul", [value.name, value.name], name: "\(name)_squares\(index)"), name: "\(name)_sum\(index)",
+                                     graph: &graph)
+                return graph.op("Max", [graph.op("Sqrt", [squares], name: "\(name)_norm\(index)"), floor], name: "\(name)_guarded\(index)")
+            }
+            let cosine = graph.op("Div", [dot, graph.op("Mul", norms, name: "\(name)_norms")], name: "\(name)_cosine")
+            return ONNXValue(name: graph.op("Sub", [graph.constant([1], shape: [], name: "\(name)_one"), cosine], name: name), shape: shape)
         }
+    }
+
+    /// (N, D) → (N, 1): each row's sum.
+    private func rowSum(_ x: String, name: String, graph: inout ONNXGraphBuilder) -> String {
+        graph.op("ReduceSum", [x, graph.int64s([1], name: "\(name)_axis")], [ONNXAttribute.int("keepdims", 1)], name: name)
     }
 }

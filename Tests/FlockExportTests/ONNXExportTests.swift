@@ -106,7 +106,10 @@ import Testing
                 - {name: b, inputs: [flat], shares: a}
                 - {name: sum, inputs: [a, b], op: add}
                 - {name: product, inputs: [a, b], op: multiply}
-                - {name: both, inputs: [sum, product], op: concatenate, layers: [{type: dense, units: 10}]}
+                - {name: dot, inputs: [a, b], op: dot}
+                - {name: euclidean, inputs: [a, b], op: euclidean_distance}
+                - {name: cosine, inputs: [a, b], op: cosine_distance}
+                - {name: both, inputs: [sum, product, dot, euclidean, cosine], op: concatenate, layers: [{type: dense, units: 10}]}
               outputs: [both]
             """),
     ]
