@@ -162,6 +162,11 @@ extension Predictor {
     /// ```
     @discardableResult
     public func exportONNX(to url: URL) throws -> ONNXExportSummary {
+        let folder = url.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ONNXExportError.unwritable(path: url.path, reason: "no folder \(folder)")
+        }
         let (model, summary) = try ONNXExport.model(of: self)
         let bytes: Data = try model.serializedBytes()
         try AtomicFile.write(bytes, to: url)

@@ -6,6 +6,8 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
     case unsupportedSetting(path: String, kind: String, reason: String)
     /// Something about the model as a whole (a graph model's feature, an output).
     case unsupportedModel(String)
+    /// The file could not be written there.
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
             return "layer \(path) (\(kind)): \(reason) has no ONNX equivalent in flock export; nothing was written"
         case let .unsupportedModel(reason):
             return "\(reason); nothing was written"
+        case let .unwritable(path, reason):
+            return "\(path): cannot write the ONNX file: \(reason)"
         }
     }
 }
