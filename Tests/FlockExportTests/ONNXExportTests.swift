@@ -197,6 +197,10 @@ import Testing
         #expect(outcome.status != 0)
         #expect(outcome.standardError.contains("layer layers.1 (latent_noise) has no ONNX equivalent"), "\(outcome.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: exports.path) == [])
+        let nowhere = folder.url.appendingPathComponent("missing/noisy.onnx")
+        #expect(throws: ONNXExportError.unwritable(path: nowhere.path, reason: "no folder \(nowhere.deletingLastPathComponent().path)")) {
+            try Predictor(path: run.path).exportONNX(to: nowhere)
+        }
 
         let nested = try Self.trainDigits(folder, name: "nested", """
               - {type: dense, units: 8, activation: relu}
