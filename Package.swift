@@ -47,8 +47,14 @@ let package = Package(
             "FlockStore", "FlockTrain", "FlockSweep",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
+        // ONNX export: ModelProto from ONNX's own onnx.proto (onnx.pb.swift generated once by
+        // cluster/generate-onnx-proto.sh, not by the build plugin).
+        .target(name: "FlockExport", dependencies: [
+            "FlockTrain",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["onnx.proto"]),
         .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep", "FlockExport"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock", "FlockBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -68,6 +74,8 @@ let package = Package(
         .executableTarget(name: "flock-fault-runner", dependencies: ["FlockTrain"], path: "Tests/FlockFaultRunner"),
         .testTarget(name: "FlockTrainTests", dependencies: ["FlockTestSupport", "FlockTrain"]),
         .testTarget(name: "FlockBenchTests", dependencies: ["FlockBench", "FlockComm"]),
+        .testTarget(name: "FlockExportTests", dependencies: ["FlockTestSupport", "FlockExport", "FlockTrain"],
+                    exclude: ["onnx_predict.py"]),
         .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "Flock", "FlockReport", "FlockTrain", "FlockSweep"]),
     ],
     swiftLanguageModes: [.v6]

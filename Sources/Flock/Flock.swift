@@ -8,3 +8,4 @@
 @_exported import FlockReport
 @_exported import FlockTrain
 @_exported import FlockSweep
+@_exported import FlockExport

@@ -7,7 +7,7 @@ struct FlockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flock",
         abstract: "Train neural networks on CPU clusters.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, GenerateCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self, ReportCommand.self,
+        subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ExportCommand.self, GenerateCommand.self, RunsCommand.self, SweepCommand.self, TrialsCommand.self, ReportCommand.self,
                       BenchCommand.self, DoctorCommand.self, MPIProbeCommand.self, BLASSelfCheckCommand.self, KeeperCommand.self])
 
     /// Commands that compute run on the best BLAS core; this may re-execute the process,
