@@ -8,3 +8,5 @@
 @_exported import FlockReport
 @_exported import FlockTrain
 @_exported import FlockSweep
+@_exported import FlockTracking
+@_exported import FlockOptuna
