@@ -88,7 +88,7 @@ import Testing
             base: base.yaml
             space:
               - {name: optimizer.lr, type: float, low: 0.0001, high: 0.1, log: true}
-              - {name: model[0].units, type: int, low: 8, high: 64, step: 8}
+              - {name: "model[0].units", type: int, low: 8, high: 64, step: 8}
               - {name: optimizer.name, type: categorical, choices: [adam, momentum]}
             objective: {metric: val_accuracy, direction: maximize}
             budget: {trials: 6}

@@ -55,7 +55,7 @@ final class ToolchainPython: Sendable {
         let outcome = try ChildProcess.run(try interpreter(), [file.path] + arguments, timeout: timeout)
         guard outcome.status == 0, !outcome.timedOut else { throw TestFailure("python failed:\n\(outcome.output)") }
         guard let last = outcome.standardOutput.split(separator: "\n").last else { throw TestFailure("python printed nothing:\n\(outcome.output)") }
-        return try JSONSerialization.jsonObject(with: Data(last.utf8))
+        return try JSONSerialization.jsonObject(with: Data(last.utf8), options: [.fragmentsAllowed])
     }
 }
 
