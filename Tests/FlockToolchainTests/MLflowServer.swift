@@ -2,8 +2,9 @@ import FlockTestSupport
 import Foundation
 
 /// `mlflow server` on a free localhost port, its backend SQLite and artifacts in a
-/// temporary folder, in its own process group (the CLI starts uvicorn as a child) so
-/// that `kill()` ends both; the whole group runs under `timeout` as a backstop.
+/// temporary folder, under `timeout` as a backstop. Foundation's `Process` starts its
+/// child as a process-group leader, so `kill()` signals the group: the CLI and the
+/// uvicorn and job-runner processes it starts.
 final class MLflowServer {
     let url: URL
     let folder: TemporaryFolder
@@ -17,11 +18,13 @@ final class MLflowServer {
         log = folder.url.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["timeout", "600", try python.executable("mlflow").path, "server", "--host", "127.0.0.1", "--port", "\(port)",
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["600", try python.executable("mlflow").path, "server", "--host", "127.0.0.1", "--port", "\(port)",
                              "--workers", "1", "--backend-store-uri", "sqlite:///\(folder.url.path)/mlflow.db",
                              "--artifacts-destination", folder.url.appendingPathComponent("artifacts").path]
         process.currentDirectoryURL = folder.url
+        // Only tracking and the artifact proxy are used: no job runner processes to start.
+        process.environment = ChildProcess.environment(["MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"])
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -44,9 +47,9 @@ final class MLflowServer {
         return outcome?.standardOutput == "200"
     }
 
-    /// SIGKILL to the server and its uvicorn child.
+    /// SIGKILL to the server's process group, at once.
     func kill() {
-        if process.isRunning { _ = Glibc.kill(-process.processIdentifier, SIGKILL) }
+        _ = Glibc.kill(-process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
