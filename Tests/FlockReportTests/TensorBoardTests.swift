@@ -29,7 +29,7 @@ import Testing
     @Test(.enabled(if: TensorBoardPython.shared.canReachPyPI, "skipped: pip cannot reach PyPI to install tensorboard"),
           .timeLimit(.minutes(5)))
     func tensorBoardsEventAccumulatorReadsATrainingRunsScalars() throws {
-        let python = try TensorBoardPython.shared.interpreter()
+        let python = try TensorBoardPython.shared.executable()
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let run = try ReportFixtures.train(folder, name: "tb", """
@@ -65,41 +65,8 @@ import Testing
 
 /// A Python with TensorBoard installed from PyPI into a virtual environment under
 /// `.build/` (made once, reused by later runs).
-final class TensorBoardPython: Sendable {
-    static let shared = TensorBoardPython()
-
-    let environment = ChildProcess.repositoryRoot.appendingPathComponent(".build/tensorboard-venv")
-    /// nil when installed; the installer's output otherwise.
-    let installFailure: String?
-    /// False only when pip's failure says the index could not be reached.
-    let canReachPyPI: Bool
-
-    private init() {
-        let python = environment.appendingPathComponent("bin/python")
-        let ready = { (try? ChildProcess.run(python, ["-c", "import tensorboard"], timeout: 60))?.status == 0 }
-        if ready() {
-            (installFailure, canReachPyPI) = (nil, true)
-            return
-        }
-        var log = ""
-        if let venv = try? ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                           ["python3", "-m", "venv", "--system-site-packages", environment.path], timeout: 120) {
-            log += venv.output
-        }
-        if let pip = try? ChildProcess.run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "tensorboard"], timeout: 600) {
-            log += pip.output
-        }
-        let offline = ["Failed to establish a new connection", "Temporary failure in name resolution", "Network is unreachable",
-                       "No matching distribution found for tensorboard", "Could not fetch URL", "ConnectionError"]
-        let installed = ready()
-        installFailure = installed ? nil : log
-        canReachPyPI = installed || !offline.contains { log.contains($0) }
-    }
-
-    func interpreter() throws -> URL {
-        if let installFailure { throw TestFailure("could not install tensorboard with pip:\n\(installFailure)") }
-        return environment.appendingPathComponent("bin/python")
-    }
+enum TensorBoardPython {
+    static let shared = PipEnvironment(name: "tensorboard-venv", packages: ["tensorboard"], check: "import tensorboard")
 }
 
 struct TestFailure: Error, CustomStringConvertible {

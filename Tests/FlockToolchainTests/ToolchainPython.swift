@@ -8,44 +8,20 @@ final class ToolchainPython: Sendable {
     static let shared = ToolchainPython()
     static let packages = ["mlflow==3.17.2", "optuna==5.1.0", "optuna-dashboard==0.21.0"]
 
-    let environment = ChildProcess.repositoryRoot.appendingPathComponent(".build/toolchain-venv")
-    /// nil when installed; the installer's output otherwise.
-    let installFailure: String?
-    /// False only when pip's failure says the index could not be reached.
-    let canReachPyPI: Bool
+    let environment: PipEnvironment
+    var canReachPyPI: Bool { environment.canReachPyPI }
 
     private init() {
-        let python = environment.appendingPathComponent("bin/python")
-        let check = "import mlflow, optuna, importlib.metadata as m; assert [mlflow.__version__, optuna.__version__, m.version('optuna-dashboard')] == \(Self.packages.map { String($0.split(separator: "=").last!) })"
-        let ready = { (try? ChildProcess.run(python, ["-c", check], timeout: 120))?.status == 0 }
-        if ready() {
-            (installFailure, canReachPyPI) = (nil, true)
-            return
-        }
-        var log = ""
-        if let venv = try? ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                           ["python3", "-m", "venv", "--system-site-packages", environment.path], timeout: 120) {
-            log += venv.output
-        }
-        if let pip = try? ChildProcess.run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + Self.packages, timeout: 900) {
-            log += pip.output
-        }
-        let offline = ["Failed to establish a new connection", "Temporary failure in name resolution", "Network is unreachable",
-                       "No matching distribution found", "Could not fetch URL", "ConnectionError"]
-        let installed = ready()
-        installFailure = installed ? nil : log
-        canReachPyPI = installed || !offline.contains { log.contains($0) }
+        let versions = Self.packages.map { String($0.split(separator: "=").last!) }
+        environment = PipEnvironment(name: "toolchain-venv", packages: Self.packages, check: """
+            import mlflow, optuna, importlib.metadata as m
+            assert [mlflow.__version__, optuna.__version__, m.version('optuna-dashboard')] == \(versions)
+            """)
     }
 
-    func interpreter() throws -> URL {
-        if let installFailure { throw TestFailure("could not install \(Self.packages) with pip:\n\(installFailure)") }
-        return environment.appendingPathComponent("bin/python")
-    }
+    func interpreter() throws -> URL { try environment.executable() }
 
-    func executable(_ name: String) throws -> URL {
-        _ = try interpreter()
-        return environment.appendingPathComponent("bin/\(name)")
-    }
+    func executable(_ name: String) throws -> URL { try environment.executable(name) }
 
     /// Runs a Python script with arguments; its standard output parsed as JSON.
     func json(_ script: String, _ arguments: [String], timeout: Double = 120) throws -> Any {
