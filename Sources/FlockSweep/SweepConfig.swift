@@ -16,6 +16,7 @@ import Foundation
 /// budget: {trials: 20}
 /// sampler: {name: tpe}
 /// pruner: {name: asha, min_resource: 1, reduction_factor: 3}
+/// warm_start: {optuna_storage: sqlite:///earlier.db, study: digits-lr}
 /// ```
 public struct SweepConfig: Sendable {
     public enum Launcher: String, ConfigChoice {
