@@ -118,13 +118,15 @@ public final class MLflowQueue: @unchecked Sendable {
         return flushDeadline.map { Date() < $0 } ?? true
     }
 
+    /// Drops the head just sent (unless a flush that gave up has emptied the queue meanwhile).
     private func finishHead() {
-        condition.lock(); items.removeFirst(); condition.unlock()
+        condition.lock(); if !items.isEmpty { items.removeFirst() }; condition.unlock()
     }
 
     /// Sets the head aside; a run that could not start takes its operations with it.
     private func refuse(_ error: MLflowError) {
         condition.lock()
+        guard !items.isEmpty else { condition.unlock(); return }
         let head = items.removeFirst()
         setAside.append((head.run, head.operation, "\(error)"))
         if case .start = head.operation {

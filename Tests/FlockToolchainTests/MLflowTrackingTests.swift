@@ -79,6 +79,9 @@ import Testing
         let tags = logged["tags"] as! [String: String]
         #expect(tags["flock.world_size"] == "1")
         #expect(tags["flock.layout"]?.hasPrefix("data 1") == true)
+        // flock ran in the repository root, a git checkout.
+        let head = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["git", "rev-parse", "HEAD"], timeout: 30)
+        #expect(tags["mlflow.source.git.commit"] == head.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
         try expectMetrics(logged, equal: run, epochs: 2)
         let artifacts = Set(logged["artifacts"] as! [String])
         for expected in ["model/MLmodel", "model/model.safetensors", "model/config.yaml", "model/preprocessing.json",
