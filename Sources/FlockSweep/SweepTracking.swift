@@ -70,7 +70,7 @@ final class SweepTracking: @unchecked Sendable {
     /// The parent's end; waits up to `flush_timeout` and keeps what was not sent.
     func studyEnded(failed: Bool) {
         queue.enqueue(.end(status: failed ? "FAILED" : "FINISHED", endTime: MLflowClient.now()), for: parent)
-        MLflowObserver.keep(queue.flush(timeout: flushTimeout), in: directory)
+        MLflowUnsentFile.keep(queue.flush(timeout: flushTimeout), in: directory)
     }
 
     private func child(_ number: Int) -> MLflowQueue.Run? {

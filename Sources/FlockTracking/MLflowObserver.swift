@@ -8,17 +8,18 @@ import Foundation
 /// size, layout, git commit when known), and at the end the model (`model/`: MLmodel,
 /// safetensors, config, preprocessing), `summary.json`, `metrics.jsonl` and the report
 /// as artifacts. Everything goes through an `MLflowQueue`, so training only appends to
-/// a list; what the server never took is kept in `mlflow-unsent.jsonl`.
+/// a list; what the server never took is kept in `mlflow-unsent.jsonl`, and a resumed run
+/// sends its metrics again.
 ///
 /// A resumed run (`mlflow.json` in the run directory, same server) continues the same
 /// MLflow run; its params are not sent again (MLflow params never change).
 public final class MLflowObserver: TrainingObserver {
-    public static let unsentFileName = "mlflow-unsent.jsonl"
     /// The model files sent under `model/` when the run directory holds them.
     static let modelFiles = ["model.safetensors", "config.yaml", "preprocessing.json", "model.onnx"]
 
     public let queue: MLflowQueue
     public let run: MLflowQueue.Run
+    let directory: URL
     let flushTimeout: Double
     /// Writes the run's HTML report into the directory and returns the file.
     let report: (URL) -> URL?
@@ -35,6 +36,7 @@ public final class MLflowObserver: TrainingObserver {
                 .write(in: directory)
         }
         flushTimeout = settings.flushTimeout
+        self.directory = directory
         self.report = report
         let tags = Self.tags(config: config, directory: directory, worldSize: worldSize, environment: environment)
         run = queue.start(MLflowRunStart(experiment: settings.experiment ?? config.name, name: directory.lastPathComponent,
@@ -43,6 +45,18 @@ public final class MLflowObserver: TrainingObserver {
             let params = Dictionary(config.flattenedSettings.map { (MLflowNames.key($0.key), MLflowNames.value($0.value)) }) { a, _ in a }
             for batch in MLflowBatch.split(params: params) { queue.enqueue(.log(batch), for: run) }
         }
+    }
+
+    /// Sends again the metrics an earlier attempt of this run kept in `mlflow-unsent.jsonl`
+    /// (those of epochs the checkpoint covers: later ones are trained again), before this
+    /// attempt's first epoch. Whatever fails again is kept again at the end.
+    public func trainingBegan(_ trainer: Trainer) {
+        guard let kept = MLflowUnsentFile.take(in: directory) else { return }
+        let metrics = kept.flatMap { operation -> [MLflowBatch.Metric] in
+            guard case let .log(batch) = operation else { return [] }
+            return batch.metrics.filter { $0.step <= trainer.completedEpochs }
+        }
+        for batch in MLflowBatch.split(metrics: metrics) { queue.enqueue(.log(batch), for: run) }
     }
 
     public func epochEnded(_ record: EpochRecord) throws {
@@ -79,27 +93,7 @@ public final class MLflowObserver: TrainingObserver {
         case let .failure(error): status = (error as? any RunEndingRequest)?.status == .pruned ? "KILLED" : "FAILED"
         }
         queue.enqueue(.end(status: status, endTime: MLflowClient.now()), for: run)
-        Self.keep(queue.flush(timeout: flushTimeout), in: directory)
-    }
-
-    /// Appends what was not sent to the run directory, and says so once.
-    public static func keep(_ unsent: [String], in directory: URL) {
-        guard !unsent.isEmpty else { return }
-        let file = directory.appendingPathComponent(unsentFileName)
-        let text = unsent.joined(separator: "\n") + "\n"
-        do { try append(Data(text.utf8), to: file) } catch {
-            FileHandle.standardError.write(Data("warning: could not keep the unsent MLflow requests in \(file.path): \(error)\n".utf8))
-            return
-        }
-        FileHandle.standardError.write(Data("warning: \(unsent.count) MLflow request(s) were not sent; kept in \(file.path)\n".utf8))
-    }
-
-    private static func append(_ data: Data, to file: URL) throws {
-        if !FileManager.default.fileExists(atPath: file.path) { try Data().write(to: file) }
-        let handle = try FileHandle(forWritingTo: file)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: data)
+        MLflowUnsentFile.keep(queue.flush(timeout: flushTimeout), in: directory)
     }
 
     static func tags(config: TrainingConfig, directory: URL, worldSize: Int, environment: [String: String]) -> [String: String] {

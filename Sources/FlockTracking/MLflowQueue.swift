@@ -196,10 +196,9 @@ extension MLflowQueue {
     }
 
     static func line(runID: String?, operation: MLflowOperation, reason: String) -> String {
-        struct Line: Encodable { let runID: String?; let operation: MLflowOperation; let reason: String }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(Line(runID: runID, operation: operation, reason: reason))) ?? Data()
+        let data = (try? encoder.encode(MLflowUnsentFile.Line(runID: runID, operation: operation, reason: reason))) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

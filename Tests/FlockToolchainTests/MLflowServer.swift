@@ -8,8 +8,10 @@ import Foundation
 final class MLflowServer {
     let url: URL
     let folder: TemporaryFolder
-    private let process: Process
+    private var process = Process()
     private let log: URL
+    private let arguments: [String]
+    private let startupTimeout: Double
 
     init(python: ToolchainPython, startupTimeout: Double = 240) throws {
         folder = try TemporaryFolder()
@@ -17,15 +19,28 @@ final class MLflowServer {
         url = URL(string: "http://127.0.0.1:\(port)")!
         log = folder.url.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
+        arguments = ["600", try python.executable("mlflow").path, "server", "--host", "127.0.0.1", "--port", "\(port)",
+                     "--workers", "1", "--backend-store-uri", "sqlite:///\(folder.url.path)/mlflow.db",
+                     "--artifacts-destination", folder.url.appendingPathComponent("artifacts").path]
+        self.startupTimeout = startupTimeout
+        try start()
+    }
+
+    /// A killed server back on the same port, database and artifacts.
+    func restart() throws {
+        kill()
         process = Process()
+        try start()
+    }
+
+    private func start() throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["600", try python.executable("mlflow").path, "server", "--host", "127.0.0.1", "--port", "\(port)",
-                             "--workers", "1", "--backend-store-uri", "sqlite:///\(folder.url.path)/mlflow.db",
-                             "--artifacts-destination", folder.url.appendingPathComponent("artifacts").path]
+        process.arguments = arguments
         process.currentDirectoryURL = folder.url
         // Only tracking and the artifact proxy are used: no job runner processes to start.
         process.environment = ChildProcess.environment(["MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"])
         let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

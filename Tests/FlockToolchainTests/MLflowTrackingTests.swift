@@ -55,7 +55,7 @@ import Testing
         defer { folder.cleanUp() }
         try aRunIsLoggedAndResumedIntoTheSameRun(python, server, folder)
         try aSweepsTrialsAreChildRunsOfOneParent(python, server, folder)
-        try aServerKilledMidRunStopsNothing(server, folder)
+        try aServerKilledMidRunStopsNothing(python, server, folder)
     }
 
     private func aRunIsLoggedAndResumedIntoTheSameRun(_ python: ToolchainPython, _ server: MLflowServer, _ folder: TemporaryFolder) throws {
@@ -104,15 +104,17 @@ import Testing
     }
 
     /// Every metric of every line of `metrics.jsonl` (but `epoch`) is in MLflow at step =
-    /// epoch, once, with the same value.
-    private func expectMetrics(_ logged: [String: Any], equal run: URL, epochs: Int) throws {
+    /// epoch, once, with the same value. `allowingRepeats`: the same point twice is one (a
+    /// request the server stored as it was killed, so its answer never came, is sent again).
+    private func expectMetrics(_ logged: [String: Any], equal run: URL, epochs: Int, allowingRepeats: Bool = false) throws {
         let lines = try ToolchainFixtures.metricsLines(run)
         try #require(lines.count == epochs)
         let metrics = logged["metrics"] as! [String: [[Double]]]
         let keys = Set(lines[0].keys).subtracting(["epoch"])
         #expect(keys.isSubset(of: Set(metrics.keys)), "metrics.jsonl has \(keys.sorted()), MLflow \(metrics.keys.sorted())")
         for key in keys {
-            let history = metrics[key] ?? []
+            var history = metrics[key] ?? []
+            if allowingRepeats { history = history.enumerated().filter { $0.offset == 0 || history[$0.offset - 1] != $0.element }.map(\.element) }
             #expect(history.map { Int($0[0]) } == Array(1...epochs), "\(key) steps \(history)")
             for (point, line) in zip(history, lines) {
                 let expected = line[key]!
@@ -159,7 +161,7 @@ import Testing
         }
     }
 
-    private func aServerKilledMidRunStopsNothing(_ server: MLflowServer, _ folder: TemporaryFolder) throws {
+    private func aServerKilledMidRunStopsNothing(_ python: ToolchainPython, _ server: MLflowServer, _ folder: TemporaryFolder) throws {
         let config = try folder.write("orphan.yaml", ToolchainFixtures.config(name: "orphan", """
             epochs: 10
             callbacks: {mlflow: {tracking_uri: \(server.url.absoluteString), experiment: flock-tests, flush_timeout: 5}}
@@ -179,8 +181,20 @@ import Testing
         #expect(training.output.contains("warning: MLflow server \(server.url.absoluteString)"), "\(training.output)")
         #expect(try ToolchainFixtures.metricsLines(run).map { Int($0["epoch"]!) } == Array(1...10))
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("summary.json").path))
-        let unsent = (try? String(contentsOf: run.appendingPathComponent(MLflowObserver.unsentFileName), encoding: .utf8)) ?? ""
+        let unsentFile = run.appendingPathComponent(MLflowUnsentFile.fileName)
+        let unsent = (try? String(contentsOf: unsentFile, encoding: .utf8)) ?? ""
         #expect(unsent.contains("\"end\""), "the run's end is kept among the unsent requests: \(unsent)")
+
+        // The server back, the run resumed to 12 epochs: the kept metrics are sent, and
+        // MLflow's run holds every epoch of metrics.jsonl.
+        try server.restart()
+        let resumed = try ChildProcess.flock(["train", config.path, "--run-dir", run.path, "--resume", "--set", "epochs=12"], timeout: 300)
+        try #require(resumed.status == 0, "\(resumed.output)")
+        #expect(!FileManager.default.fileExists(atPath: unsentFile.path), "\(resumed.output)")
+        let runID = try #require(MLflowRunFile.read(in: run)).runID
+        let logged = try python.json(Self.readRun, [server.url.absoluteString, runID]) as! [String: Any]
+        #expect(logged["status"] as? String == "FINISHED")
+        try expectMetrics(logged, equal: run, epochs: 12, allowingRepeats: true)
     }
 }
 
