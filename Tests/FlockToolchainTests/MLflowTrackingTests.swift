@@ -159,6 +159,11 @@ import Testing
             #expect(metrics["val_accuracy"]?.map { Int($0[0]) } == [1, 2])
             #expect(child["status"] as? String == "FINISHED")
         }
+        // The driver started again (its budget spent) continues the same parent run.
+        let again = try ChildProcess.flock(["sweep", sweep.path, "--dir", directory.path], timeout: 120)
+        try #require(again.status == 0, "\(again.output)")
+        let after = try python.json(Self.readExperiment, [server.url.absoluteString, "flock-sweeps"]) as! [[String: Any]]
+        #expect(after.count == runs.count && after.filter { $0["parent"] is NSNull || $0["parent"] == nil }.map { $0["id"] as! String } == [parentID])
     }
 
     private func aServerKilledMidRunStopsNothing(_ python: ToolchainPython, _ server: MLflowServer, _ folder: TemporaryFolder) throws {
