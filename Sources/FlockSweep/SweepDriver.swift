@@ -138,7 +138,7 @@ public final class SweepDriver: Sendable {
             outcome = .failed("\(error)")
         }
         let finished = try store.finishTrial(id: trialID, worker: worker, outcome: outcome, maxRetries: sweep.maxRetries)
-        if case .failed = outcome { tracking?.trialFinished(finished, attemptFailed: true) } else { tracking?.trialFinished(finished, attemptFailed: false) }
+        tracking?.trialFinished(finished, outcome: outcome)
         return finished
     }
 

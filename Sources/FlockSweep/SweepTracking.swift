@@ -57,9 +57,11 @@ final class SweepTracking: @unchecked Sendable {
     }
 
     /// The attempt's end: `value`, the state as a tag, and FINISHED (complete), KILLED
-    /// (pruned) or FAILED.
-    func trialFinished(_ trial: TrialRecord, attemptFailed: Bool) {
+    /// (pruned) or FAILED (also an attempt that will be retried: the trial is waiting again).
+    func trialFinished(_ trial: TrialRecord, outcome: TrialOutcome) {
         guard let child = child(trial.number) else { return }
+        var attemptFailed = false
+        if case .failed = outcome { attemptFailed = true }
         let metrics = trial.value.flatMap { $0.isFinite ? [MLflowBatch.Metric(key: "value", value: $0, timestamp: MLflowClient.now(), step: 0)] : nil } ?? []
         let state = attemptFailed ? "failed" : trial.state.rawValue
         queue.enqueue(.log(MLflowBatch(metrics: attemptFailed ? [] : metrics, tags: ["flock.state": state])), for: child)
