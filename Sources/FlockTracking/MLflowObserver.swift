@@ -79,7 +79,7 @@ public final class MLflowObserver: TrainingObserver {
             queue.enqueue(.upload(file: directory.appendingPathComponent(file).path, artifactPath: "model/\(file)"), for: run)
         }
         if present.contains("model.safetensors") {
-            queue.enqueue(.uploadText(MLmodelFile.text(files: present, runID: queue.started(run)?.runID), artifactPath: "model/MLmodel"), for: run)
+            queue.enqueue(.uploadMLmodel(files: present, artifactPath: "model/MLmodel"), for: run)
         }
         for file in ["summary.json", "metrics.jsonl"] where manager.fileExists(atPath: directory.appendingPathComponent(file).path) {
             queue.enqueue(.upload(file: directory.appendingPathComponent(file).path, artifactPath: file), for: run)

@@ -25,7 +25,8 @@ public enum MLflowOperation: Codable, Sendable, Equatable {
     case log(MLflowBatch)
     /// A local file, read when it is sent, stored as the artifact `artifactPath`.
     case upload(file: String, artifactPath: String)
-    case uploadText(String, artifactPath: String)
+    /// The logged model's `MLmodel` listing `files`, written when sent (it names the run's id).
+    case uploadMLmodel(files: [String], artifactPath: String)
     /// `runs/update`: FINISHED, FAILED or KILLED, at `endTime` (ms since 1970).
     case end(status: String, endTime: Int64)
 }

@@ -168,7 +168,8 @@ extension MLflowQueue {
                 throw MLflowError(endpoint: "upload", status: nil, code: nil, retryable: false, message: "\(file) cannot be read")
             }
             try client.uploadArtifact(data, artifactURI: started.artifactURI, path: artifactPath)
-        case let .uploadText(text, artifactPath):
+        case let .uploadMLmodel(files, artifactPath):
+            let text = MLmodelFile.text(files: files, runID: started.runID)
             try client.uploadArtifact(Data(text.utf8), artifactURI: started.artifactURI, path: artifactPath)
         case let .end(status, endTime): try client.updateRun(runID: started.runID, status: status, endTime: endTime)
         }

@@ -5,7 +5,7 @@ import Foundation
 /// own flavor); when `model.onnx` is among them, the `onnx` and `python_function`
 /// flavors are written too, so `mlflow.pyfunc.load_model` serves it with ONNX Runtime.
 enum MLmodelFile {
-    static func text(files: [String], runID: String?, date: Date = Date(), uuid: UUID = UUID()) -> String {
+    static func text(files: [String], runID: String, date: Date = Date(), uuid: UUID = UUID()) -> String {
         var lines = ["artifact_path: model", "flavors:", "  flock:"]
         for (key, file) in [("data", "model.safetensors"), ("config", "config.yaml"), ("preprocessing", "preprocessing.json")]
         where files.contains(file) { lines.append("    \(key): \(file)") }
@@ -19,7 +19,7 @@ enum MLmodelFile {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
         lines.append("model_uuid: \(uuid.uuidString.lowercased().replacingOccurrences(of: "-", with: ""))")
-        if let runID { lines.append("run_id: \(runID)") }
+        lines.append("run_id: \(runID)")
         lines.append("utc_time_created: '\(formatter.string(from: date))'")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -10,7 +10,8 @@ import Testing
 @Suite(.serialized) struct MLflowTrackingTests {
     /// The run `run_id` as MLflow's client reads it: params, tags, status, each metric's
     /// history as [step, value], the artifacts listed at the top and under model/, and
-    /// the SHA-256 of model/model.safetensors downloaded from the server.
+    /// the SHA-256 of model/model.safetensors downloaded from the server, and the logged
+    /// model as `mlflow.models.get_model_info` reads its MLmodel file.
     static let readRun = """
         import hashlib, json, os, sys, tempfile
         from mlflow.tracking import MlflowClient
@@ -19,13 +20,18 @@ import Testing
         rid = run.info.run_id
         metrics = {k: sorted([m.step, m.value] for m in client.get_metric_history(rid, k)) for k in run.data.metrics}
         artifacts = [a.path for a in client.list_artifacts(rid)] + [a.path for a in client.list_artifacts(rid, "model")]
-        digest = None
+        digest, model = None, None
+        if "model/MLmodel" in artifacts:
+            import mlflow
+            mlflow.set_tracking_uri(sys.argv[1])
+            info = mlflow.models.get_model_info(f"runs:/{rid}/model")
+            model = {"flavors": info.flavors, "run_id": info.run_id}
         if "model/model.safetensors" in artifacts:
             path = client.download_artifacts(rid, "model/model.safetensors", tempfile.mkdtemp())
             digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
         runs = client.search_runs([run.info.experiment_id])
         print(json.dumps({"params": run.data.params, "tags": run.data.tags, "status": run.info.status, "metrics": metrics,
-                          "artifacts": artifacts, "model_sha256": digest, "runs_in_experiment": len(runs),
+                          "artifacts": artifacts, "model_sha256": digest, "model": model, "runs_in_experiment": len(runs),
                           "experiment": client.get_experiment(run.info.experiment_id).name}))
         """
 
@@ -91,6 +97,11 @@ import Testing
         let local = try python.json("import hashlib, json, sys; print(json.dumps(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest()))",
                                     [run.appendingPathComponent("model.safetensors").path]) as! String
         #expect(logged["model_sha256"] as? String == local)
+        // MLflow reads the MLmodel file: Flock's flavor naming the model's files, this run's id.
+        let model = try #require(logged["model"] as? [String: Any], "\(logged)")
+        #expect(model["run_id"] as? String == runID)
+        let flavor = try #require((model["flavors"] as? [String: Any])?["flock"] as? [String: Any], "\(model)")
+        #expect(flavor["data"] as? String == "model.safetensors" && flavor["preprocessing"] as? String == "preprocessing.json")
 
         // Resumed with more epochs: the same MLflow run goes on to epoch 4.
         let resumed = try ChildProcess.flock(["train", config.path, "--run-dir", run.path, "--resume", "--set", "epochs=4"],
