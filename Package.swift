@@ -41,7 +41,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", "CBLAS"]),
+        // MLflow's REST API: a run's params, metrics and artifacts, sent from a background queue.
+        .target(name: "FlockTracking", dependencies: ["FlockTrain", "FlockStore"]),
+        .target(name: "FlockSweep", dependencies: ["FlockTrain", "FlockStore", "FlockTracking", "CBLAS"]),
+        // Optuna's RDB storage (its SQLite schema) written from a study and read for a warm start.
+        .target(name: "FlockOptuna", dependencies: ["FlockSweep", "FlockStore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Reads runs' configs and studies' sweep files through their typed decoders.
         .target(name: "FlockReport", dependencies: [
             "FlockStore", "FlockTrain", "FlockSweep",
@@ -54,7 +58,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto"]),
         .target(name: "FlockBench", dependencies: ["FlockTrain", "FlockSweep"]),
-        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep", "FlockExport"]),
+        .target(name: "Flock", dependencies: ["FlockTensor", "FlockNN", "FlockData", "FlockComm", "FlockParallel", "FlockStore", "FlockReport", "FlockTrain", "FlockSweep", "FlockExport", "FlockTracking", "FlockOptuna"]),
         .executableTarget(name: "flock", dependencies: [
             "Flock", "FlockBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -77,6 +81,8 @@ let package = Package(
         .testTarget(name: "FlockExportTests", dependencies: ["FlockTestSupport", "FlockExport", "FlockTrain"],
                     exclude: ["onnx_predict.py"]),
         .testTarget(name: "FlockReportTests", dependencies: ["FlockTestSupport", "Flock", "FlockReport", "FlockTrain", "FlockSweep"]),
+        // MLflow and Optuna themselves (from PyPI, in a venv under .build/) read what Flock sends and writes.
+        .testTarget(name: "FlockToolchainTests", dependencies: ["FlockTestSupport", "Flock", "FlockTracking", "FlockOptuna", "FlockSweep", "FlockTrain"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,3 +9,5 @@
 @_exported import FlockTrain
 @_exported import FlockSweep
 @_exported import FlockExport
+@_exported import FlockTracking
+@_exported import FlockOptuna

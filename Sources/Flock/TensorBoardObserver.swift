@@ -21,13 +21,3 @@ public final class TensorBoardObserver: TrainingObserver {
         } catch { deferredFailure = deferredFailure ?? error }
     }
 }
-
-extension TrainingRun {
-    /// Adds the observers the config asks for that live outside FlockTrain (TensorBoard's)
-    /// to the trainer, on the rank that writes the run directory. `flock train`, its folds
-    /// and a sweep's in-process trials call it.
-    public func attachConfiguredObservers() throws {
-        guard config.callbacks.tensorBoard, let directory else { return }
-        trainer.observers.append(try TensorBoardObserver(directory: directory.url))
-    }
-}

@@ -32,6 +32,11 @@ public struct StudyReport {
         return try ConfigLoader.yaml(of: try base.setting(params))
     }
 
+    /// The study's search space, from the sweep definition stored with it.
+    public func parameters() throws -> [ParameterSpec] {
+        try ConfigLoader.decode(SweepFile.self, yaml: study.definition, fileName: "study '\(study.name)' sweep definition").space
+    }
+
     public static func jsonObject(_ trial: TrialRecord) -> [String: Any] {
         var object: [String: Any] = ["number": trial.number, "state": trial.state.rawValue, "retries": trial.retries,
                                      "params": (try? FlockJSON.object(from: Data(trial.params.utf8))) ?? [:]]

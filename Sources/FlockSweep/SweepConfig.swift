@@ -16,6 +16,7 @@ import Foundation
 /// budget: {trials: 20}
 /// sampler: {name: tpe}
 /// pruner: {name: asha, min_resource: 1, reduction_factor: 3}
+/// warm_start: {optuna_storage: sqlite:///earlier.db, study: digits-lr}
 /// ```
 public struct SweepConfig: Sendable {
     public enum Launcher: String, ConfigChoice {
@@ -48,6 +49,8 @@ public struct SweepConfig: Sendable {
     public let heartbeatTimeout: Double
     /// The sweep file's text, stored with the study.
     public let definition: String
+    /// The Optuna study whose finished trials the sampler is told first (`warm_start:`).
+    public let warmStart: WarmStartSource?
 
     /// Reads and validates a sweep file; relative paths are taken from its folder.
     /// `samplers` and `pruners` are the kinds `sampler.name` and `pruner.name` may pick
@@ -101,13 +104,17 @@ public struct SweepConfig: Sendable {
                            trialBudget: file.budget.trials, wallSeconds: file.budget.wallSeconds, sampler: sampler,
                            pruner: file.pruner.make(epochs: base.epochs), workers: file.workers, launcher: file.launcher,
                            ranksPerTrial: file.ranksPerTrial, slurm: file.slurm ?? SlurmOptions(), maxRetries: file.maxRetries,
-                           maxRestartsPerTrial: file.maxRestartsPerTrial, heartbeatTimeout: file.heartbeatTimeout, definition: text)
+                           maxRestartsPerTrial: file.maxRestartsPerTrial, heartbeatTimeout: file.heartbeatTimeout, definition: text,
+                           warmStart: file.warmStart?.resolved(baseDirectory: baseDirectory))
     }
 
     /// The training config of a trial: the base with each parameter set on its field by
-    /// path (`TrainingConfig.set(_:to:)`), every other field kept as decoded.
+    /// path (`TrainingConfig.set(_:to:)`), every other field kept as decoded, except
+    /// `callbacks.mlflow`: the driver tracks the study and its trials itself (`SweepTracking`).
     public func trialConfig(_ params: [String: ParameterValue]) throws -> TrainingConfig {
-        try base.setting(params)
+        var config = try base.setting(params)
+        config.callbacks.mlflow = nil
+        return config
     }
 
     /// Writes a trial's config (`trialConfig`) beside its run directory as

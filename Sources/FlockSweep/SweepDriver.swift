@@ -1,3 +1,4 @@
+import FlockNN
 import FlockStore
 import FlockTrain
 import Foundation
@@ -16,13 +17,20 @@ public final class SweepDriver: Sendable {
     /// Where trial run directories go (`trials/NNNN/`).
     public let directory: URL
     public let runner: any TrialRunner
+    /// Finished trials from elsewhere the sampler is told first (`warm_start:`).
+    public let told: [ToldTrial]
     private let driverID: String
+    private let toldWasRead: Bool
 
-    public init(sweep: SweepConfig, store: ExperimentStore, directory: URL, runner: any TrialRunner) {
+    /// `told`: the trials `warm_start:` names, read by the caller (`SweepConfig.optunaWarmStart()`
+    /// in FlockOptuna); a sweep file with `warm_start:` and no told trials is refused by `run`.
+    public init(sweep: SweepConfig, store: ExperimentStore, directory: URL, runner: any TrialRunner, told: [ToldTrial]? = nil) {
         self.sweep = sweep
         self.store = store
         self.directory = directory
         self.runner = runner
+        self.told = told ?? []
+        toldWasRead = told != nil
         driverID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     }
 
@@ -38,8 +46,12 @@ public final class SweepDriver: Sendable {
 
     /// Runs until the budget is spent; returns the study's trials.
     public func run(workers: Int? = nil, onTrialFinished: @escaping @Sendable (TrialRecord) -> Void = { _ in }) throws -> [TrialRecord] {
+        if let source = sweep.warmStart, !toldWasRead {
+            throw ConfigError(path: "warm_start", "names Optuna study '\(source.study)', but its trials were not read: pass told: try sweep.optunaWarmStart() (module FlockOptuna) to SweepDriver")
+        }
         try prepare()
         let count = workers ?? sweep.workers
+        let tracking = try SweepTracking(sweep: sweep, directory: directory)
         let heartbeat = Heartbeat(store: store, driverID: driverID)
         heartbeat.start()
         defer { heartbeat.stop() }
@@ -48,13 +60,14 @@ public final class SweepDriver: Sendable {
         for index in 0..<count {
             group.enter()
             let thread = Thread { [self] in
-                do { try workLoop(worker: "\(driverID)#\(index)", onTrialFinished: onTrialFinished) } catch { errors.set(error) }
+                do { try workLoop(worker: "\(driverID)#\(index)", tracking: tracking, onTrialFinished: onTrialFinished) } catch { errors.set(error) }
                 group.leave()
             }
             thread.stackSize = 16 << 20
             thread.start()
         }
         group.wait()
+        tracking?.studyEnded(failed: errors.error != nil)
         if let error = errors.error { throw error }
         return try trials()
     }
@@ -65,7 +78,7 @@ public final class SweepDriver: Sendable {
 
     // MARK: One worker
 
-    private func workLoop(worker: String, onTrialFinished: @Sendable (TrialRecord) -> Void) throws {
+    private func workLoop(worker: String, tracking: SweepTracking?, onTrialFinished: @Sendable (TrialRecord) -> Void) throws {
         while true {
             switch try claim(worker: worker) {
             case .done:
@@ -78,7 +91,7 @@ public final class SweepDriver: Sendable {
                 let resume = record.runDirectory.map {
                     FileManager.default.fileExists(atPath: URL(fileURLWithPath: $0).appendingPathComponent("checkpoints/last").path)
                 } ?? false
-                let finished = try execute(record, resume: resume, worker: worker)
+                let finished = try execute(record, resume: resume, worker: worker, tracking: tracking)
                 onTrialFinished(finished)
             }
         }
@@ -87,13 +100,13 @@ public final class SweepDriver: Sendable {
     /// Requeues lost trials, claims a waiting one, or creates the next from the sampler
     /// (all in one store transaction).
     private func claim(worker: String) throws -> TrialClaim {
-        let sweep = sweep, directory = directory
+        let sweep = sweep, directory = directory, told = told
         let policy = LostTrialPolicy(heartbeatTimeout: sweep.heartbeatTimeout, maxRetries: sweep.maxRetries)
         return try store.claimTrial(study: sweep.study, worker: worker, policy: policy) { study, all in
             let outOfTime = sweep.wallSeconds.map { Date().timeIntervalSince(study.createdAt) >= $0 } ?? false
             let outOfTrials = sweep.trialBudget.map { all.count >= $0 } ?? false
             if outOfTime || outOfTrials { return nil }
-            let history = try Self.history(all, maximize: sweep.maximize)
+            let history = try Self.history(all, maximize: sweep.maximize, told: told)
             // nil when the space is exhausted.
             guard let params = sweep.sampler.suggest(space: sweep.space, history: history, number: all.count) else { return nil }
             return NewTrial(params: try Self.encode(params),
@@ -102,8 +115,9 @@ public final class SweepDriver: Sendable {
     }
 
     /// Runs a claimed trial and records how it ended.
-    private func execute(_ trial: TrialRecord, resume: Bool, worker: String) throws -> TrialRecord {
+    private func execute(_ trial: TrialRecord, resume: Bool, worker: String, tracking: SweepTracking?) throws -> TrialRecord {
         let params = try Self.decode(trial.params)
+        tracking?.trialStarted(trial, params: params)
         let runDirectory = URL(fileURLWithPath: trial.runDirectory ?? directory.appendingPathComponent("trials/\(trial.number)").path)
         // An attempt still out as a batch job (a driver before this one submitted it) keeps its directory.
         if !resume && trial.job == nil { try? FileManager.default.removeItem(at: runDirectory) }
@@ -114,7 +128,8 @@ public final class SweepDriver: Sendable {
         let outcome: TrialOutcome
         do {
             switch try runner.run(assignment, report: { [self] step, value in
-                (try? reportAndDecide(trialID: trialID, number: trial.number, step: step, value: value)) ?? false
+                tracking?.intermediateValue(trial: trial.number, step: step, value: value)
+                return (try? reportAndDecide(trialID: trialID, number: trial.number, step: step, value: value)) ?? false
             }) {
             case let .complete(value): outcome = .complete(value)
             case let .pruned(value): outcome = .pruned(value)
@@ -122,7 +137,9 @@ public final class SweepDriver: Sendable {
         } catch {
             outcome = .failed("\(error)")
         }
-        return try store.finishTrial(id: trialID, worker: worker, outcome: outcome, maxRetries: sweep.maxRetries)
+        let finished = try store.finishTrial(id: trialID, worker: worker, outcome: outcome, maxRetries: sweep.maxRetries)
+        tracking?.trialFinished(finished, outcome: outcome)
+        return finished
     }
 
     /// Stores an intermediate value and asks the pruner about it.
@@ -138,9 +155,12 @@ public final class SweepDriver: Sendable {
 
     // MARK: Encoding
 
-    static func history(_ trials: [TrialRecord], maximize: Bool) throws -> SamplerHistory {
-        var observations: [SamplerHistory.Observation] = []
-        var suggested = Set<[String: ParameterValue]>()
+    static func history(_ trials: [TrialRecord], maximize: Bool, told: [ToldTrial] = []) throws -> SamplerHistory {
+        // Told trials come first, as if they had run before this study's first trial.
+        var observations = told.compactMap { trial in
+            trial.value.flatMap { $0.isFinite ? SamplerHistory.Observation(params: trial.params, loss: maximize ? -$0 : $0) : nil }
+        }
+        var suggested = Set(told.map(\.params))
         var pending: [[String: ParameterValue]] = []
         for trial in trials {
             let params = try decode(trial.params)

@@ -27,6 +27,8 @@ struct SweepFile: Decodable {
     /// Trials run as supervised jobs (`flock train --np K --max-restarts N`) that heal a lost rank.
     let maxRestartsPerTrial: Int?
     let heartbeatTimeout: Double
+    /// `warm_start: {optuna_storage: sqlite:///FILE, study: NAME}`, the path as written.
+    let warmStart: WarmStartFile?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case study, base
@@ -38,6 +40,7 @@ struct SweepFile: Decodable {
         case seed
         case heartbeatTimeout = "heartbeat_timeout"
         case slurm
+        case warmStart = "warm_start"
     }
 
     init(from decoder: any Decoder) throws {
@@ -80,6 +83,7 @@ struct SweepFile: Decodable {
         maxRestartsPerTrial = try c.contains(.maxRestartsPerTrial) ? c.int(.maxRestartsPerTrial, or: 0, in: 0...1000) : nil
         heartbeatTimeout = try c.value(.heartbeatTimeout, or: 30)
         try Check.positive(heartbeatTimeout, atMost: 864_000, decoder.fieldPath(CodingKeys.heartbeatTimeout))
+        warmStart = try c.decodeIfPresent(WarmStartFile.self, forKey: .warmStart)
     }
 
     /// The base training config, validated, with its paths made absolute from `baseDirectory`.
@@ -93,6 +97,33 @@ struct SweepFile: Decodable {
         do { return try ConfigLoader.resolved(baseConfig, baseDirectory: baseDirectory) } catch let error as ConfigError {
             throw error.nested(under: CodingKeys.baseConfig.stringValue)
         }
+    }
+}
+
+/// `warm_start: {optuna_storage: sqlite:///earlier.db, study: digits-lr}`.
+struct WarmStartFile: Decodable {
+    let optunaStorage: String
+    let study: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case optunaStorage = "optuna_storage"
+        case study
+    }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        optunaStorage = try c.decode(String.self, forKey: .optunaStorage)
+        study = try c.decode(String.self, forKey: .study)
+        guard optunaStorage.hasPrefix("sqlite:///") else {
+            throw ConfigError(path: decoder.fieldPath(CodingKeys.optunaStorage), "expected an Optuna SQLite storage URL, sqlite:///FILE (relative to the sweep file) or sqlite:////ABSOLUTE/FILE, got '\(optunaStorage)'")
+        }
+    }
+
+    /// The storage's file: SQLAlchemy's `sqlite:///relative` and `sqlite:////absolute`.
+    func resolved(baseDirectory: String) -> WarmStartSource {
+        let path = String(optunaStorage.dropFirst("sqlite:///".count))
+        return WarmStartSource(storagePath: path.hasPrefix("/") ? path : "\(baseDirectory)/\(path)", study: study)
     }
 }
 

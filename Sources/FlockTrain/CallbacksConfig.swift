@@ -11,6 +11,7 @@ import FlockNN
 ///   terminate_on_nan: {action: rollback, lr_factor: 0.5}
 ///   csv_logger: true
 ///   tensorboard: true
+///   mlflow: {tracking_uri: http://localhost:5000, experiment: digits}
 /// ```
 public struct CallbacksConfig: Codable, Sendable, Equatable {
     public var earlyStopping: EarlyStopping?
@@ -21,6 +22,8 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
     public var csvLogger: Bool
     /// Also write TensorBoard event files of the per-epoch scalars into the run directory.
     public var tensorBoard: Bool
+    /// Also track the run on an MLflow server (`MLflowConfig`).
+    public var mlflow: MLflowConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case earlyStopping = "early_stopping"
@@ -29,6 +32,7 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         case terminateOnNaN = "terminate_on_nan"
         case csvLogger = "csv_logger"
         case tensorBoard = "tensorboard"
+        case mlflow
     }
 
     public init() {
@@ -57,6 +61,12 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         }
         csvLogger = try c.value(.csvLogger, or: false)
         tensorBoard = try c.value(.tensorBoard, or: false)
+        // `mlflow: true` takes the server from MLFLOW_TRACKING_URI; `false` is off.
+        if let enabled = try? c.decode(Bool.self, forKey: .mlflow) {
+            mlflow = enabled ? MLflowConfig() : nil
+        } else {
+            mlflow = try c.decodeIfPresent(MLflowConfig.self, forKey: .mlflow)
+        }
     }
 
     /// A callback that is on by default and switched off is written as `false`, so the
@@ -69,6 +79,7 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         if let terminateOnNaN { try c.encode(terminateOnNaN, forKey: .terminateOnNaN) } else { try c.encode(false, forKey: .terminateOnNaN) }
         try c.encode(csvLogger, forKey: .csvLogger)
         try c.encode(tensorBoard, forKey: .tensorBoard)
+        try c.encodeIfPresent(mlflow, forKey: .mlflow)
     }
 
     func validate(path: String, config: TrainingConfig) throws {
@@ -77,6 +88,7 @@ public struct CallbacksConfig: Codable, Sendable, Equatable {
         try reduceLROnPlateau?.validate(path: "\(path).reduce_lr_on_plateau", monitorable: monitorable)
         try modelCheckpoint?.validate(path: "\(path).model_checkpoint", monitorable: monitorable)
         try terminateOnNaN?.validate(path: "\(path).terminate_on_nan")
+        try mlflow?.validate(path: "\(path).mlflow")
         if terminateOnNaN?.action == .rollback && modelCheckpoint == nil {
             throw ConfigError(path: "\(path).terminate_on_nan.action", "rollback needs checkpoints, but model_checkpoint is off")
         }

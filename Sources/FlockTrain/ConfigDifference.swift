@@ -12,7 +12,7 @@ enum ConfigDifference {
     /// values of them, with a note saying what changes.
     static let extendingFields = ["epochs", "callbacks.early_stopping.patience", "callbacks.model_checkpoint.every_n_steps",
                                   "callbacks.model_checkpoint.save_best", "callbacks.csv_logger", "callbacks.tensorboard",
-                                  "elastic"]
+                                  "callbacks.mlflow", "elastic"]
 
     /// The changes of `fields` from the checkpoint's config to this run's, as field paths
     /// (`epochs: checkpoint 3, this run 5`); none when the texts are not both YAML.

@@ -4,7 +4,7 @@ import FlockTensor
 import Foundation
 
 /// Something that watches training — logging, progress, metrics files, the store,
-/// TensorBoard, a sweep's pruner — in the shape of Keras' callback hooks
+/// TensorBoard, MLflow, a sweep's pruner — in the shape of Keras' callback hooks
 /// (`on_train_begin`, `on_batch_end`, `on_epoch_end`, …). The trainer calls every
 /// observer on every rank; each hook does nothing by default. Unlike a `Callback`, an
 /// observer has no say in training and no checkpointed state; the one exception is
@@ -30,6 +30,10 @@ public protocol TrainingObserver: AnyObject {
     func rolledBack(_ rollback: RollbackEvent)
     /// When `fit` returns or throws.
     func trainingEnded(_ outcome: Result<TrainingSummary, any Error>)
+    /// The last event of a `TrainingRun` (rank 0's observers): the run directory's final
+    /// files (`model.safetensors`, `preprocessing.json`, `summary.json`) are written, or
+    /// the run failed. An observer that sends them elsewhere (MLflow's) does it here.
+    func runEnded(_ outcome: Result<TrainingSummary, any Error>, directory: URL)
     /// A failure that must fail the run once training is over but must not stop it (a
     /// file that could not be written); nil when there is none.
     var deferredFailure: (any Error)? { get }
@@ -45,6 +49,7 @@ extension TrainingObserver {
     public func checkpointWritten(_ folder: URL, state: TrainingState) {}
     public func rolledBack(_ rollback: RollbackEvent) {}
     public func trainingEnded(_ outcome: Result<TrainingSummary, any Error>) {}
+    public func runEnded(_ outcome: Result<TrainingSummary, any Error>, directory: URL) {}
     public var deferredFailure: (any Error)? { nil }
     public var configField: String? { nil }
 }

@@ -103,11 +103,22 @@ public struct TrainingRun {
     /// writes `summary.json`, `model.safetensors` and `preprocessing.json`.
     public func run(onEpoch: (EpochRecord) throws -> Void = { _ in }) throws -> TrainingSummary {
         defer { heartbeat?.stop() }
-        if config.callbacks.tensorBoard && directory != nil
-            && !trainer.observers.contains(where: { $0.configField == "callbacks.tensorboard" }) {
-            throw ConfigError(path: "callbacks.tensorboard", "is on but no TensorBoard observer is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
+        for (field, on) in [("callbacks.tensorboard", config.callbacks.tensorBoard), ("callbacks.mlflow", config.callbacks.mlflow != nil)]
+        where on && directory != nil && !trainer.observers.contains(where: { $0.configField == field }) {
+            throw ConfigError(path: field, "is on but no observer for it is attached to this run: call attachConfiguredObservers() (module Flock) on the TrainingRun before run()")
         }
-        var summary = try trainer.fit(onEpoch: onEpoch)
+        let summary: TrainingSummary
+        do { summary = try finish(try trainer.fit(onEpoch: onEpoch)) } catch {
+            announceEnd(.failure(error))
+            throw error
+        }
+        announceEnd(.success(summary))
+        return summary
+    }
+
+    /// Writes what follows training (the whole model, peak memory, preprocessing, summary).
+    private func finish(_ fitted: TrainingSummary) throws -> TrainingSummary {
+        var summary = fitted
         if trainer.rank == 0, let snapshots = trainer.memorySnapshots { print(snapshots.report()) }
         // The store says completed only once everything the run writes is written, so it
         // agrees with the exit status.
@@ -129,6 +140,12 @@ public struct TrainingRun {
         }
         storeRecorder?.recordEnd(.success(summary))
         return summary
+    }
+
+    /// `runEnded` to every observer, on the rank that writes the run directory.
+    private func announceEnd(_ outcome: Result<TrainingSummary, any Error>) {
+        guard let directory else { return }
+        for observer in trainer.observers { observer.runEnded(outcome, directory: directory.url) }
     }
 }
 

@@ -43,8 +43,12 @@ struct SweepCommand: ParsableCommand {
                                            mpiRanks: sweep.launcher == .mpirun ? sweep.ranksPerTrial : nil)
                 }
             }
-            let driver = SweepDriver(sweep: sweep, store: experimentStore, directory: folder, runner: runner)
+            let told = try sweep.optunaWarmStart()
+            let driver = SweepDriver(sweep: sweep, store: experimentStore, directory: folder, runner: runner, told: told)
             print("study \(sweep.study): store \(storePath)")
+            if let source = sweep.warmStart {
+                print("warm start: the sampler is told \(told.count) finished trial(s) of Optuna study '\(source.study)' (\(source.storagePath))")
+            }
             let trials = try driver.run(workers: workers) { trial in
                 let value = trial.value.map { String(format: "%.4f", $0) } ?? "-"
                 print("trial \(trial.number) \(trial.state.rawValue) \(sweep.metric) \(value) \(trial.params)\(trial.error.map { " error: \($0)" } ?? "")")
@@ -79,9 +83,17 @@ struct TrialsCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(name: .customLong("export-optuna"), help: "Write the study as an Optuna \(OptunaStudyExport.optunaVersion) SQLite storage (optuna.load_study and optuna-dashboard open it).")
+    var exportOptuna: String?
+
     func run() throws {
         do {
             guard FileManager.default.fileExists(atPath: store) else { throw CommandFailure("\(store): no such store") }
+            if let exportOptuna {
+                let written = try OptunaStudyExport.write(storePath: store, study: study, to: URL(fileURLWithPath: exportOptuna))
+                print("study \(written.study): \(written.trials) trial(s) written to \(exportOptuna) (optuna.load_study(study_name=\"\(written.study)\", storage=\"sqlite:///\(exportOptuna)\"))")
+                return
+            }
             let report = try StudyReport(storePath: store, study: study)
             let trials = best ? report.best.map { [$0] } ?? [] : report.trials
             var bestConfigPath: String?

@@ -9,7 +9,7 @@ import Testing
 /// `onnx.checker`, and run by ONNX Runtime on raw CSV rows it has not seen — which must
 /// give what `Predictor` (the code behind `flock predict`) gives, to 1e-5.
 @Suite(.serialized) struct ONNXExportTests {
-    static let python = PythonPackages(venv: "onnx-venv", packages: ["onnxruntime", "onnx", "numpy"], imports: "onnxruntime, onnx, numpy")
+    static let python = PipEnvironment(name: "onnx-venv", packages: ["onnxruntime", "onnx", "numpy"], check: "import onnxruntime, onnx, numpy")
     static let script = ChildProcess.repositoryRoot.appendingPathComponent("Tests/FlockExportTests/onnx_predict.py")
 
     /// A config (`examples/<name>.yaml`, or `yaml` written for the test), the overrides that
@@ -298,7 +298,7 @@ import Testing
 
     /// ONNX Runtime's first output for `rows`, after `onnx.checker.check_model(full_check=True)`.
     static func runtime(_ model: URL, _ rows: URL) throws -> RuntimeOutput {
-        let outcome = try ChildProcess.run(try python.interpreter(), [script.path, model.path, rows.path], timeout: 120)
+        let outcome = try ChildProcess.run(try python.executable(), [script.path, model.path, rows.path], timeout: 120)
         try #require(outcome.status == 0, "\(outcome.output)")
         return try JSONDecoder().decode(RuntimeOutput.self, from: Data(outcome.standardOutput.utf8))
     }

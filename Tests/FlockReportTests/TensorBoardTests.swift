@@ -29,7 +29,7 @@ import Testing
     @Test(.enabled(if: TensorBoardPython.shared.canReachPyPI, "skipped: pip cannot reach PyPI to install tensorboard"),
           .timeLimit(.minutes(5)))
     func tensorBoardsEventAccumulatorReadsATrainingRunsScalars() throws {
-        let python = try TensorBoardPython.shared.interpreter()
+        let python = try TensorBoardPython.shared.executable()
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let run = try ReportFixtures.train(folder, name: "tb", """
@@ -63,9 +63,10 @@ import Testing
     }
 }
 
-/// A Python with TensorBoard installed from PyPI into `.build/tensorboard-venv`.
+/// A Python with TensorBoard installed from PyPI into a virtual environment under
+/// `.build/` (made once, reused by later runs).
 enum TensorBoardPython {
-    static let shared = PythonPackages(venv: "tensorboard-venv", packages: ["tensorboard"], imports: "tensorboard")
+    static let shared = PipEnvironment(name: "tensorboard-venv", packages: ["tensorboard"], check: "import tensorboard")
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -287,6 +287,12 @@ struct ConfigGenerator {
         }
         optionally("csv_logger", &fields) { .bool($0.random.coin()) }
         optionally("tensorboard", &fields) { .bool($0.random.coin()) }
+        optionally("mlflow", &fields) { generator in
+            generator.mapOf([("tracking_uri", { .text($0.random.coin() ? "http://127.0.0.1:5000" : "https://mlflow.example:\(1 + $0.random.below(65535))") }),
+                             ("experiment", { .text("exp-\($0.random.below(100))") }),
+                             ("request_timeout", { .number(Double.random(in: 0.1..<600, using: &$0.random)) }),
+                             ("flush_timeout", { .number($0.nonNegative()) })])
+        }
         return .map(shuffled(fields))
     }
 
