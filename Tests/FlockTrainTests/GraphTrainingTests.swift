@@ -116,7 +116,7 @@ import Testing
         #expect(message("{name: mse, output: recon, target: image}")
                 == "loss.output: unknown output 'recon' (expected one of: decoder, code)")
         #expect(message("{name: cross_entropy, output: decoder, target: image}")
-                == "loss.target: loss 'cross_entropy' reads class labels; a term on image must compare values (mse, mae, huber)")
+                == "loss.target: loss 'cross_entropy' reads class labels; a term on image must compare values (mse, mae, huber, binary_cross_entropy)")
     }
 
     @Test func aGraphConfigSurvivesAnEncodeDecodeRoundTrip() throws {
