@@ -60,8 +60,8 @@ public struct LossConfig: Codable, Equatable, Sendable {
     }
     /// Whether a term distills a teacher (its training targets carry the teacher's logits).
     public var distills: Bool { terms.contains { $0.kind is DistillationLoss } }
-    /// How the first term reads the model's output.
-    public var reading: OutputReading { terms[0].kind.reading }
+    /// How the first term reads the model's output (values when it compares it with an input).
+    public var reading: OutputReading { terms[0].target.isInput ? .values : terms[0].kind.reading }
     public var isClassification: Bool { reading.isClassification }
 
     /// A term's field path: `loss` for a lone term, `loss[i]` in a list.

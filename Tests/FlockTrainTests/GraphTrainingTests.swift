@@ -72,6 +72,28 @@ import Testing
         #expect(with["val_loss"]! > without["val_loss"]! + 1e-4, "with KL \(with["val_loss"]!), without \(without["val_loss"]!)")
     }
 
+    /// Binary cross-entropy against the min-max pixels (a Bernoulli VAE): the loss is the
+    /// formula's mean over every pixel of the sigmoid outputs, and the output is read as
+    /// values (mse as its metric, one row of 64 per prediction), not as binary classes.
+    @Test func binaryCrossEntropyAgainstAnInputReadsValues() throws {
+        let trainer = try Trainer(config: try Self.vae([
+            "data.normalization=minmax", "model.nodes[1].layers[0].kl_weight=0", "model.nodes[2].layers[1].activation=sigmoid",
+            "loss={terms: [{name: binary_cross_entropy, from_logits: false, output: decoder, target: image}]}"]))
+        let rows = try trainer.data.training.batch(Array(0..<5))
+        let tape = Tape(parameters: trainer.parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
+        let p = trainer.model.forwardOutputs(tape.constant(rows.features), context: &context)["decoder"]!.value.scalars
+        let t = rows.features.scalars
+        // By hand: −mean(t·log p + (1 − t)·log(1 − p)).
+        let expected = -zip(p, t).map { p, t in Double(t) * log(Double(p)) + Double(1 - t) * log(Double(1 - p)) }.reduce(0, +) / Double(p.count)
+        let loss = trainer.loss(["decoder": tape.constant(Tensor(shape: [5, 64], scalars: p))], target: rows.targets,
+                                inputs: trainer.model.inputTensors(rows.features, readBy: trainer.loss)).value.scalar
+        #expect(abs(Double(loss) - expected) < 1e-5 * expected, "loss \(loss), by hand \(expected)")
+        let summary = try trainer.fit()
+        #expect(summary.final["mse"] != nil && summary.final["accuracy"] == nil, "\(summary.final)")
+        #expect(trainer.loss.reading == .values)
+    }
+
     @Test func pipelineParallelismRefusesAGraphNamingTheNode() throws {
         var config = try Self.vae()
         config.graph!.nodes.append(GraphNodeConfig(name: "both", inputs: ["decoder", "image"], op: .add))
