@@ -174,6 +174,29 @@ import Testing
         #expect(throws: ConfigError.self) { try predictor.generate(samples: 2, latent: "nowhere") }
     }
 
+    /// `temperature: T` draws z ~ N(0, T²): by hand, the seed's N(0, 1) draws times T
+    /// through the decoder; T ≤ 0 is an error naming the option, from the command too.
+    @Test func temperatureScalesThePriorsDraws() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let run = folder.url.appendingPathComponent("vae")
+        _ = try TrainingRun(config: try Self.vae(), runDirectory: run.path).run()
+        let predictor = try Predictor(path: run.path)
+        let samples = try predictor.generate(samples: 5, seed: 4, temperature: 0.5)
+        var generator = RandomGenerator(seed: 4)
+        let z = Tensor.normal(shape: [5, 4], using: &generator).map { $0 * 0.5 }
+        let tape = Tape(parameters: predictor.model.parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
+        let decoded = predictor.model.graph!.blocks["decoder"]!.forward(tape.constant(z), context: &context).value
+        #expect(predictor.preprocessing.normalizer.inverse(decoded) == samples)
+        #expect(try predictor.generate(samples: 5, seed: 4) != samples)
+        #expect(throws: ConfigError(path: "temperature", "expected a number > 0, got 0.0")) {
+            try predictor.generate(samples: 2, temperature: 0)
+        }
+        let refused = try ChildProcess.flock(["generate", run.path, "--temperature=-1"])
+        #expect(refused.status != 0 && refused.standardError.contains("temperature: expected a number > 0, got -1.0"), "\(refused.output)")
+    }
+
     @Test func theGenerateCommandWritesCSVThatPredictReadsBack() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
