@@ -40,7 +40,10 @@ public struct Loss: Sendable, CustomStringConvertible {
 
     /// The first term's kind: how the model's output is read.
     public var primary: any LossKind { terms[0].kind }
-    public var reading: OutputReading { primary.reading }
+    /// How the output is read: the first term's kind's reading, but values in the input's
+    /// units when that term compares it with an input (a reconstruction, also by binary
+    /// cross-entropy on pixels in [0, 1]).
+    public var reading: OutputReading { primaryTarget.isInput ? .values : primary.reading }
     /// Whether targets are class indices (and accuracy-like metrics apply).
     public var isClassification: Bool { reading.isClassification }
     /// Whether the model outputs one logit per class, read through a softmax.

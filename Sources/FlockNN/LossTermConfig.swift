@@ -95,6 +95,8 @@ public struct LossTarget: Codable, Hashable, Sendable, CustomStringConvertible {
     public static let features = LossTarget(rawValue: "features")
     /// A graph's named input (its columns of the normalized feature row).
     public static func input(_ name: String) -> LossTarget { LossTarget(rawValue: name) }
+    /// Whether the target is the features or a named input (neither the labels nor a constant).
+    public var isInput: Bool { self != .targets && constant == nil }
 
     /// Every element compared with `value` (`target: 1`).
     public static func constant(_ value: Float) -> LossTarget { LossTarget(rawValue: "\(value)") }

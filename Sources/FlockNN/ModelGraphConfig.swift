@@ -54,6 +54,11 @@ public struct ModelGraphConfig: Codable, Sendable, Equatable {
         if inputs.count > 1, let index = inputs.firstIndex(where: { $0.shape == nil }) {
             throw ConfigError(path: "\(path).inputs[\(index)].shape", "with several inputs each needs a shape: its columns of the feature row")
         }
+        // A file's columns are appended after the data file's, so its input follows theirs.
+        if let firstFile = inputs.firstIndex(where: { $0.source != nil }),
+           let late = inputs[firstFile...].firstIndex(where: { $0.source == nil && $0.from == .features }) {
+            throw ConfigError(path: "\(path).inputs[\(late)]", "an input read from the data file comes after '\(inputs[firstFile].name)', which has a source: list the inputs with a source last")
+        }
         for (index, node) in nodes.enumerated() {
             try node.validate(path: "\(path).nodes[\(index)]", known: known, earlier: Array(nodes[..<index]))
             known.append(node.name)
@@ -94,14 +99,20 @@ public struct GraphInputConfig: Codable, Sendable, Equatable {
     public var shape: [Int]?
     /// Where the input's values come from (default: the feature row's columns).
     public var from: GraphInputSource
+    /// A CSV file of its own (every column a value, a header row) whose rows align with the
+    /// data file's: its columns are appended to each feature row when the data is read, so
+    /// splitting, shuffling, data parallelism and normalization treat them as the row's.
+    /// Inputs with a source come after those read from the data file. nil: the data file.
+    public var source: String?
 
-    public init(name: String, shape: [Int]? = nil, from: GraphInputSource = .features) {
+    public init(name: String, shape: [Int]? = nil, from: GraphInputSource = .features, source: String? = nil) {
         self.name = name
         self.shape = shape
         self.from = from
+        self.source = source
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, shape, from }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, shape, from, source }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self, owner: "a model input")
@@ -109,6 +120,7 @@ public struct GraphInputConfig: Codable, Sendable, Equatable {
         name = try c.decode(String.self, forKey: .name)
         shape = try c.decodeIfPresent([Int].self, forKey: .shape)
         from = try c.decodeIfPresent(GraphInputSource.self, forKey: .from) ?? .features
+        source = try c.decodeIfPresent(String.self, forKey: .source)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -116,6 +128,7 @@ public struct GraphInputConfig: Codable, Sendable, Equatable {
         try c.encode(name, forKey: .name)
         try c.encodeIfPresent(shape, forKey: .shape)
         if from != .features { try c.encode(from, forKey: .from) }
+        try c.encodeIfPresent(source, forKey: .source)
     }
 
     /// Checks the shape against the source, under `path` (`model.inputs[1]`).
@@ -125,6 +138,10 @@ public struct GraphInputConfig: Codable, Sendable, Equatable {
         }
         if from == .labels, shape?.count != 1 {
             throw ConfigError(path: "\(path).shape", "an input from labels is a one-hot row: expected [number of classes]")
+        }
+        if source != nil {
+            guard from == .features else { throw ConfigError(path: "\(path).source", "an input from labels reads no file") }
+            guard shape != nil else { throw ConfigError(path: "\(path).shape", "an input from a file of its own needs a shape: its columns") }
         }
     }
 }

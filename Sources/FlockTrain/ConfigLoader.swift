@@ -71,6 +71,10 @@ public enum ConfigLoader {
         config.data.labels = config.data.labels.map { absolute($0, from: baseDirectory) }
         if let from = config.initFrom?.checkpoint { config.initFrom?.checkpoint = absolute(from, from: baseDirectory) }
         config.loss.teacher = config.loss.teacher.map { absolute($0, from: baseDirectory) }
+        if var graph = config.graph {
+            for index in graph.inputs.indices { graph.inputs[index].source = graph.inputs[index].source.map { absolute($0, from: baseDirectory) } }
+            config.graph = graph
+        }
         return config
     }
 

@@ -60,8 +60,8 @@ public struct LossConfig: Codable, Equatable, Sendable {
     }
     /// Whether a term distills a teacher (its training targets carry the teacher's logits).
     public var distills: Bool { terms.contains { $0.kind is DistillationLoss } }
-    /// How the first term reads the model's output.
-    public var reading: OutputReading { terms[0].kind.reading }
+    /// How the first term reads the model's output (values when it compares it with an input).
+    public var reading: OutputReading { terms[0].target.isInput ? .values : terms[0].kind.reading }
     public var isClassification: Bool { reading.isClassification }
 
     /// A term's field path: `loss` for a lone term, `loss[i]` in a list.
@@ -83,8 +83,10 @@ public struct LossConfig: Codable, Equatable, Sendable {
         for (index, term) in resolved.enumerated() {
             let termPath = self.path(ofTerm: index, under: path)
             try term.validate(path: termPath, outputs: outputs, inputs: inputs)
-            if term.target != .targets, term.target.constant == nil, term.kind.reading != .values {
-                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on \(term.target.rawValue) must compare values (mse, mae, huber)")
+            // Binary cross-entropy against an input in [0, 1] is a Bernoulli likelihood per
+            // element (a VAE's on min-max pixels); class logits have nothing to compare there.
+            if term.target != .targets, term.target.constant == nil, term.kind.reading == .classLogits {
+                throw ConfigError(path: "\(termPath).target", "loss '\(term.kind.name)' reads class labels; a term on \(term.target.rawValue) must compare values (mse, mae, huber, binary_cross_entropy)")
             }
             let sameOutput = resolved[..<index].enumerated().filter { $0.element.output == term.output }
             guard let (firstIndex, first) = sameOutput.first, term.kind.reading != first.kind.reading else { continue }

@@ -16,8 +16,8 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
     /// Node names or parameter path prefixes (`decoder`, `layers.0`): the parameters whose
     /// path starts with one of them, followed by a dot.
     public var parameters: [String]
-    /// nil: the config's `optimizer`. Its `lr` follows the config's schedule, scaled by
-    /// its ratio to the config's `optimizer.lr`.
+    /// nil: the config's `optimizer`. Its `lr` follows the phase's `schedule`, or else the
+    /// config's schedule scaled by its ratio to the config's `optimizer.lr`.
     public var optimizer: OptimizerConfig?
     /// nil: the config's `loss`.
     public var loss: LossConfig?
@@ -27,9 +27,12 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
     /// After each update, the phase's parameters are clipped to [−c, c] (a Wasserstein
     /// critic's Lipschitz constraint); nil: no clipping.
     public var clipWeights: Double?
+    /// The phase's own learning-rate schedule (the top-level `schedule:`'s fields), read at
+    /// the run's optimizer step as that one is; nil: the config's.
+    public var schedule: ScheduleConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, parameters, optimizer, loss, every
+        case name, parameters, optimizer, loss, every, schedule
         case clipWeights = "clip_weights"
     }
 
@@ -42,6 +45,7 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
         loss = try c.decodeIfPresent(LossConfig.self, forKey: .loss)
         every = try c.decodeIfPresent(Int.self, forKey: .every)
         clipWeights = try c.decodeIfPresent(Double.self, forKey: .clipWeights)
+        schedule = try c.decodeIfPresent(ScheduleConfig.self, forKey: .schedule)
     }
 
     /// The path prefixes the phase's parameters start with (`decoder.`).
@@ -61,5 +65,6 @@ public struct PhaseConfig: Codable, Equatable, Sendable {
         }
         if let every { try Check.positive(every, "\(path).every") }
         if let clipWeights { try Check.positive(float: clipWeights, "\(path).clip_weights") }
+        if let schedule { _ = try schedule.makeSchedule(stepsPerEpoch: 1, path: "\(path).schedule") }
     }
 }

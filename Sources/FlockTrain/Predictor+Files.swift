@@ -1,4 +1,5 @@
 import FlockData
+import FlockNN
 import FlockParallel
 import FlockStore
 import FlockTensor
@@ -8,23 +9,32 @@ import Foundation
 extension Predictor {
     /// Every row of the CSV file `path`, in order, through the saved preprocessing and the
     /// model; metrics too when the file has the label column. `output`: a graph's named output.
-    public func predict(csv path: String, output: String? = nil) throws -> Result {
-        let read = try readCSV(path)
+    /// `inputFiles`: for each graph input with a file of its own (`source:`), the file whose
+    /// rows align with `path`'s, by input name.
+    public func predict(csv path: String, output: String? = nil, inputFiles: [String: String] = [:]) throws -> Result {
+        let read = try readCSV(path, inputFiles: inputFiles)
         return try predict(features: read.features, targets: read.targets, source: path, output: output)
     }
 
-    /// The training columns of the CSV file `path` in the training order, found by name;
-    /// the label may be absent.
-    func readCSV(_ path: String) throws -> (features: Tensor, targets: Tensor?) {
-        let data = config.data
+    /// The training columns of the CSV file `path` in the training order, found by name,
+    /// then each input file's columns; the label may be absent.
+    func readCSV(_ path: String, inputFiles: [String: String] = [:]) throws -> (features: Tensor, targets: Tensor?) {
+        let data = config.data, files = InputFiles(graph: config.graph)
+        if let stray = inputFiles.keys.sorted().first(where: { name in !files.files.contains { $0.input == name } }) {
+            throw ConfigError(path: "input", "unknown input '\(stray)' (inputs with a file of their own: \(files.files.map(\.input).joined(separator: ", ")))")
+        }
+        if let missing = files.files.first(where: { inputFiles[$0.input] == nil }) {
+            throw ConfigError(path: "input", "input '\(missing.input)' reads a file of its own: pass --input \(missing.input)=FILE, its rows aligned with \(path)'s")
+        }
         let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter,
-                               classNames: preprocessing.classNames, featureColumns: preprocessing.featureColumns,
+                               classNames: preprocessing.classNames, featureColumns: preprocessing.featureColumns.map { Array($0.dropLast(files.width)) },
                                labelOptional: true)
         let read = try reader.readContents(path: path)
         if let first = read.missing.first, preprocessing.imputation == nil {
             throw DataError.missingValue(path: path, line: first.line, column: first.column)
         }
-        return (read.features, read.targets)
+        guard !files.isEmpty else { return (read.features, read.targets) }
+        return (try files.append(to: read.features, dataFile: path, paths: inputFiles).features, read.targets)
     }
 
     /// Every sample of the IDX features file `path` (N, d…), in order, with metrics when

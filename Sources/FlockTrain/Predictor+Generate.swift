@@ -4,8 +4,10 @@ import FlockTensor
 /// Sampling from a generative graph: draws from the prior at a latent node and decodes.
 extension Predictor {
     /// `samples` rows of `output` (default: the graph's first output) decoded from
-    /// z ~ N(0, 1) put in place of node `latent` (default: the node whose last layer is a
-    /// `sampling` or `latent_noise` layer), z drawn from `seed`. A model with an input
+    /// z ~ N(0, T²) put in place of node `latent` (default: the node whose last layer is a
+    /// `sampling` or `latent_noise` layer), z drawn from `seed`; the temperature T below 1
+    /// keeps the draws nearer the prior's mode, where a VAE's decoder is best trained
+    /// (as Kingma & Dhariwal's Glow samples at T 0.7). A model with an input
     /// `from: labels` (a conditional GAN) needs `condition`: the class every sample is
     /// drawn for, by index or by the class name the labels used. An output as wide as the
     /// feature row comes back in the data's units (normalization undone).
@@ -15,7 +17,10 @@ extension Predictor {
     /// let sevens = try Predictor(path: "runs/gan-digits-…").generate(samples: 16, condition: "7")
     /// ```
     public func generate(samples: Int, latent: String? = nil, output: String? = nil, seed: UInt64 = 0,
-                         condition: String? = nil) throws -> Tensor {
+                         condition: String? = nil, temperature: Float = 1) throws -> Tensor {
+        guard temperature > 0, temperature.isFinite else {
+            throw ConfigError(path: "temperature", "expected a number > 0, got \(temperature)")
+        }
         guard let graph = model.graph, let graphConfig = config.graph else {
             throw ConfigError(path: "model", "generating needs a graph model with a latent node; this model is a layer list")
         }
@@ -27,7 +32,7 @@ extension Predictor {
         let tape = Tape(parameters: model.parameters)
         tape.recordsBackward = false
         var generator = RandomGenerator(seed: seed)
-        let z = Tensor.normal(shape: [samples] + latentShape, using: &generator)
+        let z = Tensor.normal(shape: [samples] + latentShape, using: &generator) * temperature
         var given = [latentName: tape.constant(z)]
         for (name, value) in try conditionInputs(graph, condition: condition, samples: samples) { given[name] = tape.constant(value) }
         var context = ForwardContext(tape: tape, isTraining: false, generator: generator)

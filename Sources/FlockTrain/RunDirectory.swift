@@ -43,6 +43,7 @@ public struct RunDirectory: Sendable {
         var object: [String: Any] = ["epoch": record.epoch, "lr": Double(record.learningRate),
                                      "seconds": record.seconds, "samples_per_second": record.samplesPerSecond]
         for (name, value) in record.metrics { object[name] = value }
+        for (phase, rate) in record.phaseLearningRates { object["lr_\(phase)"] = Double(rate) }
         var line = try FlockJSON.data(object)
         line.append(UInt8(ascii: "\n"))
         try append(line, to: "metrics.jsonl")

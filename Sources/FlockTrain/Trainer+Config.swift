@@ -48,8 +48,11 @@ extension TrainingConfig {
         options.learningRate = optimizer.lr
         options.accumulate = parallel.accumulate
         options.zeroStage = parallel.zero
-        options.schedule = try schedule.makeSchedule(stepsPerEpoch: options.stepsPerEpoch(sampleCount: trainingSamples),
-                                                     path: "schedule")
+        let stepsPerEpoch = options.stepsPerEpoch(sampleCount: trainingSamples)
+        options.schedule = try schedule.makeSchedule(stepsPerEpoch: stepsPerEpoch, path: "schedule")
+        for (index, phase) in (phases ?? []).enumerated() {
+            options.phaseSchedules[phase.name] = try phase.schedule?.makeSchedule(stepsPerEpoch: stepsPerEpoch, path: "phases[\(index)].schedule")
+        }
         options.metrics = resolvedMetrics
         options.penalty = regularization.penalty
         options.maxNorm = regularization.maxNorm.map { MaxNormConstraint(maxNorm: Float($0)) }

@@ -50,7 +50,7 @@ extension Trainer {
                 }
             }
             var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
-                                        learningRate: learningRate * phase.phase.learningRateScale, lossFinite: outcomes.allSatisfy(\.loss.isFinite),
+                                        learningRate: self.learningRate(of: phase.phase, step: stepNumber, trainerRate: learningRate), lossFinite: outcomes.allSatisfy(\.loss.isFinite),
                                         dataGroupSize: parts.dataGroupSize)
             if phase.update.shard?.gradientsAreSharded == true { update.gradientRows = phase.update.shard }
             guard try phase.chain.apply(update) else { return false }

@@ -145,6 +145,7 @@ public final class Trainer {
             let epoch = progress.position.epoch
             let started = DispatchTime.now().uptimeNanoseconds
             var learningRate = Float(options.learningRate)
+            var phaseRates = phaseLearningRates(trainerRate: currentLearningRate())
             var accumulator = makeAccumulator()
             if let sums = progress.resumedEpochSums, progress.position.batchInEpoch > 0 { accumulator.restore(packedSums: sums) }
             progress.resumedEpochSums = nil
@@ -153,6 +154,7 @@ public final class Trainer {
             while progress.position.batchInEpoch < sampler.batchesPerEpoch {
                 let group = progress.position.batchInEpoch..<min(progress.position.batchInEpoch + options.accumulate, sampler.batchesPerEpoch)
                 learningRate = currentLearningRate()
+                phaseRates = phaseLearningRates(trainerRate: learningRate)
                 guard try step(batches: group, order: order, learningRate: learningRate, accumulator: &accumulator) else {
                     try handleNonFinite(epoch: epoch, batch: group.lowerBound)
                     continue epochs
@@ -191,7 +193,8 @@ public final class Trainer {
             // previous checkpoint and logs the epoch again (resume drops the stale line),
             // where the other order would leave the epoch unlogged.
             let record = EpochRecord(epoch: epoch + 1, metrics: metrics, learningRate: learningRate, seconds: seconds,
-                                     samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: progress.tracker.best)
+                                     samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), best: progress.tracker.best,
+                                     phaseLearningRates: phaseRates)
             for observer in observers { try observer.epochEnded(record) }
             try onEpoch(record)
             if let checkpointing = options.checkpointing {
@@ -221,8 +224,29 @@ public final class Trainer {
 
     /// The scheduled learning rate for the next step, times the plateau/rollback factor.
     func currentLearningRate() -> Float {
-        Float(Double(options.schedule.learningRate(base: Float(options.learningRate), step: optimizer.stepCount,
-                                                   stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * options.epochs))
+        scheduledRate(options.schedule, base: Float(options.learningRate), step: optimizer.stepCount)
+    }
+
+    /// `phase`'s learning rate in optimizer step `step`, when the trainer's is
+    /// `trainerRate`: its own schedule's at its own base rate, times the plateau/rollback
+    /// factor (one factor for every phase: one monitored metric), or else `trainerRate`
+    /// scaled by the phase's ratio. A function of the step, so a resume needs no state.
+    func learningRate(of phase: StepPhase, step: Int, trainerRate: Float) -> Float {
+        guard let schedule = options.phaseSchedules[phase.name] else { return trainerRate * phase.learningRateScale }
+        return scheduledRate(schedule, base: Float(options.learningRate) * phase.learningRateScale, step: step)
+    }
+
+    /// Each phase's learning rate for the next step by name, when the step has several
+    /// phases or one with its own schedule (recorded as `lr_<phase>`); else empty.
+    func phaseLearningRates(trainerRate: Float) -> [String: Float] {
+        guard phaseUpdates.count > 1 || !options.phaseSchedules.isEmpty else { return [:] }
+        return Dictionary(uniqueKeysWithValues: phaseUpdates.map {
+            ($0.phase.name, learningRate(of: $0.phase, step: optimizer.stepCount, trainerRate: trainerRate))
+        })
+    }
+
+    private func scheduledRate(_ schedule: LearningRateSchedule, base: Float, step: Int) -> Float {
+        Float(Double(schedule.learningRate(base: base, step: step, stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * options.epochs))
               * progress.learningRateScale)
     }
 

@@ -95,6 +95,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard seed >= 0 else { throw ConfigError(path: "seed", "expected an integer ≥ 0, got \(seed)") }
         try Check.within(epochs, 1, 1_000_000, "epochs")
         try data.validate(path: "data")
+        try InputFiles(graph: graph).validate(data)
         if let graph {
             try graph.validate(path: "model")
         } else if model.isEmpty {

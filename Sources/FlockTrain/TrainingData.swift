@@ -28,7 +28,14 @@ public struct TrainingData: Sendable {
         }
         let data = config.data
         let source = try SourceData(config: config)
-        let all = try data.reshaped(source.dataset, path: "data")
+        var all = try data.reshaped(source.dataset, path: "data")
+        var featureColumns = source.featureColumns
+        let files = InputFiles(graph: config.graph)
+        if !files.isEmpty {
+            let (features, columns) = try files.append(to: all.features, dataFile: data.source)
+            all = Dataset(features: features, targets: all.targets)
+            featureColumns = featureColumns.map { $0 + columns }
+        }
         try data.sequence?.checkTokens(all.features, file: data.source, lines: source.lines)
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
         let classCount = try Self.classCount(of: all.targets.scalars, classNames: source.classNames,
@@ -44,7 +51,7 @@ public struct TrainingData: Sendable {
         let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization.rawValue) ?? .none
         let imputation = source.missing.isEmpty ? nil : FeatureStatistics(of: training.features).means
         let preprocessing = fitted ?? Preprocessing(
-            featureColumns: source.featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
+            featureColumns: featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
             imputation: imputation,
             normalizer: Normalizer(method: method, fittingOn: Preprocessing.impute(training.features, with: imputation)),
             classNames: source.classNames, classCount: classCount,

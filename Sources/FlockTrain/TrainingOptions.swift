@@ -25,6 +25,9 @@ public struct TrainingOptions: Sendable {
     /// The base learning rate the schedule scales.
     public var learningRate: Double = 0.001
     public var schedule = LearningRateSchedule()
+    /// A phase's own schedule by phase name, at the phase's base rate (`learningRate` ×
+    /// its `learningRateScale`); a phase not named follows `schedule`, scaled.
+    public var phaseSchedules: [String: LearningRateSchedule] = [:]
     /// Global batches per optimizer step (gradient accumulation).
     public var accumulate = 1
     /// ZeRO stage: 1 shards the optimizer's state across the data group (`OptimizerStateShard`).

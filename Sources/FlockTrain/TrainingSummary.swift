@@ -10,6 +10,9 @@ public struct EpochRecord: Sendable {
     public let samplesPerSecond: Double
     /// Best value of each metric up to and including this epoch.
     public let best: [String: Double]
+    /// Each phase's learning rate in the epoch's last step, by phase name, when the step
+    /// has several phases or one with its own schedule (`metrics.jsonl`: `lr_<phase>`).
+    public var phaseLearningRates: [String: Float] = [:]
 }
 
 /// What `summary.json` holds.

@@ -5,7 +5,7 @@ import Foundation
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Samples from a generative graph model: z ~ N(0, 1) at its latent node, decoded to its output.")
+        abstract: "Samples from a generative graph model: z ~ N(0, T²) at its latent node, decoded to its output.")
 
     @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
     var checkpoint: String
@@ -22,6 +22,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The class to draw every sample for (a model with an input from labels: a conditional GAN), by index or class name.")
     var condition: String?
 
+    @Option(help: "Scales the prior's draws: z ~ N(0, T²); below 1 keeps them nearer the mode (default 1).")
+    var temperature: Float = 1
+
     @Option(help: "Seed of the prior's draws.")
     var seed: UInt64 = 0
 
@@ -32,7 +35,8 @@ struct GenerateCommand: ParsableCommand {
         guard (1...1_000_000).contains(samples) else { throw ValidationError("--samples: expected 1 to 1000000, got \(samples)") }
         do {
             let predictor = try Predictor(path: checkpoint)
-            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed, condition: condition)
+            let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed, condition: condition,
+                                            temperature: temperature)
             let text = predictor.generatedCSV(rows)
             if let output {
                 try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))

@@ -22,6 +22,9 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("model-output"), help: "A graph model's named output to predict (default: the one the loss's first term reads).")
     var modelOutput: String?
 
+    @Option(name: .customLong("input"), help: "NAME=FILE: the CSV file of a graph input with a file of its own (source:), its rows aligned with --data's; once per such input.")
+    var inputFiles: [String] = []
+
     @Flag(help: "Add each class's probability.")
     var probabilities = false
 
@@ -46,7 +49,12 @@ struct PredictCommand: ParsableCommand {
                 result = try predictor.decode(csv: data, decoding: .init(beam: beam, endToken: endToken, lengthPenalty: lengthPenalty),
                                               output: modelOutput)
             } else {
-                result = isCSV ? try predictor.predict(csv: data, output: modelOutput)
+                var files: [String: String] = [:]
+                for pair in inputFiles {
+                    guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else { throw ValidationError("--input: expected NAME=FILE, got '\(pair)'") }
+                    files[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+                }
+                result = isCSV ? try predictor.predict(csv: data, output: modelOutput, inputFiles: files)
                     : try predictor.predict(idx: data, labels: labels, output: modelOutput)
             }
             let asJSONLines = output.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".json") } ?? false

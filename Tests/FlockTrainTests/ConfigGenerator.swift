@@ -107,7 +107,8 @@ struct ConfigGenerator {
         optionally("phases", &fields) { generator in
             .list([.map([("name", .text("first")), ("parameters", .list([.text("layers.0")])), ("optimizer", generator.optimizerSource())]),
                    .map([("name", .text("rest")), ("parameters", .list([.text("layers")]))]
-                        + generator.fieldsOf([("every", { .integer(1 + $0.random.below(8)) }), ("clip_weights", { .number($0.positive()) })]))])
+                        + generator.fieldsOf([("every", { .integer(1 + $0.random.below(8)) }), ("clip_weights", { .number($0.positive()) }),
+                                            ("schedule", { $0.scheduleSource() })]))])
         }
         optionally("callbacks", &fields) { $0.callbacksSource(monitorable: monitorable) }
         optionally("init_from", &fields) { generator in

@@ -72,6 +72,28 @@ import Testing
         #expect(with["val_loss"]! > without["val_loss"]! + 1e-4, "with KL \(with["val_loss"]!), without \(without["val_loss"]!)")
     }
 
+    /// Binary cross-entropy against the min-max pixels (a Bernoulli VAE): the loss is the
+    /// formula's mean over every pixel of the sigmoid outputs, and the output is read as
+    /// values (mse as its metric, one row of 64 per prediction), not as binary classes.
+    @Test func binaryCrossEntropyAgainstAnInputReadsValues() throws {
+        let trainer = try Trainer(config: try Self.vae([
+            "data.normalization=minmax", "model.nodes[1].layers[0].kl_weight=0", "model.nodes[2].layers[1].activation=sigmoid",
+            "loss={terms: [{name: binary_cross_entropy, from_logits: false, output: decoder, target: image}]}"]))
+        let rows = try trainer.data.training.batch(Array(0..<5))
+        let tape = Tape(parameters: trainer.parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 0))
+        let p = trainer.model.forwardOutputs(tape.constant(rows.features), context: &context)["decoder"]!.value.scalars
+        let t = rows.features.scalars
+        // By hand: −mean(t·log p + (1 − t)·log(1 − p)).
+        let expected = -zip(p, t).map { p, t in Double(t) * log(Double(p)) + Double(1 - t) * log(Double(1 - p)) }.reduce(0, +) / Double(p.count)
+        let loss = trainer.loss(["decoder": tape.constant(Tensor(shape: [5, 64], scalars: p))], target: rows.targets,
+                                inputs: trainer.model.inputTensors(rows.features, readBy: trainer.loss)).value.scalar
+        #expect(abs(Double(loss) - expected) < 1e-5 * expected, "loss \(loss), by hand \(expected)")
+        let summary = try trainer.fit()
+        #expect(summary.final["mse"] != nil && summary.final["accuracy"] == nil, "\(summary.final)")
+        #expect(trainer.loss.reading == .values)
+    }
+
     @Test func pipelineParallelismRefusesAGraphNamingTheNode() throws {
         var config = try Self.vae()
         config.graph!.nodes.append(GraphNodeConfig(name: "both", inputs: ["decoder", "image"], op: .add))
@@ -116,7 +138,7 @@ import Testing
         #expect(message("{name: mse, output: recon, target: image}")
                 == "loss.output: unknown output 'recon' (expected one of: decoder, code)")
         #expect(message("{name: cross_entropy, output: decoder, target: image}")
-                == "loss.target: loss 'cross_entropy' reads class labels; a term on image must compare values (mse, mae, huber)")
+                == "loss.target: loss 'cross_entropy' reads class labels; a term on image must compare values (mse, mae, huber, binary_cross_entropy)")
     }
 
     @Test func aGraphConfigSurvivesAnEncodeDecodeRoundTrip() throws {
@@ -150,6 +172,29 @@ import Testing
         let csv = predictor.generatedCSV(samples)
         #expect(csv.hasPrefix("p0,p1,") && csv.split(separator: "\n").count == 6)
         #expect(throws: ConfigError.self) { try predictor.generate(samples: 2, latent: "nowhere") }
+    }
+
+    /// `temperature: T` draws z ~ N(0, T²): by hand, the seed's N(0, 1) draws times T
+    /// through the decoder; T ≤ 0 is an error naming the option, from the command too.
+    @Test func temperatureScalesThePriorsDraws() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let run = folder.url.appendingPathComponent("vae")
+        _ = try TrainingRun(config: try Self.vae(), runDirectory: run.path).run()
+        let predictor = try Predictor(path: run.path)
+        let samples = try predictor.generate(samples: 5, seed: 4, temperature: 0.5)
+        var generator = RandomGenerator(seed: 4)
+        let z = Tensor.normal(shape: [5, 4], using: &generator).map { $0 * 0.5 }
+        let tape = Tape(parameters: predictor.model.parameters)
+        var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
+        let decoded = predictor.model.graph!.blocks["decoder"]!.forward(tape.constant(z), context: &context).value
+        #expect(predictor.preprocessing.normalizer.inverse(decoded) == samples)
+        #expect(try predictor.generate(samples: 5, seed: 4) != samples)
+        #expect(throws: ConfigError(path: "temperature", "expected a number > 0, got 0.0")) {
+            try predictor.generate(samples: 2, temperature: 0)
+        }
+        let refused = try ChildProcess.flock(["generate", run.path, "--temperature=-1"])
+        #expect(refused.status != 0 && refused.standardError.contains("temperature: expected a number > 0, got -1.0"), "\(refused.output)")
     }
 
     @Test func theGenerateCommandWritesCSVThatPredictReadsBack() throws {

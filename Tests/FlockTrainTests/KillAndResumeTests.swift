@@ -189,7 +189,9 @@ import Testing
     }
 
     /// A GAN's two optimizers, its generator's place in the every-3 cycle (45 steps an
-    /// epoch, so epochs end mid-cycle) and its keyed noise all resume exactly.
+    /// epoch, so epochs end mid-cycle), the generator's own schedule (cosine after a
+    /// one-epoch warm-up: a rate that changes every step) and its keyed noise all resume
+    /// exactly.
     @Test func aGANKilledAndResumedIsByteIdentical() throws {
         _ = try killResumeMatches(extraArguments: [], epochs: 8, body: GANTrainingTests.ganYAML(epochs: nil) + """
 
@@ -197,7 +199,8 @@ import Testing
               - name: critic
                 parameters: [critic]
                 loss: {terms: [{name: binary_cross_entropy, output: critic, target: 1}, {name: binary_cross_entropy, output: fake_score, target: 0}]}
-              - {name: generator, parameters: [generator], every: 3, optimizer: {name: adam, lr: 0.001, beta1: 0.5}}
+              - {name: generator, parameters: [generator], every: 3, optimizer: {name: adam, lr: 0.001, beta1: 0.5},
+                 schedule: {name: cosine, warmup_epochs: 1}}
             """, killFractions: [0.4, 0.75])
     }
 }
