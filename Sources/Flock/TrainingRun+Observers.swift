@@ -1,3 +1,4 @@
+import FlockExport
 import FlockReport
 import FlockTracking
 import FlockTrain
@@ -14,7 +15,21 @@ extension TrainingRun {
         }
         if let mlflow = config.callbacks.mlflow {
             trainer.observers.append(try MLflowObserver(config: config, settings: mlflow, directory: directory.url,
-                                                        worldSize: trainer.worldSize, report: Self.writeReport))
+                                                        worldSize: trainer.worldSize, report: Self.writeReport,
+                                                        onnxModel: Self.writeONNXModel))
+        }
+    }
+
+    /// The run's model (the checkpoint `flock predict` picks) as `model.onnx` in its
+    /// directory; nil, with a warning, when it cannot be exported.
+    static func writeONNXModel(_ directory: URL) -> URL? {
+        let file = directory.appendingPathComponent("model.onnx")
+        do {
+            _ = try Predictor(path: directory.path).exportONNX(to: file)
+            return file
+        } catch {
+            FileHandle.standardError.write(Data("warning: MLflow gets no ONNX model: \(error)\n".utf8))
+            return nil
         }
     }
 

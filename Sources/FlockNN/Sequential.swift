@@ -46,14 +46,21 @@ public struct Sequential: Layer {
 
     /// On a tape that records no backward (inference), each layer's output replaces what
     /// came before it inside this chain: the values made since the chain began (never its
-    /// input or anything its caller made), but the newest output, go back to the tape's
-    /// storage pool.
+    /// input or anything its caller made), but the newest output and the loss terms layers
+    /// added, go back to the tape's storage pool.
     public func forward(_ input: Variable, context: inout ForwardContext) -> Variable {
         let tape = context.tape, start = tape.nodeCount
         var x = input
         for layer in layers {
             x = layer.forward(x, context: &context)
-            if !tape.recordsBackward && x.id > start { tape.releaseValues(start..<x.id) }
+            if !tape.recordsBackward && x.id > start {
+                var next = start
+                for kept in context.addedLosses.map(\.id).filter({ $0 >= start && $0 < x.id }).sorted() {
+                    tape.releaseValues(next..<kept)
+                    next = kept + 1
+                }
+                tape.releaseValues(next..<x.id)
+            }
         }
         return x
     }

@@ -23,12 +23,15 @@ public final class MLflowObserver: TrainingObserver {
     let flushTimeout: Double
     /// Writes the run's HTML report into the directory and returns the file.
     let report: (URL) -> URL?
+    /// Writes the run's model as `model.onnx` into the directory (the ONNX flavour of the
+    /// logged model); nil when it cannot (a layer without an ONNX equivalent).
+    let onnxModel: (URL) -> URL?
 
     public var configField: String? { "callbacks.mlflow" }
 
     public init(config: TrainingConfig, settings: MLflowConfig, directory: URL, worldSize: Int,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                report: @escaping (URL) -> URL? = { _ in nil }) throws {
+                report: @escaping (URL) -> URL? = { _ in nil }, onnxModel: @escaping (URL) -> URL? = { _ in nil }) throws {
         let server = try settings.resolvedServer(environment: environment)
         let previous = MLflowRunFile.read(in: directory).flatMap { $0.trackingURI == server.absoluteString ? $0 : nil }
         queue = MLflowQueue(client: MLflowClient(server: server, timeout: settings.requestTimeout)) { _, started in
@@ -38,6 +41,7 @@ public final class MLflowObserver: TrainingObserver {
         flushTimeout = settings.flushTimeout
         self.directory = directory
         self.report = report
+        self.onnxModel = onnxModel
         let tags = Self.tags(config: config, directory: directory, worldSize: worldSize, environment: environment)
         run = queue.start(MLflowRunStart(experiment: settings.experiment ?? config.name, name: directory.lastPathComponent,
                                          tags: tags, existingRunID: previous?.runID))
@@ -74,6 +78,7 @@ public final class MLflowObserver: TrainingObserver {
     /// queue; what is left is appended to `mlflow-unsent.jsonl`.
     public func runEnded(_ outcome: Result<TrainingSummary, any Error>, directory: URL) {
         let manager = FileManager.default
+        if case .success = outcome { _ = onnxModel(directory) }
         let present = Self.modelFiles.filter { manager.fileExists(atPath: directory.appendingPathComponent($0).path) }
         for file in present {
             queue.enqueue(.upload(file: directory.appendingPathComponent(file).path, artifactPath: "model/\(file)"), for: run)

@@ -38,6 +38,19 @@ import Testing
         #expect(evaluated == added)
     }
 
+    /// In inference on a tape that records no backward, a layer list gives each layer's
+    /// values back as the next is made; the KL term the sampling layer added survives that
+    /// (validation of a classifier with a sampling layer read an emptied term and trapped).
+    @Test func theKLTermSurvivesAnInferenceChain() throws {
+        let model = try Model([.sampling(klWeight: 0.5), .sampling(klWeight: 0)], inputShape: [4], seed: 1)
+        let recorded = Self.run(model, Self.input, isTraining: false).added
+        let tape = Tape(parameters: model.parameters)
+        tape.recordsBackward = false
+        var context = ForwardContext(tape: tape, isTraining: false, generator: RandomGenerator(seed: 1))
+        _ = model.forward(tape.constant(Self.input), context: &context)
+        #expect(context.addedLosses.map { $0.value.scalars } == [[recorded]])
+    }
+
     /// With `kl_warmup_steps: 8` the term in a trainer's step s is s/8 of the full term
     /// (`noise` is step 2), the full term from step 8 on and outside a trainer's step.
     @Test func theKLWarmupScalesTheTermByTheStep() throws {

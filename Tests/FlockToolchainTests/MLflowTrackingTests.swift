@@ -90,7 +90,7 @@ import Testing
         #expect(tags["mlflow.source.git.commit"] == head.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines))
         try expectMetrics(logged, equal: run, epochs: 2)
         let artifacts = Set(logged["artifacts"] as! [String])
-        for expected in ["model/MLmodel", "model/model.safetensors", "model/config.yaml", "model/preprocessing.json",
+        for expected in ["model/MLmodel", "model/model.safetensors", "model/model.onnx", "model/config.yaml", "model/preprocessing.json",
                          "summary.json", "metrics.jsonl", "report.html"] {
             #expect(artifacts.contains(expected), "\(expected) not in \(artifacts.sorted())")
         }
@@ -102,6 +102,10 @@ import Testing
         #expect(model["run_id"] as? String == runID)
         let flavor = try #require((model["flavors"] as? [String: Any])?["flock"] as? [String: Any], "\(model)")
         #expect(flavor["data"] as? String == "model.safetensors" && flavor["preprocessing"] as? String == "preprocessing.json")
+        // The ONNX flavour: the run's model exported with its preprocessing (see "ONNX export").
+        let onnx = try #require((model["flavors"] as? [String: Any])?["onnx"] as? [String: Any], "\(model)")
+        #expect(onnx["data"] as? String == "model.onnx")
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("model.onnx").path))
 
         // Resumed with more epochs: the same MLflow run goes on to epoch 4.
         let resumed = try ChildProcess.flock(["train", config.path, "--run-dir", run.path, "--resume", "--set", "epochs=4"],
