@@ -73,13 +73,6 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         defer { builder.updateScale = inherited }
         let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
         if let oversized = builder.oversized { throw builder.error(oversized) }
-        return try recomputing(layer, builder: builder)
-    }
-
-    /// `layer` (built from this config, or a tensor-parallel slice of it) wrapped in a
-    /// `RecomputedLayer` when `recompute` is set; a layer that cannot be recomputed is an
-    /// error naming it.
-    public func recomputing(_ layer: any Layer, builder: LayerBuilder) throws -> any Layer {
         guard recompute else { return layer }
         guard !layer.synchronizesStatistics && !layer.marksPadding && !layer.addsLosses else {
             // Run again in backward, a synchronized batch norm would call a collective out

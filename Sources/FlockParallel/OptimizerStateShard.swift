@@ -110,21 +110,6 @@ public final class OptimizerStateShard {
         forEachOwnedRun(slots: slot.index..<(slot.index + 1)) { full, _ in body(full) }
     }
 
-    /// Calls `body` with each run of the whole store holding this rank's rows of `slot`
-    /// that lies contiguously in the global tensor the slot is `placed` in (a
-    /// tensor-parallel slice's rows make one run per index of the axes before the split),
-    /// and the global flat index of the run's first value.
-    public func forEachOwnedGlobalRun(of slot: ParameterSlot, placed: ShardPlacement,
-                                      _ body: (_ run: Range<Int>, _ globalStart: Int) throws -> Void) rethrows {
-        var runs: [Range<Int>] = []
-        forEachOwnedRun(of: slot) { runs.append($0) }
-        for full in runs {
-            try placed.forEachGlobalRun(within: (full.lowerBound - slot.offset)..<(full.upperBound - slot.offset)) { local, global in
-                try body((slot.offset + local.lowerBound)..<(slot.offset + local.upperBound), global)
-            }
-        }
-    }
-
     /// Values the all-gather moves at a time (whole parameters, at least one), so its
     /// receive buffer stays small: 16 MB, or one parameter when that is larger.
     public var gatherChunkElements = 1 << 22
