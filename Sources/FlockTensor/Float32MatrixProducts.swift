@@ -16,7 +16,10 @@ public final class Float32MatrixProducts: MatrixProductKernel {
     public var choices: [MatrixProductShape: MatrixProductKernelName] = [:]
     /// The library of a shape without a choice.
     public var rule: MatrixProductRule
-    /// Every shape without a choice that ran, in first-seen order (the start-up survey).
+    /// While true, each shape without a choice that runs is listed in `seenShapes` (the
+    /// start-up survey); off otherwise, so that a product pays no set insertion.
+    public var recordsShapes = false
+    /// Every shape without a choice that ran while `recordsShapes`, in first-seen order.
     public private(set) var seenShapes: [MatrixProductShape] = []
     private var seen: Set<MatrixProductShape> = []
     private let context: OneDNNContext
@@ -111,7 +114,7 @@ public final class Float32MatrixProducts: MatrixProductKernel {
 
     private func kernel(for key: MatrixProductShape) -> MatrixProductKernelName {
         if let chosen = choices[key] { return chosen }
-        if seen.insert(key).inserted { seenShapes.append(key) }
+        if recordsShapes, seen.insert(key).inserted { seenShapes.append(key) }
         return rule.kernel(for: key)
     }
 

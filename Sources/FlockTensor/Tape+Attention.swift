@@ -120,39 +120,43 @@ struct AttentionGeometry {
         }
     }
 
-    /// Gradients of query, key and value given the output's.
+    /// Gradients of query, key and value given the output's. Each product overwrites its
+    /// whole output (beta 0), so none is zero-filled first.
     func backward(q: Tensor, k: Tensor, v: Tensor, probabilities: Tensor,
                   outputGradient g: Tensor) -> (query: Tensor, key: Tensor, value: Tensor) {
         let (t, d, tk) = (steps, headWidth, keySteps)
-        var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: k.shape)
-        var ds = [Float](repeating: 0, count: probabilities.count)
-        q.scalars.withUnsafeBufferPointer { pq in
-        k.scalars.withUnsafeBufferPointer { pk in
-        v.scalars.withUnsafeBufferPointer { pv in
-        g.scalars.withUnsafeBufferPointer { pg in
-        probabilities.scalars.withUnsafeBufferPointer { pp in
-        dq.scalars.withUnsafeMutableBufferPointer { dqp in
-        dk.scalars.withUnsafeMutableBufferPointer { dkp in
-        dv.scalars.withUnsafeMutableBufferPointer { dvp in
-        ds.withUnsafeMutableBufferPointer { dsp in
-            let (perQuery, perKey, perScores) = (headMatrices, keyMatrices, scoreMatrices)
-            // dV_h(Tk, d) = Pᵀ · dO_h
-            matrixProducts.batchedGemm(products(transposeA: true, m: tk, n: d, k: t, a: perScores, b: perQuery, c: perKey),
-                                       a: pp.baseAddress!, b: pg.baseAddress!, c: dvp.baseAddress!)
-            // dP(T, Tk) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
-            matrixProducts.batchedGemm(products(transposeB: true, m: t, n: tk, k: d, a: perQuery, b: perKey, c: perScores),
-                                       a: pg.baseAddress!, b: pv.baseAddress!, c: dsp.baseAddress!)
-            for row in 0..<(batch * heads * t) {
-                SoftmaxRows.gradient(dsp.baseAddress! + row * tk, probabilities: pp.baseAddress! + row * tk, count: tk)
+        let (perQuery, perKey, perScores) = (headMatrices, keyMatrices, scoreMatrices)
+        // dV_h(Tk, d) = Pᵀ · dO_h
+        let dv = product(products(transposeA: true, m: tk, n: d, k: t, a: perScores, b: perQuery, c: perKey),
+                         probabilities, g, shape: k.shape)
+        // dP(T, Tk) = dO_h · V_hᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) in place
+        let ds = product(products(transposeB: true, m: t, n: tk, k: d, a: perQuery, b: perKey, c: perScores),
+                         g, v, shape: probabilities.shape) { dsp in
+            probabilities.scalars.withUnsafeBufferPointer { pp in
+                for row in 0..<(batch * heads * t) {
+                    SoftmaxRows.gradient(dsp.baseAddress! + row * tk, probabilities: pp.baseAddress! + row * tk, count: tk)
+                }
             }
-            // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
-            let dS = UnsafePointer(dsp.baseAddress!)
-            matrixProducts.batchedGemm(products(m: t, n: d, k: tk, alpha: scale, a: perScores, b: perKey, c: perQuery),
-                                       a: dS, b: pk.baseAddress!, c: dqp.baseAddress!)
-            matrixProducts.batchedGemm(products(transposeA: true, m: tk, n: d, k: t, alpha: scale, a: perScores, b: perQuery, c: perKey),
-                                       a: dS, b: pq.baseAddress!, c: dkp.baseAddress!)
-        }}}}}}}}}
+        }
+        // dQ_h = dS · K_h / √d,  dK_h = dSᵀ · Q_h / √d
+        let dq = product(products(m: t, n: d, k: tk, alpha: scale, a: perScores, b: perKey, c: perQuery), ds, k, shape: q.shape)
+        let dk = product(products(transposeA: true, m: tk, n: d, k: t, alpha: scale, a: perScores, b: perQuery, c: perKey),
+                         ds, q, shape: k.shape)
         return (dq, dk, dv)
+    }
+
+    /// A new tensor of `shape` holding the batch's products of `a` and `b`, then `then`
+    /// run on it in place.
+    private func product(_ batch: MatrixProductBatch, _ a: Tensor, _ b: Tensor, shape: [Int],
+                         then: (UnsafeMutableBufferPointer<Float>) -> Void = { _ in }) -> Tensor {
+        Tensor(shape: shape, uninitializedFill: { c in
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    matrixProducts.batchedGemm(batch, a: pa.baseAddress!, b: pb.baseAddress!, c: c.baseAddress!)
+                }
+            }
+            then(c)
+        })
     }
 
     /// The softmax of one query's row of `steps` scores: keys at or past `visible` (a causal

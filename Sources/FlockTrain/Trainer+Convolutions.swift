@@ -24,14 +24,13 @@ extension Trainer {
         else { return }
         let shapes = surveyConvolutionShapes(kernels)
         guard !shapes.isEmpty else { return }
-        var codes = [Int64](repeating: 0, count: shapes.count)
-        if rank == 0 {
-            let chosen = ConvolutionTiming.choose(shapes, batch: max(options.batchSize / parts.dataGroupSize, 1),
-                                                  kernels: kernels, products: products, inputGradient: kernels.shapesNeedingInputGradient)
-            codes = shapes.map { chosen[$0] == .onednn ? 1 : 0 }
+        let batch = max(options.batchSize / parts.dataGroupSize, 1)
+        let onOneDNN = try RankZeroChoice.agree(on: shapes, rank: rank, world: parts.world) { shapes in
+            let chosen = ConvolutionTiming.choose(shapes, batch: batch, kernels: kernels, products: products,
+                                                  inputGradient: kernels.shapesNeedingInputGradient)
+            return shapes.map { chosen[$0] == .onednn }
         }
-        if let world = parts.world, world.size > 1 { codes = try world.broadcast(codes, root: 0) }
-        for (shape, code) in zip(shapes, codes) { kernels.choices[shape] = code == 1 ? .onednn : .im2col }
+        for (shape, oneDNN) in zip(shapes, onOneDNN) { kernels.choices[shape] = oneDNN ? .onednn : .im2col }
     }
 
     /// A resume runs each shape on the kernel the checkpoint's run chose.

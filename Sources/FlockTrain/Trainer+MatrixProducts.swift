@@ -28,13 +28,11 @@ extension Trainer {
         guard !modelParallel, model.graph == nil, parameters.holdsValues, model.parameters.holdsValues else { return perShape }
         let shapes = surveyProductShapes(perShape, kernels)
         guard !shapes.isEmpty else { return perShape }
-        var codes = [Int64](repeating: 0, count: shapes.count)
-        if rank == 0 {
+        let onOneDNN = try RankZeroChoice.agree(on: shapes, rank: rank, world: parts.world) { shapes in
             let chosen = MatrixProductTiming.choose(shapes, kernels: kernels)
-            codes = shapes.map { chosen[$0] == .onednn ? 1 : 0 }
+            return shapes.map { chosen[$0] == .onednn }
         }
-        if let world = parts.world, world.size > 1 { codes = try world.broadcast(codes, root: 0) }
-        for (shape, code) in zip(shapes, codes) { kernels.choices[shape] = code == 1 ? .onednn : .openblas }
+        for (shape, oneDNN) in zip(shapes, onOneDNN) { kernels.choices[shape] = oneDNN ? .onednn : .openblas }
         return perShape
     }
 
@@ -50,7 +48,9 @@ extension Trainer {
     private func surveyProductShapes(_ products: MatrixProducts, _ kernels: Float32MatrixProducts) -> [MatrixProductShape] {
         let saved = parameters.matrixProducts
         parameters.matrixProducts = products
+        kernels.recordsShapes = true
         defer {
+            kernels.recordsShapes = false
             parameters.matrixProducts = saved
             parameters.zeroGradients()
         }

@@ -85,6 +85,9 @@ import Testing
         #expect(kernels.primitivesMade == 0)
         kernels.choices[wide] = nil
         kernels.gemm(transposeA: false, transposeB: true, m: 64, n: 16, k: 32, a: a, lda: 32, b: b, ldb: 32, beta: 0, c: &c, ldc: 16)
+        #expect(kernels.seenShapes.isEmpty, "shapes are listed only while surveying")
+        kernels.recordsShapes = true
+        kernels.gemm(transposeA: false, transposeB: true, m: 64, n: 16, k: 32, a: a, lda: 32, b: b, ldb: 32, beta: 0, c: &c, ldc: 16)
         #expect(kernels.primitivesMade == 1 && kernels.seenShapes == [wide])
     }
 }

@@ -36,6 +36,21 @@ import Testing
         #expect(choices[0].count == 8 && choices[0] == choices[1], "\(choices)")
     }
 
+    /// Each rank's own timing would choose otherwise here (rank 1 the opposite of rank 0);
+    /// every rank still gets rank 0's choice, and only rank 0 times.
+    @Test func rankZerosChoiceReachesEveryRankWhereTheirTimingsDisagree() throws {
+        let results = try LocalCommunicator.run(ranks: 2, deadline: 60) { comm in
+            var timedHere = false
+            let chosen = try RankZeroChoice.agree(on: ["a", "b", "c"], rank: comm.rank, world: comm) { shapes in
+                timedHere = true
+                return shapes.indices.map { ($0 + comm.rank) % 2 == 0 }
+            }
+            return (chosen, timedHere)
+        }
+        #expect(results.map(\.0) == [[true, false, true], [true, false, true]])
+        #expect(results.map(\.1) == [true, false])
+    }
+
     /// `state.json` lists the library of each shape; a resume runs what it lists, even
     /// where this start-up's timing chose otherwise (here: every choice flipped).
     @Test func resumeKeepsTheTimedChoicesInStateJSON() throws {
