@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source cluster/setup.sh
-swift build -c release
+swift build -c release $(cluster/swift-cpu-flags.sh)
 .build/release/flock train examples/digits-mlp.yaml "$@"

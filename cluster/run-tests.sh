@@ -10,5 +10,6 @@ cd "$(dirname "$0")/.."
 FLOCK_TEST_PACKAGES="chromium python3-venv slurm-wlm munge" source cluster/setup.sh
 # One BLAS thread per process: tests start several processes on a 2-core machine.
 export OPENBLAS_NUM_THREADS=1
-swift build --build-tests
+# The compiler may use this machine's vector units (AVX2 and FMA) for Flock's own loops.
+swift build --build-tests $(cluster/swift-cpu-flags.sh)
 swift test --skip-build "$@"
