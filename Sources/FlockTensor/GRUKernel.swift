@@ -16,7 +16,7 @@ enum GRUKernel: RecurrentKernel {
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 3 * h, stride = 4 * h
         for b in 0..<s.batch {
-            let x = s.fromInput + b * width, p = s.fromHidden + b * width
+            let x = s.fromInput + b * width, p = s.fromHidden! + b * width
             let saved = s.saved + b * stride, previous = s.previousHidden + b * h, hidden = s.hidden + b * h
             let (r, z, n, hn) = (saved, saved + h, saved + 2 * h, saved + 3 * h)
             for k in 0..<(2 * h) { saved[k] = x[k] + p[k] }

@@ -11,15 +11,14 @@ enum LSTMKernel: RecurrentKernel {
     static let gates = 4
     static let savedBlocks = 6
 
-    /// In passes over contiguous rows (sums, then each nonlinearity in place), so that each
-    /// loop vectorizes.
+    /// In passes over contiguous rows (each nonlinearity in place on the summed
+    /// projections), so that each loop vectorizes.
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 4 * h, stride = 6 * h
         for b in 0..<s.batch {
-            let x = s.fromInput + b * width, r = s.fromHidden + b * width
             let gates = s.saved + b * stride, cell = gates + 4 * h, tanhCell = gates + 5 * h
             let hidden = s.hidden + b * h
-            for k in 0..<width { gates[k] = x[k] + r[k] }
+            gates.update(from: s.fromInput + b * width, count: width)
             FastMath.sigmoid(gates, count: 2 * h)
             FastMath.tanh(gates + 2 * h, count: h)
             FastMath.sigmoid(gates + 3 * h, count: h)

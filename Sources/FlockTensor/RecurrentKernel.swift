@@ -10,7 +10,10 @@ protocol RecurrentKernel {
     /// S / H: what a step keeps per sample for backward, in blocks of H floats.
     static var savedBlocks: Int { get }
     /// Whether the hidden projection's gradient differs from the input projection's (the
-    /// GRU's reset gate scales h_n); when not, backward writes only `inputGradient`.
+    /// GRU's reset gate scales h_n); when not, backward writes only `inputGradient`, and
+    /// since the gates then depend on the two projections only through their sum, the
+    /// forward adds h_{t−1}·W_hhᵀ and b_hh straight into the input projection's rows and
+    /// passes no `fromHidden`.
     static var separateHiddenGradient: Bool { get }
 
     static func forward(_ step: RecurrentForwardStep)
@@ -20,10 +23,10 @@ protocol RecurrentKernel {
 /// One forward step's rows.
 struct RecurrentForwardStep {
     let batch: Int, units: Int
-    /// (B, G·H): x_t·W_ihᵀ + b_ih.
+    /// (B, G·H): x_t·W_ihᵀ + b_ih, plus h_{t−1}·W_hhᵀ + b_hh when `fromHidden` is nil.
     let fromInput: UnsafePointer<Float>
-    /// (B, G·H): h_{t−1}·W_hhᵀ + b_hh.
-    let fromHidden: UnsafePointer<Float>
+    /// (B, G·H): h_{t−1}·W_hhᵀ + b_hh, for kernels with `separateHiddenGradient`; else nil.
+    let fromHidden: UnsafePointer<Float>?
     /// (B, H): h_{t−1}.
     let previousHidden: UnsafePointer<Float>
     /// (B, S): step t−1's saved values; nil at t = 0 (the state starts at zero).

@@ -89,8 +89,13 @@ extension Tape {
             }
         }
         (w + l.hiddens).update(repeating: 0, count: b * h)
-        // projected (T·B, G·H) = inputs (T·B, C) · W_ihᵀ + b_ih
-        fillRows(w + l.projected, rows: l.rows, slot: weights.inputBias, store: store)
+        // Gates that read only the projections' sum get h_{t−1}·W_hhᵀ + b_hh added into
+        // the step's rows of projected: no separate rows to fill and add at every step.
+        let summed = !K.separateHiddenGradient
+        // projected (T·B, G·H) = inputs (T·B, C) · W_ihᵀ + b_ih (+ b_hh when summed)
+        var bias = store.withParameter(weights.inputBias) { Array($0) }
+        if summed { store.withParameter(weights.hiddenBias) { bhh in for j in bias.indices { bias[j] += bhh[j] } } }
+        for row in 0..<l.rows { (w + l.projected + row * gh).update(from: bias, count: gh) }
         if c > 0 {
             store.withParameter(weights.input) { wih in
                 if case .float32 = products, c <= NarrowInputProjection.maximumFeatures {
@@ -105,12 +110,13 @@ extension Tape {
         store.withParameter(weights.hidden) { whh in
             let recurrent = products.repeatedProduct(m: b, n: gh, k: h, transposeB: true, weights: whh.baseAddress!)
             for step in 0..<t {
-                let previous = w + l.hiddens + step * b * h
-                // fromHidden (B, G·H) = h_{t−1} (B, H) · W_hhᵀ + b_hh; h_{−1} = 0 needs no product.
-                fillRows(w + l.fromHidden, rows: b, slot: weights.hiddenBias, store: store)
-                if step > 0 { recurrent.multiply(previous, into: w + l.fromHidden) }
+                let previous = w + l.hiddens + step * b * h, fromInput = w + l.projected + step * b * gh
+                // fromHidden (B, G·H) = h_{t−1} (B, H) · W_hhᵀ + b_hh, or added into fromInput
+                // when summed; h_{−1} = 0 needs no product.
+                if !summed { fillRows(w + l.fromHidden, rows: b, slot: weights.hiddenBias, store: store) }
+                if step > 0 { recurrent.multiply(previous, into: summed ? fromInput : w + l.fromHidden) }
                 K.forward(RecurrentForwardStep(
-                    batch: b, units: h, fromInput: w + l.projected + step * b * gh, fromHidden: w + l.fromHidden,
+                    batch: b, units: h, fromInput: fromInput, fromHidden: summed ? nil : w + l.fromHidden,
                     previousHidden: previous,
                     previousSaved: step > 0 ? UnsafePointer(w + l.saved + (step - 1) * b * l.savedWidth) : nil,
                     saved: w + l.saved + step * b * l.savedWidth, hidden: w + l.hiddens + (step + 1) * b * h))
