@@ -11,7 +11,8 @@ struct GenerateCommand: ParsableCommand {
             expectation maximization (from --seed) to the latent node's values on the training split \
             (a VAE's posterior means, read from the run's data file): ex-post density estimation \
             (Ghosh et al., ICLR 2020), for a VAE whose codes do not fill N(0, 1). \
-            --temperature then scales each component's spread.
+            --temperature then scales each component's spread. \
+            Example: flock generate runs/vae-digits-… --samples 500 --prior mixture:100 (examples/vae-digits.yaml).
             """)
 
     @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")

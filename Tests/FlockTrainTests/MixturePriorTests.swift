@@ -81,4 +81,16 @@ import Testing
         #expect(drawn.status == 0, "\(drawn.output)")
         #expect(try String(contentsOf: out, encoding: .utf8).split(separator: "\n").count == 4)
     }
+
+    /// A GAN's latent_noise node has no codes of the data to fit.
+    @Test func aLatentNoiseNodeIsRefusedWithItsName() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let run = folder.url.appendingPathComponent("gan").path
+        _ = try TrainingRun(config: try GANTrainingTests.gan(), runDirectory: run).run()
+        let predictor = try Predictor(path: run)
+        #expect(throws: ConfigError(path: "prior", "node 'z' ends in a latent_noise layer: its values are noise, not codes of the data, so there is nothing to fit (use the normal prior)")) {
+            try predictor.generate(samples: 2, condition: "3", prior: .mixture(components: 2))
+        }
+    }
 }
