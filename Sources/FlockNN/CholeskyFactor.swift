@@ -33,18 +33,28 @@ struct CholeskyFactor: Sendable, Equatable {
         (0..<dimension).reduce(0) { $0 + 2 * Foundation.log(lower[$1 * dimension + $1]) }
     }
 
-    /// ‖L⁻¹ v‖², the squared Mahalanobis length of `v` (D values from `start` of `values`),
-    /// by forward substitution.
-    func squaredWhitenedLength(_ values: UnsafeBufferPointer<Double>, start: Int, scratch: inout [Double]) -> Double {
-        var total = 0.0
-        for row in 0..<dimension {
-            var sum = values[start + row]
-            for k in 0..<row { sum -= lower[row * dimension + k] * scratch[k] }
-            let solved = sum / lower[row * dimension + row]
-            scratch[row] = solved
-            total += solved * solved
+    /// ‖L⁻¹ vₙ‖² for each of the N rows vₙ of `rows` (N·D values, row-major): squared
+    /// Mahalanobis lengths, by forward substitution.
+    func squaredWhitenedLengths(_ rows: [Double]) -> [Double] {
+        let d = dimension, count = rows.count / max(d, 1)
+        var lengths = [Double](repeating: 0, count: count), solved = [Double](repeating: 0, count: d)
+        lower.withUnsafeBufferPointer { l in
+            rows.withUnsafeBufferPointer { v in
+                solved.withUnsafeMutableBufferPointer { s in
+                    for n in 0..<count {
+                        var total = 0.0
+                        for row in 0..<d {
+                            var sum = v[n * d + row]
+                            for k in 0..<row { sum -= l[row * d + k] * s[k] }
+                            s[row] = sum / l[row * d + row]
+                            total += s[row] * s[row]
+                        }
+                        lengths[n] = total
+                    }
+                }
+            }
         }
-        return total
+        return lengths
     }
 
     /// L·ε for D values ε.

@@ -81,14 +81,18 @@ extension GaussianMixture {
     static func weightedMoments(_ x: [Double], dimension d: Int, responsibilities r: [Double]) -> ([Double], [Double]) {
         let total = max(r.reduce(0, +), 1e-10)
         var mean = [Double](repeating: 0, count: d), covariance = [Double](repeating: 0, count: d * d)
-        for (row, weight) in r.enumerated() where weight > 0 {
-            for i in 0..<d { mean[i] += weight * x[row * d + i] }
-        }
-        for i in 0..<d { mean[i] /= total }
         var centred = [Double](repeating: 0, count: d)
-        for (row, weight) in r.enumerated() where weight > 0 {
-            for i in 0..<d { centred[i] = x[row * d + i] - mean[i] }
-            for i in 0..<d { for j in i..<d { covariance[i * d + j] += weight * centred[i] * centred[j] } }
+        x.withUnsafeBufferPointer { x in
+            for (row, weight) in r.enumerated() where weight > 0 {
+                for i in 0..<d { mean[i] += weight * x[row * d + i] }
+            }
+            for i in 0..<d { mean[i] /= total }
+            covariance.withUnsafeMutableBufferPointer { c in
+                for (row, weight) in r.enumerated() where weight > 0 {
+                    for i in 0..<d { centred[i] = x[row * d + i] - mean[i] }
+                    for i in 0..<d { for j in i..<d { c[i * d + j] += weight * centred[i] * centred[j] } }
+                }
+            }
         }
         for i in 0..<d { for j in i..<d { covariance[i * d + j] /= total; covariance[j * d + i] = covariance[i * d + j] } }
         return (mean, covariance)

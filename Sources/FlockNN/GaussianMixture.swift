@@ -49,16 +49,13 @@ public struct GaussianMixture: Sendable, Equatable {
         let d = dimension, rows = points.count / max(d, 1), k = components
         let normalizer = 0.5 * Double(d) * Foundation.log(2 * Double.pi)
         var result = [Double](repeating: 0, count: rows * k)
-        var centred = [Double](repeating: 0, count: rows * d), scratch = [Double](repeating: 0, count: d)
+        var centred = [Double](repeating: 0, count: rows * d)
         for component in 0..<k {
             let mean = means[component], factor = factors[component]
             let constant = Foundation.log(weights[component]) - 0.5 * factor.logDeterminant - normalizer
-            for index in 0..<(rows * d) { centred[index] = points[index] - mean[index % d] }
-            centred.withUnsafeBufferPointer { values in
-                for row in 0..<rows {
-                    let length = factor.squaredWhitenedLength(values, start: row * d, scratch: &scratch)
-                    result[row * k + component] = constant - 0.5 * length
-                }
+            for row in 0..<rows { for i in 0..<d { centred[row * d + i] = points[row * d + i] - mean[i] } }
+            for (row, length) in factor.squaredWhitenedLengths(centred).enumerated() {
+                result[row * k + component] = constant - 0.5 * length
             }
         }
         return result
