@@ -7,7 +7,10 @@ extension Predictor {
     /// z ~ N(0, T²) put in place of node `latent` (default: the node whose last layer is a
     /// `sampling` or `latent_noise` layer), z drawn from `seed`; the temperature T below 1
     /// keeps the draws nearer the prior's mode, where a VAE's decoder is best trained
-    /// (as Kingma & Dhariwal's Glow samples at T 0.7). A model with an input
+    /// (as Kingma & Dhariwal's Glow samples at T 0.7). `prior: .mixture(components: K)`
+    /// draws z instead from K Gaussians fitted by EM (from `seed`) to the latent node's
+    /// values on the training split (`trainingCodes(latent:)`), each component's spread
+    /// scaled by T. A model with an input
     /// `from: labels` (a conditional GAN) needs `condition`: the class every sample is
     /// drawn for, by index or by the class name the labels used. An output as wide as the
     /// feature row comes back in the data's units (normalization undone).
@@ -17,7 +20,7 @@ extension Predictor {
     /// let sevens = try Predictor(path: "runs/gan-digits-…").generate(samples: 16, condition: "7")
     /// ```
     public func generate(samples: Int, latent: String? = nil, output: String? = nil, seed: UInt64 = 0,
-                         condition: String? = nil, temperature: Float = 1) throws -> Tensor {
+                         condition: String? = nil, temperature: Float = 1, prior: LatentPrior = .standardNormal) throws -> Tensor {
         guard temperature > 0, temperature.isFinite else {
             throw ConfigError(path: "temperature", "expected a number > 0, got \(temperature)")
         }
@@ -32,7 +35,8 @@ extension Predictor {
         let tape = Tape(parameters: model.parameters)
         tape.recordsBackward = false
         var generator = RandomGenerator(seed: seed)
-        let z = Tensor.normal(shape: [samples] + latentShape, using: &generator) * temperature
+        let z = try drawCodes(samples, shape: latentShape, latent: latentName, prior: prior, seed: seed, temperature: temperature,
+                              generator: &generator)
         var given = [latentName: tape.constant(z)]
         for (name, value) in try conditionInputs(graph, condition: condition, samples: samples) { given[name] = tape.constant(value) }
         var context = ForwardContext(tape: tape, isTraining: false, generator: generator)
@@ -41,6 +45,22 @@ extension Predictor {
         }
         let reconstructsRow = decoded.value.count == samples * preprocessing.featureShape.reduce(1, *)
         return reconstructsRow ? preprocessing.normalizer.inverse(decoded.value) : decoded.value
+    }
+
+    /// (samples, shape…) codes from `prior`.
+    private func drawCodes(_ samples: Int, shape: [Int], latent: String, prior: LatentPrior, seed: UInt64, temperature: Float,
+                           generator: inout RandomGenerator) throws -> Tensor {
+        guard case let .mixture(components) = prior else {
+            return Tensor.normal(shape: [samples] + shape, using: &generator) * temperature
+        }
+        let codes = try trainingCodes(latent: latent)
+        let rows = codes.shape[0]
+        guard components <= rows else {
+            throw ConfigError(path: "prior", "mixture:\(components) needs at least \(components) codes to fit; the training split gives \(rows)")
+        }
+        let mixture = try GaussianMixture.fit(codes.reshaped([rows, codes.count / max(rows, 1)]), components: components, seed: seed)
+        var draws = RandomGenerator(seed: seed, stream: 1)
+        return mixture.sample(count: samples, temperature: Double(temperature), using: &draws).reshaped([samples] + shape)
     }
 
     /// Each input `from: labels` as `samples` one-hot rows of `condition`'s class.

@@ -5,7 +5,15 @@ import Foundation
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Samples from a generative graph model: z ~ N(0, T²) at its latent node, decoded to its output.")
+        abstract: "Samples from a generative graph model: z ~ N(0, T²) at its latent node, decoded to its output.",
+        discussion: """
+            --prior mixture:K draws z instead from a mixture of K full-covariance Gaussians fitted by \
+            expectation maximization (from --seed) to the latent node's values on the training split \
+            (a VAE's posterior means, read from the run's data file): ex-post density estimation \
+            (Ghosh et al., ICLR 2020), for a VAE whose codes do not fill N(0, 1). \
+            --temperature then scales each component's spread. \
+            Example: flock generate runs/vae-digits-… --samples 500 --prior mixture:100 (examples/vae-digits.yaml).
+            """)
 
     @Argument(help: "A checkpoint folder, or a run directory (its best checkpoint when it kept one, else its last).")
     var checkpoint: String
@@ -25,7 +33,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Scales the prior's draws: z ~ N(0, T²); below 1 keeps them nearer the mode (default 1).")
     var temperature: Float = 1
 
-    @Option(help: "Seed of the prior's draws.")
+    @Option(help: "The prior z is drawn from: normal (N(0, T²)) or mixture:K (K Gaussians fitted to the training codes; K 1 to 1000).")
+    var prior: String = "normal"
+
+    @Option(help: "Seed of the prior's draws (and of a mixture's fit).")
     var seed: UInt64 = 0
 
     @Option(help: "Write the samples here as CSV (a header of the feature columns). Default: standard output.")
@@ -34,9 +45,10 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         guard (1...1_000_000).contains(samples) else { throw ValidationError("--samples: expected 1 to 1000000, got \(samples)") }
         do {
+            let prior = try LatentPrior(parsing: prior)
             let predictor = try Predictor(path: checkpoint)
             let rows = try predictor.generate(samples: samples, latent: latent, output: modelOutput, seed: seed, condition: condition,
-                                            temperature: temperature)
+                                            temperature: temperature, prior: prior)
             let text = predictor.generatedCSV(rows)
             if let output {
                 try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
