@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("model-output"), help: "A graph model's named output to predict (default: the one the loss's first term reads).")
     var modelOutput: String?
 
-    @Option(name: .customLong("input"), help: "NAME=FILE: the CSV file of a graph input with a file of its own (source:), its rows aligned with --data's; once per such input.")
+    @Option(name: .customLong("input"), help: "NAME=FILE: the CSV file of a graph input with a file of its own (source:), or of a generated partner (data.pairs, data.triplets; default: the row itself), its rows aligned with --data's; once per such input.")
     var inputFiles: [String] = []
 
     @Flag(help: "Add each class's probability.")
