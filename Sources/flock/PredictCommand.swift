@@ -43,6 +43,7 @@ struct PredictCommand: ParsableCommand {
             // The format the model was trained on (a `.csv` name, or `data.format`).
             let isCSV = predictor.config.data.resolvedFormat == .csv
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
+            if !isCSV, !inputFiles.isEmpty { throw ValidationError("--input is for CSV data; with IDX data each sample is its own partner") }
             let result: Predictor.Result
             if let beam {
                 guard isCSV, let endToken else { throw ValidationError(isCSV ? "--beam needs --end-token, the id that ends a sequence" : "--beam decodes CSV data") }

@@ -140,6 +140,31 @@ import Testing
                 "\(misaligned.output)")
     }
 
+    /// Pairs from IDX files as MNIST ships them: training reads the labels file, and
+    /// `flock predict` pairs each sample with itself (no `--input` beside IDX data).
+    @Test func pairsFromIDXFilesTrainAndPredict() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let digits = try CSVReader(labelColumn: .name("label")).read(path: Self.heldOutDigits)
+        let count = digits.count
+        func idx(_ name: String, type: UInt8, shape: [Int], _ values: [Float]) throws -> String {
+            var bytes: [UInt8] = [0, 0, type, UInt8(shape.count)]
+            for size in shape { bytes += withUnsafeBytes(of: UInt32(size).bigEndian) { Array($0) } }
+            let url = folder.url.appendingPathComponent(name)
+            try Data(bytes + values.map { UInt8($0) }).write(to: url)
+            return url.path
+        }
+        let images = try idx("images-idx3-ubyte", type: 0x08, shape: [count, 8, 8], digits.features.scalars)
+        let labels = try idx("labels-idx1-ubyte", type: 0x08, shape: [count], digits.targets.scalars)
+        let run = folder.url.appendingPathComponent("run")
+        let config = try Self.pairs(["data={source: \(images), labels: \(labels), batch_size: 128, pairs: {}}"])
+        _ = try TrainingRun(config: config, runDirectory: run.path).run()
+        let predicted = try ChildProcess.flock(["predict", run.path, "--data", images, "--model-output", "embedding"])
+        #expect(predicted.status == 0 && predicted.standardError.contains("\(count) rows"), "\(predicted.output)")
+        let refused = try ChildProcess.flock(["predict", run.path, "--data", images, "--input", "right=\(images)"])
+        #expect(refused.status != 0 && refused.standardError.contains("--input is for CSV data"), "\(refused.output)")
+    }
+
     /// What a run's `config.yaml` says decodes to the config that ran.
     @Test func partnerConfigsRoundTrip() throws {
         for config in [try Self.pairs(["data.pairs={inputs: [left, right], positive_fraction: 0.3}"]), try Self.triplets(),
