@@ -57,6 +57,11 @@ public struct Normalizer: Sendable, Equatable, Codable {
         return result
     }
 
+    /// The same scaling for rows that hold `times` samples side by side (generated pairs).
+    public func repeated(_ times: Int) -> Normalizer {
+        Normalizer(method: method, offset: (0..<times).flatMap { _ in offset }, scale: (0..<times).flatMap { _ in scale })
+    }
+
     public func apply(_ dataset: Dataset) -> Dataset {
         Dataset(features: apply(dataset.features), targets: dataset.targets)
     }

@@ -11,6 +11,9 @@ public protocol SampleSource: Sendable {
     var targets: Tensor { get }
     /// The samples at `positions`, in that order: features (B, featureShape…), targets (B, …).
     func batch(_ positions: [Int]) throws -> Batch
+    /// The samples at `positions` as training epoch `epoch` sees them (generated partners
+    /// are drawn per epoch). Default: `batch(positions)`.
+    func batch(_ positions: [Int], epoch: Int) throws -> Batch
 }
 
 extension Dataset: SampleSource {
@@ -20,6 +23,8 @@ extension Dataset: SampleSource {
 }
 
 extension SampleSource {
+    public func batch(_ positions: [Int], epoch: Int) throws -> Batch { try batch(positions) }
+
     /// The samples at `positions` as a `Dataset` in memory.
     public func subset(_ positions: [Int]) throws -> Dataset {
         let rows = try batch(positions)

@@ -49,15 +49,17 @@ extension GlobalAveragePool: ONNXExportable {
 }
 
 extension Conv1D: ONNXExportable {
-    /// (N, T, C) → (N, C, T), Conv with W (F, C, K), dilations and [before, after] pads
-    /// (after: what the last output step reads past the end), activation, back to (N, T', F).
+    /// (N, T, C) → (N, C, T), Conv with W (F, C/groups, K), dilations, strides, group and
+    /// [before, after] pads (after: what the last output step reads past the end; ONNX
+    /// floors the output length as Flock does), activation, back to (N, T', F).
     func exportONNX(_ input: ONNXValue, to graph: inout ONNXGraphBuilder, context: inout ONNXLayerContext) throws -> ONNXValue {
-        let after = Swift.max((geometry.outputSteps - 1) + geometry.span - geometry.steps - geometry.padBefore, 0)
+        let after = Swift.max((geometry.outputSteps - 1) * geometry.stride + geometry.span - geometry.steps - geometry.padBefore, 0)
         let channelsFirst = graph.op("Transpose", [input.name], [ONNXAttribute.ints("perm", [0, 2, 1])], name: context.name("channels_first"))
         var inputs = [channelsFirst, graph.constant(context.values(weight), shape: weight.shape, name: context.name("weight"))]
         if let bias { inputs.append(graph.constant(context.values(bias), shape: bias.shape, name: context.name("bias"))) }
         let attributes = [ONNXAttribute.ints("kernel_shape", [geometry.kernel]), ONNXAttribute.ints("dilations", [geometry.dilation]),
-                          ONNXAttribute.ints("pads", [geometry.padBefore, after])]
+                          ONNXAttribute.ints("strides", [geometry.stride]), ONNXAttribute.ints("pads", [geometry.padBefore, after]),
+                          ONNXAttribute.int("group", groups)]
         let y = graph.op("Conv", inputs, attributes, name: context.name("conv"))
         let stepsFirst = graph.op("Transpose", [y], [ONNXAttribute.ints("perm", [0, 2, 1])], name: context.name("steps_first"))
         return ONNXValue(name: graph.activation(stepsFirst, activation, alpha: activationAlpha, name: context.path), shape: outputShape)

@@ -33,6 +33,9 @@ public protocol LossKind: Codable, Sendable, Equatable {
     /// Whether the output holds a row of class logits for each target element, (B, T, V)
     /// against (B, T) token ids (a sequence cross-entropy) (default false).
     var scoresEachTarget: Bool { get }
+    /// Throws a `ConfigError` at `path` when an output of `width` values per sample is not
+    /// one this kind can read (default: any width is).
+    func checkOutput(width: Int, path: String) throws
 }
 
 extension LossKind {
@@ -42,6 +45,7 @@ extension LossKind {
     public var acceptsClassDistributions: Bool { false }
     public var readsClassLabels: Bool { reading.isClassification }
     public var scoresEachTarget: Bool { false }
+    public func checkOutput(width: Int, path: String) throws {}
     /// Whether the kind compares embeddings (values of any width) with class labels (a
     /// triplet loss): no metric compares them, and the output has no set width.
     public var embedsLabels: Bool { readsClassLabels && reading == .values }

@@ -99,9 +99,10 @@ public struct GraphInputConfig: Codable, Sendable, Equatable {
     public var shape: [Int]?
     /// Where the input's values come from (default: the feature row's columns).
     public var from: GraphInputSource
-    /// A CSV file of its own (every column a value, a header row) whose rows align with the
-    /// data file's: its columns are appended to each feature row when the data is read, so
-    /// splitting, shuffling, data parallelism and normalization treat them as the row's.
+    /// A file of its own whose rows align with the data file's — CSV (every column a value,
+    /// a header row), or IDX (any other extension; each sample flattened): its columns are
+    /// appended to each feature row when the data is read, so splitting, shuffling, data
+    /// parallelism and normalization treat them as the row's.
     /// Inputs with a source come after those read from the data file. nil: the data file.
     public var source: String?
 

@@ -6,7 +6,10 @@ import FlockTensor
 /// distance. `mining: hard` takes each anchor's farthest positive and nearest negative;
 /// `semi_hard` takes every anchor–positive pair with the nearest negative farther than
 /// the positive (the farthest negative when none is). The loss is the mean over anchors
-/// (hard) or pairs (semi_hard) that have both.
+/// (hard) or pairs (semi_hard) that have both. `mining: none` mines nothing: each output
+/// row holds a triplet's three embeddings side by side, [anchor | positive | negative]
+/// (PyTorch's `TripletMarginLoss`; `data.triplets` generates them), and the loss is the
+/// mean hinge over the rows.
 ///
 /// Under data parallelism the triplets are mined over the global batch: embeddings and
 /// labels are gathered from every rank, every rank computes the global loss, and each
@@ -18,7 +21,7 @@ import FlockTensor
 /// ```
 public struct TripletLoss: GlobalBatchLoss {
     public static let typeName = "triplet"
-    public enum Mining: String, ConfigChoice { case hard, semiHard = "semi_hard" }
+    public enum Mining: String, ConfigChoice { case hard, semiHard = "semi_hard", given = "none" }
 
     /// Default 1.
     public var margin: Double?
@@ -47,6 +50,11 @@ public struct TripletLoss: GlobalBatchLoss {
     public var reading: OutputReading { .values }
     public var readsClassLabels: Bool { true }
 
+    public func checkOutput(width: Int, path: String) throws {
+        guard mining == .given, width % 3 != 0 else { return }
+        throw ConfigError(path: path, "triplet with mining: none reads each row as three embeddings side by side [anchor | positive | negative]; the output's \(width) values per sample do not split in three")
+    }
+
     public func callAsFunction(_ prediction: Variable, target: Tensor, gather: BatchGather?) -> Variable {
         let rows = prediction.shape[0], width = prediction.value.count / max(rows, 1)
         precondition(target.count == rows, "triplet loss: \(rows) embeddings for \(target.count) labels")
@@ -58,8 +66,12 @@ public struct TripletLoss: GlobalBatchLoss {
         let total = all.count / (width + 1)
         let embeddings = (0..<total).flatMap { all[($0 * (width + 1))..<($0 * (width + 1) + width)] }
         let labels = (0..<total).map { all[$0 * (width + 1) + width] }
-        let (value, gradient) = TripletMining(embeddings: embeddings, labels: labels, width: width)
-            .loss(margin: Float(margin ?? 1), mining: mining ?? .semiHard)
+        let mining = mining ?? .semiHard
+        // Given triplets: each row's three embeddings as three rows of a third of its width.
+        let (value, gradient) = mining == .given
+            ? TripletMining(embeddings: embeddings, labels: [Float](repeating: 0, count: 3 * total), width: width / 3)
+                .loss(margin: Float(margin ?? 1), mining: mining)
+            : TripletMining(embeddings: embeddings, labels: labels, width: width).loss(margin: Float(margin ?? 1), mining: mining)
         let own = Array(gradient[(offset * width)..<((offset + rows) * width)])
         let scale = Float(total) / Float(max(rows, 1)), shape = prediction.shape
         return prediction.tape.record(Tensor(scalar: value), inputs: [prediction]) { tape, g in

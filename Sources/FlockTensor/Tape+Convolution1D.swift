@@ -1,30 +1,35 @@
 /// The 1-D (sequence) convolution op, channels last: the (B, T, C) input is unfolded into
 /// a (B·T', C·K) patch matrix, then one sgemm with the (F, C·K) weight gives the
 /// (B·T', F) output, which is already (B, T', F) — no layout pass, unlike the NCHW
-/// `convolution2D`. Dilation and causal padding are only in which steps the unfold reads
-/// (`Convolution1DGeometry`).
+/// `convolution2D`. Dilation, stride and causal padding are only in which steps the unfold
+/// reads (`Convolution1DGeometry`). With G groups, group g's channels are a block of
+/// consecutive columns of each patch row, so each group is one sgemm on sub-blocks of the
+/// same matrices (leading dimensions C·K and F), with no copy.
 ///
 /// Why not `convolution2D` with height 1: that path is NCHW, so a (B, T, C) sequence would
 /// be transposed in and out around it, and its im2col and oneDNN kernels know no dilation
 /// or one-sided padding; this op shares its matrix products (the store's
 /// `matrixProducts`, bf16 included) and its use of the parameter store.
 extension Tape {
-    /// `y[b, t, f] = bias[f] + Σ_{c,k} weight[f, c, k] · x[b, t + k·d − pad, c]`, zero
+    /// `y[b, t, f] = bias[f] + Σ_{c,k} weight[f, c, k] · x[b, t·s + k·d − pad, g·C/G + c]`
+    /// for f in group g (filters g·F/G ..< (g+1)·F/G read channels g·C/G ..< (g+1)·C/G), zero
     /// outside the sequence (cross-correlation, as PyTorch's `nn.Conv1d` computes it).
     ///
-    /// Shapes: x (B, T, C); weight (F, C, K), PyTorch's layout; bias (F); y (B, T', F)
-    /// with T' and the padding from `geometry`.
+    /// Shapes: x (B, T, C); weight (F, C/G, K), PyTorch's layout; bias (F); y (B, T', F)
+    /// with T', the stride s and the padding from `geometry`; G = `groups` divides C and F.
     ///
     /// Backward: dW += gᵀ · columns (F, C·K); db += column sums of g; d(columns) = g · W,
     /// folded back onto the steps each entry came from.
     public func convolution1D(_ x: Variable, weight: ParameterSlot, bias: ParameterSlot?,
-                              geometry: Convolution1DGeometry) -> Variable {
+                              geometry: Convolution1DGeometry, groups: Int = 1) -> Variable {
         let input = x.value
         precondition(input.rank == 3 && input.shape[1] == geometry.steps && input.shape[2] == geometry.channels,
                      "convolution \(weight.name) expects (B, \(geometry.steps), \(geometry.channels)), got \(input.shape)")
-        precondition(weight.shape.count == 3 && weight.shape[1] == geometry.channels && weight.shape[2] == geometry.kernel,
-                     "convolution \(weight.name): weight \(weight.shape) does not suit \(geometry)")
-        let work = Convolution1DWork(geometry: geometry, batch: input.shape[0], filters: weight.shape[0])
+        precondition(groups > 0 && geometry.channels % groups == 0 && weight.shape[0] % groups == 0,
+                     "convolution \(weight.name): \(groups) groups do not divide \(geometry.channels) channels and \(weight.shape[0]) filters")
+        precondition(weight.shape.count == 3 && weight.shape[1] == geometry.channels / groups && weight.shape[2] == geometry.kernel,
+                     "convolution \(weight.name): weight \(weight.shape) does not suit \(geometry) in \(groups) groups")
+        let work = Convolution1DWork(geometry: geometry, batch: input.shape[0], filters: weight.shape[0], groups: groups)
         let store = parameters
         let columns = work.unfold(input)
         let y = work.forward(columns: columns, weight: weight, bias: bias, store: store)
@@ -42,14 +47,19 @@ extension Tape {
 }
 
 /// The matrix shapes of one 1-D convolution call: rows B·T' (every output step of every
-/// sample), patch width C·K (entry c·K + k is channel c at tap k, the weight's layout).
+/// sample), patch width C·K (entry c·K + k is channel c at tap k, the weight's layout);
+/// group g's patch is entries g·(C/G)·K ..< (g+1)·(C/G)·K, its filters g·F/G ..< (g+1)·F/G.
 struct Convolution1DWork {
     let geometry: Convolution1DGeometry
     let batch: Int
     let filters: Int
+    let groups: Int
 
     var rows: Int { batch * geometry.outputSteps }
     var patchWidth: Int { geometry.channels * geometry.kernel }
+    /// One group's patch width (C/G)·K, a row of the weight, and its filters F/G.
+    var groupPatchWidth: Int { patchWidth / groups }
+    var groupFilters: Int { filters / groups }
 
     /// x (B, T, C) → columns (B·T', C·K), zero where a tap reads padding.
     func unfold(_ x: Tensor) -> Tensor {
@@ -97,15 +107,20 @@ struct Convolution1DWork {
         }
     }
 
-    /// y (B, T', F) = columns · Wᵀ + b.
+    /// y (B, T', F) = columns · Wᵀ + b, per group: y[:, group's filters] = columns[:, group's
+    /// patch] · W[group's filters]ᵀ.
     func forward(columns: Tensor, weight: ParameterSlot, bias: ParameterSlot?, store: ParameterStore) -> Tensor {
         let biasValues = bias.map { store.value(of: $0).scalars }
+        let (width, groupFilters) = (groupPatchWidth, groupFilters)
         return Tensor(shape: [batch, geometry.outputSteps, filters]) { out in
             columns.scalars.withUnsafeBufferPointer { pc in
                 store.withParameter(weight) { w in
-                    store.matrixProducts.gemm(transposeA: false, transposeB: true, m: rows, n: filters, k: patchWidth,
-                                              a: pc.baseAddress!, lda: patchWidth, b: w.baseAddress!, ldb: patchWidth,
-                                              beta: 0, c: out.baseAddress!, ldc: filters)
+                    for g in 0..<groups {
+                        store.matrixProducts.gemm(transposeA: false, transposeB: true, m: rows, n: groupFilters, k: width,
+                                                  a: pc.baseAddress! + g * width, lda: patchWidth,
+                                                  b: w.baseAddress! + g * groupFilters * width, ldb: width,
+                                                  beta: 0, c: out.baseAddress! + g * groupFilters, ldc: filters)
+                    }
                 }
             }
             guard let biasValues else { return }
@@ -116,27 +131,37 @@ struct Convolution1DWork {
         }
     }
 
-    /// d(columns) (B·T', C·K) = g (B·T', F) · W (F, C·K).
+    /// d(columns) (B·T', C·K) = g (B·T', F) · W (F, C·K), per group: d(columns)[:, group's
+    /// patch] = g[:, group's filters] · W[group's filters].
     func columnGradient(_ g: Tensor, weight: ParameterSlot, store: ParameterStore) -> Tensor {
-        Tensor(shape: [rows, patchWidth]) { out in
+        let (width, groupFilters) = (groupPatchWidth, groupFilters)
+        return Tensor(shape: [rows, patchWidth]) { out in
             g.scalars.withUnsafeBufferPointer { pg in
                 store.withParameter(weight) { w in
-                    store.matrixProducts.gemm(transposeA: false, transposeB: false, m: rows, n: patchWidth, k: filters,
-                                              a: pg.baseAddress!, lda: filters, b: w.baseAddress!, ldb: patchWidth,
-                                              beta: 0, c: out.baseAddress!, ldc: patchWidth)
+                    for group in 0..<groups {
+                        store.matrixProducts.gemm(transposeA: false, transposeB: false, m: rows, n: width, k: groupFilters,
+                                                  a: pg.baseAddress! + group * groupFilters, lda: filters,
+                                                  b: w.baseAddress! + group * groupFilters * width, ldb: width,
+                                                  beta: 0, c: out.baseAddress! + group * width, ldc: patchWidth)
+                    }
                 }
             }
         }
     }
 
-    /// dW (F, C·K) += gᵀ · columns; db (F) += Σ over rows of g.
+    /// dW (F, (C/G)·K) += gᵀ · columns per group (the group's filters and patch); db (F) +=
+    /// Σ over rows of g.
     func accumulateWeightGradients(_ g: Tensor, columns: Tensor, weight: ParameterSlot, bias: ParameterSlot?, tape: Tape) {
+        let (width, groupFilters) = (groupPatchWidth, groupFilters)
         g.scalars.withUnsafeBufferPointer { pg in
             columns.scalars.withUnsafeBufferPointer { pc in
                 tape.accumulateParameterGradient(weight) { dw in
-                    tape.parameters.matrixProducts.gemm(transposeA: true, transposeB: false, m: filters, n: patchWidth, k: rows,
-                                                        a: pg.baseAddress!, lda: filters, b: pc.baseAddress!, ldb: patchWidth,
-                                                        beta: 1, c: dw.baseAddress!, ldc: patchWidth)
+                    for group in 0..<groups {
+                        tape.parameters.matrixProducts.gemm(transposeA: true, transposeB: false, m: groupFilters, n: width, k: rows,
+                                                            a: pg.baseAddress! + group * groupFilters, lda: filters,
+                                                            b: pc.baseAddress! + group * width, ldb: patchWidth,
+                                                            beta: 1, c: dw.baseAddress! + group * groupFilters * width, ldc: width)
+                    }
                 }
             }
             guard let bias else { return }

@@ -17,24 +17,48 @@ extension Predictor {
     }
 
     /// The training columns of the CSV file `path` in the training order, found by name,
-    /// then each input file's columns; the label may be absent.
+    /// then each input file's columns; the label may be absent. A model trained on
+    /// generated pairs or triplets reads each row as the anchor, and each partner from the
+    /// file `inputFiles` gives for its input (rows aligned with `path`'s) or the row itself;
+    /// its targets are left out (a row's label is not its pair's flag).
     func readCSV(_ path: String, inputFiles: [String: String] = [:]) throws -> (features: Tensor, targets: Tensor?) {
-        let data = config.data, files = InputFiles(graph: config.graph)
-        if let stray = inputFiles.keys.sorted().first(where: { name in !files.files.contains { $0.input == name } }) {
-            throw ConfigError(path: "input", "unknown input '\(stray)' (inputs with a file of their own: \(files.files.map(\.input).joined(separator: ", ")))")
+        let files = InputFiles(graph: config.graph), partners = config.data.partners
+        let fileInputs = files.files.map(\.input) + (partners?.inputs.dropFirst() ?? [])
+        if let stray = inputFiles.keys.sorted().first(where: { !fileInputs.contains($0) }) {
+            throw ConfigError(path: "input", "unknown input '\(stray)' (inputs read from a file of their own: \(fileInputs.joined(separator: ", ")))")
         }
         if let missing = files.files.first(where: { inputFiles[$0.input] == nil }) {
             throw ConfigError(path: "input", "input '\(missing.input)' reads a file of its own: pass --input \(missing.input)=FILE, its rows aligned with \(path)'s")
         }
+        let columns = preprocessing.featureColumns.map { Array($0.dropLast(files.width).prefix($0.count / (partners?.tuple.width ?? 1))) }
+        let read = try readRows(path, columns: columns)
+        if let partners {
+            let rows = read.features.shape.first ?? 0
+            var given: [String: Tensor] = [:]
+            for input in partners.inputs.dropFirst() {
+                guard let file = inputFiles[input] else { continue }
+                let partner = try readRows(file, columns: columns).features
+                guard partner.shape.first == rows else {
+                    throw DataError.unreadable(path: file, reason: "input '\(input)' reads \(partner.shape.first ?? 0) rows here but \(path) has \(rows): the rows must align")
+                }
+                given[input] = partner
+            }
+            return (partners.rows(read.features, partners: given), nil)
+        }
+        guard !files.isEmpty else { return (read.features, read.targets) }
+        return (try files.append(to: read.features, dataFile: path, paths: inputFiles).features, read.targets)
+    }
+
+    /// The CSV file `path`'s `columns` (by name; nil: the reader's), label optional.
+    private func readRows(_ path: String, columns: [String]?) throws -> (features: Tensor, targets: Tensor?) {
+        let data = config.data
         let reader = CSVReader(hasHeader: data.header, labelColumn: data.labelColumn.readerColumn, delimiter: data.delimiterCharacter,
-                               classNames: preprocessing.classNames, featureColumns: preprocessing.featureColumns.map { Array($0.dropLast(files.width)) },
-                               labelOptional: true)
+                               classNames: preprocessing.classNames, featureColumns: columns, labelOptional: true)
         let read = try reader.readContents(path: path)
         if let first = read.missing.first, preprocessing.imputation == nil {
             throw DataError.missingValue(path: path, line: first.line, column: first.column)
         }
-        guard !files.isEmpty else { return (read.features, read.targets) }
-        return (try files.append(to: read.features, dataFile: path, paths: inputFiles).features, read.targets)
+        return (read.features, read.targets)
     }
 
     /// Every sample of the IDX features file `path` (N, d…), in order, with metrics when
@@ -54,8 +78,12 @@ extension Predictor {
             }
             return targets
         }
-        return try predict(features: images.reshaped([rows, images.count / max(rows, 1)]), targets: targets, source: path,
-                           output: output)
+        let features = images.reshaped([rows, images.count / max(rows, 1)])
+        // Generated partners: each sample paired with itself, no pair flags to score.
+        if let partners = config.data.partners {
+            return try predict(features: partners.rows(features, partners: [:]), source: path, output: output)
+        }
+        return try predict(features: features, targets: targets, source: path, output: output)
     }
 
     /// The predictions as CSV (`prediction` column, then one `p_<class>` column per class

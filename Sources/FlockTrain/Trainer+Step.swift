@@ -21,10 +21,10 @@ extension Trainer {
         let stepNumber = optimizer.stepCount
         let microBatches = try batches.map { batchIndex in
             let indices = sampler.indices(ofBatch: batchIndex, order: order)
-            let rows = try data.training.batch(indices)
+            let epoch = progress.position.epoch
+            let rows = try data.training.batch(indices, epoch: epoch)
             var features = rows.features, targets = rows.targets
             if let augmentation = options.augmentation {
-                let epoch = progress.position.epoch
                 if augmentation.mixup > 0, loss.acceptsClassDistributions, let classes = data.classCount {
                     (features, targets) = try augmentation.mix(features, samples: indices, dataset: data.training,
                                                            classCount: classes, epoch: epoch, seed: options.seed)

@@ -289,6 +289,7 @@ public final class Trainer {
                 throw ConfigError(path: "\(termPath).class_weights", "expected \(data.classCount ?? 1) weights (one per class), got \(weights)")
             }
             let width: Int
+            try term.kind.checkOutput(width: model.outputShape(of: term.output).reduce(1, *), path: "\(termPath).output")
             if term.target.constant != nil || (term.target == .targets && term.kind.embedsLabels) {
                 continue   // a number, or labels of embeddings of any width (triplet)
             } else if term.target == .targets {

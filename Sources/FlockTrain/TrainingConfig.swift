@@ -96,6 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try Check.within(epochs, 1, 1_000_000, "epochs")
         try data.validate(path: "data")
         try InputFiles(graph: graph).validate(data)
+        try data.partners?.validate(self)
         if let graph {
             try graph.validate(path: "model")
         } else if model.isEmpty {
@@ -251,6 +252,11 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Streaming: samples shuffled together each epoch (and about twice as many rows
     /// held in memory); a window as large as the training split is a full shuffle.
     public var chunkRows: Int
+    /// Generated pairs for a Siamese graph: each sample with a partner drawn from its
+    /// split, the target the pair's flag; nil: none.
+    public var pairs: PairsConfig?
+    /// Generated triplets (anchor, positive, negative) for a Siamese graph; nil: none.
+    public var triplets: TripletsConfig?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, format, labels, header, shuffle, normalization, shape, augment
@@ -259,7 +265,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case batchSize = "batch_size"
         case evalBatchSize = "eval_batch_size"
         case targetNormalization = "target_normalization"
-        case fold, sampling, delimiter, missing, streaming, sequence
+        case fold, sampling, delimiter, missing, streaming, sequence, pairs, triplets
         case chunkRows = "chunk_rows"
     }
 
@@ -286,7 +292,12 @@ public struct DataConfig: Codable, Equatable, Sendable {
         missing = try c.value(.missing, or: .error)
         streaming = try c.value(.streaming, or: false)
         chunkRows = try c.value(.chunkRows, or: 8192)
+        pairs = try c.decodeIfPresent(PairsConfig.self, forKey: .pairs)
+        triplets = try c.decodeIfPresent(TripletsConfig.self, forKey: .triplets)
     }
+
+    /// The generated pairs or triplets, if any.
+    var partners: GeneratedPartners? { GeneratedPartners(self) }
 
     /// The one-character `delimiter`.
     var delimiterCharacter: Character { delimiter.first ?? "," }

@@ -38,6 +38,10 @@ public struct TrainingData: Sendable {
         }
         try data.sequence?.checkTokens(all.features, file: data.source, lines: source.lines)
         guard all.featureShape.reduce(1, *) > 0 else { throw DataError.noFeatures(path: data.source) }
+        let partners = data.partners
+        if let partners, let graph = config.graph {
+            try partners.checkShapes(graph, width: all.featureShape.reduce(1, *), file: data.source)
+        }
         let classCount = try Self.classCount(of: all.targets.scalars, classNames: source.classNames,
                                              labelColumn: source.labelColumn, labelsFile: source.labelsFile,
                                              lines: source.lines, config: config)
@@ -50,13 +54,22 @@ public struct TrainingData: Sendable {
         // Token ids are indices, never rescaled.
         let method = data.sequence?.tokens != nil ? .none : Normalizer.Method(rawValue: data.normalization.rawValue) ?? .none
         let imputation = source.missing.isEmpty ? nil : FeatureStatistics(of: training.features).means
-        let preprocessing = fitted ?? Preprocessing(
+        let fresh = Preprocessing(
             featureColumns: featureColumns, labelColumn: source.labelColumn, featureShape: all.featureShape,
             imputation: imputation,
             normalizer: Normalizer(method: method, fittingOn: Preprocessing.impute(training.features, with: imputation)),
             classNames: source.classNames, classCount: classCount,
-            targetScaling: classCount == nil && data.targetNormalization == .standard ? TargetScaling(fittingOn: training.targets) : nil)
-        self.init(preprocessing: preprocessing, training: training, validation: validation)
+            targetScaling: classCount == nil && partners == nil && data.targetNormalization == .standard ? TargetScaling(fittingOn: training.targets) : nil)
+        let preprocessing = fitted ?? partners.map { $0.paired(fresh) } ?? fresh
+        guard let partners else {
+            self.init(preprocessing: preprocessing, training: training, validation: validation)
+            return
+        }
+        let prepared = { (split: Dataset, name: String) in
+            try partners.serve(Self.prepared(split, preprocessing), name: name, file: data.source, seed: config.seed)
+        }
+        self.init(preprocessing: preprocessing, training: try prepared(training, "training"), validation: try prepared(validation, "validation"),
+                  shuffleWindow: nil)
     }
 
     /// The error for a split that leaves no training samples (a validation split just
@@ -68,22 +81,27 @@ public struct TrainingData: Sendable {
 
     /// Raw splits through `preprocessing`.
     init(preprocessing: Preprocessing, training: Dataset, validation: Dataset) {
-        self.preprocessing = preprocessing
-        shuffleWindow = nil
-        normalizer = preprocessing.normalizer
-        classCount = preprocessing.classCount
-        let prepared = { (split: Dataset) in
-            Dataset(features: preprocessing.normalizer.apply(Preprocessing.impute(split.features, with: preprocessing.imputation)),
-                    targets: preprocessing.trainingTargets(split.targets))
-        }
-        self.training = prepared(training)
-        self.validation = prepared(validation)
+        self.init(preprocessing: preprocessing, training: Self.prepared(training, preprocessing),
+                  validation: Self.prepared(validation, preprocessing), shuffleWindow: nil)
+    }
+
+    /// A raw split imputed, normalized and with its training targets.
+    static func prepared(_ split: Dataset, _ preprocessing: Preprocessing) -> Dataset {
+        Dataset(features: preprocessing.normalizer.apply(Preprocessing.impute(split.features, with: preprocessing.imputation)),
+                targets: preprocessing.trainingTargets(split.targets))
     }
 
     /// For a classification loss, the number of classes the labels ask for (checked); nil
     /// for regression.
     static func classCount(of targets: [Float], classNames: [String]?, labelColumn: String?, labelsFile: String,
                            lines: [Int], config: TrainingConfig) throws -> Int? {
+        if let partners = config.data.partners {
+            // Partners are drawn by class, so the labels are classes whatever the loss reads;
+            // a pair's loss reads its flag, of two classes (0 different, 1 same).
+            let classes = try classNames?.count ?? checkClassLabels(targets, file: labelsFile, lines: lines, binary: false, loss: partners.path) + 1
+            guard case .pairs = partners.tuple else { return classes }
+            return config.loss.terms[0].kind.readsClassLabels ? 2 : nil
+        }
         // A graph input from labels reads them as class indices whatever the loss reads.
         let labelInputs = config.graph?.inputs.filter { $0.from == .labels } ?? []
         let readsLabels = config.loss.terms[0].kind.readsClassLabels && config.loss.terms[0].target == .targets

@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("model-output"), help: "A graph model's named output to predict (default: the one the loss's first term reads).")
     var modelOutput: String?
 
-    @Option(name: .customLong("input"), help: "NAME=FILE: the CSV file of a graph input with a file of its own (source:), its rows aligned with --data's; once per such input.")
+    @Option(name: .customLong("input"), help: "NAME=FILE: the CSV file of a graph input with a file of its own (source:), or of a generated partner (data.pairs, data.triplets; default: the row itself), its rows aligned with --data's; once per such input.")
     var inputFiles: [String] = []
 
     @Flag(help: "Add each class's probability.")
@@ -43,6 +43,7 @@ struct PredictCommand: ParsableCommand {
             // The format the model was trained on (a `.csv` name, or `data.format`).
             let isCSV = predictor.config.data.resolvedFormat == .csv
             if isCSV, labels != nil { throw ValidationError("--labels is for IDX data; a CSV file's label column is found by name") }
+            if !isCSV, !inputFiles.isEmpty { throw ValidationError("--input is for CSV data; with IDX data each sample is its own partner") }
             let result: Predictor.Result
             if let beam {
                 guard isCSV, let endToken else { throw ValidationError(isCSV ? "--beam needs --end-token, the id that ends a sequence" : "--beam decodes CSV data") }

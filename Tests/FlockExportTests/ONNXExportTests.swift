@@ -70,6 +70,8 @@ import Testing
             data: {source: \(data("digits")), label_column: label, sequence: {steps: 8, features: 8}, normalization: standard, batch_size: 32}
             model:
               - {type: conv1d, filters: 8, kernel: 2, dilation: 2, padding: causal, activation: tanh}
+              - {type: conv1d, filters: 6, kernel: 3, stride: 2, groups: 2, padding: same}
+              - {type: conv1d, filters: 8, kernel: 2, dilation: 2, stride: 3, groups: 2, padding: causal}
               - {type: gru, units: 12, return_sequences: true}
               - {type: lstm, units: 12, return_sequences: true}
               - {type: simple_rnn, units: 16, return_sequences: true}
@@ -158,6 +160,34 @@ import Testing
         Self.expectEqual(read.outputs, predicted.map { [Double($0)] }, tolerance: { 1e-5 * max(1, abs($0)) }, label: "diabetes-regression")
         let mean = read.outputs.map { $0[0] }.reduce(0, +) / Double(read.outputs.count)
         #expect(mean > 60 && mean < 300, "mean prediction \(mean): not in the target's units (25…346)")
+    }
+
+    /// A Siamese model on generated pairs takes rows of [anchor | partner] (the partner's
+    /// columns named `right.p0`, …): ONNX Runtime gives the distances `flock predict` gives
+    /// for the same rows with `--input right=FILE`.
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    func aModelOnGeneratedPairsTakesAnchorAndPartnerRows() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let config = try ConfigLoader.load(path: ChildProcess.repositoryRoot.appendingPathComponent("examples/siamese-pairs-digits.yaml").path,
+                                           overrides: ["epochs=2"])
+        let run = folder.url.appendingPathComponent("pairs")
+        _ = try TrainingRun(config: config, runDirectory: run.path, storePath: folder.url.appendingPathComponent("flock.sqlite").path).run()
+        let model = folder.url.appendingPathComponent("pairs.onnx")
+        let predictor = try Predictor(path: run.path)
+        try predictor.exportONNX(to: model)
+        let lines = try String(contentsOfFile: Self.data("digits-789"), encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
+        let pixels = lines[1...41].map { $0.split(separator: ",").dropLast().joined(separator: ",") }
+        let anchors = try folder.write("anchors.csv", ([lines[0]] + lines[1...40]).joined(separator: "\n") + "\n")
+        let partners = try folder.write("partners.csv", ([lines[0]] + lines[2...41]).joined(separator: "\n") + "\n")
+        let columns = try #require(predictor.preprocessing.featureColumns)
+        #expect(columns.count == 128 && columns[64] == "right.p0")
+        let rows = try folder.write("rows.csv", ([columns.joined(separator: ",")] + (0..<40).map { pixels[$0] + "," + pixels[$0 + 1] })
+            .joined(separator: "\n") + "\n")
+        let read = try Self.runtime(model, rows)
+        let predicted = try predictor.predict(csv: anchors.path, inputFiles: ["right": partners.path]).outputs.scalars
+        Self.expectEqual(read.outputs, predicted.map { [Double($0)] }, tolerance: { 1e-5 * max(1, abs($0)) }, label: "siamese-pairs")
+        #expect(predicted.contains { $0 > 1 }, "the pairs are apart: \(predicted.prefix(5))")
     }
 
     /// A model trained with bf16 matrix products (this CPU has AVX512-BF16; elsewhere

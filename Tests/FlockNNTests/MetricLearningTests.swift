@@ -134,6 +134,25 @@ import Testing
         #expect(Self.finiteDifferenceGap(Self.embeddings, step: 1e-4) { _, e in loss(e, target: Self.labels) } < 3e-3)
     }
 
+    /// `mining: none`: each row of 9 is a given triplet of 3-value embeddings; the loss is
+    /// the mean hinge over the rows, whatever the labels say.
+    @Test func givenTripletsAreEachRowsAnchorPositiveAndNegative() throws {
+        // Rows 0 and 1 random; row 2 far inside the hinge, row 3 beyond it (no loss).
+        let rows = Tensor(shape: [4, 9], scalars: Array(Self.random([6, 3], seed: 30).scalars)
+                          + [0.1, 0, 0, 1, 1, 1, 0.2, 0, 0.1] + [0, 0.1, 0, 0, 0.1, 0.1, 3, 0, 0])
+        func distance(_ row: Int, _ first: Int, _ second: Int) -> Float {
+            (0..<3).map { rows.scalars[row * 9 + first * 3 + $0] - rows.scalars[row * 9 + second * 3 + $0] }.map { $0 * $0 }.reduce(0, +).squareRoot()
+        }
+        let expected = (0..<4).map { max(0, distance($0, 0, 1) - distance($0, 0, 2) + 0.5) }.reduce(0, +) / 4
+        let loss = TripletLoss(margin: 0.5, mining: .given), labels = Tensor(shape: [4], scalars: [0, 0, 0, 0])
+        let tape = Tape(parameters: ParameterStore())
+        #expect(abs(loss(tape.constant(rows), target: labels).value.scalar - expected) < 1e-6)
+        #expect((0..<4).contains { distance($0, 0, 1) - distance($0, 0, 2) + 0.5 < 0 } && expected > 0, "both sides of the hinge are tried")
+        #expect(Self.finiteDifferenceGap(rows) { _, e in loss(e, target: labels) } < 2e-3)
+        #expect(throws: ConfigError.self) { try loss.checkOutput(width: 8, path: "loss") }
+        try loss.checkOutput(width: 9, path: "loss")
+    }
+
     /// Two "ranks" in one process: each passes its half through a gather that returns
     /// both halves; each's loss is the whole batch's, and its gradient is its rows' of the
     /// whole batch's, scaled by 10 / its 5 rows.

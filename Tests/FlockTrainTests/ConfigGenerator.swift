@@ -345,8 +345,8 @@ struct ConfigGenerator {
                 ("alpha", alpha), ("groups", size(4)), ("use_bias", flag), ("initializer", { $0.random.pick(initializers) })])
         case "conv1d":
             return [("filters", .integer(1 + random.below(64))), ("kernel", .integer(1 + random.below(7)))] + fieldsOf([
-                ("dilation", size(8)), ("padding", { .text($0.random.pick(Convolution1DGeometry.Padding.allCases).rawValue) }),
-                ("activation", { $0.random.pick(activations) }), ("alpha", alpha), ("use_bias", flag),
+                ("dilation", size(8)), ("stride", size(4)), ("padding", { .text($0.random.pick(Convolution1DGeometry.Padding.allCases).rawValue) }),
+                ("groups", size(4)), ("activation", { $0.random.pick(activations) }), ("alpha", alpha), ("use_bias", flag),
                 ("initializer", { $0.random.pick(initializers) })])
         case "separable_conv2d":
             return [("filters", .integer(1 + random.below(64))), ("kernel", .integer(1 + random.below(7)))] + fieldsOf([

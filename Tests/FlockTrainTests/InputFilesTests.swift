@@ -66,6 +66,50 @@ import Testing
         #expect(given.status == 0 && given.standardError.contains("1797 rows"), "\(given.output)")
     }
 
+    /// The digits' columns 32–63 as an IDX file of unsigned bytes, (rows, 4, 8) as MNIST
+    /// ships images (`dropLast`: one row fewer).
+    static func rightAsIDX(_ folder: TemporaryFolder, name: String, dropLast: Bool = false) throws -> URL {
+        let pixels = try Self.rawDigits()
+        let rows = pixels.shape[0] - (dropLast ? 1 : 0)
+        var bytes: [UInt8] = [0, 0, 0x08, 3]
+        for size in [UInt32(rows), 4, 8] { bytes += withUnsafeBytes(of: size.bigEndian) { Array($0) } }
+        for row in 0..<rows { bytes += pixels.scalars[(row * 64 + 32)..<(row * 64 + 64)].map { UInt8($0) } }
+        let url = folder.url.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    /// An input from an IDX file trains as the same values from a CSV file do, predicts
+    /// with `--input NAME=FILE.idx`, and a file of other rows or width is named with both
+    /// counts.
+    @Test func anInputFromAnIDXFileTrainsAsFromACSVFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let (left, right) = try Self.split(folder)
+        let idx = try Self.rightAsIDX(folder, name: "right-idx3-ubyte")
+        let (fromCSV, fromIDX) = (try Trainer(config: try Self.config(data: left.path, source: right.path)),
+                                  try Trainer(config: try Self.config(data: left.path, source: idx.path)))
+        let (summaryCSV, summaryIDX) = (try fromCSV.fit(), try fromIDX.fit())
+        #expect(fromCSV.parameters.snapshotParameters() == fromIDX.parameters.snapshotParameters())
+        #expect(summaryCSV.final == summaryIDX.final)
+        #expect(fromIDX.data.preprocessing.featureColumns?.last == "right.31")
+
+        let run = folder.url.appendingPathComponent("run")
+        _ = try TrainingRun(config: try Self.config(data: left.path, source: idx.path), runDirectory: run.path).run()
+        let predictor = try Predictor(path: run.path)
+        let reference = try predictor.predict(features: try Self.rawDigits())
+        #expect(try predictor.predict(csv: left.path, inputFiles: ["right": idx.path]).outputs == reference.outputs)
+        #expect(try predictor.predict(csv: left.path, inputFiles: ["right": right.path]).outputs == reference.outputs)
+        let short = try Self.rightAsIDX(folder, name: "short.idx", dropLast: true)
+        let given = try ChildProcess.flock(["predict", run.path, "--data", left.path, "--input", "right=\(short.path)"])
+        #expect(given.status != 0 && given.standardError.contains("\(short.path): cannot read: input 'right' reads 1796 rows here but \(left.path) has 1797: the rows must align"),
+                "\(given.output)")
+        let wide = try Self.config(data: left.path, source: idx.path, ["model.inputs[0].shape=[16]", "model.inputs[1].shape=[48]"])
+        let error = #expect(throws: DataError.self) { _ = try Trainer(config: wide) }
+        #expect(error?.description.contains("\(idx.path): cannot read: input 'right' has shape of 48 values but this file has 32 values per sample") == true,
+                "\(String(describing: error))")
+    }
+
     /// The digits' 64 pixel columns, as the model's two inputs read them.
     static func rawDigits() throws -> Tensor {
         try CSVReader(labelColumn: .name("label")).read(path: ChildProcess.digitsCSV).features

@@ -57,6 +57,33 @@ import Testing
         return (lastState(run), wasRunning)
     }
 
+    /// Trains the config file `config` uninterrupted and, in another run folder, killed
+    /// after a checkpoint in the middle of epoch 1 and resumed: both end with the same
+    /// weights, byte for byte, and the same validation metrics.
+    func expectKilledMidEpochResumesAsUninterrupted(config: String, in folder: TemporaryFolder) throws {
+        let (reference, run, _) = try runUninterruptedAndKilled(config: config, in: folder)
+        let resumed = try ChildProcess.flock(["train", config, "--run-dir", run.path, "--resume"])
+        try #require(resumed.status == 0, "\(resumed.output)")
+        let model = try Data(contentsOf: run.appendingPathComponent("model.safetensors"))
+        #expect(model == (try Data(contentsOf: reference.appendingPathComponent("model.safetensors"))), "final weights differ")
+        #expect(try metrics(run).map(\.validation) == (try metrics(reference).map(\.validation)))
+    }
+
+    /// Runs `config` to its end in `reference`, and in `run` until a kill after a
+    /// checkpoint in the middle of epoch 1 (checked: the job was running, the checkpoint
+    /// is mid-epoch 1); returns that checkpoint's state.
+    func runUninterruptedAndKilled(config: String, in folder: TemporaryFolder) throws -> (reference: URL, run: URL, killedAt: TrainingState) {
+        let reference = folder.url.appendingPathComponent("reference")
+        let uninterrupted = try ChildProcess.flock(["train", config, "--run-dir", reference.path])
+        try #require(uninterrupted.status == 0, "\(uninterrupted.output)")
+        let run = folder.url.appendingPathComponent("run")
+        let (state, wasRunning) = try killAfterAMidEpochCheckpoint(config: config, run: run)
+        #expect(wasRunning, "the job had already exited when it was killed")
+        let killedAt = try #require(state, "no checkpoint before the kill")
+        #expect(killedAt.epoch == 1 && killedAt.batchInEpoch > 0, "\(killedAt)")
+        return (reference, run, killedAt)
+    }
+
     /// metrics.jsonl without the timing columns (which differ between any two runs), split
     /// into the validation metrics with epoch and lr, and the training metrics.
     func metrics(_ run: URL) throws -> [(validation: String, training: String)] {
@@ -73,16 +100,9 @@ import Testing
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let config = try writeConfig(folder)
-        let reference = folder.url.appendingPathComponent("reference")
-        let uninterrupted = try ChildProcess.flock(["train", config, "--run-dir", reference.path])
-        try #require(uninterrupted.status == 0, "\(uninterrupted.output)")
-
-        let run = folder.url.appendingPathComponent("run")
-        let (state, wasRunning) = try killAfterAMidEpochCheckpoint(config: config, run: run)
         // The kill hit a running job in the middle of epoch 2, after a step checkpoint.
-        #expect(wasRunning, "the job had already exited when it was killed")
-        let killedAt = try #require(state, "no checkpoint before the kill")
-        #expect(killedAt.epoch == 1 && killedAt.batchInEpoch > 0 && killedAt.batchInEpoch < 36, "\(killedAt)")
+        let (reference, run, killedAt) = try runUninterruptedAndKilled(config: config, in: folder)
+        #expect(killedAt.batchInEpoch < 36, "\(killedAt)")
         #expect(killedAt.step % 10 == 0)
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("model.safetensors").path))
         let loggedBeforeResume = try metrics(run)
