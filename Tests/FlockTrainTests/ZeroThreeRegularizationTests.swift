@@ -1,0 +1,43 @@
+import FlockTestSupport
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// `regularization.max_norm` and `regularization.weight_noise` at `zero: 3`, on the rows
+/// each rank holds: the model is zero 0's, with 2 data ranks and with 2 tensor slices ×
+/// 2 data ranks (where a row-parallel weight's units are split between ranks, their norms
+/// summed over the ranks that hold them).
+@Suite struct ZeroThreeRegularizationTests {
+    enum Setting: String, CaseIterable, Sendable { case maxNorm, weightNoise }
+
+    static func config(zero: Int, tensor: Int, _ setting: Setting?) throws -> TrainingConfig {
+        var config = try ZeroTests.config(zero: zero, tensor: tensor)
+        switch setting {
+        // Rows of the first weight start near norm 1.3: the constraint bites from the first step.
+        case .maxNorm: config.regularization.maxNorm = 0.8
+        case .weightNoise: config.regularization.weightNoise = 0.05
+        case nil: break
+        }
+        return config
+    }
+
+    @Test(arguments: Setting.allCases, [1, 2])
+    func zeroThreeAppliesItToEachRanksRows(setting: Setting, tensor: Int) throws {
+        let ranks = 2 * tensor
+        let plain = try ZeroThreeFixture.train(Self.config(zero: 0, tensor: tensor, setting), ranks: ranks)
+        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3, tensor: tensor, setting), ranks: ranks)
+        let without = try ZeroThreeFixture.train(Self.config(zero: 0, tensor: tensor, nil), ranks: ranks)
+        #expect(ZeroTests.close(sharded.model, plain.model), "\(setting), tensor \(tensor)")
+        #expect(!ZeroTests.close(plain.model, without.model, tolerance: 1e-3), "\(setting) changes the model")
+    }
+
+    /// With 2 tensor slices the constraint and the noise act as on the unsharded model:
+    /// each unit's norm is its whole row's, each weight's noise drawn at its place in the
+    /// whole tensor.
+    @Test(arguments: Setting.allCases)
+    func tensorSlicesActAsTheUnshardedModel(setting: Setting) throws {
+        let whole = try ZeroThreeFixture.train(Self.config(zero: 0, tensor: 1, setting), ranks: 2)
+        let sliced = try ZeroThreeFixture.train(Self.config(zero: 3, tensor: 2, setting), ranks: 4)
+        #expect(ZeroTests.close(sliced.model, whole.model, tolerance: 1e-4), "\(setting)")
+    }
+}
