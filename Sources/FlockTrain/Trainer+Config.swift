@@ -20,24 +20,27 @@ extension TrainingConfig {
     }
 
     /// `model:` with `parallel.recompute: blocks` applied; under `zero: 3` every top-level
-    /// layer is recomputed: the unit whose parameters are gathered around each use.
+    /// layer with parameters is recomputed: the unit whose parameters are gathered around
+    /// each use.
     var layersToBuild: [LayerConfig] {
         guard parallel.recompute == .blocks || parallel.zero == 3 else { return model }
         return model.map { layer in
             var layer = layer
-            if parallel.zero == 3 || ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            if parallel.recompute == .blocks && ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            layer.gathersParameters = parallel.zero == 3
             return layer
         }
     }
 
-    /// `model:`'s graph; under `zero: 3` every layer of every node is recomputed: the unit
-    /// whose parameters are gathered around each use (a shared node's around each of its).
+    /// `model:`'s graph; under `zero: 3` every layer with parameters of every node is
+    /// recomputed: the unit whose parameters are gathered around each use (a shared node's
+    /// around each of its).
     var graphToBuild: ModelGraphConfig? {
         guard var graph, parallel.zero == 3 else { return graph }
         for index in graph.nodes.indices {
             graph.nodes[index].layers = graph.nodes[index].layers?.map { layer in
                 var layer = layer
-                layer.recompute = true
+                layer.gathersParameters = true
                 return layer
             }
         }

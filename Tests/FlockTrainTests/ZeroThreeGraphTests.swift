@@ -7,11 +7,11 @@ import Testing
 /// `zero: 3`: every layer of every node gathers its rows around each use (the shared
 /// node's around both of its), and the model is zero 0's.
 @Suite struct ZeroThreeGraphTests {
-    static func config(zero: Int) throws -> TrainingConfig {
+    static func config(zero: Int, batchSize: Int = 48, epochs: Int = 2) throws -> TrainingConfig {
         try ConfigLoader.decode(yaml: """
             seed: 3
-            epochs: 2
-            data: {source: \(ChildProcess.digitsCSV), label_column: label, validation_split: 0.8, batch_size: 48}
+            epochs: \(epochs)
+            data: {source: \(ChildProcess.digitsCSV), label_column: label, validation_split: 0.8, batch_size: \(batchSize)}
             model:
               inputs: [{name: pixels, shape: [64]}]
               nodes:
@@ -35,5 +35,27 @@ import Testing
         for (rank, held) in sharded.held.enumerated() {
             #expect(held > 0 && held <= most, "rank \(rank) holds \(held) weights between steps")
         }
+    }
+
+    /// A last batch of 3 samples on 4 ranks: the rank without samples makes every node's
+    /// gathers (the shared node's twice) in the order the others' forward and backward do.
+    @Test func aRankWithoutSamplesTakesPartInEveryNodesGathers() throws {
+        let plain = try ZeroThreeFixture.train(Self.config(zero: 0, batchSize: 356, epochs: 1), ranks: 4)
+        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3, batchSize: 356, epochs: 1), ranks: 4)
+        #expect(ZeroTests.close(sharded.model, plain.model))
+    }
+
+    /// A variational autoencoder (examples/vae-digits.yaml: a sampling layer that adds a KL
+    /// term) at zero 3: layers without parameters are not recomputed, so the sampling
+    /// layer's term stays, and the model is zero 0's.
+    @Test func aSamplingLayerTrainsAtZeroThree() throws {
+        let examples = ChildProcess.repositoryRoot.appendingPathComponent("examples")
+        let yaml = try String(contentsOf: examples.appendingPathComponent("vae-digits.yaml"), encoding: .utf8)
+        func config(zero: Int) throws -> TrainingConfig {
+            try ConfigLoader.decode(yaml: yaml, overrides: ["parallel.zero=\(zero)", "epochs=1"], baseDirectory: examples.path)
+        }
+        let plain = try ZeroThreeFixture.train(config(zero: 0), ranks: 2)
+        let sharded = try ZeroThreeFixture.train(config(zero: 3), ranks: 2)
+        #expect(ZeroTests.close(sharded.model, plain.model))
     }
 }
