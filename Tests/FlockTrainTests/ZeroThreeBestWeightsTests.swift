@@ -9,17 +9,20 @@ import Testing
 @Suite struct ZeroThreeBestWeightsTests {
     /// Watching val_loss for its largest value makes epoch 1's weights the best (the loss
     /// falls), so restoring them changes the model.
-    static func config(zero: Int, epochs: Int = 3, restoring: Bool = true) throws -> TrainingConfig {
-        var config = try ZeroTests.config(zero: zero, epochs: epochs)
+    static func config(zero: Int, pipeline: Int = 1, epochs: Int = 3, restoring: Bool = true) throws -> TrainingConfig {
+        var config = try ZeroTests.config(zero: zero, pipeline: pipeline, epochs: epochs)
         config.callbacks.earlyStopping = EarlyStopping(monitor: "val_loss", patience: 10, mode: .max, restoreBestWeights: restoring)
         return config
     }
 
-    @Test func zeroThreeRestoresEachRanksRowsOfTheBestWeights() throws {
-        let plain = try ZeroThreeFixture.train(Self.config(zero: 0), ranks: 2)
-        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3), ranks: 2)
-        let last = try ZeroThreeFixture.train(Self.config(zero: 0, restoring: false), ranks: 2)
-        #expect(ZeroTests.close(sharded.model, plain.model))
+    /// 2 data ranks, and 2 stages × 2 data ranks.
+    @Test(arguments: [1, 2])
+    func zeroThreeRestoresEachRanksRowsOfTheBestWeights(pipeline: Int) throws {
+        let ranks = 2 * pipeline
+        let plain = try ZeroThreeFixture.train(Self.config(zero: 0, pipeline: pipeline), ranks: ranks)
+        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3, pipeline: pipeline), ranks: ranks)
+        let last = try ZeroThreeFixture.train(Self.config(zero: 0, pipeline: pipeline, restoring: false), ranks: ranks)
+        #expect(ZeroTests.close(sharded.model, plain.model), "pipeline \(pipeline)")
         #expect(!ZeroTests.close(plain.model, last.model), "the best weights are not the last ones")
         for (rank, held) in sharded.held.enumerated() {
             #expect(held > 0 && held <= ZeroThreeFixture.mostHeld(ranks: 2), "rank \(rank) holds \(held) weights")

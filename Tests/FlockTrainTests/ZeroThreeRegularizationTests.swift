@@ -4,14 +4,14 @@ import Testing
 @testable import FlockTrain
 
 /// `regularization.max_norm` and `regularization.weight_noise` at `zero: 3`, on the rows
-/// each rank holds: the model is zero 0's, with 2 data ranks and with 2 tensor slices ×
-/// 2 data ranks (where a row-parallel weight's units are split between ranks, their norms
-/// summed over the ranks that hold them).
+/// each rank holds: the model is zero 0's, with 2 data ranks, 2 stages × 2 data ranks and
+/// 2 tensor slices × 2 data ranks (where a row-parallel weight's units are split between
+/// ranks, their norms summed over the ranks that hold them).
 @Suite struct ZeroThreeRegularizationTests {
     enum Setting: String, CaseIterable, Sendable { case maxNorm, weightNoise }
 
-    static func config(zero: Int, tensor: Int, _ setting: Setting?) throws -> TrainingConfig {
-        var config = try ZeroTests.config(zero: zero, tensor: tensor)
+    static func config(zero: Int, pipeline: Int = 1, tensor: Int, _ setting: Setting?) throws -> TrainingConfig {
+        var config = try ZeroTests.config(zero: zero, pipeline: pipeline, tensor: tensor)
         switch setting {
         // Rows of the first weight start near norm 1.3: the constraint bites from the first step.
         case .maxNorm: config.regularization.maxNorm = 0.8
@@ -21,13 +21,14 @@ import Testing
         return config
     }
 
-    @Test(arguments: Setting.allCases, [1, 2])
-    func zeroThreeAppliesItToEachRanksRows(setting: Setting, tensor: Int) throws {
-        let ranks = 2 * tensor
-        let plain = try ZeroThreeFixture.train(Self.config(zero: 0, tensor: tensor, setting), ranks: ranks)
-        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3, tensor: tensor, setting), ranks: ranks)
-        let without = try ZeroThreeFixture.train(Self.config(zero: 0, tensor: tensor, nil), ranks: ranks)
-        #expect(ZeroTests.close(sharded.model, plain.model), "\(setting), tensor \(tensor)")
+    /// Layouts (pipeline stages, tensor slices), each × 2 data ranks.
+    @Test(arguments: Setting.allCases, [(1, 1), (1, 2), (2, 1)])
+    func zeroThreeAppliesItToEachRanksRows(setting: Setting, layout: (pipeline: Int, tensor: Int)) throws {
+        let (pipeline, tensor) = layout, ranks = 2 * layout.pipeline * layout.tensor
+        let plain = try ZeroThreeFixture.train(Self.config(zero: 0, pipeline: pipeline, tensor: tensor, setting), ranks: ranks)
+        let sharded = try ZeroThreeFixture.train(Self.config(zero: 3, pipeline: pipeline, tensor: tensor, setting), ranks: ranks)
+        let without = try ZeroThreeFixture.train(Self.config(zero: 0, pipeline: pipeline, tensor: tensor, nil), ranks: ranks)
+        #expect(ZeroTests.close(sharded.model, plain.model), "\(setting), pipeline \(pipeline), tensor \(tensor)")
         #expect(!ZeroTests.close(plain.model, without.model, tolerance: 1e-3), "\(setting) changes the model")
     }
 
