@@ -16,6 +16,10 @@ public struct LayerConfig: Codable, Sendable, Equatable {
     public var learningRateMultiplier: Double
     /// `recompute: true` trains the layer with activation recomputation (`RecomputedLayer`).
     public var recompute: Bool
+    /// Set under ZeRO stage 3 (by the trainer; never written): a layer with parameters is
+    /// recomputed, so that its rows are gathered around each of its uses; one without has
+    /// nothing to gather and runs as it is (a sampling layer's loss term stays).
+    public var gathersParameters = false
 
     public init(_ spec: any LayerSpec, trainable: Bool = true, learningRateMultiplier: Double = 1, recompute: Bool = false) {
         self.spec = spec
@@ -73,18 +77,24 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         defer { builder.updateScale = inherited }
         let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
         if let oversized = builder.oversized { throw builder.error(oversized) }
-        guard recompute else { return layer }
+        guard recomputes(layer) else { return layer }
+        let asked = recompute ? "recompute" : "parallel.zero: 3 (each layer with parameters is recomputed, its rows gathered around each use)"
         guard !layer.synchronizesStatistics && !layer.marksPadding && !layer.addsLosses else {
             // Run again in backward, a synchronized batch norm would call a collective out
             // of step with the gradient buckets; a padding marker sets what later layers read;
             // a loss term added in the first run would not reach backward.
-            throw builder.error("recompute: a layer with synchronized batch normalization, a padding_id or a loss term of its own (sampling) cannot be recomputed")
+            throw builder.error("\(asked): a layer with synchronized batch normalization, a padding_id or a loss term of its own (sampling) cannot be recomputed")
         }
         guard !layer.readsMemory else {
             // The replay's tape holds no memory, and the memory's gradient would not leave it.
-            throw builder.error("recompute: a transformer_decoder (or a block holding one) attends to its node's second input and cannot be recomputed")
+            throw builder.error("\(asked): a transformer_decoder (or a block holding one) attends to its node's second input and cannot be recomputed")
         }
         return RecomputedLayer(layer)
+    }
+
+    /// Whether `layer`, built from this entry, runs as a `RecomputedLayer`.
+    public func recomputes(_ layer: any Layer) -> Bool {
+        recompute || (gathersParameters && !layer.allParameters.isEmpty)
     }
 
     /// Same kind and same fields: field by field when the kind is `Equatable` (so a field

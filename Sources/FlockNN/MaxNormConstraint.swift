@@ -15,18 +15,39 @@ public struct MaxNormConstraint: Sendable, Equatable {
 
     /// Rescales the rows whose L2 norm exceeds `maxNorm`, in place (of `slots`; all by default).
     public func apply(to parameters: ParameterStore, slots: [ParameterSlot]? = nil) {
-        for slot in slots ?? parameters.slots where slot.isDecayed && slot.shape.count >= 2 {
-            let rows = slot.shape[0], width = slot.count / Swift.max(rows, 1)
-            parameters.withParameter(slot) { w in
-                for row in 0..<rows {
-                    let base = row * width
-                    var squared = 0.0
-                    for j in 0..<width { squared += Double(w[base + j]) * Double(w[base + j]) }
-                    let norm = Float(squared.squareRoot())
-                    guard norm > maxNorm else { continue }
-                    let scale = maxNorm / norm
-                    for j in 0..<width { w[base + j] *= scale }
-                }
+        for slot in slots ?? parameters.slots where constrains(slot) {
+            rescale(slot, in: parameters, runs: [slot.range], squaredNorms: Self.squaredUnitNorms(of: slot, in: parameters, runs: [slot.range]))
+        }
+    }
+
+    /// Whether `slot` is constrained: a decayed parameter of rank ≥ 2.
+    public func constrains(_ slot: ParameterSlot) -> Bool { slot.isDecayed && slot.shape.count >= 2 }
+
+    /// Σ w² of each unit (a row along the first axis of `slot`'s tensor) over the elements
+    /// of `runs` (flat ranges of the store within the slot, in order), in Double; a unit
+    /// with no element there sums to 0. Shape (slot.shape[0]).
+    public static func squaredUnitNorms(of slot: ParameterSlot, in parameters: ParameterStore, runs: [Range<Int>]) -> [Double] {
+        let width = slot.count / Swift.max(slot.shape[0], 1)
+        var squared = [Double](repeating: 0, count: slot.shape[0])
+        parameters.withParameters { w in
+            for run in runs {
+                for i in run { squared[(i - slot.offset) / width] += Double(w[i]) * Double(w[i]) }
+            }
+        }
+        return squared
+    }
+
+    /// Scales the elements of `runs` of each unit whose norm (√`squaredNorms`) is past `maxNorm`
+    /// back onto the ball.
+    public func rescale(_ slot: ParameterSlot, in parameters: ParameterStore, runs: [Range<Int>], squaredNorms: [Double]) {
+        let width = slot.count / Swift.max(slot.shape[0], 1)
+        let scales = squaredNorms.map { squared -> Float in
+            let norm = Float(squared.squareRoot())
+            return norm > maxNorm ? maxNorm / norm : 1
+        }
+        parameters.withParameters { w in
+            for run in runs {
+                for i in run where scales[(i - slot.offset) / width] != 1 { w[i] *= scales[(i - slot.offset) / width] }
             }
         }
     }

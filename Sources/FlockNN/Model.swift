@@ -34,6 +34,13 @@ public final class Model {
     public var topLayers: [any Layer] {
         graph.map { graph in graph.children.map(\.layer) } ?? root.layers
     }
+    /// The layers a training forward runs one after another, in that order: a list's
+    /// top-level layers, or each graph node's layers in node order (a shared node's owner's
+    /// again) — where ZeRO stage 3's recomputed units sit.
+    public var layersInForwardOrder: [any Layer] {
+        guard let graph else { return root.layers }
+        return graph.nodes.flatMap { node in node.blockOwner.flatMap { graph.blocks[$0]?.layers } ?? [] }
+    }
     /// The outputs loss terms may read: `output` for a layer list, a graph's named ones.
     public var outputNames: [String] { graph?.outputs ?? [LossTermConfig.modelOutput] }
     /// The batch values loss terms may compare with besides `targets`: the whole feature

@@ -32,6 +32,9 @@ public struct GradientUpdate {
     /// Under ZeRO stage 2: the rows whose averaged gradients this rank holds (the others
     /// read zero); transforms work on these and reduce what is global over their group.
     public var gradientRows: OptimizerStateShard?
+    /// Under ZeRO stage 3: the rows of the weights this rank holds (the others are given
+    /// back); transforms after the update work on these.
+    public var valueRows: OptimizerStateShard?
 
     public init(parameters: ParameterStore, groups: [ParameterGroup], sharding: any ShardingPlan, learningRate: Float,
                 lossFinite: Bool, dataGroupSize: Int) {

@@ -101,18 +101,6 @@ public final class ApplyOptimizer: GradientTransform {
     }
 }
 
-/// The max-norm constraint on the rows of the phase's decayed weights, after the update.
-public struct ConstrainMaxNorm: GradientTransform {
-    public let constraint: MaxNormConstraint
-
-    public init(_ constraint: MaxNormConstraint) { self.constraint = constraint }
-
-    public func apply(_ update: GradientUpdate) throws -> Bool {
-        constraint.apply(to: update.parameters, slots: update.trainableSlots)
-        return true
-    }
-}
-
 /// After the update: every value of the phase's moving parameters clipped to
 /// [−limit, limit] (the weight clipping that keeps a Wasserstein critic Lipschitz,
 /// Arjovsky et al. 2017), biases included as theirs are.
@@ -125,9 +113,11 @@ public struct ClipWeights: GradientTransform {
     }
 
     public func apply(_ update: GradientUpdate) throws -> Bool {
-        for slot in update.trainableSlots {
-            update.parameters.withParameter(slot) { w in
-                for index in w.indices { w[index] = Swift.min(Swift.max(w[index], -limit), limit) }
+        update.parameters.withParameters { w in
+            for slot in update.trainableSlots {
+                slot.forEachRun(heldUnder: update.valueRows) { run in
+                    for index in run { w[index] = Swift.min(Swift.max(w[index], -limit), limit) }
+                }
             }
         }
         return true

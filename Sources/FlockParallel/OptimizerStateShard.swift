@@ -80,11 +80,14 @@ public final class OptimizerStateShard {
 
     /// This rank's rows of `values`, a buffer of one value per element of the whole store.
     public func rows(of values: [Float]) -> [Float] {
+        values.withUnsafeBufferPointer { rows(of: $0) }
+    }
+
+    /// This rank's rows of `values` (one value per element of the whole store).
+    func rows(of values: UnsafeBufferPointer<Float>) -> [Float] {
         var compact = [Float](repeating: 0, count: store.count)
-        values.withUnsafeBufferPointer { source in
-            compact.withUnsafeMutableBufferPointer { target in
-                forEachOwnedRun { full, part in Self.copy(source[full], into: target[part]) }
-            }
+        compact.withUnsafeMutableBufferPointer { target in
+            forEachOwnedRun { full, part in Self.copy(values[full], into: target[part]) }
         }
         return compact
     }
@@ -190,6 +193,20 @@ extension ParameterSlot {
     public func forEachRun(heldUnder rows: OptimizerStateShard?, _ body: (Range<Int>) -> Void) {
         guard let rows else { return body(range) }
         rows.forEachOwnedRun(of: self, body)
+    }
+
+    /// Calls `body` with each run of the flat buffer of this slot a rank holds (see
+    /// `forEachRun(heldUnder:)`) that lies contiguously in the whole tensor, with the
+    /// whole tensor's flat index of its first element; `placed` says where the slot's
+    /// (local) tensor lies in the whole one. What makes values keyed by (path, element)
+    /// — initial values, weight noise — the same for every layout.
+    public func forEachHeldGlobalRun(heldUnder rows: OptimizerStateShard?, placed: ShardPlacement,
+                                     _ body: (_ run: Range<Int>, _ globalStart: Int) -> Void) {
+        forEachRun(heldUnder: rows) { full in
+            placed.forEachGlobalRun(within: (full.lowerBound - offset)..<(full.upperBound - offset)) { local, global in
+                body((offset + local.lowerBound)..<(offset + local.upperBound), global)
+            }
+        }
     }
 }
 

@@ -104,12 +104,8 @@ public final class ShardedParameterResidency: ParameterResidency {
                            placement: (ParameterSlot) -> ShardPlacement?) {
         for slot in rows.parameters.slots {
             guard let initialization = initializations[slot.name] else { continue }
-            let placed = placement(slot) ?? .whole(slot.shape)
-            rows.forEachOwnedRun(of: slot) { full in
-                placed.forEachGlobalRun(within: (full.lowerBound - slot.offset)..<(full.upperBound - slot.offset)) { local, global in
-                    initialization.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[(slot.offset + local.lowerBound)..<(slot.offset + local.upperBound)]),
-                                        from: global)
-                }
+            slot.forEachHeldGlobalRun(heldUnder: rows, placed: placement(slot) ?? .whole(slot.shape)) { run, global in
+                initialization.fill(UnsafeMutableBufferPointer(rebasing: memory.buffer[run]), from: global)
             }
         }
     }

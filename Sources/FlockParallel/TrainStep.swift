@@ -57,10 +57,11 @@ extension TrainStep {
     public func prepare(_ environment: StepEnvironment) throws {}
     public func beginStep(_ context: inout StepContext) throws {}
 
-    /// Each recomputed top-level layer's gathers, in forward order and then in reverse.
+    /// Each recomputed layer's gathers (a graph node's included), in forward order and
+    /// then in reverse.
     public func takePartInGathers(_ residency: any ParameterResidency, model: Model) throws {
-        residency.takePart(in: model.root.layers, reversed: false)
-        residency.takePart(in: model.root.layers, reversed: true)
+        residency.takePart(in: model.layersInForwardOrder, reversed: false)
+        residency.takePart(in: model.layersInForwardOrder, reversed: true)
     }
 
     /// The model's forward and the loss in inference mode on `context.tape`.

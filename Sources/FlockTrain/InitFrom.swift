@@ -1,4 +1,5 @@
 import FlockNN
+import FlockParallel
 import Foundation
 
 /// `init_from: {checkpoint: PATH, exclude: ["layers.3.*"]}`: before training, every
@@ -48,15 +49,19 @@ public struct InitializationReport: Sendable, Equatable, CustomStringConvertible
 
     /// Sets `model`'s matching parameters and buffers from `settings.checkpoint`.
     public static func initialize(_ model: Model, from settings: InitFromConfig) throws -> InitializationReport {
+        let (report, checkpoint) = try matching(model.parameters.stateLayout, from: settings)
+        try model.parameters.restore(Set(report.loaded), from: checkpoint.modelTensors, source: checkpoint.url.path) { .whole($1) }
+        return report
+    }
+
+    /// Which of the tensors `layout` names (the whole model's parameters and buffers, with
+    /// their whole shapes) `settings.checkpoint` holds at the same shape and `exclude`
+    /// leaves in, and the checkpoint, opened by its headers (no values read yet).
+    static func matching(_ layout: [(name: String, shape: [Int])], from settings: InitFromConfig) throws -> (InitializationReport, Checkpoint) {
         let (folder, choice) = try CheckpointLocation.resolve(settings.checkpoint)
         let checkpoint = try Checkpoint.load(folder)
         var report = InitializationReport(source: choice)
-        let store = model.parameters
-        var state = store.snapshotState()
-        var offset = 0
-        for entry in store.stateLayout {
-            let count = entry.shape.reduce(1, *)
-            defer { offset += count }
+        for entry in layout {
             if settings.exclude.contains(where: { Self.matches(entry.name, pattern: $0) }) {
                 report.excluded.append(entry.name)
             } else if let shape = checkpoint.modelTensors.shape(of: entry.name) {
@@ -64,15 +69,12 @@ public struct InitializationReport: Sendable, Equatable, CustomStringConvertible
                     report.mismatched.append("\(entry.name) \(shape) in the checkpoint, \(entry.shape) here")
                     continue
                 }
-                let values = try checkpoint.modelTensors.extract(entry.name, placement: .whole(entry.shape), source: folder.path)
-                state.replaceSubrange(offset..<(offset + count), with: values)
                 report.loaded.append(entry.name)
             } else {
                 report.missing.append(entry.name)
             }
         }
-        store.restoreState(state)
-        return report
+        return (report, checkpoint)
     }
 
     /// Whether `name` matches `pattern`, where `*` matches any run of characters.

@@ -37,6 +37,10 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     /// Activation recomputation: `blocks` recomputes every top-level residual and
     /// Transformer encoder block (as `recompute: true` on each).
     public var recompute: Recompute
+    /// Under `zero: 3`, whether the next layer's rows are gathered while a layer runs
+    /// (FSDP's prefetch); `false` gathers each layer only when it is about to run, so the
+    /// two can be timed against each other.
+    public var prefetch: Bool
 
     /// `parallel.recompute`.
     public enum Recompute: String, ConfigChoice {
@@ -46,7 +50,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case accumulate, overlap, pipeline, tensor, schedule, partition, compression, recompute, zero
+        case accumulate, overlap, pipeline, tensor, schedule, partition, compression, recompute, zero, prefetch
         case bucketMB = "bucket_mb"
         case collectiveTimeout = "collective_timeout"
         case microBatches = "micro_batches"
@@ -64,6 +68,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         compression = .none
         recompute = .none
         zero = 0
+        prefetch = true
     }
 
     /// Chosen with `flock bench ddp` on the 2-core development machine (see README).
@@ -94,6 +99,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         self.compression = compression
         recompute = try c.value(.recompute, or: .none)
         zero = try c.value(.zero, or: 0)
+        prefetch = try c.value(.prefetch, or: true)
     }
 
     /// The model-parallel fields are written only for a model-parallel job, so a data-parallel
@@ -108,6 +114,7 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         if compression != .none { try c.encode(compression.rawValue, forKey: .compression) }
         if recompute != .none { try c.encode(recompute, forKey: .recompute) }
         if zero != 0 { try c.encode(zero, forKey: .zero) }
+        if !prefetch { try c.encode(prefetch, forKey: .prefetch) }
         // The model-parallel fields: all of them for a model-parallel job, otherwise those
         // set to other than their defaults (kept so the resolved config says what was asked).
         let defaults = ParallelConfig()
@@ -129,6 +136,9 @@ public struct ParallelConfig: Codable, Equatable, Sendable {
         try Check.within(microBatches, 1, 4096, "\(path).micro_batches")
         guard (0...3).contains(zero) else {
             throw ConfigError(path: "\(path).zero", "expected 0 (off), 1 (optimizer state sharded), 2 (gradients too) or 3 (parameters too), got \(zero)")
+        }
+        if !prefetch && zero != 3 {
+            throw ConfigError(path: "\(path).prefetch", "only zero 3 gathers weights to prefetch; set zero: 3 or leave prefetch out")
         }
         if zero == 3 && isModelParallel && partition.partitioning == .time {
             throw ConfigError(path: "\(path).partition", "zero 3 starts each rank from its own rows of its stage; partitioning by profiled time runs the whole model first (partition by parameters or name the boundaries)")

@@ -16,20 +16,20 @@ extension Trainer {
             decision = [control.stopTraining ? 1 : 0, control.captureBestWeights ? 1 : 0, control.learningRateScale]
         }
         if let world = parts.world, world.size > 1 { decision = try world.broadcast(decision, root: 0) }
-        // The first replica of each shard keeps its shard's best weights.
-        if decision[1] == 1 && parts.dataRank == 0 { progress.bestWeights = parameters.snapshotState() }
+        if decision[1] == 1 { captureBestWeights() }
         progress.learningRateScale = decision[2]
         return decision[0] == 1
     }
 
     /// Restoring the best weights at the end of training (Keras 3's EarlyStopping): the
-    /// first replica of each shard holds them and broadcasts them to the other replicas.
+    /// first replica of each shard holds them and broadcasts them to the other replicas
+    /// (under ZeRO stage 3 each rank restores its own rows).
     func restoreBestWeightsAtEnd() throws {
         guard callbacks.contains(where: \.restoresBestWeights) else { return }
         var restore: [Double] = [progress.bestWeights == nil ? 0 : 1]
         if let world = parts.world, world.size > 1 { restore = try world.broadcast(restore, root: 0) }
         guard restore[0] == 1 else { return }
-        if let bestWeights = progress.bestWeights { parameters.restoreState(bestWeights) }
+        if let bestWeights = progress.bestWeights { try restoreBestWeights(bestWeights) }
         try parts.synchronizeModelState()
     }
 

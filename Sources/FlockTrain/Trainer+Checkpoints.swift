@@ -119,8 +119,8 @@ extension Trainer {
             progress.dropoutGenerator = state.dropoutGenerators[rank]
         }
         progress.resumedEpochSums = sameLayout ? state.epochMetricSums.flatMap { $0.count == worldSize ? $0[rank] : nil } : nil
-        if let best = checkpoint.bestModelTensors, parts.dataRank == 0 {
-            progress.bestWeights = try localState(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
+        if let best = checkpoint.bestModelTensors {
+            progress.bestWeights = try bestWeights(from: best, source: checkpoint.url.appendingPathComponent("best_model.safetensors").path)
         }
         return resumeNotes(state)
     }
@@ -201,30 +201,30 @@ extension Trainer {
         try restoreWeights(from: checkpoint.modelTensors, source: source)
     }
 
-    /// Sets this rank's weights and buffers from global tensors; under ZeRO stage 3 only
-    /// its rows of each weight are read and set (the rest stays given back).
-    func restoreWeights(from global: GlobalTensors, source: String) throws {
+    /// Sets this rank's weights and buffers (those in `names`; all when nil) from global
+    /// tensors; under ZeRO stage 3 only its rows of each weight are read and set (the rest
+    /// stays given back).
+    func restoreWeights(from global: GlobalTensors, source: String, only names: Set<String>? = nil) throws {
         guard let sharded = shardedParameters, let zero = optimizerStateShard else {
-            return parameters.restoreState(try localState(from: global, source: source))
+            guard let names else { return parameters.restoreState(try localState(from: global, source: source)) }
+            return try parameters.restore(names, from: global, source: source) { placement(of: $0, localShape: $1) }
         }
         // A layer gathered ahead holds the rows being replaced.
         try sharded.dropPrefetch()
-        let store = parameters
-        for slot in store.slots {
-            guard let rows = optimizerPlacement(of: slot) else { continue }
-            let values = try global.extract(slot.name, placement: rows, source: source)
-            var taken = 0
-            store.withParameters { whole in
-                zero.forEachOwnedRun(of: slot) { run in
-                    UnsafeMutableBufferPointer(rebasing: whole[run]).update(fromContentsOf: values[taken..<(taken + run.count)])
-                    taken += run.count
-                }
-            }
-        }
-        for slot in store.bufferSlots {
-            let values = try global.extract(slot.name, placement: .whole(slot.shape), source: source)
-            store.withBuffer(slot) { _ = $0.update(fromContentsOf: values) }
-        }
+        zero.setOwnValues(try ownRows(of: zero, from: global, source: source, only: names)[...])
+        let buffers = parameters.bufferSlots.map(\.name).filter { names?.contains($0) ?? true }
+        try parameters.restore(Set(buffers), from: global, source: source) { .whole($1) }
+    }
+
+    /// `init_from` for a rank that started from the model's description (zero 3, or a
+    /// shard): what to load is decided on the whole model's names and shapes, then the rank
+    /// reads only its part of each loaded tensor (its rows) from the checkpoint's files;
+    /// the rest keep their initial values. No rank holds the whole model.
+    func initializeOwnPart(from settings: InitFromConfig) throws -> InitializationReport {
+        let (report, checkpoint) = try InitializationReport.matching(model.parameters.stateLayout, from: settings)
+        try restoreWeights(from: checkpoint.modelTensors, source: checkpoint.url.appendingPathComponent("model.safetensors").path,
+                           only: Set(report.loaded))
+        return report
     }
 
     /// The whole model's parameters and buffers (in `model.parameters`' state layout) on

@@ -11,7 +11,7 @@ extension TrainingConfig {
     /// shard from.
     public func makeModel(inputShape: [Int], holdingValues: Bool = true) throws -> Model {
         let generator = RandomGenerator(seed: UInt64(seed), stream: Model.initializationStream)
-        if let graph {
+        if let graph = graphToBuild {
             return try Model(graph: graph, featureShape: inputShape, generator: generator,
                              parameters: ParameterStore(holdsValues: holdingValues))
         }
@@ -20,21 +20,39 @@ extension TrainingConfig {
     }
 
     /// `model:` with `parallel.recompute: blocks` applied; under `zero: 3` every top-level
-    /// layer is recomputed: the unit whose parameters are gathered around each use.
+    /// layer with parameters is recomputed: the unit whose parameters are gathered around
+    /// each use.
     var layersToBuild: [LayerConfig] {
         guard parallel.recompute == .blocks || parallel.zero == 3 else { return model }
         return model.map { layer in
             var layer = layer
-            if parallel.zero == 3 || ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            if parallel.recompute == .blocks && ParallelConfig.Recompute.blockTypes.contains(layer.type) { layer.recompute = true }
+            layer.gathersParameters = parallel.zero == 3
             return layer
         }
     }
 
+    /// `model:`'s graph; under `zero: 3` every layer with parameters of every node is
+    /// recomputed: the unit whose parameters are gathered around each use (a shared node's
+    /// around each of its).
+    var graphToBuild: ModelGraphConfig? {
+        guard var graph, parallel.zero == 3 else { return graph }
+        for index in graph.nodes.indices {
+            graph.nodes[index].layers = graph.nodes[index].layers?.map { layer in
+                var layer = layer
+                layer.gathersParameters = true
+                return layer
+            }
+        }
+        return graph
+    }
+
     /// Whether a rank starts from the model's description alone: under model parallelism
     /// each rank makes only its shard's initial values, unless the whole model's values
-    /// are needed first (`init_from` loads them; partitioning by profiled time runs them).
+    /// are needed first (`init_from` loads them, but at zero 3 each rank reads its own rows
+    /// after start-up; partitioning by profiled time runs them).
     var startsFromShards: Bool {
-        parallel.isModelParallel && initFrom == nil && parallel.partition.partitioning != .time
+        parallel.isModelParallel && (initFrom == nil || parallel.zero == 3) && parallel.partition.partitioning != .time
     }
 
     /// The loop's options; `trainingSamples` sets the steps per epoch that warm-up needs.
@@ -48,6 +66,7 @@ extension TrainingConfig {
         options.learningRate = optimizer.lr
         options.accumulate = parallel.accumulate
         options.zeroStage = parallel.zero
+        options.prefetchesParameters = parallel.prefetch
         let stepsPerEpoch = options.stepsPerEpoch(sampleCount: trainingSamples)
         options.schedule = try schedule.makeSchedule(stepsPerEpoch: stepsPerEpoch, path: "schedule")
         for (index, phase) in (phases ?? []).enumerated() {
@@ -119,8 +138,10 @@ extension Trainer {
                             preprocessing: Preprocessing? = nil) throws {
         try config.validate()
         let data = try TrainingData(config: config, fitted: preprocessing).withTeacherLogits(config: config)
-        // Zero 2 and 3 start from a description too: their gradient sync gives it storage.
-        let zeroFromDescription = config.parallel.zero >= 2 && !config.parallel.isModelParallel && config.initFrom == nil
+        // Zero 2 and 3 start from a description too: their gradient sync gives it storage
+        // (zero 3 loads init_from into each rank's rows after start-up).
+        let zeroFromDescription = config.parallel.zero >= 2 && !config.parallel.isModelParallel
+            && (config.initFrom == nil || config.parallel.zero == 3)
         let shardOnly = (config.startsFromShards || zeroFromDescription) && (communicator?.size ?? 1) > 1
         let optimizer = try config.optimizer.makeOptimizer(path: "optimizer")
         if !(config.startsFromShards && (communicator?.size ?? 1) > 1) {
@@ -143,7 +164,8 @@ extension Trainer {
             throw ConfigError(path: "parallel", "\(adding.path) adds its own loss term (a sampling layer's KL), which pipeline and tensor parallelism do not carry yet: train it data parallel (pipeline: 1, tensor: 1)")
         }
         // Before the parts shard or broadcast the model: every rank loads the same values.
-        let initialization = try config.initFrom.map { try InitializationReport.initialize(model, from: $0) }
+        // A description (zero 3) has none yet: each rank loads its own rows once built.
+        let initialization = try model.parameters.holdsValues ? config.initFrom.map { try InitializationReport.initialize(model, from: $0) } : nil
         let loss = try config.makeLoss()
         for (index, phase) in zip(config.phases ?? [], try config.makePhases()).enumerated().map({ ($0.offset, $0.element) })
         where !model.parameters.slots.contains(where: { phase.1.updates($0.name) }) {
@@ -154,6 +176,6 @@ extension Trainer {
                       callbacks: config.callbacks.epochEndCallbacks,
                       step: try config.makeStepParts(communicator: communicator),
                       options: try config.makeOptions(trainingSamples: data.training.count))
-        initializationReport = initialization
+        initializationReport = try initialization ?? config.initFrom.map(initializeOwnPart)
     }
 }

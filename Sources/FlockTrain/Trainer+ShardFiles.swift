@@ -51,15 +51,19 @@ extension Trainer {
                                                                        placements: placements)
             if shardedParameters != nil {
                 files["model.\(part).safetensors"] = try modelRowsFile(zero, rows: rows, placements: placements)
+                if let best = progress.bestWeights {
+                    files["best_model.\(part).safetensors"] = try modelRowsFile(zero, rows: rows, placements: placements, copy: best)
+                }
             }
         }
         return files
     }
 
     /// Under ZeRO stage 3: this rank's rows of every weight (each placed in the global
-    /// tensor), and on data rank 0 the buffers, whole.
+    /// tensor), and on data rank 0 the buffers, whole; from the live store, or from `copy`
+    /// (rows then buffers, as `captureBestWeights` keeps them).
     private func modelRowsFile(_ zero: OptimizerStateShard, rows: [(ParameterSlot, ParameterSlot)],
-                               placements: [String: ShardPlacement]) throws -> SafeTensorsFile {
+                               placements: [String: ShardPlacement], copy: [Float]? = nil) throws -> SafeTensorsFile {
         let store = parameters
         let buffers = parts.dataRank == 0 ? store.bufferSlots : []
         var layout = rows.map { ($0.0.name, $0.1.shape) }
@@ -71,6 +75,12 @@ extension Trainer {
         var runs: [Range<Int>] = []
         for (slot, _) in rows { zero.forEachOwnedRun(of: slot) { runs.append($0) } }
         return try ShardedState.file(layout: layout, placements: placed) { emit in
+            if let copy {
+                return try copy.withUnsafeBufferPointer { kept in
+                    for (_, part) in rows { try emit(UnsafeBufferPointer(rebasing: kept[part.range])) }
+                    if !buffers.isEmpty { try emit(UnsafeBufferPointer(rebasing: kept[zero.store.count...])) }
+                }
+            }
             try store.withParameters { values in
                 for run in runs { try emit(UnsafeBufferPointer(rebasing: values[run])) }
             }

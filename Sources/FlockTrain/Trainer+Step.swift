@@ -36,11 +36,11 @@ extension Trainer {
                               sampleNoise: SampleNoise(seed: UInt64(options.seed), step: stepNumber, samples: indices))
         }
         for (index, phase) in phaseUpdates.enumerated() where phase.phase.runs(atStep: stepNumber) {
-            let clean = options.weightNoise?.perturb(parameters, seed: options.seed, step: stepNumber)
+            let clean = try options.weightNoise.map { try perturbWeights($0, step: stepNumber) }
             parameters.gradientSkippedSlots = phase.skippedSlots
             let outcomes = try parts.computeGradients(microBatches, phase: phase.phase, loss: phase.phase.loss ?? loss, step: stepNumber,
                                                       generator: &progress.dropoutGenerator)
-            if let clean { parameters.restoreParameters(clean) }
+            if let clean { restoreWeights(clean) }
             for outcome in outcomes { accumulator.add(phase: index, meanLoss: outcome.loss, samples: outcome.targets.shape.first ?? 0) }
             // Metrics come from the step's last phase, on the steps it runs (a GAN reports its generator's).
             if index == phaseUpdates.count - 1 {
@@ -52,7 +52,10 @@ extension Trainer {
             var update = GradientUpdate(parameters: parameters, groups: phase.groups, sharding: parts.sharding,
                                         learningRate: self.learningRate(of: phase.phase, step: stepNumber, trainerRate: learningRate), lossFinite: outcomes.allSatisfy(\.loss.isFinite),
                                         dataGroupSize: parts.dataGroupSize)
-            if phase.update.shard?.gradientsAreSharded == true { update.gradientRows = phase.update.shard }
+            if let shard = phase.update.shard, shard.gradientsAreSharded {
+                update.gradientRows = shard
+                if !shard.gathersAfterUpdate { update.valueRows = shard }
+            }
             guard try phase.chain.apply(update) else { return false }
         }
         return true

@@ -113,6 +113,7 @@ public final class Trainer {
         try Self.checkEveryRankFits(memoryEstimate, world: step.world)
         phaseUpdates = Self.phaseUpdates(of: step, model: model, optimizer: optimizer, options: options)
         try usePrecision(options.precision)
+        shardedParameters?.prefetches = options.prefetchesParameters
     }
 
     /// Optimizer steps per epoch (one per `accumulate` global batches).

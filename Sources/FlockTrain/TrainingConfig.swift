@@ -122,28 +122,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try regularization.validate(path: "regularization")
         try gradientClipping.validate(path: "gradient_clipping")
         try parallel.validate(path: "parallel")
-        if parallel.zero == 3 { try validateZeroThree() }
         try callbacks.validate(path: "callbacks", config: self)
         try elastic?.validate(path: "elastic")
-    }
-
-    /// What ZeRO stage 3 cannot run yet: each needs every parameter's whole values at once.
-    private func validateZeroThree() throws {
-        if regularization.weightNoise != nil {
-            throw ConfigError(path: "regularization.weight_noise", "zero 3 keeps only a rank's rows of the weights; weight noise needs them whole")
-        }
-        if regularization.maxNorm != nil {
-            throw ConfigError(path: "regularization.max_norm", "zero 3 keeps only a rank's rows of the weights; the max-norm constraint needs them whole")
-        }
-        if initFrom != nil {
-            throw ConfigError(path: "init_from", "zero 3 starts each rank from its own rows; loading init_from into them is not built yet")
-        }
-        if graph != nil {
-            throw ConfigError(path: "parallel.zero", "zero 3 gathers the weights of each top-level layer of a layer list; for a graph model (inputs/nodes/outputs) it is not built yet (use zero 2)")
-        }
-        if callbacks.earlyStopping?.restoreBestWeights == true {
-            throw ConfigError(path: "callbacks.early_stopping.restore_best_weights", "zero 3 keeps only a rank's rows of the weights; keeping the best ones is not built yet")
-        }
     }
 
     /// In the order the fields are declared (as a synthesized encoder writes them);

@@ -32,6 +32,9 @@ public struct TrainingOptions: Sendable {
     public var accumulate = 1
     /// ZeRO stage: 1 shards the optimizer's state across the data group (`OptimizerStateShard`).
     public var zeroStage = 0
+    /// Under ZeRO stage 3, whether the next layer's rows are gathered ahead
+    /// (`ShardedParameterResidency.prefetches`).
+    public var prefetchesParameters = true
     /// Metrics besides the loss; empty: accuracy for classification, MSE for regression.
     public var metrics: [MetricName] = []
     /// L1/L2 penalties on weights (not biases).

@@ -243,6 +243,8 @@ struct ConfigGenerator {
         optionally("collective_timeout", &fields) { .number(Double.random(in: 0.5...600, using: &$0.random)) }
         optionally("recompute", &fields) { .text($0.random.pick(ParallelConfig.Recompute.allowedValues)) }
         optionally("zero", &fields) { .integer($0.random.below(2)) }
+        // Off only at zero 3, which these configs do not reach.
+        optionally("prefetch", &fields) { _ in .bool(true) }
         if pipeline == 1 && tensor == 1 {
             optionally("compression", &fields) { .text($0.random.pick(WireCompression.allCases.map(\.rawValue))) }
         }

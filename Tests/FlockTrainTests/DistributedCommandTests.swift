@@ -87,6 +87,41 @@ import Testing
         #expect(files.contains("optimizer.zero-1.whole.safetensors") && !files.contains("optimizer.safetensors"), "\(files)")
     }
 
+    /// Zero 3 under `mpirun` with what once needed whole weights — fine-tuning from a
+    /// checkpoint (each rank reading its rows), max-norm, weight noise and restoring the best
+    /// weights — on a layer list and on a graph model (its node named `layers`, so the
+    /// checkpoint's names fit): the model zero 0 trains as threads, to 1e-5.
+    @Test(arguments: [false, true])
+    func zeroThreeUnderMPIMatchesPlainDataParallelism(graph: Bool) throws {
+        let folder = try TemporaryFolder()
+        defer { folder.cleanUp() }
+        let source = folder.url.appendingPathComponent("source")
+        let first = try ChildProcess.flock(["train", try writeConfig(folder).path, "--ranks", "2", "--run-dir", source.path])
+        #expect(first.status == 0, "\(first.standardError)")
+        let layers = "[{type: dense, units: 32, activation: tanh}, {type: dense, units: 10}]"
+        let model = graph ? "{inputs: [{name: pixels}], nodes: [{name: layers, inputs: [pixels], layers: \(layers)}], outputs: [layers]}" : layers
+        let config = try folder.write("tune.yaml", """
+            seed: 6
+            epochs: 3
+            data: {source: \(DataParallelTests.digits), label_column: label, batch_size: 48, validation_split: 0.2}
+            model: \(model)
+            optimizer: {name: momentum, lr: 0.05}
+            regularization: {max_norm: 1.0, weight_noise: 0.02}
+            callbacks: {early_stopping: {monitor: val_loss, mode: max, patience: 5, restore_best_weights: true}}
+            init_from: {checkpoint: \(source.path)}
+            """)
+        let plain = folder.url.appendingPathComponent("plain"), sharded = folder.url.appendingPathComponent("zero")
+        let threads = try ChildProcess.flock(["train", config.path, "--ranks", "2", "--run-dir", plain.path])
+        #expect(threads.status == 0, "\(threads.standardError)")
+        let processes = try mpirun(["-np", "2", ChildProcess.flockExecutable.path, "train", config.path, "--set", "parallel.zero=3",
+                                    "--run-dir", sharded.path])
+        #expect(!processes.timedOut && processes.status == 0, "\(processes.standardError)")
+        #expect(processes.standardOutput.contains("parameters × 12/2 B") && processes.standardOutput.contains("loaded 4"),
+                "\(processes.standardOutput)")
+        let difference = DataParallelTests.relativeDifference(try weights(sharded), try weights(plain))
+        #expect(difference < 1e-5, "relative difference \(difference)")
+    }
+
     @Test func aRankWithAnotherModelFailsAtStartUpUnderMPI() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

@@ -1,4 +1,5 @@
 import FlockComm
+import FlockNN
 import FlockTestSupport
 import Foundation
 import Testing
@@ -30,6 +31,31 @@ import Testing
             // Each step's 3 layers (or a stage's) are gathered in forward and again in backward; only
             // the step's first gather and the guesses at step and evaluation boundaries miss.
             #expect(outcome.hits > 3 * outcome.misses && outcome.hits > 0, "rank \(rank): \(outcome.hits) hits, \(outcome.misses) misses")
+        }
+    }
+
+    /// `parallel.prefetch: false` gathers every layer on demand (for timing the two in one
+    /// sitting): no gather is prefetched; on by default; refused where nothing is gathered.
+    @Test func theConfigSwitchesThePrefetchOff() throws {
+        for prefetch in [false, true] {
+            var configured = try ZeroTests.config(zero: 3, epochs: 1)
+            configured.parallel.prefetch = prefetch
+            let config = configured
+            let hits = try LocalCommunicator.run(ranks: 2, deadline: 120) { communicator in
+                let trainer = try Trainer(config: config, communicator: communicator)
+                _ = try trainer.fit()
+                return try #require(trainer.shardedParameters).prefetchHits
+            }
+            #expect(prefetch ? hits.allSatisfy { $0 > 0 } : hits == [0, 0], "prefetch \(prefetch): \(hits) hits")
+        }
+        #expect(try ZeroTests.config(zero: 3).parallel.prefetch)
+        var written = try ZeroTests.config(zero: 3)
+        written.parallel.prefetch = false
+        #expect(try ConfigLoader.decode(yaml: ConfigLoader.yaml(of: written), baseDirectory: "/").parallel.prefetch == false)
+        var off = try ZeroTests.config(zero: 2)
+        off.parallel.prefetch = false
+        #expect(throws: ConfigError(path: "parallel.prefetch", "only zero 3 gathers weights to prefetch; set zero: 3 or leave prefetch out")) {
+            try off.validate()
         }
     }
 }
