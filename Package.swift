@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "FlockNNTests", dependencies: ["FlockNN"]),
         .testTarget(name: "FlockDataTests", dependencies: ["FlockData"]),
         .testTarget(name: "FlockCommTests", dependencies: ["FlockTestSupport", "FlockComm"]),
-        .testTarget(name: "FlockParallelTests", dependencies: ["FlockParallel"]),
+        .testTarget(name: "FlockParallelTests", dependencies: ["FlockTestSupport", "FlockParallel"]),
         .testTarget(name: "FlockStoreTests", dependencies: ["FlockStore"]),
         .testTarget(name: "FlockSweepTests", dependencies: ["FlockTestSupport", "FlockSweep"]),
         // Launched by FlockCommTests under mpirun: runs collectives and faults as MPI ranks.

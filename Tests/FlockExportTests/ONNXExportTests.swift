@@ -120,7 +120,7 @@ import Testing
         ChildProcess.repositoryRoot.appendingPathComponent("examples/data/\(name).csv").path
     }
 
-    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)),
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .hangLimit,
           arguments: examples + layerKinds)
     func onnxRuntimeGivesWhatPredictGives(_ example: Example) throws {
         let folder = try TemporaryFolder()
@@ -145,7 +145,7 @@ import Testing
     /// The diabetes regression: targets standardized for training, so the graph must undo
     /// it; predictions in the target's units sit near the targets' mean (about 152), where
     /// standardized ones would sit near 0.
-    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .hangLimit)
     func aRegressionModelPredictsInTheDataUnits() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -165,7 +165,7 @@ import Testing
     /// A Siamese model on generated pairs takes rows of [anchor | partner] (the partner's
     /// columns named `right.p0`, …): ONNX Runtime gives the distances `flock predict` gives
     /// for the same rows with `--input right=FILE`.
-    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .hangLimit)
     func aModelOnGeneratedPairsTakesAnchorAndPartnerRows() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -193,7 +193,7 @@ import Testing
     /// A model trained with bf16 matrix products (this CPU has AVX512-BF16; elsewhere
     /// `auto` falls back to Float32 and the run says so) keeps Float32 master weights:
     /// the graph's weights are FLOAT and give what `flock predict` gives.
-    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .timeLimit(.minutes(5)))
+    @Test(.enabled(if: python.canReachPyPI, "skipped: pip cannot reach PyPI to install onnxruntime"), .hangLimit)
     func aBF16TrainedModelExportsFloat32Weights() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
@@ -212,7 +212,7 @@ import Testing
     /// A layer with no ONNX counterpart (random draws at inference): `flock export` names
     /// it, exits non-zero and leaves no file, not even a temporary one; inside a block the
     /// error gives its path in the block.
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.hangLimit)
     func aLayerWithoutAnEquivalentIsNamedAndNothingIsWritten() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

@@ -8,7 +8,7 @@ import Testing
 /// Reports of real runs and a real study, opened in headless Chromium: the charts' SVG,
 /// axis labels, legends and tooltips are in the DOM after the page's script ran, and every
 /// chart's plot area in the screenshot has data drawn in colour across it.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ReportInBrowserTests {
+@Suite(.serialized, .hangLimit) struct ReportInBrowserTests {
     /// Writes `report` beside the runs and opens it.
     func open(_ report: Report, _ folder: TemporaryFolder, _ name: String) throws -> BrowserPage {
         let file = folder.url.appendingPathComponent("\(name).html")

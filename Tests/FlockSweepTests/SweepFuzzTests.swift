@@ -5,7 +5,7 @@ import Testing
 
 /// The sweep-file decoder under mutated sweep files: an error or a valid study, never a
 /// trap or a hang. `FLOCK_FUZZ_ITERATIONS` for a longer run.
-@Suite(.timeLimit(.minutes(5))) struct SweepFuzzTests {
+@Suite(.hangLimit) struct SweepFuzzTests {
     @Test func sweepFileDecoder() throws {
         let base = "base_config: {data: {source: \(ChildProcess.digitsCSV), label_column: label}, model: [{type: dense, units: 10}], epochs: 3}"
         let seeds = [

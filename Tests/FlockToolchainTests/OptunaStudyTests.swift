@@ -34,7 +34,7 @@ import Testing
     static let optunaStates = ["complete": "COMPLETE", "pruned": "PRUNED", "failed": "FAIL", "running": "RUNNING", "waiting": "WAITING"]
 
     @Test(.enabled(if: ToolchainPython.shared.canReachPyPI, "skipped: pip cannot reach PyPI to install optuna"),
-          .timeLimit(.minutes(5)))
+          .hangLimit)
     func optunaAndItsDashboardOpenAnExportedStudyAsFlockTrialsListsIt() throws {
         let python = ToolchainPython.shared
         _ = try python.interpreter()
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test(.enabled(if: ToolchainPython.shared.canReachPyPI, "skipped: pip cannot reach PyPI to install optuna"),
-          .timeLimit(.minutes(5)))
+          .hangLimit)
     func aSweepWarmStartedFromAnOptunaStudyIsToldItsFinishedTrials() throws {
         let python = ToolchainPython.shared
         _ = try python.interpreter()

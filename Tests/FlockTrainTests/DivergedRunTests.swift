@@ -8,7 +8,7 @@ import Testing
 /// values, so a run that diverges ends as asked, writes everything a run writes (NaN and
 /// ±inf as the strings "NaN", "Infinity", "-Infinity"), and the store agrees with the exit
 /// status.
-@Suite(.timeLimit(.minutes(3))) struct DivergedRunTests {
+@Suite(.hangLimit) struct DivergedRunTests {
     @Test func aDivergedRunWithTerminateOnNaNOffEndsAsTheUserAsked() throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }

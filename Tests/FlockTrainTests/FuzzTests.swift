@@ -10,7 +10,7 @@ import Testing
 /// a valid result — never a trap (which would end this test process) and never a hang
 /// (the time limit). A short run by default; `FLOCK_FUZZ_ITERATIONS=100000` for a long one.
 /// Inputs that once trapped are kept as regression cases beside each target.
-@Suite(.timeLimit(.minutes(5))) struct FuzzTests {
+@Suite(.hangLimit) struct FuzzTests {
     static func example(_ name: String) throws -> Data {
         try Data(contentsOf: ChildProcess.repositoryRoot.appendingPathComponent("examples/\(name)"))
     }
