@@ -86,10 +86,8 @@ extension Trainer {
         for slot in parameters.slots {
             let placed = placement(of: slot.name, localShape: slot.shape)
             guard let start = offsets[slot.name], !placed.isWhole || firstSlice else { continue }
-            zero.forEachOwnedRun(of: slot) { full in
-                placed.forEachGlobalRun(within: (full.lowerBound - slot.offset)..<(full.upperBound - slot.offset)) { local, global in
-                    runs.append((dataStart + 4 * (start + global), (slot.offset + local.lowerBound)..<(slot.offset + local.upperBound)))
-                }
+            slot.forEachHeldGlobalRun(heldUnder: zero, placed: placed) { run, global in
+                runs.append((dataStart + 4 * (start + global), run))
             }
         }
         let output = try SyncedFileOutput(path: url.path, truncating: false)
