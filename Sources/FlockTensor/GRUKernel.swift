@@ -22,7 +22,8 @@ enum GRUKernel: RecurrentKernel {
             for k in 0..<(2 * h) { saved[k] = x[k] + p[k] }
             FastMath.sigmoid(saved, count: 2 * h)
             hn.update(from: p + 2 * h, count: h)
-            for u in 0..<h { n[u] = x[2 * h + u] + r[u] * hn[u] }
+            let xn = x + 2 * h  // a pointer per block: `2 * h + u` is overflow-checked per element
+            for u in 0..<h { n[u] = xn[u] + r[u] * hn[u] }
             FastMath.tanh(n, count: h)
             for u in 0..<h { hidden[u] = n[u] + z[u] * (previous[u] - n[u]) }
         }
@@ -35,11 +36,12 @@ enum GRUKernel: RecurrentKernel {
             let (r, z, n, hn) = (saved, saved + h, saved + 2 * h, saved + 3 * h)
             let dx = s.inputGradient + b * width, dp = s.hiddenProjectionGradient + b * width
             let dPrevious = s.previousHiddenGradient + b * h
-            for u in 0..<h { dx[2 * h + u] = dh[u] * (1 - z[u]) * (1 - n[u] * n[u]) }
-            for u in 0..<h { dx[u] = dx[2 * h + u] * hn[u] * r[u] * (1 - r[u]) }
-            for u in 0..<h { dx[h + u] = dh[u] * (previous[u] - n[u]) * z[u] * (1 - z[u]) }
+            let (dxr, dxz, dxn, dpn) = (dx, dx + h, dx + 2 * h, dp + 2 * h)
+            for u in 0..<h { dxn[u] = dh[u] * (1 - z[u]) * (1 - n[u] * n[u]) }
+            for u in 0..<h { dxr[u] = dxn[u] * hn[u] * r[u] * (1 - r[u]) }
+            for u in 0..<h { dxz[u] = dh[u] * (previous[u] - n[u]) * z[u] * (1 - z[u]) }
             dp.update(from: dx, count: 2 * h)
-            for u in 0..<h { dp[2 * h + u] = dx[2 * h + u] * r[u] }
+            for u in 0..<h { dpn[u] = dxn[u] * r[u] }
             for u in 0..<h { dPrevious[u] = dh[u] * z[u] }
         }
     }

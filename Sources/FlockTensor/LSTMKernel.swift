@@ -16,20 +16,23 @@ enum LSTMKernel: RecurrentKernel {
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 4 * h, stride = 6 * h
         for b in 0..<s.batch {
-            let gates = s.saved + b * stride, cell = gates + 4 * h, tanhCell = gates + 5 * h
+            // Each block by its own pointer: an index like `2 * h + u` is checked for
+            // overflow per element, which keeps the loop scalar.
+            let i = s.saved + b * stride, f = i + h, g = i + 2 * h, o = i + 3 * h
+            let cell = i + 4 * h, tanhCell = i + 5 * h
             let hidden = s.hidden + b * h
-            gates.update(from: s.fromInput + b * width, count: width)
-            FastMath.sigmoid(gates, count: 2 * h)
-            FastMath.tanh(gates + 2 * h, count: h)
-            FastMath.sigmoid(gates + 3 * h, count: h)
+            i.update(from: s.fromInput + b * width, count: width)
+            FastMath.sigmoid(i, count: 2 * h)
+            FastMath.tanh(g, count: h)
+            FastMath.sigmoid(o, count: h)
             if let previous = s.previousSaved.map({ $0 + b * stride + 4 * h }) {
-                for u in 0..<h { cell[u] = gates[h + u] * previous[u] + gates[u] * gates[2 * h + u] }
+                for u in 0..<h { cell[u] = f[u] * previous[u] + i[u] * g[u] }
             } else {
-                for u in 0..<h { cell[u] = gates[u] * gates[2 * h + u] }
+                for u in 0..<h { cell[u] = i[u] * g[u] }
             }
             tanhCell.update(from: cell, count: h)
             FastMath.tanh(tanhCell, count: h)
-            for u in 0..<h { hidden[u] = gates[3 * h + u] * tanhCell[u] }
+            for u in 0..<h { hidden[u] = o[u] * tanhCell[u] }
         }
     }
 
@@ -43,12 +46,12 @@ enum LSTMKernel: RecurrentKernel {
                 let saved = s.saved + b * stride, dh = s.hiddenGradient + b * h, dc = s.carry + b * h
                 let previousCell = s.previousSaved.map { $0 + b * stride + 4 * h } ?? zero.baseAddress!
                 let (i, f, g, o, tanhC) = (saved, saved + h, saved + 2 * h, saved + 3 * h, saved + 5 * h)
-                let d = s.inputGradient + b * width
+                let di = s.inputGradient + b * width, df = di + h, dg = di + 2 * h, dO = di + 3 * h
                 for u in 0..<h { dc[u] = dc[u] + dh[u] * o[u] * (1 - tanhC[u] * tanhC[u]) }
-                for u in 0..<h { d[3 * h + u] = dh[u] * tanhC[u] * o[u] * (1 - o[u]) }
-                for u in 0..<h { d[u] = dc[u] * g[u] * i[u] * (1 - i[u]) }
-                for u in 0..<h { d[h + u] = dc[u] * previousCell[u] * f[u] * (1 - f[u]) }
-                for u in 0..<h { d[2 * h + u] = dc[u] * i[u] * (1 - g[u] * g[u]) }
+                for u in 0..<h { dO[u] = dh[u] * tanhC[u] * o[u] * (1 - o[u]) }
+                for u in 0..<h { di[u] = dc[u] * g[u] * i[u] * (1 - i[u]) }
+                for u in 0..<h { df[u] = dc[u] * previousCell[u] * f[u] * (1 - f[u]) }
+                for u in 0..<h { dg[u] = dc[u] * i[u] * (1 - g[u] * g[u]) }
                 for u in 0..<h { dc[u] = dc[u] * f[u] }
                 (s.previousHiddenGradient + b * h).update(repeating: 0, count: h)
             }

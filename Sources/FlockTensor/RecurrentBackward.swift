@@ -117,7 +117,7 @@ final class RecurrentBackward<K: RecurrentKernel> {
                 let dFromHidden = K.separateHiddenGradient ? dProjected + l.rows * gh : dProjected
                 tape.accumulateParameterGradient(weights.input) { dw in
                     guard c > 0 else { return }
-                    if case .float32 = products, c <= NarrowInputProjection.maximumFeatures {
+                    if products.precision == .float32, c <= NarrowInputProjection.maximumFeatures {
                         NarrowInputProjection.accumulateWeightGradient(dProjected, inputs: w + l.inputs, into: dw.baseAddress!,
                                                                        rows: l.rows, features: c, width: gh)
                     } else {

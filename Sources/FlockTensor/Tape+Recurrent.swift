@@ -98,7 +98,7 @@ extension Tape {
         for row in 0..<l.rows { (w + l.projected + row * gh).update(from: bias, count: gh) }
         if c > 0 {
             store.withParameter(weights.input) { wih in
-                if case .float32 = products, c <= NarrowInputProjection.maximumFeatures {
+                if products.precision == .float32, c <= NarrowInputProjection.maximumFeatures {
                     NarrowInputProjection.project(w + l.inputs, weight: wih.baseAddress!, into: w + l.projected,
                                                   rows: l.rows, features: c, width: gh)
                 } else {
