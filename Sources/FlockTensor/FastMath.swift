@@ -53,13 +53,23 @@ enum FastMath {
         return x < 0 ? -magnitude : magnitude
     }
 
+    /// σ of `count` floats from `source` into `target` (which may be `source`).
+    static func sigmoid(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        for k in 0..<count { target[k] = sigmoid(source[k]) }
+    }
+
+    /// tanh of `count` floats from `source` into `target` (which may be `source`).
+    static func tanh(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        for k in 0..<count { target[k] = tanh(source[k]) }
+    }
+
     /// σ applied in place to `count` floats.
     static func sigmoid(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        for k in 0..<count { values[k] = sigmoid(values[k]) }
+        sigmoid(values, into: values, count: count)
     }
 
     /// tanh applied in place to `count` floats.
     static func tanh(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        for k in 0..<count { values[k] = tanh(values[k]) }
+        tanh(values, into: values, count: count)
     }
 }

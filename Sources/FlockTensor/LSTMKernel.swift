@@ -11,8 +11,8 @@ enum LSTMKernel: RecurrentKernel {
     static let gates = 4
     static let savedBlocks = 6
 
-    /// In passes over contiguous rows (each nonlinearity in place on the summed
-    /// projections), so that each loop vectorizes.
+    /// In passes over contiguous rows (each nonlinearity from the summed projections into
+    /// the saved gates), so that each loop vectorizes.
     static func forward(_ s: RecurrentForwardStep) {
         let h = s.units, width = 4 * h, stride = 6 * h
         for b in 0..<s.batch {
@@ -21,17 +21,17 @@ enum LSTMKernel: RecurrentKernel {
             let i = s.saved + b * stride, f = i + h, g = i + 2 * h, o = i + 3 * h
             let cell = i + 4 * h, tanhCell = i + 5 * h
             let hidden = s.hidden + b * h
-            i.update(from: s.fromInput + b * width, count: width)
-            FastMath.sigmoid(i, count: 2 * h)
-            FastMath.tanh(g, count: h)
-            FastMath.sigmoid(o, count: h)
+            // Each nonlinearity reads the summed projections and writes the saved block.
+            let projected = s.fromInput + b * width
+            FastMath.sigmoid(projected, into: i, count: 2 * h)
+            FastMath.tanh(projected + 2 * h, into: g, count: h)
+            FastMath.sigmoid(projected + 3 * h, into: o, count: h)
             if let previous = s.previousSaved.map({ $0 + b * stride + 4 * h }) {
                 for u in 0..<h { cell[u] = f[u] * previous[u] + i[u] * g[u] }
             } else {
                 for u in 0..<h { cell[u] = i[u] * g[u] }
             }
-            tanhCell.update(from: cell, count: h)
-            FastMath.tanh(tanhCell, count: h)
+            FastMath.tanh(cell, into: tanhCell, count: h)
             for u in 0..<h { hidden[u] = o[u] * tanhCell[u] }
         }
     }
