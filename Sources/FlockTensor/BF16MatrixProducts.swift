@@ -96,6 +96,42 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         return true
     }
 
+    /// `rows × columns` dense Float32 values rounded to bf16 once, to be multiplied several
+    /// times (`gemm(…, a: BF16Operand, b: BF16Operand, …)`).
+    public func rounded(_ source: UnsafePointer<Float>, rows: Int, columns: Int) -> BF16Operand {
+        let operand = BF16Operand(count: rows * columns)
+        omp_set_num_threads(Int32(threads))
+        round(source, rows: rows, columns: columns, stride: columns, into: operand.bits)
+        return operand
+    }
+
+    /// `gemm` on operands already rounded (each dense in its stored order, as `gemm` rounds
+    /// them), so the product is the one `gemm` makes from their Float32 values; false
+    /// (nothing written) where `gemm` would multiply the shape in Float32.
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: BF16Operand, b: BF16Operand,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        precondition(a.count == m * k && b.count == k * n, "rounded operands of \(a.count) and \(b.count) values for a \(m)×\(k)·\(k)×\(n) product")
+        let shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                lda: transposeA ? m : k, ldb: transposeB ? k : n, ldc: ldc, alpha: 1, beta: beta)
+        guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        omp_set_num_threads(Int32(threads))
+        primitive.execute(a: a.bits, b: b.bits, c: c, stream: stream)
+        return true
+    }
+
+    /// `fusedLinearOnOneDNN` on x (rows, inputs) and W (outputs, inputs) already rounded.
+    public func fusedLinear(rows: Int, outputs: Int, inputs: Int, x: BF16Operand, weight: BF16Operand,
+                            bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
+        precondition(x.count == rows * inputs && weight.count == outputs * inputs, "rounded operands do not match the dense op's shape")
+        var shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
+                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
+        (shape.bias, shape.relu) = (bias != nil, relu)
+        guard rows > 0, inputs > 0, outputs >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        omp_set_num_threads(Int32(threads))
+        primitive.execute(a: x.bits, b: weight.bits, c: y, bias: bias, stream: stream)
+        return true
+    }
+
     /// 4-D primitives made so far (batches run as one call).
     var batchedPrimitivesMade: Int { primitives.filter { $0.key.outer * $0.key.inner > 1 && $0.value != nil }.count }
 
@@ -105,6 +141,12 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     private func round(_ source: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int,
                        into buffer: inout BF16Buffer) -> UnsafePointer<UInt16> {
         let target = buffer.reserve(rows * columns)
+        round(source, rows: rows, columns: columns, stride: stride, into: target)
+        return UnsafePointer(target)
+    }
+
+    private func round(_ source: UnsafePointer<Float>, rows: Int, columns: Int, stride: Int,
+                       into target: UnsafeMutablePointer<UInt16>) {
         let shape = BF16RoundingPrimitive.Shape(rows: rows, columns: columns, stride: stride)
         let rounding: BF16RoundingPrimitive?
         if let cached = roundings[shape] { rounding = cached } else {
@@ -116,7 +158,6 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         } else {
             for row in 0..<rows { BF16.convert(source + row * stride, to: target + row * columns, count: columns) }
         }
-        return UnsafePointer(target)
     }
 
     private func primitive(for shape: OneDNNMatmulPrimitive.Shape) -> OneDNNMatmulPrimitive? {

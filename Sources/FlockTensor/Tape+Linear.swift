@@ -19,14 +19,21 @@ extension Tape {
         outputShape[outputShape.count - 1] = outFeatures
         let store = parameters
         let products = store.matrixProducts
+        // Under bf16, x and W rounded once here and kept for backward (nil otherwise).
+        let rounded = RoundedLinearOperands(products: products, recordsBackward: recordsBackward,
+                                            rows: rows, inputs: inFeatures, outputs: outFeatures)
 
         let y = makeTensor(shape: outputShape, uninitializedFill: { out in
             // On oneDNN, one call with the bias and ReLU in the product's output pass.
             let fused = inFeatures > 0 && input.scalars.withUnsafeBufferPointer { px in
                 store.withParameter(weight) { w in
                     store.withOptionalParameter(bias) { b in
-                        products.fusedLinear(rows: rows, outputs: outFeatures, inputs: inFeatures, x: px.baseAddress!, weight: w.baseAddress!,
-                                             bias: b.map { UnsafePointer($0.baseAddress!) }, relu: relu, into: out.baseAddress!)
+                        let bias = b.map { UnsafePointer($0.baseAddress!) }
+                        if rounded?.forward(x: px.baseAddress!, weight: w.baseAddress!, bias: bias, relu: relu, into: out.baseAddress!) == true {
+                            return true
+                        }
+                        return products.fusedLinear(rows: rows, outputs: outFeatures, inputs: inFeatures, x: px.baseAddress!, weight: w.baseAddress!,
+                                                    bias: bias, relu: relu, into: out.baseAddress!)
                     }
                 }
             }
@@ -63,6 +70,7 @@ extension Tape {
             let gz = masked.gradient(from: g, tape: tape)
             let dx = tape.makeTensor(shape: input.shape, uninitializedFill: { out in
                 gz.scalars.withUnsafeBufferPointer { pg in
+                    if rounded?.inputGradient(pg.baseAddress!, into: out.baseAddress!) == true { return }
                     store.withParameter(weight) { w in
                         products.gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
                                       a: pg.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
@@ -75,11 +83,12 @@ extension Tape {
             let gz = masked.gradient(from: g, tape: tape)
             // The weight part runs last (backward runs the input part first): a later
             // backward through this node masks its own gradient.
-            defer { masked.forget() }
+            defer { masked.forget(); rounded?.forget() }
             gz.scalars.withUnsafeBufferPointer { pg in
                 // dW(out, in) += gᵀ(out, N) · x(N, in)
                 input.scalars.withUnsafeBufferPointer { px in
                     tape.accumulateParameterGradient(weight) { dw in
+                        if rounded?.weightGradient(pg.baseAddress!, into: dw.baseAddress!) == true { return }
                         products.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                                       a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
                                       beta: 1, c: dw.baseAddress!, ldc: inFeatures)
