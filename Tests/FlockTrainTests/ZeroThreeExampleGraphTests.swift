@@ -1,0 +1,40 @@
+import FlockTestSupport
+import Foundation
+import Testing
+@testable import FlockTrain
+
+/// The graph examples that once were only seen to train at `zero: 3` — the GAN (two
+/// phases, each with its own Adam, the critic's layers used twice), the denoising
+/// autoencoder (an output the loss does not read) and the Siamese triplets (one encoder
+/// used three times) — train zero 0's weights to 1e-5 on 2 ranks as threads. Each runs
+/// a few steps: the examples' models on a tenth of their data.
+@Suite(.hangLimit) struct ZeroThreeExampleGraphTests {
+    static func example(_ name: String, zero: Int, _ overrides: [String] = []) throws -> TrainingConfig {
+        try LossTermsTests.example(name, ["epochs=1", "data.validation_split=0.9", "parallel.zero=\(zero)"] + overrides)
+    }
+
+    /// Zero 3's whole model is zero 0's, and training moved it from where it started.
+    static func expectZeroThreeTrainsAsZeroZero(_ name: String, _ overrides: [String] = []) throws {
+        let plain = try ZeroThreeFixture.train(Self.example(name, zero: 0, overrides), ranks: 2)
+        let sharded = try ZeroThreeFixture.train(Self.example(name, zero: 3, overrides), ranks: 2)
+        let initial = try Trainer(config: Self.example(name, zero: 0, overrides)).parameters.snapshotState()
+        #expect(ZeroTests.close(sharded.model, plain.model), "\(name)")
+        #expect(DataParallelTests.relativeDifference(plain.model, initial) > 1e-3, "\(name): nothing trained")
+    }
+
+    /// The discriminator's phase with the example's Adam, the generator's with one of its
+    /// own (another learning rate): both phases' rows of both optimizers.
+    @Test func theGANsPhasesTrainAtZeroThreeAsAtZeroZero() throws {
+        try Self.expectZeroThreeTrainsAsZeroZero("gan-digits.yaml", ["phases[1].optimizer={name: adam, lr: 0.001, beta1: 0.5}"])
+    }
+
+    @Test func theAutoencoderTrainsAtZeroThreeAsAtZeroZero() throws {
+        try Self.expectZeroThreeTrainsAsZeroZero("autoencoder-digits.yaml")
+    }
+
+    /// With SGD, as SiameseTrainingTests explains: Adam's first steps blow the float
+    /// rounding of the triplet loss's near-zero gradients up past 1e-5.
+    @Test func theSiameseTripletsTrainAtZeroThreeAsAtZeroZero() throws {
+        try Self.expectZeroThreeTrainsAsZeroZero("siamese-triplets-digits.yaml", ["optimizer={name: sgd, lr: 0.05}"])
+    }
+}
