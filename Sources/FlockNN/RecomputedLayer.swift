@@ -49,7 +49,7 @@ public struct RecomputedLayer: Layer {
         tape.recordsBackward = true
         residency?.release(parameters)
         let inner = inner
-        return tape.recordRecomputed(output, parameters: parameters) { tape, gradient in
+        return tape.recordRecomputed(output, parameters: parameters, backward: { tape, gradient in
             residency?.gather(parameters)
             defer { residency?.release(parameters) }
             let again = Tape(parameters: tape.parameters)
@@ -58,7 +58,12 @@ public struct RecomputedLayer: Layer {
             let y = inner.forward(x, context: &replay)
             again.backward(from: y, gradient: gradient)
             if let inputGradient = x.gradient { tape.accumulate(inputGradient, into: input) }
-        }
+        }, unreached: {
+            // Nothing to compute, but a rank without samples cannot tell which blocks the
+            // loss reaches and gathers every block's rows on the way back: so do we.
+            residency?.gather(parameters)
+            residency?.release(parameters)
+        })
     }
 }
 

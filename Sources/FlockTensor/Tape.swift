@@ -47,6 +47,9 @@ public final class Tape {
     var backwardSteps: [((Tape) -> Void)?] = []
     /// The weight-gradient part of a node's backward, given the node's output gradient.
     private var weightSteps: [Int: (Tape, Tensor) -> Void] = [:]
+    /// What a node does when backward passes it without a gradient (a recomputed block the
+    /// loss does not reach: its ZeRO stage-3 gathers still take their turn).
+    private var unreachedSteps: [Int: () -> Void] = [:]
     /// Weight work a deferred backward left for `backwardWeights()`, newest node first.
     private var deferredWeightWork: [(node: Int, gradient: Tensor)] = []
     /// For each node, the parameter slots whose last backward contribution it makes.
@@ -68,6 +71,7 @@ public final class Tape {
         // Closures first: they hold the values too, and a recycled array should be free.
         backwardSteps.removeAll(keepingCapacity: true)
         weightSteps.removeAll(keepingCapacity: true)
+        unreachedSteps.removeAll(keepingCapacity: true)
         deferredWeightWork.removeAll(keepingCapacity: true)
         for value in values { storagePool.recycle(value) }
         for case let gradient? in gradients { storagePool.recycle(gradient) }
@@ -148,10 +152,13 @@ public final class Tape {
     /// needs a gradient whatever its inputs, and counts as reading `parameters`, so their
     /// gradient-ready events fire once `backward` (which adds their gradients to the store)
     /// has run.
+    /// `unreached` runs instead of `backward` when backward passes the node without a
+    /// gradient (the loss does not read the block's output).
     public func recordRecomputed(_ output: Tensor, parameters: [ParameterSlot],
-                                 backward: @escaping (Tape, Tensor) -> Void) -> Variable {
+                                 backward: @escaping (Tape, Tensor) -> Void, unreached: @escaping () -> Void) -> Variable {
         guard recordsBackward else { return append(output, requiresGradient: false, backward: nil) }
         let node = append(output, requiresGradient: true, backward: backward)
+        unreachedSteps[node.id] = unreached
         for slot in parameters { noteUse(of: slot, atNode: node.id) }
         return node
     }
@@ -244,6 +251,8 @@ public final class Tape {
             let gradient = gradients[id]
             if let step = backwardSteps[id], gradient != nil {
                 step(self)
+            } else if gradient == nil, let unreached = unreachedSteps[id] {
+                unreached()
             }
             if let gradient, let weightStep = weightSteps[id] {
                 switch weightGradients {

@@ -14,23 +14,24 @@ import Testing
     }
 
     /// Fine-tuning from `checkpoint` with another seed, the head left fresh.
-    static func fineTuning(zero: Int, pipeline: Int = 1, from checkpoint: URL) throws -> TrainingConfig {
-        var config = try ZeroTests.config(zero: zero, pipeline: pipeline, epochs: 1)
+    static func fineTuning(zero: Int, pipeline: Int = 1, tensor: Int = 1, from checkpoint: URL) throws -> TrainingConfig {
+        var config = try ZeroTests.config(zero: zero, pipeline: pipeline, tensor: tensor, epochs: 1)
         config.seed = 4
         config.initFrom = InitFromConfig(checkpoint: checkpoint.path, exclude: ["layers.2.*"])
         return config
     }
 
-    /// 2 data ranks, and 2 stages × 2 data ranks.
-    @Test(arguments: [1, 2])
-    func zeroThreeLoadsEachRanksRowsOfInitFrom(pipeline: Int) throws {
+    /// 2 data ranks, 2 stages × 2 data ranks, and 2 tensor slices × 2 data ranks (each
+    /// rank reads its rows of its slice).
+    @Test(arguments: [(1, 1), (2, 1), (1, 2)])
+    func zeroThreeLoadsEachRanksRowsOfInitFrom(pipeline: Int, tensor: Int) throws {
         let folder = try TemporaryFolder()
         defer { folder.cleanUp() }
         let checkpoint = try Self.source(in: folder)
-        let ranks = 2 * pipeline
-        let plain = try ZeroThreeFixture.train(Self.fineTuning(zero: 0, pipeline: pipeline, from: checkpoint), ranks: ranks)
-        let sharded = try ZeroThreeFixture.train(Self.fineTuning(zero: 3, pipeline: pipeline, from: checkpoint), ranks: ranks)
-        #expect(ZeroTests.close(sharded.model, plain.model), "pipeline \(pipeline)")
+        let ranks = 2 * pipeline * tensor
+        let plain = try ZeroThreeFixture.train(Self.fineTuning(zero: 0, pipeline: pipeline, tensor: tensor, from: checkpoint), ranks: ranks)
+        let sharded = try ZeroThreeFixture.train(Self.fineTuning(zero: 3, pipeline: pipeline, tensor: tensor, from: checkpoint), ranks: ranks)
+        #expect(ZeroTests.close(sharded.model, plain.model), "pipeline \(pipeline), tensor \(tensor)")
         #expect(plain.report?.loaded == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"], "\(String(describing: plain.report))")
         #expect(sharded.report == plain.report)
         // Right after start-up (the checkpoint's values loaded) each rank holds its rows only.
