@@ -25,8 +25,10 @@ extension Tape {
         let node = recordWithWeights(y, inputBackward: { _, _ in }, weightBackward: { tape, g in
             g.scalars.withUnsafeBufferPointer { pg in
                 tape.accumulateParameterGradient(table) { dt in
-                    for (position, row) in rows.enumerated() {
-                        for j in 0..<width { dt[row * width + j] += pg[position * width + j] }
+                    // Row pointers: `row * width + j` would be overflow-checked per element.
+                    for (position, row) in rows.enumerated() where width > 0 {
+                        let target = dt.baseAddress! + row * width, source = pg.baseAddress! + position * width
+                        for j in 0..<width { target[j] += source[j] }
                     }
                 }
             }

@@ -28,10 +28,14 @@ extension Tensor {
         newShape.remove(at: axis)
         var result = [Float](repeating: 0, count: outer * inner)
         scalars.withUnsafeBufferPointer { source in
-            for o in 0..<outer {
-                for s in 0..<size {
-                    let base = (o * size + s) * inner
-                    for i in 0..<inner { result[o * inner + i] += source[base + i] }
+            result.withUnsafeMutableBufferPointer { sums in
+                guard inner > 0, size > 0 else { return }  // nothing to add (and no base addresses)
+                for o in 0..<outer {
+                    let target = sums.baseAddress! + o * inner
+                    for s in 0..<size {
+                        let row = source.baseAddress! + (o * size + s) * inner
+                        for i in 0..<inner { target[i] += row[i] }
+                    }
                 }
             }
         }
