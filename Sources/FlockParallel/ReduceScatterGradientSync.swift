@@ -33,7 +33,7 @@ public final class ReduceScatterGradientSync: GradientSync {
     private var inFlight: [InFlightBucket] = []
     /// Where buckets are packed, a region each, reused once its reduce-scatter is done.
     private var ring: UnsafeMutableBufferPointer<Float>?
-    private var ringHead = 0
+    private var regions = BucketRing(capacity: 0)
     private var started: Set<Int> = []
     private var synchronizing = true
     private var failure: (any Error)?
@@ -92,7 +92,8 @@ public final class ReduceScatterGradientSync: GradientSync {
         packing = buckets.buckets.map { BucketPacking(bucket: $0, rows: rows) }
         // Every rank computes the same plans, so asks for the same count (a collective).
         let largestSend = packing.map { $0.blockCount * communicator.size }.max() ?? 0
-        ring = try communicator.allocateBuffer(count: max(largestSend, maxInFlightBytes / MemoryLayout<Float>.stride), of: Float.self)
+        let ring = try communicator.allocateBuffer(count: max(largestSend, maxInFlightBytes / MemoryLayout<Float>.stride), of: Float.self)
+        (self.ring, regions) = (ring, BucketRing(capacity: ring.count))
         remaining = buckets.buckets.map(\.slots.count)
         (self.memory, self.parameters, self.rows, self.buckets) = (memory, parameters, rows, buckets)
         if builtModel { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
@@ -131,12 +132,11 @@ public final class ReduceScatterGradientSync: GradientSync {
         started.insert(bucket)
         do {
             let plan = packing[bucket]
-            let sendCount = plan.blockCount * communicator.size
-            if ringHead + sendCount > ring.count { ringHead = 0 }
-            let region = ringHead..<(ringHead + sendCount)
-            ringHead = region.upperBound
-            while !inFlight.isEmpty && (inFlightBytes + plan.packedBytes > maxInFlightBytes
-                                        || inFlight.contains { $0.region.overlaps(region) }) {
+            let region = regions.place(plan.blockCount * communicator.size)
+            for _ in 0..<BucketRing.oldestToFinish(before: region, inFlight: inFlight.map(\.region)) {
+                try complete(inFlight.removeFirst())
+            }
+            while !inFlight.isEmpty && inFlightBytes + plan.packedBytes > maxInFlightBytes {
                 try complete(inFlight.removeFirst())
             }
             let flight = InFlightBucket(bucket: bucket, send: UnsafeMutableBufferPointer(rebasing: ring[region]),
