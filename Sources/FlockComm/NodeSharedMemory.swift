@@ -177,18 +177,30 @@ final class NodeSharedMemory {
 
     // MARK: Reduce-scatter
 
-    /// Block r of the combined `send`s (size × `receive.count`) into rank r's `receive`,
-    /// through the scratch windows a piece at a time: each rank copies the piece of every
-    /// block into its scratch, then rank r combines piece r of every rank's scratch. A
-    /// rank reads (size − 1) pieces and writes one per piece: no copy through MPI.
+    /// Block r of the combined `send`s (size × `receive.count`) into rank r's `receive`.
+    /// When every rank's `send` lies in a shared allocation, rank r combines block r of
+    /// each rank's `send` where it is; otherwise through the scratch windows a piece at a
+    /// time: each rank copies the piece of every block into its scratch, then rank r
+    /// combines piece r of every rank's scratch. Either way a rank reads (size − 1) pieces
+    /// and writes one per piece: no copy through MPI.
     func reduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                               operation: ReduceOperation, deadline: Double,
                                               error: (CommunicatorError.Reason) -> CommunicatorError) throws {
         let count = receive.count, elementBytes = MemoryLayout<T>.stride
-        try announce(count: count, operation: operation, elementBytes: elementBytes, located: nil, deadline: deadline, error: error)
+        let located = locate(UnsafeRawPointer(send.baseAddress), bytes: send.count * elementBytes)
+        try announce(count: count, operation: operation, elementBytes: elementBytes, located: located, deadline: deadline, error: error)
         // With nothing to move, a barrier still keeps a fast rank from overwriting its
         // header (the next collective) before the others have read it.
         guard count > 0 else { return try barrier(deadline: deadline, error: error) }
+        let allocationIDs = controls.map { Int($0[Header.allocation]) }, offsets = controls.map { Int($0[Header.offset]) }
+        if allocationIDs.allSatisfy({ $0 >= 0 }) {
+            let peers = (0..<size).map { peer in
+                UnsafePointer((allocations[allocationIDs[peer]].bases[peer] + offsets[peer]).assumingMemoryBound(to: T.self) + rank * count)
+            }
+            ReduceKernel.combine(peers, into: receive.baseAddress!, count: count, operation: operation)
+            // No rank may write its `send` again before every rank has read its block.
+            return try barrier(deadline: deadline, error: error)
+        }
         let piece = max(scratchBytes / elementBytes / size, 1)
         var start = 0
         while start < count {

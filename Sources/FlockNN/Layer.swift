@@ -2,7 +2,7 @@ import FlockTensor
 
 /// What a layer needs while it runs forward on one rank.
 public struct ForwardContext {
-    public let tape: Tape
+    public internal(set) var tape: Tape
     /// Training mode: dropout active, normalization layers update their running
     /// statistics. Inference: dropout is the identity, statistics are read only.
     public var isTraining: Bool

@@ -17,7 +17,8 @@ public struct LayerConfig: Codable, Sendable, Equatable {
     /// `recompute: true` trains the layer with activation recomputation (`RecomputedLayer`).
     public var recompute: Bool
     /// Set under ZeRO stage 3 (by the trainer; never written): a layer with parameters is
-    /// recomputed, so that its rows are gathered around each of its uses; one without has
+    /// a `RecomputedLayer` (replaying only with `recompute`, else keeping its forward's
+    /// tape), so that its rows are gathered around each of its uses; one without has
     /// nothing to gather and runs as it is (a sampling layer's loss term stays).
     public var gathersParameters = false
 
@@ -78,7 +79,7 @@ public struct LayerConfig: Codable, Sendable, Equatable {
         let layer = try spec.makeLayer(inputShape: inputShape, builder: &builder)
         if let oversized = builder.oversized { throw builder.error(oversized) }
         guard recomputes(layer) else { return layer }
-        let asked = recompute ? "recompute" : "parallel.zero: 3 (each layer with parameters is recomputed, its rows gathered around each use)"
+        let asked = recompute ? "recompute" : "parallel.zero: 3 (each layer with parameters is a unit whose rows are gathered around each use)"
         guard !layer.synchronizesStatistics && !layer.marksPadding && !layer.addsLosses else {
             // Run again in backward, a synchronized batch norm would call a collective out
             // of step with the gradient buckets; a padding marker sets what later layers read;
@@ -89,7 +90,9 @@ public struct LayerConfig: Codable, Sendable, Equatable {
             // The replay's tape holds no memory, and the memory's gradient would not leave it.
             throw builder.error("\(asked): a transformer_decoder (or a block holding one) attends to its node's second input and cannot be recomputed")
         }
-        return RecomputedLayer(layer)
+        // Under zero 3 alone the unit keeps its forward's tape (FSDP's default): only
+        // `recompute` runs the forward again.
+        return RecomputedLayer(layer, replays: recompute)
     }
 
     /// Whether `layer`, built from this entry, runs as a `RecomputedLayer`.

@@ -2,9 +2,9 @@ import FlockTensor
 
 /// Where a rank's parameter values live when it keeps only its own rows of them between
 /// uses (ZeRO stage 3, FSDP): a layer's values are gathered from every data rank just
-/// before they are read and given back just after. A recomputed layer (the unit of
-/// gathering) asks for its parameters around its forward and around the forward it runs
-/// again in backward.
+/// before they are read and given back just after. A `RecomputedLayer` (the unit of
+/// gathering) asks for its parameters around its forward and around its backward (and
+/// the forward a replaying one runs again there).
 ///
 /// Both calls are collective over the data group: every rank of the group gathers the
 /// same layers in the same order. Neither throws (they run inside forward and backward);

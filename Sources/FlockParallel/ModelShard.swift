@@ -52,12 +52,12 @@ public final class ModelShard {
                                                                    globalInputFeatures: globalShapes[index].last!,
                                                                    group: group, builder: &child)
                     placements.merge(placed) { $1 }
-                    return config.recomputes(layer) ? RecomputedLayer(layer) : layer
+                    return config.recomputes(layer) ? RecomputedLayer(layer, replays: config.recompute) : layer
                 }
                 if let group = splitting, let (layer, placed) = try Self.splitSequenceLayer(config, inputShape: shape, group: group,
                                                                                             builder: &child) {
                     placements.merge(placed) { $1 }
-                    return config.recomputes(layer) ? RecomputedLayer(layer) : layer
+                    return config.recomputes(layer) ? RecomputedLayer(layer, replays: config.recompute) : layer
                 }
                 return try config.makeLayer(inputShape: shape, builder: &child)
             }

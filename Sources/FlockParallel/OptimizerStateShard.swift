@@ -168,15 +168,18 @@ public final class OptimizerStateShard {
         }
     }
 
+    /// The other ranks' rows into place; this rank's are there already (they were packed
+    /// from the store, and nothing changes or gives them back while a gather runs).
     private func unpack(_ gather: RowsGather) {
         var rankOffset = 0
         parameters.withParameters { target in
             for rank in 0..<group.size {
+                defer { rankOffset += gather.counts[rank] }
+                guard rank != group.rank else { continue }
                 forEachOwnedRun(rank: rank, slots: gather.slots) { full, compact in
                     let start = rankOffset + compact.lowerBound
                     Self.copy(gather.received[start..<(start + compact.count)], into: target[full])
                 }
-                rankOffset += gather.counts[rank]
             }
         }
     }

@@ -5,8 +5,10 @@ import FlockTensor
 /// ZeRO stage 2 (Rajbhandari et al., 2020): each data rank ends a step with the averaged
 /// gradients of only its rows of every parameter (the rows ``OptimizerStateShard`` gives
 /// it, whose optimizer state it keeps), reduce-scattered bucket by bucket while backward
-/// runs. A bucket is packed by owner as soon as its last gradient is ready, its pages are
-/// given back at once, and at most `maxInFlightBytes` of packed buckets travel at a time: a rank holds
+/// runs. A bucket is packed by owner as soon as its last gradient is ready (into a ring of
+/// memory the communicator provides, which on one node the other ranks read in place),
+/// its pages are given back at once, and at most `maxInFlightBytes` of packed buckets
+/// travel at a time: a rank holds
 /// the whole model's gradients only for the layers backward is still working on. The
 /// other rows read zero after ``finishStep()``, so the gradient transforms work on this
 /// rank's rows and reduce what is global (norms, the finite check) over the group.
@@ -29,6 +31,9 @@ public final class ReduceScatterGradientSync: GradientSync {
     private var packing: [BucketPacking] = []
     private var remaining: [Int] = []
     private var inFlight: [InFlightBucket] = []
+    /// Where buckets are packed, a region each, reused once its reduce-scatter is done.
+    private var ring: UnsafeMutableBufferPointer<Float>?
+    private var regions = BucketRing(capacity: 0)
     private var started: Set<Int> = []
     private var synchronizing = true
     private var failure: (any Error)?
@@ -85,6 +90,10 @@ public final class ReduceScatterGradientSync: GradientSync {
         }
         let buckets = GradientBuckets(slots: parameters.slots, bucketBytes: bucketBytes)
         packing = buckets.buckets.map { BucketPacking(bucket: $0, rows: rows) }
+        // Every rank computes the same plans, so asks for the same count (a collective).
+        let largestSend = packing.map { $0.blockCount * communicator.size }.max() ?? 0
+        let ring = try communicator.allocateBuffer(count: max(largestSend, maxInFlightBytes / MemoryLayout<Float>.stride), of: Float.self)
+        (self.ring, regions) = (ring, BucketRing(capacity: ring.count))
         remaining = buckets.buckets.map(\.slots.count)
         (self.memory, self.parameters, self.rows, self.buckets) = (memory, parameters, rows, buckets)
         if builtModel { try parameters.withParameters { try communicator.broadcast($0, root: 0) } }
@@ -119,15 +128,19 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// would pass `maxInFlightBytes`.
     /// Errors are kept for `finishStep` (this runs inside backward, where nothing throws).
     private func start(_ bucket: Int) {
-        guard failure == nil, !started.contains(bucket), let memory else { return }
+        guard failure == nil, !started.contains(bucket), let memory, let ring else { return }
         started.insert(bucket)
         do {
             let plan = packing[bucket]
+            let region = regions.place(plan.blockCount * communicator.size)
+            for _ in 0..<BucketRing.oldestToFinish(before: region, inFlight: inFlight.map(\.region)) {
+                try complete(inFlight.removeFirst())
+            }
             while !inFlight.isEmpty && inFlightBytes + plan.packedBytes > maxInFlightBytes {
                 try complete(inFlight.removeFirst())
             }
-            let flight = InFlightBucket(bucket: bucket, sendCount: plan.blockCount * communicator.size,
-                                        receiveCount: plan.blockCount)
+            let flight = InFlightBucket(bucket: bucket, send: UnsafeMutableBufferPointer(rebasing: ring[region]),
+                                        region: region, receiveCount: plan.blockCount)
             plan.pack(memory.buffer, into: flight.send)
             memory.release(plan.range)
             try flight.start(on: communicator)
@@ -178,26 +191,24 @@ public final class ReduceScatterGradientSync: GradientSync {
 }
 
 /// One bucket's reduce-scatter: its packed gradients (one block per rank, padded to the
-/// longest) and this rank's averaged block, in memory of its own that stays put until the
-/// operation is waited for.
+/// longest) in its `region` of the ring, and this rank's averaged block in memory of its
+/// own; both stay put until the operation is waited for.
 private final class InFlightBucket {
     let bucket: Int
     let send: UnsafeMutableBufferPointer<Float>
+    let region: Range<Int>
     let receive: UnsafeMutableBufferPointer<Float>
     var operation: (any PendingOperation)?
 
-    init(bucket: Int, sendCount: Int, receiveCount: Int) {
+    init(bucket: Int, send: UnsafeMutableBufferPointer<Float>, region: Range<Int>, receiveCount: Int) {
         self.bucket = bucket
-        send = .allocate(capacity: sendCount)
-        // Floats need no initialization: `pack` writes every element of `send`, the
-        // reduce-scatter every element of `receive`.
+        self.send = send
+        self.region = region
+        // Floats need no initialization: the reduce-scatter writes every element.
         receive = .allocate(capacity: receiveCount)
     }
 
-    deinit {
-        send.deallocate()
-        receive.deallocate()
-    }
+    deinit { receive.deallocate() }
 
     func start(on communicator: any Communicator) throws {
         operation = try communicator.startReduceScatter(UnsafeBufferPointer(send), into: receive, operation: .average)

@@ -20,8 +20,8 @@ extension TrainingConfig {
     }
 
     /// `model:` with `parallel.recompute: blocks` applied; under `zero: 3` every top-level
-    /// layer with parameters is recomputed: the unit whose parameters are gathered around
-    /// each use.
+    /// layer with parameters is the unit whose parameters are gathered around each use
+    /// (run forward again in backward only where recomputed).
     var layersToBuild: [LayerConfig] {
         guard parallel.recompute == .blocks || parallel.zero == 3 else { return model }
         return model.map { layer in
@@ -32,9 +32,8 @@ extension TrainingConfig {
         }
     }
 
-    /// `model:`'s graph; under `zero: 3` every layer with parameters of every node is
-    /// recomputed: the unit whose parameters are gathered around each use (a shared node's
-    /// around each of its).
+    /// `model:`'s graph; under `zero: 3` every layer with parameters of every node is the
+    /// unit whose parameters are gathered around each use (a shared node's around each of its).
     var graphToBuild: ModelGraphConfig? {
         guard var graph, parallel.zero == 3 else { return graph }
         for index in graph.nodes.indices {

@@ -78,6 +78,22 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
             let expected = (0..<n).map { value(rank: $0, index: me * count + i) }.reduce(0, +)
             try expect(scattered[i] == expected, "reduceScatter index \(i)", checks: &checks)
         }
+        // The send in the node's shared window, at an offset that differs by rank (each
+        // rank's block read where it lies), and on rank 0 only (all fall back to scratch).
+        for everyRankShares in [true, false] {
+            let window = try comm.allocateBuffer(count: count * n + n, of: Float.self)
+            let inWindow = everyRankShares || me == 0
+            let send = inWindow ? UnsafeMutableBufferPointer(rebasing: window[me..<(me + count * n)])
+                                : UnsafeMutableBufferPointer<Float>.allocate(capacity: count * n)
+            for i in 0..<(count * n) { send[i] = value(rank: me, index: i) }
+            var fromWindow = [Float](repeating: -1, count: count)
+            try fromWindow.withUnsafeMutableBufferPointer { try comm.reduceScatter(UnsafeBufferPointer(send), into: $0, operation: .average) }
+            for i in sampled {
+                let expected = (0..<n).map { value(rank: $0, index: me * count + i) }.reduce(0, +) / Float(n)
+                try expect(fromWindow[i] == expected, "reduceScatter from the shared window (every rank: \(everyRankShares)) index \(i): \(fromWindow[i]) != \(expected)", checks: &checks)
+            }
+            if !inWindow { send.deallocate() }
+        }
         // The nonblocking form, with a blocking collective run while it travels.
         var started = [Float](repeating: -1, count: count)
         try source.withUnsafeBufferPointer { send in
