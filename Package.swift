@@ -27,9 +27,11 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // oneDNN for bf16 products; no pkg-config file, linked by its module map.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // A header only (nothing linked): vector square roots, see vector_math.h.
+        .systemLibrary(name: "CVectorMath"),
 
         // MARK: - Implementation, lowest first
-        .target(name: "FlockTensor", dependencies: ["CBLAS", "CDNNL"]),
+        .target(name: "FlockTensor", dependencies: ["CBLAS", "CDNNL", "CVectorMath"]),
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
         .target(name: "FlockComm", dependencies: ["CMPI"]),
         .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),

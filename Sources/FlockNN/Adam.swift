@@ -47,18 +47,36 @@ public struct Adam: Optimizer {
             parameters.withGradients { g in
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
-                        for span in spans {
-                            let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
-                            let shrink = decoupled ? 1 - lr * decay : 1
-                            for i in span.range {
-                                let grad = g[i] + l2 * p[i]
-                                m[i &+ shift] = b1 * m[i &+ shift] + (1 - b1) * grad
-                                v[i &+ shift] = b2 * v[i &+ shift] + (1 - b2) * grad * grad
-                                let mHat = m[i &+ shift] / correction1
-                                let vHat = v[i &+ shift] / correction2
-                                p[i] = p[i] * shrink - lr * mHat / (vHat.squareRoot() + eps)
-                                g[i] = 0
-                            }
+                        for span in spans where !span.range.isEmpty {
+                            let lr = span.learningRate, shrink = decoupled ? 1 - lr * decay : 1
+                            // This span's moments, indexed as the parameters are.
+                            let shift = span.stateStart - span.range.lowerBound
+                            let (pm, pv) = (m.baseAddress! + shift, v.baseAddress! + shift)
+                            let (pp, pg) = (p.baseAddress!, g.baseAddress!)
+                            // Eight at a time by hand: the loop stayed scalar (the square root
+                            // compiled to a checked `sqrtf` call per value). Each lane does the
+                            // scalar tail's operations in its order (a square root is correctly
+                            // rounded either way), so results are bit for bit the same.
+                            let start = span.range.lowerBound
+                            FloatLanes.forEach(span.range.count, { j in
+                                let i = start + j
+                                let grad = pg.lanes(at: i) + l2 * pp.lanes(at: i)
+                                let first = b1 * pm.lanes(at: i) + (1 - b1) * grad
+                                let second = b2 * pv.lanes(at: i) + (1 - b2) * grad * grad
+                                pm.setLanes(first, at: i)
+                                pv.setLanes(second, at: i)
+                                let (mHat, vHat) = (first / correction1, second / correction2)
+                                pp.setLanes(pp.lanes(at: i) * shrink - lr * mHat / (vHat.laneSquareRoots() + eps), at: i)
+                                pg.setLanes(.zero, at: i)
+                            }, tail: { j in
+                                let i = start + j
+                                let grad = pg[i] + l2 * pp[i]
+                                pm[i] = b1 * pm[i] + (1 - b1) * grad
+                                pv[i] = b2 * pv[i] + (1 - b2) * grad * grad
+                                let (mHat, vHat) = (pm[i] / correction1, pv[i] / correction2)
+                                pp[i] = pp[i] * shrink - lr * mHat / (vHat.squareRoot() + eps)
+                                pg[i] = 0
+                            })
                         }
                     }
                 }

@@ -1,12 +1,14 @@
+import CVectorMath
+
 /// Eight Floats at a time from and to plain buffers, for the kernels that do reductions
 /// and scales by hand (the compiler keeps float reductions scalar, in order).
-typealias FloatLanes = SIMD8<Float>
+public typealias FloatLanes = SIMD8<Float>
 
 extension FloatLanes {
     /// Calls `lanes(j)` for j = 0, 8, 16, … while 8 values remain, then `tail(j)` for each
     /// value left.
-    @inline(__always)
-    static func forEach(_ count: Int, _ lanes: (Int) -> Void, tail: (Int) -> Void) {
+    @inlinable @inline(__always)
+    public static func forEach(_ count: Int, _ lanes: (Int) -> Void, tail: (Int) -> Void) {
         var j = 0
         while j + scalarCount <= count {
             lanes(j)
@@ -19,18 +21,25 @@ extension FloatLanes {
     }
 }
 
+extension FloatLanes {
+    /// The square root of each lane, as one vector instruction (`vsqrtps`): the standard
+    /// library's `squareRoot()` takes the lanes one by one through a checked `sqrtf` call.
+    @inlinable @inline(__always)
+    public func laneSquareRoots() -> FloatLanes { flock_square_root8(self) }
+}
+
 extension UnsafePointer<Float> {
     /// The 8 values from index j.
-    @inline(__always)
-    func lanes(at j: Int) -> FloatLanes { UnsafeRawPointer(self + j).loadUnaligned(as: FloatLanes.self) }
+    @inlinable @inline(__always)
+    public func lanes(at j: Int) -> FloatLanes { UnsafeRawPointer(self + j).loadUnaligned(as: FloatLanes.self) }
 }
 
 extension UnsafeMutablePointer<Float> {
     /// The 8 values from index j.
-    @inline(__always)
-    func lanes(at j: Int) -> FloatLanes { UnsafePointer(self).lanes(at: j) }
+    @inlinable @inline(__always)
+    public func lanes(at j: Int) -> FloatLanes { UnsafePointer(self).lanes(at: j) }
 
     /// Writes 8 values from index j.
-    @inline(__always)
-    func setLanes(_ v: FloatLanes, at j: Int) { UnsafeMutableRawPointer(self + j).storeBytes(of: v, as: FloatLanes.self) }
+    @inlinable @inline(__always)
+    public func setLanes(_ v: FloatLanes, at j: Int) { UnsafeMutableRawPointer(self + j).storeBytes(of: v, as: FloatLanes.self) }
 }

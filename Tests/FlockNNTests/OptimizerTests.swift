@@ -5,22 +5,26 @@ import Testing
 
 /// Each optimizer's first two steps against its update rule written out by hand here.
 @Suite struct OptimizerTests {
-    let start: [Double] = [1.0, -2.0, 0.5]
-    let gradients: [[Double]] = [[0.5, -1.0, 0.25], [0.2, 0.3, -0.4]]
+    /// 19 values: an update that runs 8 lanes at a time (Adam) covers two full groups and
+    /// a tail of three, the first three values as written out here.
+    let start: [Double] = [1.0, -2.0, 0.5] + (3..<19).map { sin(Double($0)) * 2 }
+    let gradients: [[Double]] = [[0.5, -1.0, 0.25] + (3..<19).map { cos(Double($0) * 1.3) },
+                                 [0.2, 0.3, -0.4] + (3..<19).map { sin(Double($0) * 0.7) * 0.5 }]
     let lr = 0.1
+    var count: Int { start.count }
 
     /// Runs two steps of `optimizer` from `start` with `gradients`; returns parameters after each.
     func run(_ optimizer: some Optimizer) -> [[Double]] {
         var optimizer = optimizer
         let store = ParameterStore()
-        let slot = store.register(name: "p", shape: [3], isDecayed: true)
-        store.setValue(Tensor(shape: [3], scalars: start.map(Float.init)), of: slot)
+        let slot = store.register(name: "p", shape: [count], isDecayed: true)
+        store.setValue(Tensor(shape: [count], scalars: start.map(Float.init)), of: slot)
         var after: [[Double]] = []
         for g in gradients {
-            store.withGradients { buffer in for i in 0..<3 { buffer[i] = Float(g[i]) } }
+            store.withGradients { buffer in for i in 0..<count { buffer[i] = Float(g[i]) } }
             optimizer.step(store, learningRate: Float(lr))
             after.append(store.value(of: slot).scalars.map(Double.init))
-            #expect(store.gradient(of: slot).scalars == [0, 0, 0], "step must clear gradients")
+            #expect(store.gradient(of: slot).scalars == [Float](repeating: 0, count: count), "step must clear gradients")
         }
         #expect(optimizer.stepCount == 2)
         return after
@@ -57,38 +61,38 @@ import Testing
     @Test func nesterov() {
         let mu = 0.9
         let v1 = gradients[0]
-        let p1 = (0..<3).map { start[$0] - lr * (gradients[0][$0] + mu * v1[$0]) }
-        let v2 = (0..<3).map { mu * v1[$0] + gradients[1][$0] }
-        let p2 = (0..<3).map { p1[$0] - lr * (gradients[1][$0] + mu * v2[$0]) }
+        let p1 = (0..<count).map { start[$0] - lr * (gradients[0][$0] + mu * v1[$0]) }
+        let v2 = (0..<count).map { mu * v1[$0] + gradients[1][$0] }
+        let p2 = (0..<count).map { p1[$0] - lr * (gradients[1][$0] + mu * v2[$0]) }
         expectClose(run(SGD(momentum: Float(mu), nesterov: true)), [p1, p2])
     }
 
     @Test func adaGrad() {
         let eps = 1e-10
         let s1 = gradients[0].map { $0 * $0 }
-        let p1 = (0..<3).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
-        let s2 = (0..<3).map { s1[$0] + gradients[1][$0] * gradients[1][$0] }
-        let p2 = (0..<3).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
+        let p1 = (0..<count).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
+        let s2 = (0..<count).map { s1[$0] + gradients[1][$0] * gradients[1][$0] }
+        let p2 = (0..<count).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
         expectClose(run(AdaGrad()), [p1, p2])
     }
 
     @Test func rmsProp() {
         let alpha = 0.99, eps = 1e-8
         let s1 = gradients[0].map { (1 - alpha) * $0 * $0 }
-        let p1 = (0..<3).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
-        let s2 = (0..<3).map { alpha * s1[$0] + (1 - alpha) * gradients[1][$0] * gradients[1][$0] }
-        let p2 = (0..<3).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
+        let p1 = (0..<count).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
+        let s2 = (0..<count).map { alpha * s1[$0] + (1 - alpha) * gradients[1][$0] * gradients[1][$0] }
+        let p2 = (0..<count).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
         expectClose(run(RMSprop()), [p1, p2], tolerance: 1e-4)
     }
 
     /// Adam's reference; `decoupled` applies AdamW's p ← p(1 − lr·λ), otherwise λ·p joins the gradient.
     func adamReference(decay: Double, decoupled: Bool) -> [[Double]] {
         let b1 = 0.9, b2 = 0.999, eps = 1e-8
-        var p = start, m = [0.0, 0, 0], v = [0.0, 0, 0]
+        var p = start, m = [Double](repeating: 0, count: count), v = m
         var result: [[Double]] = []
         for (t, g) in gradients.enumerated() {
             let step = Double(t + 1)
-            for i in 0..<3 {
+            for i in 0..<count {
                 let grad = g[i] + (decoupled ? 0 : decay * p[i])
                 if decoupled { p[i] *= 1 - lr * decay }
                 m[i] = b1 * m[i] + (1 - b1) * grad
