@@ -36,6 +36,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Interleaved (ceiling, step) pairs; the ratio is their median, with its spread.")
     var `repeat` = 5
 
+    @Flag(help: "With --precision bf16: also time the Float32 step, --repeat runs of each interleaved, and print bf16 ÷ Float32 per pair.")
+    var againstFloat32 = false
+
     @Option(help: "Also record the result in this experiment store (see flock bench history).")
     var store: String?
 
@@ -53,6 +56,7 @@ struct TrainBench: ParsableCommand {
             throw ValidationError("--matrix-kernels: expected auto, openblas or onednn, got '\(matrixKernels)'")
         }
         guard ["float32", "bf16"].contains(precision) else { throw ValidationError("--precision: unknown precision '\(precision)' (expected: float32, bf16)") }
+        guard !againstFloat32 || precision == "bf16" else { throw ValidationError("--against-float32: needs --precision bf16") }
     }
 
     func run() throws {
@@ -75,15 +79,35 @@ struct TrainBench: ParsableCommand {
                      result.ceilingSamplesPerSecond, result.ceilingGFLOPS) + " on \(result.kernel)")
         print("ratio:    " + result.ratio.summary + " (median of interleaved pairs, min–max)")
         print(String(format: "outside sgemm: %.3f ms per step", result.overheadMilliseconds))
+        var object = result.json
+        if againstFloat32 {
+            let speedup = try bf16OverFloat32(products)
+            print("bf16 ÷ float32: " + speedup.summary + " (the step's samples/s, runs of each interleaved, median, min–max)")
+            object.merge(speedup.json("bf16_over_float32")) { $1 }
+        }
         if let peer {
             do { print("peer:     " + (try PyTorchPeer(python: peer, model: model, threads: threads, bf16: precision == "bf16").run())) } catch {
                 throw CommandFailure("\(error)")
             }
         }
         print(measuredOn.summary)
-        let object = result.json.merging(["machine": measuredOn.json]) { $1 }
+        object["machine"] = measuredOn.json
         if let store { try BenchmarkHistory.record(object, name: "train_\(model)", storePath: store) }
         if json { try JSONOutput.print(result: object, benchmark: "train_\(model)") }
+    }
+
+    /// The bf16 step against the Float32 one (products on `--matrix-kernels`), each run
+    /// as `TrainBenchModel.run` with one (ceiling, step) pair, the two alternating, so a
+    /// change in the machine's speed falls on both of a pair.
+    private func bf16OverFloat32(_ bf16: MatrixProducts) throws -> PairedRatio {
+        let float32: MatrixProducts
+        do { float32 = try MatrixProducts.float32.onKernels(matrixKernels, threads: threads) } catch { throw CommandFailure("\(error)") }
+        let kernels = ConvolutionKernel(rawValue: convolutions)
+        return PairedRatio.measure(pairs: `repeat`, baseline: {
+            TrainBenchModel.run(model, threads: threads, trials: 1, products: float32, convolutions: kernels).0.samplesPerSecond
+        }, candidate: {
+            TrainBenchModel.run(model, threads: threads, trials: 1, products: bf16, convolutions: kernels).0.samplesPerSecond
+        })
     }
 }
 

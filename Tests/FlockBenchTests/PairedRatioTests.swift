@@ -1,3 +1,4 @@
+import FlockTensor
 import Foundation
 import FlockTestSupport
 import Testing
@@ -27,6 +28,22 @@ import Testing
         #expect((machine["cores"] as? Int ?? 0) >= 1 && machine["blas_kernel"] is String && machine["load_before"] is Double)
         // Built from this checkout: its commit.
         #expect((machine["flock_version"] as? String)?.count == 12, "\(machine)")
+    }
+
+    /// `--against-float32`: one bf16 ÷ Float32 ratio per interleaved pair of runs, the
+    /// median among them; refused without bf16.
+    @Test(.enabled(if: OneDNN.hasNativeBF16, "needs AVX512-BF16 or AMX"))
+    func benchTrainPairsTheBF16StepWithTheFloat32One() throws {
+        let outcome = try ChildProcess.flock(["bench", "train", "--precision", "bf16", "--against-float32", "--repeat", "3", "--json"], timeout: 300)
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("bf16 ÷ float32: "))
+        let last = outcome.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        let pairs = object["bf16_over_float32_pairs"] as! [Double]
+        #expect(pairs.count == 3 && pairs.sorted()[1] == object["bf16_over_float32"] as! Double)
+        #expect(pairs.allSatisfy { $0 > 0 && $0.isFinite })
+        let refused = try ChildProcess.flock(["bench", "train", "--against-float32"], timeout: 60)
+        #expect(refused.status != 0 && refused.standardError.contains("--against-float32: needs --precision bf16"))
     }
 
     @Test func benchSamplerGPOnlyPrintsEachSeedsRegretAndTheirMedian() throws {
