@@ -51,9 +51,8 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         // Transformer benches within noise), since brgemm repacks its operands' blocks anyway,
         // while a transposing reorder reads Float32 with strides (4x slower for 128×2048).
         // The rounded operands are dense: their leading dimension is their stored row's length.
-        let shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                lda: transposeA ? m : k, ldb: transposeB ? k : n, ldc: ldc, alpha: alpha, beta: beta)
-        guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else {
+        guard let primitive = productPrimitive(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                               alpha: alpha, beta: beta, ldc: ldc) else {
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -85,10 +84,9 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     /// `minimumColumns` or a shape oneDNN cannot run.
     func fusedLinearOnOneDNN(rows: Int, outputs: Int, inputs: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                              bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
-        var shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
-                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
-        (shape.bias, shape.relu) = (bias != nil, relu)
-        guard rows > 0, inputs > 0, outputs >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        guard let primitive = fusedLinearPrimitive(rows: rows, outputs: outputs, inputs: inputs, bias: bias != nil, relu: relu) else {
+            return false
+        }
         omp_set_num_threads(Int32(threads))
         let leftBits = round(x, rows: rows, columns: inputs, stride: inputs, into: &left)
         let rightBits = round(weight, rows: outputs, columns: inputs, stride: inputs, into: &right)
@@ -111,9 +109,8 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: BF16Operand, b: BF16Operand,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         precondition(a.count == m * k && b.count == k * n, "rounded operands of \(a.count) and \(b.count) values for a \(m)×\(k)·\(k)×\(n) product")
-        let shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                                lda: transposeA ? m : k, ldb: transposeB ? k : n, ldc: ldc, alpha: 1, beta: beta)
-        guard m > 0, k > 0, n >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        guard let primitive = productPrimitive(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                               alpha: 1, beta: beta, ldc: ldc) else { return false }
         omp_set_num_threads(Int32(threads))
         primitive.execute(a: a.bits, b: b.bits, c: c, stream: stream)
         return true
@@ -123,10 +120,9 @@ public final class BF16MatrixProducts: MatrixProductKernel {
     public func fusedLinear(rows: Int, outputs: Int, inputs: Int, x: BF16Operand, weight: BF16Operand,
                             bias: UnsafePointer<Float>?, relu: Bool, into y: UnsafeMutablePointer<Float>) -> Bool {
         precondition(x.count == rows * inputs && weight.count == outputs * inputs, "rounded operands do not match the dense op's shape")
-        var shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
-                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
-        (shape.bias, shape.relu) = (bias != nil, relu)
-        guard rows > 0, inputs > 0, outputs >= Self.minimumColumns, let primitive = primitive(for: shape) else { return false }
+        guard let primitive = fusedLinearPrimitive(rows: rows, outputs: outputs, inputs: inputs, bias: bias != nil, relu: relu) else {
+            return false
+        }
         omp_set_num_threads(Int32(threads))
         primitive.execute(a: x.bits, b: weight.bits, c: y, bias: bias, stream: stream)
         return true
@@ -158,6 +154,25 @@ public final class BF16MatrixProducts: MatrixProductKernel {
         } else {
             for row in 0..<rows { BF16.convert(source + row * stride, to: target + row * columns, count: columns) }
         }
+    }
+
+    /// The primitive for a product of operands rounded dense in their stored order; nil
+    /// where it runs in Float32 (an output under `minimumColumns`, or no oneDNN kernel).
+    private func productPrimitive(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+                                  ldc: Int) -> OneDNNMatmulPrimitive? {
+        guard m > 0, k > 0, n >= Self.minimumColumns else { return nil }
+        return primitive(for: OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                                          lda: transposeA ? m : k, ldb: transposeB ? k : n, ldc: ldc,
+                                                          alpha: alpha, beta: beta))
+    }
+
+    /// The dense op's fused forward (x · Wᵀ, bias, ReLU) on rounded x and W; nil as above.
+    private func fusedLinearPrimitive(rows: Int, outputs: Int, inputs: Int, bias: Bool, relu: Bool) -> OneDNNMatmulPrimitive? {
+        guard rows > 0, inputs > 0, outputs >= Self.minimumColumns else { return nil }
+        var shape = OneDNNMatmulPrimitive.Shape(inputs: .bf16, transposeA: false, transposeB: true, m: rows, n: outputs, k: inputs,
+                                                lda: inputs, ldb: inputs, ldc: outputs, alpha: 1, beta: 0)
+        (shape.bias, shape.relu) = (bias, relu)
+        return primitive(for: shape)
     }
 
     private func primitive(for shape: OneDNNMatmulPrimitive.Shape) -> OneDNNMatmulPrimitive? {

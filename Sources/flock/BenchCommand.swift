@@ -101,7 +101,10 @@ struct TrainBench: ParsableCommand {
     /// change in the machine's speed falls on both of a pair.
     private func bf16OverFloat32(_ bf16: MatrixProducts) throws -> PairedRatio {
         let float32: MatrixProducts
-        do { float32 = try MatrixProducts.float32.onKernels(matrixKernels, threads: threads) } catch { throw CommandFailure("\(error)") }
+        // Resolved as `--precision float32` resolves it.
+        do { float32 = try MixedPrecision.resolve(.float32, threads: threads).0.onKernels(matrixKernels, threads: threads) } catch {
+            throw CommandFailure("\(error)")
+        }
         let kernels = ConvolutionKernel(rawValue: convolutions)
         return PairedRatio.measure(pairs: `repeat`, baseline: {
             TrainBenchModel.run(model, threads: threads, trials: 1, products: float32, convolutions: kernels).0.samplesPerSecond
