@@ -16,22 +16,8 @@ public struct AdaGrad: Optimizer {
 
     public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
         Self.sized(&sumOfSquares, stateCount)
-        let eps = epsilon, decay = weightDecay
-        parameters.withParameters { p in
-            parameters.withGradients { g in
-                sumOfSquares.withUnsafeMutableBufferPointer { s in
-                    for span in spans {
-                        let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
-                        for i in span.range {
-                            let grad = g[i] + decay * p[i]
-                            s[i &+ shift] += grad * grad
-                            p[i] -= lr * grad / (s[i &+ shift].squareRoot() + eps)
-                            g[i] = 0
-                        }
-                    }
-                }
-            }
-        }
+        SquareScaledUpdate.apply(parameters, spans: spans, state: &sumOfSquares, keep: 1, add: 1,
+                                  epsilon: epsilon, weightDecay: weightDecay)
         stepCount += 1
     }
 

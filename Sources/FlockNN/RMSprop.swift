@@ -19,22 +19,8 @@ public struct RMSprop: Optimizer {
 
     public mutating func step(_ parameters: ParameterStore, spans: [UpdateSpan], stateCount: Int) {
         Self.sized(&meanSquare, stateCount)
-        let a = alpha, eps = epsilon, decay = weightDecay
-        parameters.withParameters { p in
-            parameters.withGradients { g in
-                meanSquare.withUnsafeMutableBufferPointer { s in
-                    for span in spans {
-                        let lr = span.learningRate, shift = span.stateStart - span.range.lowerBound
-                        for i in span.range {
-                            let grad = g[i] + decay * p[i]
-                            s[i &+ shift] = a * s[i &+ shift] + (1 - a) * grad * grad
-                            p[i] -= lr * grad / (s[i &+ shift].squareRoot() + eps)
-                            g[i] = 0
-                        }
-                    }
-                }
-            }
-        }
+        SquareScaledUpdate.apply(parameters, spans: spans, state: &meanSquare, keep: alpha, add: 1 - alpha,
+                                  epsilon: epsilon, weightDecay: weightDecay)
         stepCount += 1
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Each optimizer's first two steps against its update rule written out by hand here.
 @Suite struct OptimizerTests {
-    /// 19 values: an update that runs 8 lanes at a time (Adam) covers two full groups and
+    /// 19 values: an update that runs 8 lanes at a time (Adam, AdaGrad, RMSprop) covers two full groups and
     /// a tail of three, the first three values as written out here.
     let start: [Double] = [1.0, -2.0, 0.5] + (3..<19).map { sin(Double($0)) * 2 }
     let gradients: [[Double]] = [[0.5, -1.0, 0.25] + (3..<19).map { cos(Double($0) * 1.3) },
@@ -67,22 +67,44 @@ import Testing
         expectClose(run(SGD(momentum: Float(mu), nesterov: true)), [p1, p2])
     }
 
-    @Test func adaGrad() {
+    /// AdaGrad's reference: s ← s + g², p ← p − lr·g/(√s + ε), with λ·p joining the gradient.
+    func adaGradReference(decay: Double) -> [[Double]] {
         let eps = 1e-10
-        let s1 = gradients[0].map { $0 * $0 }
-        let p1 = (0..<count).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
-        let s2 = (0..<count).map { s1[$0] + gradients[1][$0] * gradients[1][$0] }
-        let p2 = (0..<count).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
-        expectClose(run(AdaGrad()), [p1, p2])
+        var p = start, s = [Double](repeating: 0, count: count), result: [[Double]] = []
+        for g in gradients {
+            for i in 0..<count {
+                let grad = g[i] + decay * p[i]
+                s[i] += grad * grad
+                p[i] -= lr * grad / (s[i].squareRoot() + eps)
+            }
+            result.append(p)
+        }
+        return result
+    }
+
+    @Test func adaGrad() {
+        expectClose(run(AdaGrad()), adaGradReference(decay: 0))
+        expectClose(run(AdaGrad(weightDecay: 0.05)), adaGradReference(decay: 0.05))
+    }
+
+    /// RMSprop's reference: s ← α·s + (1 − α)·g², p ← p − lr·g/(√s + ε), with λ·p joining the gradient.
+    func rmsPropReference(decay: Double) -> [[Double]] {
+        let alpha = 0.99, eps = 1e-8
+        var p = start, s = [Double](repeating: 0, count: count), result: [[Double]] = []
+        for g in gradients {
+            for i in 0..<count {
+                let grad = g[i] + decay * p[i]
+                s[i] = alpha * s[i] + (1 - alpha) * grad * grad
+                p[i] -= lr * grad / (s[i].squareRoot() + eps)
+            }
+            result.append(p)
+        }
+        return result
     }
 
     @Test func rmsProp() {
-        let alpha = 0.99, eps = 1e-8
-        let s1 = gradients[0].map { (1 - alpha) * $0 * $0 }
-        let p1 = (0..<count).map { start[$0] - lr * gradients[0][$0] / (s1[$0].squareRoot() + eps) }
-        let s2 = (0..<count).map { alpha * s1[$0] + (1 - alpha) * gradients[1][$0] * gradients[1][$0] }
-        let p2 = (0..<count).map { p1[$0] - lr * gradients[1][$0] / (s2[$0].squareRoot() + eps) }
-        expectClose(run(RMSprop()), [p1, p2], tolerance: 1e-4)
+        expectClose(run(RMSprop()), rmsPropReference(decay: 0), tolerance: 1e-4)
+        expectClose(run(RMSprop(weightDecay: 0.05)), rmsPropReference(decay: 0.05), tolerance: 1e-4)
     }
 
     /// Adam's reference; `decoupled` applies AdamW's p ← p(1 − lr·λ), otherwise λ·p joins the gradient.
