@@ -1,66 +1,80 @@
-/// Branch-free exp, logistic σ and tanh for the recurrent kernels' gates, where glibc's
-/// `tanhf`/`expf` calls took a quarter of an LSTM step. Relative error against the
-/// libm functions below 1e-6 for |x| ≤ 87 (FastMathTests; beyond, e^x is clamped, and σ
-/// and tanh are within 1e-37 of their limits), and no call, so the loops over units can
-/// be vectorized.
+/// Branch-free exp, logistic σ and tanh, eight values at a time: the recurrent kernels'
+/// gates (glibc's `tanhf`/`expf` calls took a quarter of an LSTM step), GELU's derivative
+/// and the attention softmax use these. Relative error against the libm functions below
+/// 1e-6 for |x| ≤ 87 (FastMathTests; beyond, e^x is clamped, and σ and tanh are within
+/// 1e-37 of their limits). A scalar call runs the same lanes on one broadcast value, so a
+/// value gives the same bits whichever way it is computed.
 enum FastMath {
-    /// e^x: n = round(x·log2 e), r = x − n·ln 2 (two-part ln 2), e^r by Cephes' expf
-    /// polynomial, times 2^n built in the exponent bits. x is clamped to [−87.3, 88.3],
-    /// so 2^n stays a normal Float.
+    /// e^x (Cephes' `expf`): n = round(x·log2 e), r = x − n·ln 2 (two-part ln 2), e^r by a
+    /// degree-5 polynomial, times 2^n built in the exponent bits. x is clamped to
+    /// [−87.3, 88.3], so 2^n stays a normal Float.
     @inline(__always)
-    static func exp(_ value: Float) -> Float {
-        let x = value < -87.3 ? -87.3 : (value > 88.3 ? 88.3 : value)
+    static func exp(_ value: FloatLanes) -> FloatLanes {
+        let x = value.clamped(lowerBound: FloatLanes(repeating: -87.3), upperBound: FloatLanes(repeating: 88.3))
         // Adding 1.5·2^23 rounds x·log2 e to the nearest integer, which then sits in the
         // low mantissa bits.
-        let shifted = x * 1.442695041 + 12_582_912
-        let n = shifted - 12_582_912
+        let shifter: Float = 12_582_912
+        let shifted = x * 1.442695041 + shifter
+        let n = shifted - shifter
         let r = x - n * 0.693359375 + n * 2.12194440e-4
-        var p: Float = 1.9875691500e-4
-        p = p * r + 1.3981999507e-3
+        var p = r * 1.9875691500e-4 + 1.3981999507e-3
         p = p * r + 8.3334519073e-3
         p = p * r + 4.1665795894e-2
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let er = p * r * r + r + 1
-        let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
-        return er * scale
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return er * unsafeBitCast(exponent, to: FloatLanes.self)
     }
 
     /// σ(x) = 1/(1 + e^−x), from e^−|x| ≤ 1 on both sides (no overflow), as
     /// `Activation.logistic`.
     @inline(__always)
-    static func sigmoid(_ x: Float) -> Float {
-        let e = exp(x < 0 ? x : -x)
+    static func sigmoid(_ x: FloatLanes) -> FloatLanes {
+        let negative = x .< 0
+        let e = exp((-x).replacing(with: x, where: negative))
         let s = 1 / (1 + e)
-        return x < 0 ? e * s : s
+        return s.replacing(with: e * s, where: negative)
     }
 
     /// tanh x: an odd Taylor polynomial of degree 11 for |x| < 0.3 (where (1 − e)/(1 + e)
     /// would lose digits to cancellation), else sign(x)·(1 − e)/(1 + e) with e = e^−2|x|.
     @inline(__always)
-    static func tanh(_ x: Float) -> Float {
-        let a = x < 0 ? -x : x
+    static func tanh(_ x: FloatLanes) -> FloatLanes {
+        let negative = x .< 0
+        let a = x.replacing(with: -x, where: negative)
         let e = exp(-2 * a)
         let large = (1 - e) / (1 + e)
         let a2 = a * a
-        var p: Float = -1382.0 / 155_925
-        p = p * a2 + 62.0 / 2835
+        var p = a2 * (-1382.0 / 155_925) + 62.0 / 2835
         p = p * a2 - 17.0 / 315
         p = p * a2 + 2.0 / 15
         p = p * a2 - 1.0 / 3
         let small = a + a * a2 * p
-        let magnitude = a < 0.3 ? small : large
-        return x < 0 ? -magnitude : magnitude
+        let magnitude = large.replacing(with: small, where: a .< 0.3)
+        return magnitude.replacing(with: -magnitude, where: negative)
     }
+
+    /// e^x of one value, as a lane of `exp(_: FloatLanes)`.
+    @inline(__always)
+    static func exp(_ x: Float) -> Float { exp(FloatLanes(repeating: x))[0] }
+
+    /// σ of one value, as a lane of `sigmoid(_: FloatLanes)`.
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float { sigmoid(FloatLanes(repeating: x))[0] }
+
+    /// tanh of one value, as a lane of `tanh(_: FloatLanes)`.
+    @inline(__always)
+    static func tanh(_ x: Float) -> Float { tanh(FloatLanes(repeating: x))[0] }
 
     /// σ of `count` floats from `source` into `target` (which may be `source`).
     static func sigmoid(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        for k in 0..<count { target[k] = sigmoid(source[k]) }
+        FloatLanes.forEach(count) { target.setLanes(sigmoid(source.lanes(at: $0)), at: $0) } tail: { target[$0] = sigmoid(source[$0]) }
     }
 
     /// tanh of `count` floats from `source` into `target` (which may be `source`).
     static func tanh(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        for k in 0..<count { target[k] = tanh(source[k]) }
+        FloatLanes.forEach(count) { target.setLanes(tanh(source.lanes(at: $0)), at: $0) } tail: { target[$0] = tanh(source[$0]) }
     }
 
     /// σ applied in place to `count` floats.

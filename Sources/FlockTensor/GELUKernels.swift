@@ -2,8 +2,7 @@
 /// time. The C library's `erf` and `exp`, one value at a time, made a Transformer MLP with
 /// GELU run at about half the speed of the same one with ReLU; here erf is Eigen's rational
 /// approximation on [−4, 4] (its error against erf below 1e-7, measured in Float64 over
-/// [−6, 6]; beyond ±4 erf is ±1 in Float32) and exp Cephes' `expf` (range reduction by
-/// ln 2 in two parts, a degree-5 polynomial, 2ⁿ built in the exponent bits).
+/// [−6, 6]; beyond ±4 erf is ±1 in Float32) and exp `FastMath.exp`.
 enum GELUKernels {
     /// y = GELU(x).
     static func forward(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
@@ -34,7 +33,7 @@ enum GELUKernels {
     @inline(__always)
     private static func derivative(_ v: FloatLanes) -> FloatLanes {
         let cdf = 0.5 * (1 + erf(v * inverseSquareRootOfTwo))
-        return cdf + v * inverseSquareRootOfTwoPi * exp(-0.5 * v * v)
+        return cdf + v * inverseSquareRootOfTwoPi * FastMath.exp(-0.5 * v * v)
     }
 
     /// erf(x) as x·P(x²)/Q(x²) on x clamped to [−4, 4] (Eigen's `generic_fast_erf_float`).
@@ -53,25 +52,5 @@ enum GELUKernels {
         q = x2 * q - 7.37332916720468e-03
         q = x2 * q - 1.42647390514189e-02
         return x * p / q
-    }
-
-    /// eˣ (Cephes `expf`); inputs below −87.3 give about 1e-38, not 0.
-    @inline(__always)
-    static func exp(_ a: FloatLanes) -> FloatLanes {
-        let x = a.clamped(lowerBound: FloatLanes(repeating: -87.3), upperBound: FloatLanes(repeating: 88.7))
-        // n = round(x / ln 2) by adding 1.5·2²³: the sum's low mantissa bits hold n.
-        let shifter: Float = 12_582_912
-        let shifted = x * 1.44269504088896341 + shifter
-        let n = shifted - shifter
-        let r = x - n * 0.693359375 + n * 2.12194440e-4
-        var p = r * 1.9875691500e-4 + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let y = p * r * r + r + 1
-        // 2ⁿ: n + 127 in the exponent field (n is the shifted sum's bits less the shifter's).
-        let exponent = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        return y * unsafeBitCast(exponent, to: FloatLanes.self)
     }
 }

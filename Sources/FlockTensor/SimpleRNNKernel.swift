@@ -5,7 +5,7 @@ enum SimpleRNNKernel: RecurrentKernel {
     static let savedBlocks = 0
 
     static func forward(_ s: RecurrentForwardStep) {
-        for k in 0..<(s.batch * s.units) { s.hidden[k] = FastMath.tanh(s.fromInput[k]) }
+        FastMath.tanh(s.fromInput, into: s.hidden, count: s.batch * s.units)
     }
 
     static func backward(_ s: RecurrentBackwardStep) {

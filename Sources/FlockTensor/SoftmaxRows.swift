@@ -1,7 +1,5 @@
-import Foundation
-
-/// Softmax over one row of scores and its gradient, 8 lanes at a time where the work is
-/// a reduction or a scale; `exp` stays the C library's, one value at a time. Keys hidden
+/// Softmax over one row of scores and its gradient, 8 lanes at a time (`FastMath.exp`:
+/// the C library's, one value at a time, was most of the attention's own work). Keys hidden
 /// by a mask come in as −∞ and leave with probability 0; a row that hides every key gives
 /// zeros.
 enum SoftmaxRows {
@@ -12,13 +10,18 @@ enum SoftmaxRows {
             row.update(repeating: 0, count: count)
             return
         }
-        var total: Float = 0
-        for j in 0..<count {
-            let e = Foundation.exp(row[j] - largest)
-            row[j] = e
-            total += e
+        // FastMath.exp(−∞) is about 1e-38, not 0: hidden keys are set to 0 by hand.
+        var lanes = FloatLanes(repeating: 0), tail: Float = 0
+        FloatLanes.forEach(count) { j in
+            let shifted = row.lanes(at: j) - largest
+            let e = FastMath.exp(shifted).replacing(with: 0, where: shifted .== -.infinity)
+            row.setLanes(e, at: j)
+            lanes += e
+        } tail: { j in
+            row[j] = row[j] == -.infinity ? 0 : FastMath.exp(row[j] - largest)
+            tail += row[j]
         }
-        let inverse = 1 / total
+        let inverse = 1 / (lanes.sum() + tail)
         FloatLanes.forEach(count) { row.setLanes(row.lanes(at: $0) * inverse, at: $0) } tail: { row[$0] *= inverse }
     }
 

@@ -32,4 +32,29 @@ import Testing
         }
         #expect(FastMath.exp(200).isFinite && FastMath.exp(-200) < 1e-37)
     }
+
+    /// Eight lanes at a time, as GELU's derivative and the attention softmax call it.
+    @Test func expMatchesTheDefinitionToAFewUlps() {
+        let x: [Float] = (-1000...880).map { Float($0) / 10 }  // up to 88; below −87.3 clamped
+        for start in stride(from: 0, to: x.count - 8, by: 8) {
+            let lanes = FastMath.exp(FloatLanes(x[start..<(start + 8)]))
+            for lane in 0..<8 {
+                let exact = Foundation.exp(Double(x[start + lane]))
+                let tolerance = x[start + lane] < -87.3 ? 1e-37 : 4e-7 * exact
+                #expect(abs(Double(lanes[lane]) - exact) <= tolerance, "exp(\(x[start + lane])) = \(lanes[lane])")
+            }
+        }
+    }
+
+    /// The kernels' loops (eight lanes, then a tail) give each value the bits of the scalar call.
+    @Test func theLoopsGiveTheScalarCallsBits() {
+        let x = stride(from: 0, to: Self.points.count, by: 7).map { Self.points[$0] }  // 2,773: 346 groups of eight and a tail of 5
+        var sigmoid = [Float](repeating: 0, count: x.count), tanh = sigmoid
+        x.withUnsafeBufferPointer { px in
+            sigmoid.withUnsafeMutableBufferPointer { FastMath.sigmoid(px.baseAddress!, into: $0.baseAddress!, count: x.count) }
+            tanh.withUnsafeMutableBufferPointer { FastMath.tanh(px.baseAddress!, into: $0.baseAddress!, count: x.count) }
+        }
+        #expect(sigmoid.map(\.bitPattern) == x.map { FastMath.sigmoid($0).bitPattern })
+        #expect(tanh.map(\.bitPattern) == x.map { FastMath.tanh($0).bitPattern })
+    }
 }
