@@ -57,10 +57,9 @@ import Testing
         #expect(try weights(local) == weights(mpi))
     }
 
-    /// ZeRO stage 1 under MPI: the same weights as plain data parallelism as threads, and a
-    /// checkpoint with one optimizer file per rank.
-    /// Zero 1 and 2 under `mpirun` (zero 2: `MPI_Ireduce_scatter_block` on 0.01 MB
-    /// gradient buckets while backward runs) against plain data parallelism as threads:
+    /// Zero 1 and 2 under `mpirun` (zero 2: 0.01 MB gradient buckets reduce-scattered while
+    /// backward runs; on one node, summed in the node's shared window, `BucketRing`) against
+    /// plain data parallelism as threads:
     /// zero 1 bit for bit, zero 2 (its sums in another order) to 1e-5; each data rank
     /// writes its optimizer rows.
     @Test(arguments: [1, 2])
