@@ -10,7 +10,7 @@ enum FastMath {
     /// [−87.3, 88.3], so 2^n stays a normal Float.
     @inline(__always)
     static func exp(_ value: FloatLanes) -> FloatLanes {
-        let x = value.clamped(lowerBound: FloatLanes(repeating: -87.3), upperBound: FloatLanes(repeating: 88.3))
+        let x = value.limited(to: -87.3, 88.3)
         // Adding 1.5·2^23 rounds x·log2 e to the nearest integer, which then sits in the
         // low mantissa bits.
         let shifter: Float = 12_582_912

@@ -28,6 +28,31 @@ extension FloatLanes {
     public func laneSquareRoots() -> FloatLanes { flock_square_root8(self) }
 }
 
+extension FloatLanes {
+    // The standard library's `clamped(lowerBound:upperBound:)`, `pointwiseMax` and `max()`
+    // on SIMD8<Float> compiled to calls (one per eight values, the lanes passed through
+    // memory); compares and blends inline.
+
+    /// Each lane limited to [lower, upper]; NaN lanes stay NaN.
+    @inlinable @inline(__always)
+    public func limited(to lower: Float, _ upper: Float) -> FloatLanes {
+        let (low, high) = (FloatLanes(repeating: lower), FloatLanes(repeating: upper))
+        return replacing(with: low, where: self .< low).replacing(with: high, where: self .> high)
+    }
+
+    /// The larger of each pair of lanes.
+    @inlinable @inline(__always)
+    public func laneMaximum(_ other: FloatLanes) -> FloatLanes { replacing(with: other, where: other .> self) }
+
+    /// The largest lane.
+    @inlinable @inline(__always)
+    public func largestLane() -> Float {
+        let half = lowHalf.replacing(with: highHalf, where: highHalf .> lowHalf)
+        let quarter = half.lowHalf.replacing(with: half.highHalf, where: half.highHalf .> half.lowHalf)
+        return Swift.max(quarter[0], quarter[1])
+    }
+}
+
 extension UnsafePointer<Float> {
     /// The 8 values from index j.
     @inlinable @inline(__always)

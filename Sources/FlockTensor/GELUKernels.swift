@@ -39,7 +39,7 @@ enum GELUKernels {
     /// erf(x) as x·P(x²)/Q(x²) on x clamped to [−4, 4] (Eigen's `generic_fast_erf_float`).
     @inline(__always)
     static func erf(_ a: FloatLanes) -> FloatLanes {
-        let x = a.clamped(lowerBound: FloatLanes(repeating: -4), upperBound: FloatLanes(repeating: 4))
+        let x = a.limited(to: -4, 4)
         let x2 = x * x
         var p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08
         p = x2 * p - 2.10102402082508e-06

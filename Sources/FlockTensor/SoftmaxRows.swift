@@ -39,7 +39,7 @@ enum SoftmaxRows {
 
     private static func maximum(_ row: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
         var lanes = FloatLanes(repeating: -.infinity), largest = -Float.infinity
-        FloatLanes.forEach(count) { lanes = pointwiseMax(lanes, row.lanes(at: $0)) } tail: { largest = Swift.max(largest, row[$0]) }
-        return Swift.max(largest, lanes.max())
+        FloatLanes.forEach(count) { lanes = lanes.laneMaximum(row.lanes(at: $0)) } tail: { largest = Swift.max(largest, row[$0]) }
+        return Swift.max(largest, lanes.largestLane())
     }
 }
