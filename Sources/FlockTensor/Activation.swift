@@ -65,6 +65,7 @@ extension Tape {
         case .softmax: return softmax(x)
         case .relu: return relu(x)
         case .gelu: return gelu(x)
+        case .tanh, .sigmoid: return squashing(x, activation)
         default:
             let a = alpha ?? activation.defaultAlpha
             let input = x.value
@@ -109,6 +110,40 @@ extension Tape {
                 input.scalars.withUnsafeBufferPointer { px in
                     g.scalars.withUnsafeBufferPointer { pg in
                         GELUKernels.backward(px, gradient: pg, into: out)
+                    }
+                }
+            })
+            tape.accumulate(dx, into: x)
+        }
+    }
+
+    /// tanh or σ on 8-lane kernels (`FastMath`; glibc's `tanhf` and `expf` one value at a
+    /// time kept these loops scalar); backward from the output kept: tanh' = 1 − y²,
+    /// σ' = y(1 − y).
+    func squashing(_ x: Variable, _ activation: Activation) -> Variable {
+        let isTanh = activation == .tanh
+        let y = makeTensor(shape: x.shape, uninitializedFill: { out in
+            x.value.scalars.withUnsafeBufferPointer { px in
+                guard !out.isEmpty else { return }
+                if isTanh {
+                    FastMath.tanh(px.baseAddress!, into: out.baseAddress!, count: out.count)
+                } else {
+                    FastMath.sigmoid(px.baseAddress!, into: out.baseAddress!, count: out.count)
+                }
+            }
+        })
+        return record(y, inputs: [x]) { tape, g in
+            let dx = tape.makeTensor(shape: y.shape, uninitializedFill: { out in
+                y.scalars.withUnsafeBufferPointer { py in
+                    g.scalars.withUnsafeBufferPointer { pg in
+                        guard !out.isEmpty else { return }
+                        let (y, g, dx) = (py.baseAddress!, pg.baseAddress!, out.baseAddress!)
+                        FloatLanes.forEach(out.count) { j in
+                            let v = y.lanes(at: j)
+                            dx.setLanes(g.lanes(at: j) * (isTanh ? 1 - v * v : v * (1 - v)), at: j)
+                        } tail: { j in
+                            dx[j] = g[j] * (isTanh ? 1 - y[j] * y[j] : y[j] * (1 - y[j]))
+                        }
                     }
                 }
             })

@@ -65,6 +65,20 @@ import Testing
         #expect(error < tolerance, "\(kind)")
     }
 
+    /// tanh and σ on the tape run on 8-lane kernels: 19 values (two groups and a tail of 3)
+    /// against their definitions in Float64, and their gradients by finite differences.
+    @Test(arguments: [Activation.tanh, .sigmoid])
+    func squashingOnTheTapeMatchesItsDefinition(kind: Activation) {
+        let input = randomTensor([19], seed: 12, low: -6, high: 6)
+        let tape = Tape(parameters: ParameterStore())
+        let y = tape.activation(tape.constant(input), kind).value
+        for (x, value) in zip(input.scalars, y.scalars) {
+            let exact = kind == .tanh ? Foundation.tanh(Double(x)) : 1 / (1 + Foundation.exp(-Double(x)))
+            #expect(abs(Double(value) - exact) <= 1e-6 * abs(exact), "\(kind)(\(x)) = \(value)")
+        }
+        #expect(gradientCheckError([input]) { t, x in t.activation(x[0], kind) } < tolerance, "\(kind)")
+    }
+
     @Test func activationValuesMatchDefinitions() {
         #expect(Activation.relu.value(-2, alpha: 0) == 0)
         #expect(Activation.leakyRelu.value(-2, alpha: 0.01) == -0.02)
