@@ -4,13 +4,14 @@ import Foundation
 
 /// `flock bench memory`: how large a model trains within a per-rank memory budget at each
 /// `zero` stage, with and without recomputation. For each setting it trains residual MLPs
-/// of growing depth (`flock train` under `mpirun -np R`, one epoch of a few batches on
-/// generated data) until a model's busiest rank peaks over the budget (or the job fails),
-/// and reports each run's peak resident memory per rank (`summary.json`'s
-/// `peak_resident_bytes`) and samples per second.
+/// of growing depth (`flock train` under `mpirun -np R`, `batches` steps on generated data,
+/// one batch an epoch so that `metrics.jsonl` times each step) until a model's busiest rank
+/// peaks over the budget (or the job fails), and reports each run's peak resident memory
+/// per rank (`summary.json`'s `peak_resident_bytes`), samples per second over every step,
+/// and the steady step time: the median of the steps after the first `warmUpBatches`.
 ///
 /// ```
-/// zero 3, recompute blocks, depth 16: 33.6M parameters, peak 412–431 MB per rank, 96 samples/s  fits
+/// zero 3, recompute blocks, depth 16: 33.6M parameters, peak 412–431 MB per rank, 96 samples/s, step 1.21 s (1.18–1.30)  fits
 /// ```
 public struct MemoryBenchmark {
     /// One model trained at one setting.
@@ -22,6 +23,8 @@ public struct MemoryBenchmark {
         /// By rank; empty when the job failed.
         public let peakBytes: [Int64]
         public let samplesPerSecond: Double?
+        /// Each step's seconds (rank 0's epochs of one batch); nil when the job failed.
+        public var stepTime: SteadyStepTime? = nil
         public let failure: String?
 
         public var fits: Bool { failure == nil }
@@ -36,6 +39,10 @@ public struct MemoryBenchmark {
     /// Residual blocks (two Dense layers each) of the first model; each next one doubles.
     public var firstDepth = 2
     public var maxDepth = 256
+    /// Steps of each job (epochs of one batch), and how many of the first are left out of
+    /// the step time.
+    public var batches = 8
+    public var warmUpBatches = 2
     public var settings: [(zero: Int, recompute: Bool)] = (0...3).flatMap { [($0, false), ($0, true)] }
     public var timeout: TimeInterval = 900
 
@@ -73,11 +80,11 @@ public struct MemoryBenchmark {
         return order.map { best[$0]! }
     }
 
-    /// Four batches of random features and two classes, in the CSV the configs read.
+    /// One batch of random features and two classes, in the CSV the configs read.
     func writeData(to url: URL) throws {
         var generator = SystemRandomNumberGenerator()
         var text = (0..<width).map { "f\($0)" }.joined(separator: ",") + ",label\n"
-        for row in 0..<(4 * batchSize) {
+        for row in 0..<batchSize {
             text += (0..<width).map { _ in String(format: "%.3f", Double.random(in: -1...1, using: &generator)) }.joined(separator: ",")
             text += ",\(row % 2)\n"
         }
@@ -88,7 +95,7 @@ public struct MemoryBenchmark {
         let block = "  - {type: residual, block: [{type: dense, units: \(width), activation: tanh}, {type: dense, units: \(width)}]}\n"
         return """
             seed: 1
-            epochs: 1
+            epochs: \(batches)
             data: {source: \(data.path), batch_size: \(batchSize), validation_split: 0}
             model:
             \(String(repeating: block, count: depth))  - {type: dense, units: 2}
@@ -112,11 +119,26 @@ public struct MemoryBenchmark {
         guard outcome.succeeded else { return failed(Self.reason(outcome)) }
         guard let summary = try? FlockJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json"))),
               let peaks = summary.peakResidentBytes else { return failed("no summary.json with peak_resident_bytes in \(run.path)") }
+        let steps = Self.stepSeconds(metrics: run.appendingPathComponent("metrics.jsonl"))
+        guard steps.count == batches, let stepTime = SteadyStepTime(stepSeconds: steps, warmUp: warmUpBatches) else {
+            return failed("\(run.path)/metrics.jsonl: expected \(batches) epochs of one step each, found \(steps.count) timed")
+        }
         try? FileManager.default.removeItem(at: run)
         let over = peaks.max() ?? 0 > budgetBytes
-        return Trial(zero: zero, recompute: recompute, depth: depth, parameters: parameters(depth: depth), peakBytes: peaks,
-                     samplesPerSecond: summary.samplesPerSecond,
-                     failure: over ? "peaked at \(Self.megabytes(peaks.max()!)) on a rank, over the budget of \(Self.megabytes(budgetBytes))" : nil)
+        var trial = Trial(zero: zero, recompute: recompute, depth: depth, parameters: parameters(depth: depth), peakBytes: peaks,
+                          samplesPerSecond: summary.samplesPerSecond,
+                          failure: over ? "peaked at \(Self.megabytes(peaks.max()!)) on a rank, over the budget of \(Self.megabytes(budgetBytes))" : nil)
+        trial.stepTime = stepTime
+        return trial
+    }
+
+    /// Each epoch's `seconds` from a run's `metrics.jsonl`, in order (here an epoch is one
+    /// step); a line without them is left out, so the count tells a short file.
+    static func stepSeconds(metrics url: URL) -> [Double] {
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["seconds"] as? Double
+        }
     }
 
     /// Why a job failed: the deadline, a signal, or its last line of output (mpirun's dashes skipped).
@@ -134,10 +156,12 @@ public struct MemoryBenchmark {
     public func json(_ trials: [Trial]) -> [String: Any] {
         [
             "ranks": ranks, "budget_bytes": budgetBytes, "width": width, "batch_size": batchSize,
+            "batches": batches, "warm_up_batches": warmUpBatches,
             "trials": trials.map { trial -> [String: Any] in
                 var object: [String: Any] = ["zero": trial.zero, "recompute": trial.recompute, "depth": trial.depth,
                                              "parameters": trial.parameters, "fits": trial.fits, "peak_bytes": trial.peakBytes]
                 if let rate = trial.samplesPerSecond { object["samples_per_second"] = rate }
+                if let stepTime = trial.stepTime { object.merge(stepTime.json) { $1 } }
                 if let failure = trial.failure { object["failure"] = failure }
                 return object
             },

@@ -28,6 +28,9 @@ public protocol Communicator: AnyObject {
     /// Concatenates each rank's `send` in rank order into `receive` (size × send.count).
     func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>) throws
     /// Like `allgather` with per-rank counts: rank r contributes `counts[r]` elements.
+    /// `send` may be this rank's own block of `receive` (it starts at the sum of the lower
+    /// ranks' counts): the gather is then in place and nothing is copied for that block
+    /// (`MPI_IN_PLACE`), which is how ZeRO gathers rows straight into the whole store.
     func allgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                           counts: [Int]) throws
     /// Combines `send` (size × receive.count) across ranks; rank r receives block r.
@@ -52,7 +55,7 @@ public protocol Communicator: AnyObject {
     /// (ZeRO stage 2 reduce-scatters gradient buckets while backward goes on).
     func startReduceScatter<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                                    operation: ReduceOperation) throws -> any PendingOperation
-    /// Starts an allgather with per-rank counts (as the blocking one) and returns at once;
+    /// Starts an allgather with per-rank counts (as the blocking one, in place too) and returns at once;
     /// `receive` holds every rank's values after `wait()`. Both buffers must stay valid and
     /// untouched until then (ZeRO stage 3 gathers the next layer's rows while one runs).
     func startAllgather<T: CommunicatorScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,

@@ -193,7 +193,8 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
         var offset = 0
         for peer in 0..<size {
             let count = all[peer].count
-            if count > 0 {
+            // In place: this rank's block is already where it goes.
+            if count > 0, peer != rank || all[peer].send! != UnsafeRawPointer(receive.baseAddress! + offset) {
                 (receive.baseAddress! + offset).update(from: all[peer].send!.assumingMemoryBound(to: T.self), count: count)
             }
             offset += count

@@ -327,7 +327,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if receive.count > Int(Int32.max) {
             var offset = 0
             for peer in 0..<size {
-                if peer == rank, counts[peer] > 0 { (receive.baseAddress! + offset).update(from: send.baseAddress!, count: counts[peer]) }
+                if peer == rank, counts[peer] > 0, send.baseAddress != UnsafePointer(receive.baseAddress! + offset) {
+                    (receive.baseAddress! + offset).update(from: send.baseAddress!, count: counts[peer])
+                }
                 let slice = UnsafeMutableBufferPointer(rebasing: receive[offset..<(offset + counts[peer])])
                 try inPieces(slice.count) { start, piece in
                     var request: MPI_Request? = nil
@@ -343,8 +345,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var displacements: [Int32] = []
         var running: Int32 = 0
         for count in counts32 { displacements.append(running); running += count }
+        // This rank's block already in place: MPI would copy it onto itself.
+        let inPlace = send.count > 0 && send.baseAddress == UnsafePointer(receive.baseAddress! + Int(displacements[rank]))
         var request: MPI_Request? = nil
-        try check(MPI_Iallgatherv(send.baseAddress, Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
+        try check(MPI_Iallgatherv(inPlace ? UnsafeRawPointer(flock_mpi_in_place()) : UnsafeRawPointer(send.baseAddress),
+                                  Int32(send.count), T.mpiDatatype, receive.baseAddress, counts32,
                                   displacements, T.mpiDatatype, comm, &request), "MPI_Iallgatherv", "allgather", send.count, settings)
         try wait(&request, "allgather", send.count, sequence, settings)
     }

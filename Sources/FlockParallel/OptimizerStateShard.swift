@@ -21,6 +21,11 @@ public final class OptimizerStateShard {
     let parameters: ParameterStore
     /// Per rank, per slot of `parameters`: the rows that rank holds (local to the slot).
     let owned: [[ShardPlacement]]
+    /// Per slot, each rank's count of values when the ranks' rows lie one after another in
+    /// rank order (a slot split on its first axis): such a slot is all-gathered in place in
+    /// the store, with no packing, no buffer and no copy of this rank's own rows. Nil for a
+    /// slot split on another axis (a tensor-parallel slice), which is packed.
+    let inPlaceCounts: [[Int]?]
 
     /// Under ZeRO stage 2 this rank holds only its rows' gradients, and the update clears
     /// only those (the others were given back by the reduce-scatter and read zero).
@@ -35,9 +40,11 @@ public final class OptimizerStateShard {
         self.group = group
         self.gradientsAreSharded = gradientsAreSharded
         self.parameters = parameters
-        owned = (0..<group.size).map { rank in
+        let owned = (0..<group.size).map { rank in
             parameters.slots.map { Self.rows(of: $0, rank: rank, ranks: group.size, axis: axis($0) ?? 0) }
         }
+        self.owned = owned
+        inPlaceCounts = parameters.slots.map { slot in Self.consecutiveCounts(of: slot, placements: owned.map { $0[slot.index] }) }
         store = ParameterStore(holdsValues: false)
         for (slot, placement) in zip(parameters.slots, owned[group.rank]) {
             store.register(name: slot.name, shape: placement.localShape, isDecayed: slot.isDecayed)
@@ -51,6 +58,23 @@ public final class OptimizerStateShard {
         }
         let split = UnevenSplit(count: slot.shape[axis], parts: ranks)
         return .slice(of: slot.shape, axis: axis, start: split.start(of: rank), length: split.length(of: rank))
+    }
+
+    /// Each rank's count of `slot`'s values when the ranks' runs tile the slot in rank order;
+    /// nil otherwise.
+    static func consecutiveCounts(of slot: ParameterSlot, placements: [ShardPlacement]) -> [Int]? {
+        var next = 0, consecutive = true
+        let counts = placements.map { placement -> Int in
+            var count = 0
+            placement.forEachRun { slotStart, _, length in
+                guard length > 0 else { return }
+                if slotStart != next { consecutive = false }
+                next = slotStart + length
+                count += length
+            }
+            return count
+        }
+        return consecutive && next == slot.count ? counts : nil
     }
 
     /// This rank's rows of `slot` within the slot's (local) tensor.
@@ -134,27 +158,51 @@ public final class OptimizerStateShard {
 
     /// Every rank's rows of `slots` (consecutive) into every rank's whole store. Collective.
     func allgatherRows(ofSlots slots: Range<Int>) throws {
-        let gather = RowsGather(slots: slots, counts: counts(ofSlots: slots), rank: group.rank)
-        packOwnRows(into: gather)
-        try group.allgather(UnsafeBufferPointer(gather.send), into: gather.received, counts: gather.counts)
-        unpack(gather)
+        let gather = try startGatheringRows(ofSlots: slots, inPlace: gathersInPlace(slots), blocking: true)
+        try finish(gather)
     }
 
-    /// Starts gathering every rank's rows of `slots` into a buffer of their own, beside
-    /// whatever runs next (ZeRO stage 3's prefetch of the next layer); `finish` puts them
-    /// in place. This rank's rows are read now. Collective.
-    func startGatheringRows(ofSlots slots: Range<Int>) throws -> RowsGather {
-        let gather = RowsGather(slots: slots, counts: counts(ofSlots: slots), rank: group.rank)
-        packOwnRows(into: gather)
-        gather.pending = try group.startAllgather(UnsafeBufferPointer(gather.send), into: gather.received, counts: gather.counts)
+    /// Whether every slot of `slots` is gathered in place in the store.
+    func gathersInPlace(_ slots: Range<Int>) -> Bool { slots.allSatisfy { inPlaceCounts[$0] != nil } }
+
+    /// Starts gathering every rank's rows of `slots` beside whatever runs next (ZeRO stage
+    /// 3's prefetch of the next layer); `finish` puts them in place. `inPlace` (only where
+    /// `gathersInPlace`): each slot is gathered straight into the store, so nothing may
+    /// read the slots' other rows, give them back, or change this rank's rows until
+    /// `finish`, and the store's values must stay where they are (stage 3's do); otherwise
+    /// this rank's rows are packed now into a buffer of the gather's own. Collective.
+    func startGatheringRows(ofSlots slots: Range<Int>, inPlace: Bool, blocking: Bool = false) throws -> RowsGather {
+        guard inPlace else {
+            let gather = RowsGather(slots: slots, packedCounts: counts(ofSlots: slots), rank: group.rank)
+            let packed = gather.packed!
+            packOwnRows(into: gather)
+            if blocking {
+                try group.allgather(UnsafeBufferPointer(packed.send), into: packed.received, counts: packed.counts)
+            } else {
+                gather.pending = [try group.startAllgather(UnsafeBufferPointer(packed.send), into: packed.received, counts: packed.counts)]
+            }
+            return gather
+        }
+        let gather = RowsGather(slots: slots, packedCounts: nil, rank: group.rank)
+        guard let base = parameters.withParameters({ $0.baseAddress }) else { return gather }
+        for index in slots {
+            let counts = inPlaceCounts[index]!, slot = parameters.slots[index]
+            let whole = UnsafeMutableBufferPointer(start: base + slot.offset, count: slot.count)
+            let own = counts[..<group.rank].reduce(0, +)
+            let mine = UnsafeBufferPointer(rebasing: whole[own..<(own + counts[group.rank])])
+            if blocking {
+                try group.allgather(mine, into: whole, counts: counts)
+            } else {
+                gather.pending.append(try group.startAllgather(mine, into: whole, counts: counts))
+            }
+        }
         return gather
     }
 
     /// Waits for a started gather and puts every rank's rows in place.
     func finish(_ gather: RowsGather) throws {
-        try gather.pending?.wait()
-        gather.pending = nil
-        unpack(gather)
+        try gather.wait()
+        if gather.packed != nil { unpack(gather) }
     }
 
     /// Values of each rank's rows of `slots`.
@@ -164,21 +212,22 @@ public final class OptimizerStateShard {
 
     private func packOwnRows(into gather: RowsGather) {
         parameters.withParameters { values in
-            forEachOwnedRun(slots: gather.slots) { full, compact in Self.copy(values[full], into: gather.send[compact]) }
+            forEachOwnedRun(slots: gather.slots) { full, compact in Self.copy(values[full], into: gather.packed!.send[compact]) }
         }
     }
 
     /// The other ranks' rows into place; this rank's are there already (they were packed
     /// from the store, and nothing changes or gives them back while a gather runs).
     private func unpack(_ gather: RowsGather) {
+        guard let packed = gather.packed else { return }
         var rankOffset = 0
         parameters.withParameters { target in
             for rank in 0..<group.size {
-                defer { rankOffset += gather.counts[rank] }
+                defer { rankOffset += packed.counts[rank] }
                 guard rank != group.rank else { continue }
                 forEachOwnedRun(rank: rank, slots: gather.slots) { full, compact in
                     let start = rankOffset + compact.lowerBound
-                    Self.copy(gather.received[start..<(start + compact.count)], into: target[full])
+                    Self.copy(packed.received[start..<(start + compact.count)], into: target[full])
                 }
             }
         }
@@ -213,30 +262,44 @@ extension ParameterSlot {
     }
 }
 
-/// One all-gather of every rank's rows of some slots: this rank's packed values and the
-/// buffer every rank's land in (its own memory, so a gather may run while the slots'
-/// values in the store are given back or read).
+/// One all-gather of every rank's rows of some slots, in place in the store (one
+/// collective per slot) or packed: this rank's packed values and the buffer every rank's
+/// land in (its own memory, so a gather may run while the slots' values in the store are
+/// given back or read).
 final class RowsGather {
     let slots: Range<Int>
-    let counts: [Int]
-    let send: UnsafeMutableBufferPointer<Float>
-    let received: UnsafeMutableBufferPointer<Float>
-    /// The all-gather while it runs beside the caller.
-    var pending: (any PendingOperation)?
+    /// The packed form's buffers; nil for a gather in place.
+    let packed: (counts: [Int], send: UnsafeMutableBufferPointer<Float>, received: UnsafeMutableBufferPointer<Float>)?
+    /// The all-gathers while they run beside the caller.
+    var pending: [any PendingOperation] = []
 
-    /// `counts`: each rank's values; `rank`: this one.
-    init(slots: Range<Int>, counts: [Int], rank: Int) {
+    var isInPlace: Bool { packed == nil }
+
+    /// `packedCounts`: each rank's values, for a packed gather (nil: in place); `rank`: this one.
+    init(slots: Range<Int>, packedCounts: [Int]?, rank: Int) {
         self.slots = slots
-        self.counts = counts
         // Floats need no initialization: every element is written before it is read.
-        send = .allocate(capacity: counts[rank])
-        received = .allocate(capacity: counts.reduce(0, +))
+        packed = packedCounts.map { counts in
+            (counts, .allocate(capacity: counts[rank]), .allocate(capacity: counts.reduce(0, +)))
+        }
+    }
+
+    /// Waits for every all-gather started (all of them, even after one fails); throws the
+    /// first failure.
+    func wait() throws {
+        let operations = pending
+        pending = []
+        var failure: (any Error)?
+        for operation in operations {
+            do { try operation.wait() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 
     deinit {
         // A gather dropped while it runs still owns its buffers until it ends.
-        try? pending?.wait()
-        send.deallocate()
-        received.deallocate()
+        try? wait()
+        packed?.send.deallocate()
+        packed?.received.deallocate()
     }
 }

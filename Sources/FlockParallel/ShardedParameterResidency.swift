@@ -17,6 +17,13 @@ import FlockTensor
 /// predicts alike and starts the same collectives; a wrong guess costs one gather, waited
 /// for and dropped. Nothing prefetched outlives a step's gradients (`dropPrefetch`): the
 /// update changes the rows it read.
+///
+/// A layer whose parameters are split on their first axis is gathered in place: each
+/// rank's rows go straight from its store into the others' (`MPI_IN_PLACE`), with no
+/// packing, no buffer and no copy back. A prefetch goes in place too when its layer is
+/// not the one being run (whose rows it would overwrite and whose release would give back
+/// pages it writes); otherwise into a buffer of its own, as a layer split on another
+/// axis always is. A dropped prefetch made in place gives its rows back.
 public final class ShardedParameterResidency: ParameterResidency {
     let rows: OptimizerStateShard
     let memory: ReleasableMemory
@@ -29,6 +36,8 @@ public final class ShardedParameterResidency: ParameterResidency {
     private var successor: [LayerPair: Range<Int>] = [:]
     private var recent = LayerPair(earlier: nil, later: nil)
     private var prefetched: RowsGather?
+    /// The layers gathered and not yet given back (one, as units run one at a time).
+    private var resident: [Range<Int>] = []
     /// Gathers found prefetched, and prefetches dropped unused (for tests and logs).
     public private(set) var prefetchHits = 0, prefetchMisses = 0
 
@@ -51,7 +60,11 @@ public final class ShardedParameterResidency: ParameterResidency {
                 try dropPrefetch()
                 try rows.allgatherRows(ofSlots: layer)
             }
-            if prefetches, let next = successor[recent] { prefetched = try rows.startGatheringRows(ofSlots: next) }
+            resident.append(layer)
+            if prefetches, let next = successor[recent] {
+                let inPlace = rows.gathersInPlace(next) && !resident.contains { $0.overlaps(next) }
+                prefetched = try rows.startGatheringRows(ofSlots: next, inPlace: inPlace)
+            }
         } catch { failure = error }
     }
 
@@ -62,11 +75,15 @@ public final class ShardedParameterResidency: ParameterResidency {
         guard let ahead = prefetched else { return }
         prefetched = nil
         prefetchMisses += 1
-        try ahead.pending?.wait()
-        ahead.pending = nil
+        // Gathered in place, its rows are in the store: they go back as a layer's do.
+        defer { if ahead.isInPlace { for index in ahead.slots { releaseOthersRows(of: rows.parameters.slots[index]) } } }
+        try ahead.wait()
     }
 
     public func release(_ slots: [ParameterSlot]) {
+        if let first = slots.map(\.index).min(), let last = slots.map(\.index).max() {
+            resident.removeAll { $0.overlaps(first..<(last + 1)) }
+        }
         for slot in slots { releaseOthersRows(of: slot) }
     }
 
@@ -83,6 +100,8 @@ public final class ShardedParameterResidency: ParameterResidency {
 
     /// Gives back every parameter's other rows (after loading a whole model's values).
     public func releaseAll() {
+        do { try dropPrefetch() } catch { failure = failure ?? error }
+        resident = []
         for slot in rows.parameters.slots { releaseOthersRows(of: slot) }
     }
 

@@ -208,6 +208,9 @@ public final class Trainer {
             }
         }
         try restoreBestWeightsAtEnd()
+        // Under stage 3 the last evaluation's last gather started the next layer's, in
+        // place in the store: dropped, so the trained model holds this rank's rows only.
+        try shardedParameters?.dropPrefetch()
         return TrainingSummary(epochsRun: epochsRun, best: progress.tracker.best, final: progress.lastMetrics,
                                stoppedEarly: stoppedEarly, worldSize: worldSize,
                                samplesPerSecond: Double(progress.samplesSeen) / Swift.max(progress.trainingSeconds, 1e-9),

@@ -6,7 +6,7 @@ import Foundation
 struct MemoryBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
-        abstract: "The largest residual MLP that trains within a per-rank memory budget at zero 0–3, with and without recomputation: each model's peak resident memory per rank and samples/s (flock train under mpirun).")
+        abstract: "The largest residual MLP that trains within a per-rank memory budget at zero 0–3, with and without recomputation: each model's peak resident memory per rank, samples/s and steady step time (flock train under mpirun).")
 
     @Option(help: "Ranks of each job (mpirun -np).")
     var ranks = 4
@@ -25,6 +25,12 @@ struct MemoryBench: ParsableCommand {
 
     @Option(help: "Deepest model to try.")
     var maxDepth = 256
+
+    @Option(help: "Steps of each job (one batch an epoch, so each step is timed).")
+    var batches = 8
+
+    @Option(help: "First steps left out of the step time (page faults, first allocations).")
+    var warmUpBatches = 2
 
     @Option(help: "Settings to run, comma-separated: zero stage, then r for recomputation (e.g. 0,0r,3,3r; default all eight).")
     var settings: String?
@@ -52,6 +58,9 @@ struct MemoryBench: ParsableCommand {
         guard budgetMb >= 1 else { throw ValidationError("--budget-mb: expected a positive number, got \(budgetMb)") }
         guard width >= 1, batchSize >= 1 else { throw ValidationError("--width and --batch-size: expected positive numbers") }
         guard firstDepth >= 1, maxDepth >= firstDepth else { throw ValidationError("--first-depth and --max-depth: expected 1 ≤ first ≤ max") }
+        guard warmUpBatches >= 0, batches > warmUpBatches else {
+            throw ValidationError("--batches and --warm-up-batches: expected 0 ≤ warm-up < batches, got \(warmUpBatches) and \(batches)")
+        }
         _ = try parsedSettings()
     }
 
@@ -63,19 +72,23 @@ struct MemoryBench: ParsableCommand {
         bench.batchSize = batchSize
         bench.firstDepth = firstDepth
         bench.maxDepth = maxDepth
+        bench.batches = batches
+        bench.warmUpBatches = warmUpBatches
         if let chosen = try parsedSettings() { bench.settings = chosen }
         let made = folder == nil
         let place = folder.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("flock-bench-memory-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: place, withIntermediateDirectories: true) } catch { throw CommandFailure("\(place.path): \(error)") }
         defer { if made { try? FileManager.default.removeItem(at: place) } }
-        print("residual MLPs of width \(width), batch \(batchSize), Adam, \(ranks) ranks (mpirun); budget \(budgetMb) MB per rank")
+        print("residual MLPs of width \(width), batch \(batchSize), Adam, \(ranks) ranks (mpirun); budget \(budgetMb) MB per rank; "
+              + "\(batches) steps, step time the median of the last \(batches - warmUpBatches)")
         let trials = try bench.run(in: place) { trial in
             let setting = "zero \(trial.zero)\(trial.recompute ? ", recompute" : "")"
             let peaks = trial.peakBytes.isEmpty ? "" : ", peak \(trial.peakBytes.min()! / 1_000_000)–\(trial.peakBytes.max()! / 1_000_000) MB per rank"
             let rate = trial.samplesPerSecond.map { String(format: ", %.0f samples/s", $0) } ?? ""
+            let step = trial.stepTime.map { String(format: ", step %.3f s (%.3f–%.3f)", $0.median, $0.minimum, $0.maximum) } ?? ""
             print(String(format: "%@, depth %d: %.1fM parameters", setting, trial.depth, Double(trial.parameters) / 1e6)
-                  + peaks + rate + (trial.failure.map { "  does not fit: \($0)" } ?? "  fits"))
+                  + peaks + rate + step + (trial.failure.map { "  does not fit: \($0)" } ?? "  fits"))
         }
         for best in MemoryBenchmark.largest(trials) {
             let size = best.parameters.map { String(format: "%.1fM parameters", Double($0) / 1e6) } ?? "nothing fits"

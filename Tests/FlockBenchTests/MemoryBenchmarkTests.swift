@@ -34,5 +34,35 @@ import Testing
         #expect((tight["trials"] as? [Any])?.count == 1 && only["fits"] as? Bool == false)
         #expect((only["failure"] as? String)?.contains("over the budget of 5 MB") == true, "\(only)")
         #expect((tight["largest"] as? [[String: Any]])?.first?["parameters"] is NSNull)
+
+        // Eight steps by default, each timed (the trainer's epochs of one batch), the first two left out.
+        #expect(roomy["batches"] as? Int == 8 && roomy["warm_up_batches"] as? Int == 2)
+        for trial in trials { try Self.expectStepTime(trial, steps: 8, warmUp: 2) }
+    }
+
+    @Test func stepTimeFollowsBatchesAndLeavesOutTheWarmUp() throws {
+        let report = try Self.report(["--budget-mb", "2000", "--first-depth", "2", "--max-depth", "2", "--settings", "0,2",
+                                      "--batches", "5", "--warm-up-batches", "2"])
+        #expect(report["batches"] as? Int == 5 && report["warm_up_batches"] as? Int == 2)
+        let trials = try #require(report["trials"] as? [[String: Any]])
+        #expect(trials.count == 2)
+        for trial in trials { try Self.expectStepTime(trial, steps: 5, warmUp: 2) }
+    }
+
+    @Test func aWarmUpThatLeavesNoStepIsRefused() throws {
+        let outcome = try ChildProcess.flock(["bench", "memory", "--batches", "2", "--warm-up-batches", "2"], timeout: 60)
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("--batches and --warm-up-batches"), "\(outcome.standardError)")
+    }
+
+    /// `steps_seconds` holds one time per step run; `step_seconds` is the median of those after
+    /// the warm-up and `_min`/`_max` their extremes.
+    static func expectStepTime(_ trial: [String: Any], steps: Int, warmUp: Int) throws {
+        let each = try #require(trial["steps_seconds"] as? [Double], "\(trial)")
+        #expect(each.count == steps && each.allSatisfy { $0 > 0 }, "\(trial)")
+        let steady = each.dropFirst(warmUp).sorted()
+        let median = steady.count % 2 == 1 ? steady[steady.count / 2] : (steady[steady.count / 2 - 1] + steady[steady.count / 2]) / 2
+        #expect(trial["step_seconds"] as? Double == median, "\(trial)")
+        #expect(trial["step_seconds_min"] as? Double == steady.first && trial["step_seconds_max"] as? Double == steady.last, "\(trial)")
     }
 }

@@ -85,7 +85,26 @@ func contribution(rank: Int, index: Int) -> Float {
                     _ = try comm.allreduce([Float(1)], operation: .sum)
                     try pending.wait()
                 }
-                return [broadcast, gathered, gatheredVarying, scattered, Array(started), Array(startedGather)]
+                // In place: this rank's values already at its block of the receive buffer and
+                // passed as the send, blocking and started; the others' blocks start as -1.
+                var inPlace: [[Float]] = []
+                for nonblocking in [false, true] {
+                    let own = counts[..<comm.rank].reduce(0, +)
+                    var gatheredInPlace = [Float](repeating: -1, count: counts.reduce(0, +))
+                    for i in 0..<counts[comm.rank] { gatheredInPlace[own + i] = varying[i] }
+                    try gatheredInPlace.withUnsafeMutableBufferPointer { receive in
+                        let send = UnsafeBufferPointer(rebasing: receive[own..<(own + counts[comm.rank])])
+                        if nonblocking {
+                            let pending = try comm.startAllgather(send, into: receive, counts: counts)
+                            _ = try comm.allreduce([Float(1)], operation: .sum)
+                            try pending.wait()
+                        } else {
+                            try comm.allgather(send, into: receive, counts: counts)
+                        }
+                    }
+                    inPlace.append(gatheredInPlace)
+                }
+                return [broadcast, gathered, gatheredVarying, scattered, Array(started), Array(startedGather)] + inPlace
             }
             let check = Array(0..<min(count, 40)) + (count > 40 ? [count - 1] : [])
             for rank in 0..<ranks {
@@ -107,6 +126,7 @@ func contribution(rank: Int, index: Int) -> Float {
                 }
                 #expect(varying.count == offset)
                 #expect(outcome[rank][5] == varying, "started allgather, rank \(rank)")
+                #expect(outcome[rank][6] == varying && outcome[rank][7] == varying, "allgather in place, rank \(rank)")
             }
         }
     }

@@ -114,6 +114,24 @@ func runCollectives(_ comm: MPICommunicator) throws -> Int {
             }
         }
         try expect(startedGather == gathered, "startAllgather", checks: &checks)
+        // In place (MPI_IN_PLACE): this rank's values already at its block of the receive
+        // buffer and passed as the send; the others' blocks start as -1.
+        for nonblocking in [false, true] {
+            let own = counts[..<me].reduce(0, +)
+            var inPlace = [Float](repeating: -1, count: counts.reduce(0, +))
+            for i in 0..<counts[me] { inPlace[own + i] = value(rank: me, index: i) }
+            try inPlace.withUnsafeMutableBufferPointer { receive in
+                let send = UnsafeBufferPointer(rebasing: receive[own..<(own + counts[me])])
+                if nonblocking {
+                    let pending = try comm.startAllgather(send, into: receive, counts: counts)
+                    _ = try comm.allreduce([Float(1)], operation: .sum)
+                    try pending.wait()
+                } else {
+                    try comm.allgather(send, into: receive, counts: counts)
+                }
+            }
+            try expect(inPlace == gathered, "allgather in place (nonblocking: \(nonblocking))", checks: &checks)
+        }
     }
 
     // Ring send/receive with two tags received in reverse order.
