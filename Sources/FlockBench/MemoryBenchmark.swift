@@ -117,9 +117,12 @@ public struct MemoryBenchmark {
                   samplesPerSecond: nil, failure: reason)
         }
         guard outcome.succeeded else { return failed(Self.reason(outcome)) }
-        guard let summary = try? FlockJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: run.appendingPathComponent("summary.json"))),
+        let results = RunResults(directory: run)
+        guard let summary = try? results.summary(),
               let peaks = summary.peakResidentBytes else { return failed("no summary.json with peak_resident_bytes in \(run.path)") }
-        let steps = Self.stepSeconds(metrics: run.appendingPathComponent("metrics.jsonl"))
+        // One epoch is one step here; an epoch line without its seconds is left out, so the
+        // count tells a short file.
+        let steps = results.epochs().compactMap { $0.values["seconds"] }
         guard steps.count == batches, let stepTime = SteadyStepTime(stepSeconds: steps, warmUp: warmUpBatches) else {
             return failed("\(run.path)/metrics.jsonl: expected \(batches) epochs of one step each, found \(steps.count) timed")
         }
@@ -130,15 +133,6 @@ public struct MemoryBenchmark {
                           failure: over ? "peaked at \(Self.megabytes(peaks.max()!)) on a rank, over the budget of \(Self.megabytes(budgetBytes))" : nil)
         trial.stepTime = stepTime
         return trial
-    }
-
-    /// Each epoch's `seconds` from a run's `metrics.jsonl`, in order (here an epoch is one
-    /// step); a line without them is left out, so the count tells a short file.
-    static func stepSeconds(metrics url: URL) -> [Double] {
-        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["seconds"] as? Double
-        }
     }
 
     /// Why a job failed: the deadline, a signal, or its last line of output (mpirun's dashes skipped).

@@ -23,10 +23,7 @@ public struct SteadyStepTime: Sendable, Equatable {
     /// The steps measured: those after the warm-up.
     public var steady: ArraySlice<Double> { stepSeconds.dropFirst(warmUp) }
 
-    public var median: Double {
-        let sorted = steady.sorted(), middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
+    public var median: Double { PairedRatio.quantile(steady.sorted(), 0.5) }
 
     public var minimum: Double { steady.min()! }
     public var maximum: Double { steady.max()! }

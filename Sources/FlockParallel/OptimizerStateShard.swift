@@ -202,7 +202,7 @@ public final class OptimizerStateShard {
     /// Waits for a started gather and puts every rank's rows in place.
     func finish(_ gather: RowsGather) throws {
         try gather.wait()
-        if gather.packed != nil { unpack(gather) }
+        unpack(gather)
     }
 
     /// Values of each rank's rows of `slots`.
@@ -216,8 +216,9 @@ public final class OptimizerStateShard {
         }
     }
 
-    /// The other ranks' rows into place; this rank's are there already (they were packed
-    /// from the store, and nothing changes or gives them back while a gather runs).
+    /// The other ranks' rows into place from a packed gather (one in place put them there
+    /// already); this rank's are there already (they were packed from the store, and
+    /// nothing changes or gives them back while a gather runs).
     private func unpack(_ gather: RowsGather) {
         guard let packed = gather.packed else { return }
         var rankOffset = 0
