@@ -29,12 +29,14 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // A header only (nothing linked): vector square roots, see vector_math.h.
         .systemLibrary(name: "CVectorMath"),
+        // A header only: page moves for recycled pages, see memory_map.h.
+        .systemLibrary(name: "CMemoryMap"),
 
         // MARK: - Implementation, lowest first
         .target(name: "FlockTensor", dependencies: ["CBLAS", "CDNNL", "CVectorMath"]),
         .target(name: "FlockNN", dependencies: ["FlockTensor"]),
         .target(name: "FlockComm", dependencies: ["CMPI"]),
-        .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm"]),
+        .target(name: "FlockParallel", dependencies: ["FlockNN", "FlockComm", "CMemoryMap"]),
         .target(name: "FlockStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "FlockData", dependencies: ["FlockTensor"]),
         .target(name: "FlockTrain", dependencies: [

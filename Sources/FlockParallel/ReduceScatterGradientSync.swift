@@ -73,9 +73,9 @@ public final class ReduceScatterGradientSync: GradientSync {
         } else {
             // A description: no page of the weights or gradients was touched yet. Stage 3
             // makes this rank's rows only, in pages released at a fine grain (holding
-            // little of the weights is what it is for); stage 2 every value, alike on
-            // every rank, so nothing needs broadcasting.
-            let values = try ReleasableMemory(count: parameters.count, hugePages: false)
+            // little of the weights is what it is for) and recycled between gathers;
+            // stage 2 every value, alike on every rank, so nothing needs broadcasting.
+            let values = try ReleasableMemory(count: parameters.count, hugePages: false, recyclesPages: shardsParameters)
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
             if shardsParameters {
                 let residency = ShardedParameterResidency(rows: rows, memory: values)

@@ -54,15 +54,20 @@ public final class ShardedParameterResidency: ParameterResidency {
             recent = LayerPair(earlier: recent.later, later: layer)
             if let ahead = prefetched, ahead.slots == layer {
                 prefetched = nil
+                if !ahead.isInPlace { prepareOthersRows(of: layer) }
                 try rows.finish(ahead)
                 prefetchHits += 1
             } else {
                 try dropPrefetch()
+                prepareOthersRows(of: layer)
                 try rows.allgatherRows(ofSlots: layer)
             }
             resident.append(layer)
             if prefetches, let next = successor[recent] {
                 let inPlace = rows.gathersInPlace(next) && !resident.contains { $0.overlaps(next) }
+                // A packed prefetch gets its pages when it is put in place, as its layer
+                // may still be running now.
+                if inPlace { prepareOthersRows(of: next) }
                 prefetched = try rows.startGatheringRows(ofSlots: next, inPlace: inPlace)
             }
         } catch { failure = error }
@@ -107,12 +112,23 @@ public final class ShardedParameterResidency: ParameterResidency {
 
     /// The ranges of `slot` outside this rank's rows, released; its own rows stay.
     private func releaseOthersRows(of slot: ParameterSlot) {
+        forEachOthersRange(of: slot) { memory.release($0) }
+    }
+
+    /// Recycled pages under the other ranks' rows of `slots`, which a gather is about to
+    /// write whole (so OpenMPI's copy faults nothing in).
+    private func prepareOthersRows(of slots: Range<Int>) {
+        for index in slots { forEachOthersRange(of: rows.parameters.slots[index]) { memory.prepareToOverwrite($0) } }
+    }
+
+    /// Calls `body` with each range of `slot` (in the store's flat buffer) holding other ranks' rows.
+    private func forEachOthersRange(of slot: ParameterSlot, _ body: (Range<Int>) -> Void) {
         var next = slot.offset
         rows.forEachOwnedRun(of: slot) { full in
-            memory.release(next..<full.lowerBound)
+            body(next..<full.lowerBound)
             next = full.upperBound
         }
-        memory.release(next..<slot.range.upperBound)
+        body(next..<slot.range.upperBound)
     }
 
     /// Sets this rank's rows to their initial values, each from its parameter's own
