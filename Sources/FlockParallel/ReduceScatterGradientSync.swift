@@ -62,8 +62,8 @@ public final class ReduceScatterGradientSync: GradientSync {
     /// own rows' initial values. Collective.
     public func prepare(parameters: ParameterStore, model: Model) throws {
         let rows = OptimizerStateShard(parameters: parameters, group: communicator, gradientsAreSharded: true) { [placement] in placement($0)?.axis }
-        // Gradients are refaulted every step: huge pages keep that cheap.
-        let memory = try ReleasableMemory(count: parameters.count, hugePages: true)
+        // Gradients are released and needed again every step: recycled pages keep that cheap.
+        let memory = try ReleasableMemory(count: parameters.count, recyclesPages: true)
         let builtModel = parameters.holdsValues
         if builtModel {
             guard !shardsParameters else {
@@ -75,7 +75,7 @@ public final class ReduceScatterGradientSync: GradientSync {
             // makes this rank's rows only, in pages released at a fine grain (holding
             // little of the weights is what it is for) and recycled between gathers;
             // stage 2 every value, alike on every rank, so nothing needs broadcasting.
-            let values = try ReleasableMemory(count: parameters.count, hugePages: false, recyclesPages: shardsParameters)
+            let values = try ReleasableMemory(count: parameters.count, recyclesPages: shardsParameters)
             parameters.attachStorage(values: values.buffer, gradients: memory.buffer)
             if shardsParameters {
                 let residency = ShardedParameterResidency(rows: rows, memory: values)
@@ -113,17 +113,27 @@ public final class ReduceScatterGradientSync: GradientSync {
     public func beginMicroBatch(isLast: Bool, samples: Int) throws -> ((inout [Double]) -> Void)? {
         synchronizing = isLast
         remaining = buckets?.buckets.map(\.slots.count) ?? []
+        // Backward writes the first bucket first (see `gradientReady`).
+        if let first = packing.first, let memory { first.forEachOthersRange { memory.prepareToAccumulate($0) } }
         return try statistics?.forMicroBatch(samples: samples)
     }
 
     private func gradientReady(_ slot: ParameterSlot) {
-        guard synchronizing && overlap, let buckets else { return }
+        guard let buckets else { return }
         let bucket = buckets.bucketOfSlot[slot.index]
         remaining[bucket] -= 1
-        if remaining[bucket] == 0 { start(bucket) }
+        guard remaining[bucket] == 0 else { return }
+        // Buckets run in backward order, so backward writes the next bucket next: the
+        // other ranks' rows get zeroed pages from the pool now rather than a fault per page
+        // as backward writes them. A wrong guess costs only faults: pages go only where
+        // none is resident, and zeroed pages read as released ones do.
+        if bucket + 1 < packing.count, let memory {
+            packing[bucket + 1].forEachOthersRange { memory.prepareToAccumulate($0) }
+        }
+        if synchronizing && overlap { start(bucket) }
     }
 
-    /// Packs `bucket` by owner, gives its gradient pages back and starts its reduce-scatter;
+    /// Packs `bucket` by owner, gives the other ranks' rows back and starts its reduce-scatter;
     /// the oldest buckets in flight are finished first while the packed bytes in flight
     /// would pass `maxInFlightBytes`.
     /// Errors are kept for `finishStep` (this runs inside backward, where nothing throws).
@@ -142,7 +152,7 @@ public final class ReduceScatterGradientSync: GradientSync {
             let flight = InFlightBucket(bucket: bucket, send: UnsafeMutableBufferPointer(rebasing: ring[region]),
                                         region: region, receiveCount: plan.blockCount)
             plan.pack(memory.buffer, into: flight.send)
-            memory.release(plan.range)
+            plan.forEachOthersRange { memory.release($0) }
             try flight.start(on: communicator)
             inFlight.append(flight)
         } catch {
@@ -255,6 +265,18 @@ struct BucketPacking {
             }
             UnsafeMutableBufferPointer(rebasing: send[(rank * blockCount + filled)..<((rank + 1) * blockCount)]).update(repeating: 0)
         }
+    }
+
+    /// Calls `body` with each part of the bucket outside this rank's rows: what is given
+    /// back once packed. This rank's rows stay: its averaged block lands there, and they
+    /// are its share of the gradients between steps.
+    func forEachOthersRange(_ body: (Range<Int>) -> Void) {
+        var next = range.lowerBound
+        for run in runs[ownRank] {
+            body(next..<run.full.lowerBound)
+            next = run.full.upperBound
+        }
+        body(next..<range.upperBound)
     }
 
     /// This rank's averaged block back to its rows of `gradients`.

@@ -1,34 +1,33 @@
 import Foundation
 
 /// A flat buffer (gradients, or under ZeRO stage 3 parameter values) in private anonymous
-/// pages that can be handed back to the kernel: ZeRO stage 2 releases a bucket's
-/// gradients once they are packed for the reduce-scatter, so a rank holds the whole
-/// model's gradients only while backward makes them; stage 3 releases a layer's gathered
-/// values once it has run.
+/// pages that can be handed back: ZeRO stage 2 releases the other ranks' rows of a
+/// bucket's gradients once they are packed for the reduce-scatter, so a rank holds the
+/// whole model's gradients only while backward makes them; stage 3 releases a layer's
+/// gathered values once it has run.
 ///
-/// Released pages read as zeros on the next touch (`MADV_DONTNEED` on a private anonymous
-/// mapping), which is what the next backward accumulates into; elements that share a page
-/// with values still in use are set to zero instead. With `hugePages` the mapping asks for
-/// transparent huge pages and releases whole 2 MB pages only: refaulting a released range
-/// then costs one fault per 2 MB instead of one per 4 KB (on this VM, 4 KB faults made
-/// stage 2 several times slower than stage 1), at the price of the partly used huge pages
-/// at each range's ends staying resident. With `recyclesPages`, a range about to be
-/// overwritten whole gets resident pages moved in from a pool (``RecycledPages``), and
-/// giving it back moves them out again, so no page is faulted or zeroed on the way.
+/// Released pages read as zeros on the next touch, which is what the next backward
+/// accumulates into; elements that share a page with values still in use are set to zero
+/// instead. Refaulting released pages one 4 KB trap at a time, each page taken from the
+/// kernel and zeroed, made stages 2 and 3 slow; transparent huge pages (until December 8)
+/// made the faults few but could only release whole 2 MB pages, which a rank's own rows
+/// pulled back in: ranks 1–3 of 4 kept every gradient page. So with `recyclesPages`
+/// released pages go to a pool (``RecycledPages``) instead of the kernel, moved there and
+/// back with `mremap`: a range about to be overwritten gets them back as they are
+/// (`prepareToOverwrite`), one about to be accumulated into gets them back zeroed
+/// (`prepareToAccumulate`), and neither faults.
 final class ReleasableMemory {
     let buffer: UnsafeMutableBufferPointer<Float>
     private let mapping: UnsafeMutableRawPointer
     private let mappedBytes: Int
-    /// The granule released: a transparent huge page, or the base page.
-    private let pageSize: Int
+    private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     private let recycled: RecycledPages?
     /// Runs of this buffer holding the pool's pages, until given back.
     private var lent: [LentPages] = []
 
     /// `count` zeroed Floats, not yet resident, starting on a page boundary.
-    init(count: Int, hugePages: Bool, recyclesPages: Bool = false) throws {
-        recycled = recyclesPages && !hugePages ? RecycledPages() : nil
-        pageSize = hugePages ? 2 << 20 : Int(sysconf(Int32(_SC_PAGESIZE)))
+    init(count: Int, recyclesPages: Bool) throws {
+        recycled = recyclesPages ? RecycledPages() : nil
         mappedBytes = max(count, 1) * MemoryLayout<Float>.stride + pageSize
         let address = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let address, address != MAP_FAILED else {
@@ -37,8 +36,6 @@ final class ReleasableMemory {
         mapping = address
         let page = UInt(pageSize)
         let aligned = UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: address) + page - 1) / page * page)!
-        // Advice only: without transparent huge pages the kernel keeps base pages.
-        if hugePages { _ = madvise(address, mappedBytes, MADV_HUGEPAGE) }
         buffer = UnsafeMutableBufferPointer(start: aligned.assumingMemoryBound(to: Float.self), count: count)
     }
 
@@ -51,6 +48,38 @@ final class ReleasableMemory {
         guard let recycled, let pages = wholePages(of: range),
               !lent.contains(where: { $0.address < pages.end && pages.address < $0.end }) else { return }
         lent += recycled.lend(into: pages.address, bytes: pages.bytes)
+    }
+
+    /// Puts zeroed pages from the pool under the whole pages of `range` (elements) that
+    /// hold nothing now, before something accumulates into it: pages resident already keep
+    /// their values (what an earlier micro-batch summed, or rows kept), and nothing lent is
+    /// lent again. Only with `recyclesPages`.
+    func prepareToAccumulate(_ range: Range<Int>) {
+        guard let recycled, let pages = wholePages(of: range),
+              !lent.contains(where: { $0.address < pages.end && pages.address < $0.end }) else { return }
+        for vacant in vacantRuns(in: pages) {
+            let pieces = recycled.lend(into: vacant.address, bytes: vacant.bytes)
+            for piece in pieces { memset(UnsafeMutableRawPointer(bitPattern: piece.address)!, 0, piece.home.bytes) }
+            lent += pieces
+        }
+    }
+
+    /// The runs of `pages` with no page resident, as the kernel says (`mincore`).
+    private func vacantRuns(in pages: PageRun) -> [PageRun] {
+        let count = pages.bytes / pageSize
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { resident in
+            guard mincore(UnsafeMutableRawPointer(bitPattern: pages.address), pages.bytes, resident.baseAddress) == 0 else { return [] }
+            var runs: [PageRun] = [], start: Int?
+            for index in 0...count {
+                let vacant = index < count && resident[index] & 1 == 0
+                if vacant, start == nil { start = index }
+                if !vacant, let first = start {
+                    runs.append(PageRun(address: pages.address + UInt(first * pageSize), bytes: (index - first) * pageSize))
+                    start = nil
+                }
+            }
+            return runs
+        }
     }
 
     /// Sets `range` (elements) to zero, giving its whole pages back: to the pool where it
@@ -93,7 +122,7 @@ final class ReleasableMemory {
 
     private func address(of element: Int) -> UInt { UInt(bitPattern: buffer.baseAddress! + element) }
 
-    /// The whole pages (of the release granule) inside `range`; nil if there are none.
+    /// The whole pages inside `range`; nil if there are none.
     private func wholePages(of range: Range<Int>) -> PageRun? {
         guard !range.isEmpty else { return nil }
         let page = UInt(pageSize)

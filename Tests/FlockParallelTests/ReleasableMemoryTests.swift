@@ -3,9 +3,10 @@ import Testing
 @testable import FlockParallel
 
 /// ZeRO's releasable buffers: a released range reads as zeros and its neighbours keep
-/// their values; with recycled pages (stage 3's values) a range prepared for overwriting
-/// is resident before anything touches it, and giving it back returns its pages to the
-/// pool for the next range rather than to the kernel.
+/// their values; with recycled pages a range prepared for overwriting (stage 3's gathered
+/// rows) or for accumulating (stage 2's gradients) is resident before anything touches
+/// it, and giving it back returns its pages to the pool for the next range rather than to
+/// the kernel.
 @Suite struct ReleasableMemoryTests {
     private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
     private static let floatsPerPage = page / MemoryLayout<Float>.stride
@@ -21,7 +22,7 @@ import Testing
 
     @Test func aReleasedRangeReadsAsZerosAndItsNeighboursKeepTheirValues() throws {
         for recycles in [false, true] {
-            let memory = try ReleasableMemory(count: 8 * Self.floatsPerPage, hugePages: false, recyclesPages: recycles)
+            let memory = try ReleasableMemory(count: 8 * Self.floatsPerPage, recyclesPages: recycles)
             for index in memory.buffer.indices { memory.buffer[index] = Float(index + 1) }
             // Partial pages at both ends: their other values must survive.
             let released = (Self.floatsPerPage / 2)..<(6 * Self.floatsPerPage + 3)
@@ -34,7 +35,7 @@ import Testing
 
     @Test func aPreparedRangeIsResidentAtOnceAndItsPagesServeTheNextRange() throws {
         let pages = 16, floats = Self.floatsPerPage
-        let memory = try ReleasableMemory(count: pages * floats, hugePages: false, recyclesPages: true)
+        let memory = try ReleasableMemory(count: pages * floats, recyclesPages: true)
         let first = (2 * floats)..<(6 * floats), second = (9 * floats)..<(13 * floats)
         memory.prepareToOverwrite(first)
         #expect(Self.residentPages(memory, first).allSatisfy { $0 })
@@ -53,7 +54,7 @@ import Testing
 
     @Test func preparingARangeTwiceKeepsWhatWasWrittenAndReleasingPartOfItKeepsTheRest() throws {
         let floats = Self.floatsPerPage
-        let memory = try ReleasableMemory(count: 8 * floats, hugePages: false, recyclesPages: true)
+        let memory = try ReleasableMemory(count: 8 * floats, recyclesPages: true)
         let range = floats..<(5 * floats)
         memory.prepareToOverwrite(range)
         for index in range { memory.buffer[index] = Float(index) }
@@ -68,8 +69,31 @@ import Testing
 
     @Test func withoutRecyclingAPreparedRangeStaysUnmappedUntilTouched() throws {
         let floats = Self.floatsPerPage
-        let memory = try ReleasableMemory(count: 8 * floats, hugePages: false, recyclesPages: false)
+        let memory = try ReleasableMemory(count: 8 * floats, recyclesPages: false)
         memory.prepareToOverwrite(floats..<(4 * floats))
         #expect(Self.residentPages(memory, floats..<(4 * floats)).allSatisfy { !$0 })
+    }
+
+    @Test func aRangePreparedForAccumulatingGetsZeroedPagesWhereNothingIsResident() throws {
+        let floats = Self.floatsPerPage
+        let memory = try ReleasableMemory(count: 16 * floats, recyclesPages: true)
+        // Pages in the pool that hold old values, as released gradients' pages do.
+        let earlier = floats..<(5 * floats)
+        memory.prepareToOverwrite(earlier)
+        for index in earlier { memory.buffer[index] = 3 }
+        memory.release(earlier)
+        // One page of the next range holds values already (an earlier micro-batch's sums).
+        let next = (8 * floats)..<(12 * floats)
+        for index in (9 * floats)..<(10 * floats) { memory.buffer[index] = 5 }
+        memory.prepareToAccumulate(next)
+        #expect(Self.residentPages(memory, next).allSatisfy { $0 })
+        for index in next {
+            #expect(memory.buffer[index] == ((9 * floats)..<(10 * floats) ~= index ? 5 : 0))
+        }
+        // Given back, the range reads as zeros; prepared again, it is resident again.
+        memory.release(next)
+        #expect(memory.buffer[next].allSatisfy { $0 == 0 })
+        memory.prepareToAccumulate(next)
+        #expect(Self.residentPages(memory, next).allSatisfy { $0 })
     }
 }
