@@ -123,12 +123,17 @@ public final class ReduceScatterGradientSync: GradientSync {
         let bucket = buckets.bucketOfSlot[slot.index]
         remaining[bucket] -= 1
         guard remaining[bucket] == 0 else { return }
-        // Buckets run in backward order, so backward writes the next bucket next: the
+        // Buckets run in backward order, so backward writes the next buckets next: their
         // other ranks' rows get zeroed pages from the pool now rather than a fault per page
-        // as backward writes them. A wrong guess costs only faults: pages go only where
-        // none is resident, and zeroed pages read as released ones do.
-        if bucket + 1 < packing.count, let memory {
-            packing[bucket + 1].forEachOthersRange { memory.prepareToAccumulate($0) }
+        // as backward writes them. Two ahead, as a ZeRO-3 unit or a recomputed block
+        // writes all its buckets before reporting them ready, in slot order. A wrong guess
+        // costs only faults: pages go only where none is resident, and zeroed pages read as
+        // released ones do. A bucket finished already is not given pages again (they would
+        // stay until the next step).
+        if let memory {
+            for next in (bucket + 1)..<min(bucket + 3, packing.count) where remaining[next] > 0 {
+                packing[next].forEachOthersRange { memory.prepareToAccumulate($0) }
+            }
         }
         if synchronizing && overlap { start(bucket) }
     }
