@@ -172,29 +172,25 @@ public final class OptimizerStateShard {
     /// `finish`, and the store's values must stay where they are (stage 3's do); otherwise
     /// this rank's rows are packed now into a buffer of the gather's own. Collective.
     func startGatheringRows(ofSlots slots: Range<Int>, inPlace: Bool, blocking: Bool = false) throws -> RowsGather {
-        guard inPlace else {
-            let gather = RowsGather(slots: slots, packedCounts: counts(ofSlots: slots), rank: group.rank)
-            let packed = gather.packed!
-            packOwnRows(into: gather)
+        let gather = RowsGather(slots: slots, packedCounts: inPlace ? nil : counts(ofSlots: slots), rank: group.rank)
+        func allgather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
             if blocking {
-                try group.allgather(UnsafeBufferPointer(packed.send), into: packed.received, counts: packed.counts)
+                try group.allgather(send, into: receive, counts: counts)
             } else {
-                gather.pending = [try group.startAllgather(UnsafeBufferPointer(packed.send), into: packed.received, counts: packed.counts)]
+                gather.pending.append(try group.startAllgather(send, into: receive, counts: counts))
             }
+        }
+        if let packed = gather.packed {
+            packOwnRows(of: slots, into: packed.send)
+            try allgather(UnsafeBufferPointer(packed.send), into: packed.received, counts: packed.counts)
             return gather
         }
-        let gather = RowsGather(slots: slots, packedCounts: nil, rank: group.rank)
         guard let base = parameters.withParameters({ $0.baseAddress }) else { return gather }
         for index in slots {
             let counts = inPlaceCounts[index]!, slot = parameters.slots[index]
             let whole = UnsafeMutableBufferPointer(start: base + slot.offset, count: slot.count)
             let own = counts[..<group.rank].reduce(0, +)
-            let mine = UnsafeBufferPointer(rebasing: whole[own..<(own + counts[group.rank])])
-            if blocking {
-                try group.allgather(mine, into: whole, counts: counts)
-            } else {
-                gather.pending.append(try group.startAllgather(mine, into: whole, counts: counts))
-            }
+            try allgather(UnsafeBufferPointer(rebasing: whole[own..<(own + counts[group.rank])]), into: whole, counts: counts)
         }
         return gather
     }
@@ -210,9 +206,9 @@ public final class OptimizerStateShard {
         (0..<group.size).map { rank in owned[rank][slots].reduce(0) { $0 + $1.localShape.reduce(1, *) } }
     }
 
-    private func packOwnRows(into gather: RowsGather) {
+    private func packOwnRows(of slots: Range<Int>, into send: UnsafeMutableBufferPointer<Float>) {
         parameters.withParameters { values in
-            forEachOwnedRun(slots: gather.slots) { full, compact in Self.copy(values[full], into: gather.packed!.send[compact]) }
+            forEachOwnedRun(slots: slots) { full, compact in Self.copy(values[full], into: send[compact]) }
         }
     }
 

@@ -118,7 +118,7 @@ public final class ReduceScatterGradientSync: GradientSync {
         return try statistics?.forMicroBatch(samples: samples)
     }
 
-    private func gradientReady(_ slot: ParameterSlot) {
+    func gradientReady(_ slot: ParameterSlot) {
         guard let buckets else { return }
         let bucket = buckets.bucketOfSlot[slot.index]
         remaining[bucket] -= 1
@@ -276,12 +276,7 @@ struct BucketPacking {
     /// back once packed. This rank's rows stay: its averaged block lands there, and they
     /// are its share of the gradients between steps.
     func forEachOthersRange(_ body: (Range<Int>) -> Void) {
-        var next = range.lowerBound
-        for run in runs[ownRank] {
-            body(next..<run.full.lowerBound)
-            next = run.full.upperBound
-        }
-        body(next..<range.upperBound)
+        range.forEachGap(around: runs[ownRank].lazy.map(\.full), body)
     }
 
     /// This rank's averaged block back to its rows of `gradients`.

@@ -45,8 +45,7 @@ final class ReleasableMemory {
     /// every element of it is overwritten: what they hold until then is unspecified. Only
     /// with `recyclesPages`, and only where none of the range is lent already.
     func prepareToOverwrite(_ range: Range<Int>) {
-        guard let recycled, let pages = wholePages(of: range),
-              !lent.contains(where: { $0.address < pages.end && pages.address < $0.end }) else { return }
+        guard let recycled, let pages = unlentWholePages(of: range) else { return }
         lent += recycled.lend(into: pages.address, bytes: pages.bytes)
     }
 
@@ -55,13 +54,18 @@ final class ReleasableMemory {
     /// their values (what an earlier micro-batch summed, or rows kept), and nothing lent is
     /// lent again. Only with `recyclesPages`.
     func prepareToAccumulate(_ range: Range<Int>) {
-        guard let recycled, let pages = wholePages(of: range),
-              !lent.contains(where: { $0.address < pages.end && pages.address < $0.end }) else { return }
+        guard let recycled, let pages = unlentWholePages(of: range) else { return }
         for vacant in vacantRuns(in: pages) {
             let pieces = recycled.lend(into: vacant.address, bytes: vacant.bytes)
             for piece in pieces { memset(UnsafeMutableRawPointer(bitPattern: piece.address)!, 0, piece.home.bytes) }
             lent += pieces
         }
+    }
+
+    /// The whole pages of `range`, when none of them is lent already.
+    private func unlentWholePages(of range: Range<Int>) -> PageRun? {
+        guard let pages = wholePages(of: range), !lent.contains(where: { $0.address < pages.end && pages.address < $0.end }) else { return nil }
+        return pages
     }
 
     /// The runs of `pages` with no page resident, as the kernel says (`mincore`).
@@ -107,8 +111,9 @@ final class ReleasableMemory {
     /// move are discarded), in address order.
     private func takeBackLent(within pages: PageRun) -> [LentPages] {
         guard let recycled, !lent.isEmpty else { return [] }
-        let inside = lent.filter { $0.address >= pages.address && $0.end <= pages.end }.sorted { $0.address < $1.address }
-        lent.removeAll { $0.address >= pages.address && $0.end <= pages.end }
+        let split = lent.partition { $0.address >= pages.address && $0.end <= pages.end }
+        let inside = lent[split...].sorted { $0.address < $1.address }
+        lent.removeSubrange(split...)
         for piece in inside where !recycled.takeBack(piece) {
             discard(piece.address..<piece.end)
         }

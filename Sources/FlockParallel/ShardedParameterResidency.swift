@@ -123,12 +123,9 @@ public final class ShardedParameterResidency: ParameterResidency {
 
     /// Calls `body` with each range of `slot` (in the store's flat buffer) holding other ranks' rows.
     private func forEachOthersRange(of slot: ParameterSlot, _ body: (Range<Int>) -> Void) {
-        var next = slot.offset
-        rows.forEachOwnedRun(of: slot) { full in
-            body(next..<full.lowerBound)
-            next = full.upperBound
-        }
-        body(next..<slot.range.upperBound)
+        var owned: [Range<Int>] = []
+        rows.forEachOwnedRun(of: slot) { owned.append($0) }
+        slot.range.forEachGap(around: owned, body)
     }
 
     /// Sets this rank's rows to their initial values, each from its parameter's own

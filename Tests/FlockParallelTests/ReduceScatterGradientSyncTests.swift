@@ -94,4 +94,49 @@ import Testing
         }
         #expect(decisions == [false, false])
     }
+
+    /// Between steps a rank holds its own rows of the gradients and no page of the other
+    /// ranks' rows, also when buckets are reported ready out of order (as a ZeRO-3 unit or
+    /// a recomputed block reports them): pages readied for a bucket that turns out to be
+    /// finished already would stay until the next step.
+    @Test func betweenStepsNoPageOfOtherRanksRowsIsResident() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let outcome = try LocalCommunicator.run(ranks: 2, deadline: 30) { communicator in
+            // Four weights of 256 KB, one bucket each (bucket 0 is the last slot).
+            let store = ParameterStore()
+            for index in 0..<4 { _ = store.register(name: "w\(index)", shape: [64, 1024], isDecayed: true) }
+            let sync = ReduceScatterGradientSync(communicator: communicator, bucketBytes: 1, overlap: true)
+            try sync.prepare(parameters: store, model: try Model([.dense(units: 1)], inputShape: [1], seed: 1))
+            var resident: [[Bool]] = []
+            for step in 0..<2 {
+                try sync.beginStep(step)
+                _ = try sync.beginMicroBatch(isLast: true, samples: 1)
+                // Buckets 1, 0, 3, 2: each pair's second finished before its first.
+                for index in [2, 3, 0, 1] {
+                    let slot = store.slots[index]
+                    store.withGradients { g in for i in slot.range { g[i] = Self.gradient(rank: communicator.rank, index: i) } }
+                    sync.gradientReady(slot)
+                }
+                try sync.finishStep()
+                resident = store.withGradients { g in
+                    var pages = [UInt8](repeating: 0, count: g.count * 4 / page)
+                    _ = mincore(UnsafeMutableRawPointer(g.baseAddress!), g.count * 4, &pages)
+                    return [pages.map { $0 & 1 == 1 }]
+                }
+            }
+            var owned: [Range<Int>] = []
+            sync.rows!.forEachOwnedRun { full, _ in owned.append(full) }
+            return (resident[0], owned)
+        }
+        let floatsPerPage = page / 4
+        for (rank, (resident, owned)) in outcome.enumerated() {
+            for (index, isResident) in resident.enumerated() {
+                let pageRange = (index * floatsPerPage)..<((index + 1) * floatsPerPage)
+                let own = owned.contains { $0.lowerBound <= pageRange.lowerBound && pageRange.upperBound <= $0.upperBound }
+                let others = !owned.contains { $0.overlaps(pageRange) }
+                if own { #expect(isResident, "rank \(rank): own page \(index) not resident") }
+                if others { #expect(!isResident, "rank \(rank): page \(index) of other ranks' rows resident") }
+            }
+        }
+    }
 }
